@@ -1,0 +1,579 @@
+//! The flat document layout: a [`Household`] as a map from path keys to scalars, and
+//! back. Every field is one scalar at the Automerge ROOT under a key such as
+//! `v/2026-11/e/k3f9/status`; no nested Automerge objects are ever created.
+//!
+//! Why flat: two cadres who both record November offline would each create a nested
+//! `visits["2026-11"]` map object, and Automerge keeps only one of two concurrently
+//! created objects at a key, hiding the other wholesale. With scalars at ROOT every
+//! field merges on its own, a same-field clash is an ordinary `get_all` conflict, and
+//! two offline registrations of one household (same document id) merge cleanly.
+//!
+//! | key | value |
+//! |---|---|
+//! | `schema` | int, [`SCHEMA_VERSION`] |
+//! | `f/<fact>` | household facts |
+//! | `m/<member>/<field>` | members, keyed by member id |
+//! | `v/<period>/<field>` | visit: `date`, `mode`, `risk_note`, `help_note`, `note` |
+//! | `v/<period>/by/<user>` | visitor's display name |
+//! | `v/<period>/e/<member>/<field>` | employment of one member |
+//! | `v/<period>/i/<component>` | income component, int yuan |
+//! | `v/<period>/g/<item>` | 两不愁三保障 item, bool |
+//! | `v/<period>/r/<signal>` | risk signal present, `true` |
+//! | `v/<period>/h/<kind>` | help: `needed` / `given` |
+//!
+//! Absent key = not recorded: empty strings, `false` flags and `None` are not stored.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use crate::label::{Coded, Lang};
+use crate::model::{
+    Employment, Facts, Guarantee, HelpKind, HelpState, Household, IncomeComponent, Member,
+    RiskSignal, Visit,
+};
+use crate::period::Date;
+
+/// The layout version written under the `schema` key.
+pub const SCHEMA_VERSION: i64 = 1;
+/// Longest text value, in characters.
+pub const MAX_TEXT_CHARS: usize = 2000;
+/// Most members one household may have.
+pub const MAX_MEMBERS: usize = 60;
+/// Most visits one household may have (50 years of months).
+pub const MAX_VISITS: usize = 600;
+/// Largest absolute amount, in yuan.
+pub const MAX_AMOUNT: i64 = 100_000_000;
+/// Longest id segment inside a key (member, user, period).
+pub const MAX_ID_LEN: usize = 32;
+
+/// One stored value.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(untagged)]
+pub enum Scalar {
+    /// A boolean.
+    Bool(bool),
+    /// An integer (amounts in yuan, years).
+    Int(i64),
+    /// Text, dates and codes.
+    Str(String),
+}
+
+impl fmt::Display for Scalar {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Scalar::Bool(b) => write!(f, "{b}"),
+            Scalar::Int(i) => write!(f, "{i}"),
+            Scalar::Str(s) => f.write_str(s),
+        }
+    }
+}
+
+/// The flat form of a household: path key → value.
+pub type Fields = BTreeMap<String, Scalar>;
+
+/// A document that breaks the layout: the server refuses it, the app cannot show it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SchemaError {
+    /// A key this version does not know.
+    #[error("unknown field {0:?}")]
+    UnknownKey(String),
+    /// A value of the wrong type.
+    #[error("field {key:?} must be {expected}")]
+    WrongType {
+        /// The key.
+        key: String,
+        /// What the layout wants.
+        expected: &'static str,
+    },
+    /// An id segment (member, user, period) that is empty, too long or has bad characters.
+    #[error("field {key:?} has a malformed id {id:?}")]
+    BadId {
+        /// The key.
+        key: String,
+        /// The offending id.
+        id: String,
+    },
+    /// Text longer than [`MAX_TEXT_CHARS`].
+    #[error("field {key:?} is {chars} characters long; at most {MAX_TEXT_CHARS} are allowed")]
+    TooLong {
+        /// The key.
+        key: String,
+        /// Its length in characters.
+        chars: usize,
+    },
+    /// An amount beyond ±[`MAX_AMOUNT`].
+    #[error("field {key:?} holds {value}, beyond the limit of {MAX_AMOUNT}")]
+    OutOfRange {
+        /// The key.
+        key: String,
+        /// The value.
+        value: i64,
+    },
+    /// Too many members or visits.
+    #[error("{count} {what} exceed the limit of {limit}")]
+    TooMany {
+        /// "members" or "visits".
+        what: &'static str,
+        /// How many.
+        count: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// A document written by a newer layout.
+    #[error("schema version {0} is newer than this program's {SCHEMA_VERSION}; update the app")]
+    NewerSchema(i64),
+}
+
+impl SchemaError {
+    /// The message in Chinese.
+    pub fn zh(&self) -> String {
+        match self {
+            SchemaError::UnknownKey(k) => format!("未知字段 {k}"),
+            SchemaError::WrongType { key, expected } => format!("字段 {key} 类型错误，应为 {expected}"),
+            SchemaError::BadId { key, id } => format!("字段 {key} 中的编号 {id:?} 格式错误"),
+            SchemaError::TooLong { key, chars } => {
+                format!("字段 {key} 长 {chars} 字，最多 {MAX_TEXT_CHARS} 字")
+            }
+            SchemaError::OutOfRange { key, value } => format!("字段 {key} 的数值 {value} 超出范围"),
+            SchemaError::TooMany { what, count, limit } => {
+                let what = if *what == "members" { "家庭成员" } else { "走访记录" };
+                format!("{what}数 {count} 超过上限 {limit}")
+            }
+            SchemaError::NewerSchema(v) => format!("文档版本 {v} 比本程序新，请更新应用"),
+        }
+    }
+}
+
+/// A value kind that one field holds, with its conversion to and from [`Scalar`].
+trait FieldValue: Sized {
+    /// `None` when the value is "not recorded" and the key is absent.
+    fn to_scalar(&self) -> Option<Scalar>;
+    fn from_scalar(key: &str, v: Scalar) -> Result<Self, SchemaError>;
+}
+
+fn wrong(key: &str, expected: &'static str) -> SchemaError {
+    SchemaError::WrongType { key: key.to_owned(), expected }
+}
+
+fn text(key: &str, v: Scalar) -> Result<String, SchemaError> {
+    match v {
+        Scalar::Str(s) => {
+            let chars = s.chars().count();
+            if chars > MAX_TEXT_CHARS {
+                return Err(SchemaError::TooLong { key: key.to_owned(), chars });
+            }
+            Ok(s)
+        }
+        _ => Err(wrong(key, "text")),
+    }
+}
+
+impl FieldValue for String {
+    fn to_scalar(&self) -> Option<Scalar> {
+        (!self.is_empty()).then(|| Scalar::Str(self.clone()))
+    }
+    fn from_scalar(key: &str, v: Scalar) -> Result<Self, SchemaError> {
+        text(key, v)
+    }
+}
+
+impl FieldValue for bool {
+    fn to_scalar(&self) -> Option<Scalar> {
+        self.then_some(Scalar::Bool(true))
+    }
+    fn from_scalar(key: &str, v: Scalar) -> Result<Self, SchemaError> {
+        match v {
+            Scalar::Bool(b) => Ok(b),
+            _ => Err(wrong(key, "true/false")),
+        }
+    }
+}
+
+impl FieldValue for Option<bool> {
+    fn to_scalar(&self) -> Option<Scalar> {
+        self.map(Scalar::Bool)
+    }
+    fn from_scalar(key: &str, v: Scalar) -> Result<Self, SchemaError> {
+        bool::from_scalar(key, v).map(Some)
+    }
+}
+
+impl FieldValue for Option<i64> {
+    fn to_scalar(&self) -> Option<Scalar> {
+        self.map(Scalar::Int)
+    }
+    fn from_scalar(key: &str, v: Scalar) -> Result<Self, SchemaError> {
+        match v {
+            Scalar::Int(i) if i.abs() <= MAX_AMOUNT => Ok(Some(i)),
+            Scalar::Int(value) => Err(SchemaError::OutOfRange { key: key.to_owned(), value }),
+            _ => Err(wrong(key, "an integer")),
+        }
+    }
+}
+
+impl FieldValue for Option<Date> {
+    fn to_scalar(&self) -> Option<Scalar> {
+        self.map(|d| Scalar::Str(d.to_string()))
+    }
+    fn from_scalar(key: &str, v: Scalar) -> Result<Self, SchemaError> {
+        let s = text(key, v)?;
+        s.parse().map(Some).map_err(|_| wrong(key, "a date YYYY-MM-DD"))
+    }
+}
+
+impl<T: Coded> FieldValue for Option<T> {
+    fn to_scalar(&self) -> Option<Scalar> {
+        self.map(|c| Scalar::Str(c.code().to_owned()))
+    }
+    fn from_scalar(key: &str, v: Scalar) -> Result<Self, SchemaError> {
+        let s = text(key, v)?;
+        T::from_code(&s).map(Some).ok_or_else(|| wrong(key, "one of the listed codes"))
+    }
+}
+
+/// Declares, once, which struct field lives under which key name; generates both the
+/// writer and the reader so the two directions cannot drift apart.
+macro_rules! field_table {
+    ($ty:ty { $($field:ident => $name:literal ($zh:literal, $en:literal)),+ $(,)? }) => {
+        impl Table for $ty {
+            fn label(name: &str) -> Option<(&'static str, &'static str)> {
+                match name {
+                    $( $name => Some(($zh, $en)), )+
+                    _ => None,
+                }
+            }
+            fn write(&self, prefix: &str, out: &mut Fields) {
+                $( if let Some(v) = FieldValue::to_scalar(&self.$field) {
+                    out.insert(format!("{prefix}{}", $name), v);
+                } )+
+            }
+            fn read(&mut self, name: &str, key: &str, v: Scalar) -> Result<(), SchemaError> {
+                match name {
+                    $( $name => self.$field = FieldValue::from_scalar(key, v)?, )+
+                    _ => return Err(SchemaError::UnknownKey(key.to_owned())),
+                }
+                Ok(())
+            }
+        }
+    };
+}
+
+trait Table {
+    /// The (中文, English) label of the field stored under `name`.
+    fn label(name: &str) -> Option<(&'static str, &'static str)>;
+    fn write(&self, prefix: &str, out: &mut Fields);
+    fn read(&mut self, name: &str, key: &str, v: Scalar) -> Result<(), SchemaError>;
+}
+
+field_table!(Facts {
+    registry_no => "no" ("户编码", "Registry number"),
+    address => "address" ("住址", "Address"),
+    county => "county" ("县", "County"),
+    township => "township" ("乡镇", "Township"),
+    site => "site" ("安置点", "Settlement site"),
+    grid => "grid" ("网格", "Grid"),
+    origin_township => "origin_township" ("迁出乡镇", "Moved out of (township)"),
+    origin_village => "origin_village" ("迁出村", "Moved out of (village)"),
+    relocated_year => "year" ("搬迁年份", "Year relocated"),
+    placement => "placement" ("安置方式", "Placement"),
+    placement_area => "area" ("安置区域", "Placement area"),
+    category => "category" ("户类型", "Category"),
+    monitoring => "monitoring" ("监测类型", "Monitoring type"),
+    dibao => "dibao" ("低保", "Minimum living allowance"),
+    tekun => "tekun" ("特困供养", "Extreme hardship support"),
+});
+
+field_table!(Member {
+    name => "name" ("姓名", "Name"),
+    sex => "sex" ("性别", "Sex"),
+    birth_date => "birth" ("出生日期", "Birth date"),
+    relation => "relation" ("与户主关系", "Relation to head"),
+    id_number => "id_no" ("身份证号", "ID number"),
+    labour => "labour" ("劳动能力", "Labour capacity"),
+    in_school => "school" ("在校生", "In school"),
+    disabled => "disabled" ("残疾", "Disability"),
+    serious_illness => "ill" ("大病", "Serious illness"),
+    college_graduate => "graduate" ("高校毕业生", "College graduate"),
+    vulnerable => "vulnerable" ("鳏寡孤独残", "Widowed, orphaned, alone or disabled"),
+    status => "status" ("状态", "Status"),
+});
+
+field_table!(Employment {
+    status => "status" ("就业状态", "Employment status"),
+    channel => "channel" ("就业渠道", "Channel"),
+    industry => "industry" ("行业", "Industry"),
+    place_scope => "scope" ("务工地点范围", "Place (scope)"),
+    place => "place" ("务工地点", "Work place"),
+    employer => "employer" ("用工单位", "Employer"),
+    monthly_income => "income" ("月收入", "Monthly income"),
+    organised => "organised" ("组织化劳务输出", "Organised labour export"),
+    returned => "returned" ("当月返乡", "Returned home"),
+    wants_training => "wants_training" ("培训意愿", "Wants training"),
+    training_wish => "training_wish" ("培训类型", "Training wanted"),
+    trained => "trained" ("已参加培训", "Training received"),
+});
+
+/// The scalar fields of a visit; its nested parts have their own key segments.
+impl Table for Visit {
+    fn label(name: &str) -> Option<(&'static str, &'static str)> {
+        match name {
+            "date" => Some(("走访日期", "Visit date")),
+            "mode" => Some(("走访方式", "Visit mode")),
+            "risk_note" => Some(("风险说明", "Risk note")),
+            "help_note" => Some(("帮扶说明", "Help note")),
+            "note" => Some(("备注", "Notes")),
+            _ => None,
+        }
+    }
+    fn write(&self, prefix: &str, out: &mut Fields) {
+        let mut put = |name: &str, v: Option<Scalar>| {
+            if let Some(v) = v {
+                out.insert(format!("{prefix}{name}"), v);
+            }
+        };
+        put("date", self.date.to_scalar());
+        put("mode", self.mode.to_scalar());
+        put("risk_note", self.risk_note.to_scalar());
+        put("help_note", self.help_note.to_scalar());
+        put("note", self.note.to_scalar());
+    }
+    fn read(&mut self, name: &str, key: &str, v: Scalar) -> Result<(), SchemaError> {
+        match name {
+            "date" => self.date = FieldValue::from_scalar(key, v)?,
+            "mode" => self.mode = FieldValue::from_scalar(key, v)?,
+            "risk_note" => self.risk_note = FieldValue::from_scalar(key, v)?,
+            "help_note" => self.help_note = FieldValue::from_scalar(key, v)?,
+            "note" => self.note = FieldValue::from_scalar(key, v)?,
+            _ => return Err(SchemaError::UnknownKey(key.to_owned())),
+        }
+        Ok(())
+    }
+}
+
+/// Is `id` usable as a key segment: 1..=32 of `[A-Za-z0-9_.-]`.
+pub fn is_valid_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= MAX_ID_LEN
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'))
+}
+
+fn check_id(key: &str, id: &str) -> Result<(), SchemaError> {
+    if is_valid_id(id) {
+        Ok(())
+    } else {
+        Err(SchemaError::BadId { key: key.to_owned(), id: id.to_owned() })
+    }
+}
+
+/// The flat form of `household`. Fails if an id (member, visitor, period key) cannot be
+/// used as a key segment.
+pub fn encode(household: &Household) -> Result<Fields, SchemaError> {
+    let mut out = Fields::new();
+    out.insert("schema".into(), Scalar::Int(SCHEMA_VERSION));
+    household.facts.write("f/", &mut out);
+    for (id, member) in &household.members {
+        check_id("m/", id)?;
+        member.write(&format!("m/{id}/"), &mut out);
+    }
+    for (period, visit) in &household.visits {
+        check_id("v/", period)?;
+        let p = format!("v/{period}/");
+        visit.write(&p, &mut out);
+        for (user, name) in &visit.visitors {
+            check_id(&p, user)?;
+            // A visitor is recorded even when the name is unknown.
+            let name = if name.is_empty() { user.clone() } else { name.clone() };
+            out.insert(format!("{p}by/{user}"), Scalar::Str(name));
+        }
+        for (member, e) in &visit.employment {
+            check_id(&p, member)?;
+            e.write(&format!("{p}e/{member}/"), &mut out);
+        }
+        for (c, amount) in visit.income.items() {
+            if let Some(a) = amount {
+                out.insert(format!("{p}i/{}", c.code()), Scalar::Int(a));
+            }
+        }
+        for (g, answer) in visit.guarantees.items() {
+            if let Some(a) = answer {
+                out.insert(format!("{p}g/{}", g.code()), Scalar::Bool(a));
+            }
+        }
+        for r in &visit.risks {
+            out.insert(format!("{p}r/{}", r.code()), Scalar::Bool(true));
+        }
+        for (h, state) in &visit.help {
+            out.insert(format!("{p}h/{}", h.code()), Scalar::Str(state.code().to_owned()));
+        }
+    }
+    Ok(out)
+}
+
+/// Checks one key and value against the layout without building a household.
+pub fn check(key: &str, value: &Scalar) -> Result<(), SchemaError> {
+    let mut h = Household::default();
+    read_into(&mut h, key, value.clone())
+}
+
+/// The household held by `fields`. Fails on the first key or value that breaks the
+/// layout, or when limits are exceeded.
+pub fn decode<I>(fields: I) -> Result<Household, SchemaError>
+where
+    I: IntoIterator<Item = (String, Scalar)>,
+{
+    let mut h = Household::default();
+    for (key, value) in fields {
+        read_into(&mut h, &key, value)?;
+        if h.members.len() > MAX_MEMBERS {
+            return Err(SchemaError::TooMany { what: "members", count: h.members.len(), limit: MAX_MEMBERS });
+        }
+        if h.visits.len() > MAX_VISITS {
+            return Err(SchemaError::TooMany { what: "visits", count: h.visits.len(), limit: MAX_VISITS });
+        }
+    }
+    Ok(h)
+}
+
+fn read_into(h: &mut Household, key: &str, value: Scalar) -> Result<(), SchemaError> {
+    let parts: Vec<&str> = key.split('/').collect();
+    let unknown = || SchemaError::UnknownKey(key.to_owned());
+    match parts.as_slice() {
+        ["schema"] => match value {
+            Scalar::Int(v) if v > SCHEMA_VERSION => Err(SchemaError::NewerSchema(v)),
+            Scalar::Int(v) if v >= 1 => Ok(()),
+            _ => Err(wrong(key, "a schema version")),
+        },
+        ["f", name] => h.facts.read(name, key, value),
+        ["m", id, name] => {
+            check_id(key, id)?;
+            h.members.entry((*id).to_owned()).or_default().read(name, key, value)
+        }
+        ["v", period, rest @ ..] => {
+            check_id(key, period)?;
+            let visit = h.visits.entry((*period).to_owned()).or_default();
+            read_visit(visit, rest, key, value)
+        }
+        _ => Err(unknown()),
+    }
+}
+
+fn read_visit(visit: &mut Visit, rest: &[&str], key: &str, value: Scalar) -> Result<(), SchemaError> {
+    let unknown = || SchemaError::UnknownKey(key.to_owned());
+    match rest {
+        [name] => visit.read(name, key, value),
+        ["by", user] => {
+            check_id(key, user)?;
+            visit.visitors.insert((*user).to_owned(), text(key, value)?);
+            Ok(())
+        }
+        ["e", member, name] => {
+            check_id(key, member)?;
+            visit.employment.entry((*member).to_owned()).or_default().read(name, key, value)
+        }
+        ["i", code] => {
+            let c = IncomeComponent::from_code(code).ok_or_else(unknown)?;
+            *visit.income.slot(c) = FieldValue::from_scalar(key, value)?;
+            Ok(())
+        }
+        ["g", code] => {
+            let g = Guarantee::from_code(code).ok_or_else(unknown)?;
+            *visit.guarantees.slot(g) = FieldValue::from_scalar(key, value)?;
+            Ok(())
+        }
+        ["r", code] => {
+            let r = RiskSignal::from_code(code).ok_or_else(unknown)?;
+            if bool::from_scalar(key, value)? {
+                visit.risks.insert(r);
+            }
+            Ok(())
+        }
+        ["h", code] => {
+            let kind = HelpKind::from_code(code).ok_or_else(unknown)?;
+            let state: Option<HelpState> = FieldValue::from_scalar(key, value)?;
+            if let Some(s) = state {
+                visit.help.insert(kind, s);
+            }
+            Ok(())
+        }
+        _ => Err(unknown()),
+    }
+}
+
+/// A person-readable name for the field under `key`, e.g. `2026-11 走访 · 王芳 · 月收入`.
+/// Member ids are shown as the member's name when `household` knows it.
+pub fn describe(key: &str, household: &Household, lang: Lang) -> String {
+    let pick = |(zh, en): (&'static str, &'static str)| if lang == Lang::Zh { zh } else { en };
+    let member = |id: &str| household.members.get(id).map_or_else(|| id.to_owned(), |m| m.name.clone());
+    let visit = |p: &str| if lang == Lang::Zh { format!("{p} 走访") } else { format!("{p} visit") };
+    let coded = |s: Option<(&'static str, &'static str)>| s.map(pick).unwrap_or("?").to_owned();
+    let parts: Vec<&str> = key.split('/').collect();
+    let segments: Vec<String> = match parts.as_slice() {
+        ["schema"] => vec!["schema".into()],
+        ["f", name] => vec![coded(Facts::label(name))],
+        ["m", id, name] => vec![member(id), coded(Member::label(name))],
+        ["v", p, name] => vec![visit(p), coded(Visit::label(name))],
+        ["v", p, "by", user] => vec![visit(p), pick(("走访人", "Visitor")).to_owned(), (*user).to_owned()],
+        ["v", p, "e", id, name] => vec![visit(p), member(id), coded(Employment::label(name))],
+        ["v", p, "i", c] => vec![visit(p), coded(IncomeComponent::from_code(c).map(|c| (c.zh(), c.en())))],
+        ["v", p, "g", c] => vec![visit(p), coded(Guarantee::from_code(c).map(|c| (c.zh(), c.en())))],
+        ["v", p, "r", c] => vec![visit(p), coded(RiskSignal::from_code(c).map(|c| (c.zh(), c.en())))],
+        ["v", p, "h", c] => vec![visit(p), coded(HelpKind::from_code(c).map(|c| (c.zh(), c.en())))],
+        _ => vec![key.to_owned()],
+    };
+    segments.join(" · ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::*;
+
+    #[test]
+    fn keys_follow_the_documented_layout() {
+        let mut h = Household::default();
+        h.facts.registry_no = "5223010001".into();
+        h.facts.dibao = true;
+        h.members.insert("k1".into(), Member { name: "王芳".into(), labour: Some(LabourCapacity::Full), ..Default::default() });
+        let mut v = Visit { mode: Some(VisitMode::InPerson), ..Default::default() };
+        v.visitors.insert("cadre01".into(), "李明".into());
+        v.employment.insert("k1".into(), Employment { status: Some(EmploymentStatus::Employed), monthly_income: Some(3200), ..Default::default() });
+        v.income.wage = Some(3200);
+        v.guarantees.water = Some(false);
+        v.risks.insert(RiskSignal::Illness);
+        v.help.insert(HelpKind::Training, HelpState::Needed);
+        h.visits.insert("2026-11".into(), v);
+        let f = encode(&h).unwrap();
+        let keys: Vec<&str> = f.keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "f/dibao", "f/no", "m/k1/labour", "m/k1/name", "schema", "v/2026-11/by/cadre01",
+                "v/2026-11/e/k1/income", "v/2026-11/e/k1/status", "v/2026-11/g/water",
+                "v/2026-11/h/training", "v/2026-11/i/wage", "v/2026-11/mode", "v/2026-11/r/illness",
+            ]
+        );
+        assert_eq!(f["v/2026-11/e/k1/status"], Scalar::Str("employed".into()));
+        assert_eq!(decode(f).unwrap(), h);
+        assert_eq!(describe("v/2026-11/e/k1/income", &h, Lang::Zh), "2026-11 走访 · 王芳 · 月收入");
+        assert_eq!(describe("m/k1/labour", &h, Lang::En), "王芳 · Labour capacity");
+    }
+
+    #[test]
+    fn schema_breaks_are_named() {
+        let one = |k: &str, v: Scalar| decode([(k.to_owned(), v)]).unwrap_err();
+        assert_eq!(one("f/nope", Scalar::Bool(true)), SchemaError::UnknownKey("f/nope".into()));
+        assert!(matches!(one("f/dibao", Scalar::Str("yes".into())), SchemaError::WrongType { .. }));
+        assert!(matches!(one("m/k1/sex", Scalar::Str("x".into())), SchemaError::WrongType { .. }));
+        assert!(matches!(one("m/k 1/name", Scalar::Str("x".into())), SchemaError::BadId { .. }));
+        assert!(matches!(one("v/2026-11/i/wage", Scalar::Int(MAX_AMOUNT + 1)), SchemaError::OutOfRange { .. }));
+        assert!(matches!(one("v/2026-11/note", Scalar::Str("长".repeat(MAX_TEXT_CHARS + 1))), SchemaError::TooLong { .. }));
+        assert_eq!(one("schema", Scalar::Int(99)), SchemaError::NewerSchema(99));
+        let many = (0..=MAX_MEMBERS).map(|i| (format!("m/x{i}/name"), Scalar::Str("a".into())));
+        assert!(matches!(decode(many).unwrap_err(), SchemaError::TooMany { what: "members", .. }));
+        let bad_member = Household {
+            members: [("a/b".to_owned(), Member::default())].into(),
+            ..Default::default()
+        };
+        assert!(matches!(encode(&bad_member), Err(SchemaError::BadId { .. })));
+    }
+}

@@ -1,0 +1,451 @@
+//! The household record of `DOMAIN.md` as plain Rust values: facts, members, monthly
+//! visits. `fields.rs` maps it to and from the Automerge document.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::label::coded_enum;
+use crate::period::{Date, Period};
+
+/// A member id (成员编号): stable, chosen once when the member is added, `[a-z0-9]{1,16}`.
+/// Two cadres adding different people get different ids, so both survive a merge.
+pub type MemberId = String;
+
+/// A user's login id (账号), as recorded in visits and change stamps.
+pub type UserId = String;
+
+/// 户: one relocated household, one Automerge document.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Household {
+    /// Household facts (户基本情况).
+    pub facts: Facts,
+    /// 家庭成员, keyed by member id.
+    pub members: BTreeMap<MemberId, Member>,
+    /// 月度走访, keyed by period `YYYY-MM` (kept as text so that a malformed key can be
+    /// reported by validation instead of vanishing).
+    pub visits: BTreeMap<String, Visit>,
+}
+
+/// 户基本情况: household facts.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Facts {
+    /// 户编码: registry number; also the document id.
+    pub registry_no: String,
+    /// 安置点住址: building/unit/room inside the site.
+    pub address: String,
+    /// 县
+    pub county: String,
+    /// 乡镇
+    pub township: String,
+    /// 安置点
+    pub site: String,
+    /// 网格 / 楼栋
+    pub grid: String,
+    /// 迁出地乡镇
+    pub origin_township: String,
+    /// 迁出地村
+    pub origin_village: String,
+    /// 搬迁年份
+    pub relocated_year: Option<i64>,
+    /// 安置方式: centralized or dispersed.
+    pub placement: Option<Placement>,
+    /// 安置区域: town or rural.
+    pub placement_area: Option<PlacementArea>,
+    /// 户类型: lifted out of poverty or moved along.
+    pub category: Option<Category>,
+    /// 监测对象类型 (三类).
+    pub monitoring: Option<Monitoring>,
+    /// 低保户
+    pub dibao: bool,
+    /// 特困供养
+    pub tekun: bool,
+}
+
+/// 家庭成员.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Member {
+    /// 姓名
+    pub name: String,
+    /// 性别
+    pub sex: Option<Sex>,
+    /// 出生日期
+    pub birth_date: Option<Date>,
+    /// 与户主关系
+    pub relation: Option<Relation>,
+    /// 身份证号 (sensitive: masked in lists and exports).
+    pub id_number: String,
+    /// 劳动能力
+    pub labour: Option<LabourCapacity>,
+    /// 在校生
+    pub in_school: bool,
+    /// 残疾
+    pub disabled: bool,
+    /// 大病 / 重病
+    pub serious_illness: bool,
+    /// 高校毕业生
+    pub college_graduate: bool,
+    /// 鳏寡孤独残 (特殊困难群体)
+    pub vulnerable: bool,
+    /// 状态: present, moved out, deceased. `None` reads as present.
+    pub status: Option<MemberStatus>,
+}
+
+impl Member {
+    /// Still living in the household (在户).
+    pub fn is_present(&self) -> bool {
+        matches!(self.status, None | Some(MemberStatus::Present))
+    }
+
+    /// 劳动力: aged 16 or over on `on`, full or weak labour capacity, not in school,
+    /// and present (seed 002 §(五)). A member with no birth date counts by capacity alone.
+    pub fn is_labour_force(&self, on: Date) -> bool {
+        self.is_present()
+            && !self.in_school
+            && matches!(self.labour, Some(LabourCapacity::Full | LabourCapacity::Weak))
+            && self.birth_date.is_none_or(|b| b.age_on(on) >= 16)
+    }
+}
+
+/// 月度走访: the visit of one monitoring period.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Visit {
+    /// 走访日期
+    pub date: Option<Date>,
+    /// 走访方式
+    pub mode: Option<VisitMode>,
+    /// 走访人: user id → display name.
+    pub visitors: BTreeMap<UserId, String>,
+    /// 就业情况, keyed by member id.
+    pub employment: BTreeMap<MemberId, Employment>,
+    /// 家庭当月收入
+    pub income: Income,
+    /// 两不愁三保障 and safe water.
+    pub guarantees: Guarantees,
+    /// 返贫风险
+    pub risks: BTreeSet<RiskSignal>,
+    /// 风险说明
+    pub risk_note: String,
+    /// 帮扶措施: given or needed.
+    pub help: BTreeMap<HelpKind, HelpState>,
+    /// 帮扶说明
+    pub help_note: String,
+    /// 备注
+    pub note: String,
+}
+
+impl Visit {
+    /// Counts for 户户见 coverage: only an in-person visit does (seed 001 item 1).
+    pub fn is_in_person(&self) -> bool {
+        self.mode == Some(VisitMode::InPerson)
+    }
+}
+
+/// 就业情况: one member's employment in one period.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Employment {
+    /// 就业状态
+    pub status: Option<EmploymentStatus>,
+    /// 就业渠道
+    pub channel: Option<Channel>,
+    /// 行业
+    pub industry: String,
+    /// 务工地点范围: 省外 / 省内县外 / 县内.
+    pub place_scope: Option<PlaceScope>,
+    /// 务工地点 (province / city).
+    pub place: String,
+    /// 用工单位
+    pub employer: String,
+    /// 月收入 (yuan).
+    pub monthly_income: Option<i64>,
+    /// 组织化劳务输出
+    pub organised: Option<bool>,
+    /// 当月返乡
+    pub returned: Option<bool>,
+    /// 有培训意愿
+    pub wants_training: Option<bool>,
+    /// 培训意愿类型
+    pub training_wish: String,
+    /// 已参加培训
+    pub trained: Option<bool>,
+}
+
+/// 家庭当月收入 by component, in yuan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Income {
+    /// 工资性收入
+    pub wage: Option<i64>,
+    /// 经营性净收入
+    pub operating: Option<i64>,
+    /// 财产性收入 (dividends, land-transfer rent)
+    pub property: Option<i64>,
+    /// 转移性收入 (pensions, 低保, subsidies)
+    pub transfer: Option<i64>,
+    /// 生产经营费用 (subtracted)
+    pub costs: Option<i64>,
+}
+
+impl Income {
+    /// 纯收入: the month's net income, or `None` if no component was recorded.
+    pub fn net(&self) -> Option<i64> {
+        let parts = [self.wage, self.operating, self.property, self.transfer];
+        if parts.iter().all(Option::is_none) && self.costs.is_none() {
+            return None;
+        }
+        Some(parts.iter().flatten().sum::<i64>() - self.costs.unwrap_or(0))
+    }
+}
+
+/// 两不愁三保障 and safe drinking water: `Some(false)` is an alert.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Guarantees {
+    /// 不愁吃、不愁穿
+    pub food_clothing: Option<bool>,
+    /// 义务教育有保障
+    pub schooling: Option<bool>,
+    /// 基本医疗有保障
+    pub medical: Option<bool>,
+    /// 住房安全有保障
+    pub housing: Option<bool>,
+    /// 饮水安全有保障
+    pub water: Option<bool>,
+}
+
+impl Guarantees {
+    /// Each item with its answer, in questionnaire order.
+    pub fn items(&self) -> [(Guarantee, Option<bool>); 5] {
+        [
+            (Guarantee::FoodClothing, self.food_clothing),
+            (Guarantee::Schooling, self.schooling),
+            (Guarantee::Medical, self.medical),
+            (Guarantee::Housing, self.housing),
+            (Guarantee::Water, self.water),
+        ]
+    }
+    /// The answer slot for one item.
+    pub fn slot(&mut self, item: Guarantee) -> &mut Option<bool> {
+        match item {
+            Guarantee::FoodClothing => &mut self.food_clothing,
+            Guarantee::Schooling => &mut self.schooling,
+            Guarantee::Medical => &mut self.medical,
+            Guarantee::Housing => &mut self.housing,
+            Guarantee::Water => &mut self.water,
+        }
+    }
+    /// Any item answered "no".
+    pub fn any_failed(&self) -> bool {
+        self.items().iter().any(|(_, v)| *v == Some(false))
+    }
+}
+
+/// Parses a period key, for callers that hold a `Visit` by its text key.
+pub fn period_of(key: &str) -> Option<Period> {
+    key.parse().ok()
+}
+
+coded_enum! {
+    /// 性别
+    pub enum Sex {
+        Male = ("male", "男", "Male"),
+        Female = ("female", "女", "Female"),
+    }
+}
+
+coded_enum! {
+    /// 与户主关系
+    pub enum Relation {
+        Head = ("head", "户主", "Head of household"),
+        Spouse = ("spouse", "配偶", "Spouse"),
+        Child = ("child", "子女", "Child"),
+        ChildInLaw = ("child_in_law", "儿媳/女婿", "Child-in-law"),
+        Grandchild = ("grandchild", "孙子女", "Grandchild"),
+        Parent = ("parent", "父母", "Parent"),
+        Grandparent = ("grandparent", "祖父母", "Grandparent"),
+        Sibling = ("sibling", "兄弟姐妹", "Sibling"),
+        Other = ("other", "其他", "Other"),
+    }
+}
+
+coded_enum! {
+    /// 劳动能力
+    pub enum LabourCapacity {
+        Full = ("full", "普通劳动力", "Full labour capacity"),
+        Weak = ("weak", "弱劳动力", "Weak labour capacity"),
+        Lost = ("lost", "丧失劳动力", "Lost labour capacity"),
+        None = ("none", "无劳动力", "No labour capacity"),
+    }
+}
+
+coded_enum! {
+    /// 成员状态
+    pub enum MemberStatus {
+        Present = ("present", "在户", "Present"),
+        MovedOut = ("moved_out", "已迁出", "Moved out"),
+        Deceased = ("deceased", "已故", "Deceased"),
+    }
+}
+
+coded_enum! {
+    /// 户类型
+    pub enum Category {
+        Lifted = ("lifted", "脱贫户", "Lifted out of poverty"),
+        MovedAlong = ("moved_along", "同步搬迁户", "Moved along (not poor)"),
+    }
+}
+
+coded_enum! {
+    /// 监测对象 (三类): none, or one of the three monitored types.
+    pub enum Monitoring {
+        None = ("none", "非监测户", "Not monitored"),
+        Unstable = ("unstable", "脱贫不稳定户", "Unstable after exiting poverty"),
+        Edge = ("edge", "边缘易致贫户", "At the edge of poverty"),
+        Sudden = ("sudden", "突发严重困难户", "Sudden severe hardship"),
+    }
+}
+
+coded_enum! {
+    /// 安置方式
+    pub enum Placement {
+        Centralized = ("centralized", "集中安置", "Centralized"),
+        Dispersed = ("dispersed", "分散安置", "Dispersed"),
+    }
+}
+
+coded_enum! {
+    /// 安置区域
+    pub enum PlacementArea {
+        Town = ("town", "城镇安置", "In town"),
+        Rural = ("rural", "农村安置", "Rural"),
+    }
+}
+
+coded_enum! {
+    /// 走访方式
+    pub enum VisitMode {
+        InPerson = ("in_person", "入户", "In person"),
+        Phone = ("phone", "电话", "By phone"),
+        NotMet = ("not_met", "未遇", "Not met"),
+    }
+}
+
+coded_enum! {
+    /// 就业状态
+    pub enum EmploymentStatus {
+        Employed = ("employed", "已就业", "Employed"),
+        Seeking = ("seeking", "未就业(有意愿)", "Unemployed, wants work"),
+        NotSeeking = ("not_seeking", "未就业(无意愿)", "Unemployed, no wish to work"),
+    }
+}
+
+coded_enum! {
+    /// 就业渠道
+    pub enum Channel {
+        OutOfProvince = ("out_of_province", "省外务工", "Migrant work outside the province"),
+        InProvince = ("in_province", "省内县外务工", "In the province, outside the county"),
+        InCounty = ("in_county", "县内务工", "In the county"),
+        WelfarePost = ("welfare_post", "公益性岗位", "Public-welfare post"),
+        Workshop = ("workshop", "帮扶车间", "Assistance workshop"),
+        WorkForRelief = ("work_for_relief", "以工代赈", "Work-for-relief"),
+        ForestRanger = ("forest_ranger", "生态护林员", "Ecological forest ranger"),
+        SelfEmployed = ("self_employed", "自主创业", "Self-employed / own business"),
+        Flexible = ("flexible", "灵活就业(零工)", "Flexible / gig work"),
+        Farming = ("farming", "农业生产经营", "Own farming or husbandry"),
+    }
+}
+
+impl Channel {
+    /// The place scope a channel implies, when it implies one.
+    pub fn implied_scope(self) -> Option<PlaceScope> {
+        match self {
+            Channel::OutOfProvince => Some(PlaceScope::OutOfProvince),
+            Channel::InProvince => Some(PlaceScope::InProvince),
+            Channel::InCounty => Some(PlaceScope::InCounty),
+            _ => None,
+        }
+    }
+}
+
+coded_enum! {
+    /// 务工地点范围
+    pub enum PlaceScope {
+        OutOfProvince = ("out_of_province", "省外", "Outside the province"),
+        InProvince = ("in_province", "省内县外", "In the province, outside the county"),
+        InCounty = ("in_county", "县内", "In the county"),
+    }
+}
+
+coded_enum! {
+    /// 收入构成
+    pub enum IncomeComponent {
+        Wage = ("wage", "工资性收入", "Wages"),
+        Operating = ("operating", "经营性净收入", "Net operating income"),
+        Property = ("property", "财产性收入", "Property income"),
+        Transfer = ("transfer", "转移性收入", "Transfers"),
+        Costs = ("costs", "生产经营费用", "Production costs"),
+    }
+}
+
+impl Income {
+    /// The amount slot of one component.
+    pub fn slot(&mut self, c: IncomeComponent) -> &mut Option<i64> {
+        match c {
+            IncomeComponent::Wage => &mut self.wage,
+            IncomeComponent::Operating => &mut self.operating,
+            IncomeComponent::Property => &mut self.property,
+            IncomeComponent::Transfer => &mut self.transfer,
+            IncomeComponent::Costs => &mut self.costs,
+        }
+    }
+    /// Each component with its amount.
+    pub fn items(&self) -> [(IncomeComponent, Option<i64>); 5] {
+        [
+            (IncomeComponent::Wage, self.wage),
+            (IncomeComponent::Operating, self.operating),
+            (IncomeComponent::Property, self.property),
+            (IncomeComponent::Transfer, self.transfer),
+            (IncomeComponent::Costs, self.costs),
+        ]
+    }
+}
+
+coded_enum! {
+    /// 两不愁三保障 items and safe water.
+    pub enum Guarantee {
+        FoodClothing = ("food_clothing", "不愁吃穿", "Enough food and clothing"),
+        Schooling = ("schooling", "义务教育有保障", "Compulsory-age children in school"),
+        Medical = ("medical", "基本医疗有保障", "Basic medical insurance for all"),
+        Housing = ("housing", "住房安全有保障", "Safe housing"),
+        Water = ("water", "饮水安全有保障", "Safe drinking water"),
+    }
+}
+
+coded_enum! {
+    /// 返贫致贫风险
+    pub enum RiskSignal {
+        Illness = ("illness", "因病", "Illness"),
+        Disaster = ("disaster", "因灾", "Disaster"),
+        Accident = ("accident", "因意外", "Accident"),
+        IncomeDrop = ("income_drop", "收入大幅缩减", "Sharp income drop"),
+        JobLoss = ("job_loss", "失业", "Job loss"),
+        Other = ("other", "其他", "Other"),
+    }
+}
+
+coded_enum! {
+    /// 帮扶措施
+    pub enum HelpKind {
+        JobReferral = ("job_referral", "就业推荐", "Job referral"),
+        Training = ("training", "技能培训", "Skills training"),
+        WelfarePost = ("welfare_post", "公益性岗位", "Public-welfare post"),
+        Dibao = ("dibao", "低保申请", "低保 (minimum living allowance) application"),
+        TemporaryRelief = ("temporary_relief", "临时救助", "Temporary relief"),
+        MedicalAid = ("medical_aid", "医疗救助", "Medical aid"),
+        EducationAid = ("education_aid", "教育资助", "Education aid"),
+    }
+}
+
+coded_enum! {
+    /// 帮扶状态
+    pub enum HelpState {
+        Needed = ("needed", "需要", "Needed"),
+        Given = ("given", "已提供", "Given"),
+    }
+}
