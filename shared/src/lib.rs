@@ -20,9 +20,12 @@
 pub mod conflict;
 pub mod doc;
 pub mod fields;
+pub mod idcard;
+pub mod indicators;
 pub mod label;
 pub mod model;
 pub mod period;
+pub mod validate;
 
 pub use automerge;
 pub use conflict::{Conflict, ConflictValue};
@@ -31,3 +34,4 @@ pub use fields::{Fields, Scalar, SchemaError};
 pub use label::{Coded, Lang};
 pub use model::*;
 pub use period::{Date, Period};
+pub use validate::{validate, Problem, Rule, Severity};

@@ -449,3 +449,9 @@ coded_enum! {
         Given = ("given", "已提供", "Given"),
     }
 }
+
+impl Default for Monitoring {
+    fn default() -> Self {
+        Monitoring::None
+    }
+}

@@ -1,0 +1,373 @@
+//! The indicators of `DOMAIN.md`, one implementation for the phone and the server.
+//!
+//! Two steps: [`Summary::of`] reduces one household to the numbers of one period (the
+//! server stores this as the household's projection row), and [`Indicators`] adds
+//! summaries up. Summing stored summaries gives the same result as recomputing.
+//!
+//! Conventions, each chosen from the seeds:
+//! - Ages are reckoned on the last day of the period.
+//! - Employment figures of a period come from that period's visit; a household with
+//!   no visit for the period, or only a "not met" one, is *not recorded* and stays out
+//!   of the employment denominators (coverage reports it instead).
+//! - Annual net income = mean of the monthly net incomes recorded in the 12 periods
+//!   ending at the period × 12; per capita divides by present members.
+//! - 低收入 (seed 000 §(二十八)): per capita below 10,000 yuan, at least one
+//!   labour-force member, and a 脱贫户 or a monitored household — the seed names those
+//!   two groups, so a 同步搬迁户 that is not monitored is not counted.
+
+use std::collections::BTreeMap;
+
+use crate::model::{
+    Category, Channel, EmploymentStatus, Household, Monitoring, PlaceScope, Visit, VisitMode,
+};
+use crate::period::Period;
+
+/// 低收入线: yearly per-capita net income below which a labour household is flagged.
+pub const LOW_INCOME_PER_CAPITA: i64 = 10_000;
+/// Consecutive recorded periods of employment that make it stable (seed 001 item 6).
+pub const STABLE_PERIODS: usize = 3;
+
+/// One household's numbers for one period.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Summary {
+    /// The period's visit mode, if there is a visit.
+    pub visit_mode: Option<VisitMode>,
+    /// The latest period at or before this one with a visit.
+    pub last_visit: Option<String>,
+    /// Visited in person this period (户户见).
+    pub visited_in_person: bool,
+    /// The period has a visit with data (any mode but "not met").
+    pub recorded: bool,
+    /// 劳动力 as of the period's last day.
+    pub labour_force: u32,
+    /// Labour-force members employed this period.
+    pub employed_labour: u32,
+    /// Everybody recorded as employed this period (三个不减, breakdowns).
+    pub employed_people: u32,
+    /// 稳定就业: labour-force members employed in each of the last 3 recorded periods.
+    pub stable_employed: u32,
+    /// 零就业家庭
+    pub zero_employment: bool,
+    /// Has labour force and at least one employed member (一户一人).
+    pub one_in_work: bool,
+    /// Members present.
+    pub present_members: u32,
+    /// Annual net income over the 12 periods ending here; `None` if none recorded.
+    pub annual_income: Option<i64>,
+    /// The same over the 12 periods before those.
+    pub annual_income_prev: Option<i64>,
+    /// 人均纯收入 (yearly, yuan).
+    pub per_capita_income: Option<i64>,
+    /// 低收入且有劳动力 (see module docs).
+    pub low_income_labour: bool,
+    /// 两不愁三保障: any "no" in the latest recorded visit.
+    pub guarantee_alert: bool,
+    /// 监测对象类型.
+    pub monitoring: Monitoring,
+    /// Any risk signal this period.
+    pub risk: bool,
+    /// A risk signal this period that the previous recorded visit did not have.
+    pub new_risk: bool,
+    /// Members who returned home this period (返乡).
+    pub returned: u32,
+    /// Members employed on a public-welfare post this period.
+    pub welfare_posts: u32,
+    /// The household's wage income this period.
+    pub wage_income: i64,
+    /// Employed members by channel.
+    pub by_channel: BTreeMap<Channel, u32>,
+    /// Employed members by place scope.
+    pub by_scope: BTreeMap<PlaceScope, u32>,
+    /// Employed members by industry (as written, trimmed; empty = "unknown").
+    pub by_industry: BTreeMap<String, u32>,
+}
+
+fn recorded(v: &Visit) -> bool {
+    v.mode.is_some_and(|m| m != VisitMode::NotMet)
+}
+
+/// Visits with a valid period key, newest first, at or before `period`.
+fn visits_until(h: &Household, period: Period) -> impl Iterator<Item = (Period, &Visit)> {
+    h.visits
+        .iter()
+        .rev()
+        .filter_map(|(k, v)| k.parse::<Period>().ok().map(|p| (p, v)))
+        .filter(move |(p, _)| *p <= period)
+}
+
+/// Annual net income over the 12 periods ending at `end`.
+fn annual_income(h: &Household, end: Period) -> Option<i64> {
+    let start = end.plus_months(-11);
+    let nets: Vec<i64> = visits_until(h, end)
+        .take_while(|(p, _)| *p >= start)
+        .filter_map(|(_, v)| v.income.net())
+        .collect();
+    if nets.is_empty() {
+        return None;
+    }
+    Some(nets.iter().sum::<i64>() * 12 / nets.len() as i64)
+}
+
+impl Summary {
+    /// Reduces `h` to its numbers for `period`.
+    pub fn of(h: &Household, period: Period) -> Summary {
+        let key = period.to_string();
+        let as_of = period.last_day();
+        let visit = h.visits.get(&key);
+        let mut s = Summary {
+            visit_mode: visit.and_then(|v| v.mode),
+            last_visit: visits_until(h, period).next().map(|(p, _)| p.to_string()),
+            visited_in_person: visit.is_some_and(Visit::is_in_person),
+            recorded: visit.is_some_and(recorded),
+            monitoring: h.facts.monitoring.unwrap_or(Monitoring::None),
+            present_members: h.members.values().filter(|m| m.is_present()).count() as u32,
+            ..Summary::default()
+        };
+        let labour: Vec<&String> =
+            h.members.iter().filter(|(_, m)| m.is_labour_force(as_of)).map(|(id, _)| id).collect();
+        s.labour_force = labour.len() as u32;
+
+        let recorded_visits: Vec<&Visit> = visits_until(h, period).map(|(_, v)| v).filter(|v| recorded(v)).collect();
+        if let Some(v) = visit.filter(|v| recorded(v)) {
+            let employed = |id: &String, v: &Visit| {
+                v.employment.get(id).is_some_and(|e| e.status == Some(EmploymentStatus::Employed))
+            };
+            s.employed_labour = labour.iter().filter(|id| employed(id, v)).count() as u32;
+            let seeking = labour.iter().any(|id| {
+                v.employment.get(*id).is_some_and(|e| e.status == Some(EmploymentStatus::Seeking))
+            });
+            let last3 = &recorded_visits[..recorded_visits.len().min(STABLE_PERIODS)];
+            if last3.len() == STABLE_PERIODS {
+                s.stable_employed = labour.iter().filter(|id| last3.iter().all(|v| employed(id, v))).count() as u32;
+            }
+            for e in v.employment.values() {
+                if e.returned == Some(true) {
+                    s.returned += 1;
+                }
+                if e.status != Some(EmploymentStatus::Employed) {
+                    continue;
+                }
+                s.employed_people += 1;
+                if let Some(c) = e.channel {
+                    *s.by_channel.entry(c).or_default() += 1;
+                    if c == Channel::WelfarePost {
+                        s.welfare_posts += 1;
+                    }
+                }
+                if let Some(scope) = e.place_scope.or_else(|| e.channel.and_then(Channel::implied_scope)) {
+                    *s.by_scope.entry(scope).or_default() += 1;
+                }
+                *s.by_industry.entry(e.industry.trim().to_owned()).or_default() += 1;
+            }
+            s.zero_employment = seeking && s.employed_people == 0;
+            s.one_in_work = s.labour_force > 0 && s.employed_people > 0;
+            s.wage_income = v.income.wage.unwrap_or(0);
+            s.risk = !v.risks.is_empty();
+            let previous = recorded_visits.get(1);
+            s.new_risk = v.risks.iter().any(|r| !previous.is_some_and(|p| p.risks.contains(r)));
+        }
+        s.guarantee_alert = recorded_visits.first().is_some_and(|v| v.guarantees.any_failed());
+
+        s.annual_income = annual_income(h, period);
+        s.annual_income_prev = annual_income(h, period.plus_months(-12));
+        if s.present_members > 0 {
+            s.per_capita_income = s.annual_income.map(|a| a / i64::from(s.present_members));
+        }
+        let targeted = h.facts.category == Some(Category::Lifted) || s.monitoring != Monitoring::None;
+        s.low_income_labour = targeted
+            && s.labour_force > 0
+            && s.per_capita_income.is_some_and(|p| p < LOW_INCOME_PER_CAPITA);
+        s
+    }
+}
+
+/// The indicators of a set of households for one period.
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Indicators {
+    /// Households counted.
+    pub households: u32,
+    /// Visited in person this period (户户见).
+    pub visited_in_person: u32,
+    /// With a recorded visit this period.
+    pub recorded: u32,
+    /// Labour-force members of recorded households.
+    pub labour_force: u32,
+    /// …of whom employed.
+    pub employed_labour: u32,
+    /// Everybody recorded as employed.
+    pub employed_people: u32,
+    /// 零就业家庭
+    pub zero_employment: u32,
+    /// Recorded households with labour force.
+    pub households_with_labour: u32,
+    /// …with at least one member in work.
+    pub one_in_work: u32,
+    /// 稳定就业 members.
+    pub stable_employed: u32,
+    /// 低收入且有劳动力 households.
+    pub low_income_labour: u32,
+    /// Households with no income recorded in the last 12 periods.
+    pub income_unknown: u32,
+    /// Σ annual income this year, over households with income in both years.
+    pub income_this_year: i64,
+    /// Σ annual income last year, same households.
+    pub income_last_year: i64,
+    /// Σ present members of those households.
+    pub persons_compared: u32,
+    /// 两不愁三保障 alerts.
+    pub guarantee_alerts: u32,
+    /// Monitored households per type (三类).
+    pub monitored: BTreeMap<Monitoring, u32>,
+    /// Households with a risk signal this period.
+    pub with_risk: u32,
+    /// …of which new since the previous visit.
+    pub new_risk: u32,
+    /// Members who returned home this period.
+    pub returned: u32,
+    /// Public-welfare post holders.
+    pub welfare_posts: u32,
+    /// Σ wage income this period.
+    pub wage_income: i64,
+    /// Employed by channel.
+    pub by_channel: BTreeMap<Channel, u32>,
+    /// Employed by place scope.
+    pub by_scope: BTreeMap<PlaceScope, u32>,
+    /// Employed by industry.
+    pub by_industry: BTreeMap<String, u32>,
+}
+
+fn ratio(num: impl Into<f64>, den: impl Into<f64>) -> Option<f64> {
+    let den = den.into();
+    (den > 0.0).then(|| num.into() / den)
+}
+
+impl Indicators {
+    /// Adds one household's summary.
+    pub fn add(&mut self, s: &Summary) {
+        self.households += 1;
+        self.visited_in_person += u32::from(s.visited_in_person);
+        if s.recorded {
+            self.recorded += 1;
+            self.labour_force += s.labour_force;
+            self.employed_labour += s.employed_labour;
+            self.employed_people += s.employed_people;
+            self.zero_employment += u32::from(s.zero_employment);
+            self.households_with_labour += u32::from(s.labour_force > 0);
+            self.one_in_work += u32::from(s.one_in_work);
+            self.stable_employed += s.stable_employed;
+        }
+        self.low_income_labour += u32::from(s.low_income_labour);
+        self.income_unknown += u32::from(s.annual_income.is_none());
+        if let (Some(now), Some(before)) = (s.annual_income, s.annual_income_prev)
+            && s.present_members > 0
+        {
+            self.income_this_year += now;
+            self.income_last_year += before;
+            self.persons_compared += s.present_members;
+        }
+        self.guarantee_alerts += u32::from(s.guarantee_alert);
+        if s.monitoring != Monitoring::None {
+            *self.monitored.entry(s.monitoring).or_default() += 1;
+        }
+        self.with_risk += u32::from(s.risk);
+        self.new_risk += u32::from(s.new_risk);
+        self.returned += s.returned;
+        self.welfare_posts += s.welfare_posts;
+        self.wage_income += s.wage_income;
+        for (k, n) in &s.by_channel {
+            *self.by_channel.entry(*k).or_default() += n;
+        }
+        for (k, n) in &s.by_scope {
+            *self.by_scope.entry(*k).or_default() += n;
+        }
+        for (k, n) in &s.by_industry {
+            *self.by_industry.entry(k.clone()).or_default() += n;
+        }
+    }
+
+    /// 户户见 coverage: visited in person ÷ households.
+    pub fn coverage(&self) -> Option<f64> {
+        ratio(self.visited_in_person, self.households)
+    }
+    /// 劳动力就业率: employed labour-force members ÷ labour-force members (target ≥ 90 %).
+    pub fn employment_rate(&self) -> Option<f64> {
+        ratio(self.employed_labour, self.labour_force)
+    }
+    /// Share of households with labour force that have someone in work (target 100 %).
+    pub fn one_in_work_rate(&self) -> Option<f64> {
+        ratio(self.one_in_work, self.households_with_labour)
+    }
+    /// 人均纯收入 this year, over the households compared year on year.
+    pub fn per_capita_income(&self) -> Option<f64> {
+        ratio(self.income_this_year as f64, self.persons_compared)
+    }
+    /// 人均纯收入增长: this year ÷ last year − 1 (target ≥ 15 %).
+    pub fn per_capita_income_growth(&self) -> Option<f64> {
+        ratio(self.income_this_year as f64, self.income_last_year as f64).map(|r| r - 1.0)
+    }
+}
+
+/// The indicators of `households` for `period`.
+pub fn indicators<'a>(households: impl IntoIterator<Item = &'a Household>, period: Period) -> Indicators {
+    let mut out = Indicators::default();
+    for h in households {
+        out.add(&Summary::of(h, period));
+    }
+    out
+}
+
+/// 三个不减: employed people, public-welfare posts and wage income, now and at the baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ThreeNoDecrease {
+    /// (now, baseline) employed people.
+    pub employed: (u32, u32),
+    /// (now, baseline) public-welfare posts.
+    pub welfare_posts: (u32, u32),
+    /// (now, baseline) wage income.
+    pub wage_income: (i64, i64),
+}
+
+impl ThreeNoDecrease {
+    /// Compares `now` with `baseline` (the same set of households, another period).
+    pub fn compare(now: &Indicators, baseline: &Indicators) -> Self {
+        Self {
+            employed: (now.employed_people, baseline.employed_people),
+            welfare_posts: (now.welfare_posts, baseline.welfare_posts),
+            wage_income: (now.wage_income, baseline.wage_income),
+        }
+    }
+    /// None of the three went down.
+    pub fn holds(&self) -> bool {
+        self.employed.0 >= self.employed.1
+            && self.welfare_posts.0 >= self.welfare_posts.1
+            && self.wage_income.0 >= self.wage_income.1
+    }
+}
+
+/// Households assigned and visited in person, for one row of a coverage table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub struct Coverage {
+    /// Households assigned.
+    pub assigned: u32,
+    /// …visited in person this period.
+    pub visited: u32,
+}
+
+impl Coverage {
+    /// visited ÷ assigned.
+    pub fn rate(&self) -> Option<f64> {
+        ratio(self.visited, self.assigned)
+    }
+}
+
+/// Coverage grouped by any key (site, grid, cadre): `rows` yields each household's
+/// key and whether it was visited in person.
+pub fn coverage_by<K: Ord>(rows: impl IntoIterator<Item = (K, bool)>) -> BTreeMap<K, Coverage> {
+    let mut out: BTreeMap<K, Coverage> = BTreeMap::new();
+    for (k, visited) in rows {
+        let c = out.entry(k).or_default();
+        c.assigned += 1;
+        c.visited += u32::from(visited);
+    }
+    out
+}

@@ -1,0 +1,205 @@
+//! Worked examples: four small households whose indicators for 2026-11 are derived by
+//! hand in the comments, then checked against `shared::indicators`.
+
+use shared::indicators::{coverage_by, indicators, Coverage, Summary, ThreeNoDecrease};
+use shared::*;
+
+fn member(name: &str, birth: &str, labour: LabourCapacity) -> Member {
+    Member { name: name.into(), birth_date: Some(birth.parse().unwrap()), labour: Some(labour), ..Default::default() }
+}
+
+fn job(channel: Channel) -> Employment {
+    Employment { status: Some(EmploymentStatus::Employed), channel: Some(channel), ..Default::default() }
+}
+
+fn status(s: EmploymentStatus) -> Employment {
+    Employment { status: Some(s), ..Default::default() }
+}
+
+fn visit(mode: VisitMode, wage: Option<i64>) -> Visit {
+    Visit { mode: Some(mode), income: Income { wage, ..Default::default() }, ..Default::default() }
+}
+
+/// A: 脱贫户, four present members. a1 (b. 1980, full) works out of province every
+/// month; a2 (b. 1985, weak) worked flexibly in Sep and Oct, seeks work in Nov and came
+/// home in Nov; a3 is a child (b. 2015), a4 (b. 1950) has lost labour capacity.
+/// Wages: 5000 in 2025-11; 6000 in each of 2026-09, -10, -11.
+fn household_a() -> Household {
+    let mut h = Household::default();
+    h.facts.registry_no = "A".into();
+    h.facts.site = "S1".into();
+    h.facts.category = Some(Category::Lifted);
+    h.members.insert("a1".into(), member("甲一", "1980-05-01", LabourCapacity::Full));
+    h.members.insert("a2".into(), member("甲二", "1985-05-01", LabourCapacity::Weak));
+    h.members.insert("a3".into(), member("甲三", "2015-05-01", LabourCapacity::None));
+    h.members.insert("a4".into(), member("甲四", "1950-05-01", LabourCapacity::Lost));
+    let mut old = visit(VisitMode::InPerson, Some(5000));
+    old.employment.insert("a1".into(), Employment { place_scope: Some(PlaceScope::OutOfProvince), ..job(Channel::OutOfProvince) });
+    h.visits.insert("2025-11".into(), old);
+    for p in ["2026-09", "2026-10", "2026-11"] {
+        let mut v = visit(VisitMode::InPerson, Some(6000));
+        v.employment.insert("a1".into(), Employment { industry: "建筑业".into(), ..job(Channel::OutOfProvince) });
+        let a2 = if p == "2026-11" {
+            Employment { returned: Some(true), ..status(EmploymentStatus::Seeking) }
+        } else {
+            job(Channel::Flexible)
+        };
+        v.employment.insert("a2".into(), a2);
+        h.visits.insert(p.into(), v);
+    }
+    h
+}
+
+/// B: 同步搬迁户, not monitored, two members with full capacity. Visited by phone in
+/// Nov: b1 on a public-welfare post, b2 does not want work. Wage 1500.
+fn household_b() -> Household {
+    let mut h = Household::default();
+    h.facts.registry_no = "B".into();
+    h.facts.site = "S1".into();
+    h.facts.category = Some(Category::MovedAlong);
+    h.members.insert("b1".into(), member("乙一", "1970-01-01", LabourCapacity::Full));
+    h.members.insert("b2".into(), member("乙二", "1972-01-01", LabourCapacity::Full));
+    let mut v = visit(VisitMode::Phone, Some(1500));
+    v.employment.insert("b1".into(), Employment { industry: " 公共服务 ".into(), ..job(Channel::WelfarePost) });
+    v.employment.insert("b2".into(), status(EmploymentStatus::NotSeeking));
+    h.visits.insert("2026-11".into(), v);
+    h
+}
+
+/// C: 脱贫户 monitored as 边缘易致贫户. c1 (weak) seeks work; c2 is in school. Visited in
+/// person in Oct and Nov, 1000 yuan of transfers each month. Nov: no medical insurance,
+/// and a new illness risk.
+fn household_c() -> Household {
+    let mut h = Household::default();
+    h.facts.registry_no = "C".into();
+    h.facts.site = "S2".into();
+    h.facts.category = Some(Category::Lifted);
+    h.facts.monitoring = Some(Monitoring::Edge);
+    h.members.insert("c1".into(), member("丙一", "1975-01-01", LabourCapacity::Weak));
+    h.members.insert("c2".into(), Member { in_school: true, ..member("丙二", "2005-01-01", LabourCapacity::Full) });
+    for p in ["2026-10", "2026-11"] {
+        let mut v = visit(VisitMode::InPerson, None);
+        v.income.transfer = Some(1000);
+        v.employment.insert("c1".into(), status(EmploymentStatus::Seeking));
+        if p == "2026-11" {
+            v.guarantees.medical = Some(false);
+            v.risks.insert(RiskSignal::Illness);
+        }
+        h.visits.insert(p.into(), v);
+    }
+    h
+}
+
+/// D: visited in Oct only, no income recorded.
+fn household_d() -> Household {
+    let mut h = Household::default();
+    h.facts.registry_no = "D".into();
+    h.facts.site = "S2".into();
+    h.members.insert("d1".into(), member("丁一", "1990-01-01", LabourCapacity::Full));
+    h.visits.insert("2026-10".into(), visit(VisitMode::InPerson, None));
+    h
+}
+
+fn nov() -> Period {
+    "2026-11".parse().unwrap()
+}
+
+#[test]
+fn indicators_for_november_match_the_hand_derivation() {
+    let all = [household_a(), household_b(), household_c(), household_d()];
+    let ind = indicators(&all, nov());
+
+    // Coverage: A and C in person; B by phone does not count; D not visited → 2 / 4.
+    assert_eq!((ind.households, ind.visited_in_person), (4, 2));
+    assert_eq!(ind.coverage(), Some(0.5));
+    // Recorded this period: A, B, C (D has no Nov visit).
+    assert_eq!(ind.recorded, 3);
+    // Labour force on 2026-11-30: A: a1, a2 (a3 is 11, a4 lost) = 2; B: b1, b2 = 2;
+    // C: c1 (c2 in school) = 1. Total 5. Employed among them: a1, b1 = 2 → 40 %.
+    assert_eq!((ind.labour_force, ind.employed_labour), (5, 2));
+    assert_eq!(ind.employment_rate(), Some(0.4));
+    // 零就业: C (c1 wants work, nobody employed). B's b2 does not want work, and b1 works.
+    assert_eq!(ind.zero_employment, 1);
+    // One in work: A and B of the three households with labour force.
+    assert_eq!((ind.one_in_work, ind.households_with_labour), (2, 3));
+    // Stable: a1 employed in A's last three recorded visits (Sep, Oct, Nov); a2 not in Nov.
+    assert_eq!(ind.stable_employed, 1);
+    // Income, last 12 periods (2025-12..2026-11):
+    //   A: mean(6000, 6000, 6000) × 12 = 72,000; ÷ 4 = 18,000 per capita: not low.
+    //   B: 1500 × 12 = 18,000 ÷ 2 = 9,000: low, but a 同步搬迁户 not monitored → not counted.
+    //   C: mean(1000, 1000) × 12 = 12,000 ÷ 2 = 6,000 < 10,000, has labour, 脱贫户 → counted.
+    //   D: no income → unknown.
+    assert_eq!(ind.low_income_labour, 1);
+    assert_eq!(ind.income_unknown, 1);
+    // Growth: only A has both years: last year's window (2024-12..2025-11) holds 5000 →
+    // 60,000. 72,000 ÷ 60,000 − 1 = 20 %; per capita this year 72,000 ÷ 4 = 18,000.
+    assert_eq!((ind.income_this_year, ind.income_last_year, ind.persons_compared), (72_000, 60_000, 4));
+    assert!((ind.per_capita_income_growth().unwrap() - 0.2).abs() < 1e-12);
+    assert_eq!(ind.per_capita_income(), Some(18_000.0));
+    // 两不愁三保障: C's Nov visit says no to medical.
+    assert_eq!(ind.guarantee_alerts, 1);
+    // Monitored: C as 边缘易致贫户. Risk: C's illness, new since Oct.
+    assert_eq!(ind.monitored, [(Monitoring::Edge, 1)].into());
+    assert_eq!((ind.with_risk, ind.new_risk), (1, 1));
+    // Returned: a2.
+    assert_eq!(ind.returned, 1);
+    // Breakdown of the employed (a1, b1).
+    assert_eq!(ind.employed_people, 2);
+    assert_eq!(ind.by_channel, [(Channel::OutOfProvince, 1), (Channel::WelfarePost, 1)].into());
+    // a1's scope follows from the channel; b1's public-welfare post names no place.
+    assert_eq!(ind.by_scope, [(PlaceScope::OutOfProvince, 1)].into());
+    assert_eq!(ind.by_industry, [("建筑业".to_owned(), 1), ("公共服务".to_owned(), 1)].into());
+    // Wages this period: A 6000 + B 1500 = 7500; welfare posts: b1.
+    assert_eq!((ind.wage_income, ind.welfare_posts), (7500, 1));
+}
+
+#[test]
+fn three_no_decrease_against_the_same_month_last_year() {
+    let all = [household_a(), household_b(), household_c(), household_d()];
+    let now = indicators(&all, nov());
+    let base = indicators(&all, nov().plus_months(-12));
+    // Baseline 2025-11: only A was visited: a1 employed, no welfare post, wage 5000.
+    // Now: a1 and b1 employed (2), one welfare post, wages 7500. Nothing decreased.
+    let t = ThreeNoDecrease::compare(&now, &base);
+    assert_eq!(t, ThreeNoDecrease { employed: (2, 1), welfare_posts: (1, 0), wage_income: (7500, 5000) });
+    assert!(t.holds());
+    // Reversed (as if the baseline were the later period), all three decrease.
+    assert!(!ThreeNoDecrease::compare(&base, &now).holds());
+}
+
+#[test]
+fn not_met_visits_and_missing_visits_stay_out_of_employment_denominators() {
+    let mut d = household_d();
+    d.visits.insert("2026-11".into(), visit(VisitMode::NotMet, None));
+    let s = Summary::of(&d, nov());
+    assert!(!s.recorded && !s.visited_in_person);
+    assert_eq!(s.last_visit.as_deref(), Some("2026-11"));
+    let ind = indicators([&d], nov());
+    assert_eq!((ind.labour_force, ind.zero_employment), (0, 0));
+}
+
+#[test]
+fn coverage_groups_by_any_key() {
+    let all = [household_a(), household_b(), household_c(), household_d()];
+    // By site: S1 holds A (in person) and B (phone) → 1/2; S2 holds C (in person) and D → 1/2.
+    let by_site = coverage_by(all.iter().map(|h| (h.facts.site.clone(), Summary::of(h, nov()).visited_in_person)));
+    assert_eq!(by_site["S1"], Coverage { assigned: 2, visited: 1 });
+    assert_eq!(by_site["S2"], Coverage { assigned: 2, visited: 1 });
+    // By cadre, with an assignment the server keeps: cadre01 has A and C, cadre02 has B and D.
+    let cadre = |h: &Household| if matches!(h.facts.registry_no.as_str(), "A" | "C") { "cadre01" } else { "cadre02" };
+    let by_cadre = coverage_by(all.iter().map(|h| (cadre(h), Summary::of(h, nov()).visited_in_person)));
+    assert_eq!(by_cadre["cadre01"].rate(), Some(1.0));
+    assert_eq!(by_cadre["cadre02"].rate(), Some(0.0));
+}
+
+#[test]
+fn summaries_add_up_to_the_same_indicators() {
+    // The server sums stored summaries; that must equal recomputing from households.
+    let all = [household_a(), household_b(), household_c(), household_d()];
+    let mut summed = shared::indicators::Indicators::default();
+    for h in &all {
+        let stored: Summary = serde_json::from_str(&serde_json::to_string(&Summary::of(h, nov())).unwrap()).unwrap();
+        summed.add(&stored);
+    }
+    assert_eq!(summed, indicators(&all, nov()));
+}
