@@ -31,8 +31,15 @@ pub struct ConflictValue {
     pub actor: String,
 }
 
-/// Where each op came from: actor → `(first op, last op + 1, time, author)` per change.
-struct ChangeIndex(HashMap<ActorId, Vec<(u64, u64, i64, Option<Author>)>>);
+/// The ops one change holds, with its stamp.
+struct ChangeSpan {
+    ops: std::ops::Range<u64>,
+    at: i64,
+    author: Option<Author>,
+}
+
+/// Where each op came from: for each actor, the op ranges of its changes.
+struct ChangeIndex(HashMap<ActorId, Vec<ChangeSpan>>);
 
 impl ChangeIndex {
     fn new(doc: &HouseholdDoc) -> Self {
@@ -41,7 +48,8 @@ impl ChangeIndex {
             let start = change.start_op().get();
             let end = start + change.len() as u64;
             let author = Author::from_message(change.message());
-            by_actor.entry(change.actor_id().clone()).or_default().push((start, end, change.timestamp(), author));
+            let span = ChangeSpan { ops: start..end, at: change.timestamp(), author };
+            by_actor.entry(change.actor_id().clone()).or_default().push(span);
         }
         Self(by_actor)
     }
@@ -50,12 +58,9 @@ impl ChangeIndex {
         let ObjId::Id(counter, actor, _) = op else {
             return (String::new(), 0, None);
         };
-        let found = self
-            .0
-            .get(actor)
-            .and_then(|changes| changes.iter().find(|(start, end, ..)| (*start..*end).contains(counter)));
+        let found = self.0.get(actor).and_then(|spans| spans.iter().find(|s| s.ops.contains(counter)));
         match found {
-            Some((_, _, at, author)) => (actor.to_hex_string(), *at, author.clone()),
+            Some(span) => (actor.to_hex_string(), span.at, span.author.clone()),
             None => (actor.to_hex_string(), 0, None),
         }
     }
@@ -119,11 +124,8 @@ mod tests {
         assert_eq!(conflicts.len(), 1, "{conflicts:?}");
         let c = &conflicts[0];
         assert_eq!(c.key, "f/address");
-        let mut seen: Vec<(String, String, i64)> = c
-            .values
-            .iter()
-            .map(|v| (v.value.to_string(), v.author.clone().unwrap().name, v.at))
-            .collect();
+        let mut seen: Vec<(String, String, i64)> =
+            c.values.iter().map(|v| (v.value.to_string(), v.author.clone().unwrap().name, v.at)).collect();
         seen.sort();
         assert_eq!(seen, [("3栋501".into(), "李明".into(), 100), ("3栋502".into(), "张华".into(), 200)]);
         assert_eq!(Some(&c.values[0].value), one.fields().unwrap().get("f/address"), "winner first");

@@ -3,7 +3,7 @@
 //! commit, stamped with its author and time.
 
 use automerge::transaction::{CommitOptions, Transactable};
-use automerge::{ActorId, Automerge, ChangeHash, ReadDoc, ScalarValue, ScalarValueRef, ValueRef, ROOT};
+use automerge::{ActorId, Automerge, ChangeHash, ROOT, ReadDoc, ScalarValue, ScalarValueRef, ValueRef};
 
 use crate::fields::{self, Fields, Scalar, SchemaError};
 use crate::model::{Household, UserId};
@@ -199,7 +199,10 @@ impl HouseholdDoc {
 }
 
 fn not_scalar(key: &str) -> SchemaError {
-    SchemaError::WrongType { key: key.to_owned(), expected: "a plain value (nested objects are not part of the layout)" }
+    SchemaError::WrongType {
+        key: key.to_owned(),
+        expected: "a plain value (nested objects are not part of the layout)",
+    }
 }
 
 fn to_scalar(key: &str, value: ValueRef<'_>) -> Result<Scalar, SchemaError> {

@@ -28,8 +28,7 @@ use std::fmt;
 
 use crate::label::{Coded, Lang};
 use crate::model::{
-    Employment, Facts, Guarantee, HelpKind, HelpState, Household, IncomeComponent, Member,
-    RiskSignal, Visit,
+    Employment, Facts, Guarantee, HelpKind, HelpState, Household, IncomeComponent, Member, RiskSignal, Visit,
 };
 use crate::period::Date;
 
@@ -358,11 +357,7 @@ pub fn is_valid_id(id: &str) -> bool {
 }
 
 fn check_id(key: &str, id: &str) -> Result<(), SchemaError> {
-    if is_valid_id(id) {
-        Ok(())
-    } else {
-        Err(SchemaError::BadId { key: key.to_owned(), id: id.to_owned() })
-    }
+    if is_valid_id(id) { Ok(()) } else { Err(SchemaError::BadId { key: key.to_owned(), id: id.to_owned() }) }
 }
 
 /// The flat form of `household`. Fails if an id (member, visitor, period key) cannot be
@@ -533,10 +528,16 @@ mod tests {
         let mut h = Household::default();
         h.facts.registry_no = "5223010001".into();
         h.facts.dibao = true;
-        h.members.insert("k1".into(), Member { name: "王芳".into(), labour: Some(LabourCapacity::Full), ..Default::default() });
+        h.members.insert(
+            "k1".into(),
+            Member { name: "王芳".into(), labour: Some(LabourCapacity::Full), ..Default::default() },
+        );
         let mut v = Visit { mode: Some(VisitMode::InPerson), ..Default::default() };
         v.visitors.insert("cadre01".into(), "李明".into());
-        v.employment.insert("k1".into(), Employment { status: Some(EmploymentStatus::Employed), monthly_income: Some(3200), ..Default::default() });
+        v.employment.insert(
+            "k1".into(),
+            Employment { status: Some(EmploymentStatus::Employed), monthly_income: Some(3200), ..Default::default() },
+        );
         v.income.wage = Some(3200);
         v.guarantees.water = Some(false);
         v.risks.insert(RiskSignal::Illness);
@@ -547,9 +548,19 @@ mod tests {
         assert_eq!(
             keys,
             [
-                "f/dibao", "f/no", "m/k1/labour", "m/k1/name", "schema", "v/2026-11/by/cadre01",
-                "v/2026-11/e/k1/income", "v/2026-11/e/k1/status", "v/2026-11/g/water",
-                "v/2026-11/h/training", "v/2026-11/i/wage", "v/2026-11/mode", "v/2026-11/r/illness",
+                "f/dibao",
+                "f/no",
+                "m/k1/labour",
+                "m/k1/name",
+                "schema",
+                "v/2026-11/by/cadre01",
+                "v/2026-11/e/k1/income",
+                "v/2026-11/e/k1/status",
+                "v/2026-11/g/water",
+                "v/2026-11/h/training",
+                "v/2026-11/i/wage",
+                "v/2026-11/mode",
+                "v/2026-11/r/illness",
             ]
         );
         assert_eq!(f["v/2026-11/e/k1/status"], Scalar::Str("employed".into()));
@@ -566,14 +577,14 @@ mod tests {
         assert!(matches!(one("m/k1/sex", Scalar::Str("x".into())), SchemaError::WrongType { .. }));
         assert!(matches!(one("m/k 1/name", Scalar::Str("x".into())), SchemaError::BadId { .. }));
         assert!(matches!(one("v/2026-11/i/wage", Scalar::Int(MAX_AMOUNT + 1)), SchemaError::OutOfRange { .. }));
-        assert!(matches!(one("v/2026-11/note", Scalar::Str("长".repeat(MAX_TEXT_CHARS + 1))), SchemaError::TooLong { .. }));
+        assert!(matches!(
+            one("v/2026-11/note", Scalar::Str("长".repeat(MAX_TEXT_CHARS + 1))),
+            SchemaError::TooLong { .. }
+        ));
         assert_eq!(one("schema", Scalar::Int(99)), SchemaError::NewerSchema(99));
         let many = (0..=MAX_MEMBERS).map(|i| (format!("m/x{i}/name"), Scalar::Str("a".into())));
         assert!(matches!(decode(many).unwrap_err(), SchemaError::TooMany { what: "members", .. }));
-        let bad_member = Household {
-            members: [("a/b".to_owned(), Member::default())].into(),
-            ..Default::default()
-        };
+        let bad_member = Household { members: [("a/b".to_owned(), Member::default())].into(), ..Default::default() };
         assert!(matches!(encode(&bad_member), Err(SchemaError::BadId { .. })));
     }
 }

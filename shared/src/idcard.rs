@@ -99,10 +99,7 @@ mod tests {
         assert_eq!(check_char(b"52230119900307423"), '0');
         let info = parse_id_number("522301199003074230").unwrap();
         assert_eq!(info.sex, Sex::Male, "17th digit 3 is odd");
-        assert_eq!(
-            parse_id_number("522301199003074231"),
-            Err(IdNumberError::CheckDigit { expected: '0' })
-        );
+        assert_eq!(parse_id_number("522301199003074231"), Err(IdNumberError::CheckDigit { expected: '0' }));
     }
 
     #[test]

@@ -17,9 +17,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::{
-    Category, Channel, EmploymentStatus, Household, Monitoring, PlaceScope, Visit, VisitMode,
-};
+use crate::model::{Category, Channel, EmploymentStatus, Household, Monitoring, PlaceScope, Visit, VisitMode};
 use crate::period::Period;
 
 /// 低收入线: yearly per-capita net income below which a labour household is flagged.
@@ -98,10 +96,8 @@ fn visits_until(h: &Household, period: Period) -> impl Iterator<Item = (Period, 
 /// Annual net income over the 12 periods ending at `end`.
 fn annual_income(h: &Household, end: Period) -> Option<i64> {
     let start = end.plus_months(-11);
-    let nets: Vec<i64> = visits_until(h, end)
-        .take_while(|(p, _)| *p >= start)
-        .filter_map(|(_, v)| v.income.net())
-        .collect();
+    let nets: Vec<i64> =
+        visits_until(h, end).take_while(|(p, _)| *p >= start).filter_map(|(_, v)| v.income.net()).collect();
     if nets.is_empty() {
         return None;
     }
@@ -133,9 +129,9 @@ impl Summary {
                 v.employment.get(id).is_some_and(|e| e.status == Some(EmploymentStatus::Employed))
             };
             s.employed_labour = labour.iter().filter(|id| employed(id, v)).count() as u32;
-            let seeking = labour.iter().any(|id| {
-                v.employment.get(*id).is_some_and(|e| e.status == Some(EmploymentStatus::Seeking))
-            });
+            let seeking = labour
+                .iter()
+                .any(|id| v.employment.get(*id).is_some_and(|e| e.status == Some(EmploymentStatus::Seeking)));
             let last3 = &recorded_visits[..recorded_visits.len().min(STABLE_PERIODS)];
             if last3.len() == STABLE_PERIODS {
                 s.stable_employed = labour.iter().filter(|id| last3.iter().all(|v| employed(id, v))).count() as u32;
@@ -174,9 +170,8 @@ impl Summary {
             s.per_capita_income = s.annual_income.map(|a| a / i64::from(s.present_members));
         }
         let targeted = h.facts.category == Some(Category::Lifted) || s.monitoring != Monitoring::None;
-        s.low_income_labour = targeted
-            && s.labour_force > 0
-            && s.per_capita_income.is_some_and(|p| p < LOW_INCOME_PER_CAPITA);
+        s.low_income_labour =
+            targeted && s.labour_force > 0 && s.per_capita_income.is_some_and(|p| p < LOW_INCOME_PER_CAPITA);
         s
     }
 }

@@ -34,4 +34,4 @@ pub use fields::{Fields, Scalar, SchemaError};
 pub use label::{Coded, Lang};
 pub use model::*;
 pub use period::{Date, Period};
-pub use validate::{validate, Problem, Rule, Severity};
+pub use validate::{Problem, Rule, Severity, validate};

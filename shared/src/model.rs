@@ -450,6 +450,8 @@ coded_enum! {
     }
 }
 
+// coded_enum! derives the codes, not Default, so it is spelled out here.
+#[allow(clippy::derivable_impls)]
 impl Default for Monitoring {
     fn default() -> Self {
         Monitoring::None

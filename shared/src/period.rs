@@ -67,8 +67,7 @@ impl FromStr for Period {
         }
         let year = digits(&s[0..4]).ok_or_else(err)?;
         let month = digits(&s[5..7]).ok_or_else(err)?;
-        Period::new(u16::try_from(year).map_err(|_| err())?, u8::try_from(month).map_err(|_| err())?)
-            .ok_or_else(err)
+        Period::new(u16::try_from(year).map_err(|_| err())?, u8::try_from(month).map_err(|_| err())?).ok_or_else(err)
     }
 }
 
@@ -174,7 +173,7 @@ fn days_in_month(year: u16, month: u8) -> u8 {
     match month {
         1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
         4 | 6 | 9 | 11 => 30,
-        _ if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
+        _ if (year.is_multiple_of(4) && !year.is_multiple_of(100)) || year.is_multiple_of(400) => 29,
         _ => 28,
     }
 }

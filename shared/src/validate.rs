@@ -4,7 +4,7 @@
 //! document only for the rules that mean "malformed" ([`Rule::rejects_document`]),
 //! because a merge of two valid records may be incomplete and must still be kept.
 
-use crate::idcard::{parse_id_number, IdNumberError};
+use crate::idcard::{IdNumberError, parse_id_number};
 use crate::label::{Coded, Lang};
 use crate::model::{EmploymentStatus, Household, IncomeComponent, Relation, RiskSignal};
 use crate::period::{Date, Period};
@@ -113,13 +113,25 @@ impl Report {
     fn warn(&mut self, path: impl Into<String>, rule: Rule, zh: impl Into<String>, en: impl Into<String>) {
         self.push(path, rule, Severity::Warning, zh, en);
     }
-    fn push(&mut self, path: impl Into<String>, rule: Rule, severity: Severity, zh: impl Into<String>, en: impl Into<String>) {
+    fn push(
+        &mut self,
+        path: impl Into<String>,
+        rule: Rule,
+        severity: Severity,
+        zh: impl Into<String>,
+        en: impl Into<String>,
+    ) {
         self.0.push(Problem { path: path.into(), rule, severity, zh: zh.into(), en: en.into() });
     }
     fn amount(&mut self, path: String, value: Option<i64>, may_be_negative: bool) {
         let Some(v) = value else { return };
         if v < 0 && !may_be_negative {
-            self.error(path, Rule::NegativeAmount, format!("金额不能为负数（{v} 元）"), format!("The amount cannot be negative ({v} yuan)"));
+            self.error(
+                path,
+                Rule::NegativeAmount,
+                format!("金额不能为负数（{v} 元）"),
+                format!("The amount cannot be negative ({v} yuan)"),
+            );
         } else if v.abs() > PLAUSIBLE_MONTHLY_MAX {
             self.warn(
                 path,
@@ -136,7 +148,7 @@ pub fn validate(household: &Household, today: Date) -> Vec<Problem> {
     let mut r = Report(Vec::new());
     facts(household, today, &mut r);
     members(household, today, &mut r);
-    for (key, _) in &household.visits {
+    for key in household.visits.keys() {
         visit(household, key, today, &mut r);
     }
     r.0
@@ -168,7 +180,12 @@ fn members(h: &Household, today: Date, r: &mut Report) {
         if let Some(b) = m.birth_date
             && b > today
         {
-            r.error(p("birth"), Rule::BirthInFuture, format!("出生日期 {b} 晚于今天"), format!("Birth date {b} is in the future"));
+            r.error(
+                p("birth"),
+                Rule::BirthInFuture,
+                format!("出生日期 {b} 晚于今天"),
+                format!("Birth date {b} is in the future"),
+            );
         }
         if m.relation == Some(Relation::Head) && m.is_present() {
             heads.push(id);
@@ -240,7 +257,12 @@ fn visit(h: &Household, key: &str, today: Date, r: &mut Report) {
         return;
     };
     if period > Period::of(today) {
-        r.error(p("mode"), Rule::PeriodInFuture, format!("监测期 {key} 尚未开始"), format!("Period {key} has not started yet"));
+        r.error(
+            p("mode"),
+            Rule::PeriodInFuture,
+            format!("监测期 {key} 尚未开始"),
+            format!("Period {key} has not started yet"),
+        );
     }
     match v.mode {
         None => r.error(p("mode"), Rule::VisitModeMissing, "请选择走访方式", "Choose how the visit was made"),
@@ -286,7 +308,12 @@ fn visit(h: &Household, key: &str, today: Date, r: &mut Report) {
         match e.status {
             Some(EmploymentStatus::Employed) => {
                 if e.channel.is_none() {
-                    r.error(ep("channel"), Rule::EmployedWithoutChannel, "已就业须选择就业渠道", "Choose the channel of employment");
+                    r.error(
+                        ep("channel"),
+                        Rule::EmployedWithoutChannel,
+                        "已就业须选择就业渠道",
+                        "Choose the channel of employment",
+                    );
                 }
             }
             Some(_) | None => {
@@ -349,12 +376,27 @@ mod tests {
     fn a_clean_household_has_no_problems() {
         let mut h = Household::default();
         h.facts.registry_no = "h1".into();
-        h.members.insert("a".into(), Member { relation: Some(Relation::Head), id_number: "522301199003074230".into(), sex: Some(Sex::Male), ..worker("王强") });
-        let mut v = Visit { mode: Some(VisitMode::InPerson), date: Some("2026-11-03".parse().unwrap()), ..Default::default() };
+        h.members.insert(
+            "a".into(),
+            Member {
+                relation: Some(Relation::Head),
+                id_number: "522301199003074230".into(),
+                sex: Some(Sex::Male),
+                ..worker("王强")
+            },
+        );
+        let mut v =
+            Visit { mode: Some(VisitMode::InPerson), date: Some("2026-11-03".parse().unwrap()), ..Default::default() };
         v.visitors.insert("cadre01".into(), "李明".into());
         v.employment.insert(
             "a".into(),
-            Employment { status: Some(EmploymentStatus::Employed), channel: Some(Channel::InCounty), place_scope: Some(PlaceScope::InCounty), monthly_income: Some(3000), ..Default::default() },
+            Employment {
+                status: Some(EmploymentStatus::Employed),
+                channel: Some(Channel::InCounty),
+                place_scope: Some(PlaceScope::InCounty),
+                monthly_income: Some(3000),
+                ..Default::default()
+            },
         );
         v.income.operating = Some(-200);
         h.visits.insert("2026-11".into(), v);
@@ -364,12 +406,27 @@ mod tests {
     #[test]
     fn every_problem_is_reported_at_once_with_its_path() {
         let mut h = Household::default();
-        h.members.insert("a".into(), Member { relation: Some(Relation::Head), id_number: "522301199003074231".into(), ..worker("王强") });
-        h.members.insert("b".into(), Member { relation: Some(Relation::Head), birth_date: Some("2027-01-01".parse().unwrap()), ..worker("") });
+        h.members.insert(
+            "a".into(),
+            Member { relation: Some(Relation::Head), id_number: "522301199003074231".into(), ..worker("王强") },
+        );
+        h.members.insert(
+            "b".into(),
+            Member { relation: Some(Relation::Head), birth_date: Some("2027-01-01".parse().unwrap()), ..worker("") },
+        );
         h.members.insert("c".into(), worker("李娟"));
         let mut v = Visit { mode: Some(VisitMode::InPerson), ..Default::default() };
         v.visitors.insert("cadre01".into(), "李明".into());
-        v.employment.insert("a".into(), Employment { status: Some(EmploymentStatus::Employed), monthly_income: Some(-5), channel: Some(Channel::OutOfProvince), place_scope: Some(PlaceScope::InCounty), ..Default::default() });
+        v.employment.insert(
+            "a".into(),
+            Employment {
+                status: Some(EmploymentStatus::Employed),
+                monthly_income: Some(-5),
+                channel: Some(Channel::OutOfProvince),
+                place_scope: Some(PlaceScope::InCounty),
+                ..Default::default()
+            },
+        );
         v.employment.insert("c".into(), Employment { status: Some(EmploymentStatus::Employed), ..Default::default() });
         v.employment.insert("zz".into(), Employment { status: Some(EmploymentStatus::Seeking), ..Default::default() });
         v.income.wage = Some(-1);
@@ -421,7 +478,15 @@ mod tests {
     fn id_number_must_agree_with_birth_date() {
         let mut h = Household::default();
         h.facts.registry_no = "h1".into();
-        h.members.insert("a".into(), Member { id_number: "522301199003074230".into(), birth_date: Some("1990-03-08".parse().unwrap()), sex: Some(Sex::Female), ..worker("王强") });
+        h.members.insert(
+            "a".into(),
+            Member {
+                id_number: "522301199003074230".into(),
+                birth_date: Some("1990-03-08".parse().unwrap()),
+                sex: Some(Sex::Female),
+                ..worker("王强")
+            },
+        );
         assert_eq!(
             rules(&h),
             [("m/a/id_no".into(), Rule::IdNumberBirthMismatch), ("m/a/id_no".into(), Rule::IdNumberSexMismatch)]

@@ -1,7 +1,8 @@
 //! Worked examples: four small households whose indicators for 2026-11 are derived by
 //! hand in the comments, then checked against `shared::indicators`.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use shared::indicators::{coverage_by, indicators, Coverage, Summary, ThreeNoDecrease};
+use shared::indicators::{Coverage, Summary, ThreeNoDecrease, coverage_by, indicators};
 use shared::*;
 
 fn member(name: &str, birth: &str, labour: LabourCapacity) -> Member {
@@ -34,7 +35,10 @@ fn household_a() -> Household {
     h.members.insert("a3".into(), member("甲三", "2015-05-01", LabourCapacity::None));
     h.members.insert("a4".into(), member("甲四", "1950-05-01", LabourCapacity::Lost));
     let mut old = visit(VisitMode::InPerson, Some(5000));
-    old.employment.insert("a1".into(), Employment { place_scope: Some(PlaceScope::OutOfProvince), ..job(Channel::OutOfProvince) });
+    old.employment.insert(
+        "a1".into(),
+        Employment { place_scope: Some(PlaceScope::OutOfProvince), ..job(Channel::OutOfProvince) },
+    );
     h.visits.insert("2025-11".into(), old);
     for p in ["2026-09", "2026-10", "2026-11"] {
         let mut v = visit(VisitMode::InPerson, Some(6000));

@@ -1,6 +1,7 @@
 //! Property tests of the merge: random edits by 2–4 offline actors, merged in every
 //! order, converge; merging is idempotent; edits to different fields or members are
 //! never lost; same-field edits surface as conflicts; save/load round-trips.
+#![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -29,7 +30,10 @@ enum Edit {
 enum Step {
     Edit(usize, Edit),
     /// `to` receives everything `from` has.
-    Sync { from: usize, to: usize },
+    Sync {
+        from: usize,
+        to: usize,
+    },
 }
 
 fn edit_strategy() -> impl Strategy<Value = Edit> {
@@ -66,8 +70,7 @@ fn apply(h: &mut Household, actor: usize, edit: &Edit) {
         Edit::Status(p, m, s) => {
             let visit = h.visits.entry(PERIODS[p].to_owned()).or_default();
             visit.mode = Some(VisitMode::InPerson);
-            visit.employment.entry(BASE_MEMBERS[m].to_owned()).or_default().status =
-                Some(EmploymentStatus::ALL[s]);
+            visit.employment.entry(BASE_MEMBERS[m].to_owned()).or_default().status = Some(EmploymentStatus::ALL[s]);
         }
         Edit::Income(p, c, amount) => {
             let visit = h.visits.entry(PERIODS[p].to_owned()).or_default();
@@ -92,7 +95,10 @@ fn base() -> Vec<u8> {
     let mut doc = HouseholdDoc::create("H1", ActorId::from(vec![0xAA; 16]), &stamp).unwrap();
     doc.edit(&stamp, |h| {
         for id in BASE_MEMBERS {
-            h.members.insert(id.into(), Member { name: id.into(), labour: Some(LabourCapacity::Full), ..Default::default() });
+            h.members.insert(
+                id.into(),
+                Member { name: id.into(), labour: Some(LabourCapacity::Full), ..Default::default() },
+            );
         }
     })
     .unwrap();
@@ -310,7 +316,16 @@ fn amount() -> impl Strategy<Value = Option<i64>> {
 }
 
 fn member_strategy() -> impl Strategy<Value = Member> {
-    (text(), opt::<Sex>(), date(), opt::<Relation>(), "[0-9]{17}[0-9X]", opt::<LabourCapacity>(), any::<[bool; 5]>(), opt::<MemberStatus>())
+    (
+        text(),
+        opt::<Sex>(),
+        date(),
+        opt::<Relation>(),
+        "[0-9]{17}[0-9X]",
+        opt::<LabourCapacity>(),
+        any::<[bool; 5]>(),
+        opt::<MemberStatus>(),
+    )
         .prop_map(|(name, sex, birth_date, relation, id_number, labour, flags, status)| Member {
             name,
             sex,
@@ -332,20 +347,24 @@ fn employment_strategy() -> impl Strategy<Value = Employment> {
         (opt::<EmploymentStatus>(), opt::<Channel>(), text(), opt::<PlaceScope>(), text(), text()),
         (amount(), any::<[Option<bool>; 4]>(), text()),
     )
-        .prop_map(|((status, channel, industry, place_scope, place, employer), (monthly_income, b, training_wish))| Employment {
-            status,
-            channel,
-            industry,
-            place_scope,
-            place,
-            employer,
-            monthly_income,
-            organised: b[0],
-            returned: b[1],
-            wants_training: b[2],
-            training_wish,
-            trained: b[3],
-        })
+        .prop_map(
+            |((status, channel, industry, place_scope, place, employer), (monthly_income, b, training_wish))| {
+                Employment {
+                    status,
+                    channel,
+                    industry,
+                    place_scope,
+                    place,
+                    employer,
+                    monthly_income,
+                    organised: b[0],
+                    returned: b[1],
+                    wants_training: b[2],
+                    training_wish,
+                    trained: b[3],
+                }
+            },
+        )
 }
 
 fn visit_strategy() -> impl Strategy<Value = Visit> {
@@ -354,45 +373,73 @@ fn visit_strategy() -> impl Strategy<Value = Visit> {
         prop::collection::btree_map("[a-z0-9]{1,4}", employment_strategy(), 0..4),
         ([amount(), amount(), amount(), amount(), amount()], any::<[Option<bool>; 5]>()),
         (prop::collection::btree_set(prop::sample::select(RiskSignal::ALL), 0..3), text()),
-        (prop::collection::btree_map(prop::sample::select(HelpKind::ALL), prop::sample::select(HelpState::ALL), 0..3), text(), text()),
+        (
+            prop::collection::btree_map(
+                prop::sample::select(HelpKind::ALL),
+                prop::sample::select(HelpState::ALL),
+                0..3,
+            ),
+            text(),
+            text(),
+        ),
     )
-        .prop_map(|((date, mode, visitors), employment, (inc, g), (risks, risk_note), (help, help_note, note))| Visit {
-            date,
-            mode,
-            visitors,
-            employment,
-            income: Income { wage: inc[0], operating: inc[1], property: inc[2], transfer: inc[3], costs: inc[4] },
-            guarantees: Guarantees { food_clothing: g[0], schooling: g[1], medical: g[2], housing: g[3], water: g[4] },
-            risks,
-            risk_note,
-            help,
-            help_note,
-            note,
+        .prop_map(|((date, mode, visitors), employment, (inc, g), (risks, risk_note), (help, help_note, note))| {
+            Visit {
+                date,
+                mode,
+                visitors,
+                employment,
+                income: Income { wage: inc[0], operating: inc[1], property: inc[2], transfer: inc[3], costs: inc[4] },
+                guarantees: Guarantees {
+                    food_clothing: g[0],
+                    schooling: g[1],
+                    medical: g[2],
+                    housing: g[3],
+                    water: g[4],
+                },
+                risks,
+                risk_note,
+                help,
+                help_note,
+                note,
+            }
         })
 }
 
 fn household_strategy() -> impl Strategy<Value = Household> {
     let facts = (
         ("[0-9]{6,12}", text(), text(), text(), text(), text()),
-        (prop::option::of(1990i64..2026), opt::<Placement>(), opt::<PlacementArea>(), opt::<Category>(), opt::<Monitoring>(), any::<[bool; 2]>()),
+        (
+            prop::option::of(1990i64..2026),
+            opt::<Placement>(),
+            opt::<PlacementArea>(),
+            opt::<Category>(),
+            opt::<Monitoring>(),
+            any::<[bool; 2]>(),
+        ),
     )
-        .prop_map(|((registry_no, address, site, grid, origin_township, origin_village), (relocated_year, placement, placement_area, category, monitoring, b))| Facts {
-            registry_no,
-            address,
-            county: "姚安县".into(),
-            township: String::new(),
-            site,
-            grid,
-            origin_township,
-            origin_village,
-            relocated_year,
-            placement,
-            placement_area,
-            category,
-            monitoring,
-            dibao: b[0],
-            tekun: b[1],
-        });
+        .prop_map(
+            |(
+                (registry_no, address, site, grid, origin_township, origin_village),
+                (relocated_year, placement, placement_area, category, monitoring, b),
+            )| Facts {
+                registry_no,
+                address,
+                county: "姚安县".into(),
+                township: String::new(),
+                site,
+                grid,
+                origin_township,
+                origin_village,
+                relocated_year,
+                placement,
+                placement_area,
+                category,
+                monitoring,
+                dibao: b[0],
+                tekun: b[1],
+            },
+        );
     let period = (2020u16..2027, 1u8..=12).prop_map(|(y, m)| Period::new(y, m).unwrap().to_string());
     (
         facts,

@@ -1,1 +1,130 @@
-fn main(){}
+//! Project commands, so a fresh machine needs only the README's two commands:
+//! `cargo xtask test` (every check CI runs) and `cargo xtask run` (the whole system).
+//! Installs what is missing (wasm target, rustfmt, clippy) before using it.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, ExitCode, Stdio};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("test") => test(),
+        Some("run") => run(&args[1..]),
+        _ => {
+            eprintln!("usage: cargo xtask test | cargo xtask run [server args]");
+            return ExitCode::from(2);
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("xtask: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type Result<T = ()> = std::result::Result<T, String>;
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+fn status(what: &str, cmd: &mut Command) -> Result {
+    eprintln!("\n==> {what}");
+    let ok = cmd.status().map_err(|e| format!("{what}: could not start: {e}"))?.success();
+    if ok { Ok(()) } else { Err(format!("{what} failed")) }
+}
+
+fn output(cmd: &mut Command) -> String {
+    cmd.output().map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).unwrap_or_default()
+}
+
+/// The toolchain pieces the checks need, installed with rustup when missing.
+fn ensure_toolchain() -> Result {
+    let targets = output(Command::new("rustup").args(["target", "list", "--installed"]));
+    if !targets.lines().any(|l| l.trim() == "wasm32-unknown-unknown") {
+        status("install the wasm32 target", Command::new("rustup").args(["target", "add", "wasm32-unknown-unknown"]))?;
+    }
+    let components = output(Command::new("rustup").args(["component", "list", "--installed"]));
+    for c in ["rustfmt", "clippy"] {
+        if !components.lines().any(|l| l.starts_with(c)) {
+            status(&format!("install {c}"), Command::new("rustup").args(["component", "add", c]))?;
+        }
+    }
+    Ok(())
+}
+
+fn test() -> Result {
+    ensure_toolchain()?;
+    status("format", cargo().args(["fmt", "--all", "--", "--check"]))?;
+    status("clippy (native)", cargo().args(["clippy", "--all-targets", "--", "-D", "warnings"]))?;
+    status(
+        "clippy (wasm32: shared and app)",
+        cargo().args([
+            "clippy",
+            "-p",
+            "shared",
+            "-p",
+            "app",
+            "--target",
+            "wasm32-unknown-unknown",
+            "--",
+            "-D",
+            "warnings",
+        ]),
+    )?;
+    let (passed, failed, ok) = cargo_test()?;
+    println!("\nsummary: {passed} passed, {failed} failed");
+    if ok && failed == 0 { Ok(()) } else { Err("tests failed".into()) }
+}
+
+/// Runs `cargo test`, echoing its output, and adds up its `test result:` lines.
+fn cargo_test() -> Result<(u64, u64, bool)> {
+    eprintln!("\n==> tests");
+    let mut child = cargo()
+        .args(["test", "--color", "never"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cargo test: could not start: {e}"))?;
+    let (mut passed, mut failed) = (0, 0);
+    if let Some(out) = child.stdout.take() {
+        for line in BufReader::new(out).lines().map_while(std::io::Result::ok) {
+            println!("{line}");
+            if let Some(rest) = line.strip_prefix("test result: ") {
+                passed += count(rest, " passed");
+                failed += count(rest, " failed");
+            }
+        }
+    }
+    let ok = child.wait().map_err(|e| e.to_string())?.success();
+    Ok((passed, failed, ok))
+}
+
+/// The number before `label` in a `test result:` line.
+fn count(line: &str, label: &str) -> u64 {
+    line.split(';')
+        .find_map(|part| {
+            part.trim().trim_start_matches("ok. ").trim_start_matches("FAILED. ").strip_suffix(label.trim())
+        })
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or(0)
+}
+
+fn run(server_args: &[String]) -> Result {
+    ensure_toolchain()?;
+    let mut args = vec!["run", "--release", "-p", "server", "--", "serve"];
+    args.extend(server_args.iter().map(String::as_str));
+    status("start the server", cargo().args(args))
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn counts_cargo_test_result_lines() {
+        let line = "ok. 16 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out; finished in 0.00s";
+        assert_eq!(super::count(line, " passed"), 16);
+        assert_eq!(super::count(line, " failed"), 2);
+        assert_eq!(super::count("FAILED. 3 passed; 1 failed; 0 ignored", " failed"), 1);
+    }
+}
