@@ -2,6 +2,7 @@
 //! `fields.rs` out of it and writes edits into it: one saved screen or visit is one
 //! commit, stamped with its author and time.
 
+use automerge::sync::{self, SyncDoc};
 use automerge::transaction::{CommitOptions, Transactable};
 use automerge::{ActorId, Automerge, ChangeHash, ROOT, ReadDoc, ScalarValue, ScalarValueRef, ValueRef};
 
@@ -57,6 +58,9 @@ pub enum DocError {
     /// The document (or the edit's result) breaks the layout.
     #[error("the household record breaks the layout: {0}")]
     Schema(#[from] SchemaError),
+    /// A sync message that does not decode.
+    #[error("not a readable Automerge sync message: {0}")]
+    BadSyncMessage(String),
     /// Automerge refused an operation.
     #[error("Automerge refused the operation: {0}")]
     Automerge(#[from] automerge::AutomergeError),
@@ -111,6 +115,19 @@ impl HouseholdDoc {
     /// Merges every change of `other` into this document.
     pub fn merge(&mut self, other: &mut HouseholdDoc) -> Result<(), DocError> {
         self.doc.merge(&mut other.doc)?;
+        Ok(())
+    }
+
+    /// The next Automerge sync message for the peer whose state is `state`, encoded;
+    /// `None` when that peer already has everything.
+    pub fn sync_message(&self, state: &mut sync::State) -> Option<Vec<u8>> {
+        self.doc.generate_sync_message(state).map(sync::Message::encode)
+    }
+
+    /// Applies an encoded sync message from the peer whose state is `state`.
+    pub fn receive_sync_message(&mut self, state: &mut sync::State, message: &[u8]) -> Result<(), DocError> {
+        let message = sync::Message::decode(message).map_err(|e| DocError::BadSyncMessage(e.to_string()))?;
+        self.doc.receive_sync_message(state, message)?;
         Ok(())
     }
 

@@ -26,6 +26,7 @@ pub mod label;
 pub mod model;
 pub mod period;
 pub mod validate;
+pub mod wire;
 
 pub use automerge;
 pub use conflict::{Conflict, ConflictValue};

@@ -1,0 +1,307 @@
+//! The batched sync wire format: one request carries the Automerge sync messages of
+//! many household documents, one response carries the replies. Pure encode/decode, no
+//! IO; the server and the app both use it. PROTOCOL.md (with the server) documents it
+//! byte by byte.
+//!
+//! ```text
+//! request  = "HHJQ" version:u8=1 count:uleb { id_len:uleb id:utf8 msg_len:uleb msg }
+//! response = "HHJP" version:u8=1 count:uleb { id_len:uleb id:utf8 kind:u8 len:uleb payload }
+//!            kind 0: payload is a sync message; 1: in sync, payload empty;
+//!            2: refused, payload is UTF-8 JSON {"code":…,"zh":…,"en":…}
+//! ```
+//!
+//! `uleb` is unsigned LEB128, as inside Automerge's own formats.
+
+use crate::fields::is_valid_id;
+
+/// Most documents one request or response may carry.
+pub const MAX_ENTRIES: usize = 20_000;
+const REQUEST_MAGIC: &[u8; 4] = b"HHJQ";
+const RESPONSE_MAGIC: &[u8; 4] = b"HHJP";
+const VERSION: u8 = 1;
+
+/// A body that does not follow the format.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum WireError {
+    /// The body does not start with the expected magic bytes.
+    #[error("the body is not a huhujian sync batch (it must start with {expected:?})")]
+    BadMagic {
+        /// The magic this body should start with.
+        expected: &'static str,
+    },
+    /// A version this program does not speak.
+    #[error("sync format version {0} is not supported (this server speaks version 1)")]
+    Version(u8),
+    /// The body ends in the middle of an entry.
+    #[error("the body is truncated at byte {0}")]
+    Truncated(usize),
+    /// More than [`MAX_ENTRIES`] documents.
+    #[error("the batch holds {0} documents; at most {MAX_ENTRIES} are allowed")]
+    TooMany(u64),
+    /// A document id that is not a valid id.
+    #[error("document id at byte {0} is not a valid household id")]
+    BadId(usize),
+    /// An unknown reply kind.
+    #[error("unknown reply kind {0}")]
+    BadKind(u8),
+    /// The same document twice in one batch.
+    #[error("document {0:?} appears twice in the batch")]
+    Duplicate(String),
+    /// Bytes after the last entry.
+    #[error("{0} unexpected bytes after the last entry")]
+    Trailing(usize),
+}
+
+/// One document's sync message in a request (empty: "I have nothing; tell me what you have").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outgoing {
+    /// The household id (户编码).
+    pub doc_id: String,
+    /// An encoded `automerge::sync::Message`.
+    pub message: Vec<u8>,
+}
+
+/// A refusal of one document, in both languages.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Refusal {
+    /// Stable machine-readable code, e.g. `out_of_scope`, `schema`.
+    pub code: String,
+    /// 中文说明.
+    pub zh: String,
+    /// English message.
+    pub en: String,
+}
+
+/// The server's answer for one document.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reply {
+    /// A sync message to apply.
+    Message(Vec<u8>),
+    /// Nothing more to exchange.
+    InSync,
+    /// This document was refused; the rest of the batch is unaffected.
+    Refused(Refusal),
+}
+
+/// One document's reply in a response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incoming {
+    /// The household id.
+    pub doc_id: String,
+    /// What the server says about it.
+    pub reply: Reply,
+}
+
+fn put_uleb(out: &mut Vec<u8>, mut n: u64) {
+    loop {
+        let byte = (n & 0x7f) as u8;
+        n >>= 7;
+        if n == 0 {
+            out.push(byte);
+            return;
+        }
+        out.push(byte | 0x80);
+    }
+}
+
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    put_uleb(out, bytes.len() as u64);
+    out.extend_from_slice(bytes);
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn header(bytes: &'a [u8], magic: &'static [u8; 4]) -> Result<(Self, usize), WireError> {
+        let expected = std::str::from_utf8(magic).unwrap_or("?");
+        if bytes.len() < 4 || &bytes[..4] != magic {
+            return Err(WireError::BadMagic { expected });
+        }
+        let mut r = Reader { bytes, pos: 4 };
+        let version = r.byte()?;
+        if version != VERSION {
+            return Err(WireError::Version(version));
+        }
+        let count = r.uleb()?;
+        if count > MAX_ENTRIES as u64 {
+            return Err(WireError::TooMany(count));
+        }
+        Ok((r, count as usize))
+    }
+
+    fn byte(&mut self) -> Result<u8, WireError> {
+        let b = *self.bytes.get(self.pos).ok_or(WireError::Truncated(self.pos))?;
+        self.pos += 1;
+        Ok(b)
+    }
+
+    fn uleb(&mut self) -> Result<u64, WireError> {
+        let mut n: u64 = 0;
+        for shift in (0..64).step_by(7) {
+            let b = self.byte()?;
+            n |= u64::from(b & 0x7f) << shift;
+            if b & 0x80 == 0 {
+                return Ok(n);
+            }
+        }
+        Err(WireError::Truncated(self.pos))
+    }
+
+    fn bytes(&mut self) -> Result<&'a [u8], WireError> {
+        let start = self.pos;
+        let len = self.uleb()?;
+        let left = (self.bytes.len() - self.pos) as u64;
+        if len > left {
+            return Err(WireError::Truncated(start));
+        }
+        let out = &self.bytes[self.pos..self.pos + len as usize];
+        self.pos += len as usize;
+        Ok(out)
+    }
+
+    fn id(&mut self, seen: &mut std::collections::HashSet<String>) -> Result<String, WireError> {
+        let at = self.pos;
+        let raw = self.bytes()?;
+        let id = std::str::from_utf8(raw).ok().filter(|s| is_valid_id(s)).ok_or(WireError::BadId(at))?;
+        if !seen.insert(id.to_owned()) {
+            return Err(WireError::Duplicate(id.to_owned()));
+        }
+        Ok(id.to_owned())
+    }
+
+    fn finish(&self) -> Result<(), WireError> {
+        match self.bytes.len() - self.pos {
+            0 => Ok(()),
+            n => Err(WireError::Trailing(n)),
+        }
+    }
+}
+
+/// Encodes a request.
+pub fn encode_request(entries: &[Outgoing]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(8 + entries.iter().map(|e| e.doc_id.len() + e.message.len() + 4).sum::<usize>());
+    out.extend_from_slice(REQUEST_MAGIC);
+    out.push(VERSION);
+    put_uleb(&mut out, entries.len() as u64);
+    for e in entries {
+        put_bytes(&mut out, e.doc_id.as_bytes());
+        put_bytes(&mut out, &e.message);
+    }
+    out
+}
+
+/// Decodes a request; any flaw refuses the whole body.
+pub fn decode_request(body: &[u8]) -> Result<Vec<Outgoing>, WireError> {
+    let (mut r, count) = Reader::header(body, REQUEST_MAGIC)?;
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(count.min(1024));
+    for _ in 0..count {
+        let doc_id = r.id(&mut seen)?;
+        let message = r.bytes()?.to_vec();
+        out.push(Outgoing { doc_id, message });
+    }
+    r.finish()?;
+    Ok(out)
+}
+
+/// Encodes a response.
+pub fn encode_response(entries: &[Incoming]) -> Vec<u8> {
+    let mut out = Vec::new();
+    out.extend_from_slice(RESPONSE_MAGIC);
+    out.push(VERSION);
+    put_uleb(&mut out, entries.len() as u64);
+    for e in entries {
+        put_bytes(&mut out, e.doc_id.as_bytes());
+        match &e.reply {
+            Reply::Message(m) => {
+                out.push(0);
+                put_bytes(&mut out, m);
+            }
+            Reply::InSync => {
+                out.push(1);
+                put_bytes(&mut out, &[]);
+            }
+            Reply::Refused(refusal) => {
+                out.push(2);
+                put_bytes(&mut out, serde_json::to_string(refusal).unwrap_or_default().as_bytes());
+            }
+        }
+    }
+    out
+}
+
+/// Decodes a response.
+pub fn decode_response(body: &[u8]) -> Result<Vec<Incoming>, WireError> {
+    let (mut r, count) = Reader::header(body, RESPONSE_MAGIC)?;
+    let mut seen = std::collections::HashSet::new();
+    let mut out = Vec::with_capacity(count.min(1024));
+    for _ in 0..count {
+        let doc_id = r.id(&mut seen)?;
+        let kind = r.byte()?;
+        let at = r.pos;
+        let payload = r.bytes()?;
+        let reply = match kind {
+            0 => Reply::Message(payload.to_vec()),
+            1 => Reply::InSync,
+            2 => Reply::Refused(serde_json::from_slice(payload).map_err(|_| WireError::Truncated(at))?),
+            k => return Err(WireError::BadKind(k)),
+        };
+        out.push(Incoming { doc_id, reply });
+    }
+    r.finish()?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_and_responses_round_trip() {
+        let req = vec![
+            Outgoing { doc_id: "5223010001".into(), message: vec![0x42, 1, 2, 3] },
+            Outgoing { doc_id: "5223010002".into(), message: vec![] },
+        ];
+        assert_eq!(decode_request(&encode_request(&req)).unwrap(), req);
+        let resp = vec![
+            Incoming { doc_id: "a".into(), reply: Reply::Message(vec![9; 300]) },
+            Incoming { doc_id: "b".into(), reply: Reply::InSync },
+            Incoming {
+                doc_id: "c".into(),
+                reply: Reply::Refused(Refusal {
+                    code: "out_of_scope".into(),
+                    zh: "无权访问".into(),
+                    en: "Not yours".into(),
+                }),
+            },
+        ];
+        assert_eq!(decode_response(&encode_response(&resp)).unwrap(), resp);
+        // 300 needs two LEB128 bytes: 0xAC 0x02.
+        let mut out = Vec::new();
+        put_uleb(&mut out, 300);
+        assert_eq!(out, [0xAC, 0x02]);
+    }
+
+    #[test]
+    fn every_flaw_is_named_and_no_prefix_decodes() {
+        let body = encode_request(&[Outgoing { doc_id: "h1".into(), message: vec![1, 2, 3] }]);
+        for cut in 0..body.len() {
+            assert!(decode_request(&body[..cut]).is_err(), "prefix of {cut} bytes accepted");
+        }
+        assert_eq!(decode_request(b"GET / HTTP/1.1"), Err(WireError::BadMagic { expected: "HHJQ" }));
+        assert_eq!(decode_request(b"HHJQ\x02\x00"), Err(WireError::Version(2)));
+        assert_eq!(decode_request(b"HHJQ\x01\xff\xff\x03"), Err(WireError::TooMany(65535)));
+        assert!(matches!(decode_request(b"HHJQ\x01\x01\x03a/b\x00"), Err(WireError::BadId(_))));
+        let twice = encode_request(&[
+            Outgoing { doc_id: "h1".into(), message: vec![] },
+            Outgoing { doc_id: "h1".into(), message: vec![] },
+        ]);
+        assert_eq!(decode_request(&twice), Err(WireError::Duplicate("h1".into())));
+        let mut trailing = body.clone();
+        trailing.push(0);
+        assert_eq!(decode_request(&trailing), Err(WireError::Trailing(1)));
+    }
+}
