@@ -1,20 +1,48 @@
-//! huhujian's server: the sync endpoint phones talk to and the read API supervisors use,
-//! on axum + tokio. `router(state)` builds the HTTP surface; `serve(listener, shutdown)`
-//! runs it, so tests can bind port 0 and stop it when they are done.
+//! huhujian's server: the batched Automerge sync phones talk to, and the read API
+//! supervisors use, on axum + tokio + rusqlite (one embedded SQLite file).
 //!
-//! This is the foundation slice: health and the static app. Accounts, storage, sync and
-//! projections arrive with issue #3 (see ARCHITECTURE.md).
+//! - `db`: the SQLite handle and append-only migrations;
+//! - `auth`: accounts, argon2 passwords, bearer sessions, scope;
+//! - `store`: household documents and their projections (summary rows);
+//! - `sync`: `POST /api/sync`, the batched sync (format in `shared::wire`, PROTOCOL.md);
+//! - `reads`, `export`: the supervisor read API and CSV export;
+//! - `admin`, `roster`: users, roster import, assignments;
+//! - `demo`: the demo county of `serve --demo`.
+//!
+//! `router(state)` builds the HTTP surface and `serve(listener, state, shutdown)` runs
+//! it, so tests bind port 0 and stop the server when done.
+
+pub mod admin;
+pub mod auth;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod export;
+pub mod reads;
+pub mod roster;
+pub mod store;
+pub mod sync;
 
 use std::future::Future;
 use std::path::PathBuf;
 
-use axum::routing::get;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
 use axum::{Json, Router};
 use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
+
+use crate::admin::json_body;
+use crate::auth::Session;
+use crate::error::{AppError, AppResult};
 
 /// What every handler can reach.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct AppState {
+    /// The database.
+    pub db: db::Db,
     /// The built app (Trunk's `dist/`), served at `/` when present.
     pub app_dir: Option<PathBuf>,
 }
@@ -34,13 +62,100 @@ async fn health() -> Json<Health> {
     Json(Health { ok: true, schema: shared::fields::SCHEMA_VERSION, version: env!("CARGO_PKG_VERSION").to_owned() })
 }
 
+/// `POST /api/login` body.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct LoginRequest {
+    /// Login (账号).
+    pub login: String,
+    /// Password.
+    pub password: String,
+    /// A stable id of the device (phone install), `[A-Za-z0-9_.-]{1,32}`.
+    pub device_id: String,
+}
+
+async fn login(State(state): State<AppState>, body: Bytes) -> AppResult<Json<auth::LoginOk>> {
+    let req: LoginRequest = json_body(&body)?;
+    let ok =
+        state.db.run(move |conn| auth::login(conn, &req.login, &req.password, &req.device_id, auth::now())).await?;
+    tracing::info!(user = %ok.user.id, "login");
+    Ok(Json(ok))
+}
+
+async fn logout(State(state): State<AppState>, headers: HeaderMap) -> AppResult<StatusCode> {
+    let token = bearer_of(&headers)?;
+    state.db.run(move |conn| auth::logout(conn, &token)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+fn bearer_of(headers: &HeaderMap) -> AppResult<String> {
+    headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_owned())
+        .ok_or_else(AppError::unauthorized)
+}
+
+/// `POST /api/password` body.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct PasswordChange {
+    /// The current password.
+    pub old: String,
+    /// The new one.
+    pub new: String,
+}
+
+async fn change_password(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    body: Bytes,
+) -> AppResult<StatusCode> {
+    let change: PasswordChange = json_body(&body)?;
+    let token = bearer_of(&headers)?;
+    state.db.run(move |conn| auth::change_password(conn, &token, &session.user.id, &change.old, &change.new)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn me(session: Session) -> Json<auth::User> {
+    Json(session.user)
+}
+
+async fn api_not_found() -> AppError {
+    AppError::not_found("接口 / endpoint")
+}
+
 /// The HTTP surface.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new().route("/api/health", get(health));
-    match &state.app_dir {
-        Some(dir) => api.fallback_service(axum::routing::get_service(tower_http::services::ServeDir::new(dir))),
+    let api = Router::new()
+        .route("/api/health", get(health))
+        .route("/api/login", post(login))
+        .route("/api/logout", post(logout))
+        .route("/api/password", post(change_password))
+        .route("/api/me", get(me))
+        .route("/api/sync", post(sync::sync))
+        .route("/api/households", get(reads::households))
+        .route("/api/households/{id}/history", get(reads::history))
+        .route("/api/coverage", get(reads::coverage))
+        .route("/api/indicators", get(reads::indicators))
+        .route("/api/flagged", get(reads::flagged))
+        .route("/api/conflicts", get(reads::conflicts))
+        .route("/api/export.csv", get(export::export_csv))
+        .route("/api/admin/users", post(admin::create_user))
+        .route("/api/admin/roster", post(admin::import_roster))
+        .route("/api/admin/assignments", post(admin::assign_handler))
+        .route("/api/{*rest}", axum::routing::any(api_not_found))
+        // JSON and CSV bodies; the sync handler enforces its own (decompressed) limit.
+        .layer(DefaultBodyLimit::max(sync::MAX_BODY))
+        .with_state(state.clone());
+    let app = match &state.app_dir {
+        Some(dir) => {
+            let index = tower_http::services::ServeFile::new(dir.join("index.html"));
+            api.fallback_service(tower_http::services::ServeDir::new(dir).fallback(index))
+        }
         None => api,
-    }
+    };
+    app.layer(CompressionLayer::new())
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` completes.

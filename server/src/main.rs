@@ -1,13 +1,21 @@
-//! The `server` command: `serve` runs the HTTP server.
+//! The `server` command: `serve` runs the HTTP server on an embedded SQLite file;
+//! `create-user`, `import-roster` and `assign` administer it from the shell.
 
+use std::io::BufRead;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
+use anyhow::Context;
 use clap::{Parser, Subcommand};
+use server::auth::{Area, Role, User};
+use server::db::Db;
 
 #[derive(Debug, Parser)]
-#[command(name = "server", about = "huhujian sync server and supervisor API")]
+#[command(name = "server", about = "huhujian (户户见) sync server and supervisor API")]
 struct Cli {
+    /// The SQLite database file (created if missing).
+    #[arg(long, global = true, default_value = "huhujian.sqlite3", env = "HUHUJIAN_DB")]
+    db: PathBuf,
     #[command(subcommand)]
     command: Command,
 }
@@ -22,7 +30,55 @@ enum Command {
         /// Directory of the built app (Trunk's dist/).
         #[arg(long, env = "HUHUJIAN_APP_DIR")]
         app_dir: Option<PathBuf>,
+        /// Fill an empty database with the demo county and print the demo logins.
+        #[arg(long)]
+        demo: bool,
     },
+    /// Create a user. The password is read from HUHUJIAN_PASSWORD or the first line of stdin.
+    CreateUser {
+        /// Login.
+        #[arg(long)]
+        login: String,
+        /// Display name.
+        #[arg(long)]
+        name: String,
+        /// admin, supervisor or cadre.
+        #[arg(long)]
+        role: String,
+        /// Supervisor area: county:NAME, township:NAME or site:NAME.
+        #[arg(long)]
+        area: Option<String>,
+    },
+    /// Import a roster CSV (see README); all or nothing.
+    ImportRoster {
+        /// The CSV file.
+        file: PathBuf,
+    },
+    /// Assign a household to a cadre (or remove the assignment).
+    Assign {
+        /// 户编码.
+        #[arg(long)]
+        household: String,
+        /// Cadre login.
+        #[arg(long)]
+        user: String,
+        /// Remove instead of add.
+        #[arg(long)]
+        remove: bool,
+    },
+}
+
+fn password_from_env_or_stdin() -> anyhow::Result<String> {
+    if let Ok(p) = std::env::var("HUHUJIAN_PASSWORD") {
+        return Ok(p);
+    }
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).context("reading the password from stdin")?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+fn fail(e: server::error::AppError) -> anyhow::Error {
+    anyhow::anyhow!("{} ({})", e.en, e.zh)
 }
 
 #[tokio::main]
@@ -32,14 +88,65 @@ async fn main() -> anyhow::Result<()> {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()),
         )
         .init();
-    match Cli::parse().command {
-        Command::Serve { bind, app_dir } => {
-            let listener = tokio::net::TcpListener::bind(bind).await?;
-            tracing::info!("listening on http://{}", listener.local_addr()?);
+    let cli = Cli::parse();
+    let db = Db::open(&cli.db).with_context(|| format!("opening {}", cli.db.display()))?;
+    match cli.command {
+        Command::Serve { bind, app_dir, demo } => {
+            if demo {
+                let started = std::time::Instant::now();
+                let n = db.run(|conn| server::demo::seed(conn)).await.map_err(fail)?;
+                if n > 0 {
+                    tracing::info!("demo county created: {n} households in {:.1?}", started.elapsed());
+                }
+                println!("\n演示账号 / demo logins (password 密码: {})", server::demo::DEMO_PASSWORD);
+                for u in server::demo::accounts() {
+                    println!("  {:<8} {:<6} {}", u.id, u.name, u.role.code());
+                }
+            }
+            let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
+            println!("\nhuhujian is listening on http://{}/", listener.local_addr()?);
             let shutdown = async {
                 let _ = tokio::signal::ctrl_c().await;
             };
-            server::serve(listener, server::AppState { app_dir }, shutdown).await?;
+            server::serve(listener, server::AppState { db, app_dir }, shutdown).await?;
+        }
+        Command::CreateUser { login, name, role, area } => {
+            let role = match role.as_str() {
+                "admin" => Role::Admin,
+                "supervisor" => Role::Supervisor,
+                "cadre" => Role::Cadre,
+                other => anyhow::bail!("unknown role {other:?}: use admin, supervisor or cadre"),
+            };
+            let area = match area {
+                None => None,
+                Some(a) => Some(
+                    Area::parse(&a)
+                        .with_context(|| format!("area {a:?} must be county:NAME, township:NAME or site:NAME"))?,
+                ),
+            };
+            let password = password_from_env_or_stdin()?;
+            let user = User { id: login.clone(), name, role, area };
+            db.run(move |conn| server::auth::create_user(conn, &user, &password)).await.map_err(fail)?;
+            println!("created {login}");
+        }
+        Command::ImportRoster { file } => {
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("reading {} (it must be UTF-8)", file.display()))?;
+            let stamp = shared::Stamp::new("admin", "管理员", server::auth::now());
+            match db.run(move |conn| server::roster::import(conn, &text, &stamp)).await.map_err(fail)? {
+                Ok(report) => println!("imported {} households, {} members", report.households, report.members),
+                Err(rows) => {
+                    for r in &rows {
+                        eprintln!("line {}: {} ({})", r.line, r.en, r.zh);
+                    }
+                    anyhow::bail!("{} problems; nothing was imported", rows.len());
+                }
+            }
+        }
+        Command::Assign { household, user, remove } => {
+            let a = server::admin::Assignment { household_id: household, user_id: user, remove };
+            db.run(move |conn| server::admin::assign(conn, &a)).await.map_err(fail)?;
+            println!("done");
         }
     }
     Ok(())

@@ -20,6 +20,7 @@
 pub mod conflict;
 pub mod doc;
 pub mod fields;
+pub mod history;
 pub mod idcard;
 pub mod indicators;
 pub mod label;

@@ -105,6 +105,38 @@ impl Date {
         }
         age
     }
+    /// The civil date `days` days after 1970-01-01 (negative: before).
+    pub fn from_unix_days(days: i64) -> Self {
+        // Howard Hinnant's civil_from_days.
+        let z = days + 719_468;
+        let era = z.div_euclid(146_097);
+        let doe = z.rem_euclid(146_097);
+        let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+        let mp = (5 * doy + 2) / 153;
+        let day = (doy - (153 * mp + 2) / 5 + 1) as u8;
+        let month = if mp < 10 { mp + 3 } else { mp - 9 } as u8;
+        let year = (yoe + era * 400 + i64::from(month <= 2)) as u16;
+        Self { year, month, day }
+    }
+
+    /// Days from 1970-01-01 to this date.
+    pub fn to_unix_days(self) -> i64 {
+        // Howard Hinnant's days_from_civil.
+        let m = i64::from(self.month);
+        let y = i64::from(self.year) - i64::from(m <= 2);
+        let era = y.div_euclid(400);
+        let yoe = y.rem_euclid(400);
+        let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + i64::from(self.day) - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        era * 146_097 + doe - 719_468
+    }
+
+    /// Today's date in China (UTC+8) at Unix second `secs`.
+    pub fn in_china(secs: i64) -> Self {
+        Self::from_unix_days((secs + 8 * 3600).div_euclid(86_400))
+    }
+
     /// The date from the 8 digits `YYYYMMDD` (as inside an ID number).
     pub fn from_compact(s: &str) -> Option<Self> {
         if s.len() != 8 {
@@ -205,5 +237,13 @@ mod tests {
             assert!(bad.parse::<Date>().is_err(), "{bad} accepted");
         }
         assert!("2024-02-29".parse::<Date>().is_ok());
+        assert_eq!(Date::from_unix_days(0).to_string(), "1970-01-01");
+        assert_eq!(Date::from_unix_days(19_782).to_string(), "2024-02-29");
+        for days in [-800_000, -1, 0, 59, 19_782, 20_414, 400_000] {
+            assert_eq!(Date::from_unix_days(days).to_unix_days(), days);
+        }
+        // 2026-11-22 15:59:59 UTC is 23:59:59 in Beijing; a second later it is the 23rd.
+        assert_eq!(Date::in_china(1_795_363_199).to_string(), "2026-11-22");
+        assert_eq!(Date::in_china(1_795_363_200).to_string(), "2026-11-23");
     }
 }

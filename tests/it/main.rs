@@ -1,4 +1,32 @@
-//! End-to-end tests, one binary (see ripgrep's layout): each module one area.
+//! End-to-end tests, one binary (see ripgrep's layout): a real server on port 0 over a
+//! real SQLite file; each module one area.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+mod accounts;
+mod bad_input;
+mod demo;
+mod durability;
 mod health;
+mod roster;
+mod scope;
+mod sync;
+
+use huhujian_tests::{ROSTER, TestServer, seed};
+use server::auth::Role;
+
+/// A server over a fresh database with the test roster, two cadres (c1, c2), a
+/// supervisor of 阳光社区 (s1) and an admin.
+pub async fn roster_server(dir: &tempfile::TempDir) -> TestServer {
+    let path = dir.path().join("huhujian.sqlite3");
+    seed(
+        &path,
+        &[
+            ("admin", "管理员", Role::Admin, None),
+            ("s1", "赵主任", Role::Supervisor, Some("site:阳光社区")),
+            ("c1", "李明", Role::Cadre, None),
+            ("c2", "张华", Role::Cadre, None),
+        ],
+        ROSTER,
+    );
+    TestServer::start(&path).await
+}

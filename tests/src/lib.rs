@@ -1,43 +1,68 @@
-//! Fixtures for the end-to-end tests: a real server on an ephemeral port that stops
-//! when the fixture is dropped.
+//! Fixtures for the end-to-end tests: a real server on an ephemeral port over a real
+//! SQLite file (stopped when dropped), and `Phone`, a sync client that keeps household
+//! documents and sync states the way the app does, speaking the wire format of
+//! `shared::wire` over HTTP with gzip.
 
+use std::collections::BTreeMap;
+use std::io::Write;
 use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use reqwest::StatusCode;
+use shared::HouseholdDoc;
+use shared::automerge::ActorId;
+use shared::automerge::sync::State;
+use shared::wire::{self, Outgoing, Refusal, Reply};
+use tokio::net::TcpListener;
 use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 
-/// A running server; dropping it shuts the server down.
+/// The demo password, for accounts the fixtures create.
+pub const PASSWORD: &str = "correct horse";
+
+/// A running server over a database file; dropping it shuts the server down.
 #[derive(Debug)]
 pub struct TestServer {
     /// Where it listens.
     pub addr: SocketAddr,
+    /// The SQLite file.
+    pub db_path: PathBuf,
     stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
 }
 
 impl TestServer {
-    /// Starts a server on 127.0.0.1:0.
-    pub async fn start(state: server::AppState) -> std::io::Result<Self> {
-        let listener = TcpListener::bind("127.0.0.1:0").await?;
-        let addr = listener.local_addr()?;
+    /// Starts a server on 127.0.0.1:0 over the database at `db_path`.
+    pub async fn start(db_path: &Path) -> Self {
+        let db = server::db::Db::open(db_path).expect("open database");
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();
-        tokio::spawn(server::serve(listener, state, async {
+        let state = server::AppState { db, app_dir: None };
+        let task = tokio::spawn(server::serve(listener, state, async {
             let _ = stopped.await;
         }));
-        Ok(Self { addr, stop: Some(stop) })
+        Self { addr, db_path: db_path.to_owned(), stop: Some(stop), task: Some(task) }
     }
 
-    /// A plain HTTP/1.1 GET over a fresh connection: (status, body).
-    pub async fn get(&self, path: &str) -> std::io::Result<(u16, String)> {
-        let mut stream = TcpStream::connect(self.addr).await?;
-        let request = format!("GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", self.addr);
-        stream.write_all(request.as_bytes()).await?;
-        let mut raw = Vec::new();
-        stream.read_to_end(&mut raw).await?;
-        let text = String::from_utf8_lossy(&raw).into_owned();
-        let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
-        let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default();
-        Ok((status, body))
+    /// Stops the server and waits until it has let go of the database.
+    pub async fn stop(mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    /// `http://addr`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    /// A second, direct look at the server's database file.
+    pub fn peek(&self) -> Peek {
+        Peek(self.db_path.clone())
     }
 }
 
@@ -48,3 +73,201 @@ impl Drop for TestServer {
         }
     }
 }
+
+/// Reads the database file directly, through the server crate's own handle.
+#[derive(Debug)]
+pub struct Peek(pub PathBuf);
+
+impl Peek {
+    /// Every household's id and saved document bytes, in id order.
+    pub fn documents(&self) -> Vec<(String, Vec<u8>)> {
+        let db = server::db::Db::open(&self.0).expect("open");
+        let conn = db.lock();
+        let mut stmt = conn.prepare("SELECT id, doc FROM households ORDER BY id").expect("prepare");
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).expect("query").map(|r| r.expect("row")).collect()
+    }
+    /// Runs a scalar query.
+    pub fn count(&self, sql: &str) -> i64 {
+        let db = server::db::Db::open(&self.0).expect("open");
+        let conn = db.lock();
+        conn.query_row(sql, [], |r| r.get(0)).expect("count")
+    }
+}
+
+/// Creates users and imports a roster straight into the database (as the CLI does).
+pub fn seed(db_path: &Path, users: &[(&str, &str, server::auth::Role, Option<&str>)], roster_csv: &str) {
+    let db = server::db::Db::open(db_path).expect("open");
+    let mut conn = db.lock();
+    for (id, name, role, area) in users {
+        let user = server::auth::User {
+            id: (*id).into(),
+            name: (*name).into(),
+            role: *role,
+            area: area.and_then(server::auth::Area::parse),
+        };
+        server::auth::create_user(&conn, &user, PASSWORD).expect("create user");
+    }
+    let stamp = shared::Stamp::new("admin", "管理员", 1_790_000_000);
+    server::roster::import(&mut conn, roster_csv, &stamp).expect("import").expect("roster rows");
+}
+
+/// What one sync did.
+#[derive(Debug, Default)]
+pub struct SyncReport {
+    /// HTTP requests made.
+    pub round_trips: usize,
+    /// Request bytes on the wire (gzip).
+    pub sent: usize,
+    /// Response bytes on the wire (gzip).
+    pub received: usize,
+    /// Documents the server refused, with why.
+    pub refused: BTreeMap<String, Refusal>,
+}
+
+/// A phone: a logged-in user with local documents and per-document sync states.
+#[derive(Debug)]
+pub struct Phone {
+    http: reqwest::Client,
+    base: String,
+    /// The bearer token.
+    pub token: String,
+    actor: ActorId,
+    /// Local documents by household id.
+    pub docs: BTreeMap<String, HouseholdDoc>,
+    states: BTreeMap<String, State>,
+}
+
+impl Phone {
+    /// Logs in as `login` on a new device.
+    pub async fn login(server: &TestServer, login: &str, device: &str) -> Self {
+        let http = reqwest::Client::new();
+        let base = server.url("");
+        let body = serde_json::json!({"login": login, "password": PASSWORD, "device_id": device});
+        let resp = http.post(format!("{base}/api/login")).json(&body).send().await.expect("login request");
+        assert_eq!(resp.status(), StatusCode::OK, "login of {login} failed: {}", resp.text().await.unwrap_or_default());
+        let ok: serde_json::Value = resp.json().await.expect("login json");
+        let token = ok["token"].as_str().expect("token").to_owned();
+        Self { http, base, token, actor: ActorId::random(), docs: BTreeMap::new(), states: BTreeMap::new() }
+    }
+
+    /// Talks to `server` from now on (after a restart on another port), same session.
+    pub fn point_at(&mut self, server: &TestServer) {
+        self.base = server.url("");
+    }
+
+    /// Starts tracking `ids` with empty documents (first download).
+    pub fn want(&mut self, ids: &[&str]) {
+        for id in ids {
+            self.docs.entry((*id).to_owned()).or_insert_with(|| HouseholdDoc::empty(self.actor.clone()));
+        }
+    }
+
+    /// Household ids the server lists for this user.
+    pub async fn list(&self) -> Vec<String> {
+        let rows: Vec<serde_json::Value> = self.get_json("/api/households").await;
+        rows.iter().map(|r| r["id"].as_str().unwrap_or_default().to_owned()).collect()
+    }
+
+    /// GET a JSON endpoint, asserting 200.
+    pub async fn get_json<T: serde::de::DeserializeOwned>(&self, path: &str) -> T {
+        let resp = self.get(path).await;
+        let status = resp.status();
+        let text = resp.text().await.expect("body");
+        assert_eq!(status, StatusCode::OK, "{path}: {text}");
+        serde_json::from_str(&text).expect("json")
+    }
+
+    /// GET with the token.
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.expect("request")
+    }
+
+    /// POSTs `body` to the sync endpoint exactly as given; `gzip` labels it
+    /// `Content-Encoding: gzip` (the caller compresses, or pretends to).
+    pub async fn post_sync_raw(&self, body: Vec<u8>, gzip: bool) -> reqwest::Response {
+        let mut req = self
+            .http
+            .post(format!("{}/api/sync", self.base))
+            .bearer_auth(&self.token)
+            .header("content-type", server::sync::CONTENT_TYPE);
+        if gzip {
+            req = req.header("content-encoding", "gzip");
+        }
+        req.body(body).send().await.expect("sync request")
+    }
+
+    /// Syncs every local document until neither side has anything to send.
+    ///
+    /// A session starts from the persisted form of each sync state (its shared heads
+    /// only): the server may have changes this phone has not heard of, and Automerge
+    /// only sends a first message when it does not know the peer's heads.
+    pub async fn sync(&mut self) -> SyncReport {
+        let mut report = SyncReport::default();
+        for state in self.states.values_mut() {
+            *state = State::decode(&state.encode()).unwrap_or_default();
+        }
+        for _ in 0..10 {
+            let outgoing: Vec<Outgoing> = self
+                .docs
+                .iter()
+                .filter(|(id, _)| !report.refused.contains_key(*id))
+                .filter_map(|(id, doc)| {
+                    let state = self.states.entry(id.clone()).or_default();
+                    doc.sync_message(state).map(|message| Outgoing { doc_id: id.clone(), message })
+                })
+                .collect();
+            if outgoing.is_empty() {
+                break;
+            }
+            let body = gzip_bytes(&wire::encode_request(&outgoing));
+            report.sent += body.len();
+            let resp = self
+                .http
+                .post(format!("{}/api/sync", self.base))
+                .bearer_auth(&self.token)
+                .header("content-type", server::sync::CONTENT_TYPE)
+                .header("content-encoding", "gzip")
+                .header("accept-encoding", "gzip")
+                .body(body)
+                .send()
+                .await
+                .expect("sync request");
+            report.round_trips += 1;
+            assert_eq!(resp.status(), StatusCode::OK, "sync failed: {}", resp.text().await.unwrap_or_default());
+            report.received += resp.content_length().map_or(0, |l| l as usize);
+            let bytes = resp.bytes().await.expect("sync body");
+            for incoming in wire::decode_response(&bytes).expect("decode response") {
+                match incoming.reply {
+                    Reply::Message(m) => {
+                        let state = self.states.entry(incoming.doc_id.clone()).or_default();
+                        let doc = self.docs.get_mut(&incoming.doc_id).expect("known doc");
+                        doc.receive_sync_message(state, &m).expect("apply server message");
+                    }
+                    Reply::InSync => {}
+                    Reply::Refused(r) => {
+                        report.refused.insert(incoming.doc_id, r);
+                    }
+                }
+            }
+        }
+        report
+    }
+}
+
+/// Gzip-compresses `bytes`.
+pub fn gzip_bytes(bytes: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(bytes).expect("gzip");
+    enc.finish().expect("gzip")
+}
+
+/// A small roster: two sites, four households, two cadres (c1 has H1–H3, c2 has H1 and
+/// H4: H1 is shared).
+pub const ROSTER: &str =
+    "\u{feff}户编码,县,乡镇,安置点,网格,住址,户类型,帮扶干部,成员编号,姓名,性别,出生日期,与户主关系,劳动能力
+H1,云岭县,栋川镇,阳光社区,1栋,1栋101,脱贫户,c1;c2,a,李国华,男,1980-05-01,户主,普通劳动力
+H1,云岭县,栋川镇,阳光社区,1栋,1栋101,脱贫户,c1;c2,b,王春兰,女,1982-03-02,配偶,普通劳动力
+H2,云岭县,栋川镇,阳光社区,1栋,1栋102,脱贫户,c1,a,张志强,男,1975-01-01,户主,普通劳动力
+H3,云岭县,栋川镇,阳光社区,2栋,2栋201,同步搬迁户,c1,a,杨秀英,女,1990-06-06,户主,弱劳动力
+H4,云岭县,光禄镇,光禄新村,东片,东片1,脱贫户,c2,a,罗建平,男,1970-07-07,户主,普通劳动力
+";

@@ -1,0 +1,142 @@
+//! Append-only schema migrations. Never edit one that has shipped: add a new one.
+//! Each runs in its own transaction and bumps `PRAGMA user_version`.
+
+use rusqlite::Connection;
+
+use super::DbError;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: accounts, households with their projection, assignments, sync state, change log.
+    r#"
+    CREATE TABLE users (
+        id            TEXT PRIMARY KEY,          -- login (账号)
+        name          TEXT NOT NULL,             -- display name (姓名)
+        role          TEXT NOT NULL CHECK (role IN ('admin', 'supervisor', 'cadre')),
+        area_kind     TEXT CHECK (area_kind IN ('county', 'township', 'site')),
+        area          TEXT,
+        password_hash TEXT NOT NULL,             -- argon2id PHC string
+        failed_logins INTEGER NOT NULL DEFAULT 0,
+        locked_until  INTEGER NOT NULL DEFAULT 0, -- unix seconds
+        created_at    INTEGER NOT NULL
+    ) STRICT;
+
+    CREATE TABLE sessions (
+        token_hash BLOB PRIMARY KEY,             -- sha256 of the bearer token
+        user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        device_id  TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        expires_at INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX sessions_user ON sessions(user_id);
+
+    CREATE TABLE households (
+        id          TEXT PRIMARY KEY,            -- 户编码 = document id
+        doc         BLOB NOT NULL,               -- Automerge save()
+        updated_at  INTEGER NOT NULL,
+        county      TEXT NOT NULL DEFAULT '',
+        township    TEXT NOT NULL DEFAULT '',
+        site        TEXT NOT NULL DEFAULT '',
+        grid        TEXT NOT NULL DEFAULT '',
+        head_name   TEXT NOT NULL DEFAULT '',
+        address     TEXT NOT NULL DEFAULT '',
+        last_visit  TEXT,
+        last_mode   TEXT,
+        members     INTEGER NOT NULL DEFAULT 0,
+        conflicts   INTEGER NOT NULL DEFAULT 0,
+        problems    INTEGER NOT NULL DEFAULT 0
+    ) STRICT;
+    CREATE INDEX households_area ON households(county, township, site, grid);
+    CREATE INDEX households_conflicts ON households(conflicts) WHERE conflicts > 0;
+
+    CREATE TABLE assignments (
+        household_id TEXT NOT NULL REFERENCES households(id) ON DELETE CASCADE,
+        user_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        PRIMARY KEY (household_id, user_id)
+    ) STRICT, WITHOUT ROWID;
+    CREATE INDEX assignments_user ON assignments(user_id);
+
+    -- One household's indicator summary for one period (shared::indicators::Summary,
+    -- postcard-encoded), with the columns lists filter on.
+    CREATE TABLE summaries (
+        household_id      TEXT NOT NULL REFERENCES households(id) ON DELETE CASCADE,
+        period            TEXT NOT NULL,
+        visited_in_person INTEGER NOT NULL,
+        zero_employment   INTEGER NOT NULL,
+        low_income_labour INTEGER NOT NULL,
+        guarantee_alert   INTEGER NOT NULL,
+        new_risk          INTEGER NOT NULL,
+        monitored         INTEGER NOT NULL,
+        summary           BLOB NOT NULL,
+        PRIMARY KEY (period, household_id)
+    ) STRICT, WITHOUT ROWID;
+
+    CREATE TABLE sync_states (
+        device_id    TEXT NOT NULL,
+        household_id TEXT NOT NULL REFERENCES households(id) ON DELETE CASCADE,
+        state        BLOB NOT NULL,              -- automerge sync::State::encode()
+        PRIMARY KEY (device_id, household_id)
+    ) STRICT, WITHOUT ROWID;
+
+    -- Who uploaded each change: the authenticated user and device, not the claim
+    -- inside the change.
+    CREATE TABLE change_log (
+        hash         BLOB PRIMARY KEY,
+        household_id TEXT NOT NULL REFERENCES households(id) ON DELETE CASCADE,
+        uploaded_by  TEXT NOT NULL,
+        device_id    TEXT NOT NULL,
+        received_at  INTEGER NOT NULL
+    ) STRICT;
+    CREATE INDEX change_log_household ON change_log(household_id, received_at);
+
+    CREATE TABLE audit_log (
+        id      INTEGER PRIMARY KEY,
+        at      INTEGER NOT NULL,
+        user_id TEXT NOT NULL,
+        action  TEXT NOT NULL,
+        detail  TEXT NOT NULL
+    ) STRICT;
+    "#,
+];
+
+/// The schema version this program writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Brings `conn` up to [`SCHEMA_VERSION`], refusing a newer file.
+pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {
+    let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(DbError::TooNew { found, supported: SCHEMA_VERSION });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_file_is_migrated_and_a_newer_one_refused() {
+        let dir = std::env::temp_dir().join(format!("hhj-mig-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.sqlite3");
+        let _ = std::fs::remove_file(&path);
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            migrate(&mut conn).unwrap();
+            migrate(&mut conn).unwrap(); // idempotent
+            let v: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+            assert_eq!(v, SCHEMA_VERSION);
+            conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
+        }
+        let err = crate::db::Db::open(&path).unwrap_err();
+        assert!(matches!(err, DbError::TooNew { .. }), "{err}");
+        assert!(err.to_string().contains("newer than this program"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}

@@ -1,0 +1,110 @@
+//! One error type for every handler, turned into a status and a JSON body
+//! `{"error": code, "zh": …, "en": …}` in one place. A 5xx logs its cause and tells the
+//! client only that something went wrong.
+
+use axum::Json;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::db::DbError;
+
+/// An error answer.
+#[derive(Debug)]
+pub struct AppError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// Stable machine-readable code.
+    pub code: &'static str,
+    /// 中文说明.
+    pub zh: String,
+    /// English message.
+    pub en: String,
+    /// Seconds to wait (429).
+    pub retry_after: Option<u64>,
+}
+
+/// The JSON body of an error answer.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct ErrorBody {
+    /// Stable code.
+    pub error: String,
+    /// 中文说明.
+    pub zh: String,
+    /// English message.
+    pub en: String,
+}
+
+impl AppError {
+    /// An error with a status, a code and both messages.
+    pub fn new(status: StatusCode, code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Self {
+        Self { status, code, zh: zh.into(), en: en.into(), retry_after: None }
+    }
+    /// 400 with a code.
+    pub fn bad_request(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, zh, en)
+    }
+    /// 401: no, expired or unknown token.
+    pub fn unauthorized() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "请先登录（登录已过期或无效）",
+            "Log in first (the session is missing, expired or invalid)",
+        )
+    }
+    /// 403: authenticated, but not allowed.
+    pub fn forbidden(zh: impl Into<String>, en: impl Into<String>) -> Self {
+        Self::new(StatusCode::FORBIDDEN, "forbidden", zh, en)
+    }
+    /// 404.
+    pub fn not_found(what: &str) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", format!("未找到 {what}"), format!("{what} not found"))
+    }
+    /// 413.
+    pub fn too_large(limit: usize) -> Self {
+        Self::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            format!("请求太大（上限 {} KB），请分批同步", limit / 1024),
+            format!("The request is too large (limit {} KB); sync in smaller batches", limit / 1024),
+        )
+    }
+    /// 500, logging the cause.
+    pub fn internal(cause: impl std::fmt::Display) -> Self {
+        tracing::error!(%cause, "internal error");
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal",
+            "服务器出错，请稍后重试",
+            "Something went wrong on the server; try again later",
+        )
+    }
+}
+
+impl From<DbError> for AppError {
+    fn from(e: DbError) -> Self {
+        AppError::internal(e)
+    }
+}
+
+impl From<rusqlite::Error> for AppError {
+    fn from(e: rusqlite::Error) -> Self {
+        AppError::internal(e)
+    }
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody { error: self.code.to_owned(), zh: self.zh, en: self.en };
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(secs) = self.retry_after
+            && let Ok(v) = secs.to_string().parse()
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        response
+    }
+}
+
+/// Handler result.
+pub type AppResult<T> = Result<T, AppError>;

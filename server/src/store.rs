@@ -1,0 +1,152 @@
+//! Household documents in SQLite and their projections: saving a document recomputes,
+//! in the same transaction, the household's summary row and its per-period indicator
+//! summaries with `shared`'s functions, so dashboards never load documents.
+
+use rusqlite::{Connection, OptionalExtension, params};
+use shared::automerge::ActorId;
+use shared::indicators::Summary;
+use shared::{Date, Household, HouseholdDoc, Monitoring, Period, Relation};
+
+use crate::error::{AppError, AppResult};
+
+/// How many periods back from the current one summaries are kept.
+pub const SUMMARY_PERIODS: i32 = 36;
+
+/// The actor the server writes its own edits with (roster import, demo data).
+pub fn server_actor() -> ActorId {
+    ActorId::random()
+}
+
+/// Loads a household's document, if it exists.
+pub fn load_doc(conn: &Connection, id: &str) -> AppResult<Option<HouseholdDoc>> {
+    let bytes: Option<Vec<u8>> =
+        conn.query_row("SELECT doc FROM households WHERE id = ?1", [id], |r| r.get(0)).optional()?;
+    match bytes {
+        None => Ok(None),
+        Some(b) => HouseholdDoc::load(&b, server_actor()).map(Some).map_err(AppError::internal),
+    }
+}
+
+/// The head of household's name, or the first present member's.
+pub fn head_name(h: &Household) -> String {
+    let present = || h.members.values().filter(|m| m.is_present());
+    present()
+        .find(|m| m.relation == Some(Relation::Head))
+        .or_else(|| present().next())
+        .map(|m| m.name.clone())
+        .unwrap_or_default()
+}
+
+/// Stores `doc` (already checked) for household `id` and recomputes its projections.
+/// Call inside the transaction that acknowledges the change.
+pub fn save(conn: &Connection, id: &str, doc: &HouseholdDoc, household: &Household, today: Date) -> AppResult<()> {
+    let f = &household.facts;
+    let conflicts = doc.conflicts().map_err(AppError::internal)?.len() as i64;
+    let problems = shared::validate(household, today).len() as i64;
+    let last = household.visits.iter().next_back();
+    conn.execute(
+        "INSERT INTO households (id, doc, updated_at, county, township, site, grid, head_name, address,
+                                 last_visit, last_mode, members, conflicts, problems)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+         ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at,
+             county = excluded.county, township = excluded.township, site = excluded.site,
+             grid = excluded.grid, head_name = excluded.head_name, address = excluded.address,
+             last_visit = excluded.last_visit, last_mode = excluded.last_mode,
+             members = excluded.members, conflicts = excluded.conflicts, problems = excluded.problems",
+        params![
+            id,
+            doc.save(),
+            crate::auth::now(),
+            f.county,
+            f.township,
+            f.site,
+            f.grid,
+            head_name(household),
+            f.address,
+            last.map(|(p, _)| p.clone()),
+            last.and_then(|(_, v)| v.mode).map(|m| shared::Coded::code(m)),
+            household.members.values().filter(|m| m.is_present()).count() as i64,
+            conflicts,
+            problems,
+        ],
+    )?;
+    save_summaries(conn, id, household, Period::of(today))
+}
+
+/// Recomputes the household's summaries for every period from its first visit (at
+/// most [`SUMMARY_PERIODS`] back) to the current period or its last visit.
+fn save_summaries(conn: &Connection, id: &str, h: &Household, current: Period) -> AppResult<()> {
+    let visited: Vec<Period> = h.visits.keys().filter_map(|k| k.parse().ok()).collect();
+    let oldest = current.plus_months(-SUMMARY_PERIODS + 1);
+    let first = visited.first().copied().unwrap_or(current).max(oldest).min(current);
+    let last = visited.last().copied().unwrap_or(current).max(current);
+    conn.execute("DELETE FROM summaries WHERE household_id = ?1", [id])?;
+    let mut insert = conn.prepare_cached(
+        "INSERT INTO summaries (household_id, period, visited_in_person, zero_employment, low_income_labour,
+                                guarantee_alert, new_risk, monitored, summary)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?;
+    let mut p = first;
+    while p <= last {
+        let s = Summary::of(h, p);
+        let blob = postcard::to_allocvec(&s).map_err(AppError::internal)?;
+        insert.execute(params![
+            id,
+            p.to_string(),
+            s.visited_in_person,
+            s.zero_employment,
+            s.low_income_labour,
+            s.guarantee_alert,
+            s.new_risk,
+            s.monitoring != Monitoring::None,
+            blob
+        ])?;
+        p = p.plus_months(1);
+    }
+    Ok(())
+}
+
+/// Fills in summaries for `period` for households that have none (a month began and
+/// nobody has synced them since). Loads only those documents.
+pub fn ensure_summaries(conn: &Connection, period: Period, today: Date) -> AppResult<usize> {
+    let key = period.to_string();
+    let missing: Vec<String> = conn
+        .prepare(
+            "SELECT id FROM households h
+             WHERE NOT EXISTS (SELECT 1 FROM summaries s WHERE s.period = ?1 AND s.household_id = h.id)",
+        )?
+        .query_map([&key], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    if missing.is_empty() || period > Period::of(today) {
+        return Ok(0);
+    }
+    for id in &missing {
+        if let Some(doc) = load_doc(conn, id)? {
+            let h = doc.household().map_err(AppError::internal)?;
+            let s = Summary::of(&h, period);
+            let blob = postcard::to_allocvec(&s).map_err(AppError::internal)?;
+            conn.execute(
+                "INSERT OR REPLACE INTO summaries (household_id, period, visited_in_person, zero_employment,
+                     low_income_labour, guarantee_alert, new_risk, monitored, summary)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                params![
+                    id,
+                    key,
+                    s.visited_in_person,
+                    s.zero_employment,
+                    s.low_income_labour,
+                    s.guarantee_alert,
+                    s.new_risk,
+                    s.monitoring != Monitoring::None,
+                    blob
+                ],
+            )?;
+        }
+    }
+    Ok(missing.len())
+}
+
+/// Decodes a stored summary.
+pub fn decode_summary(blob: &[u8]) -> AppResult<Summary> {
+    postcard::from_bytes(blob).map_err(AppError::internal)
+}

@@ -1,0 +1,184 @@
+//! `POST /api/sync`: the batched Automerge sync. One request carries many documents'
+//! sync messages (format: `shared::wire`, PROTOCOL.md). Each document is authorised,
+//! merged into a copy, checked and validated with `shared`, stored with its
+//! projections; the transaction commits before the reply is sent. A refused document
+//! gets its own refusal and the rest of the batch still goes through.
+
+use std::io::Read;
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use rusqlite::{Connection, OptionalExtension, params};
+use shared::Date;
+use shared::automerge::sync::State as SyncState;
+use shared::wire::{self, Incoming, Outgoing, Refusal, Reply};
+
+use crate::auth::{Session, may_touch, now};
+use crate::error::{AppError, AppResult};
+use crate::{AppState, store};
+
+/// Largest request body after decompression.
+pub const MAX_BODY: usize = 16 << 20;
+/// The media type of sync bodies.
+pub const CONTENT_TYPE: &str = "application/vnd.huhujian.sync";
+
+fn refused(code: &str, zh: impl Into<String>, en: impl Into<String>) -> Reply {
+    Reply::Refused(Refusal { code: code.to_owned(), zh: zh.into(), en: en.into() })
+}
+
+/// Reads a whole body within [`MAX_BODY`], inflating it when it is gzip-encoded. A
+/// truncated or corrupt gzip stream is an error (decoders that stop quietly at the
+/// end of the input would hand on a short body and a misleading complaint).
+pub async fn read_body(headers: &HeaderMap, body: Body) -> AppResult<Vec<u8>> {
+    let raw = axum::body::to_bytes(body, MAX_BODY).await.map_err(|e| {
+        let mut source: Option<&dyn std::error::Error> = Some(&e);
+        while let Some(s) = source {
+            if s.to_string().contains("length limit exceeded") {
+                return AppError::too_large(MAX_BODY);
+            }
+            source = s.source();
+        }
+        AppError::bad_request(
+            "unreadable_body",
+            format!("请求体无法读取：{e}"),
+            format!("The request body could not be read: {e}"),
+        )
+    })?;
+    let encoding = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("identity");
+    match encoding.trim() {
+        "identity" | "" => Ok(raw.to_vec()),
+        "gzip" => {
+            let mut out = Vec::new();
+            let mut decoder = flate2::read::GzDecoder::new(&raw[..]).take(MAX_BODY as u64 + 1);
+            decoder.read_to_end(&mut out).map_err(|e| {
+                AppError::bad_request(
+                    "unreadable_body",
+                    format!("gzip 数据损坏或不完整：{e}"),
+                    format!("The gzip body is corrupt or incomplete: {e}"),
+                )
+            })?;
+            if out.len() > MAX_BODY {
+                return Err(AppError::too_large(MAX_BODY));
+            }
+            Ok(out)
+        }
+        other => Err(AppError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "unsupported_encoding",
+            format!("不支持的压缩方式“{other}”，请使用 gzip"),
+            format!("Content-Encoding \"{other}\" is not supported; use gzip"),
+        )),
+    }
+}
+
+/// The handler.
+pub async fn sync(
+    State(state): State<AppState>,
+    session: Session,
+    headers: HeaderMap,
+    body: Body,
+) -> AppResult<Response> {
+    let bytes = read_body(&headers, body).await?;
+    let entries = wire::decode_request(&bytes).map_err(|e| {
+        AppError::bad_request("bad_batch", format!("同步请求格式错误：{e}"), format!("Malformed sync request: {e}"))
+    })?;
+    let response = state
+        .db
+        .run(move |conn| {
+            let at = now();
+            let today = Date::in_china(at);
+            let tx = conn.transaction()?;
+            let mut replies = Vec::with_capacity(entries.len());
+            for entry in &entries {
+                replies
+                    .push(Incoming { doc_id: entry.doc_id.clone(), reply: sync_one(&tx, &session, entry, today, at)? });
+            }
+            tx.commit()?;
+            Ok::<_, AppError>(wire::encode_response(&replies))
+        })
+        .await?;
+    Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], response).into_response())
+}
+
+fn sync_one(conn: &Connection, session: &Session, entry: &Outgoing, today: Date, at: i64) -> AppResult<Reply> {
+    let id = &entry.doc_id;
+    match may_touch(conn, &session.user, id)? {
+        None => {
+            return Ok(refused(
+                "unknown_household",
+                format!("户 {id} 不在花名册中"),
+                format!("Household {id} is not on the roster"),
+            ));
+        }
+        Some(false) => {
+            return Ok(refused(
+                "out_of_scope",
+                format!("户 {id} 不在您的负责范围内"),
+                format!("Household {id} is outside your scope"),
+            ));
+        }
+        Some(true) => {}
+    }
+    let Some(doc) = store::load_doc(conn, id)? else {
+        return Ok(refused("unknown_household", format!("户 {id} 不存在"), format!("Household {id} does not exist")));
+    };
+    // An empty message means "I have nothing for this household": start afresh.
+    let mut sync_state = if entry.message.is_empty() {
+        SyncState::new()
+    } else {
+        let stored: Option<Vec<u8>> = conn
+            .query_row(
+                "SELECT state FROM sync_states WHERE device_id = ?1 AND household_id = ?2",
+                params![session.device_id, id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        stored.and_then(|b| SyncState::decode(&b).ok()).unwrap_or_default()
+    };
+
+    let before = doc.heads();
+    let mut merged = doc.clone();
+    if !entry.message.is_empty()
+        && let Err(e) = merged.receive_sync_message(&mut sync_state, &entry.message)
+    {
+        return Ok(refused(
+            "bad_message",
+            format!("同步消息无法解析：{e}"),
+            format!("The sync message could not be read: {e}"),
+        ));
+    }
+    if merged.heads() != before {
+        let household = match merged.check() {
+            Ok(h) => h,
+            Err(e) => {
+                return Ok(refused(
+                    "schema",
+                    format!("记录不符合格式：{}", e.zh()),
+                    format!("The record breaks the layout: {e}"),
+                ));
+            }
+        };
+        let malformed: Vec<_> =
+            shared::validate(&household, today).into_iter().filter(|p| p.rule.rejects_document()).collect();
+        if let Some(p) = malformed.first() {
+            return Ok(refused("invalid", format!("{}（{}）", p.zh, p.path), format!("{} ({})", p.en, p.path)));
+        }
+        let mut log = conn.prepare_cached(
+            "INSERT OR IGNORE INTO change_log (hash, household_id, uploaded_by, device_id, received_at)
+             VALUES (?1, ?2, ?3, ?4, ?5)",
+        )?;
+        for change in merged.automerge().get_changes(&before) {
+            log.execute(params![change.hash().0.to_vec(), id, session.user.id, session.device_id, at])?;
+        }
+        store::save(conn, id, &merged, &household, today)?;
+    }
+    let reply = merged.sync_message(&mut sync_state).map_or(Reply::InSync, Reply::Message);
+    conn.execute(
+        "INSERT INTO sync_states (device_id, household_id, state) VALUES (?1, ?2, ?3)
+         ON CONFLICT(device_id, household_id) DO UPDATE SET state = excluded.state",
+        params![session.device_id, id, sync_state.encode()],
+    )?;
+    Ok(reply)
+}

@@ -1,0 +1,96 @@
+//! Malformed, truncated, oversized and corrupt sync bodies get a 4xx with a clear
+//! message, and change nothing stored.
+
+use huhujian_tests::{Phone, gzip_bytes};
+use shared::wire::{self, Outgoing};
+
+use crate::roster_server;
+
+#[tokio::test]
+async fn bad_sync_bodies_are_refused_and_nothing_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = roster_server(&dir).await;
+    let mut c1 = Phone::login(&server, "c1", "phone-c1").await;
+    c1.want(&["H1"]);
+    c1.sync().await;
+    let before = server.peek().documents();
+    let states_before = server.peek().count("SELECT COUNT(*) FROM sync_states");
+
+    let good = wire::encode_request(&[Outgoing { doc_id: "H1".into(), message: vec![] }]);
+    let cut_gzip = {
+        let z = gzip_bytes(&good);
+        z[..z.len() - 6].to_vec()
+    };
+    let cases: Vec<(&str, Vec<u8>, bool, &[&str])> = vec![
+        ("not a batch", b"{\"hello\": 1}".to_vec(), false, &["bad_batch"]),
+        ("truncated", good[..good.len() - 1].to_vec(), false, &["bad_batch"]),
+        ("gzip without its end", cut_gzip, true, &["unreadable_body"]),
+        ("gzip header, garbage inside", b"\x1f\x8b\x08\x00garbage".to_vec(), true, &["unreadable_body"]),
+        ("future version", b"HHJQ\x09\x00".to_vec(), false, &["bad_batch"]),
+    ];
+    for (what, body, gzip, codes) in cases {
+        let resp = c1.post_sync_raw(body, gzip).await;
+        assert_eq!(resp.status().as_u16(), 400, "{what}");
+        let err: serde_json::Value = resp.json().await.unwrap();
+        assert!(codes.contains(&err["error"].as_str().unwrap()), "{what}: {err}");
+        assert!(!err["zh"].as_str().unwrap().is_empty() && !err["en"].as_str().unwrap().is_empty(), "{what}");
+    }
+
+    // Oversized: plainly, and as a small gzip bomb that inflates past the limit.
+    let big = vec![0u8; server::sync::MAX_BODY + 1];
+    let resp = c1.post_sync_raw(big.clone(), false).await;
+    assert_eq!(resp.status(), 413);
+    let bomb = gzip_bytes(&big);
+    assert!(bomb.len() < 100_000);
+    let resp = c1.post_sync_raw(bomb, true).await;
+    assert_eq!(resp.status(), 413);
+    let err: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(err["error"], "too_large");
+
+    // A well-formed batch carrying a corrupt Automerge message: refused for that document.
+    let corrupt = wire::encode_request(&[Outgoing { doc_id: "H1".into(), message: b"\x42not automerge".to_vec() }]);
+    let resp = c1.post_sync_raw(corrupt, false).await;
+    assert_eq!(resp.status(), 200);
+    let replies = wire::decode_response(&resp.bytes().await.unwrap()).unwrap();
+    assert!(matches!(&replies[0].reply, wire::Reply::Refused(r) if r.code == "bad_message"));
+
+    assert_eq!(server.peek().documents(), before, "no stored document changed");
+    assert_eq!(server.peek().count("SELECT COUNT(*) FROM sync_states"), states_before);
+}
+
+#[tokio::test]
+async fn a_change_that_breaks_the_layout_is_refused_per_document() {
+    use shared::automerge::transaction::Transactable;
+    let dir = tempfile::tempdir().unwrap();
+    let server = roster_server(&dir).await;
+    let mut c1 = Phone::login(&server, "c1", "phone-c1").await;
+    c1.want(&["H1", "H2"]);
+    c1.sync().await;
+    let before = server.peek().documents();
+    // A hostile client writes a key the layout does not have into H1, and a valid
+    // change into H2, in the same batch.
+    let h1 = c1.docs.get_mut("H1").unwrap().automerge_mut();
+    let mut tx = h1.transaction();
+    tx.put(shared::automerge::ROOT, "f/secret", "x").unwrap();
+    tx.commit();
+    let stamp = shared::Stamp::new("c1", "李明", 1_795_000_000);
+    c1.docs.get_mut("H2").unwrap().edit(&stamp, |h| h.facts.address = "2号".into()).unwrap();
+    let report = c1.sync().await;
+    assert_eq!(report.refused["H1"].code, "schema");
+    assert!(report.refused["H1"].en.contains("f/secret"), "{:?}", report.refused["H1"]);
+    assert!(!report.refused.contains_key("H2"));
+    let after = server.peek().documents();
+    assert_eq!(after[0], before[0], "H1 unchanged");
+    assert_ne!(after[1], before[1], "H2 stored");
+}
+
+#[tokio::test]
+async fn malformed_json_logins_get_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = roster_server(&dir).await;
+    let http = reqwest::Client::new();
+    let resp = http.post(server.url("/api/login")).body("{\"login\": ").send().await.unwrap();
+    assert_eq!(resp.status(), 400);
+    let err: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(err["error"], "bad_json");
+}

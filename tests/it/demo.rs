@@ -1,0 +1,33 @@
+//! `serve --demo`: the demo county fills an empty database and the dashboards answer.
+
+use huhujian_tests::TestServer;
+
+#[tokio::test]
+async fn the_demo_county_is_seeded_and_answers() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("demo.sqlite3");
+    {
+        let db = server::db::Db::open(&path).unwrap();
+        let n = db.run(|conn| server::demo::seed(conn)).await.unwrap();
+        assert_eq!(n, 360);
+        assert_eq!(db.run(|conn| server::demo::seed(conn)).await.unwrap(), 0, "seeding twice adds nothing");
+    }
+    let server = TestServer::start(&path).await;
+    let http = reqwest::Client::new();
+    let body = serde_json::json!({"login": "sup01", "password": server::demo::DEMO_PASSWORD, "device_id": "desk"});
+    let ok: serde_json::Value =
+        http.post(server.url("/api/login")).json(&body).send().await.unwrap().json().await.unwrap();
+    let token = ok["token"].as_str().unwrap();
+    let rows: Vec<serde_json::Value> =
+        http.get(server.url("/api/coverage?by=grid")).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+    assert_eq!(rows.len(), 12, "twelve grids");
+    let assigned: u64 = rows.iter().map(|r| r["assigned"].as_u64().unwrap()).sum();
+    assert_eq!(assigned, 360);
+    let report: serde_json::Value =
+        http.get(server.url("/api/indicators")).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+    let rate = report["employment_rate"].as_f64().unwrap();
+    assert!((0.7..1.0).contains(&rate), "a realistic employment rate, got {rate}");
+    let conflicts: Vec<serde_json::Value> =
+        http.get(server.url("/api/conflicts")).bearer_auth(token).send().await.unwrap().json().await.unwrap();
+    assert!(!conflicts.is_empty(), "the demo has conflicts to review");
+}
