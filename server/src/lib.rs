@@ -134,6 +134,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/password", post(change_password))
         .route("/api/me", get(me))
         .route("/api/sync", post(sync::sync))
+        .route("/api/sync/{id}", post(sync::sync_single))
         .route("/api/households", get(reads::households))
         .route("/api/households/{id}/history", get(reads::history))
         .route("/api/coverage", get(reads::coverage))

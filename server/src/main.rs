@@ -87,6 +87,7 @@ async fn main() -> anyhow::Result<()> {
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info,tower_http=warn".into()),
         )
+        .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
     let db = Db::open(&cli.db).with_context(|| format!("opening {}", cli.db.display()))?;
@@ -94,7 +95,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Serve { bind, app_dir, demo } => {
             if demo {
                 let started = std::time::Instant::now();
-                let n = db.run(|conn| server::demo::seed(conn)).await.map_err(fail)?;
+                let n = db.run(server::demo::seed).await.map_err(fail)?;
                 if n > 0 {
                     tracing::info!("demo county created: {n} households in {:.1?}", started.elapsed());
                 }

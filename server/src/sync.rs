@@ -182,3 +182,44 @@ fn sync_one(conn: &Connection, session: &Session, entry: &Outgoing, today: Date,
     )?;
     Ok(reply)
 }
+
+/// `POST /api/sync/{id}`: the same sync for one document with no framing, for clients
+/// that speak plain Automerge sync (e.g. JavaScript's `@automerge/automerge`): the body
+/// is one sync message (empty: "I have nothing"), the answer is the server's message
+/// (200), or 204 when there is nothing more to exchange.
+pub async fn sync_single(
+    State(state): State<AppState>,
+    session: Session,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    headers: HeaderMap,
+    body: Body,
+) -> AppResult<Response> {
+    if !shared::fields::is_valid_id(&id) {
+        return Err(AppError::bad_request("bad_id", format!("户编码“{id}”格式错误"), format!("Household id \"{id}\" is malformed")));
+    }
+    let message = read_body(&headers, body).await?;
+    let reply = state
+        .db
+        .run(move |conn| {
+            let at = now();
+            let tx = conn.transaction()?;
+            let reply = sync_one(&tx, &session, &Outgoing { doc_id: id, message }, Date::in_china(at), at)?;
+            tx.commit()?;
+            Ok::<_, AppError>(reply)
+        })
+        .await?;
+    match reply {
+        Reply::Message(m) => Ok(([(header::CONTENT_TYPE, "application/octet-stream")], m).into_response()),
+        Reply::InSync => Ok(StatusCode::NO_CONTENT.into_response()),
+        Reply::Refused(r) => {
+            let (status, code) = match r.code.as_str() {
+                "out_of_scope" => (StatusCode::FORBIDDEN, "out_of_scope"),
+                "unknown_household" => (StatusCode::NOT_FOUND, "unknown_household"),
+                "bad_message" => (StatusCode::BAD_REQUEST, "bad_message"),
+                "schema" => (StatusCode::UNPROCESSABLE_ENTITY, "schema"),
+                _ => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            };
+            Err(AppError::new(status, code, r.zh, r.en))
+        }
+    }
+}

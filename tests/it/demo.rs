@@ -8,9 +8,9 @@ async fn the_demo_county_is_seeded_and_answers() {
     let path = dir.path().join("demo.sqlite3");
     {
         let db = server::db::Db::open(&path).unwrap();
-        let n = db.run(|conn| server::demo::seed(conn)).await.unwrap();
+        let n = db.run(server::demo::seed).await.unwrap();
         assert_eq!(n, 360);
-        assert_eq!(db.run(|conn| server::demo::seed(conn)).await.unwrap(), 0, "seeding twice adds nothing");
+        assert_eq!(db.run(server::demo::seed).await.unwrap(), 0, "seeding twice adds nothing");
     }
     let server = TestServer::start(&path).await;
     let http = reqwest::Client::new();

@@ -74,9 +74,54 @@ fn test() -> Result {
             "warnings",
         ]),
     )?;
-    let (passed, failed, ok) = cargo_test()?;
+    let (mut passed, mut failed, ok) = cargo_test()?;
+    match interop() {
+        Ok(()) => passed += 1,
+        Err(e) => {
+            eprintln!("interop: {e}");
+            failed += 1;
+        }
+    }
     println!("\nsummary: {passed} passed, {failed} failed");
     if ok && failed == 0 { Ok(()) } else { Err("tests failed".into()) }
+}
+
+/// The JavaScript client of `tests/interop`, written from PROTOCOL.md with
+/// `@automerge/automerge`, against a real `server serve --demo` on a free port.
+fn interop() -> Result {
+    eprintln!("\n==> interop: a JavaScript Automerge client against the server");
+    for tool in ["node", "npm"] {
+        if Command::new(tool).arg("--version").output().is_err() {
+            return Err(format!("{tool} is missing: install Node.js 18 or newer (Debian: apt-get install nodejs npm)"));
+        }
+    }
+    let dir = std::path::Path::new("tests/interop");
+    status("npm ci", Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(dir))?;
+    status("build the server", cargo().args(["build", "-p", "server"]))?;
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    let db = std::env::temp_dir().join(format!("huhujian-interop-{}.sqlite3", std::process::id()));
+    let mut server = Command::new(format!("{target}/debug/server"))
+        .arg("--db")
+        .arg(&db)
+        .args(["serve", "--demo", "--bind", "127.0.0.1:0"])
+        .stdout(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("could not start the server: {e}"))?;
+    let url = server.stdout.take().and_then(|out| {
+        BufReader::new(out).lines().map_while(std::io::Result::ok).find_map(|line| {
+            line.split_once("listening on ").map(|(_, url)| url.trim_end_matches('/').to_owned())
+        })
+    });
+    let result = match url {
+        Some(url) => status("node tests/interop/sync.mjs", Command::new("node").arg("sync.mjs").arg(&url).current_dir(dir)),
+        None => Err("the server did not say where it listens".into()),
+    };
+    let _ = server.kill();
+    let _ = server.wait();
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    result
 }
 
 /// Runs `cargo test`, echoing its output, and adds up its `test result:` lines.
