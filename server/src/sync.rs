@@ -195,7 +195,11 @@ pub async fn sync_single(
     body: Body,
 ) -> AppResult<Response> {
     if !shared::fields::is_valid_id(&id) {
-        return Err(AppError::bad_request("bad_id", format!("户编码“{id}”格式错误"), format!("Household id \"{id}\" is malformed")));
+        return Err(AppError::bad_request(
+            "bad_id",
+            format!("户编码“{id}”格式错误"),
+            format!("Household id \"{id}\" is malformed"),
+        ));
     }
     let message = read_body(&headers, body).await?;
     let reply = state

@@ -108,12 +108,15 @@ fn interop() -> Result {
         .spawn()
         .map_err(|e| format!("could not start the server: {e}"))?;
     let url = server.stdout.take().and_then(|out| {
-        BufReader::new(out).lines().map_while(std::io::Result::ok).find_map(|line| {
-            line.split_once("listening on ").map(|(_, url)| url.trim_end_matches('/').to_owned())
-        })
+        BufReader::new(out)
+            .lines()
+            .map_while(std::io::Result::ok)
+            .find_map(|line| line.split_once("listening on ").map(|(_, url)| url.trim_end_matches('/').to_owned()))
     });
     let result = match url {
-        Some(url) => status("node tests/interop/sync.mjs", Command::new("node").arg("sync.mjs").arg(&url).current_dir(dir)),
+        Some(url) => {
+            status("node tests/interop/sync.mjs", Command::new("node").arg("sync.mjs").arg(&url).current_dir(dir))
+        }
         None => Err("the server did not say where it listens".into()),
     };
     let _ = server.kill();
@@ -156,9 +159,12 @@ fn count(line: &str, label: &str) -> u64 {
         .unwrap_or(0)
 }
 
+/// Builds the server in release and starts it on an embedded SQLite file with the demo
+/// county (created on first start), printing the URL and the demo logins. Extra
+/// arguments go to `server serve` (e.g. `--bind 0.0.0.0:8080`).
 fn run(server_args: &[String]) -> Result {
     ensure_toolchain()?;
-    let mut args = vec!["run", "--release", "-p", "server", "--", "serve"];
+    let mut args = vec!["run", "--release", "-p", "server", "--", "--db", "huhujian-demo.sqlite3", "serve", "--demo"];
     args.extend(server_args.iter().map(String::as_str));
     status("start the server", cargo().args(args))
 }
