@@ -131,7 +131,7 @@ fn interop() -> Result {
 fn cargo_test() -> Result<(u64, u64, bool)> {
     eprintln!("\n==> tests");
     let mut child = cargo()
-        .args(["test", "--color", "never"])
+        .args(["test", "--no-fail-fast", "--color", "never"])
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cargo test: could not start: {e}"))?;
