@@ -1,45 +1,96 @@
-//! The huhujian phone app (Leptos CSR, built by Trunk). This is the foundation slice: a
-//! Chinese-first shell that renders the questionnaire's sections from `shared`'s labels.
-//! Login, IndexedDB storage, sync and the visit form arrive with issue #4.
+//! huhujian's phone app (Leptos CSR, built by Trunk): works offline after the first
+//! login. Documents and sync states in IndexedDB (`idb`), small settings in
+//! localStorage (`session`), batched sync with the server (`sync`, `api`), screens in
+//! `ui`. The service worker (public/sw.js) caches the app shell.
+
+mod api;
+mod idb;
+mod session;
+mod state;
+mod sync;
+mod ui;
+
+use std::time::Duration;
 
 use leptos::prelude::*;
-use shared::{Channel, Coded, EmploymentStatus, Guarantee, Lang, RiskSignal, VisitMode};
+use shared::HouseholdDoc;
+use shared::automerge::sync::State;
+use wasm_bindgen::JsCast;
+
+use crate::state::{SyncStatus, Ui};
 
 fn main() {
     console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(App);
+    let ui = Ui {
+        rev: RwSignal::new(0),
+        page: RwSignal::new(ui::start_page()),
+        lang: RwSignal::new(session::lang()),
+        session: RwSignal::new(session::load(state::now())),
+        sync: RwSignal::new(SyncStatus { last_ok: session::last_sync(), ..SyncStatus::default() }),
+        storage: RwSignal::new(None),
+        notice: RwSignal::new(None),
+    };
+    leptos::mount::mount_to_body(move || view! { <ui::App ui=ui /> });
+    leptos::task::spawn_local(start(ui));
 }
 
-/// The labels of every variant of a coded answer, in `lang`.
-fn labels<T: Coded>(lang: Lang) -> String {
-    let sep = if lang == Lang::Zh { "、" } else { ", " };
-    T::ALL.iter().map(|v| v.label(lang)).collect::<Vec<_>>().join(sep)
-}
-
-#[component]
-fn App() -> impl IntoView {
-    let (lang, set_lang) = signal(Lang::Zh);
-    let t = move |zh: &'static str, en: &'static str| if lang.get() == Lang::Zh { zh } else { en };
-    let toggle = move |_| set_lang.update(|l| *l = if *l == Lang::Zh { Lang::En } else { Lang::Zh });
-    view! {
-        <header>
-            <h1>{move || t("户户见", "Huhujian")}</h1>
-            <button class="lang" on:click=toggle>{move || t("English", "中文")}</button>
-        </header>
-        <main>
-            <p>{move || t("易地扶贫搬迁户月度走访", "Monthly visits to relocated households")}</p>
-            <dl>
-                <dt>{move || t("走访方式", "Visit mode")}</dt>
-                <dd>{move || labels::<VisitMode>(lang.get())}</dd>
-                <dt>{move || t("就业状态", "Employment status")}</dt>
-                <dd>{move || labels::<EmploymentStatus>(lang.get())}</dd>
-                <dt>{move || t("就业渠道", "Channels")}</dt>
-                <dd>{move || labels::<Channel>(lang.get())}</dd>
-                <dt>{move || t("两不愁三保障", "Two no-worries, three guarantees")}</dt>
-                <dd>{move || labels::<Guarantee>(lang.get())}</dd>
-                <dt>{move || t("返贫风险", "Risk signals")}</dt>
-                <dd>{move || labels::<RiskSignal>(lang.get())}</dd>
-            </dl>
-        </main>
+/// Opens storage, loads every document, then keeps syncing.
+async fn start(ui: Ui) {
+    register_service_worker();
+    match idb::open().await {
+        Ok(db) => {
+            let docs = idb::all(&db, idb::DOCS).await.unwrap_or_default();
+            let states = idb::all(&db, idb::SYNC).await.unwrap_or_default();
+            state::with(|d| {
+                for (id, bytes) in docs {
+                    if let Ok(doc) = HouseholdDoc::load(&bytes, d.actor.clone()) {
+                        d.docs.insert(id, doc);
+                    }
+                }
+                for (id, bytes) in states {
+                    if let Ok(s) = State::decode(&bytes) {
+                        d.states.insert(id, s);
+                    }
+                }
+                d.db = Some(std::rc::Rc::new(db));
+            });
+        }
+        Err(e) => ui.notice.set(Some(format!("本机存储不可用 / Storage unavailable: {e}"))),
     }
+    ui.sync.update(|s| s.unsynced = state::with(|d| state::unsynced(d)));
+    ui.touch();
+    persist_storage(ui).await;
+    // Sync now, whenever the network returns, and every minute while online.
+    let online = leptos::prelude::window_event_listener(leptos::ev::online, move |_| {
+        leptos::task::spawn_local(sync::run(ui));
+    });
+    std::mem::forget(online);
+    leptos::prelude::set_interval(move || leptos::task::spawn_local(sync::run(ui)), Duration::from_secs(60));
+    sync::run(ui).await;
+}
+
+fn register_service_worker() {
+    if let Some(w) = web_sys::window() {
+        let sw = w.navigator().service_worker();
+        let _ = sw.register("/sw.js");
+    }
+}
+
+/// Asks the browser to keep our data (`navigator.storage.persist()`) and reports use.
+async fn persist_storage(ui: Ui) {
+    let Some(w) = web_sys::window() else { return };
+    let manager = w.navigator().storage();
+    let persisted = match manager.persist() {
+        Ok(p) => wasm_bindgen_futures::JsFuture::from(p).await.ok().and_then(|v| v.as_bool()).unwrap_or(false),
+        Err(_) => false,
+    };
+    let (mut used, mut quota) = (0.0, 0.0);
+    if let Ok(p) = manager.estimate()
+        && let Ok(v) = wasm_bindgen_futures::JsFuture::from(p).await
+    {
+        let estimate: web_sys::StorageEstimate = v.unchecked_into();
+        used = estimate.get_usage().unwrap_or(0.0);
+        quota = estimate.get_quota().unwrap_or(0.0);
+    }
+    ui.storage.set(Some((persisted, used, quota)));
 }

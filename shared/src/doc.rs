@@ -187,6 +187,32 @@ impl HouseholdDoc {
         self.write(&before, &after, stamp)
     }
 
+    /// Writes, as one commit, only the fields in which `after` differs from `before`:
+    /// for a screen that was opened on `before` while syncs went on underneath. Fields
+    /// the screen did not touch keep whatever the document holds now, including edits
+    /// merged in since the screen opened.
+    pub fn edit_from(
+        &mut self,
+        stamp: &Stamp,
+        before: &Household,
+        after: &Household,
+    ) -> Result<Option<ChangeHash>, DocError> {
+        let old = fields::encode(before)?;
+        let new = fields::encode(after)?;
+        let current = self.fields()?;
+        let mut target = current.clone();
+        for (key, value) in &new {
+            if old.get(key) != Some(value) {
+                target.insert(key.clone(), value.clone());
+            }
+        }
+        for key in old.keys().filter(|k| !new.contains_key(*k)) {
+            target.remove(key);
+        }
+        fields::decode(target.clone())?;
+        self.write(&current, &target, stamp)
+    }
+
     /// Settles a conflicted field on `value`: one put that supersedes every concurrent
     /// value, so the conflict disappears for everyone once it has synced.
     pub fn resolve(&mut self, stamp: &Stamp, key: &str, value: &Scalar) -> Result<ChangeHash, DocError> {
@@ -290,6 +316,31 @@ mod tests {
         let loaded = HouseholdDoc::load(&doc.save(), actor(2)).unwrap();
         assert_eq!(loaded.household().unwrap(), doc.household().unwrap());
         assert_eq!(loaded.heads(), doc.heads());
+    }
+
+    #[test]
+    fn a_screen_opened_before_a_merge_writes_only_what_it_changed() {
+        let a = Stamp::new("cadre01", "李明", 1);
+        let mut doc = HouseholdDoc::create("h1", actor(1), &a).unwrap();
+        let opened = doc.household().unwrap();
+        // Meanwhile a sync brings another cadre's note and address.
+        let mut other = HouseholdDoc::load(&doc.save(), actor(2)).unwrap();
+        other
+            .edit(&Stamp::new("cadre02", "张华", 2), |h| {
+                h.facts.address = "3栋".into();
+                h.visits.entry("2026-11".into()).or_default().note = "已电话联系".into();
+            })
+            .unwrap();
+        doc.merge(&mut other).unwrap();
+        // The screen, opened before, records the visit mode and saves.
+        let mut edited = opened.clone();
+        edited.visits.entry("2026-11".into()).or_default().mode = Some(VisitMode::InPerson);
+        doc.edit_from(&a, &opened, &edited).unwrap();
+        let h = doc.household().unwrap();
+        assert_eq!(h.facts.address, "3栋", "merged edit kept");
+        assert_eq!(h.visits["2026-11"].note, "已电话联系", "merged edit kept");
+        assert!(h.visits["2026-11"].is_in_person());
+        assert_eq!(doc.edit_from(&a, &edited, &edited).unwrap(), None, "no change, no commit");
     }
 
     #[test]

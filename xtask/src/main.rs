@@ -74,39 +74,33 @@ fn test() -> Result {
             "warnings",
         ]),
     )?;
+    build_app()?;
     let (mut passed, mut failed, ok) = cargo_test()?;
-    match interop() {
-        Ok(()) => passed += 1,
-        Err(e) => {
-            eprintln!("interop: {e}");
-            failed += 1;
+    for (name, check) in [("interop", interop as fn() -> Result), ("browser", browser)] {
+        match check() {
+            Ok(()) => passed += 1,
+            Err(e) => {
+                eprintln!("{name}: {e}");
+                failed += 1;
+            }
         }
     }
     println!("\nsummary: {passed} passed, {failed} failed");
     if ok && failed == 0 { Ok(()) } else { Err("tests failed".into()) }
 }
 
-/// The JavaScript client of `tests/interop`, written from PROTOCOL.md with
-/// `@automerge/automerge`, against a real `server serve --demo` on a free port.
-fn interop() -> Result {
-    eprintln!("\n==> interop: a JavaScript Automerge client against the server");
-    for tool in ["node", "npm"] {
-        if Command::new(tool).arg("--version").output().is_err() {
-            return Err(format!("{tool} is missing: install Node.js 18 or newer (Debian: apt-get install nodejs npm)"));
-        }
-    }
-    let dir = std::path::Path::new("tests/interop");
-    status("npm ci", Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(dir))?;
+/// Starts `server serve --demo` on a free port over a fresh database (serving `app_dir`
+/// if given), runs `f` with its URL, then stops it.
+fn with_demo_server(app_dir: Option<&str>, f: impl FnOnce(&str) -> Result) -> Result {
     status("build the server", cargo().args(["build", "-p", "server"]))?;
     let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
-    let db = std::env::temp_dir().join(format!("huhujian-interop-{}.sqlite3", std::process::id()));
-    let mut server = Command::new(format!("{target}/debug/server"))
-        .arg("--db")
-        .arg(&db)
-        .args(["serve", "--demo", "--bind", "127.0.0.1:0"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("could not start the server: {e}"))?;
+    let db = std::env::temp_dir().join(format!("huhujian-xtask-{}-{}.sqlite3", std::process::id(), app_dir.is_some()));
+    let mut cmd = Command::new(format!("{target}/debug/server"));
+    cmd.arg("--db").arg(&db).args(["serve", "--demo", "--bind", "127.0.0.1:0"]);
+    if let Some(dir) = app_dir {
+        cmd.args(["--app-dir", dir]);
+    }
+    let mut server = cmd.stdout(Stdio::piped()).spawn().map_err(|e| format!("could not start the server: {e}"))?;
     let url = server.stdout.take().and_then(|out| {
         BufReader::new(out)
             .lines()
@@ -114,9 +108,7 @@ fn interop() -> Result {
             .find_map(|line| line.split_once("listening on ").map(|(_, url)| url.trim_end_matches('/').to_owned()))
     });
     let result = match url {
-        Some(url) => {
-            status("node tests/interop/sync.mjs", Command::new("node").arg("sync.mjs").arg(&url).current_dir(dir))
-        }
+        Some(url) => f(&url),
         None => Err("the server did not say where it listens".into()),
     };
     let _ = server.kill();
@@ -125,6 +117,99 @@ fn interop() -> Result {
         let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
     }
     result
+}
+
+fn node_tools() -> Result {
+    for tool in ["node", "npm"] {
+        if Command::new(tool).arg("--version").output().is_err() {
+            return Err(format!("{tool} is missing: install Node.js 18 or newer (Debian: apt-get install nodejs npm)"));
+        }
+    }
+    Ok(())
+}
+
+/// The JavaScript client of `tests/interop`, written from PROTOCOL.md with
+/// `@automerge/automerge`, against a real `server serve --demo` on a free port.
+fn interop() -> Result {
+    eprintln!("\n==> interop: a JavaScript Automerge client against the server");
+    node_tools()?;
+    let dir = std::path::Path::new("tests/interop");
+    status("npm ci (interop)", Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(dir))?;
+    with_demo_server(None, |url| {
+        status("node tests/interop/sync.mjs", Command::new("node").arg("sync.mjs").arg(url).current_dir(dir))
+    })
+}
+
+/// The offline scenario of `tests/browser` in headless Chromium against the built app.
+fn browser() -> Result {
+    eprintln!("\n==> browser: the app offline in headless Chromium");
+    node_tools()?;
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !std::path::Path::new(&chromium).exists() {
+        apt_install(&["chromium"])?;
+    }
+    let dir = std::path::Path::new("tests/browser");
+    status("npm ci (browser)", Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(dir))?;
+    let artifacts = std::env::current_dir().map_err(|e| e.to_string())?.join("test-artifacts");
+    with_demo_server(Some("dist"), |url| {
+        status(
+            "node tests/browser/offline.mjs",
+            Command::new("node")
+                .arg("offline.mjs")
+                .arg(url)
+                .arg(&artifacts)
+                .current_dir(dir)
+                .env("CHROMIUM", &chromium),
+        )
+    })
+}
+
+/// Installs Debian packages, or says what to install when it cannot.
+fn apt_install(packages: &[&str]) -> Result {
+    let list = packages.join(" ");
+    let ok = Command::new("sh")
+        .arg("-c")
+        .arg(format!("(apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends {list}"))
+        .status()
+        .is_ok_and(|s| s.success());
+    if ok { Ok(()) } else { Err(format!("could not install {list}: run `sudo apt-get install {list}` and try again")) }
+}
+
+fn version_of(tool: &str) -> Option<String> {
+    Command::new(tool).arg("--version").output().ok().map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+/// Trunk and wasm-bindgen (the exact version the app links). No wasm-opt: see
+/// app/index.html.
+fn ensure_web_tools() -> Result {
+    if !version_of("trunk").is_some_and(|v| v.contains(TRUNK)) {
+        status("install trunk (about 13 minutes)", cargo().args(["install", "trunk", "--version", TRUNK, "--locked"]))?;
+    }
+    if !version_of("wasm-bindgen").is_some_and(|v| v.contains(WASM_BINDGEN)) {
+        // Without --locked: with it, a crate missing from the registry breaks the build.
+        status("install wasm-bindgen-cli", cargo().args(["install", "wasm-bindgen-cli", "--version", WASM_BINDGEN]))?;
+    }
+    Ok(())
+}
+
+const TRUNK: &str = "0.21.14";
+const WASM_BINDGEN: &str = "0.2.130";
+
+/// Builds the app into dist/ in release and reports its size.
+fn build_app() -> Result {
+    ensure_web_tools()?;
+    status("cargo fetch", cargo().args(["fetch"]))?;
+    status("trunk build --release", Command::new("trunk").args(["build", "--release"]))?;
+    let mut report = String::from("| file | raw | gzip |\n|---|---|---|\n");
+    for file in ["app_bg.wasm", "app.js"] {
+        let path = format!("dist/{file}");
+        let raw = std::fs::metadata(&path).map_err(|e| format!("{path}: {e}"))?.len();
+        let gz = output(Command::new("sh").arg("-c").arg(format!("gzip -9 -c {path} | wc -c")));
+        let gz: u64 = gz.trim().parse().unwrap_or(0);
+        report.push_str(&format!("| {file} | {:.1} KB | {:.1} KB |\n", raw as f64 / 1024.0, gz as f64 / 1024.0));
+    }
+    eprintln!("\nbundle size:\n{report}");
+    std::fs::write("dist/bundle-size.md", report).map_err(|e| e.to_string())
 }
 
 /// Runs `cargo test`, echoing its output, and adds up its `test result:` lines.
@@ -159,12 +244,26 @@ fn count(line: &str, label: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// Builds the server in release and starts it on an embedded SQLite file with the demo
-/// county (created on first start), printing the URL and the demo logins. Extra
-/// arguments go to `server serve` (e.g. `--bind 0.0.0.0:8080`).
+/// Builds the app and the server in release and starts the server on an embedded
+/// SQLite file with the demo county (created on first start), serving the app and
+/// printing the URL and the demo logins. Extra arguments go to `server serve` (e.g.
+/// `--bind 0.0.0.0:8080`).
 fn run(server_args: &[String]) -> Result {
     ensure_toolchain()?;
-    let mut args = vec!["run", "--release", "-p", "server", "--", "--db", "huhujian-demo.sqlite3", "serve", "--demo"];
+    build_app()?;
+    let mut args = vec![
+        "run",
+        "--release",
+        "-p",
+        "server",
+        "--",
+        "--db",
+        "huhujian-demo.sqlite3",
+        "serve",
+        "--demo",
+        "--app-dir",
+        "dist",
+    ];
     args.extend(server_args.iter().map(String::as_str));
     status("start the server", cargo().args(args))
 }

@@ -1,0 +1,100 @@
+//! Talking to the server: login, the household list, one batched sync round trip.
+
+use gloo_net::http::Request;
+use shared::wire::{self, Incoming, Outgoing};
+
+use crate::session::{Session, User};
+
+/// Why a call failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiError {
+    /// No network, or the server did not answer.
+    Offline,
+    /// The session is no longer valid: log in again.
+    Unauthorized,
+    /// The server said no, with a message for people.
+    Refused(String),
+}
+
+#[derive(serde::Deserialize)]
+struct ErrorBody {
+    zh: String,
+    en: String,
+}
+
+#[derive(serde::Deserialize)]
+struct LoginOk {
+    token: String,
+    expires_at: i64,
+    user: User,
+}
+
+async fn refusal(resp: gloo_net::http::Response) -> ApiError {
+    if resp.status() == 401 {
+        return ApiError::Unauthorized;
+    }
+    match resp.json::<ErrorBody>().await {
+        Ok(b) => ApiError::Refused(format!("{} / {}", b.zh, b.en)),
+        Err(_) => ApiError::Refused(format!("HTTP {}", resp.status())),
+    }
+}
+
+/// Logs in (needs the network once).
+pub async fn login(login: &str, password: &str, device_id: &str) -> Result<Session, ApiError> {
+    let body = serde_json::json!({"login": login, "password": password, "device_id": device_id});
+    let resp = Request::post("/api/login")
+        .json(&body)
+        .map_err(|_| ApiError::Offline)?
+        .send()
+        .await
+        .map_err(|_| ApiError::Offline)?;
+    if resp.status() == 401 {
+        // Wrong password here, not an expired session.
+        return Err(match resp.json::<ErrorBody>().await {
+            Ok(b) => ApiError::Refused(format!("{} / {}", b.zh, b.en)),
+            Err(_) => ApiError::Refused("账号或密码错误 / Wrong login or password".into()),
+        });
+    }
+    if !resp.ok() {
+        return Err(refusal(resp).await);
+    }
+    let ok: LoginOk = resp.json().await.map_err(|_| ApiError::Offline)?;
+    Ok(Session { token: ok.token, expires_at: ok.expires_at, user: ok.user })
+}
+
+#[derive(serde::Deserialize)]
+struct Row {
+    id: String,
+}
+
+/// The ids of the households this user may sync.
+pub async fn household_ids(token: &str) -> Result<Vec<String>, ApiError> {
+    let resp = Request::get("/api/households")
+        .header("Authorization", &format!("Bearer {token}"))
+        .send()
+        .await
+        .map_err(|_| ApiError::Offline)?;
+    if !resp.ok() {
+        return Err(refusal(resp).await);
+    }
+    let rows: Vec<Row> = resp.json().await.map_err(|_| ApiError::Offline)?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+/// One batched sync round trip.
+pub async fn sync(token: &str, batch: &[Outgoing]) -> Result<Vec<Incoming>, ApiError> {
+    let body = wire::encode_request(batch);
+    let resp = Request::post("/api/sync")
+        .header("Authorization", &format!("Bearer {token}"))
+        .header("Content-Type", "application/vnd.huhujian.sync")
+        .body(js_sys::Uint8Array::from(body.as_slice()))
+        .map_err(|_| ApiError::Offline)?
+        .send()
+        .await
+        .map_err(|_| ApiError::Offline)?;
+    if !resp.ok() {
+        return Err(refusal(resp).await);
+    }
+    let bytes = resp.binary().await.map_err(|_| ApiError::Offline)?;
+    wire::decode_response(&bytes).map_err(|e| ApiError::Refused(e.to_string()))
+}

@@ -1,0 +1,134 @@
+//! The app's data and its reactive handles. Documents and sync states live in one
+//! thread-local place (wasm is single-threaded); `Ui.rev` is bumped whenever they
+//! change, and views that read it recompute.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use leptos::prelude::*;
+use shared::automerge::ActorId;
+use shared::automerge::sync::State;
+use shared::{Date, HouseholdDoc, Lang, Period};
+
+use crate::session::Session;
+
+/// Everything stored on the phone, in memory.
+pub struct Data {
+    /// The IndexedDB handle, once open.
+    pub db: Option<std::rc::Rc<idb::Database>>,
+    /// Household documents by id.
+    pub docs: BTreeMap<String, HouseholdDoc>,
+    /// Sync state per document.
+    pub states: BTreeMap<String, State>,
+    /// This page load's Automerge actor (a new one per load, so two tabs never share one).
+    pub actor: ActorId,
+}
+
+thread_local! {
+    static DATA: RefCell<Data> = RefCell::new(Data {
+        db: None,
+        docs: BTreeMap::new(),
+        states: BTreeMap::new(),
+        actor: ActorId::random(),
+    });
+}
+
+/// Runs `f` with the data.
+pub fn with<T>(f: impl FnOnce(&mut Data) -> T) -> T {
+    DATA.with(|d| f(&mut d.borrow_mut()))
+}
+
+/// Which screen is shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Page {
+    /// 登录
+    Login,
+    /// 户列表
+    List,
+    /// 户详情
+    Household(String),
+    /// 走访记录: household, period.
+    Visit(String, String),
+}
+
+/// What the sync bar shows.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncStatus {
+    /// A sync is under way.
+    pub running: bool,
+    /// Documents answered in the current round.
+    pub done: usize,
+    /// Documents in the current round.
+    pub total: usize,
+    /// Unix seconds of the last complete sync.
+    pub last_ok: Option<i64>,
+    /// Why the last sync stopped, if it failed.
+    pub error: Option<String>,
+    /// Households the server refused, with its message.
+    pub refused: BTreeMap<String, String>,
+    /// Households with edits the server has not acknowledged.
+    pub unsynced: usize,
+}
+
+/// The reactive handles every view uses. All `Copy`.
+#[derive(Debug, Clone, Copy)]
+pub struct Ui {
+    /// Bumped when documents change.
+    pub rev: RwSignal<u64>,
+    /// The screen.
+    pub page: RwSignal<Page>,
+    /// Interface language.
+    pub lang: RwSignal<Lang>,
+    /// The cached login.
+    pub session: RwSignal<Option<Session>>,
+    /// Sync progress.
+    pub sync: RwSignal<SyncStatus>,
+    /// Storage: (persisted, bytes used, quota).
+    pub storage: RwSignal<Option<(bool, f64, f64)>>,
+    /// A short notice ("已保存").
+    pub notice: RwSignal<Option<String>>,
+}
+
+impl Ui {
+    /// `zh` or `en` by the current language.
+    pub fn t(&self, zh: &'static str, en: &'static str) -> &'static str {
+        if self.lang.get() == Lang::Zh { zh } else { en }
+    }
+    /// Marks the documents changed.
+    pub fn touch(&self) {
+        self.rev.update(|r| *r += 1);
+    }
+}
+
+/// Unix seconds now.
+pub fn now() -> i64 {
+    (js_sys::Date::now() / 1000.0) as i64
+}
+
+/// Today in China.
+pub fn today() -> Date {
+    Date::in_china(now())
+}
+
+/// The current monitoring period.
+pub fn current_period() -> Period {
+    Period::of(today())
+}
+
+/// Households whose edits the server has not acknowledged: heads differ from the
+/// heads last shared with the server.
+pub fn unsynced(data: &Data) -> usize {
+    data.docs
+        .iter()
+        .filter(|(id, doc)| {
+            let mut heads = doc.heads();
+            if heads.is_empty() {
+                return false;
+            }
+            heads.sort();
+            let mut shared = data.states.get(*id).map(|s| s.shared_heads.clone()).unwrap_or_default();
+            shared.sort();
+            heads != shared
+        })
+        .count()
+}

@@ -1,0 +1,262 @@
+//! 户详情: facts, members (add, mark moved out or deceased), flags computed by `shared`,
+//! visit history, and conflicts with every value and who entered it, to pick from.
+
+use leptos::prelude::*;
+use shared::indicators::Summary;
+use shared::{Coded, Household, LabourCapacity, Member, MemberStatus, Relation, Stamp};
+
+use crate::state::{self, Page, Ui};
+use crate::ui::clock;
+
+/// The head of household's name, or the first present member's.
+pub fn head_name(h: &Household) -> String {
+    let present = || h.members.values().filter(|m| m.is_present());
+    present()
+        .find(|m| m.relation == Some(Relation::Head))
+        .or_else(|| present().next())
+        .map(|m| m.name.clone())
+        .unwrap_or_default()
+}
+
+/// Saves an edit to one household: one commit, written to IndexedDB before returning.
+pub async fn save(ui: Ui, id: &str, before: &Household, after: &Household) -> Result<(), String> {
+    let Some(session) = ui.session.get_untracked() else { return Err("no session".into()) };
+    let stamp = Stamp::new(session.user.id.clone(), session.user.name.clone(), state::now());
+    let (bytes, db) = state::with(|d| {
+        let doc = d.docs.get_mut(id).ok_or("unknown household")?;
+        doc.edit_from(&stamp, before, after).map_err(|e| e.to_string())?;
+        Ok::<_, String>((doc.save(), d.db.clone()))
+    })?;
+    if let Some(db) = db {
+        crate::idb::put_many(&db, &[(crate::idb::DOCS, id.to_owned(), bytes)]).await?;
+    }
+    ui.sync.update(|s| s.unsynced = state::with(|d| state::unsynced(d)));
+    ui.touch();
+    leptos::task::spawn_local(crate::sync::run(ui));
+    Ok(())
+}
+
+/// The household page.
+#[component]
+pub fn Household(ui: Ui, id: String) -> impl IntoView {
+    let doc_id = id.clone();
+    let data = Memo::new(move |_| {
+        ui.rev.track();
+        state::with(|d| {
+            d.docs.get(&doc_id).map(|doc| {
+                let h = doc.household().unwrap_or_default();
+                let conflicts = doc.conflicts().unwrap_or_default();
+                (h, conflicts)
+            })
+        })
+    });
+    let household = move || data.get().map(|(h, _)| h).unwrap_or_default();
+    let period = state::current_period();
+    let visit_id = id.clone();
+    let record = move |_| ui.page.set(Page::Visit(visit_id.clone(), period.to_string()));
+    let lang = ui.lang;
+    let flags = move || {
+        let h = household();
+        let s = Summary::of(&h, period);
+        let mut out = Vec::new();
+        if s.zero_employment {
+            out.push(ui.t("零就业家庭", "Zero-employment household"));
+        }
+        if s.low_income_labour {
+            out.push(ui.t("低收入（人均纯收入不足1万元）", "Low income (under 10,000 yuan a head)"));
+        }
+        if s.guarantee_alert {
+            out.push(ui.t("两不愁三保障存在问题", "A guarantee failed"));
+        }
+        if s.risk {
+            out.push(ui.t("本月有返贫风险", "Risk signal this month"));
+        }
+        if let Some(m) = h.facts.monitoring.filter(|m| *m != shared::Monitoring::None) {
+            out.push(m.label(lang.get()));
+        }
+        out
+    };
+    let member_id = id.clone();
+    let members = move || {
+        let h = household();
+        let as_of = period.last_day();
+        h.members
+            .clone()
+            .into_iter()
+            .map(|(mid, m)| {
+                let labour = m.is_labour_force(as_of);
+                let status = m.status.unwrap_or(MemberStatus::Present);
+                let hid = member_id.clone();
+                let mark = move |to: MemberStatus| {
+                    let hid = hid.clone();
+                    let mid = mid.clone();
+                    move |_| {
+                        let hid = hid.clone();
+                        let mid = mid.clone();
+                        leptos::task::spawn_local(async move {
+                            let before = state::with(|d| d.docs.get(&hid).and_then(|x| x.household().ok())).unwrap_or_default();
+                            let mut after = before.clone();
+                            if let Some(m) = after.members.get_mut(&mid) {
+                                m.status = Some(to);
+                            }
+                            let _ = save(ui, &hid, &before, &after).await;
+                        });
+                    }
+                };
+                view! {
+                    <li class="member">
+                        <strong>{m.name.clone()}</strong>
+                        <small>
+                            {m.relation.map(|r| r.label(lang.get()))}" · "{m.birth_date.map(|d| d.to_string())}" · "
+                            {m.labour.map(|l| l.label(lang.get()))}
+                            {labour.then(|| view! { <span class="badge">{move || ui.t("劳动力", "Labour force")}</span> })}
+                            " · "{status.label(lang.get())}
+                        </small>
+                        {(status == MemberStatus::Present).then(|| view! {
+                            <span class="actions">
+                                <button class="small" on:click=mark(MemberStatus::MovedOut)>{move || ui.t("迁出", "Moved out")}</button>
+                                <button class="small" on:click=mark(MemberStatus::Deceased)>{move || ui.t("已故", "Deceased")}</button>
+                            </span>
+                        })}
+                    </li>
+                }
+            })
+            .collect_view()
+    };
+    let history = move || {
+        household()
+            .visits
+            .into_iter()
+            .rev()
+            .map(|(p, v)| {
+                view! {
+                    <li>
+                        <strong>{p.clone()}</strong>" "{v.mode.map(|m| m.label(lang.get()))}" "
+                        {v.date.map(|d| d.to_string())}" "{v.visitors.values().cloned().collect::<Vec<_>>().join("、")}
+                    </li>
+                }
+            })
+            .collect_view()
+    };
+    let conflict_id = id.clone();
+    let conflicts = move || {
+        let Some((h, conflicts)) = data.get() else { return Vec::new() };
+        conflicts
+            .into_iter()
+            .map(|c| {
+                let label = shared::fields::describe(&c.key, &h, lang.get());
+                let hid = conflict_id.clone();
+                let choices = c
+                    .values
+                    .into_iter()
+                    .map(|v| {
+                        let hid = hid.clone();
+                        let key = c.key.clone();
+                        let value = v.value.clone();
+                        let pick = move |_| {
+                            let Some(session) = ui.session.get_untracked() else { return };
+                            let stamp = Stamp::new(session.user.id.clone(), session.user.name.clone(), state::now());
+                            let hid = hid.clone();
+                            let saved = state::with(|d| {
+                                let doc = d.docs.get_mut(&hid)?;
+                                doc.resolve(&stamp, &key, &value).ok()?;
+                                Some((doc.save(), d.db.clone()))
+                            });
+                            if let Some((bytes, Some(db))) = saved {
+                                leptos::task::spawn_local(async move {
+                                    let _ = crate::idb::put_many(&db, &[(crate::idb::DOCS, hid, bytes)]).await;
+                                    ui.touch();
+                                    crate::sync::run(ui).await;
+                                });
+                            }
+                        };
+                        let who = v.author.map(|a| a.name).unwrap_or_default();
+                        view! {
+                            <button class="choice" data-testid="conflict-choice" on:click=pick>
+                                <strong>{v.value.to_string()}</strong>
+                                <small>{who}" · "{clock(v.at)}</small>
+                            </button>
+                        }
+                    })
+                    .collect_view();
+                view! {
+                    <li class="conflict" data-testid="conflict">
+                        <p>{label}</p>
+                        <p class="hint">{move || ui.t("两人录入了不同的值，请选择正确的：", "Two people entered different values; pick the right one:")}</p>
+                        {choices}
+                    </li>
+                }
+            })
+            .collect::<Vec<_>>()
+    };
+    let add_id = id.clone();
+    let new_name = RwSignal::new(String::new());
+    let new_birth = RwSignal::new(String::new());
+    let new_labour = RwSignal::new(None::<LabourCapacity>);
+    let new_relation = RwSignal::new(None::<Relation>);
+    let add_member = move |_| {
+        let name = new_name.get_untracked().trim().to_owned();
+        if name.is_empty() {
+            return;
+        }
+        let hid = add_id.clone();
+        let birth = new_birth.get_untracked().parse().ok();
+        let (labour, relation) = (new_labour.get_untracked(), new_relation.get_untracked());
+        leptos::task::spawn_local(async move {
+            let before = state::with(|d| d.docs.get(&hid).and_then(|x| x.household().ok())).unwrap_or_default();
+            let mut after = before.clone();
+            let mut raw = [0u8; 5];
+            let _ = getrandom::fill(&mut raw);
+            let mid = format!("p{}", raw.iter().map(|b| format!("{b:02x}")).collect::<String>());
+            after.members.insert(mid, Member { name, birth_date: birth, labour, relation, ..Default::default() });
+            if save(ui, &hid, &before, &after).await.is_ok() {
+                new_name.set(String::new());
+                new_birth.set(String::new());
+            }
+        });
+    };
+    view! {
+        <section class="household">
+            <button class="back" on:click=move |_| ui.page.set(Page::List)>{move || ui.t("‹ 返回列表", "‹ Back")}</button>
+            <h2 data-testid="household-head">{move || head_name(&household())}" · "{id.clone()}</h2>
+            <p class="facts">
+                {move || {
+                    let f = household().facts;
+                    format!(
+                        "{} {} {} · {} · {}{}{}",
+                        f.site,
+                        f.grid,
+                        f.address,
+                        f.category.map(|c| c.label(lang.get())).unwrap_or_default(),
+                        f.origin_township,
+                        f.origin_village,
+                        if f.dibao { ui.t(" · 低保", " · 低保 recipient") } else { "" }
+                    )
+                }}
+            </p>
+            <ul class="flags">{move || flags().into_iter().map(|f| view! { <li>{f}</li> }).collect_view()}</ul>
+            <button class="primary" data-testid="record-visit" on:click=record>
+                {move || format!("{} {}", ui.t("记录本月走访", "Record this month's visit"), period)}
+            </button>
+            {move || {
+                let items = conflicts();
+                (!items.is_empty()).then(|| view! {
+                    <h3>{move || ui.t("待处理冲突", "Conflicts to settle")}</h3>
+                    <ul class="conflicts">{items}</ul>
+                })
+            }}
+            <h3>{move || ui.t("家庭成员", "Members")}</h3>
+            <ul class="members">{members}</ul>
+            <details class="add-member">
+                <summary>{move || ui.t("添加成员", "Add a member")}</summary>
+                <label>{move || ui.t("姓名", "Name")}<input prop:value=move || new_name.get() on:input=move |ev| new_name.set(event_target_value(&ev)) /></label>
+                <label>{move || ui.t("出生日期", "Birth date")}<input type="date" prop:value=move || new_birth.get() on:input=move |ev| new_birth.set(event_target_value(&ev)) /></label>
+                <label>{move || ui.t("与户主关系", "Relation")}{crate::ui::fields::coded_select(lang, "new-relation".into(), move || new_relation.get(), move |v| new_relation.set(v))}</label>
+                <label>{move || ui.t("劳动能力", "Labour capacity")}{crate::ui::fields::coded_select(lang, "new-labour".into(), move || new_labour.get(), move |v| new_labour.set(v))}</label>
+                <button class="primary" on:click=add_member>{move || ui.t("保存成员", "Save member")}</button>
+            </details>
+            <h3>{move || ui.t("走访记录", "Visits")}</h3>
+            <ul class="history" data-testid="visit-history">{history}</ul>
+        </section>
+    }
+}

@@ -1,0 +1,107 @@
+//! The screens. `App` holds the header (title, language, sync bar) and shows the page
+//! chosen in `Ui.page`.
+
+mod fields;
+mod household;
+mod list;
+mod login;
+mod visit;
+
+use leptos::prelude::*;
+use shared::Lang;
+
+use crate::state::{self, Page, SyncStatus, Ui};
+use crate::{session, sync};
+
+/// `YYYY-MM-DD HH:MM` (China time) of a Unix second.
+pub fn clock(at: i64) -> String {
+    let date = shared::Date::in_china(at);
+    let secs = (at + 8 * 3600).rem_euclid(86_400);
+    format!("{date} {:02}:{:02}", secs / 3600, secs % 3600 / 60)
+}
+
+#[component]
+fn SyncBar(ui: Ui) -> impl IntoView {
+    let text = move || {
+        let s: SyncStatus = ui.sync.get();
+        let t = |zh, en| ui.t(zh, en);
+        let mut parts = Vec::new();
+        if s.running {
+            parts.push(format!("{} {}/{}", t("同步中", "Syncing"), s.done, s.total));
+        } else if let Some(e) = &s.error {
+            parts.push(format!("{}：{e}", t("同步未完成", "Sync incomplete")));
+        }
+        parts.push(format!("{} {}", t("待同步", "Unsynced"), s.unsynced));
+        parts.push(match s.last_ok {
+            Some(at) => format!("{} {}", t("上次同步", "Last sync"), clock(at)),
+            None => t("尚未同步", "Never synced").to_owned(),
+        });
+        if !sync::online() {
+            parts.insert(0, t("离线", "Offline").to_owned());
+        }
+        parts.join(" · ")
+    };
+    let busy = move || ui.sync.get().running;
+    view! {
+        <div class="syncbar" data-testid="syncbar" class:busy=busy>
+            <span data-testid="sync-status">{text}</span>
+            <button class="small" on:click=move |_| leptos::task::spawn_local(sync::run(ui)) disabled=busy>
+                {move || ui.t("立即同步", "Sync now")}
+            </button>
+        </div>
+        {move || {
+            let refused = ui.sync.get().refused;
+            (!refused.is_empty())
+                .then(|| {
+                    view! {
+                        <ul class="errors" data-testid="sync-errors">
+                            {refused.into_iter().map(|(id, m)| view! { <li>{id}": "{m}</li> }).collect_view()}
+                        </ul>
+                    }
+                })
+        }}
+    }
+}
+
+/// The whole app.
+#[component]
+pub fn App(ui: Ui) -> impl IntoView {
+    let toggle = move |_| {
+        let next = if ui.lang.get_untracked() == Lang::Zh { Lang::En } else { Lang::Zh };
+        session::set_lang(next);
+        ui.lang.set(next);
+    };
+    let logout = move |_| {
+        session::clear();
+        ui.session.set(None);
+        ui.page.set(Page::Login);
+    };
+    let logged_in = move || ui.session.get().is_some();
+    view! {
+        <header>
+            <h1 on:click=move |_| if logged_in() { ui.page.set(Page::List) }>{move || ui.t("户户见", "Huhujian")}</h1>
+            <span class="who">{move || ui.session.get().map(|s| s.user.name)}</span>
+            <button class="small" on:click=toggle>{move || ui.t("English", "中文")}</button>
+            <Show when=logged_in>
+                <button class="small" on:click=logout>{move || ui.t("退出", "Log out")}</button>
+            </Show>
+        </header>
+        <Show when=logged_in>
+            <SyncBar ui=ui />
+        </Show>
+        {move || ui.notice.get().map(|n| view! { <div class="notice" data-testid="notice">{n}</div> })}
+        <main>
+            {move || match ui.page.get() {
+                Page::Login => login::Login(login::LoginProps { ui }).into_any(),
+                Page::List => list::List(list::ListProps { ui }).into_any(),
+                Page::Household(id) => household::Household(household::HouseholdProps { ui, id }).into_any(),
+                Page::Visit(id, period) => visit::VisitForm(visit::VisitFormProps { ui, id, period }).into_any(),
+            }}
+        </main>
+    }
+}
+
+/// The page for a fresh start: the cached session decides.
+pub fn start_page() -> Page {
+    if session::load(state::now()).is_some() { Page::List } else { Page::Login }
+}

@@ -1,0 +1,93 @@
+// The offline promise, as a cadre lives it, in headless Chromium on a 360-pixel phone:
+// log in, load the households, lose the network, record a visit, reload with no
+// network (the app and the visit are still there), get the network back, and the
+// visit reaches the server without pressing anything. Screenshots go to the artifacts
+// folder. Usage: node offline.mjs BASE_URL ARTIFACTS_DIR (server started with --demo).
+import { chromium } from "playwright-core";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+
+const base = process.argv[2];
+const out = process.argv[3] ?? "test-artifacts";
+mkdirSync(out, { recursive: true });
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run"],
+});
+const step = (name) => console.log(`  · ${name}`);
+try {
+  const context = await browser.newContext({ viewport: { width: 360, height: 760 }, deviceScaleFactor: 2, locale: "zh-CN" });
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.log("page error:", e.message));
+  const shot = (name) => page.screenshot({ path: `${out}/${name}.png`, fullPage: true });
+
+  await page.goto(base);
+  await page.fill("input[name=login]", "cadre01");
+  await page.fill("input[name=password]", "huhujian2026");
+  await shot("01-login");
+  await page.click("button[type=submit]");
+  await page.waitForSelector("[data-testid=household-row]");
+  await page.waitForFunction(() => document.querySelector("[data-testid=sync-status]")?.textContent.includes("上次同步"), null, { timeout: 60_000 });
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 30_000 });
+  const total = await page.locator("[data-testid=household-row]").count();
+  assert.ok(total > 10, `households downloaded: ${total}`);
+  step(`logged in, ${total} households downloaded, service worker in control`);
+  await shot("02-list");
+
+  // Offline from here.
+  await context.setOffline(true);
+  await page.click("button.chip:has-text('本月未走访')");
+  const row = page.locator("[data-testid=household-row]").first();
+  const id = await row.getAttribute("data-id");
+  await row.click();
+  await page.waitForSelector("[data-testid=household-head]");
+  await shot("03-household");
+  await page.click("[data-testid=record-visit]");
+  await page.click("[data-testid=mode-in_person]");
+  const jobs = page.locator("fieldset.member-job");
+  const n = await jobs.count();
+  for (let i = 0; i < n; i++) {
+    const job = jobs.nth(i);
+    await job.locator("select[data-testid^=status-]").selectOption(i === 0 ? "employed" : "seeking");
+    if (i === 0) {
+      await job.locator("select[data-testid^=channel-]").selectOption("in_county");
+      await job.locator("input[data-testid^=income-]").fill("3200");
+    }
+  }
+  await page.fill("[data-testid=income-wage]", "3200");
+  await page.fill("[data-testid=note]", "离线录入：无信号");
+  await shot("04-visit-form");
+  await page.click("[data-testid=save-visit]");
+  await page.waitForSelector("[data-testid=notice]");
+  assert.match(await page.textContent("[data-testid=notice]"), /已保存/);
+  step(`visit to ${id} recorded offline (${n} labour-force members)`);
+  await shot("05-saved-offline");
+
+  // Reload with no network: the app comes from the service worker, the visit from IndexedDB.
+  await page.reload();
+  await page.waitForSelector(`[data-testid=household-row][data-id="${id}"] .badge.done`, { timeout: 30_000 });
+  assert.match(await page.textContent("[data-testid=sync-status]"), /待同步 1/);
+  step("reloaded offline: the app and the visit are there, 1 household waits to sync");
+  await shot("06-reloaded-offline");
+
+  // Network back: the visit goes up by itself.
+  await context.setOffline(false);
+  const login = await fetch(`${base}/api/login`, { method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ login: "sup01", password: "huhujian2026", device_id: "browser-test-desk" }) }).then((r) => r.json());
+  let arrived = null;
+  for (let i = 0; i < 120 && !arrived; i++) {
+    const rows = await fetch(`${base}/api/households`, { headers: { Authorization: `Bearer ${login.token}` } }).then((r) => r.json());
+    const row = rows.find((r) => r.id === id);
+    const period = new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 7);
+    if (row?.last_visit === period && row?.last_mode === "in_person") arrived = row;
+    else await new Promise((r) => setTimeout(r, 500));
+  }
+  assert.ok(arrived, "the visit reached the server without pressing anything");
+  await page.waitForFunction(() => document.querySelector("[data-testid=sync-status]")?.textContent.includes("待同步 0"), null, { timeout: 30_000 });
+  step("network back: the visit reached the server by itself");
+  await shot("07-synced");
+  console.log("browser: 1 passed, 0 failed");
+} finally {
+  await browser.close();
+}
