@@ -150,6 +150,13 @@ pub fn VisitForm(ui: Ui, id: String, period: String) -> impl IntoView {
                             move || form.with(|v| m.with_value(|id| v.employment.get(id).and_then(|e| e.wants_training))),
                             move |b| edit(Box::new(move |e| e.wants_training = b)))}
                     </label>
+                    <Show when=move || form.with(|v| m.with_value(|id| v.employment.get(id).and_then(|e| e.wants_training)) == Some(true))>
+                        <label>{move || ui.t("想参加的培训", "Training wanted")}
+                            {text(format!("training-wish-{}", m.get_value()),
+                                move || form.with(|v| m.with_value(|id| v.employment.get(id).map(|e| e.training_wish.clone()).unwrap_or_default())),
+                                move |s| edit(Box::new(move |e| e.training_wish = s)))}
+                        </label>
+                    </Show>
                 </fieldset>
             }
         })
