@@ -5,7 +5,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use shared::automerge::ActorId;
 use shared::indicators::Summary;
-use shared::{Date, Household, HouseholdDoc, Monitoring, Period, Relation};
+use shared::{Date, Household, HouseholdDoc, Monitoring, Period};
 
 use crate::error::{AppError, AppResult};
 
@@ -25,16 +25,6 @@ pub fn load_doc(conn: &Connection, id: &str) -> AppResult<Option<HouseholdDoc>> 
         None => Ok(None),
         Some(b) => HouseholdDoc::load(&b, server_actor()).map(Some).map_err(AppError::internal),
     }
-}
-
-/// The head of household's name, or the first present member's.
-pub fn head_name(h: &Household) -> String {
-    let present = || h.members.values().filter(|m| m.is_present());
-    present()
-        .find(|m| m.relation == Some(Relation::Head))
-        .or_else(|| present().next())
-        .map(|m| m.name.clone())
-        .unwrap_or_default()
 }
 
 /// Stores `doc` (already checked) for household `id` and recomputes its projections.
@@ -61,7 +51,7 @@ pub fn save(conn: &Connection, id: &str, doc: &HouseholdDoc, household: &Househo
             f.township,
             f.site,
             f.grid,
-            head_name(household),
+            household.head_name(),
             f.address,
             last.map(|(p, _)| p.clone()),
             last.and_then(|(_, v)| v.mode).map(|m| shared::Coded::code(m)),
@@ -81,28 +71,33 @@ fn save_summaries(conn: &Connection, id: &str, h: &Household, current: Period) -
     let first = visited.first().copied().unwrap_or(current).max(oldest).min(current);
     let last = visited.last().copied().unwrap_or(current).max(current);
     conn.execute("DELETE FROM summaries WHERE household_id = ?1", [id])?;
-    let mut insert = conn.prepare_cached(
-        "INSERT INTO summaries (household_id, period, visited_in_person, zero_employment, low_income_labour,
-                                guarantee_alert, new_risk, monitored, summary)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-    )?;
     let mut p = first;
     while p <= last {
-        let s = Summary::of(h, p);
-        let blob = postcard::to_allocvec(&s).map_err(AppError::internal)?;
-        insert.execute(params![
-            id,
-            p.to_string(),
-            s.visited_in_person,
-            s.zero_employment,
-            s.low_income_labour,
-            s.guarantee_alert,
-            s.new_risk,
-            s.monitoring != Monitoring::None,
-            blob
-        ])?;
+        put_summary(conn, id, p, &Summary::of(h, p))?;
         p = p.plus_months(1);
     }
+    Ok(())
+}
+
+/// Writes one household's summary for one period (replacing any).
+fn put_summary(conn: &Connection, id: &str, period: Period, s: &Summary) -> AppResult<()> {
+    let blob = postcard::to_allocvec(s).map_err(AppError::internal)?;
+    conn.prepare_cached(
+        "INSERT OR REPLACE INTO summaries (household_id, period, visited_in_person, zero_employment,
+             low_income_labour, guarantee_alert, new_risk, monitored, summary)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        id,
+        period.to_string(),
+        s.visited_in_person,
+        s.zero_employment,
+        s.low_income_labour,
+        s.guarantee_alert,
+        s.new_risk,
+        s.monitoring != Monitoring::None,
+        blob
+    ])?;
     Ok(())
 }
 
@@ -123,24 +118,7 @@ pub fn ensure_summaries(conn: &Connection, period: Period, today: Date) -> AppRe
     for id in &missing {
         if let Some(doc) = load_doc(conn, id)? {
             let h = doc.household().map_err(AppError::internal)?;
-            let s = Summary::of(&h, period);
-            let blob = postcard::to_allocvec(&s).map_err(AppError::internal)?;
-            conn.execute(
-                "INSERT OR REPLACE INTO summaries (household_id, period, visited_in_person, zero_employment,
-                     low_income_labour, guarantee_alert, new_risk, monitored, summary)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                params![
-                    id,
-                    key,
-                    s.visited_in_person,
-                    s.zero_employment,
-                    s.low_income_labour,
-                    s.guarantee_alert,
-                    s.new_risk,
-                    s.monitoring != Monitoring::None,
-                    blob
-                ],
-            )?;
+            put_summary(conn, id, period, &Summary::of(&h, period))?;
         }
     }
     Ok(missing.len())

@@ -25,6 +25,17 @@ pub struct Household {
     pub visits: BTreeMap<String, Visit>,
 }
 
+impl Household {
+    /// 户主姓名: the present head of household's name, or the first present member's.
+    pub fn head_name(&self) -> &str {
+        let present = || self.members.values().filter(|m| m.is_present());
+        present()
+            .find(|m| m.relation == Some(Relation::Head))
+            .or_else(|| present().next())
+            .map_or("", |m| m.name.as_str())
+    }
+}
+
 /// 户基本情况: household facts.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Facts {

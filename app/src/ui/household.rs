@@ -8,16 +8,6 @@ use shared::{Coded, Household, LabourCapacity, Member, MemberStatus, Relation, S
 use crate::state::{self, Page, Ui};
 use crate::ui::clock;
 
-/// The head of household's name, or the first present member's.
-pub fn head_name(h: &Household) -> String {
-    let present = || h.members.values().filter(|m| m.is_present());
-    present()
-        .find(|m| m.relation == Some(Relation::Head))
-        .or_else(|| present().next())
-        .map(|m| m.name.clone())
-        .unwrap_or_default()
-}
-
 /// Saves an edit to one household: one commit, written to IndexedDB before returning.
 pub async fn save(ui: Ui, id: &str, before: &Household, after: &Household) -> Result<(), String> {
     let Some(session) = ui.session.get_untracked() else { return Err("no session".into()) };
@@ -218,7 +208,7 @@ pub fn Household(ui: Ui, id: String) -> impl IntoView {
     view! {
         <section class="household">
             <button class="back" on:click=move |_| ui.page.set(Page::List)>{move || ui.t("‹ 返回列表", "‹ Back")}</button>
-            <h2 data-testid="household-head">{move || head_name(&household())}" · "{id.clone()}</h2>
+            <h2 data-testid="household-head">{move || household().head_name().to_owned()}" · "{id.clone()}</h2>
             <p class="facts">
                 {move || {
                     let f = household().facts;

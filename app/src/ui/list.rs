@@ -35,7 +35,7 @@ fn rows() -> Vec<Row> {
                 let s = Summary::of(&h, period);
                 Row {
                     id: id.clone(),
-                    head: crate::ui::household::head_name(&h),
+                    head: h.head_name().to_owned(),
                     address: format!("{} {} {}", h.facts.site, h.facts.grid, h.facts.address),
                     visited: s.visited_in_person,
                     flagged: s.zero_employment || s.low_income_labour || s.guarantee_alert || s.risk,
