@@ -1,0 +1,113 @@
+// Two cadres, two phones (two browser contexts), one household (the demo's
+// 5323250101001 is assigned to both cadre01 and cadre02), both offline:
+//   cadre01 records this month's visit with wage 3200;
+//   cadre02 records the same visit with wage 3000 (the same field), a note (another
+//   field) and adds a member.
+// Back online, both sync by themselves. Every different-field edit and the new member
+// are on the server and on both phones; the wage clash is listed as a conflict on both
+// phones and in the supervisor's queue; the supervisor's coverage counts the visit.
+// Usage: node two_cadres.mjs BASE_URL ARTIFACTS_DIR (server started with --demo).
+import { chromium } from "playwright-core";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+
+const base = process.argv[2];
+const out = process.argv[3] ?? "test-artifacts";
+const id = "5323250101001";
+mkdirSync(out, { recursive: true });
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run"],
+});
+const api = async (path) => {
+  const login = await fetch(`${base}/api/login`, { method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ login: "sup01", password: "huhujian2026", device_id: "two-cadres-desk" }) }).then((r) => r.json());
+  return fetch(`${base}${path}`, { headers: { Authorization: `Bearer ${login.token}` } }).then((r) => r.json());
+};
+const period = new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 7);
+const visitedIn = async (site) => (await api(`/api/coverage?by=site&period=${period}`)).find((r) => r.key === site).visited;
+
+async function phone(login) {
+  const context = await browser.newContext({ viewport: { width: 360, height: 760 }, deviceScaleFactor: 2 });
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.log(`${login} page error:`, e.message));
+  await page.goto(base);
+  await page.fill("input[name=login]", login);
+  await page.fill("input[name=password]", "huhujian2026");
+  await page.click("button[type=submit]");
+  await page.waitForFunction(() => document.querySelector("[data-testid=sync-status]")?.textContent.includes("上次同步"), null, { timeout: 60_000 });
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 30_000 });
+  return { context, page, login };
+}
+
+async function recordVisit({ page }, wage, note) {
+  await page.click(`[data-testid=household-row][data-id="${id}"]`);
+  await page.click("[data-testid=record-visit]");
+  await page.click("[data-testid=mode-in_person]");
+  const jobs = page.locator("fieldset.member-job");
+  for (let i = 0; i < await jobs.count(); i++) {
+    await jobs.nth(i).locator("select[data-testid^=status-]").selectOption("seeking");
+  }
+  await page.fill("[data-testid=income-wage]", String(wage));
+  if (note) await page.fill("[data-testid=note]", note);
+  await page.click("[data-testid=save-visit]");
+  await page.waitForSelector("[data-testid=notice]");
+}
+
+try {
+  const site = "阳光社区安置点";
+  const before = await visitedIn(site);
+  const a = await phone("cadre01");
+  const b = await phone("cadre02");
+  await a.context.setOffline(true);
+  await b.context.setOffline(true);
+  await recordVisit(a, 3200, null);
+  await recordVisit(b, 3000, "二人同户走访：已核实务工情况");
+  await b.page.click("summary:has-text('添加成员')");
+  await b.page.fill(".add-member label:has-text('姓名') input", "新生儿小芳");
+  await b.page.fill(".add-member input[type=date]", `${period}-01`);
+  await b.page.click("button:has-text('保存成员')");
+  await b.page.waitForSelector("li.member:has-text('新生儿小芳')");
+  await a.page.screenshot({ path: `${out}/21-cadre01-offline.png`, fullPage: true });
+  await b.page.screenshot({ path: `${out}/22-cadre02-offline.png`, fullPage: true });
+  console.log("  · both cadres edited the household offline");
+
+  await a.context.setOffline(false);
+  await b.context.setOffline(false);
+  // Each phone syncs by itself; the first to sync learns the second's edits on its
+  // next round (every minute), or at once from the button.
+  for (const p of [a, b, a]) {
+    await p.page.waitForFunction(() => document.querySelector("[data-testid=sync-status]")?.textContent.includes("待同步 0"), null, { timeout: 90_000 });
+    await p.page.click("button:has-text('立即同步')");
+    await p.page.waitForFunction(() => !document.querySelector(".syncbar.busy"), null, { timeout: 30_000 });
+  }
+  for (const p of [a, b]) {
+    await p.page.waitForSelector("li.member:has-text('新生儿小芳')", { timeout: 30_000 });
+    await p.page.waitForSelector("[data-testid=conflict]", { timeout: 30_000 });
+    const text = await p.page.textContent("[data-testid=conflict]");
+    assert.match(text, /3200/, `${p.login} sees cadre01's wage`);
+    assert.match(text, /3000/, `${p.login} sees cadre02's wage`);
+    await p.page.screenshot({ path: `${out}/${p.login === "cadre01" ? 23 : 24}-${p.login}-merged.png`, fullPage: true });
+  }
+  console.log("  · both phones hold the new member and list the wage clash");
+
+  const history = await api(`/api/households/${id}/history`);
+  const fields = history.flatMap((h) => h.fields.map(([k, v]) => [k, v, h.uploaded_by]));
+  assert.ok(fields.some(([k, v, by]) => k === `v/${period}/mode` && v === "in_person"), "the visit mode is on the server");
+  assert.ok(fields.some(([k, v, by]) => k === `v/${period}/note` && by === "cadre02"), "cadre02's note is on the server");
+  assert.ok(fields.some(([k, v, by]) => k.endsWith("/name") && v === "新生儿小芳" && by === "cadre02"), "the new member is on the server");
+  const conflicts = (await api("/api/conflicts")).filter((c) => c.household_id === id);
+  assert.equal(conflicts.length, 1, JSON.stringify(conflicts));
+  assert.equal(conflicts[0].key, `v/${period}/i/wage`);
+  const authors = conflicts[0].values.map((v) => v.author.by).sort();
+  assert.deepEqual(authors, ["cadre01", "cadre02"]);
+  console.log("  · the server holds every edit; the supervisor's queue lists the clash with both authors");
+
+  const after = await visitedIn(site);
+  assert.equal(after, before + 1, `coverage of ${site}: ${before} → ${after}`);
+  console.log(`  · supervisor coverage of ${site} for ${period}: ${before} → ${after} visited in person`);
+  console.log("browser two cadres: 1 passed, 0 failed");
+} finally {
+  await browser.close();
+}
