@@ -26,6 +26,9 @@ fn main() -> ExitCode {
 
 type Result<T = ()> = std::result::Result<T, String>;
 
+/// A check run after the Rust tests, counted in the summary.
+type Check = fn() -> Result;
+
 fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
@@ -76,7 +79,13 @@ fn test() -> Result {
     )?;
     build_app()?;
     let (mut passed, mut failed, ok) = cargo_test()?;
-    for (name, check) in [("interop", interop as fn() -> Result), ("browser", browser)] {
+    let checks: [(&str, Check); 4] = [
+        ("interop", interop),
+        ("browser offline", || browser("offline.mjs")),
+        ("browser two cadres", || browser("two_cadres.mjs")),
+        ("browser conflict", || browser("conflict.mjs")),
+    ];
+    for (name, check) in checks {
         match check() {
             Ok(()) => passed += 1,
             Err(e) => {
@@ -140,9 +149,10 @@ fn interop() -> Result {
     })
 }
 
-/// The offline scenario of `tests/browser` in headless Chromium against the built app.
-fn browser() -> Result {
-    eprintln!("\n==> browser: the app offline in headless Chromium");
+/// One scenario of `tests/browser` in headless Chromium against the built app, on its
+/// own server over a fresh database.
+fn browser(script: &str) -> Result {
+    eprintln!("\n==> browser: {script} in headless Chromium");
     node_tools()?;
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     if !std::path::Path::new(&chromium).exists() {
