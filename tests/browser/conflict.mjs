@@ -3,7 +3,7 @@
 // entered each and when, picks one; the conflict disappears on the phone and, after
 // the automatic sync, from the supervisor's review queue. Also: the interface switches
 // to English. Usage: node conflict.mjs BASE_URL ARTIFACTS_DIR (server with --demo).
-import { chromium } from "playwright-core";
+import { asSupervisor, launch, phone } from "./lib.mjs";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 
@@ -11,26 +11,11 @@ const base = process.argv[2];
 const out = process.argv[3] ?? "test-artifacts";
 const id = "5323250101008";
 mkdirSync(out, { recursive: true });
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run"],
-});
-const supervisorConflicts = async () => {
-  const login = await fetch(`${base}/api/login`, { method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ login: "sup01", password: "huhujian2026", device_id: "conflict-test-desk" }) }).then((r) => r.json());
-  const items = await fetch(`${base}/api/conflicts`, { headers: { Authorization: `Bearer ${login.token}` } }).then((r) => r.json());
-  return items.filter((c) => c.household_id === id);
-};
+const browser = await launch();
+const supervisorConflicts = async () => (await asSupervisor(base, "/api/conflicts")).filter((c) => c.household_id === id);
 try {
   assert.equal((await supervisorConflicts()).length, 1, "the demo starts with the conflict");
-  const page = await (await browser.newContext({ viewport: { width: 360, height: 760 }, deviceScaleFactor: 2 })).newPage();
-  page.on("pageerror", (e) => console.log("page error:", e.message));
-  await page.goto(base);
-  await page.fill("input[name=login]", "cadre01");
-  await page.fill("input[name=password]", "huhujian2026");
-  await page.click("button[type=submit]");
-  await page.waitForFunction(() => document.querySelector("[data-testid=sync-status]")?.textContent.includes("上次同步"), null, { timeout: 60_000 });
+  const { page } = await phone(browser, base, "cadre01");
   await page.click("button.chip:has-text('有冲突')");
   await page.click(`[data-testid=household-row][data-id="${id}"]`);
   const conflict = page.locator("[data-testid=conflict]");

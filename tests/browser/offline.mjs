@@ -3,18 +3,14 @@
 // network (the app and the visit are still there), get the network back, and the
 // visit reaches the server without pressing anything. Screenshots go to the artifacts
 // folder. Usage: node offline.mjs BASE_URL ARTIFACTS_DIR (server started with --demo).
-import { chromium } from "playwright-core";
+import { asSupervisor, launch, period } from "./lib.mjs";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 
 const base = process.argv[2];
 const out = process.argv[3] ?? "test-artifacts";
 mkdirSync(out, { recursive: true });
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run"],
-});
+const browser = await launch();
 const step = (name) => console.log(`  · ${name}`);
 try {
   const context = await browser.newContext({ viewport: { width: 360, height: 760 }, deviceScaleFactor: 2, locale: "zh-CN" });
@@ -73,14 +69,10 @@ try {
 
   // Network back: the visit goes up by itself.
   await context.setOffline(false);
-  const login = await fetch(`${base}/api/login`, { method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ login: "sup01", password: "huhujian2026", device_id: "browser-test-desk" }) }).then((r) => r.json());
   let arrived = null;
   for (let i = 0; i < 120 && !arrived; i++) {
-    const rows = await fetch(`${base}/api/households`, { headers: { Authorization: `Bearer ${login.token}` } }).then((r) => r.json());
-    const row = rows.find((r) => r.id === id);
-    const period = new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 7);
-    if (row?.last_visit === period && row?.last_mode === "in_person") arrived = row;
+    const row = (await asSupervisor(base, "/api/households")).find((r) => r.id === id);
+    if (row?.last_visit === period() && row?.last_mode === "in_person") arrived = row;
     else await new Promise((r) => setTimeout(r, 500));
   }
   assert.ok(arrived, "the visit reached the server without pressing anything");

@@ -7,7 +7,7 @@
 // are on the server and on both phones; the wage clash is listed as a conflict on both
 // phones and in the supervisor's queue; the supervisor's coverage counts the visit.
 // Usage: node two_cadres.mjs BASE_URL ARTIFACTS_DIR (server started with --demo).
-import { chromium } from "playwright-core";
+import { asSupervisor, launch, period as thisMonth, phone as newPhone } from "./lib.mjs";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 
@@ -15,31 +15,12 @@ const base = process.argv[2];
 const out = process.argv[3] ?? "test-artifacts";
 const id = "5323250101001";
 mkdirSync(out, { recursive: true });
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
-    "--disable-component-update", "--disable-sync", "--no-first-run"],
-});
-const api = async (path) => {
-  const login = await fetch(`${base}/api/login`, { method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ login: "sup01", password: "huhujian2026", device_id: "two-cadres-desk" }) }).then((r) => r.json());
-  return fetch(`${base}${path}`, { headers: { Authorization: `Bearer ${login.token}` } }).then((r) => r.json());
-};
-const period = new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 7);
+const browser = await launch();
+const api = (path) => asSupervisor(base, path);
+const period = thisMonth();
 const visitedIn = async (site) => (await api(`/api/coverage?by=site&period=${period}`)).find((r) => r.key === site).visited;
 
-async function phone(login) {
-  const context = await browser.newContext({ viewport: { width: 360, height: 760 }, deviceScaleFactor: 2 });
-  const page = await context.newPage();
-  page.on("pageerror", (e) => console.log(`${login} page error:`, e.message));
-  await page.goto(base);
-  await page.fill("input[name=login]", login);
-  await page.fill("input[name=password]", "huhujian2026");
-  await page.click("button[type=submit]");
-  await page.waitForFunction(() => document.querySelector("[data-testid=sync-status]")?.textContent.includes("上次同步"), null, { timeout: 60_000 });
-  await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 30_000 });
-  return { context, page, login };
-}
+const phone = (who) => newPhone(browser, base, who);
 
 async function recordVisit({ page }, wage, note) {
   await page.click(`[data-testid=household-row][data-id="${id}"]`);

@@ -1,0 +1,37 @@
+// What every browser scenario shares: Debian's headless Chromium, a 360-pixel phone,
+// logging in and waiting for the first sync, and the supervisor's API.
+import { chromium } from "playwright-core";
+
+/// Headless Chromium, quiet on a closed network.
+export function launch() {
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--disable-background-networking",
+      "--disable-component-update", "--disable-sync", "--no-first-run"],
+  });
+}
+
+/// A new phone (browser context) logged in as `login`, after its first sync, with the
+/// service worker in control (so that it can reload offline).
+export async function phone(browser, base, login) {
+  const context = await browser.newContext({ viewport: { width: 360, height: 760 }, deviceScaleFactor: 2, locale: "zh-CN" });
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.log(`${login} page error:`, e.message));
+  await page.goto(base);
+  await page.fill("input[name=login]", login);
+  await page.fill("input[name=password]", "huhujian2026");
+  await page.click("button[type=submit]");
+  await page.waitForFunction(() => document.querySelector("[data-testid=sync-status]")?.textContent.includes("上次同步"), null, { timeout: 60_000 });
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 30_000 });
+  return { context, page, login };
+}
+
+/// GET `path` as the county supervisor sup01.
+export async function asSupervisor(base, path) {
+  const login = await fetch(`${base}/api/login`, { method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ login: "sup01", password: "huhujian2026", device_id: "browser-tests-desk" }) }).then((r) => r.json());
+  return fetch(`${base}${path}`, { headers: { Authorization: `Bearer ${login.token}` } }).then((r) => r.json());
+}
+
+/// This month in China, `YYYY-MM`.
+export const period = () => new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 7);
