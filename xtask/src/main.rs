@@ -163,13 +163,8 @@ fn browser(script: &str) -> Result {
     let artifacts = std::env::current_dir().map_err(|e| e.to_string())?.join("test-artifacts");
     with_demo_server(Some("dist"), |url| {
         status(
-            "node tests/browser/offline.mjs",
-            Command::new("node")
-                .arg("offline.mjs")
-                .arg(url)
-                .arg(&artifacts)
-                .current_dir(dir)
-                .env("CHROMIUM", &chromium),
+            &format!("node tests/browser/{script}"),
+            Command::new("node").arg(script).arg(url).arg(&artifacts).current_dir(dir).env("CHROMIUM", &chromium),
         )
     })
 }
