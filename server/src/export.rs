@@ -76,16 +76,8 @@ pub async fn export_csv(
     if unmask && session.user.role != Role::Admin {
         return Err(AppError::forbidden("仅管理员可导出完整身份证号", "Only an admin can export full ID numbers"));
     }
-    let period: Period = match &q.period {
-        None => Period::of(Date::in_china(now())),
-        Some(p) => p.parse().map_err(|_| {
-            AppError::bad_request(
-                "bad_period",
-                format!("监测期“{p}”应为 YYYY-MM"),
-                format!("Period \"{p}\" must be YYYY-MM"),
-            )
-        })?,
-    };
+    let period =
+        crate::reads::period_param(q.period.as_deref(), Period::of(Date::in_china(now())), "监测期", "Period")?;
     let user = session.user.clone();
     let body = state
         .db

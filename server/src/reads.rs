@@ -28,18 +28,23 @@ pub struct Filter {
     pub grid: Option<String>,
 }
 
+/// A `YYYY-MM` query parameter (`zh`/`en` name it in the error), or `default`.
+pub fn period_param(value: Option<&str>, default: Period, zh: &str, en: &str) -> AppResult<Period> {
+    match value {
+        None => Ok(default),
+        Some(p) => p.parse().map_err(|_| {
+            AppError::bad_request(
+                "bad_period",
+                format!("{zh}“{p}”应为 YYYY-MM"),
+                format!("{en} \"{p}\" must be YYYY-MM"),
+            )
+        }),
+    }
+}
+
 impl Filter {
     fn period(&self) -> AppResult<Period> {
-        match &self.period {
-            None => Ok(Period::of(Date::in_china(now()))),
-            Some(p) => p.parse().map_err(|_| {
-                AppError::bad_request(
-                    "bad_period",
-                    format!("监测期“{p}”应为 YYYY-MM"),
-                    format!("Period \"{p}\" must be YYYY-MM"),
-                )
-            }),
-        }
+        period_param(self.period.as_deref(), Period::of(Date::in_china(now())), "监测期", "Period")
     }
 
     /// `WHERE` clause over `households h` for `user`'s scope and this filter.
@@ -273,16 +278,7 @@ pub async fn indicators(
 ) -> AppResult<Json<IndicatorReport>> {
     supervisor_or_admin(&session)?;
     let period = q.filter.period()?;
-    let baseline = match &q.baseline {
-        None => period.plus_months(-12),
-        Some(b) => b.parse().map_err(|_| {
-            AppError::bad_request(
-                "bad_period",
-                format!("基期“{b}”应为 YYYY-MM"),
-                format!("Baseline \"{b}\" must be YYYY-MM"),
-            )
-        })?,
-    };
+    let baseline = period_param(q.baseline.as_deref(), period.plus_months(-12), "基期", "Baseline")?;
     let (where_sql, params) = q.filter.clause(&session.user);
     let (now_ind, base_ind) = state
         .db

@@ -58,6 +58,17 @@ async fn a_supervisor_sees_only_their_area() {
     assert!(csv.starts_with('\u{feff}'), "BOM for Excel");
     assert!(!csv.contains("H4"));
     assert_eq!(s1.get("/api/export.csv?unmask=1").await.status(), 403, "only admins unmask");
+    for (path, named) in [
+        ("/api/indicators?period=2026-13", "Period \"2026-13\""),
+        ("/api/indicators?period=2026-11&baseline=last-year", "Baseline \"last-year\""),
+        ("/api/export.csv?period=11-2026", "Period \"11-2026\""),
+    ] {
+        let resp = s1.get(path).await;
+        assert_eq!(resp.status(), 400, "{path}");
+        let err: serde_json::Value = resp.json().await.unwrap();
+        assert_eq!(err["error"], "bad_period");
+        assert!(err["en"].as_str().unwrap().starts_with(named), "{path}: {err}");
+    }
 }
 
 #[tokio::test]
