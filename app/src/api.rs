@@ -1,4 +1,5 @@
-//! Talking to the server: login, the household list, one batched sync round trip.
+//! Talking to the server: login, the household list, one batched sync round trip, and
+//! JSON calls for the supervisor console (`get_json`, `post_json`, `post_raw`).
 
 use gloo_net::http::Request;
 use shared::wire::{self, Incoming, Outgoing};
@@ -97,4 +98,59 @@ pub async fn sync(token: &str, batch: &[Outgoing]) -> Result<Vec<Incoming>, ApiE
     }
     let bytes = resp.binary().await.map_err(|_| ApiError::Offline)?;
     wire::decode_response(&bytes).map_err(|e| ApiError::Refused(e.to_string()))
+}
+
+fn authorized(builder: gloo_net::http::RequestBuilder, token: &str) -> gloo_net::http::RequestBuilder {
+    builder.header("Authorization", &format!("Bearer {token}"))
+}
+
+/// `GET path` with the session's token, decoded from JSON.
+pub async fn get_json<T: serde::de::DeserializeOwned>(token: &str, path: &str) -> Result<T, ApiError> {
+    let resp = authorized(Request::get(path), token).send().await.map_err(|_| ApiError::Offline)?;
+    if !resp.ok() {
+        return Err(refusal(resp).await);
+    }
+    resp.json().await.map_err(|e| ApiError::Refused(e.to_string()))
+}
+
+/// `POST path` with a JSON body; the answer's body is returned as text (may be empty).
+pub async fn post_json(token: &str, path: &str, body: &impl serde::Serialize) -> Result<String, ApiError> {
+    let resp = authorized(Request::post(path), token)
+        .json(body)
+        .map_err(|e| ApiError::Refused(e.to_string()))?
+        .send()
+        .await
+        .map_err(|_| ApiError::Offline)?;
+    if !resp.ok() {
+        return Err(refusal(resp).await);
+    }
+    resp.text().await.map_err(|_| ApiError::Offline)
+}
+
+/// `POST path` with a raw body of `content_type`; returns (status, body text) for any
+/// answer the server gave, so callers can read structured refusals (roster rows).
+pub async fn post_raw(token: &str, path: &str, content_type: &str, body: &str) -> Result<(u16, String), ApiError> {
+    let resp = authorized(Request::post(path), token)
+        .header("Content-Type", content_type)
+        .body(body.to_owned())
+        .map_err(|e| ApiError::Refused(e.to_string()))?
+        .send()
+        .await
+        .map_err(|_| ApiError::Offline)?;
+    if resp.status() == 401 {
+        return Err(ApiError::Unauthorized);
+    }
+    let status = resp.status();
+    Ok((status, resp.text().await.map_err(|_| ApiError::Offline)?))
+}
+
+impl ApiError {
+    /// The message for people.
+    pub fn message(&self) -> String {
+        match self {
+            ApiError::Offline => "网络不可用 / No network".into(),
+            ApiError::Unauthorized => "登录已过期，请重新登录 / The session expired; log in again".into(),
+            ApiError::Refused(m) => m.clone(),
+        }
+    }
 }

@@ -49,6 +49,16 @@ pub enum Page {
     Household(String),
     /// 走访记录: household, period.
     Visit(String, String),
+    /// 督导工作台: coverage, indicators, flagged lists (supervisors and admins).
+    Dashboard,
+    /// 审核: visits awaiting review, and one household's visit under review.
+    Reviews,
+    /// 冲突处理: the conflict review queue.
+    Conflicts,
+    /// A household as the console shows it (read from the server): id, period.
+    Review(String, String),
+    /// 系统管理: users, roster import, assignments (admins).
+    Admin,
 }
 
 /// What the sync bar shows.

@@ -1,6 +1,7 @@
 //! The screens. `App` holds the header (title, language, sync bar) and shows the page
 //! chosen in `Ui.page`.
 
+mod admin;
 mod fields;
 mod household;
 mod list;
@@ -96,6 +97,8 @@ pub fn App(ui: Ui) -> impl IntoView {
                 Page::List => list::List(list::ListProps { ui }).into_any(),
                 Page::Household(id) => household::Household(household::HouseholdProps { ui, id }).into_any(),
                 Page::Visit(id, period) => visit::VisitForm(visit::VisitFormProps { ui, id, period }).into_any(),
+                Page::Admin => admin::Admin(admin::AdminProps { ui }).into_any(),
+                _ => view! { <p>"…"</p> }.into_any(),
             }}
         </main>
     }
