@@ -29,6 +29,7 @@ fn main() {
         sync: RwSignal::new(SyncStatus { last_ok: session::last_sync(), ..SyncStatus::default() }),
         storage: RwSignal::new(None),
         notice: RwSignal::new(None),
+        period: RwSignal::new(state::current_period()),
     };
     leptos::mount::mount_to_body(move || view! { <ui::App ui=ui /> });
     leptos::task::spawn_local(start(ui));

@@ -97,12 +97,27 @@ pub struct Ui {
     pub storage: RwSignal<Option<(bool, f64, f64)>>,
     /// A short notice ("已保存").
     pub notice: RwSignal<Option<String>>,
+    /// The period the supervisor console shows.
+    pub period: RwSignal<Period>,
 }
 
 impl Ui {
     /// `zh` or `en` by the current language.
     pub fn t(&self, zh: &'static str, en: &'static str) -> &'static str {
         if self.lang.get() == Lang::Zh { zh } else { en }
+    }
+    /// Is the logged-in user a cadre (who keeps households on the phone)? Supervisors
+    /// and admins work in the console, online.
+    pub fn is_cadre(&self) -> bool {
+        self.session.get_untracked().is_some_and(|s| s.user.role == "cadre")
+    }
+    /// The home page of the logged-in user.
+    pub fn home(&self) -> Page {
+        match self.session.get_untracked() {
+            None => Page::Login,
+            Some(s) if s.user.role == "cadre" => Page::List,
+            Some(_) => Page::Dashboard,
+        }
     }
     /// Marks the documents changed.
     pub fn touch(&self) {

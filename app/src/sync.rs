@@ -26,6 +26,9 @@ pub async fn run(ui: Ui) {
         return;
     }
     let Some(session) = ui.session.get_untracked() else { return };
+    if !ui.is_cadre() {
+        return; // supervisors read the server; they keep no households on the device
+    }
     ui.sync.update(|s| {
         s.running = true;
         s.error = None;

@@ -44,7 +44,8 @@ impl Role {
             Role::Cadre => "cadre",
         }
     }
-    fn parse(s: &str) -> Option<Self> {
+    /// The role of a stored code (`admin`, `supervisor`, `cadre`).
+    pub fn parse(s: &str) -> Option<Self> {
         [Role::Admin, Role::Supervisor, Role::Cadre].into_iter().find(|r| r.code() == s)
     }
 }
@@ -224,12 +225,12 @@ pub fn login(conn: &Connection, id: &str, password: &str, device_id: &str, at: i
             "The device id is malformed (1–32 letters, digits, '_', '.', '-')",
         ));
     }
-    let row: Option<(String, i64, i64)> = conn
-        .query_row("SELECT password_hash, failed_logins, locked_until FROM users WHERE id = ?1", [id], |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+    let row: Option<(String, i64, i64, bool)> = conn
+        .query_row("SELECT password_hash, failed_logins, locked_until, disabled FROM users WHERE id = ?1", [id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
         })
         .optional()?;
-    let Some((phc, failed, locked_until)) = row else {
+    let Some((phc, failed, locked_until, disabled)) = row else {
         // Spend the same effort as for a real account, so timing does not reveal logins.
         static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
         let dummy = DUMMY.get_or_init(|| hash_password("not a real password").unwrap_or_default());
@@ -258,6 +259,15 @@ pub fn login(conn: &Connection, id: &str, password: &str, device_id: &str, at: i
         return Err(wrong_credentials());
     }
     conn.execute("UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = ?1", [id])?;
+    if disabled {
+        // Said only to someone who knows the password.
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "account_disabled",
+            "该账号已停用，请联系管理员",
+            "This account is disabled; ask an admin",
+        ));
+    }
     let mut raw = [0u8; 32];
     getrandom::fill(&mut raw).map_err(AppError::internal)?;
     let token = hex::encode(raw);
@@ -275,7 +285,7 @@ pub fn authenticate(conn: &Connection, token: &str, at: i64) -> AppResult<Sessio
     let row = conn
         .query_row(
             "SELECT u.id, u.name, u.role, u.area_kind, u.area, s.device_id, s.expires_at
-             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1",
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1 AND u.disabled = 0",
             [token_hash(token)],
             |r| Ok((user_from_row(r)?, r.get::<_, String>("device_id")?, r.get::<_, i64>("expires_at")?)),
         )
@@ -304,6 +314,18 @@ pub fn change_password(conn: &Connection, session_token: &str, user: &str, old: 
         "DELETE FROM sessions WHERE user_id = ?1 AND token_hash != ?2",
         params![user, token_hash(session_token)],
     )?;
+    Ok(())
+}
+
+/// Sets a new password for `user` (an admin's reset): checks the rules, clears the
+/// login throttling and ends every session of the user.
+pub fn reset_password(conn: &Connection, user: &str, password: &str) -> AppResult<()> {
+    check_password_rules(password)?;
+    conn.execute(
+        "UPDATE users SET password_hash = ?2, failed_logins = 0, locked_until = 0 WHERE id = ?1",
+        params![user, hash_password(password)?],
+    )?;
+    conn.execute("DELETE FROM sessions WHERE user_id = ?1", [user])?;
     Ok(())
 }
 

@@ -6,6 +6,7 @@
 //! - `store`: household documents and their projections (summary rows);
 //! - `sync`: `POST /api/sync`, the batched sync (format in `shared::wire`, PROTOCOL.md);
 //! - `reads`, `export`: the supervisor read API and CSV export;
+//! - `console`: household detail, review (approve / return), conflict resolution, trend;
 //! - `admin`, `roster`: users, roster import, assignments;
 //! - `demo`: the demo county of `serve --demo`.
 //!
@@ -14,6 +15,7 @@
 
 pub mod admin;
 pub mod auth;
+pub mod console;
 pub mod db;
 pub mod demo;
 pub mod error;
@@ -136,15 +138,23 @@ pub fn router(state: AppState) -> Router {
         .route("/api/sync", post(sync::sync))
         .route("/api/sync/{id}", post(sync::sync_single))
         .route("/api/households", get(reads::households))
+        .route("/api/households/{id}", get(console::household))
         .route("/api/households/{id}/history", get(reads::history))
+        .route("/api/households/{id}/review", post(console::review))
+        .route("/api/households/{id}/resolve", post(console::resolve))
+        .route("/api/reviews", get(console::reviews))
+        .route("/api/trend", get(console::trend))
         .route("/api/coverage", get(reads::coverage))
         .route("/api/indicators", get(reads::indicators))
         .route("/api/flagged", get(reads::flagged))
         .route("/api/conflicts", get(reads::conflicts))
         .route("/api/export.csv", get(export::export_csv))
-        .route("/api/admin/users", post(admin::create_user))
+        .route("/api/export.xlsx", get(export::export_xlsx))
+        .route("/api/export/{file}", get(export::export_sheet_csv))
+        .route("/api/admin/users", get(admin::list_users).post(admin::create_user))
+        .route("/api/admin/users/{id}", post(admin::update_user_handler).patch(admin::update_user_handler))
         .route("/api/admin/roster", post(admin::import_roster))
-        .route("/api/admin/assignments", post(admin::assign_handler))
+        .route("/api/admin/assignments", get(admin::assignments).post(admin::assign_handler))
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         // JSON and CSV bodies; the sync handler enforces its own (decompressed) limit.
         .layer(DefaultBodyLimit::max(sync::MAX_BODY))

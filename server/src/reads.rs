@@ -26,6 +26,8 @@ pub struct Filter {
     pub site: Option<String>,
     /// Grid.
     pub grid: Option<String>,
+    /// Households assigned to this cadre (login).
+    pub cadre: Option<String>,
 }
 
 /// A `YYYY-MM` query parameter (`zh`/`en` name it in the error), or `default`.
@@ -43,12 +45,13 @@ pub fn period_param(value: Option<&str>, default: Period, zh: &str, en: &str) ->
 }
 
 impl Filter {
-    fn period(&self) -> AppResult<Period> {
+    /// The period asked for, or the current one.
+    pub fn period(&self) -> AppResult<Period> {
         period_param(self.period.as_deref(), Period::of(Date::in_china(now())), "监测期", "Period")
     }
 
     /// `WHERE` clause over `households h` for `user`'s scope and this filter.
-    fn clause(&self, user: &User) -> (String, Vec<Value>) {
+    pub fn clause(&self, user: &User) -> (String, Vec<Value>) {
         let (scope, param) = scope_filter(user);
         let mut sql = scope;
         let mut params: Vec<Value> = param.into_iter().map(Value::Text).collect();
@@ -58,11 +61,15 @@ impl Filter {
                 params.push(Value::Text(v.clone()));
             }
         }
+        if let Some(cadre) = &self.cadre {
+            sql.push_str(" AND h.id IN (SELECT household_id FROM assignments WHERE user_id = ?)");
+            params.push(Value::Text(cadre.clone()));
+        }
         (sql, params)
     }
 }
 
-fn supervisor_or_admin(session: &Session) -> AppResult<()> {
+pub fn supervisor_or_admin(session: &Session) -> AppResult<()> {
     if session.user.role == Role::Cadre {
         return Err(AppError::forbidden("仅督导和管理员可查看", "Only supervisors and admins can see this"));
     }
@@ -96,7 +103,7 @@ pub struct HouseholdRow {
     pub problems: i64,
 }
 
-fn household_rows(conn: &Connection, where_sql: &str, params: &[Value]) -> AppResult<Vec<HouseholdRow>> {
+pub fn household_rows(conn: &Connection, where_sql: &str, params: &[Value]) -> AppResult<Vec<HouseholdRow>> {
     let sql = format!(
         "SELECT h.id, h.head_name, h.township, h.site, h.grid, h.address, h.last_visit, h.last_mode, h.members,
                 h.conflicts, h.problems
@@ -252,7 +259,7 @@ pub struct IndicatorReport {
     pub three_no_decrease_holds: bool,
 }
 
-fn fold(conn: &Connection, period: Period, where_sql: &str, params: &[Value]) -> AppResult<Indicators> {
+pub(crate) fn fold(conn: &Connection, period: Period, where_sql: &str, params: &[Value]) -> AppResult<Indicators> {
     store::ensure_summaries(conn, period, Date::in_china(now()))?;
     let sql = format!(
         "SELECT s.summary FROM households h JOIN summaries s ON s.household_id = h.id AND s.period = ?

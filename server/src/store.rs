@@ -5,7 +5,7 @@
 use rusqlite::{Connection, OptionalExtension, params};
 use shared::automerge::ActorId;
 use shared::indicators::Summary;
-use shared::{Date, Household, HouseholdDoc, Monitoring, Period};
+use shared::{Coded, Date, Household, HouseholdDoc, Monitoring, Period};
 
 use crate::error::{AppError, AppResult};
 
@@ -63,6 +63,27 @@ pub fn save(conn: &Connection, id: &str, doc: &HouseholdDoc, household: &Househo
     save_summaries(conn, id, household, Period::of(today))
 }
 
+/// Records who brought each change of `doc` that is not in `before` into the server, so
+/// history can say who uploaded what from which device.
+pub fn log_changes(
+    conn: &Connection,
+    id: &str,
+    doc: &HouseholdDoc,
+    before: &[shared::automerge::ChangeHash],
+    user: &str,
+    device: &str,
+    at: i64,
+) -> AppResult<()> {
+    let mut log = conn.prepare_cached(
+        "INSERT OR IGNORE INTO change_log (hash, household_id, uploaded_by, device_id, received_at)
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?;
+    for change in doc.automerge().get_changes(before) {
+        log.execute(params![change.hash().0.to_vec(), id, user, device, at])?;
+    }
+    Ok(())
+}
+
 /// Recomputes the household's summaries for every period from its first visit (at
 /// most [`SUMMARY_PERIODS`] back) to the current period or its last visit.
 fn save_summaries(conn: &Connection, id: &str, h: &Household, current: Period) -> AppResult<()> {
@@ -73,19 +94,22 @@ fn save_summaries(conn: &Connection, id: &str, h: &Household, current: Period) -
     conn.execute("DELETE FROM summaries WHERE household_id = ?1", [id])?;
     let mut p = first;
     while p <= last {
-        put_summary(conn, id, p, &Summary::of(h, p))?;
+        put_summary(conn, id, p, h)?;
         p = p.plus_months(1);
     }
     Ok(())
 }
 
-/// Writes one household's summary for one period (replacing any).
-fn put_summary(conn: &Connection, id: &str, period: Period, s: &Summary) -> AppResult<()> {
+/// Writes one household's summary for one period (replacing any), with the review
+/// status of that period's visit.
+fn put_summary(conn: &Connection, id: &str, period: Period, h: &Household) -> AppResult<()> {
+    let s = &Summary::of(h, period);
+    let review = h.visits.get(&period.to_string()).and_then(|v| v.review_status()).map(|r| r.code());
     let blob = postcard::to_allocvec(s).map_err(AppError::internal)?;
     conn.prepare_cached(
         "INSERT OR REPLACE INTO summaries (household_id, period, visited_in_person, zero_employment,
-             low_income_labour, guarantee_alert, new_risk, monitored, summary)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+             low_income_labour, guarantee_alert, new_risk, monitored, summary, review)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )?
     .execute(params![
         id,
@@ -96,7 +120,8 @@ fn put_summary(conn: &Connection, id: &str, period: Period, s: &Summary) -> AppR
         s.guarantee_alert,
         s.new_risk,
         s.monitoring != Monitoring::None,
-        blob
+        blob,
+        review
     ])?;
     Ok(())
 }
@@ -118,7 +143,7 @@ pub fn ensure_summaries(conn: &Connection, period: Period, today: Date) -> AppRe
     for id in &missing {
         if let Some(doc) = load_doc(conn, id)? {
             let h = doc.household().map_err(AppError::internal)?;
-            put_summary(conn, id, period, &Summary::of(&h, period))?;
+            put_summary(conn, id, period, &h)?;
         }
     }
     Ok(missing.len())

@@ -165,13 +165,7 @@ fn sync_one(conn: &Connection, session: &Session, entry: &Outgoing, today: Date,
         if let Some(p) = malformed.first() {
             return Ok(refused("invalid", format!("{}（{}）", p.zh, p.path), format!("{} ({})", p.en, p.path)));
         }
-        let mut log = conn.prepare_cached(
-            "INSERT OR IGNORE INTO change_log (hash, household_id, uploaded_by, device_id, received_at)
-             VALUES (?1, ?2, ?3, ?4, ?5)",
-        )?;
-        for change in merged.automerge().get_changes(&before) {
-            log.execute(params![change.hash().0.to_vec(), id, session.user.id, session.device_id, at])?;
-        }
+        store::log_changes(conn, id, &merged, &before, &session.user.id, &session.device_id, at)?;
         store::save(conn, id, &merged, &household, today)?;
     }
     let reply = merged.sync_message(&mut sync_state).map_or(Reply::InSync, Reply::Message);

@@ -13,13 +13,14 @@
 //! | `schema` | int, [`SCHEMA_VERSION`] |
 //! | `f/<fact>` | household facts |
 //! | `m/<member>/<field>` | members, keyed by member id |
-//! | `v/<period>/<field>` | visit: `date`, `mode`, `risk_note`, `help_note`, `note` |
+//! | `v/<period>/<field>` | visit: `date`, `mode`, `risk_note`, `help_note`, `note`, `review` (status) |
 //! | `v/<period>/by/<user>` | visitor's display name |
 //! | `v/<period>/e/<member>/<field>` | employment of one member |
 //! | `v/<period>/i/<component>` | income component, int yuan |
 //! | `v/<period>/g/<item>` | 两不愁三保障 item, bool |
 //! | `v/<period>/r/<signal>` | risk signal present, `true` |
 //! | `v/<period>/h/<kind>` | help: `needed` / `given` |
+//! | `v/<period>/rv/<entry>/<field>` | review step: `act`, `by`, `name`, `text`, `at` (int, Unix s) |
 //!
 //! Absent key = not recorded: empty strings, `false` flags and `None` are not stored.
 
@@ -42,6 +43,8 @@ pub const MAX_MEMBERS: usize = 60;
 pub const MAX_VISITS: usize = 600;
 /// Largest absolute amount, in yuan.
 pub const MAX_AMOUNT: i64 = 100_000_000;
+/// Latest time a review step may carry (year 2100).
+pub const MAX_UNIX_SECONDS: i64 = 4_102_444_800;
 /// Longest id segment inside a key (member, user, period).
 pub const MAX_ID_LEN: usize = 32;
 
@@ -321,6 +324,7 @@ impl Table for Visit {
             "risk_note" => Some(("风险说明", "Risk note")),
             "help_note" => Some(("帮扶说明", "Help note")),
             "note" => Some(("备注", "Notes")),
+            "review" => Some(("审核状态", "Review status")),
             _ => None,
         }
     }
@@ -335,6 +339,7 @@ impl Table for Visit {
         put("risk_note", self.risk_note.to_scalar());
         put("help_note", self.help_note.to_scalar());
         put("note", self.note.to_scalar());
+        put("review", self.review.to_scalar());
     }
     fn read(&mut self, name: &str, key: &str, v: Scalar) -> Result<(), SchemaError> {
         match name {
@@ -343,6 +348,7 @@ impl Table for Visit {
             "risk_note" => self.risk_note = FieldValue::from_scalar(key, v)?,
             "help_note" => self.help_note = FieldValue::from_scalar(key, v)?,
             "note" => self.note = FieldValue::from_scalar(key, v)?,
+            "review" => self.review = FieldValue::from_scalar(key, v)?,
             _ => return Err(SchemaError::UnknownKey(key.to_owned())),
         }
         Ok(())
@@ -399,6 +405,18 @@ pub fn encode(household: &Household) -> Result<Fields, SchemaError> {
         }
         for (h, state) in &visit.help {
             out.insert(format!("{p}h/{}", h.code()), Scalar::Str(state.code().to_owned()));
+        }
+        for (entry, review) in &visit.reviews {
+            check_id(&p, entry)?;
+            let r = format!("{p}rv/{entry}/");
+            out.insert(format!("{r}at"), Scalar::Int(review.at));
+            let texts = [("act", review.action.map(|a| a.code().to_owned())), ("by", Some(review.by.clone()))];
+            let more = [("name", Some(review.name.clone())), ("text", Some(review.comment.clone()))];
+            for (name, value) in texts.into_iter().chain(more) {
+                if let Some(v) = value.filter(|v| !v.is_empty()) {
+                    out.insert(format!("{r}{name}"), Scalar::Str(v));
+                }
+            }
         }
     }
     Ok(out)
@@ -482,6 +500,23 @@ fn read_visit(visit: &mut Visit, rest: &[&str], key: &str, value: Scalar) -> Res
             }
             Ok(())
         }
+        ["rv", entry, name] => {
+            check_id(key, entry)?;
+            let review = visit.reviews.entry((*entry).to_owned()).or_default();
+            match *name {
+                "act" => review.action = FieldValue::from_scalar(key, value)?,
+                "by" => review.by = text(key, value)?,
+                "name" => review.name = text(key, value)?,
+                "text" => review.comment = text(key, value)?,
+                "at" => match value {
+                    Scalar::Int(at) if (0..=MAX_UNIX_SECONDS).contains(&at) => review.at = at,
+                    Scalar::Int(value) => return Err(SchemaError::OutOfRange { key: key.to_owned(), value }),
+                    _ => return Err(wrong(key, "Unix seconds")),
+                },
+                _ => return Err(unknown()),
+            }
+            Ok(())
+        }
         ["h", code] => {
             let kind = HelpKind::from_code(code).ok_or_else(unknown)?;
             let state: Option<HelpState> = FieldValue::from_scalar(key, value)?;
@@ -513,6 +548,7 @@ pub fn describe(key: &str, household: &Household, lang: Lang) -> String {
         ["v", p, "g", c] => vec![visit(p), coded(Guarantee::from_code(c).map(|c| (c.zh(), c.en())))],
         ["v", p, "r", c] => vec![visit(p), coded(RiskSignal::from_code(c).map(|c| (c.zh(), c.en())))],
         ["v", p, "h", c] => vec![visit(p), coded(HelpKind::from_code(c).map(|c| (c.zh(), c.en())))],
+        ["v", p, "rv", entry, _] => vec![visit(p), pick(("审核记录", "Review")).to_owned(), (*entry).to_owned()],
         _ => vec![key.to_owned()],
     };
     segments.join(" · ")
@@ -586,5 +622,34 @@ mod tests {
         assert!(matches!(decode(many).unwrap_err(), SchemaError::TooMany { what: "members", .. }));
         let bad_member = Household { members: [("a/b".to_owned(), Member::default())].into(), ..Default::default() };
         assert!(matches!(encode(&bad_member), Err(SchemaError::BadId { .. })));
+    }
+
+    #[test]
+    fn review_steps_round_trip_and_decide_the_status() {
+        let mut v = Visit { mode: Some(VisitMode::InPerson), ..Default::default() };
+        assert_eq!(v.review_status(), Some(ReviewStatus::Pending));
+        let returned = v.add_review(ReviewAction::Return, "sup01", "赵督导", 1_795_000_000, "工资填写有误");
+        assert_eq!(returned, "1795000000-sup01");
+        assert_eq!(v.review_status(), Some(ReviewStatus::Returned));
+        v.add_review(ReviewAction::Resubmit, "cadre01", "李明", 1_795_000_100, "");
+        assert_eq!(v.review_status(), Some(ReviewStatus::Pending));
+        v.add_review(ReviewAction::Approve, "sup01", "赵督导", 1_795_000_200, "");
+        assert_eq!(v.review_status(), Some(ReviewStatus::Approved));
+        let h = Household { visits: [("2026-11".to_owned(), v.clone())].into(), ..Default::default() };
+        let flat = encode(&h).unwrap();
+        assert_eq!(flat["v/2026-11/rv/1795000000-sup01/text"], Scalar::Str("工资填写有误".into()));
+        assert_eq!(flat["v/2026-11/rv/1795000000-sup01/act"], Scalar::Str("return".into()));
+        assert_eq!(flat["v/2026-11/rv/1795000000-sup01/at"], Scalar::Int(1_795_000_000));
+        assert!(!flat.contains_key("v/2026-11/rv/1795000100-cadre01/text"), "empty comments are not stored");
+        assert_eq!(flat["v/2026-11/review"], Scalar::Str("approved".into()));
+        assert_eq!(decode(flat).unwrap().visits["2026-11"], v);
+        let thread: Vec<_> = v.review_thread().into_iter().map(|(_, r)| r.action).collect();
+        assert_eq!(thread, [Some(ReviewAction::Return), Some(ReviewAction::Resubmit), Some(ReviewAction::Approve)]);
+        let no_visit = Visit::default();
+        assert_eq!(no_visit.review_status(), None, "nothing recorded, nothing to review");
+        let bad = |k: &str, v: Scalar| decode([(k.to_owned(), v)]).unwrap_err();
+        assert!(matches!(bad("v/2026-11/rv/1-a/at", Scalar::Int(-1)), SchemaError::OutOfRange { .. }));
+        assert!(matches!(bad("v/2026-11/rv/1-a/act", Scalar::Str("maybe".into())), SchemaError::WrongType { .. }));
+        assert_eq!(bad("v/2026-11/rv/1-a/x", Scalar::Int(1)), SchemaError::UnknownKey("v/2026-11/rv/1-a/x".into()));
     }
 }

@@ -141,12 +141,79 @@ pub struct Visit {
     pub help_note: String,
     /// 备注
     pub note: String,
+    /// 审核状态, written with every review step. One field, so a step taken after
+    /// another (causally) supersedes it whatever the phones' clocks say, and two steps
+    /// taken concurrently (a supervisor approves while the cadre resubmits) show up as a
+    /// conflict for a person to settle. Absent: nobody has reviewed it yet.
+    pub review: Option<ReviewStatus>,
+    /// 审核记录: the review exchange between supervisor and cadre, keyed by entry id
+    /// (`<unix seconds>-<user>`, unique per step, so concurrent steps never clash).
+    pub reviews: BTreeMap<String, Review>,
 }
 
 impl Visit {
     /// Counts for 户户见 coverage: only an in-person visit does (seed 001 item 1).
     pub fn is_in_person(&self) -> bool {
         self.mode == Some(VisitMode::InPerson)
+    }
+
+    /// The review steps in the order they were taken (time, then entry id).
+    pub fn review_thread(&self) -> Vec<(&String, &Review)> {
+        let mut steps: Vec<_> = self.reviews.iter().collect();
+        steps.sort_by(|a, b| (a.1.at, a.0).cmp(&(b.1.at, b.0)));
+        steps
+    }
+
+    /// Appends one review step by `by` (`name`) at `at`; returns its entry id.
+    pub fn add_review(&mut self, action: ReviewAction, by: &str, name: &str, at: i64, comment: &str) -> String {
+        let base = Review::entry_id(at, by);
+        let mut id = base.clone();
+        for n in 2.. {
+            if !self.reviews.contains_key(&id) {
+                break;
+            }
+            id = format!("{}.{n}", &base[..base.len().min(crate::fields::MAX_ID_LEN - 4)]);
+        }
+        let review = Review { action: Some(action), by: by.to_owned(), name: name.to_owned(), at, comment: comment.to_owned() };
+        self.reviews.insert(id.clone(), review);
+        self.review = Some(match action {
+            ReviewAction::Approve => ReviewStatus::Approved,
+            ReviewAction::Return => ReviewStatus::Returned,
+            ReviewAction::Resubmit => ReviewStatus::Pending,
+        });
+        id
+    }
+
+    /// Where the visit stands in review: `None` while nothing is recorded (no mode);
+    /// otherwise the status the latest step wrote, and pending before any step.
+    pub fn review_status(&self) -> Option<ReviewStatus> {
+        self.mode?;
+        Some(self.review.unwrap_or(ReviewStatus::Pending))
+    }
+}
+
+/// 审核记录: one step of a visit's review — a supervisor approves or returns it with a
+/// comment, the cadre resubmits it after correcting.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Review {
+    /// What was done.
+    pub action: Option<ReviewAction>,
+    /// Who (login).
+    pub by: String,
+    /// …and their display name.
+    pub name: String,
+    /// When, Unix seconds.
+    pub at: i64,
+    /// 审核意见 / the cadre's reply.
+    pub comment: String,
+}
+
+impl Review {
+    /// The entry id a step taken by `user` at `at` is stored under.
+    pub fn entry_id(at: i64, user: &str) -> String {
+        let mut id = format!("{at}-{user}");
+        id.truncate(crate::fields::MAX_ID_LEN);
+        id
     }
 }
 
@@ -250,6 +317,24 @@ impl Guarantees {
 /// Parses a period key, for callers that hold a `Visit` by its text key.
 pub fn period_of(key: &str) -> Option<Period> {
     key.parse().ok()
+}
+
+coded_enum! {
+    /// 审核动作
+    pub enum ReviewAction {
+        Approve = ("approve", "审核通过", "Approved"),
+        Return = ("return", "退回修改", "Returned for correction"),
+        Resubmit = ("resubmit", "修改后重新提交", "Corrected and resubmitted"),
+    }
+}
+
+coded_enum! {
+    /// 审核状态 of a visit, derived from its review steps.
+    pub enum ReviewStatus {
+        Pending = ("pending", "待审核", "Awaiting review"),
+        Approved = ("approved", "已通过", "Approved"),
+        Returned = ("returned", "已退回", "Returned"),
+    }
 }
 
 coded_enum! {

@@ -3,9 +3,12 @@
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod accounts;
+mod admin;
 mod bad_input;
+mod console;
 mod demo;
 mod durability;
+mod export;
 mod health;
 mod roster;
 mod scope;

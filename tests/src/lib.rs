@@ -177,6 +177,11 @@ impl Phone {
         serde_json::from_str(&text).expect("json")
     }
 
+    /// POST a JSON body with the token.
+    pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.http.post(format!("{}{path}", self.base)).bearer_auth(&self.token).json(body).send().await.expect("request")
+    }
+
     /// GET with the token.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.expect("request")

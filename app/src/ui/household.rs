@@ -225,6 +225,27 @@ pub fn Household(ui: Ui, id: String) -> impl IntoView {
                 }}
             </p>
             <ul class="flags">{move || flags().into_iter().map(|f| view! { <li>{f}</li> }).collect_view()}</ul>
+            {move || {
+                let h = household();
+                let v = h.visits.get(&period.to_string())?.clone();
+                let status = v.review_status()?;
+                let steps = v
+                    .review_thread()
+                    .into_iter()
+                    .map(|(_, r)| view! {
+                        <li data-testid="review-step">
+                            <strong>{r.action.map(|a| a.label(lang.get()))}</strong>" · "{r.name.clone()}" · "{clock(r.at)}
+                            {(!r.comment.is_empty()).then(|| view! { <p class="comment">{r.comment.clone()}</p> })}
+                        </li>
+                    })
+                    .collect_view();
+                Some(view! {
+                    <div class="review-box" data-testid="review-box" data-status=status.code()>
+                        <p><strong>{move || ui.t("本月审核：", "Review this month: ")}</strong>{status.label(lang.get())}</p>
+                        <ol class="thread">{steps}</ol>
+                    </div>
+                })
+            }}
             <button class="primary" data-testid="record-visit" on:click=record>
                 {move || format!("{} {}", ui.t("记录本月走访", "Record this month's visit"), period)}
             </button>

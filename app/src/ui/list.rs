@@ -12,6 +12,7 @@ enum Filter {
     NotVisited,
     Flagged,
     Conflicts,
+    Returned,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +24,8 @@ struct Row {
     flagged: bool,
     conflicts: usize,
     downloaded: bool,
+    /// This month's visit was returned by a supervisor (已退回).
+    returned: bool,
 }
 
 fn rows() -> Vec<Row> {
@@ -41,6 +44,8 @@ fn rows() -> Vec<Row> {
                     flagged: s.zero_employment || s.low_income_labour || s.guarantee_alert || s.risk,
                     conflicts: doc.conflicts().map(|c| c.len()).unwrap_or(0),
                     downloaded: !doc.heads().is_empty(),
+                    returned: h.visits.get(&period.to_string()).and_then(|v| v.review_status())
+                        == Some(shared::ReviewStatus::Returned),
                 }
             })
             .collect()
@@ -67,6 +72,7 @@ pub fn List(ui: Ui) -> impl IntoView {
                 Filter::NotVisited => !r.visited,
                 Filter::Flagged => r.flagged,
                 Filter::Conflicts => r.conflicts > 0,
+                Filter::Returned => r.returned,
             })
             .collect::<Vec<_>>()
     };
@@ -92,6 +98,7 @@ pub fn List(ui: Ui) -> impl IntoView {
                 {chip(Filter::NotVisited, "本月未走访", "Not visited")}
                 {chip(Filter::Flagged, "有风险", "Flagged")}
                 {chip(Filter::Conflicts, "有冲突", "Conflicts")}
+                {chip(Filter::Returned, "被退回", "Returned")}
             </div>
             <ul class="rows" data-testid="household-list">
                 {move || {
@@ -107,6 +114,7 @@ pub fn List(ui: Ui) -> impl IntoView {
                                         <small>{r.address.clone()}" · "{r.id.clone()}</small>
                                     </div>
                                     <div class="badges">
+                                        {r.returned.then(|| view! { <span class="badge warn" data-testid="returned-badge">{move || ui.t("已退回", "Returned")}</span> })}
                                         {r.flagged.then(|| view! { <span class="badge warn">{move || ui.t("风险", "Risk")}</span> })}
                                         {(r.conflicts > 0).then(|| view! { <span class="badge conflict">{move || ui.t("冲突", "Conflict")}</span> })}
                                         {if r.visited {

@@ -2,7 +2,7 @@
 
 use leptos::prelude::*;
 
-use crate::state::{Page, Ui};
+use crate::state::Ui;
 use crate::{api, session, sync};
 
 /// The login screen.
@@ -21,7 +21,7 @@ pub fn Login(ui: Ui) -> impl IntoView {
                 Ok(s) => {
                     session::save(&s);
                     ui.session.set(Some(s));
-                    ui.page.set(Page::List);
+                    ui.page.set(ui.home());
                     sync::run(ui).await;
                 }
                 Err(api::ApiError::Offline) => error.set(Some(

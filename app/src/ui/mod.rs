@@ -2,6 +2,7 @@
 //! chosen in `Ui.page`.
 
 mod admin;
+mod console;
 mod fields;
 mod household;
 mod list;
@@ -80,31 +81,44 @@ pub fn App(ui: Ui) -> impl IntoView {
     let logged_in = move || ui.session.get().is_some();
     view! {
         <header>
-            <h1 on:click=move |_| if logged_in() { ui.page.set(Page::List) }>{move || ui.t("户户见", "Huhujian")}</h1>
+            <h1 on:click=move |_| if logged_in() { ui.page.set(ui.home()) }>{move || ui.t("户户见", "Huhujian")}</h1>
             <span class="who">{move || ui.session.get().map(|s| s.user.name)}</span>
             <button class="small" on:click=toggle>{move || ui.t("English", "中文")}</button>
             <Show when=logged_in>
                 <button class="small" on:click=logout>{move || ui.t("退出", "Log out")}</button>
             </Show>
         </header>
-        <Show when=logged_in>
+        <Show when=move || logged_in() && ui.is_cadre()>
             <SyncBar ui=ui />
         </Show>
+        <Show when=move || ui.session.get().is_some_and(|s| s.user.role != "cadre")>
+            <console::ConsoleNav ui=ui />
+        </Show>
         {move || ui.notice.get().map(|n| view! { <div class="notice" data-testid="notice">{n}</div> })}
-        <main>
+        <main class:wide=move || ui.session.get().is_some_and(|s| s.user.role != "cadre")>
             {move || match ui.page.get() {
                 Page::Login => login::Login(login::LoginProps { ui }).into_any(),
                 Page::List => list::List(list::ListProps { ui }).into_any(),
                 Page::Household(id) => household::Household(household::HouseholdProps { ui, id }).into_any(),
                 Page::Visit(id, period) => visit::VisitForm(visit::VisitFormProps { ui, id, period }).into_any(),
                 Page::Admin => admin::Admin(admin::AdminProps { ui }).into_any(),
-                _ => view! { <p>"…"</p> }.into_any(),
+                Page::Dashboard => console::dashboard::Dashboard(console::dashboard::DashboardProps { ui }).into_any(),
+                Page::Reviews => console::reviews::Reviews(console::reviews::ReviewsProps { ui }).into_any(),
+                Page::Conflicts => console::conflicts::Conflicts(console::conflicts::ConflictsProps { ui }).into_any(),
+                Page::Review(id, period) => console::household::ReviewHousehold(
+                    console::household::ReviewHouseholdProps { ui, id, period },
+                )
+                .into_any(),
             }}
         </main>
     }
 }
 
-/// The page for a fresh start: the cached session decides.
+/// The page for a fresh start: the cached session (and its role) decides.
 pub fn start_page() -> Page {
-    if session::load(state::now()).is_some() { Page::List } else { Page::Login }
+    match session::load(state::now()) {
+        None => Page::Login,
+        Some(s) if s.user.role == "cadre" => Page::List,
+        Some(_) => Page::Dashboard,
+    }
 }

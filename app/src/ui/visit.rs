@@ -6,7 +6,7 @@
 use leptos::prelude::*;
 use shared::{
     Channel, Coded, EmploymentStatus, Guarantee, HelpKind, HelpState, IncomeComponent, PlaceScope, RiskSignal,
-    Severity, Visit, VisitMode,
+    ReviewAction, ReviewStatus, Severity, Visit, VisitMode,
 };
 
 use crate::state::{self, Page, Ui};
@@ -24,6 +24,12 @@ pub fn VisitForm(ui: Ui, id: String, period: String) -> impl IntoView {
     if initial.date.is_none() && state::current_period().to_string() == period {
         initial.date = Some(state::today());
     }
+    let returned = (initial.review_status() == Some(ReviewStatus::Returned))
+        .then(|| initial.review_thread().into_iter().rev().find(|(_, r)| r.action == Some(ReviewAction::Return)))
+        .flatten()
+        .map(|(_, r)| r.clone());
+    let resubmit = returned.is_some();
+    let reply = RwSignal::new(String::new());
     let form = RwSignal::new(initial);
     let lang = ui.lang;
     let snapshot = StoredValue::new(before.clone());
@@ -55,7 +61,12 @@ pub fn VisitForm(ui: Ui, id: String, period: String) -> impl IntoView {
         leptos::task::spawn_local(async move {
             let before = snapshot.get_value();
             let mut after = before.clone();
-            after.visits.insert(key.get_value(), form.get_untracked());
+            let mut visit = form.get_untracked();
+            if resubmit && let Some(s) = ui.session.get_untracked() {
+                // Saving a returned visit sends it back for review, with the reply.
+                visit.add_review(ReviewAction::Resubmit, &s.user.id, &s.user.name, state::now(), reply.get_untracked().trim());
+            }
+            after.visits.insert(key.get_value(), visit);
             match save(ui, &hid.get_value(), &before, &after).await {
                 Ok(()) => {
                     ui.notice.set(Some(
@@ -233,6 +244,17 @@ pub fn VisitForm(ui: Ui, id: String, period: String) -> impl IntoView {
         <section class="visit">
             <button class="back" on:click=move |_| ui.page.set(Page::Household(hid.get_value()))>{move || ui.t("‹ 返回", "‹ Back")}</button>
             <h2>{move || format!("{} {}", ui.t("走访", "Visit"), key.get_value())}</h2>
+            {returned.map(|r| view! {
+                <div class="returned" data-testid="returned-banner">
+                    <p><strong>{move || ui.t("督导退回修改：", "Returned for correction: ")}</strong>{r.comment.clone()}</p>
+                    <p class="hint">{format!("{} · {}", r.name, crate::ui::clock(r.at))}</p>
+                    <label>{move || ui.t("修改说明（可选）", "What you corrected (optional)")}
+                        <textarea data-testid="resubmit-reply" prop:value=move || reply.get()
+                            on:input=move |ev| reply.set(event_target_value(&ev))></textarea>
+                    </label>
+                    <p class="hint">{move || ui.t("保存后将重新提交审核。", "Saving sends it back for review.")}</p>
+                </div>
+            })}
             <h3>{move || ui.t("走访方式", "How")}</h3>
             <div class="modes">{modes}</div>
             {problem(problems, lang, at("mode"))}

@@ -96,6 +96,16 @@ const MIGRATIONS: &[&str] = &[
         detail  TEXT NOT NULL
     ) STRICT;
     "#,
+    // 2: the review status (审核) of each period's visit, for the review queue. Summaries
+    // are projections: dropping them makes the server recompute them, with the column.
+    r#"
+    DELETE FROM summaries;
+    ALTER TABLE summaries ADD COLUMN review TEXT;
+    "#,
+    // 3: an admin can disable an account: its login is refused and its sessions end.
+    r#"
+    ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1));
+    "#,
 ];
 
 /// The schema version this program writes.

@@ -1,0 +1,205 @@
+//! 花名册导入: choose a CSV file, read it in the browser (UTF-8; a GB18030 file saved
+//! by Excel is decoded too), send it to `POST /api/admin/roster`, then show what was
+//! imported, or every rejected row (and that nothing was imported).
+
+use leptos::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::JsFuture;
+
+use super::{Msg, token};
+use crate::api;
+use crate::state::Ui;
+
+/// What a good file did.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+struct Report {
+    households: usize,
+    members: usize,
+}
+
+/// One rejected row. `column` is shown when the server names one.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+struct RowError {
+    line: u64,
+    #[serde(default)]
+    column: Option<String>,
+    zh: String,
+    en: String,
+}
+
+#[derive(Debug, serde::Deserialize)]
+struct Rejected {
+    rows: Vec<RowError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Outcome {
+    Imported(Report),
+    Rejected(Vec<RowError>),
+    Failed(Msg),
+}
+
+/// A chosen file: name, text, and whether it was decoded as GB18030.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Chosen {
+    name: String,
+    text: String,
+    gb18030: bool,
+}
+
+/// Reads a file's text: UTF-8 when it is, else GB18030 (what Excel's plain "CSV" saves
+/// on a Chinese Windows).
+async fn read(file: &web_sys::File) -> Result<Chosen, Msg> {
+    let failed = |_| Msg::new("无法读取该文件", "The file cannot be read");
+    let buffer = JsFuture::from(file.array_buffer()).await.map_err(failed)?;
+    let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
+    let (text, gb18030) = match String::from_utf8(bytes) {
+        Ok(text) => (text, false),
+        Err(e) => {
+            let decoder = web_sys::TextDecoder::new_with_label("gb18030").map_err(failed)?;
+            (decoder.decode_with_u8_array(e.as_bytes()).map_err(failed)?, true)
+        }
+    };
+    Ok(Chosen { name: file.name(), text, gb18030 })
+}
+
+/// The roster tab.
+#[component]
+pub fn Roster(ui: Ui) -> impl IntoView {
+    let chosen = RwSignal::new(None::<Chosen>);
+    let outcome = RwSignal::new(None::<Outcome>);
+    let busy = RwSignal::new(false);
+
+    let on_file = move |ev: leptos::ev::Event| {
+        outcome.set(None);
+        chosen.set(None);
+        let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
+        let Some(file) = input.files().and_then(|l| l.get(0)) else { return };
+        leptos::task::spawn_local(async move {
+            match read(&file).await {
+                Ok(c) => chosen.set(Some(c)),
+                Err(m) => outcome.set(Some(Outcome::Failed(m))),
+            }
+        });
+    };
+    let import = move |_| {
+        let Some(c) = chosen.get_untracked() else { return };
+        busy.set(true);
+        outcome.set(None);
+        leptos::task::spawn_local(async move {
+            let answer = api::post_raw(&token(ui), "/api/admin/roster", "text/csv; charset=utf-8", &c.text).await;
+            busy.set(false);
+            let result = match answer {
+                Ok((200, body)) => match serde_json::from_str::<Report>(&body) {
+                    Ok(r) => Outcome::Imported(r),
+                    Err(e) => {
+                        Outcome::Failed(Msg::new(format!("答复无法解读：{e}"), format!("Unreadable answer: {e}")))
+                    }
+                },
+                Ok((422, body)) => match serde_json::from_str::<Rejected>(&body) {
+                    Ok(r) => Outcome::Rejected(r.rows),
+                    Err(e) => {
+                        Outcome::Failed(Msg::new(format!("答复无法解读：{e}"), format!("Unreadable answer: {e}")))
+                    }
+                },
+                Ok((status, body)) => Outcome::Failed(serde_json::from_str::<Msg>(&body).unwrap_or_else(|_| {
+                    Msg::new(format!("服务器答复 HTTP {status}"), format!("The server answered HTTP {status}"))
+                })),
+                Err(e) => Outcome::Failed(Msg::of(&e)),
+            };
+            outcome.set(Some(result));
+        });
+    };
+
+    let file_info = move || {
+        chosen.get().map(|c| {
+            let lines = c.text.lines().filter(|l| !l.trim().is_empty()).count().saturating_sub(1);
+            view! {
+                <p class="admin-file" data-testid="roster-file-info">
+                    {move || {
+                        format!("{} · {} {}", c.name, lines, ui.t("行数据", "data rows"))
+                    }}
+                    {c.gb18030.then(|| view! {
+                        <span class="warning">{move || ui.t("（按 GB18030 编码读取）", " (read as GB18030)")}</span>
+                    })}
+                </p>
+            }
+        })
+    };
+
+    let result = move || {
+        outcome.get().map(|o| match o {
+            Outcome::Imported(r) => view! {
+                <p class="admin-ok" data-testid="roster-report">
+                    {move || match ui.lang.get() {
+                        shared::Lang::Zh => format!("导入成功：{} 户，{} 名成员", r.households, r.members),
+                        _ => format!("Imported {} households, {} members", r.households, r.members),
+                    }}
+                </p>
+            }
+            .into_any(),
+            Outcome::Rejected(rows) => {
+                let n = rows.len();
+                view! {
+                    <div class="admin-rejected">
+                        <p class="error" role="alert" data-testid="roster-rejected">
+                            {move || match ui.lang.get() {
+                                shared::Lang::Zh => format!("花名册有 {n} 处问题，未导入任何数据。请修改后重新导入。"),
+                                _ => format!("The roster has {n} problems; nothing was imported. Fix them and import again."),
+                            }}
+                        </p>
+                        <table class="admin-table admin-errors" data-testid="roster-errors">
+                            <thead>
+                                <tr>
+                                    <th>{move || ui.t("行号", "Line")}</th>
+                                    <th>{move || ui.t("列", "Column")}</th>
+                                    <th>{move || ui.t("问题", "Problem")}</th>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {rows
+                                    .into_iter()
+                                    .map(|r| {
+                                        let message = Msg::new(r.zh, r.en);
+                                        view! {
+                                            <tr data-testid="roster-error-row" data-line=r.line>
+                                                <td data-label=move || ui.t("行号", "Line")>{r.line}</td>
+                                                <td data-label=move || ui.t("列", "Column")>{r.column.unwrap_or_else(|| "—".into())}</td>
+                                                <td data-label=move || ui.t("问题", "Problem")>{move || message.say(ui)}</td>
+                                            </tr>
+                                        }
+                                    })
+                                    .collect_view()}
+                            </tbody>
+                        </table>
+                    </div>
+                }
+                .into_any()
+            }
+            Outcome::Failed(m) => {
+                view! { <p class="error" role="alert" data-testid="roster-failed">{move || m.say(ui)}</p> }.into_any()
+            }
+        })
+    };
+
+    view! {
+        <div class="admin-roster">
+            <p class="admin-hint">
+                {move || ui.t(
+                    "每行一名成员，同户各行的户信息须一致。必填列：户编码、安置点、网格、姓名；表头可用中文或英文。用 Excel 编辑时请另存为“CSV UTF-8”。有任何一行出错时整份花名册都不导入。",
+                    "One row per member; a household's facts must agree on each of its rows. Required columns: 户编码 registry_no, 安置点 site, 网格 grid, 姓名 name; headers in Chinese or English. From Excel, save as \"CSV UTF-8\". If any row is wrong, nothing of the file is imported.",
+                )}
+            </p>
+            <label class="admin-file-pick">
+                {move || ui.t("选择花名册文件（.csv）", "Choose the roster file (.csv)")}
+                <input type="file" accept=".csv,text/csv" data-testid="roster-file" on:change=on_file />
+            </label>
+            {file_info}
+            <button class="primary" data-testid="roster-submit" on:click=import
+                disabled=move || busy.get() || chosen.with(Option::is_none)>
+                {move || if busy.get() { ui.t("正在导入…", "Importing…") } else { ui.t("导入", "Import") }}
+            </button>
+            {result}
+        </div>
+    }
+}

@@ -1,0 +1,194 @@
+//! One household as the console shows it (read from the server, ID numbers masked):
+//! the period's visit in full, validation problems, conflicts to settle, and the
+//! review exchange with approve and return-with-comment.
+
+use leptos::prelude::*;
+use shared::{Coded, Household, Lang, Problem, ReviewStatus, Visit};
+
+use super::conflicts::{ConflictItem, choices};
+use super::{fetch, post, thousands};
+use crate::state::{Page, Ui};
+use crate::ui::clock;
+
+/// `GET /api/households/{id}`.
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+pub struct Detail {
+    /// 户编码
+    pub id: String,
+    /// The household.
+    pub household: Household,
+    /// Validation problems.
+    pub problems: Vec<Problem>,
+    /// Conflicts (without the household fields `ConflictItem` carries).
+    pub conflicts: Vec<serde_json::Value>,
+}
+
+/// The page.
+#[component]
+pub fn ReviewHousehold(ui: Ui, id: String, period: String) -> impl IntoView {
+    let path = format!("/api/households/{id}");
+    let detail = LocalResource::new(move || {
+        let path = path.clone();
+        async move { fetch::<Detail>(ui, path).await }
+    });
+    let reload = move || detail.refetch();
+    view! {
+        <section class="console-household">
+            <button class="back" on:click=move |_| ui.page.set(Page::Reviews)>{move || ui.t("‹ 返回审核", "‹ Back to review")}</button>
+            {move || match detail.get() {
+                None => view! { <p class="loading">{ui.t("加载中…", "Loading…")}</p> }.into_any(),
+                Some(Err(e)) => view! { <p class="error">{e}</p> }.into_any(),
+                Some(Ok(d)) => body(ui, d, period.clone(), reload).into_any(),
+            }}
+        </section>
+    }
+}
+
+fn body(ui: Ui, d: Detail, period: String, reload: impl Fn() + Copy + 'static) -> impl IntoView {
+    let lang = ui.lang.get_untracked();
+    let h = d.household;
+    let f = &h.facts;
+    let head = format!("{} · {}", h.head_name(), d.id);
+    let facts = format!(
+        "{} {} {} · {}{}",
+        f.site,
+        f.grid,
+        f.address,
+        f.category.map(|c| c.label(lang)).unwrap_or_default(),
+        f.monitoring.filter(|m| *m != shared::Monitoring::None).map(|m| format!(" · {}", m.label(lang))).unwrap_or_default()
+    );
+    let visit = h.visits.get(&period).cloned();
+    let conflicts: Vec<ConflictItem> = d
+        .conflicts
+        .into_iter()
+        .filter_map(|mut c| {
+            c["household_id"] = d.id.clone().into();
+            c["head_name"] = h.head_name().into();
+            serde_json::from_value(c).ok()
+        })
+        .collect();
+    let problems = d.problems;
+    view! {
+        <h2 data-testid="console-household-head">{head}</h2>
+        <p class="facts">{facts}</p>
+        <h3>{format!("{period} {}", ui.t("走访", "visit"))}</h3>
+        {match visit.clone() {
+            None => view! { <p data-testid="no-visit">{ui.t("本期尚无走访记录。", "No visit recorded this period.")}</p> }.into_any(),
+            Some(v) => visit_view(ui, &h, &v).into_any(),
+        }}
+        {(!problems.is_empty()).then(|| view! {
+            <h3>{ui.t("需核实", "To check")}</h3>
+            <ul class="problems">
+                {problems.into_iter().map(|p| view! { <li class="warning">{if lang == Lang::Zh { p.zh } else { p.en }}</li> }).collect_view()}
+            </ul>
+        })}
+        {(!conflicts.is_empty()).then(|| view! {
+            <h3>{ui.t("待处理冲突", "Conflicts to settle")}</h3>
+            <ul class="conflicts">{conflicts.into_iter().map(|c| choices(ui, c, reload)).collect_view()}</ul>
+        })}
+        {visit.map(|v| review_view(ui, d.id.clone(), period.clone(), v, reload))}
+    }
+}
+
+fn visit_view(ui: Ui, h: &Household, v: &Visit) -> impl IntoView {
+    let lang = ui.lang.get_untracked();
+    let who = v.visitors.values().cloned().collect::<Vec<_>>().join("、");
+    let head = format!(
+        "{} · {} · {}",
+        v.mode.map(|m| m.label(lang)).unwrap_or_default(),
+        v.date.map(|d| d.to_string()).unwrap_or_default(),
+        who
+    );
+    let jobs = v
+        .employment
+        .iter()
+        .map(|(mid, e)| {
+            let name = h.members.get(mid).map_or_else(|| mid.clone(), |m| m.name.clone());
+            let place = [e.place_scope.map(|s| s.label(lang).to_owned()), Some(e.place.clone())];
+            let line = [
+                e.status.map(|s| s.label(lang).to_owned()),
+                e.channel.map(|c| c.label(lang).to_owned()),
+                Some(e.industry.clone()),
+                Some(place.into_iter().flatten().collect::<Vec<_>>().join(" ")),
+                e.monthly_income.map(|i| format!("{} {}", thousands(i), ui.t("元/月", "yuan/month"))),
+            ];
+            let line = line.into_iter().flatten().filter(|s| !s.trim().is_empty()).collect::<Vec<_>>().join(" · ");
+            view! { <li><strong>{name}</strong>" "{line}</li> }
+        })
+        .collect_view();
+    let income = v
+        .income
+        .items()
+        .into_iter()
+        .filter_map(|(c, a)| a.map(|a| format!("{} {}", c.label(lang), thousands(a))))
+        .collect::<Vec<_>>()
+        .join(" · ");
+    let failed: Vec<&str> =
+        v.guarantees.items().into_iter().filter(|(_, a)| *a == Some(false)).map(|(g, _)| g.label(lang)).collect();
+    let risks: Vec<&str> = v.risks.iter().map(|r| r.label(lang)).collect();
+    view! {
+        <div class="visit-detail" data-testid="visit-detail">
+            <p>{head}</p>
+            <ul class="jobs">{jobs}</ul>
+            <p>{ui.t("当月收入：", "Income this month: ")}{income}</p>
+            {(!failed.is_empty()).then(|| view! { <p class="warning">{ui.t("两不愁三保障问题：", "Guarantees failed: ")}{failed.join("、")}</p> })}
+            {(!risks.is_empty()).then(|| view! { <p class="warning">{ui.t("风险：", "Risks: ")}{risks.join("、")}" "{v.risk_note.clone()}</p> })}
+            {(!v.note.is_empty()).then(|| view! { <p>{ui.t("备注：", "Notes: ")}{v.note.clone()}</p> })}
+        </div>
+    }
+}
+
+fn review_view(ui: Ui, id: String, period: String, v: Visit, reload: impl Fn() + Copy + 'static) -> impl IntoView {
+    let lang = ui.lang.get_untracked();
+    let status = v.review_status();
+    let thread = v
+        .review_thread()
+        .into_iter()
+        .map(|(_, r)| {
+            view! {
+                <li data-testid="review-step">
+                    <strong>{r.action.map(|a| a.label(lang))}</strong>" · "{r.name.clone()}" · "{clock(r.at)}
+                    {(!r.comment.is_empty()).then(|| view! { <p class="comment">{r.comment.clone()}</p> })}
+                </li>
+            }
+        })
+        .collect_view();
+    let comment = RwSignal::new(String::new());
+    let error = RwSignal::new(None::<String>);
+    let act = move |action: &'static str| {
+        let path = format!("/api/households/{id}/review");
+        let period = period.clone();
+        move |_| {
+            let body = serde_json::json!({"period": period, "action": action, "comment": comment.get_untracked()});
+            let path = path.clone();
+            leptos::task::spawn_local(async move {
+                match post(ui, path, body).await {
+                    Ok(_) => {
+                        let done = if action == "approve" { ui.t("已审核通过", "Approved") } else { ui.t("已退回干部修改", "Returned to the cadre") };
+                        ui.notice.set(Some(done.to_owned()));
+                        reload();
+                    }
+                    Err(e) => error.set(Some(e)),
+                }
+            });
+        }
+    };
+    let approve = act("approve");
+    let send_back = act("return");
+    view! {
+        <h3>{ui.t("审核", "Review")}</h3>
+        <p data-testid="review-status" data-status=status.map(|s| s.code())>
+            <span class=match status { Some(ReviewStatus::Approved) => "badge done", Some(ReviewStatus::Returned) => "badge warn", _ => "badge" }>
+                {status.map(|s| s.label(lang))}
+            </span>
+        </p>
+        <ol class="thread">{thread}</ol>
+        <textarea data-testid="review-comment" placeholder=ui.t("审核意见（退回时必填）", "Comment (required to return)")
+            prop:value=move || comment.get() on:input=move |ev| comment.set(event_target_value(&ev))></textarea>
+        <div class="review-actions">
+            <button class="primary" data-testid="approve" on:click=approve>{ui.t("审核通过", "Approve")}</button>
+            <button class="small" data-testid="return" on:click=send_back>{ui.t("退回修改", "Return for correction")}</button>
+        </div>
+        {move || error.get().map(|e| view! { <p class="error" data-testid="review-error">{e}</p> })}
+    }
+}

@@ -1,0 +1,113 @@
+//! Admin endpoints: accounts (`users`), the roster import, assignments of households
+//! to cadres (`assignments`). Also the JSON-body helper every POST handler uses, so
+//! malformed bodies get the same clear 400.
+
+mod assignments;
+mod users;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use rusqlite::{Connection, params};
+use serde::de::DeserializeOwned;
+
+pub use assignments::{
+    AreaCount, AssignedHousehold, Assignment, AssignmentFilter, AssignmentsView, BulkReport, MAX_ITEMS, assign,
+    assign_handler, assign_many, assignments,
+};
+pub use users::{NewUser, UserRow, UserUpdate, create_user, list_users, update_user, update_user_handler, user_rows};
+
+use crate::AppState;
+use crate::auth::{self, Area, Role, Session};
+use crate::error::{AppError, AppResult};
+use crate::roster::{self, ImportReport, RowError};
+
+/// Parses a JSON body, naming what is wrong with it.
+pub fn json_body<T: DeserializeOwned>(bytes: &[u8]) -> AppResult<T> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        AppError::bad_request(
+            "bad_json",
+            format!("请求内容不是有效的 JSON：{e}"),
+            format!("The request body is not the expected JSON: {e}"),
+        )
+    })
+}
+
+fn admin_only(session: &Session) -> AppResult<()> {
+    if session.user.role != Role::Admin {
+        return Err(AppError::forbidden("仅管理员可操作", "Only an admin can do this"));
+    }
+    Ok(())
+}
+
+/// A role from its code, or a clear 400.
+fn role_param(role: &str) -> AppResult<Role> {
+    Role::parse(role.trim()).ok_or_else(|| {
+        AppError::bad_request(
+            "bad_role",
+            format!("角色“{role}”应为 admin（管理员）、supervisor（督导）或 cadre（帮扶干部）"),
+            format!("Role \"{role}\" must be admin, supervisor or cadre"),
+        )
+    })
+}
+
+/// An area from `county:NAME`, `township:NAME` or `site:NAME` (empty: none), or a clear 400.
+fn area_param(area: Option<&str>) -> AppResult<Option<Area>> {
+    match area.map(str::trim) {
+        None | Some("") => Ok(None),
+        Some(a) => Area::parse(a).map(Some).ok_or_else(|| {
+            AppError::bad_request(
+                "bad_area",
+                format!("区域“{a}”应为 county:名称、township:名称 或 site:名称"),
+                format!("Area \"{a}\" must be county:NAME, township:NAME or site:NAME"),
+            )
+        }),
+    }
+}
+
+/// `county:NAME`, `township:NAME` or `site:NAME`.
+pub fn area_code(area: &Area) -> String {
+    let (kind, name) = area.column();
+    format!("{kind}:{name}")
+}
+
+/// Records an admin action in `audit_log`.
+fn audit(conn: &Connection, by: &str, action: &str, detail: &str) -> AppResult<()> {
+    conn.execute(
+        "INSERT INTO audit_log (at, user_id, action, detail) VALUES (?1, ?2, ?3, ?4)",
+        params![auth::now(), by, action, detail],
+    )?;
+    Ok(())
+}
+
+/// Answer of a roster import that failed.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct ImportErrors {
+    /// `roster_rejected`.
+    pub error: String,
+    /// Every bad row.
+    pub rows: Vec<RowError>,
+}
+
+/// `POST /api/admin/roster` with a CSV body: 200 with counts, or 422 with every bad row
+/// (and nothing imported).
+pub async fn import_roster(
+    State(state): State<AppState>,
+    session: Session,
+    body: Bytes,
+) -> AppResult<Result<Json<ImportReport>, (StatusCode, Json<ImportErrors>)>> {
+    admin_only(&session)?;
+    let text = String::from_utf8(body.to_vec()).map_err(|_| {
+        AppError::bad_request(
+            "not_utf8",
+            "花名册须为 UTF-8 编码的 CSV（可另存为“CSV UTF-8”）",
+            "The roster must be a UTF-8 CSV (save as \"CSV UTF-8\")",
+        )
+    })?;
+    let stamp = shared::Stamp::new(session.user.id.clone(), session.user.name.clone(), auth::now());
+    let result = state.db.run(move |conn| roster::import(conn, &text, &stamp)).await?;
+    Ok(result.map(Json).map_err(|rows| {
+        (StatusCode::UNPROCESSABLE_ENTITY, Json(ImportErrors { error: "roster_rejected".into(), rows }))
+    }))
+}

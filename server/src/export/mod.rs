@@ -1,0 +1,150 @@
+//! The period exports a county office pastes into its monthly report: `export.csv` (the
+//! flat members table), `export.xlsx` (户表, 成员, 就业, 指标) and `export/{sheet}.csv`.
+//!
+//! Every export reads the documents in the caller's scope once, builds report tables
+//! (`rows`, typed cells in `table`) and renders them (`xlsx`, `csv`), so a sheet and its
+//! CSV cannot disagree. Cadres may not export; ID numbers are masked unless an admin
+//! asks for `unmask=1`, which is written to `audit_log` (the log names no ID number).
+
+mod csv;
+pub mod flat;
+pub mod rows;
+pub mod table;
+mod xlsx;
+
+use axum::extract::{Path, Query, State};
+use axum::http::{StatusCode, header};
+use axum::response::IntoResponse;
+use rusqlite::{Connection, params};
+use shared::{Date, Period};
+
+use self::rows::{Loaded, Sheet};
+use self::table::Table;
+use crate::auth::{Role, Session, User, now, scope_filter};
+use crate::error::{AppError, AppResult};
+use crate::{AppState, store};
+
+/// Query of the exports.
+#[derive(Debug, serde::Deserialize)]
+pub struct ExportQuery {
+    /// `YYYY-MM`; default: the current period.
+    pub period: Option<String>,
+    /// `1`: full ID numbers (admins only).
+    pub unmask: Option<u8>,
+}
+
+/// The XLSX media type.
+pub const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+const CSV_TYPE: &str = "text/csv; charset=utf-8";
+
+/// Every household in `user`'s scope, in site, grid, id order.
+fn load_scope(conn: &Connection, user: &User) -> AppResult<Vec<Loaded>> {
+    let (scope, param) = scope_filter(user);
+    let sql = format!("SELECT h.id FROM households h WHERE {scope} ORDER BY h.site, h.grid, h.id");
+    let ids: Vec<String> = conn
+        .prepare(&sql)?
+        .query_map(rusqlite::params_from_iter(param.iter()), |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::with_capacity(ids.len());
+    for id in ids {
+        let Some(doc) = store::load_doc(conn, &id)? else { continue };
+        out.push((id, doc.household().map_err(AppError::internal)?));
+    }
+    Ok(out)
+}
+
+/// Checks who may export what, reads the scope and builds the tables; `what` names the
+/// export in the audit log.
+async fn tables<F>(
+    state: &AppState,
+    session: &Session,
+    q: &ExportQuery,
+    what: impl Into<String>,
+    build: F,
+) -> AppResult<(Period, Vec<Table>)>
+where
+    F: FnOnce(&[Loaded], Period, bool) -> Vec<Table> + Send + 'static,
+{
+    if session.user.role == Role::Cadre {
+        return Err(AppError::forbidden("仅督导和管理员可导出", "Only supervisors and admins can export"));
+    }
+    let unmask = q.unmask == Some(1);
+    if unmask && session.user.role != Role::Admin {
+        return Err(AppError::forbidden("仅管理员可导出完整身份证号", "Only an admin can export full ID numbers"));
+    }
+    let period =
+        crate::reads::period_param(q.period.as_deref(), Period::of(Date::in_china(now())), "监测期", "Period")?;
+    let user = session.user.clone();
+    let what: String = what.into();
+    let tables = state
+        .db
+        .run(move |conn| {
+            let households = load_scope(conn, &user)?;
+            let tables = build(&households, period, unmask);
+            if unmask {
+                let detail = format!("{what}, period {period}, {} households", households.len());
+                conn.execute(
+                    "INSERT INTO audit_log (at, user_id, action, detail) VALUES (?1, ?2, 'export_unmasked', ?3)",
+                    params![now(), user.id, detail],
+                )?;
+                tracing::warn!(user = %user.id, period = %period, export = %what, "unmasked export");
+            }
+            Ok::<_, AppError>(tables)
+        })
+        .await?;
+    Ok((period, tables))
+}
+
+fn attachment(content_type: &str, filename: String, body: Vec<u8>) -> impl IntoResponse + use<> {
+    let disposition = format!("attachment; filename=\"{filename}\"");
+    ([(header::CONTENT_TYPE, content_type.to_owned()), (header::CONTENT_DISPOSITION, disposition)], body)
+}
+
+/// `GET /api/export.csv?period=&unmask=`: one row per present member with the period's
+/// visit and employment.
+pub async fn export_csv(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<ExportQuery>,
+) -> AppResult<impl IntoResponse> {
+    let (period, tables) =
+        tables(&state, &session, &q, "export.csv", |hs, p, unmask| vec![flat::table(hs, p, unmask)]).await?;
+    let body = tables.first().map(csv::render).transpose()?.unwrap_or_default();
+    Ok(attachment(CSV_TYPE, format!("huhujian-{period}.csv"), body))
+}
+
+/// `GET /api/export.xlsx?period=&unmask=`: the workbook 户表, 成员, 就业, 指标.
+pub async fn export_xlsx(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<ExportQuery>,
+) -> AppResult<impl IntoResponse> {
+    let (period, tables) = tables(&state, &session, &q, "export.xlsx", |hs, p, unmask| {
+        Sheet::ALL.iter().map(|s| s.build(hs, p, unmask)).collect()
+    })
+    .await?;
+    Ok(attachment(XLSX_TYPE, format!("huhujian-{period}.xlsx"), xlsx::render(&tables)?))
+}
+
+/// `GET /api/export/{sheet}.csv?period=&unmask=`: one sheet of the workbook as CSV;
+/// sheet = `households`, `members`, `employment` or `indicators`.
+pub async fn export_sheet_csv(
+    State(state): State<AppState>,
+    session: Session,
+    Path(file): Path<String>,
+    Query(q): Query<ExportQuery>,
+) -> AppResult<impl IntoResponse> {
+    let sheet = file.strip_suffix(".csv").and_then(Sheet::from_slug).ok_or_else(|| {
+        AppError::new(
+            StatusCode::NOT_FOUND,
+            "not_found",
+            format!("没有导出表“{file}”，可选 households、members、employment、indicators（.csv）"),
+            format!("No export \"{file}\"; use households, members, employment or indicators (.csv)"),
+        )
+    })?;
+    let what = format!("export/{}.csv", sheet.slug());
+    let (period, tables) =
+        tables(&state, &session, &q, what, move |hs, p, unmask| vec![sheet.build(hs, p, unmask)]).await?;
+    let body = tables.first().map(csv::render).transpose()?.unwrap_or_default();
+    Ok(attachment(CSV_TYPE, format!("huhujian-{period}-{}.csv", sheet.slug()), body))
+}
