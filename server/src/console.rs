@@ -99,9 +99,19 @@ pub async fn household(
 }
 
 /// Saves `doc` after a server-side edit, in one transaction with its change log.
-fn commit(conn: &mut Connection, session: &Session, id: &str, before: &[shared::automerge::ChangeHash], doc: &HouseholdDoc) -> AppResult<()> {
+fn commit(
+    conn: &mut Connection,
+    session: &Session,
+    id: &str,
+    before: &[shared::automerge::ChangeHash],
+    doc: &HouseholdDoc,
+) -> AppResult<()> {
     let household = doc.check().map_err(|e| {
-        AppError::bad_request("schema", format!("记录不符合格式：{}", e.zh()), format!("The record breaks the layout: {e}"))
+        AppError::bad_request(
+            "schema",
+            format!("记录不符合格式：{}", e.zh()),
+            format!("The record breaks the layout: {e}"),
+        )
     })?;
     let at = now();
     let tx = conn.transaction()?;
@@ -168,7 +178,8 @@ pub async fn review(
                 ));
             };
             let open_conflicts = doc.conflicts().map_err(AppError::internal)?;
-            if action == ReviewAction::Approve && open_conflicts.iter().any(|c| c.key.starts_with(&format!("v/{key}/"))) {
+            if action == ReviewAction::Approve && open_conflicts.iter().any(|c| c.key.starts_with(&format!("v/{key}/")))
+            {
                 return Err(conflict(
                     "has_conflicts",
                     "该走访记录还有冲突未处理，请先处理冲突再审核通过",
@@ -296,9 +307,8 @@ pub async fn reviews(
                 let (k, n): (String, u32) = row?;
                 counts.insert(k, n);
             }
-            let condition = format!(
-                "h.id IN (SELECT household_id FROM summaries WHERE period = ? AND review = ?) AND {where_sql}"
-            );
+            let condition =
+                format!("h.id IN (SELECT household_id FROM summaries WHERE period = ? AND review = ?) AND {where_sql}");
             let mut all = vec![Value::Text(period.to_string()), Value::Text(status)];
             all.extend(params);
             let rows = household_rows(conn, &condition, &all)?;

@@ -174,7 +174,8 @@ impl Visit {
             }
             id = format!("{}.{n}", &base[..base.len().min(crate::fields::MAX_ID_LEN - 4)]);
         }
-        let review = Review { action: Some(action), by: by.to_owned(), name: name.to_owned(), at, comment: comment.to_owned() };
+        let review =
+            Review { action: Some(action), by: by.to_owned(), name: name.to_owned(), at, comment: comment.to_owned() };
         self.reviews.insert(id.clone(), review);
         self.review = Some(match action {
             ReviewAction::Approve => ReviewStatus::Approved,

@@ -382,28 +382,51 @@ fn visit_strategy() -> impl Strategy<Value = Visit> {
             text(),
             text(),
         ),
+        (opt::<ReviewStatus>(), prop::collection::btree_map("[0-9]{1,10}-[a-z0-9]{1,6}", review_strategy(), 0..3)),
     )
-        .prop_map(|((date, mode, visitors), employment, (inc, g), (risks, risk_note), (help, help_note, note))| {
-            Visit {
-                date,
-                mode,
-                visitors,
+        .prop_map(
+            |(
+                (date, mode, visitors),
                 employment,
-                income: Income { wage: inc[0], operating: inc[1], property: inc[2], transfer: inc[3], costs: inc[4] },
-                guarantees: Guarantees {
-                    food_clothing: g[0],
-                    schooling: g[1],
-                    medical: g[2],
-                    housing: g[3],
-                    water: g[4],
-                },
-                risks,
-                risk_note,
-                help,
-                help_note,
-                note,
-            }
-        })
+                (inc, g),
+                (risks, risk_note),
+                (help, help_note, note),
+                (review, reviews),
+            )| {
+                Visit {
+                    date,
+                    mode,
+                    visitors,
+                    employment,
+                    income: Income {
+                        wage: inc[0],
+                        operating: inc[1],
+                        property: inc[2],
+                        transfer: inc[3],
+                        costs: inc[4],
+                    },
+                    guarantees: Guarantees {
+                        food_clothing: g[0],
+                        schooling: g[1],
+                        medical: g[2],
+                        housing: g[3],
+                        water: g[4],
+                    },
+                    risks,
+                    risk_note,
+                    help,
+                    help_note,
+                    note,
+                    review,
+                    reviews,
+                }
+            },
+        )
+}
+
+fn review_strategy() -> impl Strategy<Value = Review> {
+    (opt::<ReviewAction>(), "[a-z0-9]{1,6}", text(), 0i64..4_000_000_000, text())
+        .prop_map(|(action, by, name, at, comment)| Review { action, by, name, at, comment })
 }
 
 fn household_strategy() -> impl Strategy<Value = Household> {

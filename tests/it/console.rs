@@ -67,7 +67,8 @@ async fn a_returned_visit_reaches_the_cadre_and_comes_back_corrected() {
     assert_eq!(server.peek().documents(), before, "refused reviews left every document as it was");
 
     // Return it with a comment.
-    let returned = s1.post_json(&review, &json!({"period": P, "action": "return", "comment": "工资应为月收入，请核实"})).await;
+    let returned =
+        s1.post_json(&review, &json!({"period": P, "action": "return", "comment": "工资应为月收入，请核实"})).await;
     assert_eq!(returned.status(), StatusCode::OK);
     let detail: Value = returned.json().await.unwrap();
     let steps = detail["household"]["visits"][P]["reviews"].as_object().unwrap();
@@ -81,7 +82,10 @@ async fn a_returned_visit_reaches_the_cadre_and_comes_back_corrected() {
     let v = &h.visits[P];
     assert_eq!(v.review_status(), Some(ReviewStatus::Returned));
     let (_, step) = v.review_thread().pop().unwrap();
-    assert_eq!((step.by.as_str(), step.name.as_str(), step.comment.as_str()), ("s1", "赵主任", "工资应为月收入，请核实"));
+    assert_eq!(
+        (step.by.as_str(), step.name.as_str(), step.comment.as_str()),
+        ("s1", "赵主任", "工资应为月收入，请核实")
+    );
 
     // Corrected and resubmitted: back in the queue. (Steps are a second apart, as they
     // are minutes or days apart in life, so the thread's time order is unambiguous.)
@@ -139,7 +143,8 @@ async fn a_conflict_is_resolved_from_the_console_and_disappears_on_the_phones() 
     let conflicts: Vec<Value> = s1.get_json("/api/conflicts").await;
     let wage: Vec<&Value> = conflicts.iter().filter(|c| c["key"] == "v/2026-11/i/wage").collect();
     assert_eq!(wage.len(), 1, "{conflicts:?}");
-    let mut values: Vec<i64> = wage[0]["values"].as_array().unwrap().iter().map(|v| v["value"].as_i64().unwrap()).collect();
+    let mut values: Vec<i64> =
+        wage[0]["values"].as_array().unwrap().iter().map(|v| v["value"].as_i64().unwrap()).collect();
     values.sort();
     assert_eq!(values, [4800, 5200]);
 
@@ -192,7 +197,9 @@ async fn trend_and_cadre_filters_count_what_was_recorded() {
     let by_cadre: Vec<Value> = admin.get_json(&format!("/api/coverage?period={P}&by=site&cadre=c2")).await;
     let rows: Vec<(String, i64, i64)> = by_cadre
         .iter()
-        .map(|r| (r["key"].as_str().unwrap().to_owned(), r["assigned"].as_i64().unwrap(), r["visited"].as_i64().unwrap()))
+        .map(|r| {
+            (r["key"].as_str().unwrap().to_owned(), r["assigned"].as_i64().unwrap(), r["visited"].as_i64().unwrap())
+        })
         .collect();
     assert_eq!(rows, [("光禄新村".to_owned(), 1, 1), ("阳光社区".to_owned(), 1, 0)], "c2 has H1 and H4");
     let not_visited: Vec<Value> = admin.get_json(&format!("/api/flagged?kind=not_visited&period={P}&cadre=c2")).await;

@@ -179,7 +179,13 @@ impl Phone {
 
     /// POST a JSON body with the token.
     pub async fn post_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
-        self.http.post(format!("{}{path}", self.base)).bearer_auth(&self.token).json(body).send().await.expect("request")
+        self.http
+            .post(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
     }
 
     /// GET with the token.

@@ -141,8 +141,8 @@ pub fn Admin(ui: Ui) -> impl IntoView {
             }>
                 <div class="tabs" role="tablist">
                     {tab_button(Tab::Users, "用户", "Users", "admin-tab-users")}
-                    {tab_button(Tab::Roster, "花名册导入", "Roster import", "admin-tab-roster")}
-                    {tab_button(Tab::Assign, "分配", "Assignments", "admin-tab-assign")}
+                    {tab_button(Tab::Roster, "花名册导入", "Roster", "admin-tab-roster")}
+                    {tab_button(Tab::Assign, "分配", "Assign", "admin-tab-assign")}
                 </div>
                 {move || match tab.get() {
                     Tab::Users => users::Users(users::UsersProps { ui }).into_any(),

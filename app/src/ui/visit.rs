@@ -5,8 +5,8 @@
 
 use leptos::prelude::*;
 use shared::{
-    Channel, Coded, EmploymentStatus, Guarantee, HelpKind, HelpState, IncomeComponent, PlaceScope, RiskSignal,
-    ReviewAction, ReviewStatus, Severity, Visit, VisitMode,
+    Channel, Coded, EmploymentStatus, Guarantee, HelpKind, HelpState, IncomeComponent, PlaceScope, ReviewAction,
+    ReviewStatus, RiskSignal, Severity, Visit, VisitMode,
 };
 
 use crate::state::{self, Page, Ui};
@@ -64,7 +64,13 @@ pub fn VisitForm(ui: Ui, id: String, period: String) -> impl IntoView {
             let mut visit = form.get_untracked();
             if resubmit && let Some(s) = ui.session.get_untracked() {
                 // Saving a returned visit sends it back for review, with the reply.
-                visit.add_review(ReviewAction::Resubmit, &s.user.id, &s.user.name, state::now(), reply.get_untracked().trim());
+                visit.add_review(
+                    ReviewAction::Resubmit,
+                    &s.user.id,
+                    &s.user.name,
+                    state::now(),
+                    reply.get_untracked().trim(),
+                );
             }
             after.visits.insert(key.get_value(), visit);
             match save(ui, &hid.get_value(), &before, &after).await {

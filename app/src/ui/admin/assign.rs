@@ -205,7 +205,7 @@ pub fn Assign(ui: Ui) -> impl IntoView {
                                             <td data-label=move || ui.t("户编码", "No.")>{h.id.clone()}</td>
                                             <td data-label=move || ui.t("户主", "Head")><strong>{h.head_name.clone()}</strong></td>
                                             <td data-label=move || ui.t("网格 · 住址", "Grid · address")>
-                                                {format!("{} · {}", h.grid, h.address)}
+                                                {if h.address.is_empty() { h.grid.clone() } else { format!("{} · {}", h.grid, h.address) }}
                                             </td>
                                             <td data-label=move || ui.t("帮扶干部", "Cadres") data-testid="assign-cadres">
                                                 {match who {

@@ -145,7 +145,10 @@ pub fn Roster(ui: Ui) -> impl IntoView {
                         <p class="error" role="alert" data-testid="roster-rejected">
                             {move || match ui.lang.get() {
                                 shared::Lang::Zh => format!("花名册有 {n} 处问题，未导入任何数据。请修改后重新导入。"),
-                                _ => format!("The roster has {n} problems; nothing was imported. Fix them and import again."),
+                                _ => format!(
+                                    "The roster has {n} problem{}; nothing was imported. Fix and import again.",
+                                    if n == 1 { "" } else { "s" }
+                                ),
                             }}
                         </p>
                         <table class="admin-table admin-errors" data-testid="roster-errors">

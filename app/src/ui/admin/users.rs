@@ -73,6 +73,8 @@ fn text_input(
 pub fn Users(ui: Ui) -> impl IntoView {
     let users = LocalResource::new(move || fetch::<Vec<UserRow>>(ui, "/api/admin/users"));
     let editing = RwSignal::new(None::<String>);
+    // What the open edit form last did; kept across the list's reloads.
+    let said = RwSignal::new(None::<Result<Msg, Msg>>);
     let me = ui.session.get_untracked().map(|s| s.user.id).unwrap_or_default();
     let rows = move || {
         let me = me.clone();
@@ -95,7 +97,7 @@ pub fn Users(ui: Ui) -> impl IntoView {
                     <tbody>
                         {list
                             .into_iter()
-                            .map(|u| user_row(ui, u.clone(), u.login == me, editing, users))
+                            .map(|u| user_row(ui, u.clone(), u.login == me, editing, said, users))
                             .collect_view()}
                     </tbody>
                 </table>
@@ -137,6 +139,7 @@ fn user_row(
     u: UserRow,
     is_me: bool,
     editing: RwSignal<Option<String>>,
+    said: RwSignal<Option<Result<Msg, Msg>>>,
     users: LocalResource<Result<Vec<UserRow>, Msg>>,
 ) -> impl IntoView {
     let login = u.login.clone();
@@ -146,7 +149,10 @@ fn user_row(
     };
     let toggle = {
         let login = login.clone();
-        move |_| editing.update(|e| *e = if e.as_deref() == Some(login.as_str()) { None } else { Some(login.clone()) })
+        move |_| {
+            said.set(None);
+            editing.update(|e| *e = if e.as_deref() == Some(login.as_str()) { None } else { Some(login.clone()) });
+        }
     };
     let role = u.role.clone();
     let area = u.area.clone();
@@ -171,7 +177,7 @@ fn user_row(
         <Show when=open>
             <tr class="admin-edit-row">
                 <td colspan="7">
-                    <EditUser ui=ui user=edit_user.clone() is_me=is_me editing=editing users=users />
+                    <EditUser ui=ui user=edit_user.clone() is_me=is_me said=said users=users />
                 </td>
             </tr>
         </Show>
@@ -184,7 +190,7 @@ fn EditUser(
     ui: Ui,
     user: UserRow,
     is_me: bool,
-    editing: RwSignal<Option<String>>,
+    said: RwSignal<Option<Result<Msg, Msg>>>,
     users: LocalResource<Result<Vec<UserRow>, Msg>>,
 ) -> impl IntoView {
     let (area_kind, area_name) = match user.area.as_deref().and_then(|a| a.split_once(':')) {
@@ -196,14 +202,13 @@ fn EditUser(
     let kind = RwSignal::new(area_kind);
     let area = RwSignal::new(area_name);
     let password = RwSignal::new(String::new());
-    let said = RwSignal::new(None::<Result<Msg, Msg>>);
     let busy = RwSignal::new(false);
     let path = format!("/api/admin/users/{}", user.login);
 
-    // Sends `body`; on success says `done`, reloads the list, and closes the form when asked.
+    // Sends `body`; on success says `done` and reloads the list (this form stays open).
     let run = {
         let path = path.clone();
-        move |body: Value, done: Msg, close: bool| {
+        move |body: Value, done: Msg| {
             let path = path.clone();
             busy.set(true);
             leptos::task::spawn_local(async move {
@@ -213,9 +218,6 @@ fn EditUser(
                     Ok(_) => {
                         said.set(Some(Ok(done)));
                         password.set(String::new());
-                        if close {
-                            editing.set(None);
-                        }
                         users.refetch();
                     }
                     Err(m) => said.set(Some(Err(m))),
@@ -252,7 +254,7 @@ fn EditUser(
                 said.set(Some(Err(Msg::new("没有要保存的修改", "Nothing to save"))));
                 return;
             }
-            run(Value::Object(body), Msg::new("已保存", "Saved"), true);
+            run(Value::Object(body), Msg::new("已保存", "Saved"));
         }
     };
     let disabled = user.disabled;
@@ -264,11 +266,11 @@ fn EditUser(
             } else {
                 Msg::new("账号已停用，其登录已失效", "The account is disabled; its sessions have ended")
             };
-            run(json!({"disabled": !disabled}), done, false);
+            run(json!({"disabled": !disabled}), done);
         }
     };
     let locked = user.locked_until.is_some();
-    let unlock = move |_| run(json!({"unlock": true}), Msg::new("已解除锁定", "Unlocked"), false);
+    let unlock = move |_| run(json!({"unlock": true}), Msg::new("已解除锁定", "Unlocked"));
     let supervisor = move || role.get() == "supervisor";
 
     view! {

@@ -80,7 +80,8 @@ pub fn choices(ui: Ui, item: ConflictItem, done: impl Fn() + Copy + 'static) -> 
 /// The conflict queue.
 #[component]
 pub fn Conflicts(ui: Ui) -> impl IntoView {
-    let items = LocalResource::new(move || async move { fetch::<Vec<ConflictItem>>(ui, "/api/conflicts".into()).await });
+    let items =
+        LocalResource::new(move || async move { fetch::<Vec<ConflictItem>>(ui, "/api/conflicts".into()).await });
     let refresh = move || items.refetch();
     view! {
         <section class="conflicts-queue">

@@ -7,7 +7,9 @@ use shared::Coded;
 use shared::indicators::Indicators;
 
 use super::charts::{bar, sparkline};
-use super::{CoverageRow, HouseholdRow, IndicatorReport, TrendPoint, encode, fetch, household_rows, loaded, percent, thousands};
+use super::{
+    CoverageRow, HouseholdRow, IndicatorReport, TrendPoint, encode, fetch, household_rows, loaded, percent, thousands,
+};
 use crate::state::Ui;
 
 /// Where the coverage table is: which grouping, and inside what.
@@ -35,7 +37,8 @@ impl Drill {
     fn not_visited_path(&self, period: &str) -> Option<String> {
         let Drill::NotVisited { site, grid, cadre } = self else { return None };
         let mut path = format!("/api/flagged?kind=not_visited&period={period}");
-        for (name, value) in [("site", site.as_ref()), ("grid", grid.as_ref()), ("cadre", cadre.as_ref().map(|c| &c.0))] {
+        for (name, value) in [("site", site.as_ref()), ("grid", grid.as_ref()), ("cadre", cadre.as_ref().map(|c| &c.0))]
+        {
             if let Some(v) = value {
                 path.push_str(&format!("&{name}={}", encode(v)));
             }
@@ -46,8 +49,12 @@ impl Drill {
     fn below(&self, row: &CoverageRow) -> Drill {
         match self {
             Drill::Sites => Drill::Grids(row.key.clone()),
-            Drill::Grids(site) => Drill::NotVisited { site: Some(site.clone()), grid: Some(row.label.clone()), cadre: None },
-            Drill::Cadres => Drill::NotVisited { site: None, grid: None, cadre: Some((row.key.clone(), row.label.clone())) },
+            Drill::Grids(site) => {
+                Drill::NotVisited { site: Some(site.clone()), grid: Some(row.label.clone()), cadre: None }
+            }
+            Drill::Cadres => {
+                Drill::NotVisited { site: None, grid: None, cadre: Some((row.key.clone(), row.label.clone())) }
+            }
             Drill::NotVisited { .. } => self.clone(),
         }
     }
@@ -89,7 +96,11 @@ pub fn Dashboard(ui: Ui) -> impl IntoView {
             Drill::Grids(site) => site.clone(),
             Drill::NotVisited { site, grid, cadre } => {
                 let place = [site.clone(), grid.clone(), cadre.as_ref().map(|c| c.1.clone())];
-                format!("{} · {}", place.into_iter().flatten().collect::<Vec<_>>().join(" / "), ui.t("本月未入户", "not visited"))
+                format!(
+                    "{} · {}",
+                    place.into_iter().flatten().collect::<Vec<_>>().join(" / "),
+                    ui.t("本月未入户", "not visited")
+                )
             }
         };
         let back = match &d {
@@ -310,11 +321,12 @@ fn cards(ui: Ui, report: &IndicatorReport, trend: &[TrendPoint]) -> impl IntoVie
                         None => "card",
                     };
                     let lang = ui.lang.get_untracked();
+                    let long = c.value.chars().count() > 18;
                     let pick = |(zh, en): (&'static str, &'static str)| if lang == shared::Lang::Zh { zh } else { en };
                     view! {
                         <div class=state data-testid=c.testid>
                             <h3>{pick(c.title)}</h3>
-                            <p class="figure" class:long=c.value.chars().count() > 18>{c.value}</p>
+                            <p class="figure" class:long=long>{c.value}</p>
                             <p class="target">
                                 {pick(c.target)}
                                 {c.met.map(|m| if m { pick(("，达标", " · met")) } else { pick(("，未达标", " · not met")) })}

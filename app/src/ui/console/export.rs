@@ -28,8 +28,7 @@ async fn download(ui: Ui, path: String, filename: String) -> Result<(), String> 
     let blob = web_sys::Blob::new_with_u8_array_sequence(&array).map_err(|_| "blob".to_owned())?;
     let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|_| "url".to_owned())?;
     let document = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
-    let a: web_sys::HtmlAnchorElement =
-        document.create_element("a").map_err(|_| "a".to_owned())?.unchecked_into();
+    let a: web_sys::HtmlAnchorElement = document.create_element("a").map_err(|_| "a".to_owned())?.unchecked_into();
     a.set_href(&url);
     a.set_download(&filename);
     a.click();
@@ -46,7 +45,8 @@ pub fn Export(ui: Ui) -> impl IntoView {
     let button = move |file: &'static str, zh: &'static str, en: &'static str, testid: &'static str| {
         let go = move |_| {
             let period = ui.period.get_untracked();
-            let query = if unmask.get_untracked() { format!("period={period}&unmask=1") } else { format!("period={period}") };
+            let query =
+                if unmask.get_untracked() { format!("period={period}&unmask=1") } else { format!("period={period}") };
             let (path, name) = if file == "xlsx" {
                 (format!("/api/export.xlsx?{query}"), format!("huhujian-{period}.xlsx"))
             } else {

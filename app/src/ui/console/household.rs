@@ -55,7 +55,10 @@ fn body(ui: Ui, d: Detail, period: String, reload: impl Fn() + Copy + 'static) -
         f.grid,
         f.address,
         f.category.map(|c| c.label(lang)).unwrap_or_default(),
-        f.monitoring.filter(|m| *m != shared::Monitoring::None).map(|m| format!(" · {}", m.label(lang))).unwrap_or_default()
+        f.monitoring
+            .filter(|m| *m != shared::Monitoring::None)
+            .map(|m| format!(" · {}", m.label(lang)))
+            .unwrap_or_default()
     );
     let visit = h.visits.get(&period).cloned();
     let conflicts: Vec<ConflictItem> = d
@@ -164,7 +167,11 @@ fn review_view(ui: Ui, id: String, period: String, v: Visit, reload: impl Fn() +
             leptos::task::spawn_local(async move {
                 match post(ui, path, body).await {
                     Ok(_) => {
-                        let done = if action == "approve" { ui.t("已审核通过", "Approved") } else { ui.t("已退回干部修改", "Returned to the cadre") };
+                        let done = if action == "approve" {
+                            ui.t("已审核通过", "Approved")
+                        } else {
+                            ui.t("已退回干部修改", "Returned to the cadre")
+                        };
                         ui.notice.set(Some(done.to_owned()));
                         reload();
                     }
