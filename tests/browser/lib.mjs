@@ -35,3 +35,18 @@ export async function asSupervisor(base, path) {
 
 /// This month in China, `YYYY-MM`.
 export const period = () => new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 7);
+
+/// A supervisor's (or admin's) console in a browser: `width` 1280 for a desk, 360 for
+/// a phone. Resolves once the dashboard has its coverage table.
+export async function desk(browser, base, login = "sup01", width = 1280) {
+  const context = await browser.newContext({ viewport: { width, height: width > 600 ? 900 : 760 }, deviceScaleFactor: width > 600 ? 1 : 2,
+    locale: "zh-CN", acceptDownloads: true });
+  const page = await context.newPage();
+  page.on("pageerror", (e) => console.log(`${login} page error:`, e.message));
+  await page.goto(base);
+  await page.fill("input[name=login]", login);
+  await page.fill("input[name=password]", "huhujian2026");
+  await page.click("button[type=submit]");
+  await page.waitForSelector("[data-testid=coverage-row]", { timeout: 60_000 });
+  return { context, page, login };
+}

@@ -6,8 +6,10 @@
 // Back online, both sync by themselves. Every different-field edit and the new member
 // are on the server and on both phones; the wage clash is listed as a conflict on both
 // phones and in the supervisor's queue; the supervisor's coverage counts the visit.
+// The supervisor then settles the clash in the console's conflict queue, and it
+// disappears from the queue and, after their next sync, from both phones.
 // Usage: node two_cadres.mjs BASE_URL ARTIFACTS_DIR (server started with --demo).
-import { asSupervisor, launch, period as thisMonth, phone as newPhone } from "./lib.mjs";
+import { asSupervisor, desk, launch, period as thisMonth, phone as newPhone } from "./lib.mjs";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 
@@ -88,6 +90,25 @@ try {
   const after = await visitedIn(site);
   assert.equal(after, before + 1, `coverage of ${site}: ${before} → ${after}`);
   console.log(`  · supervisor coverage of ${site} for ${period}: ${before} → ${after} visited in person`);
+
+  // The supervisor settles it in the console.
+  const sup = await desk(browser, base);
+  await sup.page.click("[data-testid=nav-conflicts]");
+  const item = sup.page.locator(`[data-testid=console-conflict][data-household="${id}"][data-key="v/${period}/i/wage"]`);
+  await item.waitFor();
+  const shown = await item.textContent();
+  assert.match(shown, /3200/);
+  assert.match(shown, /3000/);
+  await sup.page.screenshot({ path: `${out}/25-console-conflicts.png`, fullPage: true });
+  await item.locator("[data-testid=console-conflict-choice][data-value='3000']").click();
+  await item.waitFor({ state: "detached", timeout: 30_000 });
+  assert.equal((await api("/api/conflicts")).filter((c) => c.household_id === id).length, 0, "gone from the server's queue");
+  console.log("  · the supervisor picked 3000 in the console's conflict queue; the queue no longer lists it");
+  for (const p of [a, b]) {
+    await p.page.click("button:has-text('立即同步')");
+    await p.page.waitForSelector("[data-testid=conflict]", { state: "detached", timeout: 30_000 });
+  }
+  console.log("  · after their next sync neither phone shows the conflict");
   console.log("browser two cadres: 1 passed, 0 failed");
 } finally {
   await browser.close();

@@ -84,6 +84,7 @@ fn test() -> Result {
         ("browser offline", || browser("offline.mjs")),
         ("browser two cadres", || browser("two_cadres.mjs")),
         ("browser conflict", || browser("conflict.mjs")),
+        ("browser console", || browser("console.mjs")),
     ];
     for (name, check) in checks {
         match check() {

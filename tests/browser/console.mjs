@@ -1,0 +1,157 @@
+// The supervisor console in headless Chromium, against a `serve --demo` server:
+//   1. coverage on the dashboard equals the households actually visited in person
+//      (counted independently from the household list), and moves by one when a
+//      cadre's visit arrives; the site → grid → not-visited drill-down lists them;
+//   2. a visit returned with a comment reaches the cadre's phone, is corrected and
+//      resubmitted, comes back to the queue and is approved; the history keeps it all;
+//   3. the period's XLSX export downloads and parses, with one 户表 row per household
+//      and masked ID numbers;
+//   4. screenshots of the dashboard at desk and phone widths.
+// Usage: node console.mjs BASE_URL ARTIFACTS_DIR
+import { asSupervisor, desk, launch, period as thisMonth, phone } from "./lib.mjs";
+import assert from "node:assert/strict";
+import { mkdirSync } from "node:fs";
+import XLSX from "xlsx";
+
+const base = process.argv[2];
+const out = process.argv[3] ?? "test-artifacts";
+mkdirSync(out, { recursive: true });
+const browser = await launch();
+const api = (path) => asSupervisor(base, path);
+const period = thisMonth();
+const step = (s) => console.log(`  · ${s}`);
+const site = "阳光社区安置点";
+
+/// Households of `site` visited in person this period, from the household list.
+const visitedFromList = async () =>
+  (await api("/api/households")).filter((r) => r.site === site && r.last_visit === period && r.last_mode === "in_person").length;
+/// Waits until a save is on the phone and the sync after it has finished.
+async function savedAndSynced(page) {
+  await page.waitForFunction(() => document.querySelector("[data-testid=notice]")?.textContent.includes("已保存"), null, { timeout: 30_000 });
+  await page.waitForFunction(() => document.querySelector("[data-testid=sync-status]")?.textContent.includes("待同步 0")
+    && !document.querySelector(".syncbar.busy"), null, { timeout: 60_000 });
+}
+/// The dashboard's figure for `site`.
+async function dashboardVisited(page) {
+  const row = page.locator(`[data-testid=coverage-row][data-key="${site}"]`);
+  await row.waitFor();
+  return Number(await row.getAttribute("data-visited"));
+}
+
+try {
+  // 1. Coverage matches what was visited.
+  const sup = await desk(browser, base);
+  await sup.page.screenshot({ path: `${out}/30-dashboard-desk.png`, fullPage: true });
+  const before = await dashboardVisited(sup.page);
+  assert.equal(before, await visitedFromList(), "dashboard coverage = households visited in person");
+  step(`dashboard: ${site} ${before} visited in person, as the household list says`);
+
+  const cadre = await phone(browser, base, "cadre01");
+  const { page } = cadre;
+  await page.click("button.chip:has-text('本月未走访')");
+  const row = page.locator("[data-testid=household-row]").first();
+  const id = await row.getAttribute("data-id");
+  await row.click();
+  await page.click("[data-testid=record-visit]");
+  await page.click("[data-testid=mode-in_person]");
+  const jobs = page.locator("fieldset.member-job");
+  for (let i = 0; i < await jobs.count(); i++) {
+    await jobs.nth(i).locator("select[data-testid^=status-]").selectOption("employed");
+    await jobs.nth(i).locator("select[data-testid^=channel-]").selectOption("in_county");
+  }
+  await page.fill("[data-testid=income-wage]", "300");
+  await page.click("[data-testid=save-visit]");
+  await savedAndSynced(page);
+  const hh = (await api("/api/households")).find((r) => r.id === id);
+  assert.equal(hh.site, site, "cadre01's households are in 阳光社区安置点");
+
+  await sup.page.reload();
+  const after = await dashboardVisited(sup.page);
+  assert.equal(after, before + 1, `coverage ${before} → ${after}`);
+  assert.equal(after, await visitedFromList());
+  step(`cadre01 visited ${id}: dashboard ${before} → ${after}, still equal to the list`);
+
+  // Drill down to the grid of that household and check it is no longer "not visited".
+  await sup.page.click(`[data-testid=coverage-row][data-key="${site}"]`);
+  const gridRow = sup.page.locator(`[data-testid=coverage-row][data-key="${site} / ${hh.grid}"]`);
+  await gridRow.waitFor();
+  const gridVisited = Number(await gridRow.getAttribute("data-visited"));
+  const gridAssigned = Number(await gridRow.getAttribute("data-assigned"));
+  await gridRow.click();
+  await sup.page.waitForSelector("[data-testid=drill-here]:has-text('本月未入户')");
+  const notVisited = sup.page.locator("[data-testid=not-visited] [data-testid=console-row]");
+  await sup.page.waitForFunction(() => document.querySelector("[data-testid=not-visited]") || document.body.textContent.includes("全部已入户"));
+  assert.equal(await notVisited.count(), gridAssigned - gridVisited, "the not-visited list has the grid's unvisited households");
+  assert.equal(await sup.page.locator(`[data-testid=not-visited] [data-id="${id}"]`).count(), 0, `${id} is not in it`);
+  step(`drill-down ${site} → ${hh.grid}: ${gridVisited}/${gridAssigned}, ${gridAssigned - gridVisited} listed as not visited`);
+
+  // 2. Return for correction, and back.
+  await sup.page.click("[data-testid=nav-reviews]");
+  await sup.page.click(`[data-testid=review-list] [data-id="${id}"]`);
+  await sup.page.waitForSelector("[data-testid=review-status][data-status=pending]");
+  await sup.page.click("[data-testid=return]");
+  await sup.page.waitForSelector("[data-testid=review-error]");
+  assert.match(await sup.page.textContent("[data-testid=review-error]"), /退回时请写明/);
+  await sup.page.fill("[data-testid=review-comment]", "工资性收入偏低，请核实后修改");
+  await sup.page.click("[data-testid=return]");
+  await sup.page.waitForSelector("[data-testid=review-status][data-status=returned]");
+  await sup.page.screenshot({ path: `${out}/31-returned-desk.png`, fullPage: true });
+  step(`supervisor returned ${id} with a comment (an empty comment was refused)`);
+
+  await page.click("header h1");
+  await page.click("button:has-text('立即同步')");
+  await page.waitForSelector(`[data-testid=household-row][data-id="${id}"] [data-testid=returned-badge]`, { timeout: 30_000 });
+  await page.click(`[data-testid=household-row][data-id="${id}"]`);
+  await page.waitForSelector("[data-testid=review-box][data-status=returned]");
+  assert.match(await page.textContent("[data-testid=review-box]"), /工资性收入偏低/);
+  await page.click("[data-testid=record-visit]");
+  assert.match(await page.textContent("[data-testid=returned-banner]"), /工资性收入偏低，请核实后修改/);
+  await page.screenshot({ path: `${out}/32-returned-phone.png`, fullPage: true });
+  await page.fill("[data-testid=income-wage]", "3300");
+  await page.fill("[data-testid=resubmit-reply]", "已核实，改为3300");
+  await page.click("[data-testid=save-visit]");
+  await savedAndSynced(page);
+  step("cadre01 saw the comment on the phone, corrected the wage and resubmitted");
+
+  await sup.page.click("[data-testid=nav-reviews]");
+  await sup.page.click(`[data-testid=review-list] [data-id="${id}"]`);
+  await sup.page.waitForSelector("[data-testid=review-status][data-status=pending]");
+  assert.equal(await sup.page.locator("[data-testid=review-step]").count(), 2, "return and resubmit in the thread");
+  assert.match(await sup.page.textContent("[data-testid=visit-detail]"), /3,300/);
+  await sup.page.click("[data-testid=approve]");
+  await sup.page.waitForSelector("[data-testid=review-status][data-status=approved]");
+  const history = await api(`/api/households/${id}/history`);
+  const steps = history.flatMap((h) => h.fields.filter(([k]) => k.endsWith("/act")).map(([, v]) => `${v}:${h.uploaded_by}`));
+  assert.deepEqual(steps, ["return:sup01", "resubmit:cadre01", "approve:sup01"]);
+  step(`back in the queue with the corrected wage, approved; history: ${steps.join(" → ")}`);
+
+  // 3. Export.
+  await sup.page.click("[data-testid=nav-dashboard]");
+  const [download] = await Promise.all([sup.page.waitForEvent("download"), sup.page.click("[data-testid=export-xlsx]")]);
+  const file = `${out}/export-${period}.xlsx`;
+  await download.saveAs(file);
+  const book = XLSX.readFile(file);
+  assert.deepEqual(book.SheetNames, ["户表", "成员", "就业", "指标"]);
+  const households = XLSX.utils.sheet_to_json(book.Sheets["户表"]);
+  const all = await api("/api/households");
+  assert.equal(households.length, all.length, "one 户表 row per household in scope");
+  assert.deepEqual(households.map((r) => String(r["户编码"])).sort(), all.map((r) => r.id).sort());
+  const mine = households.find((r) => String(r["户编码"]) === id);
+  assert.equal(mine["本月走访方式"], "入户");
+  const members = XLSX.utils.sheet_to_json(book.Sheets["成员"]);
+  assert.ok(members.length > households.length, "several members a household");
+  assert.ok(members.every((m) => !m["身份证号"] || /\*/.test(String(m["身份证号"]))), "ID numbers masked");
+  const total = XLSX.utils.sheet_to_json(book.Sheets["指标"]).find((r) => r["范围"] === "合计");
+  const report = await api(`/api/indicators?period=${period}`);
+  assert.equal(total["走访户数"], report.indicators.visited_in_person);
+  step(`XLSX export parsed: ${households.length} households, ${members.length} members, IDs masked, 合计 visited = ${total["走访户数"]}`);
+
+  // 4. Screenshots at both widths.
+  await sup.page.screenshot({ path: `${out}/33-dashboard-desk.png`, fullPage: true });
+  const small = await desk(browser, base, "sup01", 360);
+  await small.page.waitForSelector("[data-testid=card-coverage]");
+  await small.page.screenshot({ path: `${out}/34-dashboard-phone.png`, fullPage: true });
+  console.log("browser console: 1 passed, 0 failed");
+} finally {
+  await browser.close();
+}
