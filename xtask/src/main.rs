@@ -79,7 +79,7 @@ fn test() -> Result {
     )?;
     build_app()?;
     let (mut passed, mut failed, ok) = cargo_test()?;
-    let checks: [(&str, Check); 4] = [
+    let checks: [(&str, Check); 5] = [
         ("interop", interop),
         ("browser offline", || browser("offline.mjs")),
         ("browser two cadres", || browser("two_cadres.mjs")),
