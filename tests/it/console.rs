@@ -53,7 +53,7 @@ async fn a_returned_visit_reaches_the_cadre_and_comes_back_corrected() {
 
     // Refusals change nothing.
     let before = server.peek().documents();
-    let review = format!("/api/households/H2/review");
+    let review = "/api/households/H2/review".to_owned();
     let no_comment = s1.post_json(&review, &json!({"period": P, "action": "return", "comment": "  "})).await;
     assert_eq!(error_code(no_comment, StatusCode::BAD_REQUEST).await, "comment_required");
     let bad_action = s1.post_json(&review, &json!({"period": P, "action": "maybe"})).await;
