@@ -79,12 +79,13 @@ fn test() -> Result {
     )?;
     build_app()?;
     let (mut passed, mut failed, ok) = cargo_test()?;
-    let checks: [(&str, Check); 5] = [
+    let checks: [(&str, Check); 6] = [
         ("interop", interop),
         ("browser offline", || browser("offline.mjs")),
         ("browser two cadres", || browser("two_cadres.mjs")),
         ("browser conflict", || browser("conflict.mjs")),
         ("browser console", || browser("console.mjs")),
+        ("browser admin", || browser("admin.mjs")),
     ];
     for (name, check) in checks {
         match check() {
