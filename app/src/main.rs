@@ -30,6 +30,7 @@ fn main() {
         storage: RwSignal::new(None),
         notice: RwSignal::new(None),
         period: RwSignal::new(state::current_period()),
+        return_to: RwSignal::new(state::Page::Dashboard),
     };
     leptos::mount::mount_to_body(move || view! { <ui::App ui=ui /> });
     leptos::task::spawn_local(start(ui));

@@ -99,6 +99,8 @@ pub struct Ui {
     pub notice: RwSignal<Option<String>>,
     /// The period the supervisor console shows.
     pub period: RwSignal<Period>,
+    /// Where the console's household page goes back to.
+    pub return_to: RwSignal<Page>,
 }
 
 impl Ui {
@@ -118,6 +120,11 @@ impl Ui {
             Some(s) if s.user.role == "cadre" => Page::List,
             Some(_) => Page::Dashboard,
         }
+    }
+    /// Opens `page`, remembering the current one for its back button.
+    pub fn open(&self, page: Page) {
+        self.return_to.set(self.page.get_untracked());
+        self.page.set(page);
     }
     /// Marks the documents changed.
     pub fn touch(&self) {

@@ -106,7 +106,7 @@ pub fn Conflicts(ui: Ui) -> impl IntoView {
                                 let open = (item.household_id.clone(), period.unwrap_or_else(|| ui.period.get_untracked().to_string()));
                                 view! {
                                     {choices(ui, item, refresh)}
-                                    <button class="small link" on:click=move |_| ui.page.set(Page::Review(open.0.clone(), open.1.clone()))>
+                                    <button class="small link" on:click=move |_| ui.open(Page::Review(open.0.clone(), open.1.clone()))>
                                         {ui.t("查看该户 ›", "Open household ›")}
                                     </button>
                                 }

@@ -7,7 +7,7 @@ use shared::{Coded, Household, Lang, Problem, ReviewStatus, Visit};
 
 use super::conflicts::{ConflictItem, choices};
 use super::{fetch, post, thousands};
-use crate::state::{Page, Ui};
+use crate::state::Ui;
 use crate::ui::clock;
 
 /// `GET /api/households/{id}`.
@@ -34,7 +34,7 @@ pub fn ReviewHousehold(ui: Ui, id: String, period: String) -> impl IntoView {
     let reload = move || detail.refetch();
     view! {
         <section class="console-household">
-            <button class="back" on:click=move |_| ui.page.set(Page::Reviews)>{move || ui.t("‹ 返回审核", "‹ Back to review")}</button>
+            <button class="back" data-testid="console-back" on:click=move |_| ui.page.set(ui.return_to.get_untracked())>{move || ui.t("‹ 返回", "‹ Back")}</button>
             {move || match detail.get() {
                 None => view! { <p class="loading">{ui.t("加载中…", "Loading…")}</p> }.into_any(),
                 Some(Err(e)) => view! { <p class="error">{e}</p> }.into_any(),

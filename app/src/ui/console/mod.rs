@@ -149,7 +149,7 @@ pub fn household_rows(ui: Ui, rows: Vec<HouseholdRow>, testid: &'static str) -> 
                     let open = (r.id.clone(), period.clone());
                     view! {
                         <li class="row" data-testid="console-row" data-id=r.id.clone()
-                            on:click=move |_| ui.page.set(Page::Review(open.0.clone(), open.1.clone()))>
+                            on:click=move |_| ui.open(Page::Review(open.0.clone(), open.1.clone()))>
                             <div class="main">
                                 <strong>{r.head_name.clone()}</strong>
                                 <small>{format!("{} {} {} · {}", r.site, r.grid, r.address, r.id)}</small>
