@@ -10,6 +10,7 @@ mod demo;
 mod durability;
 mod export;
 mod health;
+mod load;
 mod roster;
 mod scope;
 mod sync;

@@ -3,6 +3,8 @@
 //! documents and sync states the way the app does, speaking the wire format of
 //! `shared::wire` over HTTP with gzip.
 
+pub mod load;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::net::SocketAddr;
@@ -122,6 +124,8 @@ pub struct SyncReport {
     pub received: usize,
     /// Documents the server refused, with why.
     pub refused: BTreeMap<String, Refusal>,
+    /// How long each request took, reply body included.
+    pub latencies: Vec<std::time::Duration>,
 }
 
 /// A phone: a logged-in user with local documents and per-document sync states.
@@ -140,14 +144,24 @@ pub struct Phone {
 impl Phone {
     /// Logs in as `login` on a new device.
     pub async fn login(server: &TestServer, login: &str, device: &str) -> Self {
+        match Self::login_at(&server.url(""), login, device).await {
+            Ok(phone) => phone,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// Logs in as `login` on a new device at the server at `base` (`http://host:port`).
+    pub async fn login_at(base: &str, login: &str, device: &str) -> Result<Self, String> {
         let http = reqwest::Client::new();
-        let base = server.url("");
         let body = serde_json::json!({"login": login, "password": PASSWORD, "device_id": device});
-        let resp = http.post(format!("{base}/api/login")).json(&body).send().await.expect("login request");
-        assert_eq!(resp.status(), StatusCode::OK, "login of {login} failed: {}", resp.text().await.unwrap_or_default());
-        let ok: serde_json::Value = resp.json().await.expect("login json");
-        let token = ok["token"].as_str().expect("token").to_owned();
-        Self { http, base, token, actor: ActorId::random(), docs: BTreeMap::new(), states: BTreeMap::new() }
+        let resp = http.post(format!("{base}/api/login")).json(&body).send().await.map_err(|e| e.to_string())?;
+        if resp.status() != StatusCode::OK {
+            return Err(format!("login of {login} failed: {}", resp.text().await.unwrap_or_default()));
+        }
+        let ok: serde_json::Value = resp.json().await.map_err(|e| e.to_string())?;
+        let token = ok["token"].as_str().ok_or("no token")?.to_owned();
+        let base = base.to_owned();
+        Ok(Self { http, base, token, actor: ActorId::random(), docs: BTreeMap::new(), states: BTreeMap::new() })
     }
 
     /// Talks to `server` from now on (after a restart on another port), same session.
@@ -213,6 +227,14 @@ impl Phone {
     /// only): the server may have changes this phone has not heard of, and Automerge
     /// only sends a first message when it does not know the peer's heads.
     pub async fn sync(&mut self) -> SyncReport {
+        match self.try_sync().await {
+            Ok(report) => report,
+            Err(e) => panic!("sync failed: {e}"),
+        }
+    }
+
+    /// [`Phone::sync`], returning the first failure instead of panicking.
+    pub async fn try_sync(&mut self) -> Result<SyncReport, String> {
         let mut report = SyncReport::default();
         for state in self.states.values_mut() {
             *state = State::decode(&state.encode()).unwrap_or_default();
@@ -232,6 +254,7 @@ impl Phone {
             }
             let body = gzip_bytes(&wire::encode_request(&outgoing));
             report.sent += body.len();
+            let started = std::time::Instant::now();
             let resp = self
                 .http
                 .post(format!("{}/api/sync", self.base))
@@ -242,17 +265,20 @@ impl Phone {
                 .body(body)
                 .send()
                 .await
-                .expect("sync request");
+                .map_err(|e| format!("sync request: {e}"))?;
             report.round_trips += 1;
-            assert_eq!(resp.status(), StatusCode::OK, "sync failed: {}", resp.text().await.unwrap_or_default());
+            if resp.status() != StatusCode::OK {
+                return Err(format!("HTTP {}: {}", resp.status(), resp.text().await.unwrap_or_default()));
+            }
             report.received += resp.content_length().map_or(0, |l| l as usize);
-            let bytes = resp.bytes().await.expect("sync body");
-            for incoming in wire::decode_response(&bytes).expect("decode response") {
+            let bytes = resp.bytes().await.map_err(|e| format!("sync body: {e}"))?;
+            report.latencies.push(started.elapsed());
+            for incoming in wire::decode_response(&bytes).map_err(|e| format!("decode response: {e}"))? {
                 match incoming.reply {
                     Reply::Message(m) => {
                         let state = self.states.entry(incoming.doc_id.clone()).or_default();
-                        let doc = self.docs.get_mut(&incoming.doc_id).expect("known doc");
-                        doc.receive_sync_message(state, &m).expect("apply server message");
+                        let doc = self.docs.get_mut(&incoming.doc_id).ok_or("reply for an unknown doc")?;
+                        doc.receive_sync_message(state, &m).map_err(|e| format!("apply server message: {e}"))?;
                     }
                     Reply::InSync => {}
                     Reply::Refused(r) => {
@@ -261,7 +287,7 @@ impl Phone {
                 }
             }
         }
-        report
+        Ok(report)
     }
 }
 

@@ -1,5 +1,6 @@
 //! Project commands, so a fresh machine needs only the README's two commands:
-//! `cargo xtask test` (every check CI runs) and `cargo xtask run` (the whole system).
+//! `cargo xtask test` (every check CI runs) and `cargo xtask run` (the whole system);
+//! also `cargo xtask load` (the full-size load test against a release server).
 //! Installs what is missing (wasm target, rustfmt, clippy) before using it.
 
 use std::io::{BufRead, BufReader};
@@ -10,8 +11,11 @@ fn main() -> ExitCode {
     let result = match args.first().map(String::as_str) {
         Some("test") => test(),
         Some("run") => run(&args[1..]),
+        Some("load") => load(&args[1..]),
         _ => {
-            eprintln!("usage: cargo xtask test | cargo xtask run [server args]");
+            eprintln!(
+                "usage: cargo xtask test | cargo xtask run [server args] | cargo xtask load [phones] [households]"
+            );
             return ExitCode::from(2);
         }
     };
@@ -56,6 +60,28 @@ fn ensure_toolchain() -> Result {
         }
     }
     Ok(())
+}
+
+/// 200 phones × 50 households (or as given) syncing at once against a release server in
+/// its own process: latencies, errors, the server's peak memory.
+fn load(args: &[String]) -> Result {
+    status(
+        "build the server and the load client (release)",
+        cargo().args([
+            "build",
+            "--release",
+            "-p",
+            "server",
+            "-p",
+            "huhujian-tests",
+            "--bin",
+            "server",
+            "--bin",
+            "load",
+        ]),
+    )?;
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    status("load test", Command::new(format!("{target}/release/load")).args(args))
 }
 
 fn test() -> Result {
