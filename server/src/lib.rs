@@ -8,18 +8,21 @@
 //! - `reads`, `export`: the supervisor read API and CSV export;
 //! - `console`: household detail, review (approve / return), conflict resolution, trend;
 //! - `admin`, `roster`: users, roster import, assignments;
-//! - `demo`: the demo county of `serve --demo`.
+//! - `demo`: the demo county of `serve --demo`;
+//! - `backup`: online backup and restore of the database file (the CLI's `backup`, `restore`).
 //!
 //! `router(state)` builds the HTTP surface and `serve(listener, state, shutdown)` runs
 //! it, so tests bind port 0 and stop the server when done.
 
 pub mod admin;
 pub mod auth;
+pub mod backup;
 pub mod console;
 pub mod db;
 pub mod demo;
 pub mod error;
 pub mod export;
+pub mod headers;
 pub mod reads;
 pub mod roster;
 pub mod store;
@@ -83,7 +86,9 @@ async fn login(State(state): State<AppState>, body: Bytes) -> AppResult<Json<aut
     Ok(Json(ok))
 }
 
-async fn logout(State(state): State<AppState>, headers: HeaderMap) -> AppResult<StatusCode> {
+/// Ends the session of the request's token. Like every call but login, it needs a live
+/// session: an unknown, expired or revoked token is `401`, as everywhere.
+async fn logout(State(state): State<AppState>, _session: Session, headers: HeaderMap) -> AppResult<StatusCode> {
     let token = bearer_of(&headers)?;
     state.db.run(move |conn| auth::logout(conn, &token)).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -166,7 +171,8 @@ pub fn router(state: AppState) -> Router {
         }
         None => api,
     };
-    app.layer(CompressionLayer::new())
+    let security = std::sync::Arc::new(headers::SecurityHeaders::for_app_dir(state.app_dir.as_deref()));
+    app.layer(axum::middleware::from_fn_with_state(security, headers::add)).layer(CompressionLayer::new())
 }
 
 /// Serves `router(state)` on `listener` until `shutdown` completes.

@@ -1,5 +1,6 @@
 //! The `server` command: `serve` runs the HTTP server on an embedded SQLite file;
-//! `create-user`, `import-roster` and `assign` administer it from the shell.
+//! `create-user`, `import-roster` and `assign` administer it from the shell; `backup`
+//! copies it while the server runs and `restore` puts a copy back.
 
 use std::io::BufRead;
 use std::net::SocketAddr;
@@ -66,6 +67,24 @@ enum Command {
         #[arg(long)]
         remove: bool,
     },
+    /// Copy the database to a file, online: the server may keep running. The copy is
+    /// checked (integrity_check) and appears under its name only when complete.
+    Backup {
+        /// The backup file to write.
+        dest: PathBuf,
+        /// Replace DEST if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Replace the database with a backup, then migrate it. Stop the server first:
+    /// a database in use is refused.
+    Restore {
+        /// The backup file to restore.
+        backup: PathBuf,
+        /// Replace the database if it exists.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 fn password_from_env_or_stdin() -> anyhow::Result<String> {
@@ -90,9 +109,10 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let db = Db::open(&cli.db).with_context(|| format!("opening {}", cli.db.display()))?;
+    let open = || Db::open(&cli.db).with_context(|| format!("opening {}", cli.db.display()));
     match cli.command {
         Command::Serve { bind, app_dir, demo } => {
+            let db = open()?;
             if demo {
                 let started = std::time::Instant::now();
                 let n = db.run(server::demo::seed).await.map_err(fail)?;
@@ -126,6 +146,7 @@ async fn main() -> anyhow::Result<()> {
                 ),
             };
             let password = password_from_env_or_stdin()?;
+            let db = open()?;
             let user = User { id: login.clone(), name, role, area };
             db.run(move |conn| server::auth::create_user(conn, &user, &password)).await.map_err(fail)?;
             println!("created {login}");
@@ -134,6 +155,7 @@ async fn main() -> anyhow::Result<()> {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {} (it must be UTF-8)", file.display()))?;
             let stamp = shared::Stamp::new("admin", "管理员", server::auth::now());
+            let db = open()?;
             match db.run(move |conn| server::roster::import(conn, &text, &stamp)).await.map_err(fail)? {
                 Ok(report) => println!("imported {} households, {} members", report.households, report.members),
                 Err(rows) => {
@@ -146,8 +168,44 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Assign { household, user, remove } => {
             let a = server::admin::Assignment { household_id: household, user_id: user, remove };
+            let db = open()?;
             db.run(move |conn| server::admin::assign(conn, &a)).await.map_err(fail)?;
             println!("done");
+        }
+        Command::Backup { dest, force } => {
+            let options = server::backup::Options { force, ..Default::default() };
+            let src = cli.db.clone();
+            let r =
+                tokio::task::spawn_blocking(move || server::backup::backup(&src, &dest, &options).map(|r| (r, dest)))
+                    .await?;
+            let (r, dest) = r.with_context(|| format!("backing up {}", cli.db.display()))?;
+            println!(
+                "backed up {} to {}: {} pages, {} bytes ({:.1} MiB), {} households, schema {}, integrity ok, {:.2} s",
+                cli.db.display(),
+                dest.display(),
+                r.pages,
+                r.bytes,
+                r.bytes as f64 / 1_048_576.0,
+                r.households,
+                r.schema,
+                r.seconds
+            );
+        }
+        Command::Restore { backup, force } => {
+            let target = cli.db.clone();
+            let from = backup.clone();
+            let r = tokio::task::spawn_blocking(move || server::backup::restore(&from, &target, force))
+                .await?
+                .with_context(|| format!("restoring {} into {}", backup.display(), cli.db.display()))?;
+            println!(
+                "restored {} into {}: {} households, schema {} → {}, integrity ok, {:.2} s",
+                backup.display(),
+                cli.db.display(),
+                r.households,
+                r.schema_before,
+                r.schema_after,
+                r.seconds
+            );
         }
     }
     Ok(())

@@ -141,7 +141,7 @@ fn sync_one(conn: &Connection, session: &Session, entry: &Outgoing, today: Date,
     let before = doc.heads();
     let mut merged = doc.clone();
     if !entry.message.is_empty()
-        && let Err(e) = merged.receive_sync_message(&mut sync_state, &entry.message)
+        && let Err(e) = wire::receive_untrusted(&mut merged, &mut sync_state, &entry.message)
     {
         return Ok(refused(
             "bad_message",

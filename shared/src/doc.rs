@@ -120,7 +120,18 @@ impl HouseholdDoc {
 
     /// The next Automerge sync message for the peer whose state is `state`, encoded;
     /// `None` when that peer already has everything.
+    ///
+    /// Changes the peer says it needs are sent again even if they were sent before in
+    /// this session: a peer that keeps no state between requests (our server) drops a
+    /// change whose dependency it lacked (a bloom-filter false positive let us skip the
+    /// dependency), asks for it again, and Automerge alone would withhold it as
+    /// "already sent" for the rest of the session.
     pub fn sync_message(&self, state: &mut sync::State) -> Option<Vec<u8>> {
+        if let Some(need) = &state.their_need {
+            for hash in need {
+                state.sent_hashes.remove(hash);
+            }
+        }
         self.doc.generate_sync_message(state).map(sync::Message::encode)
     }
 

@@ -41,6 +41,10 @@ pub const MAX_TEXT_CHARS: usize = 2000;
 pub const MAX_MEMBERS: usize = 60;
 /// Most visits one household may have (50 years of months).
 pub const MAX_VISITS: usize = 600;
+/// Most visitors one visit may name (the cadres who made it; no honest visit comes near).
+pub const MAX_VISITORS: usize = 50;
+/// Most review steps (审核记录) one visit may have.
+pub const MAX_REVIEW_STEPS: usize = 200;
 /// Largest absolute amount, in yuan.
 pub const MAX_AMOUNT: i64 = 100_000_000;
 /// Latest time a review step may carry (year 2100).
@@ -111,10 +115,10 @@ pub enum SchemaError {
         /// The value.
         value: i64,
     },
-    /// Too many members or visits.
+    /// Too many members or visits, or visitors or review steps in one visit.
     #[error("{count} {what} exceed the limit of {limit}")]
     TooMany {
-        /// "members" or "visits".
+        /// "members", "visits", "visitors in one visit" or "review steps in one visit".
         what: &'static str,
         /// How many.
         count: usize,
@@ -138,7 +142,12 @@ impl SchemaError {
             }
             SchemaError::OutOfRange { key, value } => format!("字段 {key} 的数值 {value} 超出范围"),
             SchemaError::TooMany { what, count, limit } => {
-                let what = if *what == "members" { "家庭成员" } else { "走访记录" };
+                let what = match *what {
+                    "members" => "家庭成员",
+                    "visits" => "走访记录",
+                    VISITORS => "一次走访的走访人",
+                    _ => "一次走访的审核记录",
+                };
                 format!("{what}数 {count} 超过上限 {limit}")
             }
             SchemaError::NewerSchema(v) => format!("文档版本 {v} 比本程序新，请更新应用"),
@@ -206,7 +215,9 @@ impl FieldValue for Option<i64> {
     }
     fn from_scalar(key: &str, v: Scalar) -> Result<Self, SchemaError> {
         match v {
-            Scalar::Int(i) if i.abs() <= MAX_AMOUNT => Ok(Some(i)),
+            // Not `i.abs()`: it overflows for i64::MIN (a panic, or in release a
+            // negative "absolute value" that passed the check).
+            Scalar::Int(i) if (-MAX_AMOUNT..=MAX_AMOUNT).contains(&i) => Ok(Some(i)),
             Scalar::Int(value) => Err(SchemaError::OutOfRange { key: key.to_owned(), value }),
             _ => Err(wrong(key, "an integer")),
         }
@@ -470,6 +481,13 @@ fn read_into(h: &mut Household, key: &str, value: Scalar) -> Result<(), SchemaEr
     }
 }
 
+const VISITORS: &str = "visitors in one visit";
+const REVIEW_STEPS: &str = "review steps in one visit";
+
+fn at_most(what: &'static str, count: usize, limit: usize) -> Result<(), SchemaError> {
+    if count > limit { Err(SchemaError::TooMany { what, count, limit }) } else { Ok(()) }
+}
+
 fn read_visit(visit: &mut Visit, rest: &[&str], key: &str, value: Scalar) -> Result<(), SchemaError> {
     let unknown = || SchemaError::UnknownKey(key.to_owned());
     match rest {
@@ -477,7 +495,7 @@ fn read_visit(visit: &mut Visit, rest: &[&str], key: &str, value: Scalar) -> Res
         ["by", user] => {
             check_id(key, user)?;
             visit.visitors.insert((*user).to_owned(), text(key, value)?);
-            Ok(())
+            at_most(VISITORS, visit.visitors.len(), MAX_VISITORS)
         }
         ["e", member, name] => {
             check_id(key, member)?;
@@ -502,6 +520,8 @@ fn read_visit(visit: &mut Visit, rest: &[&str], key: &str, value: Scalar) -> Res
         }
         ["rv", entry, name] => {
             check_id(key, entry)?;
+            let steps = visit.reviews.len() + usize::from(!visit.reviews.contains_key(*entry));
+            at_most(REVIEW_STEPS, steps, MAX_REVIEW_STEPS)?;
             let review = visit.reviews.entry((*entry).to_owned()).or_default();
             match *name {
                 "act" => review.action = FieldValue::from_scalar(key, value)?,

@@ -11,11 +11,24 @@
 //! ```
 //!
 //! `uleb` is unsigned LEB128, as inside Automerge's own formats.
+//!
+//! [`receive_untrusted`] applies one document's Automerge sync message from a peer
+//! that is not trusted (the server's side of a sync), refusing what automerge 0.12
+//! cannot take without panicking or running away.
 
+use crate::doc::{DocError, HouseholdDoc};
 use crate::fields::is_valid_id;
 
 /// Most documents one request or response may carry.
 pub const MAX_ENTRIES: usize = 20_000;
+/// Most `have` summaries one Automerge sync message may carry (Automerge sends one).
+pub const MAX_HAVES: usize = 4;
+/// Most bloom-filter probes per entry a sync message may ask for (Automerge uses 7).
+pub const MAX_PROBES: u64 = 64;
+/// The first bytes of every Automerge chunk.
+const CHUNK_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
+/// The chunk type of a deflate-compressed change.
+const COMPRESSED_CHANGE: u8 = 2;
 const REQUEST_MAGIC: &[u8; 4] = b"HHJQ";
 const RESPONSE_MAGIC: &[u8; 4] = b"HHJP";
 const VERSION: u8 = 1;
@@ -253,6 +266,110 @@ pub fn decode_response(body: &[u8]) -> Result<Vec<Incoming>, WireError> {
     }
     r.finish()?;
     Ok(out)
+}
+
+/// Checks an Automerge sync message from an untrusted peer before it is applied.
+///
+/// automerge 0.12 trusts what a message carries and asks for, and panics or runs away
+/// on what no honest peer sends. When answering it (`generate_sync_message`):
+/// - the same change hash twice in `need` (a panic assembling the changes: `MissingOps`);
+/// - a bloom filter in `have` with entries but no bits (a division by zero);
+/// - a bloom filter claiming up to 2³² probes (16 GB reserved, and that many steps for
+///   each change).
+///
+/// When reading it:
+/// - a compressed change chunk (type 2): automerge inflates it whole, with no bound,
+///   before checking anything (64 MiB from 64 KB; ~16 GB from a 16 MiB body). Its sync
+///   sends changes uncompressed (`raw_bytes`), so honest peers never send one.
+///
+/// Such a message, or one with more than [`MAX_HAVES`] summaries, is refused as
+/// unreadable, like one that does not decode.
+pub fn check_sync_message(message: &[u8]) -> Result<(), DocError> {
+    let bad = |why: String| DocError::BadSyncMessage(why);
+    let decoded = automerge::sync::Message::decode(message).map_err(|e| bad(e.to_string()))?;
+    for bytes in decoded.changes.iter() {
+        // One or more chunks: magic, checksum, type, ULEB128 length, data. Walk them as
+        // automerge will, and stop where it would stop reading.
+        let mut r = Reader { bytes, pos: 0 };
+        while bytes.get(r.pos..r.pos + 4) == Some(CHUNK_MAGIC.as_slice()) && bytes.len() > r.pos + 8 {
+            if bytes[r.pos + 8] == COMPRESSED_CHANGE {
+                return Err(bad("it holds a compressed change; send changes uncompressed".into()));
+            }
+            r.pos += 9;
+            match r.uleb() {
+                Ok(len) if len <= (bytes.len() - r.pos) as u64 => r.pos += len as usize,
+                _ => break,
+            }
+        }
+    }
+    let mut need = decoded.need.clone();
+    need.sort_unstable();
+    if need.windows(2).any(|w| w[0] == w[1]) {
+        return Err(bad("it asks for the same change twice".into()));
+    }
+    if decoded.have.len() > MAX_HAVES {
+        return Err(bad(format!("{} bloom filters; at most {MAX_HAVES} are allowed", decoded.have.len())));
+    }
+    for have in &decoded.have {
+        // Empty for a filter with no entries; else entries, bits per entry and probes
+        // (ULEB128), then the bits.
+        let bytes = have.bloom.to_bytes();
+        if bytes.is_empty() {
+            continue;
+        }
+        let mut r = Reader { bytes: &bytes, pos: 0 };
+        let mut number = || r.uleb().map_err(|e| bad(e.to_string()));
+        let (_entries, _bits_per_entry, probes) = (number()?, number()?, number()?);
+        if r.pos == bytes.len() {
+            return Err(bad("a bloom filter with entries but no bits".into()));
+        }
+        if probes > MAX_PROBES {
+            return Err(bad(format!("a bloom filter with {probes} probes; at most {MAX_PROBES} are allowed")));
+        }
+    }
+    Ok(())
+}
+
+/// Applies an Automerge sync message from an untrusted peer to `doc`, refusing it
+/// (`Err`) where automerge 0.12 would panic, now or later:
+/// - what [`check_sync_message`] refuses;
+/// - a panic while applying it: automerge panics on some well-framed changes whose
+///   columns are corrupt (`unwrap`s in its column decoders; `shared/tests/hostile_input.rs`
+///   finds them by flipping single bits of real changes);
+/// - changes automerge accepts but cannot give back: some corrupt changes apply, and
+///   then listing the document's changes (history, conflicts, the server's change log)
+///   panics, or its save does not load. When the message brought changes, the result
+///   is listed, saved and loaded again here;
+/// - a panic while generating the answer, tried here on a copy of `state`: the
+///   caller's own `sync_message` with `state` then does the same work and cannot panic.
+///
+/// On `Err`, `doc` and `state` may be half-updated: throw both away, as the server does
+/// (it applies messages to a copy and keeps its sync state only on success).
+pub fn receive_untrusted(
+    doc: &mut HouseholdDoc,
+    state: &mut automerge::sync::State,
+    message: &[u8],
+) -> Result<(), DocError> {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    check_sync_message(message)?;
+    let corrupt = |what: &str| DocError::BadSyncMessage(format!("its changes are corrupt: Automerge cannot {what}"));
+    let before = doc.heads();
+    catch_unwind(AssertUnwindSafe(|| doc.receive_sync_message(state, message)))
+        .unwrap_or_else(|_| Err(corrupt("apply them")))?;
+    if doc.heads() != before {
+        let reads_back = catch_unwind(AssertUnwindSafe(|| {
+            let listed = doc.automerge().get_changes(&[]).len();
+            let actor = doc.automerge().get_actor().clone();
+            let loaded = HouseholdDoc::load(&doc.save(), actor).ok()?;
+            (loaded.heads() == doc.heads() && loaded.automerge().get_changes(&[]).len() == listed).then_some(())
+        }));
+        if !matches!(reads_back, Ok(Some(()))) {
+            return Err(corrupt("read the document back"));
+        }
+    }
+    let mut trial = state.clone();
+    catch_unwind(AssertUnwindSafe(|| doc.sync_message(&mut trial))).map_err(|_| corrupt("answer them"))?;
+    Ok(())
 }
 
 #[cfg(test)]

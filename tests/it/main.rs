@@ -2,15 +2,20 @@
 //! real SQLite file; each module one area.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
+mod access;
 mod accounts;
 mod admin;
+mod backup;
 mod bad_input;
 mod console;
+mod crash;
 mod demo;
 mod durability;
 mod export;
 mod health;
+mod hostile;
 mod load;
+mod logs;
 mod roster;
 mod scope;
 mod sync;

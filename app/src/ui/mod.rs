@@ -74,6 +74,12 @@ pub fn App(ui: Ui) -> impl IntoView {
         ui.lang.set(next);
     };
     let logout = move |_| {
+        // End the session on the server too (best effort: offline, it simply expires).
+        if let Some(s) = ui.session.get_untracked() {
+            leptos::task::spawn_local(async move {
+                let _ = crate::api::post_json(&s.token, "/api/logout", &serde_json::json!({})).await;
+            });
+        }
         session::clear();
         ui.session.set(None);
         ui.page.set(Page::Login);
