@@ -108,3 +108,28 @@ impl IntoResponse for AppError {
 
 /// Handler result.
 pub type AppResult<T> = Result<T, AppError>;
+
+/// Turns axum's own plain-text refusals (a path that is not UTF-8, a body over the
+/// limit, a wrong method or content type), given before any handler runs, into the
+/// API's JSON error answer, so every 4xx under `/api` has `{error, zh, en}`.
+pub async fn json_rejections(response: Response) -> Response {
+    let status = response.status();
+    let plain = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/plain"));
+    if !status.is_client_error() || !plain {
+        return response;
+    }
+    let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap_or_default();
+    let detail = String::from_utf8_lossy(&body).trim().to_owned();
+    let (code, zh) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => ("too_large", "请求内容过大".to_owned()),
+        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "不支持该请求方法".to_owned()),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "不支持该内容类型".to_owned()),
+        _ => ("bad_request", format!("请求无效：{detail}")),
+    };
+    let en = if detail.is_empty() { status.canonical_reason().unwrap_or("Bad request").to_owned() } else { detail };
+    AppError::new(status, code, zh, en).into_response()
+}

@@ -163,6 +163,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         // JSON and CSV bodies; the sync handler enforces its own (decompressed) limit.
         .layer(DefaultBodyLimit::max(sync::MAX_BODY))
+        .layer(axum::middleware::map_response(error::json_rejections))
         .with_state(state.clone());
     let app = match &state.app_dir {
         Some(dir) => {

@@ -23,7 +23,11 @@ pub fn load_doc(conn: &Connection, id: &str) -> AppResult<Option<HouseholdDoc>> 
         conn.query_row("SELECT doc FROM households WHERE id = ?1", [id], |r| r.get(0)).optional()?;
     match bytes {
         None => Ok(None),
-        Some(b) => HouseholdDoc::load(&b, server_actor()).map(Some).map_err(AppError::internal),
+        // Automerge can panic on corrupt bytes; a damaged row must fail this request only.
+        Some(b) => std::panic::catch_unwind(|| HouseholdDoc::load(&b, server_actor()).map_err(|e| e.to_string()))
+            .map_err(|_| AppError::internal(format!("household {id}: stored document is corrupt")))?
+            .map(Some)
+            .map_err(AppError::internal),
     }
 }
 
@@ -90,7 +94,9 @@ fn save_summaries(conn: &Connection, id: &str, h: &Household, current: Period) -
     let visited: Vec<Period> = h.visits.keys().filter_map(|k| k.parse().ok()).collect();
     let oldest = current.plus_months(-SUMMARY_PERIODS + 1);
     let first = visited.first().copied().unwrap_or(current).max(oldest).min(current);
-    let last = visited.last().copied().unwrap_or(current).max(current);
+    // A visit keyed far in the future (a phone with a wrong clock) must not make rows
+    // for every month until then: summaries stop a month after the current one.
+    let last = visited.last().copied().unwrap_or(current).max(current).min(current.plus_months(1));
     conn.execute("DELETE FROM summaries WHERE household_id = ?1", [id])?;
     let mut p = first;
     while p <= last {

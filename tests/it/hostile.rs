@@ -93,22 +93,8 @@ async fn send(request: reqwest::RequestBuilder) -> Result<Answer, String> {
     tokio::time::timeout(TIMEOUT, exchange).await.map_err(|_| format!("no answer within {TIMEOUT:?}: a hang"))?
 }
 
-/// Answers that axum gives before any of our handlers runs, in plain text instead of
-/// `{error, zh, en}`: a path segment that is not UTF-8 (`/api/sync/%80`), and a JSON or
-/// CSV body over the 16 MiB `DefaultBodyLimit`. Known (see the report of issue 8);
-/// counted and printed, not failed, until the router maps them to `AppError`.
-const PLAIN_TEXT_REJECTIONS: [(u16, &str); 2] =
-    [(400, "Invalid URL: Invalid UTF-8"), (413, "Failed to buffer the request body: length limit exceeded")];
-
-static PLAIN_TEXT_SEEN: AtomicU64 = AtomicU64::new(0);
-
 /// A 4xx whose body is `{"error", "zh", "en"}`, each non-empty.
 fn clear_error(a: &Answer) -> Result<Value, String> {
-    if PLAIN_TEXT_REJECTIONS.iter().any(|(status, text)| a.status.as_u16() == *status && a.text().starts_with(text)) {
-        PLAIN_TEXT_SEEN.fetch_add(1, Ordering::Relaxed);
-        eprintln!("KNOWN: HTTP {} in plain text, not {{error, zh, en}}: {:?}", a.status, a.text());
-        return Ok(json!({"error": "plain_text", "zh": a.text(), "en": a.text()}));
-    }
     if !a.status.is_client_error() {
         return Err(format!("HTTP {}, not a 4xx: {}", a.status, a.text()));
     }
@@ -366,7 +352,6 @@ fn arbitrary_sync_bodies_get_a_clear_answer_and_change_nothing() {
         Ok(())
     });
 
-    println!("plain-text rejections so far (known): {}", PLAIN_TEXT_SEEN.load(Ordering::Relaxed));
     assert_eq!(stored(&server), before, "a hostile sync request changed something stored");
     rt.block_on(server.stop());
 }
