@@ -89,7 +89,7 @@ impl LoadReport {
     pub fn summary(&self) -> String {
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         format!(
-            "{} phones × {} households: {} requests, {} errors, {} refused, p50 {:.0} ms, p95 {:.0} ms, p99 {:.0} ms, max {:.0} ms, wall {:.1} s, {} KB up, {} KB down",
+            "{} phones × {} households: {} requests, {} errors, {} refused, p50 {:.0} ms, p95 {:.0} ms, p99 {:.0} ms, max {:.0} ms, wall {:.1} s, {} KB sent (gzip)",
             self.phones,
             self.households / self.phones.max(1),
             self.requests,
@@ -101,7 +101,6 @@ impl LoadReport {
             ms(self.latencies.last().copied().unwrap_or_default()),
             self.wall.as_secs_f64(),
             self.bytes.0 / 1024,
-            self.bytes.1 / 1024,
         )
     }
 }
