@@ -25,11 +25,14 @@ const site = "阳光社区安置点";
 /// Households of `site` visited in person this period, from the household list.
 const visitedFromList = async () =>
   (await api("/api/households")).filter((r) => r.site === site && r.last_visit === period && r.last_mode === "in_person").length;
-/// Waits until a save is on the phone and the sync after it has finished.
-async function savedAndSynced(page) {
-  await page.waitForFunction(() => document.querySelector("[data-testid=notice]")?.textContent.includes("已保存"), null, { timeout: 30_000 });
-  await page.waitForFunction(() => document.querySelector("[data-testid=sync-status]")?.textContent.includes("待同步 0")
-    && !document.querySelector(".syncbar.busy"), null, { timeout: 60_000 });
+/// Waits until `check()` (an async server-side condition) holds: the phone's own
+/// status line can still show an earlier save's notice, so the server is the judge.
+async function until(what, check, ms = 60_000) {
+  for (const end = Date.now() + ms; Date.now() < end;) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  throw new Error(`timed out waiting until ${what}`);
 }
 /// The dashboard's figure for `site`.
 async function dashboardVisited(page) {
@@ -61,7 +64,7 @@ try {
   }
   await page.fill("[data-testid=income-wage]", "300");
   await page.click("[data-testid=save-visit]");
-  await savedAndSynced(page);
+  await until("the visit reached the server", async () => (await api("/api/households")).find((r) => r.id === id)?.last_visit === period);
   const hh = (await api("/api/households")).find((r) => r.id === id);
   assert.equal(hh.site, site, "cadre01's households are in 阳光社区安置点");
 
@@ -110,7 +113,8 @@ try {
   await page.fill("[data-testid=income-wage]", "3300");
   await page.fill("[data-testid=resubmit-reply]", "已核实，改为3300");
   await page.click("[data-testid=save-visit]");
-  await savedAndSynced(page);
+  await until("the resubmission reached the server",
+    async () => (await api(`/api/reviews?period=${period}&status=pending`)).rows.some((r) => r.id === id));
   step("cadre01 saw the comment on the phone, corrected the wage and resubmitted");
 
   await sup.page.click("[data-testid=nav-reviews]");
