@@ -113,6 +113,15 @@ pub async fn get_json<T: serde::de::DeserializeOwned>(token: &str, path: &str) -
     resp.json().await.map_err(|e| ApiError::Refused(e.to_string()))
 }
 
+/// `GET path` with the session's token, as bytes (exports).
+pub async fn get_bytes(token: &str, path: &str) -> Result<Vec<u8>, ApiError> {
+    let resp = authorized(Request::get(path), token).send().await.map_err(|_| ApiError::Offline)?;
+    if !resp.ok() {
+        return Err(refusal(resp).await);
+    }
+    resp.binary().await.map_err(|_| ApiError::Offline)
+}
+
 /// `POST path` with a JSON body; the answer's body is returned as text (may be empty).
 pub async fn post_json(token: &str, path: &str, body: &impl serde::Serialize) -> Result<String, ApiError> {
     let resp = authorized(Request::post(path), token)

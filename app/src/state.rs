@@ -115,11 +115,7 @@ impl Ui {
     }
     /// The home page of the logged-in user.
     pub fn home(&self) -> Page {
-        match self.session.get_untracked() {
-            None => Page::Login,
-            Some(s) if s.user.role == "cadre" => Page::List,
-            Some(_) => Page::Dashboard,
-        }
+        home_of(self.session.get_untracked().as_ref())
     }
     /// Opens `page`, remembering the current one for its back button.
     pub fn open(&self, page: Page) {
@@ -129,6 +125,16 @@ impl Ui {
     /// Marks the documents changed.
     pub fn touch(&self) {
         self.rev.update(|r| *r += 1);
+    }
+}
+
+/// The home page for a session: the login page without one, the household list for a
+/// cadre, the console's dashboard for supervisors and admins.
+pub fn home_of(session: Option<&Session>) -> Page {
+    match session {
+        None => Page::Login,
+        Some(s) if s.user.role == "cadre" => Page::List,
+        Some(_) => Page::Dashboard,
     }
 }
 

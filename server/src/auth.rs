@@ -372,3 +372,16 @@ pub fn may_touch(conn: &Connection, user: &User, id: &str) -> AppResult<Option<b
     };
     Ok(Some(allowed))
 }
+
+/// Household `id` for `user`, or why not: 404 when it is not on the roster, 403 when it
+/// is outside the user's scope. The check every per-household endpoint starts with.
+pub fn require_touch(conn: &Connection, user: &User, id: &str) -> AppResult<()> {
+    match may_touch(conn, user, id)? {
+        None => Err(AppError::not_found(&format!("户 {id} / household {id}"))),
+        Some(false) => Err(AppError::forbidden(
+            format!("户 {id} 不在您的负责范围内"),
+            format!("Household {id} is outside your scope"),
+        )),
+        Some(true) => Ok(()),
+    }
+}

@@ -15,23 +15,14 @@ use shared::indicators::Indicators;
 use shared::{Coded, Date, Household, HouseholdDoc, Lang, Period, ReviewAction, ReviewStatus, Scalar, Stamp};
 
 use crate::admin::json_body;
-use crate::auth::{Role, Session, may_touch, now};
+use crate::auth::{Role, Session, now, require_touch};
 use crate::error::{AppError, AppResult};
 use crate::reads::{Filter, HouseholdRow, fold, household_rows, supervisor_or_admin};
 use crate::{AppState, store};
 
 /// Loads household `id` for `session`, or says why not (404, 403).
 fn open(conn: &Connection, session: &Session, id: &str) -> AppResult<HouseholdDoc> {
-    match may_touch(conn, &session.user, id)? {
-        None => return Err(AppError::not_found(&format!("户 {id} / household {id}"))),
-        Some(false) => {
-            return Err(AppError::forbidden(
-                format!("户 {id} 不在您的负责范围内"),
-                format!("Household {id} is outside your scope"),
-            ));
-        }
-        Some(true) => {}
-    }
+    require_touch(conn, &session.user, id)?;
     store::load_doc(conn, id)?.ok_or_else(|| AppError::not_found(id))
 }
 
@@ -52,6 +43,21 @@ pub struct FieldConflict {
     pub values: Vec<shared::ConflictValue>,
 }
 
+/// Every conflicted field of `doc`, named for people.
+pub fn field_conflicts(doc: &HouseholdDoc, household: &Household) -> AppResult<Vec<FieldConflict>> {
+    Ok(doc
+        .conflicts()
+        .map_err(AppError::internal)?
+        .into_iter()
+        .map(|c| FieldConflict {
+            field_zh: shared::fields::describe(&c.key, household, Lang::Zh),
+            field_en: shared::fields::describe(&c.key, household, Lang::En),
+            key: c.key,
+            values: c.values,
+        })
+        .collect())
+}
+
 /// `GET /api/households/{id}`: the household (ID numbers masked unless an admin asks),
 /// its validation problems and its conflicts.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
@@ -70,17 +76,7 @@ fn detail(conn: &Connection, session: &Session, id: &str) -> AppResult<Household
     let doc = open(conn, session, id)?;
     let mut household = doc.household().map_err(AppError::internal)?;
     let problems = shared::validate(&household, Date::in_china(now()));
-    let conflicts = doc
-        .conflicts()
-        .map_err(AppError::internal)?
-        .into_iter()
-        .map(|c| FieldConflict {
-            field_zh: shared::fields::describe(&c.key, &household, Lang::Zh),
-            field_en: shared::fields::describe(&c.key, &household, Lang::En),
-            key: c.key,
-            values: c.values,
-        })
-        .collect();
+    let conflicts = field_conflicts(&doc, &household)?;
     if session.user.role != Role::Admin {
         for m in household.members.values_mut() {
             m.id_number = mask_id_number(&m.id_number);

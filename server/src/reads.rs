@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use rusqlite::Connection;
 use rusqlite::types::Value;
 use shared::indicators::{Coverage, Indicators, ThreeNoDecrease, coverage_by};
-use shared::{Date, Lang, Period};
+use shared::{Date, Period};
 
 use crate::auth::{Role, Session, User, now, scope_filter};
 use crate::error::{AppError, AppResult};
@@ -359,21 +359,16 @@ pub async fn flagged(
     Ok(Json(rows))
 }
 
-/// A conflict as the review queue shows it.
+/// A conflict as the review queue shows it: the household, then the field.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
 pub struct ConflictItem {
     /// 户编码
     pub household_id: String,
     /// 户主
     pub head_name: String,
-    /// The field's key.
-    pub key: String,
-    /// Readable field name in Chinese.
-    pub field_zh: String,
-    /// …and English.
-    pub field_en: String,
-    /// Every value with author and time.
-    pub values: Vec<shared::ConflictValue>,
+    /// The field, its readable names and every value.
+    #[serde(flatten)]
+    pub field: crate::console::FieldConflict,
 }
 
 /// `GET /api/conflicts`: every conflicted field in the caller's scope.
@@ -391,15 +386,8 @@ pub async fn conflicts(
             for row in rows {
                 let Some(doc) = store::load_doc(conn, &row.id)? else { continue };
                 let h = doc.household().map_err(AppError::internal)?;
-                for c in doc.conflicts().map_err(AppError::internal)? {
-                    out.push(ConflictItem {
-                        household_id: row.id.clone(),
-                        head_name: row.head_name.clone(),
-                        field_zh: shared::fields::describe(&c.key, &h, Lang::Zh),
-                        field_en: shared::fields::describe(&c.key, &h, Lang::En),
-                        key: c.key,
-                        values: c.values,
-                    });
+                for field in crate::console::field_conflicts(&doc, &h)? {
+                    out.push(ConflictItem { household_id: row.id.clone(), head_name: row.head_name.clone(), field });
                 }
             }
             Ok::<_, AppError>(out)
@@ -431,16 +419,7 @@ pub async fn history(
     let items = state
         .db
         .run(move |conn| {
-            match crate::auth::may_touch(conn, &session.user, &id)? {
-                None => return Err(AppError::not_found(&format!("户 {id} / household {id}"))),
-                Some(false) => {
-                    return Err(AppError::forbidden(
-                        format!("户 {id} 不在您的负责范围内"),
-                        format!("Household {id} is outside your scope"),
-                    ));
-                }
-                Some(true) => {}
-            }
+            crate::auth::require_touch(conn, &session.user, &id)?;
             let doc = store::load_doc(conn, &id)?.ok_or_else(|| AppError::not_found(&id))?;
             let mut uploads: BTreeMap<String, (String, String, i64)> = BTreeMap::new();
             let mut stmt = conn
@@ -456,19 +435,20 @@ pub async fn history(
                 let (hash, user, device, at) = row?;
                 uploads.insert(hash, (user, device, at));
             }
-            Ok(doc
-                .history()
-                .into_iter()
-                .map(|entry| {
-                    let up = uploads.get(&entry.hash);
-                    HistoryItem {
-                        uploaded_by: up.map(|u| u.0.clone()),
-                        device_id: up.map(|u| u.1.clone()),
-                        received_at: up.map(|u| u.2),
-                        entry,
-                    }
-                })
-                .collect())
+            Ok::<_, AppError>(
+                doc.history()
+                    .into_iter()
+                    .map(|entry| {
+                        let up = uploads.get(&entry.hash);
+                        HistoryItem {
+                            uploaded_by: up.map(|u| u.0.clone()),
+                            device_id: up.map(|u| u.1.clone()),
+                            received_at: up.map(|u| u.2),
+                            entry,
+                        }
+                    })
+                    .collect(),
+            )
         })
         .await?;
     Ok(Json(items))

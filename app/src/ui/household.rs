@@ -229,16 +229,7 @@ pub fn Household(ui: Ui, id: String) -> impl IntoView {
                 let h = household();
                 let v = h.visits.get(&period.to_string())?.clone();
                 let status = v.review_status()?;
-                let steps = v
-                    .review_thread()
-                    .into_iter()
-                    .map(|(_, r)| view! {
-                        <li data-testid="review-step">
-                            <strong>{r.action.map(|a| a.label(lang.get()))}</strong>" · "{r.name.clone()}" · "{clock(r.at)}
-                            {(!r.comment.is_empty()).then(|| view! { <p class="comment">{r.comment.clone()}</p> })}
-                        </li>
-                    })
-                    .collect_view();
+                let steps = crate::ui::review_steps(lang.get(), &v);
                 Some(view! {
                     <div class="review-box" data-testid="review-box" data-status=status.code()>
                         <p><strong>{move || ui.t("本月审核：", "Review this month: ")}</strong>{status.label(lang.get())}</p>

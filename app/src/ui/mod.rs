@@ -122,9 +122,21 @@ pub fn App(ui: Ui) -> impl IntoView {
 
 /// The page for a fresh start: the cached session (and its role) decides.
 pub fn start_page() -> Page {
-    match session::load(state::now()) {
-        None => Page::Login,
-        Some(s) if s.user.role == "cadre" => Page::List,
-        Some(_) => Page::Dashboard,
-    }
+    state::home_of(session::load(state::now()).as_ref())
+}
+
+/// A visit's review steps (审核记录) in order: action, who, when, and the comment.
+pub fn review_steps(lang: Lang, visit: &shared::Visit) -> impl IntoView + use<> {
+    visit
+        .review_thread()
+        .into_iter()
+        .map(|(_, r)| {
+            view! {
+                <li data-testid="review-step">
+                    <strong>{r.action.map(|a| shared::Coded::label(a, lang))}</strong>" · "{r.name.clone()}" · "{clock(r.at)}
+                    {(!r.comment.is_empty()).then(|| view! { <p class="comment">{r.comment.clone()}</p> })}
+                </li>
+            }
+        })
+        .collect_view()
 }

@@ -3,7 +3,7 @@
 
 use shared::Period;
 
-use super::rows::{Loaded, id_number, present};
+use super::rows::{Loaded, id_number, job_cells, present};
 use super::table::{Cell, Table};
 
 /// `export.csv`'s header (the county office's flat layout).
@@ -45,7 +45,7 @@ pub fn table(households: &[Loaded], period: Period, unmask: bool) -> Table {
         let f = &h.facts;
         for (mid, m) in present(h) {
             let e = visit.and_then(|v| v.employment.get(mid)).cloned().unwrap_or_default();
-            t.push(vec![
+            let mut row = vec![
                 key.as_str().into(),
                 id.into(),
                 (&f.county).into(),
@@ -63,15 +63,9 @@ pub fn table(households: &[Loaded], period: Period, unmask: bool) -> Table {
                 id_number(m, unmask),
                 Cell::zh(m.labour),
                 Cell::yes_no(m.is_labour_force(as_of)),
-                Cell::zh(e.status),
-                Cell::zh(e.channel),
-                (&e.industry).into(),
-                Cell::zh(e.place_scope),
-                (&e.place).into(),
-                (&e.employer).into(),
-                e.monthly_income.into(),
-                e.returned.map(Cell::yes_no).into(),
-            ]);
+            ];
+            row.extend(job_cells(&e));
+            t.push(row);
         }
     }
     t

@@ -186,25 +186,29 @@ fn member_table(households: &[Loaded], period: Period, unmask: bool) -> Table {
     t
 }
 
+/// One member's employment, 就业状态 to 当月返乡: the columns 就业 and `export.csv` share.
+pub fn job_cells(e: &shared::Employment) -> [Cell; 8] {
+    [
+        Cell::zh(e.status),
+        Cell::zh(e.channel),
+        (&e.industry).into(),
+        Cell::zh(e.place_scope),
+        (&e.place).into(),
+        (&e.employer).into(),
+        e.monthly_income.into(),
+        e.returned.map(Cell::yes_no).into(),
+    ]
+}
+
 fn employment_table(households: &[Loaded], period: Period) -> Table {
     let mut t = Table::new("就业", EMPLOYMENT_HEADER);
     let key = period.to_string();
     for (id, h) in households {
         let Some(visit) = h.visits.get(&key) else { continue };
         for (mid, e) in &visit.employment {
-            t.push(vec![
-                id.into(),
-                mid.into(),
-                h.members.get(mid).map(|m| m.name.as_str()).into(),
-                Cell::zh(e.status),
-                Cell::zh(e.channel),
-                (&e.industry).into(),
-                Cell::zh(e.place_scope),
-                (&e.place).into(),
-                (&e.employer).into(),
-                e.monthly_income.into(),
-                e.returned.map(Cell::yes_no).into(),
-            ]);
+            let mut row = vec![id.into(), mid.into(), h.members.get(mid).map(|m| m.name.as_str()).into()];
+            row.extend(job_cells(e));
+            t.push(row);
         }
     }
     t

@@ -9,21 +9,8 @@ use crate::state::Ui;
 
 /// Fetches `path` with the token and hands it to the browser as a download.
 async fn download(ui: Ui, path: String, filename: String) -> Result<(), String> {
-    let Some(session) = ui.session.get_untracked() else { return Err("no session".into()) };
-    let resp = gloo_net::http::Request::get(&path)
-        .header("Authorization", &format!("Bearer {}", session.token))
-        .send()
-        .await
-        .map_err(|_| crate::api::ApiError::Offline.message())?;
-    if !resp.ok() {
-        let text = resp.text().await.unwrap_or_default();
-        let body: serde_json::Value = serde_json::from_str(&text).unwrap_or_default();
-        return Err(match (body["zh"].as_str(), body["en"].as_str()) {
-            (Some(zh), Some(en)) => format!("{zh} / {en}"),
-            _ => format!("HTTP {}", resp.status()),
-        });
-    }
-    let bytes = resp.binary().await.map_err(|e| e.to_string())?;
+    let Some(session) = ui.session.get_untracked() else { return Err(crate::api::ApiError::Unauthorized.message()) };
+    let bytes = crate::api::get_bytes(&session.token, &path).await.map_err(|e| e.message())?;
     let array = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes.as_slice()));
     let blob = web_sys::Blob::new_with_u8_array_sequence(&array).map_err(|_| "blob".to_owned())?;
     let url = web_sys::Url::create_object_url_with_blob(&blob).map_err(|_| "url".to_owned())?;

@@ -8,7 +8,6 @@ use shared::{Coded, Household, Lang, Problem, ReviewStatus, Visit};
 use super::conflicts::{ConflictItem, choices};
 use super::{fetch, post, thousands};
 use crate::state::Ui;
-use crate::ui::clock;
 
 /// `GET /api/households/{id}`.
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
@@ -144,18 +143,7 @@ fn visit_view(ui: Ui, h: &Household, v: &Visit) -> impl IntoView {
 fn review_view(ui: Ui, id: String, period: String, v: Visit, reload: impl Fn() + Copy + 'static) -> impl IntoView {
     let lang = ui.lang.get_untracked();
     let status = v.review_status();
-    let thread = v
-        .review_thread()
-        .into_iter()
-        .map(|(_, r)| {
-            view! {
-                <li data-testid="review-step">
-                    <strong>{r.action.map(|a| a.label(lang))}</strong>" · "{r.name.clone()}" · "{clock(r.at)}
-                    {(!r.comment.is_empty()).then(|| view! { <p class="comment">{r.comment.clone()}</p> })}
-                </li>
-            }
-        })
-        .collect_view();
+    let thread = crate::ui::review_steps(lang, &v);
     let comment = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
     let act = move |action: &'static str| {
