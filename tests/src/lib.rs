@@ -3,6 +3,7 @@
 //! documents and sync states the way the app does, speaking the wire format of
 //! `shared::wire` over HTTP with gzip.
 
+pub mod bench;
 pub mod load;
 
 use std::collections::BTreeMap;

@@ -1,0 +1,42 @@
+//! `cargo xtask bench` runs this (release): `bench <part>… [--out DIR]` measures each
+//! part named (`sync`, `merge`, `queries`, `storage`) and writes `DIR/<part>.json`
+//! (default `target/bench`); `bench report [--out DIR]` writes BENCHMARKS.md from them.
+#![allow(clippy::unwrap_used)]
+
+use std::path::PathBuf;
+
+use huhujian_tests::bench;
+
+fn main() {
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let out = match args.iter().position(|a| a == "--out") {
+        Some(i) => {
+            let dir = args.get(i + 1).cloned().unwrap_or_else(|| usage());
+            args.drain(i..=i + 1);
+            PathBuf::from(dir)
+        }
+        None => PathBuf::from("target/bench"),
+    };
+    if args.is_empty() {
+        usage();
+    }
+    let work = tempfile::tempdir().unwrap();
+    for part in &args {
+        let started = std::time::Instant::now();
+        eprintln!("\n==> bench {part}");
+        let result = match part.as_str() {
+            "queries" => bench::queries::run(work.path()),
+            _ => usage(),
+        };
+        result.write(&out).unwrap();
+        for row in &result.rows {
+            eprintln!("  {}: {} (target {})", row.figure, row.value, row.target);
+        }
+        eprintln!("  ({part} took {:.1?})", started.elapsed());
+    }
+}
+
+fn usage() -> ! {
+    eprintln!("usage: bench sync|merge|queries|storage… [--out DIR]");
+    std::process::exit(2)
+}
