@@ -5,6 +5,7 @@
 
 mod api;
 mod idb;
+mod perf;
 mod session;
 mod state;
 mod sync;
@@ -20,6 +21,7 @@ use wasm_bindgen::JsCast;
 use crate::state::{SyncStatus, Ui};
 
 fn main() {
+    perf::mark("hhj:main");
     console_error_panic_hook::set_once();
     let ui = Ui {
         rev: RwSignal::new(0),
@@ -39,6 +41,7 @@ fn main() {
 /// Opens storage, loads every document, then keeps syncing.
 async fn start(ui: Ui) {
     register_service_worker();
+    let loading = perf::start("hhj:load-docs");
     match idb::open().await {
         Ok(db) => {
             let docs = idb::all(&db, idb::DOCS).await.unwrap_or_default();
@@ -59,6 +62,7 @@ async fn start(ui: Ui) {
         }
         Err(e) => ui.notice.set(Some(format!("本机存储不可用 / Storage unavailable: {e}"))),
     }
+    loading.end();
     ui.sync.update(|s| s.unsynced = state::with(|d| state::unsynced(d)));
     ui.touch();
     persist_storage(ui).await;

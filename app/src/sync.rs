@@ -117,7 +117,12 @@ async fn session_rounds(ui: &Ui, token: &str) -> Result<(), String> {
                         }
                         writes.push((idb::SYNC, r.doc_id, st.encode()));
                     }
-                    Reply::InSync => {}
+                    Reply::InSync => {
+                        if let Some(st) = d.states.get_mut(&r.doc_id) {
+                            shared::wire::in_sync(st);
+                            writes.push((idb::SYNC, r.doc_id, st.encode()));
+                        }
+                    }
                     Reply::Refused(x) => refusals.push((r.doc_id, format!("{} / {}", x.zh, x.en))),
                 }
             }

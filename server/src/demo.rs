@@ -21,6 +21,21 @@ pub const DEMO_PASSWORD: &str = "huhujian2026";
 pub const COUNTY: &str = "云岭县";
 /// Households per grid.
 const PER_GRID: usize = 30;
+
+/// How big a demo county to make.
+#[derive(Debug, Clone, Copy)]
+pub struct DemoSize {
+    /// Households per grid (12 grids): 30 for the demo.
+    pub per_grid: usize,
+    /// Whether the current month is under way (about two thirds visited) or not begun
+    /// (no visit yet: what the benchmarks start from).
+    pub current_month_begun: bool,
+}
+
+impl DemoSize {
+    /// The demo county: 360 households, the current month two thirds visited.
+    pub const DEMO: DemoSize = DemoSize { per_grid: PER_GRID, current_month_begun: true };
+}
 /// Months of visits, ending with the current one (two years: growth and 三个不减 need
 /// last year).
 const MONTHS: i64 = 24;
@@ -236,6 +251,12 @@ fn visit(
 
 /// Fills an empty database with the demo county. Returns the number of households.
 pub fn seed(conn: &mut Connection) -> AppResult<usize> {
+    seed_sized(conn, DemoSize::DEMO)
+}
+
+/// [`seed`] with another number of households per grid, or before the current month's
+/// visits (benchmarks).
+pub fn seed_sized(conn: &mut Connection, size: DemoSize) -> AppResult<usize> {
     let existing: i64 = conn.query_row("SELECT COUNT(*) FROM households", [], |r| r.get(0))?;
     if existing > 0 {
         return Ok(0);
@@ -255,7 +276,7 @@ pub fn seed(conn: &mut Connection) -> AppResult<usize> {
         for (grid_index, grid) in grids.iter().enumerate() {
             let cadre = cadres[(site_index * 4 + grid_index) * cadres.len() / 12];
             let helper = cadres[((site_index * 4 + grid_index) * cadres.len() / 12 + 1) % cadres.len()];
-            for k in 0..PER_GRID {
+            for k in 0..size.per_grid {
                 n += 1;
                 let id = format!("5323250{}{:02}{:03}", site_index + 1, grid_index + 1, k + 1);
                 let surname = *rng.pick(SURNAMES);
@@ -314,7 +335,7 @@ pub fn seed(conn: &mut Connection) -> AppResult<usize> {
                 for back in (0..MONTHS).rev() {
                     let period = current.plus_months(-(back as i32));
                     // The current month is under way: about two thirds visited so far.
-                    let visited = if back == 0 { rng.chance(65) } else { rng.chance(99) };
+                    let visited = if back == 0 { size.current_month_begun && rng.chance(65) } else { rng.chance(99) };
                     if !visited {
                         continue;
                     }
@@ -360,6 +381,28 @@ pub fn seed(conn: &mut Connection) -> AppResult<usize> {
     }
     tx.commit()?;
     Ok(n)
+}
+
+/// The visit `cadre` records in `period` for a demo household, as the demo generates
+/// them: each member's job carried on from the latest visit (a few are lost or found),
+/// incomes about 30 % above the first month's. Deterministic in `seed`.
+pub fn next_visit(h: &shared::Household, period: Period, cadre: &User, seed: u64) -> Visit {
+    let mut rng = Rng(seed | 1);
+    let members: Vec<(String, Member)> = h.members.iter().map(|(id, m)| (id.clone(), m.clone())).collect();
+    let last = h.visits.values().next_back();
+    let mut jobs: Vec<Option<Job>> = members
+        .iter()
+        .map(|(id, _)| {
+            let e = last?.employment.get(id)?;
+            if e.status != Some(EmploymentStatus::Employed) {
+                return None;
+            }
+            let place = PLACES.iter().map(|p| p.0).find(|p| *p == e.place).unwrap_or(PLACES[0].0);
+            let industry = INDUSTRIES.iter().copied().find(|i| *i == e.industry).unwrap_or(INDUSTRIES[0]);
+            Some((e.channel.unwrap_or(Channel::InCounty), place, industry))
+        })
+        .collect();
+    visit(&mut rng, period, &members, cadre, true, 130, &mut jobs)
 }
 
 /// Noon in China on `date`, in Unix seconds.

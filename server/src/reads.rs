@@ -8,7 +8,7 @@ use axum::Json;
 use axum::extract::{Path, Query, State};
 use rusqlite::Connection;
 use rusqlite::types::Value;
-use shared::indicators::{Coverage, Indicators, ThreeNoDecrease, coverage_by};
+use shared::indicators::{Coverage, Indicators, ThreeNoDecrease};
 use shared::{Date, Period};
 
 use crate::auth::{Role, Session, User, now, scope_filter};
@@ -177,14 +177,11 @@ pub async fn coverage(
     let rows = state
         .db
         .run(move |conn| {
-            store::ensure_summaries(conn, period, Date::in_china(now()))?;
-            let (key_sql, join) = match by.as_str() {
-                "site" => ("h.site, h.site", ""),
-                "grid" => ("h.site || ' / ' || h.grid, h.grid", ""),
-                "cadre" => (
-                    "a.user_id, u.name",
-                    "JOIN assignments a ON a.household_id = h.id JOIN users u ON u.id = a.user_id",
-                ),
+            let table = match by.as_str() {
+                "site" | "grid" if is_area_clause(&where_sql) => {
+                    coverage_by_area(conn, period, by == "grid", &where_sql, &params)?
+                }
+                "site" | "grid" | "cadre" => coverage_by_households(conn, period, &by, &where_sql, &params)?,
                 other => {
                     return Err(AppError::bad_request(
                         "bad_grouping",
@@ -193,36 +190,63 @@ pub async fn coverage(
                     ));
                 }
             };
-            let sql = format!(
-                "SELECT {key_sql}, COALESCE(s.visited_in_person, 0) FROM households h {join}
-                 LEFT JOIN summaries s ON s.household_id = h.id AND s.period = ?
-                 WHERE {where_sql}"
-            );
-            let mut all = vec![Value::Text(period.to_string())];
-            all.extend(params);
-            let mut labels = BTreeMap::new();
-            let mut stmt = conn.prepare(&sql)?;
-            let items: Vec<(String, bool)> = stmt
-                .query_map(rusqlite::params_from_iter(&all), |r| {
-                    let key: String = r.get(0)?;
-                    labels.entry(key.clone()).or_insert(r.get::<_, String>(1)?);
-                    Ok((key, r.get(2)?))
-                })?
-                .collect::<Result<_, _>>()?;
-            let table: BTreeMap<String, Coverage> = coverage_by(items);
             Ok(table
                 .into_iter()
-                .map(|(key, c)| CoverageRow {
-                    label: labels.get(&key).cloned().unwrap_or_else(|| key.clone()),
-                    key,
-                    assigned: c.assigned,
-                    visited: c.visited,
-                    rate: c.rate(),
-                })
-                .collect())
+                .map(|(key, (label, c))| CoverageRow { key, label, assigned: c.assigned, visited: c.visited, rate: c.rate() })
+                .collect::<Vec<_>>())
         })
         .await?;
     Ok(Json(rows))
+}
+
+/// Coverage rows by key: the label and the counts.
+type CoverageTable = BTreeMap<String, (String, Coverage)>;
+
+/// Coverage by site or grid from the per-grid totals ([`area_totals`]): assigned is the
+/// grid's households, visited the households its summaries count as visited in person.
+fn coverage_by_area(
+    conn: &Connection,
+    period: Period,
+    by_grid: bool,
+    where_sql: &str,
+    params: &[Value],
+) -> AppResult<CoverageTable> {
+    let mut table = CoverageTable::new();
+    for t in area_totals(conn, period, where_sql, params)? {
+        let (key, label) = if by_grid { (format!("{} / {}", t.site, t.grid), t.grid) } else { (t.site.clone(), t.site) };
+        let (_, c) = table.entry(key).or_insert_with(|| (label, Coverage::default()));
+        c.assigned += t.households;
+        c.visited += t.indicators.visited_in_person;
+    }
+    Ok(table)
+}
+
+/// Coverage by site, grid or cadre counted household by household (any filter).
+fn coverage_by_households(
+    conn: &Connection,
+    period: Period,
+    by: &str,
+    where_sql: &str,
+    params: &[Value],
+) -> AppResult<CoverageTable> {
+    store::ensure_summaries_where(conn, period, Date::in_china(now()), where_sql, params)?;
+    let (key_sql, label_sql, join) = match by {
+        "site" => ("h.site", "h.site", ""),
+        "grid" => ("h.site || ' / ' || h.grid", "h.grid", ""),
+        _ => ("a.user_id", "u.name", "JOIN assignments a ON a.household_id = h.id JOIN users u ON u.id = a.user_id"),
+    };
+    let sql = format!(
+        "SELECT {key_sql}, {label_sql}, COUNT(*), SUM(COALESCE(s.visited_in_person, 0)) FROM households h {join}
+         LEFT JOIN summaries s ON s.household_id = h.id AND s.period = ?
+         WHERE {where_sql} GROUP BY 1"
+    );
+    let mut all = vec![Value::Text(period.to_string())];
+    all.extend(params.iter().cloned());
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(&all), |r| {
+        Ok((r.get::<_, String>(0)?, (r.get::<_, String>(1)?, Coverage { assigned: r.get(2)?, visited: r.get(3)? })))
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
 }
 
 /// `?baseline=` for indicators.
@@ -259,15 +283,30 @@ pub struct IndicatorReport {
     pub three_no_decrease_holds: bool,
 }
 
+/// The indicators of the households `h` matching `where_sql` for `period`: the sum of
+/// their stored summaries. An area-only clause adds up cached per-grid totals
+/// ([`area_totals`]); any other adds the summaries one by one.
 pub(crate) fn fold(conn: &Connection, period: Period, where_sql: &str, params: &[Value]) -> AppResult<Indicators> {
-    store::ensure_summaries(conn, period, Date::in_china(now()))?;
+    if is_area_clause(where_sql) {
+        let mut out = Indicators::default();
+        for t in area_totals(conn, period, where_sql, params)? {
+            merge(&mut out, t.indicators);
+        }
+        return Ok(out);
+    }
+    store::ensure_summaries_where(conn, period, Date::in_china(now()), where_sql, params)?;
+    fold_summaries(conn, period, where_sql, params)
+}
+
+/// Adds up the stored summaries of the households matching `where_sql`, one by one.
+fn fold_summaries(conn: &Connection, period: Period, where_sql: &str, params: &[Value]) -> AppResult<Indicators> {
     let sql = format!(
         "SELECT s.summary FROM households h JOIN summaries s ON s.household_id = h.id AND s.period = ?
          WHERE {where_sql}"
     );
     let mut all = vec![Value::Text(period.to_string())];
     all.extend(params.iter().cloned());
-    let mut stmt = conn.prepare(&sql)?;
+    let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(rusqlite::params_from_iter(&all))?;
     let mut out = Indicators::default();
     while let Some(row) = rows.next()? {
@@ -275,6 +314,159 @@ pub(crate) fn fold(conn: &Connection, period: Period, where_sql: &str, params: &
         out.add(&store::decode_summary(&blob)?);
     }
     Ok(out)
+}
+
+/// Whether a clause from [`Filter::clause`] narrows households by area only (the
+/// caller's scope and `township=`, `site=`, `grid=`), so that it reads the same over
+/// `areas h` as over `households h`. Anything else (a cadre, a clause this function does
+/// not know) is answered household by household.
+fn is_area_clause(where_sql: &str) -> bool {
+    where_sql.split(" AND ").all(|term| {
+        matches!(term, "1 = 1" | "0 = 1" | "h.county = ?" | "h.township = ?" | "h.site = ?" | "h.grid = ?")
+    })
+}
+
+/// One grid's households and the indicators of their summaries for a period.
+#[derive(Debug)]
+struct AreaTotal {
+    site: String,
+    grid: String,
+    households: u32,
+    indicators: Indicators,
+}
+
+/// The grids matching the area-only clause `where_sql` (over `areas h`), each with its
+/// households and the sum of their summaries for `period`.
+///
+/// A grid's sum comes from `area_totals` when it is there; otherwise its missing
+/// summaries are filled in (as [`store::ensure_summaries`] would), its summaries are
+/// added up and, for a period that has begun, the sum is kept. The triggers of
+/// migration 4 delete a grid's kept sums whenever one of its summaries or its set of
+/// households changes, so a kept sum always equals adding up the summaries now.
+/// Periods that have not begun are never kept: their missing summaries are filled in
+/// once the period begins, which must not find a sum made before.
+fn area_totals(conn: &Connection, period: Period, where_sql: &str, params: &[Value]) -> AppResult<Vec<AreaTotal>> {
+    let today = Date::in_china(now());
+    let sql = format!(
+        "SELECT h.county, h.township, h.site, h.grid, h.households, t.indicators FROM areas h
+         LEFT JOIN area_totals t ON t.county = h.county AND t.township = h.township AND t.site = h.site
+              AND t.grid = h.grid AND t.period = ?
+         WHERE h.households > 0 AND {where_sql}"
+    );
+    let mut all = vec![Value::Text(period.to_string())];
+    all.extend(params.iter().cloned());
+    type Found = ([String; 4], u32, Option<Vec<u8>>);
+    let found: Vec<Found> = conn
+        .prepare_cached(&sql)?
+        .query_map(rusqlite::params_from_iter(&all), |r| {
+            Ok(([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?], r.get(4)?, r.get(5)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    let mut out = Vec::with_capacity(found.len());
+    let mut missing = Vec::new();
+    for (area, households, blob) in found {
+        match blob {
+            Some(blob) => {
+                let indicators = postcard::from_bytes(&blob).map_err(AppError::internal)?;
+                let [_, _, site, grid] = area;
+                out.push(AreaTotal { site, grid, households, indicators });
+            }
+            None => missing.push((area, households)),
+        }
+    }
+    if missing.is_empty() {
+        return Ok(out);
+    }
+    let keep = period <= Period::of(today);
+    // One commit for every grid filled in, not one per summary.
+    let tx = if conn.is_autocommit() { Some(conn.unchecked_transaction()?) } else { None };
+    let grid_sql = "h.county = ? AND h.township = ? AND h.site = ? AND h.grid = ?";
+    for (area, households) in missing {
+        let grid_params: Vec<Value> = area.iter().cloned().map(Value::Text).collect();
+        store::ensure_summaries_where(conn, period, today, grid_sql, &grid_params)?;
+        let indicators = fold_summaries(conn, period, grid_sql, &grid_params)?;
+        if keep {
+            let blob = postcard::to_allocvec(&indicators).map_err(AppError::internal)?;
+            conn.prepare_cached(
+                "INSERT OR REPLACE INTO area_totals (county, township, site, grid, period, indicators)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(rusqlite::params![area[0], area[1], area[2], area[3], period.to_string(), blob])?;
+        }
+        let [_, _, site, grid] = area;
+        out.push(AreaTotal { site, grid, households, indicators });
+    }
+    if let Some(tx) = tx {
+        tx.commit()?;
+    }
+    Ok(out)
+}
+
+/// Adds `other`, the indicators of other households for the same period, into `into`:
+/// the same as adding their summaries one by one, since every field is a count or a sum.
+/// Destructured in full, so that a field added to `Indicators` does not compile here
+/// until it is added up too.
+fn merge(into: &mut Indicators, other: Indicators) {
+    let Indicators {
+        households,
+        visited_in_person,
+        recorded,
+        labour_force,
+        employed_labour,
+        employed_people,
+        zero_employment,
+        households_with_labour,
+        one_in_work,
+        stable_employed,
+        low_income_labour,
+        income_unknown,
+        income_this_year,
+        income_last_year,
+        persons_compared,
+        guarantee_alerts,
+        monitored,
+        with_risk,
+        new_risk,
+        returned,
+        welfare_posts,
+        wage_income,
+        by_channel,
+        by_scope,
+        by_industry,
+    } = other;
+    into.households += households;
+    into.visited_in_person += visited_in_person;
+    into.recorded += recorded;
+    into.labour_force += labour_force;
+    into.employed_labour += employed_labour;
+    into.employed_people += employed_people;
+    into.zero_employment += zero_employment;
+    into.households_with_labour += households_with_labour;
+    into.one_in_work += one_in_work;
+    into.stable_employed += stable_employed;
+    into.low_income_labour += low_income_labour;
+    into.income_unknown += income_unknown;
+    into.income_this_year += income_this_year;
+    into.income_last_year += income_last_year;
+    into.persons_compared += persons_compared;
+    into.guarantee_alerts += guarantee_alerts;
+    into.with_risk += with_risk;
+    into.new_risk += new_risk;
+    into.returned += returned;
+    into.welfare_posts += welfare_posts;
+    into.wage_income += wage_income;
+    for (k, n) in monitored {
+        *into.monitored.entry(k).or_default() += n;
+    }
+    for (k, n) in by_channel {
+        *into.by_channel.entry(k).or_default() += n;
+    }
+    for (k, n) in by_scope {
+        *into.by_scope.entry(k).or_default() += n;
+    }
+    for (k, n) in by_industry {
+        *into.by_industry.entry(k).or_default() += n;
+    }
 }
 
 /// `GET /api/indicators?period=&baseline=&site=`.
@@ -452,4 +644,134 @@ pub async fn history(
         })
         .await?;
     Ok(Json(items))
+}
+
+#[cfg(test)]
+mod tests {
+    //! The per-grid totals must always give what adding up the summaries one by one
+    //! gives, however the households and their summaries change in between.
+    #![allow(clippy::unwrap_used)]
+
+    use shared::{HouseholdDoc, Stamp, VisitMode};
+
+    use super::*;
+
+    /// Indicators and coverage (by site and by grid) both ways, which must agree.
+    fn agree(conn: &Connection, period: Period, where_sql: &str, params: &[Value]) -> Indicators {
+        assert!(is_area_clause(where_sql), "{where_sql}");
+        let fast = fold(conn, period, where_sql, params).unwrap();
+        store::ensure_summaries_where(conn, period, Date::in_china(now()), where_sql, params).unwrap();
+        let slow = fold_summaries(conn, period, where_sql, params).unwrap();
+        assert_eq!(fast, slow, "{period} {where_sql}");
+        for (by_grid, by) in [(false, "site"), (true, "grid")] {
+            let fast = coverage_by_area(conn, period, by_grid, where_sql, params).unwrap();
+            let slow = coverage_by_households(conn, period, by, where_sql, params).unwrap();
+            assert_eq!(fast, slow, "coverage by {by}, {period} {where_sql}");
+        }
+        fast
+    }
+
+    fn kept(conn: &Connection, period: Period) -> i64 {
+        conn.query_row("SELECT COUNT(*) FROM area_totals WHERE period = ?1", [period.to_string()], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// Edits household `id` as the admin would and saves it with its projections.
+    fn edit(conn: &Connection, id: &str, f: impl FnOnce(&mut shared::Household)) {
+        let mut doc = store::load_doc(conn, id).unwrap().unwrap();
+        doc.edit(&Stamp::new("admin", "管理员", now()), f).unwrap();
+        let h = doc.household().unwrap();
+        store::save(conn, id, &doc, &h, Date::in_china(now())).unwrap();
+    }
+
+    #[test]
+    fn grid_totals_always_equal_the_summaries_added_up() {
+        let db = crate::db::Db::open_in_memory().unwrap();
+        let mut conn = db.lock();
+        crate::demo::seed(&mut conn).unwrap();
+        let now_p = Period::of(Date::in_china(now()));
+        let last_month = now_p.plus_months(-1);
+        let all: (&str, Vec<Value>) = ("1 = 1", vec![]);
+        let (site, grid): (String, String) =
+            conn.query_row("SELECT site, grid FROM households ORDER BY id LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        let narrow: (&str, Vec<Value>) =
+            ("h.county = ? AND h.site = ? AND h.grid = ?", vec![Value::Text(crate::demo::COUNTY.into()), site.clone().into(), grid.into()]);
+        let check = |conn: &Connection| {
+            for p in [now_p, last_month, now_p.plus_months(-12)] {
+                agree(conn, p, all.0, &all.1);
+                agree(conn, p, narrow.0, &narrow.1);
+                agree(conn, p, "h.site = ?", &[site.clone().into()]);
+            }
+        };
+
+        // Cold, then from what was kept.
+        check(&conn);
+        assert!(kept(&conn, now_p) > 0);
+        let before = agree(&conn, now_p, all.0, &all.1);
+        check(&conn);
+
+        // A visit changes: in person this month becomes by phone.
+        let visited: String = conn
+            .query_row(
+                "SELECT household_id FROM summaries WHERE period = ?1 AND visited_in_person = 1 ORDER BY household_id",
+                [now_p.to_string()],
+                |r| r.get(0),
+            )
+            .unwrap();
+        edit(&conn, &visited, |h| {
+            h.visits.get_mut(&now_p.to_string()).unwrap().mode = Some(VisitMode::Phone);
+        });
+        let after = agree(&conn, now_p, all.0, &all.1);
+        assert_eq!(after.visited_in_person + 1, before.visited_in_person);
+        check(&conn);
+
+        // A household moves to another site's grid.
+        let (other_site, other_grid): (String, String) = conn
+            .query_row("SELECT site, grid FROM households WHERE site <> ?1 LIMIT 1", [&site], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        edit(&conn, &visited, |h| {
+            h.facts.site = other_site.clone();
+            h.facts.grid = other_grid.clone();
+        });
+        check(&conn);
+
+        // A summary goes missing (a month began and nobody synced): filled in on reading.
+        conn.execute(
+            "DELETE FROM summaries WHERE period = ?1 AND household_id = (SELECT MIN(id) FROM households)",
+            [last_month.to_string()],
+        )
+        .unwrap();
+        check(&conn);
+
+        // A new household in a new grid, with no summary for last month yet.
+        let stamp = Stamp::new("admin", "管理员", now());
+        let mut doc = HouseholdDoc::create("532325099001", shared::automerge::ActorId::random(), &stamp).unwrap();
+        doc.edit(&stamp, |h| {
+            h.facts.county = crate::demo::COUNTY.into();
+            h.facts.township = "栋川镇".into();
+            h.facts.site = site.clone();
+            h.facts.grid = "新楼".into();
+        })
+        .unwrap();
+        store::save(&conn, "532325099001", &doc, &doc.household().unwrap(), Date::in_china(now())).unwrap();
+        let grown = agree(&conn, last_month, all.0, &all.1);
+        assert_eq!(grown.households as usize, 361);
+        check(&conn);
+
+        // A period that has not begun is added up but never kept.
+        let future = now_p.plus_months(2);
+        agree(&conn, future, all.0, &all.1);
+        assert_eq!(kept(&conn, future), 0);
+    }
+
+    #[test]
+    fn only_area_clauses_take_the_grid_totals() {
+        assert!(is_area_clause("1 = 1"));
+        assert!(is_area_clause("h.site = ? AND h.grid = ?"));
+        assert!(!is_area_clause("h.id IN (SELECT household_id FROM assignments WHERE user_id = ?)"));
+        assert!(!is_area_clause("1 = 1 AND h.id IN (SELECT household_id FROM assignments WHERE user_id = ?)"));
+        assert!(!is_area_clause("h.site = ? OR 1 = 1"));
+    }
 }

@@ -2,6 +2,7 @@
 //! in the same transaction, the household's summary row and its per-period indicator
 //! summaries with `shared`'s functions, so dashboards never load documents.
 
+use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params};
 use shared::automerge::ActorId;
 use shared::indicators::Summary;
@@ -135,13 +136,29 @@ fn put_summary(conn: &Connection, id: &str, period: Period, h: &Household) -> Ap
 /// Fills in summaries for `period` for households that have none (a month began and
 /// nobody has synced them since). Loads only those documents.
 pub fn ensure_summaries(conn: &Connection, period: Period, today: Date) -> AppResult<usize> {
+    ensure_summaries_where(conn, period, today, "1 = 1", &[])
+}
+
+/// [`ensure_summaries`] for the households `h` that match `where_sql` (a clause over
+/// `households h`, as `reads::Filter::clause` makes) only: what a read of those
+/// households needs, without visiting every other household of the county.
+pub fn ensure_summaries_where(
+    conn: &Connection,
+    period: Period,
+    today: Date,
+    where_sql: &str,
+    params: &[Value],
+) -> AppResult<usize> {
     let key = period.to_string();
+    let sql = format!(
+        "SELECT h.id FROM households h
+         WHERE NOT EXISTS (SELECT 1 FROM summaries s WHERE s.period = ? AND s.household_id = h.id) AND {where_sql}"
+    );
+    let mut all = vec![Value::Text(key)];
+    all.extend(params.iter().cloned());
     let missing: Vec<String> = conn
-        .prepare(
-            "SELECT id FROM households h
-             WHERE NOT EXISTS (SELECT 1 FROM summaries s WHERE s.period = ?1 AND s.household_id = h.id)",
-        )?
-        .query_map([&key], |r| r.get(0))?
+        .prepare_cached(&sql)?
+        .query_map(rusqlite::params_from_iter(&all), |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     if missing.is_empty() || period > Period::of(today) {
         return Ok(0);

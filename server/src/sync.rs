@@ -168,7 +168,7 @@ fn sync_one(conn: &Connection, session: &Session, entry: &Outgoing, today: Date,
         store::log_changes(conn, id, &merged, &before, &session.user.id, &session.device_id, at)?;
         store::save(conn, id, &merged, &household, today)?;
     }
-    let reply = merged.sync_message(&mut sync_state).map_or(Reply::InSync, Reply::Message);
+    let reply = wire::answer(&merged, &mut sync_state);
     conn.execute(
         "INSERT INTO sync_states (device_id, household_id, state) VALUES (?1, ?2, ?3)
          ON CONFLICT(device_id, household_id) DO UPDATE SET state = excluded.state",

@@ -126,13 +126,38 @@ impl HouseholdDoc {
     /// change whose dependency it lacked (a bloom-filter false positive let us skip the
     /// dependency), asks for it again, and Automerge alone would withhold it as
     /// "already sent" for the rest of the session.
+    ///
+    /// The first message of a session (the state fresh from its persisted form, which
+    /// keeps the heads both sides shared) also carries every change made since those
+    /// shared heads. Automerge alone would send only heads and a bloom filter and wait a
+    /// round trip to hear what the peer lacks; a phone's new visit is exactly what the
+    /// server lacks, so it goes up at once and the whole exchange takes one round trip
+    /// (PROTOCOL.md §4.3). A change the peer already has is ignored there.
     pub fn sync_message(&self, state: &mut sync::State) -> Option<Vec<u8>> {
         if let Some(need) = &state.their_need {
             for hash in need {
                 state.sent_hashes.remove(hash);
             }
         }
-        self.doc.generate_sync_message(state).map(sync::Message::encode)
+        let first_of_session = state.their_heads.is_none();
+        let mut message = self.doc.generate_sync_message(state)?;
+        let known = |h: &ChangeHash| self.doc.get_change_meta_by_hash(h).is_some();
+        if first_of_session
+            && message.changes.is_empty()
+            && !state.shared_heads.is_empty()
+            && state.shared_heads.iter().all(known)
+        {
+            let changes: Vec<_> = self
+                .doc
+                .get_changes(&state.shared_heads)
+                .into_iter()
+                .filter(|c| !state.sent_hashes.contains(&c.hash()))
+                .collect();
+            state.sent_hashes.extend(changes.iter().map(|c| c.hash()));
+            let raw: Vec<Vec<u8>> = changes.iter().map(|c| c.raw_bytes().to_vec()).collect();
+            message.changes = sync::ChunkList::from(raw);
+        }
+        Some(message.encode())
     }
 
     /// Applies an encoded sync message from the peer whose state is `state`.

@@ -27,8 +27,9 @@ pub const MAX_HAVES: usize = 4;
 pub const MAX_PROBES: u64 = 64;
 /// The first bytes of every Automerge chunk.
 const CHUNK_MAGIC: [u8; 4] = [0x85, 0x6f, 0x4a, 0x83];
-/// The chunk type of a deflate-compressed change.
-const COMPRESSED_CHANGE: u8 = 2;
+/// The chunk type of a change; the others are a whole document (0) and a
+/// deflate-compressed change (2).
+const CHANGE_CHUNK: u8 = 1;
 const REQUEST_MAGIC: &[u8; 4] = b"HHJQ";
 const RESPONSE_MAGIC: &[u8; 4] = b"HHJP";
 const VERSION: u8 = 1;
@@ -282,6 +283,12 @@ pub fn decode_response(body: &[u8]) -> Result<Vec<Incoming>, WireError> {
 ///   before checking anything (64 MiB from 64 KB; ~16 GB from a 16 MiB body). Its sync
 ///   sends changes uncompressed (`raw_bytes`), so honest peers never send one.
 ///
+/// - a document chunk (type 0): automerge decodes its columns trusting the run lengths
+///   they claim, so a few bytes claiming a run of 2³² values cost it 40 s and 16 GB
+///   before it fails. Peers send whole documents only to a peer that advertises the
+///   capability (Automerge's message flags), and [`answer`] never does, so honest
+///   clients send changes.
+///
 /// Such a message, or one with more than [`MAX_HAVES`] summaries, is refused as
 /// unreadable, like one that does not decode.
 pub fn check_sync_message(message: &[u8]) -> Result<(), DocError> {
@@ -292,8 +299,10 @@ pub fn check_sync_message(message: &[u8]) -> Result<(), DocError> {
         // automerge will, and stop where it would stop reading.
         let mut r = Reader { bytes, pos: 0 };
         while bytes.get(r.pos..r.pos + 4) == Some(CHUNK_MAGIC.as_slice()) && bytes.len() > r.pos + 8 {
-            if bytes[r.pos + 8] == COMPRESSED_CHANGE {
-                return Err(bad("it holds a compressed change; send changes uncompressed".into()));
+            match bytes[r.pos + 8] {
+                CHANGE_CHUNK => {}
+                0 => return Err(bad("it holds a whole document; send changes".into())),
+                _ => return Err(bad("it holds a compressed change; send changes uncompressed".into())),
             }
             r.pos += 9;
             match r.uleb() {
@@ -370,6 +379,33 @@ pub fn receive_untrusted(
     let mut trial = state.clone();
     catch_unwind(AssertUnwindSafe(|| doc.sync_message(&mut trial))).map_err(|_| corrupt("answer them"))?;
     Ok(())
+}
+
+/// The server's reply for one document, once the peer's message is applied to `doc`
+/// with `state`:
+/// - [`Reply::InSync`] when the server has nothing to send or ask for and its heads
+///   equal the heads the peer just sent: the peer then records those heads as shared
+///   ([`in_sync`]). A phone's upload is acknowledged in a few bytes, not with a message
+///   of heads and bloom filters;
+/// - otherwise the Automerge message, without its capability flags: a peer that does
+///   not know the server takes whole documents sends changes, which
+///   [`check_sync_message`] can read safely.
+pub fn answer(doc: &HouseholdDoc, state: &mut automerge::sync::State) -> Reply {
+    let Some(bytes) = doc.sync_message(state) else { return Reply::InSync };
+    let Ok(mut message) = automerge::sync::Message::decode(&bytes) else { return Reply::Message(bytes) };
+    if message.changes.is_empty() && message.need.is_empty() && state.their_heads.as_ref() == Some(&message.heads) {
+        return Reply::InSync;
+    }
+    message.flags = None;
+    Reply::Message(message.encode())
+}
+
+/// What a client does with [`Reply::InSync`]: the server holds exactly the heads this
+/// client last sent, so they are shared (and persisted with the state).
+pub fn in_sync(state: &mut automerge::sync::State) {
+    state.shared_heads.clone_from(&state.last_sent_heads);
+    state.their_heads = Some(state.last_sent_heads.clone());
+    state.in_flight = false;
 }
 
 #[cfg(test)]

@@ -82,7 +82,8 @@ enum Call {
     Patch(&'static str),
     /// `POST` this CSV.
     Csv(&'static str),
-    /// `POST /api/sync/{id}`: one sync message carrying a new change to the household.
+    /// `POST /api/sync/{id}`: one sync message carrying a new change to the household
+    /// (`204`: stored, and the server has nothing more to say).
     Sync(&'static str),
     /// `POST /api/sync`: a batch of one entry, a message carrying a new change.
     Batch(&'static str),
@@ -117,8 +118,8 @@ const TABLE: &[Row] = &[
     ("/api/households/H4",            Call::Get,                               [U,   U,   U,   U,   U,   F,   OK,  F,   OK]),
     ("/api/households/H2/history",    Call::Get,                               [U,   U,   U,   U,   U,   OK,  F,   OK,  OK]),
     ("/api/households/H4/history",    Call::Get,                               [U,   U,   U,   U,   U,   F,   OK,  F,   OK]),
-    ("/api/sync/H2",                  Call::Sync("H2"),                        [U,   U,   U,   U,   U,   OK,  F,   OK,  OK]),
-    ("/api/sync/H4",                  Call::Sync("H4"),                        [U,   U,   U,   U,   U,   F,   OK,  F,   OK]),
+    ("/api/sync/H2",                  Call::Sync("H2"),                        [U,   U,   U,   U,   U,   NONE, F,  NONE, NONE]),
+    ("/api/sync/H4",                  Call::Sync("H4"),                        [U,   U,   U,   U,   U,   F,   NONE, F,  NONE]),
     ("/api/sync",                     Call::Batch("H2"),                       [U,   U,   U,   U,   U,   OK,  W::Out, OK, OK]),
     ("/api/sync",                     Call::Batch("H4"),                       [U,   U,   U,   U,   U,   W::Out, OK, W::Out, OK]),
     ("/api/households/H2/review",     Call::Review("H2"),                      [U,   U,   U,   U,   U,   F,   F,   OK,  OK]),

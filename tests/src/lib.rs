@@ -139,7 +139,8 @@ pub struct Phone {
     actor: ActorId,
     /// Local documents by household id.
     pub docs: BTreeMap<String, HouseholdDoc>,
-    states: BTreeMap<String, State>,
+    /// Sync states by household id.
+    pub states: BTreeMap<String, State>,
 }
 
 impl Phone {
@@ -153,8 +154,13 @@ impl Phone {
 
     /// Logs in as `login` on a new device at the server at `base` (`http://host:port`).
     pub async fn login_at(base: &str, login: &str, device: &str) -> Result<Self, String> {
+        Self::login_with(base, login, PASSWORD, device).await
+    }
+
+    /// [`Phone::login_at`] with another password (the demo's, say).
+    pub async fn login_with(base: &str, login: &str, password: &str, device: &str) -> Result<Self, String> {
         let http = reqwest::Client::new();
-        let body = serde_json::json!({"login": login, "password": PASSWORD, "device_id": device});
+        let body = serde_json::json!({"login": login, "password": password, "device_id": device});
         let resp = http.post(format!("{base}/api/login")).json(&body).send().await.map_err(|e| e.to_string())?;
         if resp.status() != StatusCode::OK {
             return Err(format!("login of {login} failed: {}", resp.text().await.unwrap_or_default()));
@@ -168,6 +174,11 @@ impl Phone {
     /// Talks to `server` from now on (after a restart on another port), same session.
     pub fn point_at(&mut self, server: &TestServer) {
         self.base = server.url("");
+    }
+
+    /// Talks to the server at `base` (`http://host:port`) from now on, same session.
+    pub fn set_base(&mut self, base: &str) {
+        self.base = base.to_owned();
     }
 
     /// Starts tracking `ids` with empty documents (first download).
@@ -281,11 +292,64 @@ impl Phone {
                         let doc = self.docs.get_mut(&incoming.doc_id).ok_or("reply for an unknown doc")?;
                         doc.receive_sync_message(state, &m).map_err(|e| format!("apply server message: {e}"))?;
                     }
-                    Reply::InSync => {}
+                    Reply::InSync => {
+                        wire::in_sync(self.states.entry(incoming.doc_id.clone()).or_default());
+                    }
                     Reply::Refused(r) => {
                         report.refused.insert(incoming.doc_id, r);
                     }
                 }
+            }
+        }
+        Ok(report)
+    }
+}
+
+impl Phone {
+    /// Syncs every local document one at a time through `POST /api/sync/{id}`, as a
+    /// client without batching would (the benchmarks' comparison). Bodies are sent
+    /// gzip-compressed when that makes them smaller.
+    pub async fn sync_each(&mut self) -> Result<SyncReport, String> {
+        let mut report = SyncReport::default();
+        let ids: Vec<String> = self.docs.keys().cloned().collect();
+        for id in ids {
+            let state = self.states.entry(id.clone()).or_default();
+            *state = State::decode(&state.encode()).unwrap_or_default();
+            for _ in 0..10 {
+                let (Some(doc), Some(state)) = (self.docs.get(&id), self.states.get_mut(&id)) else { break };
+                let Some(message) = doc.sync_message(state) else { break };
+                let zipped = gzip_bytes(&message);
+                let mut req = self
+                    .http
+                    .post(format!("{}/api/sync/{id}", self.base))
+                    .bearer_auth(&self.token)
+                    .header("content-type", "application/octet-stream")
+                    .header("accept-encoding", "gzip");
+                let body = if zipped.len() < message.len() {
+                    req = req.header("content-encoding", "gzip");
+                    zipped
+                } else {
+                    message
+                };
+                report.sent += body.len();
+                let started = std::time::Instant::now();
+                let resp = req.body(body).send().await.map_err(|e| format!("sync request: {e}"))?;
+                report.round_trips += 1;
+                match resp.status() {
+                    StatusCode::NO_CONTENT => {
+                        report.latencies.push(started.elapsed());
+                        if let Some(state) = self.states.get_mut(&id) {
+                            wire::in_sync(state);
+                        }
+                        break;
+                    }
+                    StatusCode::OK => {}
+                    status => return Err(format!("{id}: HTTP {status}: {}", resp.text().await.unwrap_or_default())),
+                }
+                let bytes = resp.bytes().await.map_err(|e| format!("sync body: {e}"))?;
+                report.latencies.push(started.elapsed());
+                let (Some(doc), Some(state)) = (self.docs.get_mut(&id), self.states.get_mut(&id)) else { break };
+                doc.receive_sync_message(state, &bytes).map_err(|e| format!("apply server message: {e}"))?;
             }
         }
         Ok(report)

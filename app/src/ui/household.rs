@@ -12,13 +12,17 @@ use crate::ui::clock;
 pub async fn save(ui: Ui, id: &str, before: &Household, after: &Household) -> Result<(), String> {
     let Some(session) = ui.session.get_untracked() else { return Err("no session".into()) };
     let stamp = Stamp::new(session.user.id.clone(), session.user.name.clone(), state::now());
+    let commit = crate::perf::start("hhj:save:commit");
     let (bytes, db) = state::with(|d| {
         let doc = d.docs.get_mut(id).ok_or("unknown household")?;
         doc.edit_from(&stamp, before, after).map_err(|e| e.to_string())?;
         Ok::<_, String>((doc.save(), d.db.clone()))
     })?;
+    commit.end();
     if let Some(db) = db {
+        let write = crate::perf::start("hhj:save:idb");
         crate::idb::put_many(&db, &[(crate::idb::DOCS, id.to_owned(), bytes)]).await?;
+        write.end();
     }
     ui.sync.update(|s| s.unsynced = state::with(|d| state::unsynced(d)));
     ui.touch();
@@ -30,15 +34,20 @@ pub async fn save(ui: Ui, id: &str, before: &Household, after: &Household) -> Re
 #[component]
 pub fn Household(ui: Ui, id: String) -> impl IntoView {
     let doc_id = id.clone();
-    let data = Memo::new(move |_| {
+    let data = Memo::new(move |previous: Option<&_>| {
         ui.rev.track();
-        state::with(|d| {
+        let opening = previous.is_none().then(|| crate::perf::start("hhj:open-household"));
+        let data = state::with(|d| {
             d.docs.get(&doc_id).map(|doc| {
                 let h = doc.household().unwrap_or_default();
                 let conflicts = doc.conflicts().unwrap_or_default();
                 (h, conflicts)
             })
-        })
+        });
+        if let Some(span) = opening {
+            span.end();
+        }
+        data
     });
     let household = move || data.get().map(|(h, _)| h).unwrap_or_default();
     let period = state::current_period();

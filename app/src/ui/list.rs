@@ -30,7 +30,8 @@ struct Row {
 
 fn rows() -> Vec<Row> {
     let period = state::current_period();
-    state::with(|d| {
+    let span = crate::perf::start("hhj:list-rows");
+    let rows = state::with(|d| {
         d.docs
             .iter()
             .map(|(id, doc)| {
@@ -49,7 +50,9 @@ fn rows() -> Vec<Row> {
                 }
             })
             .collect()
-    })
+    });
+    span.end();
+    rows
 }
 
 /// The household list.

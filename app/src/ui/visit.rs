@@ -73,7 +73,10 @@ pub fn VisitForm(ui: Ui, id: String, period: String) -> impl IntoView {
                 );
             }
             after.visits.insert(key.get_value(), visit);
-            match save(ui, &hid.get_value(), &before, &after).await {
+            let span = crate::perf::start("hhj:save-visit");
+            let saved = save(ui, &hid.get_value(), &before, &after).await;
+            span.end();
+            match saved {
                 Ok(()) => {
                     ui.notice.set(Some(
                         ui.t("已保存到本机，联网后自动同步", "Saved on this phone; it will sync when online").into(),

@@ -106,6 +106,80 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1));
     "#,
+    // 4: dashboards over a county. `areas` counts the households of each grid;
+    // `area_totals` caches, per grid and period, the indicators its summaries add up to
+    // (postcard-encoded `shared::indicators::Indicators`), filled by the first read
+    // (`reads::area_totals`). The triggers keep both right in the transaction of every
+    // write: a grid's cached totals go as soon as one of its summaries, or the set of its
+    // households, changes. The area index gains the id, so a grid's households are
+    // listed without reading their documents.
+    r#"
+    CREATE TABLE areas (
+        county     TEXT NOT NULL,
+        township   TEXT NOT NULL,
+        site       TEXT NOT NULL,
+        grid       TEXT NOT NULL,
+        households INTEGER NOT NULL,
+        PRIMARY KEY (county, township, site, grid)
+    ) STRICT, WITHOUT ROWID;
+    INSERT INTO areas (county, township, site, grid, households)
+        SELECT county, township, site, grid, COUNT(*) FROM households GROUP BY county, township, site, grid;
+
+    CREATE TABLE area_totals (
+        county     TEXT NOT NULL,
+        township   TEXT NOT NULL,
+        site       TEXT NOT NULL,
+        grid       TEXT NOT NULL,
+        period     TEXT NOT NULL,
+        indicators BLOB NOT NULL,
+        PRIMARY KEY (county, township, site, grid, period)
+    ) STRICT, WITHOUT ROWID;
+
+    DROP INDEX households_area;
+    CREATE INDEX households_area ON households(county, township, site, grid, id);
+
+    CREATE TRIGGER households_area_insert AFTER INSERT ON households BEGIN
+        INSERT INTO areas (county, township, site, grid, households)
+            VALUES (NEW.county, NEW.township, NEW.site, NEW.grid, 1)
+            ON CONFLICT DO UPDATE SET households = households + 1;
+        DELETE FROM area_totals
+            WHERE county = NEW.county AND township = NEW.township AND site = NEW.site AND grid = NEW.grid;
+    END;
+    CREATE TRIGGER households_area_delete AFTER DELETE ON households BEGIN
+        UPDATE areas SET households = households - 1
+            WHERE county = OLD.county AND township = OLD.township AND site = OLD.site AND grid = OLD.grid;
+        DELETE FROM area_totals
+            WHERE county = OLD.county AND township = OLD.township AND site = OLD.site AND grid = OLD.grid;
+    END;
+    CREATE TRIGGER households_area_update AFTER UPDATE OF county, township, site, grid ON households
+    WHEN OLD.county <> NEW.county OR OLD.township <> NEW.township OR OLD.site <> NEW.site OR OLD.grid <> NEW.grid
+    BEGIN
+        UPDATE areas SET households = households - 1
+            WHERE county = OLD.county AND township = OLD.township AND site = OLD.site AND grid = OLD.grid;
+        INSERT INTO areas (county, township, site, grid, households)
+            VALUES (NEW.county, NEW.township, NEW.site, NEW.grid, 1)
+            ON CONFLICT DO UPDATE SET households = households + 1;
+        DELETE FROM area_totals
+            WHERE county = OLD.county AND township = OLD.township AND site = OLD.site AND grid = OLD.grid;
+        DELETE FROM area_totals
+            WHERE county = NEW.county AND township = NEW.township AND site = NEW.site AND grid = NEW.grid;
+    END;
+
+    CREATE TRIGGER summaries_totals_insert AFTER INSERT ON summaries BEGIN
+        DELETE FROM area_totals WHERE period = NEW.period AND (county, township, site, grid) IN
+            (SELECT county, township, site, grid FROM households WHERE id = NEW.household_id);
+    END;
+    CREATE TRIGGER summaries_totals_delete AFTER DELETE ON summaries BEGIN
+        DELETE FROM area_totals WHERE period = OLD.period AND (county, township, site, grid) IN
+            (SELECT county, township, site, grid FROM households WHERE id = OLD.household_id);
+    END;
+    CREATE TRIGGER summaries_totals_update AFTER UPDATE ON summaries BEGIN
+        DELETE FROM area_totals WHERE period = OLD.period AND (county, township, site, grid) IN
+            (SELECT county, township, site, grid FROM households WHERE id = OLD.household_id);
+        DELETE FROM area_totals WHERE period = NEW.period AND (county, township, site, grid) IN
+            (SELECT county, township, site, grid FROM households WHERE id = NEW.household_id);
+    END;
+    "#,
 ];
 
 /// The schema version this program writes.

@@ -3,7 +3,10 @@
 //! into the table of BENCHMARKS.md. Benchmarks are never tests: nothing here fails
 //! because the machine is slow.
 
+pub mod link;
+pub mod merge;
 pub mod queries;
+pub mod sync;
 
 use std::path::Path;
 

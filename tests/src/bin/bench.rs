@@ -21,11 +21,14 @@ fn main() {
         usage();
     }
     let work = tempfile::tempdir().unwrap();
+    let runtime = tokio::runtime::Runtime::new().unwrap();
     for part in &args {
         let started = std::time::Instant::now();
         eprintln!("\n==> bench {part}");
         let result = match part.as_str() {
             "queries" => bench::queries::run(work.path()),
+            "sync" => runtime.block_on(bench::sync::run(work.path())),
+            "merge" => runtime.block_on(bench::merge::run(work.path(), &bench::sync::county(work.path()).0)),
             _ => usage(),
         };
         result.write(&out).unwrap();

@@ -1,0 +1,132 @@
+//! Server merge throughput: documents merged and committed durably (WAL,
+//! `synchronous=FULL`) per second, when phones upload a new visit in each of their
+//! households; and where the time goes, step by step, for the same work done in
+//! process with the server's own functions.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use server::auth::now;
+use shared::automerge::sync::State;
+use shared::{Date, wire};
+
+use super::sync::{CADRE, copy_of, current_period, phone_with_households, record_visits, visited_on_server};
+use super::{Part, Row};
+use crate::TestServer;
+
+/// Uploads measured, each on a fresh copy of the county.
+const RUNS: usize = 3;
+
+/// Runs the merge benchmark on copies of the seeded county `seeded`.
+pub async fn run(work: &Path, seeded: &Path) -> Part {
+    let period = current_period();
+    let mut rates = Vec::new();
+    let mut households = 0;
+    for run in 0..RUNS {
+        let server = TestServer::start(&copy_of(seeded, &work.join(format!("merge-{run}.sqlite3")))).await;
+        let mut phone = phone_with_households(&server, CADRE, &format!("bench-merge-{run}")).await;
+        households = phone.docs.len();
+        record_visits(&mut phone, period, CADRE);
+        let started = Instant::now();
+        let report = phone.try_sync().await.expect("upload");
+        let took = started.elapsed();
+        assert!(report.refused.is_empty(), "refused: {:?}", report.refused);
+        assert_eq!(visited_on_server(&server, period) as usize, households, "every visit stored");
+        rates.push(households as f64 / took.as_secs_f64());
+        server.stop().await;
+    }
+    rates.sort_by(f64::total_cmp);
+    let median = rates[rates.len() / 2];
+    let profile = profile(work, seeded).await;
+    let total: Duration = profile.iter().map(|s| s.1).sum();
+    let per_doc = |d: Duration| d.as_secs_f64() * 1e3 / households as f64;
+    let breakdown = profile
+        .iter()
+        .map(|(step, d)| format!("{step} {:.2} ms ({:.0} %)", per_doc(*d), 100.0 * d.as_secs_f64() / total.as_secs_f64()))
+        .collect::<Vec<_>>()
+        .join("; ");
+    let rows = vec![Row {
+        figure: "server merge throughput, durable (WAL, synchronous=FULL), one new visit per document".into(),
+        value: format!(
+            "{median:.0} documents/s (median of {RUNS} uploads of {households}: {})",
+            rates.iter().map(|r| format!("{r:.0}")).collect::<Vec<_>>().join(", ")
+        ),
+        target: "≥ 1,500".into(),
+        met: Some(median >= 1500.0),
+        floor: None,
+        detail: format!(
+            "one phone uploads {households} households in one POST /api/sync on loopback (one transaction, \
+             committed before the answer); time from request to answer. Per document, in process: {breakdown}"
+        ),
+    }];
+    let notes = vec![format!(
+        "merge: profile of the server's steps per document, the same work in process on a copy: {:.2} ms in all",
+        per_doc(total)
+    )];
+    Part { part: "merge".into(), rows, notes }
+}
+
+/// The server's steps for one upload (see `server::sync::sync_one`), timed one by one
+/// over every household of a fresh copy.
+async fn profile(work: &Path, seeded: &Path) -> Vec<(&'static str, Duration)> {
+    let path = copy_of(seeded, &work.join("merge-profile.sqlite3"));
+    let server = TestServer::start(&path).await;
+    let mut phone = phone_with_households(&server, CADRE, "bench-profile").await;
+    server.stop().await;
+    record_visits(&mut phone, current_period(), CADRE);
+    let messages: Vec<(String, Vec<u8>)> = phone
+        .docs
+        .iter()
+        .map(|(id, doc)| {
+            let mut state = phone.states.get(id).map(|s| State::decode(&s.encode()).unwrap_or_default()).unwrap();
+            (id.clone(), doc.sync_message(&mut state).expect("a message"))
+        })
+        .collect();
+    let db = server::db::Db::open(&path).expect("open");
+    let mut conn = db.lock();
+    let tx = conn.transaction().expect("tx");
+    let today = Date::in_china(now());
+    let mut steps: Vec<(&'static str, Duration)> = [
+        "load document",
+        "apply message (checked)",
+        "check layout",
+        "validate",
+        "log changes",
+        "save document + summaries",
+        "answer",
+    ]
+    .into_iter()
+    .map(|s| (s, Duration::ZERO))
+    .collect();
+    let mut time = |i: usize, started: Instant| steps[i].1 += started.elapsed();
+    for (id, message) in &messages {
+        let t = Instant::now();
+        let doc = server::store::load_doc(&tx, id).expect("load").expect("exists");
+        let mut state = State::new();
+        time(0, t);
+        let t = Instant::now();
+        let before = doc.heads();
+        let mut merged = doc.clone();
+        wire::receive_untrusted(&mut merged, &mut state, message).expect("apply");
+        time(1, t);
+        let t = Instant::now();
+        let household = merged.check().expect("layout");
+        time(2, t);
+        let t = Instant::now();
+        let _ = shared::validate(&household, today);
+        time(3, t);
+        let t = Instant::now();
+        server::store::log_changes(&tx, id, &merged, &before, CADRE, "bench-profile", now()).expect("log");
+        time(4, t);
+        let t = Instant::now();
+        server::store::save(&tx, id, &merged, &household, today).expect("save");
+        time(5, t);
+        let t = Instant::now();
+        let _ = wire::answer(&merged, &mut state);
+        time(6, t);
+    }
+    let t = Instant::now();
+    tx.commit().expect("commit");
+    steps.push(("commit", t.elapsed()));
+    steps
+}
