@@ -139,17 +139,22 @@ fn sync_one(conn: &Connection, session: &Session, entry: &Outgoing, today: Date,
     };
 
     let before = doc.heads();
-    let mut merged = doc.clone();
-    if !entry.message.is_empty()
-        && let Err(e) = wire::receive_untrusted(&mut merged, &mut sync_state, &entry.message)
-    {
-        return Ok(refused(
-            "bad_message",
-            format!("同步消息无法解析：{e}"),
-            format!("The sync message could not be read: {e}"),
-        ));
-    }
-    if merged.heads() != before {
+    let mut merged = doc;
+    let saved = if entry.message.is_empty() {
+        None
+    } else {
+        match wire::receive_untrusted(&mut merged, &mut sync_state, &entry.message) {
+            Ok(saved) => saved,
+            Err(e) => {
+                return Ok(refused(
+                    "bad_message",
+                    format!("同步消息无法解析：{e}"),
+                    format!("The sync message could not be read: {e}"),
+                ));
+            }
+        }
+    };
+    if let Some(bytes) = saved {
         let household = match merged.check() {
             Ok(h) => h,
             Err(e) => {
@@ -166,7 +171,7 @@ fn sync_one(conn: &Connection, session: &Session, entry: &Outgoing, today: Date,
             return Ok(refused("invalid", format!("{}（{}）", p.zh, p.path), format!("{} ({})", p.en, p.path)));
         }
         store::log_changes(conn, id, &merged, &before, &session.user.id, &session.device_id, at)?;
-        store::save(conn, id, &merged, &household, today)?;
+        store::save_bytes(conn, id, &bytes, &merged, &household, today)?;
     }
     let reply = wire::answer(&merged, &mut sync_state);
     conn.execute(

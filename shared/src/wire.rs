@@ -347,38 +347,45 @@ pub fn check_sync_message(message: &[u8]) -> Result<(), DocError> {
 ///   finds them by flipping single bits of real changes);
 /// - changes automerge accepts but cannot give back: some corrupt changes apply, and
 ///   then listing the document's changes (history, conflicts, the server's change log)
-///   panics, or its save does not load. When the message brought changes, the result
-///   is listed, saved and loaded again here;
+///   panics, or its save does not load. When the message brought changes, the new
+///   changes are listed and the result saved and loaded again here;
 /// - a panic while generating the answer, tried here on a copy of `state`: the
 ///   caller's own `sync_message` with `state` then does the same work and cannot panic.
 ///
-/// On `Err`, `doc` and `state` may be half-updated: throw both away, as the server does
-/// (it applies messages to a copy and keeps its sync state only on success).
+/// On `Ok`, the document's saved bytes when the message changed it (they were read
+/// back: store these rather than saving again). On `Err`, `doc` and `state` may be
+/// half-updated: throw both away, as the server does (it applies messages to a copy and
+/// keeps its sync state only on success).
 pub fn receive_untrusted(
     doc: &mut HouseholdDoc,
     state: &mut automerge::sync::State,
     message: &[u8],
-) -> Result<(), DocError> {
+) -> Result<Option<Vec<u8>>, DocError> {
     use std::panic::{AssertUnwindSafe, catch_unwind};
     check_sync_message(message)?;
     let corrupt = |what: &str| DocError::BadSyncMessage(format!("its changes are corrupt: Automerge cannot {what}"));
     let before = doc.heads();
     catch_unwind(AssertUnwindSafe(|| doc.receive_sync_message(state, message)))
         .unwrap_or_else(|_| Err(corrupt("apply them")))?;
+    let mut saved = None;
     if doc.heads() != before {
+        // Listing the new changes rebuilds them from the document's ops (where corrupt
+        // columns panic); the older ones were listed when they arrived.
         let reads_back = catch_unwind(AssertUnwindSafe(|| {
-            let listed = doc.automerge().get_changes(&[]).len();
+            doc.automerge().get_changes(&before);
             let actor = doc.automerge().get_actor().clone();
-            let loaded = HouseholdDoc::load(&doc.save(), actor).ok()?;
-            (loaded.heads() == doc.heads() && loaded.automerge().get_changes(&[]).len() == listed).then_some(())
+            let bytes = doc.save();
+            let loaded = HouseholdDoc::load(&bytes, actor).ok()?;
+            (loaded.heads() == doc.heads()).then_some(bytes)
         }));
-        if !matches!(reads_back, Ok(Some(()))) {
-            return Err(corrupt("read the document back"));
+        match reads_back {
+            Ok(Some(bytes)) => saved = Some(bytes),
+            _ => return Err(corrupt("read the document back")),
         }
     }
     let mut trial = state.clone();
     catch_unwind(AssertUnwindSafe(|| doc.sync_message(&mut trial))).map_err(|_| corrupt("answer them"))?;
-    Ok(())
+    Ok(saved)
 }
 
 /// The server's reply for one document, once the peer's message is applied to `doc`

@@ -1,6 +1,7 @@
 //! Project commands, so a fresh machine needs only the README's two commands:
 //! `cargo xtask test` (every check CI runs) and `cargo xtask run` (the whole system);
-//! also `cargo xtask load` (the full-size load test against a release server).
+//! also `cargo xtask load` (the full-size load test against a release server) and
+//! `cargo xtask bench` (the figures of BENCHMARKS.md, release builds, under 15 minutes).
 //! Installs what is missing (wasm target, rustfmt, clippy) before using it.
 
 use std::io::{BufRead, BufReader};
@@ -12,9 +13,10 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("run") => run(&args[1..]),
         Some("load") => load(&args[1..]),
+        Some("bench") => bench(),
         _ => {
             eprintln!(
-                "usage: cargo xtask test | cargo xtask run [server args] | cargo xtask load [phones] [households]"
+                "usage: cargo xtask test | cargo xtask run [server args] | cargo xtask load [phones] [households] | cargo xtask bench"
             );
             return ExitCode::from(2);
         }
@@ -84,6 +86,63 @@ fn load(args: &[String]) -> Result {
     status("load test", Command::new(format!("{target}/release/load")).args(args))
 }
 
+/// Every benchmark of issue 7, release builds: the app bundle, then sync, merge,
+/// queries and storage (`tests/src/bin/bench.rs`), then the browser figures
+/// (`tests/browser/bench.mjs`) against a release demo server; writes BENCHMARKS.md.
+/// Benchmarks report; they fail only when something breaks, never for being slow.
+fn bench() -> Result {
+    let started = std::time::Instant::now();
+    ensure_toolchain()?;
+    build_app()?;
+    status(
+        "build the server and the benchmarks (release)",
+        cargo().args([
+            "build",
+            "--release",
+            "-p",
+            "server",
+            "-p",
+            "huhujian-tests",
+            "--bin",
+            "server",
+            "--bin",
+            "bench",
+        ]),
+    )?;
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    let out = format!("{target}/bench");
+    let _ = std::fs::remove_dir_all(&out);
+    let bench_bin = format!("{target}/release/bench");
+    status(
+        "bench sync merge queries storage",
+        Command::new(&bench_bin).args(["sync", "merge", "queries", "storage", "--out", &out]),
+    )?;
+    node_tools()?;
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !std::path::Path::new(&chromium).exists() {
+        apt_install(&["chromium"])?;
+    }
+    let dir = std::path::Path::new("tests/browser");
+    status("npm ci (browser)", Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(dir))?;
+    let root = std::env::current_dir().map_err(|e| e.to_string())?;
+    let (out_abs, dist) = (root.join(&out), root.join("dist"));
+    with_server(true, Some("dist"), |url| {
+        status(
+            "node tests/browser/bench.mjs",
+            Command::new("node")
+                .arg("bench.mjs")
+                .arg(url)
+                .arg(&out_abs)
+                .arg(&dist)
+                .current_dir(dir)
+                .env("CHROMIUM", &chromium),
+        )
+    })?;
+    status("bench report → BENCHMARKS.md", Command::new(&bench_bin).args(["report", "--out", &out]))?;
+    eprintln!("\nbenchmarks took {:.1} min", started.elapsed().as_secs_f64() / 60.0);
+    Ok(())
+}
+
 fn test() -> Result {
     ensure_toolchain()?;
     status("format", cargo().args(["fmt", "--all", "--", "--check"]))?;
@@ -130,9 +189,15 @@ fn test() -> Result {
 /// if given), runs `f` with its URL, then stops it.
 fn with_demo_server(app_dir: Option<&str>, f: impl FnOnce(&str) -> Result) -> Result {
     status("build the server", cargo().args(["build", "-p", "server"]))?;
+    with_server(false, app_dir, f)
+}
+
+/// [`with_demo_server`] with the server already built, debug or `release`.
+fn with_server(release: bool, app_dir: Option<&str>, f: impl FnOnce(&str) -> Result) -> Result {
     let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
     let db = std::env::temp_dir().join(format!("huhujian-xtask-{}-{}.sqlite3", std::process::id(), app_dir.is_some()));
-    let mut cmd = Command::new(format!("{target}/debug/server"));
+    let profile = if release { "release" } else { "debug" };
+    let mut cmd = Command::new(format!("{target}/{profile}/server"));
     cmd.arg("--db").arg(&db).args(["serve", "--demo", "--bind", "127.0.0.1:0"]);
     if let Some(dir) = app_dir {
         cmd.args(["--app-dir", dir]);

@@ -42,7 +42,9 @@ pub async fn run(work: &Path, seeded: &Path) -> Part {
     let per_doc = |d: Duration| d.as_secs_f64() * 1e3 / households as f64;
     let breakdown = profile
         .iter()
-        .map(|(step, d)| format!("{step} {:.2} ms ({:.0} %)", per_doc(*d), 100.0 * d.as_secs_f64() / total.as_secs_f64()))
+        .map(|(step, d)| {
+            format!("{step} {:.2} ms ({:.0} %)", per_doc(*d), 100.0 * d.as_secs_f64() / total.as_secs_f64())
+        })
         .collect::<Vec<_>>()
         .join("; ");
     let rows = vec![Row {
@@ -106,8 +108,8 @@ async fn profile(work: &Path, seeded: &Path) -> Vec<(&'static str, Duration)> {
         time(0, t);
         let t = Instant::now();
         let before = doc.heads();
-        let mut merged = doc.clone();
-        wire::receive_untrusted(&mut merged, &mut state, message).expect("apply");
+        let mut merged = doc;
+        let saved = wire::receive_untrusted(&mut merged, &mut state, message).expect("apply").expect("changed");
         time(1, t);
         let t = Instant::now();
         let household = merged.check().expect("layout");
@@ -119,7 +121,7 @@ async fn profile(work: &Path, seeded: &Path) -> Vec<(&'static str, Duration)> {
         server::store::log_changes(&tx, id, &merged, &before, CADRE, "bench-profile", now()).expect("log");
         time(4, t);
         let t = Instant::now();
-        server::store::save(&tx, id, &merged, &household, today).expect("save");
+        server::store::save_bytes(&tx, id, &saved, &merged, &household, today).expect("save");
         time(5, t);
         let t = Instant::now();
         let _ = wire::answer(&merged, &mut state);

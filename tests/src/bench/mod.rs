@@ -6,6 +6,8 @@
 pub mod link;
 pub mod merge;
 pub mod queries;
+pub mod report;
+pub mod storage;
 pub mod sync;
 
 use std::path::Path;

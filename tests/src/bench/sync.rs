@@ -27,8 +27,11 @@ pub fn seed_county(path: &Path, per_grid: usize) -> PathBuf {
         let mut conn = db.lock();
         server::demo::seed_sized(&mut conn, server::demo::DemoSize { per_grid, current_month_begun: false })
             .expect("seed");
-        conn.execute("INSERT OR IGNORE INTO assignments (household_id, user_id) SELECT id, ?1 FROM households", [CADRE])
-            .expect("assign");
+        conn.execute(
+            "INSERT OR IGNORE INTO assignments (household_id, user_id) SELECT id, ?1 FROM households",
+            [CADRE],
+        )
+        .expect("assign");
         conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").expect("checkpoint");
     }
     drop(db);
@@ -64,9 +67,8 @@ pub fn cadre(login: &str) -> User {
 
 /// Logs `login` in on `device` and downloads every assigned household (not measured).
 pub async fn phone_with_households(server: &TestServer, login: &str, device: &str) -> Phone {
-    let mut phone = Phone::login_with(&server.url(""), login, server::demo::DEMO_PASSWORD, device)
-        .await
-        .expect("login");
+    let mut phone =
+        Phone::login_with(&server.url(""), login, server::demo::DEMO_PASSWORD, device).await.expect("login");
     let ids = phone.list().await;
     phone.want(&ids.iter().map(String::as_str).collect::<Vec<_>>());
     let first = phone.try_sync().await.expect("first download");
@@ -91,9 +93,8 @@ pub fn record_visits(phone: &mut Phone, period: Period, login: &str) {
 
 /// Households of `period` the server has stored as visited in person.
 pub fn visited_on_server(server: &TestServer, period: Period) -> i64 {
-    Peek(server.db_path.clone()).count(&format!(
-        "SELECT COUNT(*) FROM summaries WHERE period = '{period}' AND visited_in_person = 1"
-    ))
+    Peek(server.db_path.clone())
+        .count(&format!("SELECT COUNT(*) FROM summaries WHERE period = '{period}' AND visited_in_person = 1"))
 }
 
 fn kb(bytes: u64) -> String {
@@ -180,8 +181,7 @@ pub async fn run(work: &Path) -> Part {
             target: "≤ 300 B".into(),
             met: Some(per_household <= 300.0),
             floor: None,
-            detail: "counted by the proxy: every TCP payload byte, HTTP headers included; bodies gzip both ways"
-                .into(),
+            detail: "counted by the proxy: every TCP payload byte, HTTP headers included; bodies gzip both ways".into(),
         },
         Row {
             figure: "HTTP round trips for that sync".into(),

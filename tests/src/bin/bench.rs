@@ -1,6 +1,7 @@
 //! `cargo xtask bench` runs this (release): `bench <part>… [--out DIR]` measures each
 //! part named (`sync`, `merge`, `queries`, `storage`) and writes `DIR/<part>.json`
-//! (default `target/bench`); `bench report [--out DIR]` writes BENCHMARKS.md from them.
+//! (default `target/bench`); `bench report [--out DIR]` rewrites the generated part of
+//! BENCHMARKS.md from them.
 #![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
@@ -20,6 +21,17 @@ fn main() {
     if args.is_empty() {
         usage();
     }
+    if args == ["report"] {
+        let markdown = std::path::Path::new("BENCHMARKS.md");
+        match bench::report::write(&out, markdown) {
+            Ok(table) => println!("{table}"),
+            Err(e) => {
+                eprintln!("bench report: {e}");
+                std::process::exit(1);
+            }
+        }
+        return;
+    }
     let work = tempfile::tempdir().unwrap();
     let runtime = tokio::runtime::Runtime::new().unwrap();
     for part in &args {
@@ -28,6 +40,7 @@ fn main() {
         let result = match part.as_str() {
             "queries" => bench::queries::run(work.path()),
             "sync" => runtime.block_on(bench::sync::run(work.path())),
+            "storage" => bench::storage::run(work.path()),
             "merge" => runtime.block_on(bench::merge::run(work.path(), &bench::sync::county(work.path()).0)),
             _ => usage(),
         };
@@ -40,6 +53,6 @@ fn main() {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: bench sync|merge|queries|storage… [--out DIR]");
+    eprintln!("usage: bench sync|merge|queries|storage… [--out DIR] | bench report [--out DIR]");
     std::process::exit(2)
 }
