@@ -35,6 +35,18 @@ pub fn load_doc(conn: &Connection, id: &str) -> AppResult<Option<HouseholdDoc>> 
 /// Stores `doc` (already checked) for household `id` and recomputes its projections.
 /// Call inside the transaction that acknowledges the change.
 pub fn save(conn: &Connection, id: &str, doc: &HouseholdDoc, household: &Household, today: Date) -> AppResult<()> {
+    save_bytes(conn, id, &doc.save(), doc, household, today)
+}
+
+/// [`save`] with the document already saved to `bytes` (`doc.save()`).
+pub fn save_bytes(
+    conn: &Connection,
+    id: &str,
+    bytes: &[u8],
+    doc: &HouseholdDoc,
+    household: &Household,
+    today: Date,
+) -> AppResult<()> {
     let f = &household.facts;
     let conflicts = doc.conflicts().map_err(AppError::internal)?.len() as i64;
     let problems = shared::validate(household, today).len() as i64;
@@ -50,7 +62,7 @@ pub fn save(conn: &Connection, id: &str, doc: &HouseholdDoc, household: &Househo
              members = excluded.members, conflicts = excluded.conflicts, problems = excluded.problems",
         params![
             id,
-            doc.save(),
+            bytes,
             crate::auth::now(),
             f.county,
             f.township,
@@ -90,7 +102,9 @@ pub fn log_changes(
 }
 
 /// Recomputes the household's summaries for every period from its first visit (at
-/// most [`SUMMARY_PERIODS`] back) to the current period or its last visit.
+/// most [`SUMMARY_PERIODS`] back) to the current period or its last visit, and writes
+/// the rows that differ from the stored ones (a new visit changes one or two of up to
+/// 37: writing only those is most of a merge's database time saved).
 fn save_summaries(conn: &Connection, id: &str, h: &Household, current: Period) -> AppResult<()> {
     let visited: Vec<Period> = h.visits.keys().filter_map(|k| k.parse().ok()).collect();
     let oldest = current.plus_months(-SUMMARY_PERIODS + 1);
@@ -98,39 +112,63 @@ fn save_summaries(conn: &Connection, id: &str, h: &Household, current: Period) -
     // A visit keyed far in the future (a phone with a wrong clock) must not make rows
     // for every month until then: summaries stop a month after the current one.
     let last = visited.last().copied().unwrap_or(current).max(current).min(current.plus_months(1));
-    conn.execute("DELETE FROM summaries WHERE household_id = ?1", [id])?;
+    let mut stored: std::collections::HashMap<String, (Vec<u8>, Option<String>)> = conn
+        .prepare_cached("SELECT period, summary, review FROM summaries WHERE household_id = ?1")?
+        .query_map([id], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?
+        .collect::<Result<_, _>>()?;
     let mut p = first;
     while p <= last {
-        put_summary(conn, id, p, h)?;
+        let row = SummaryRow::of(h, p)?;
+        if stored.remove(&p.to_string()).is_none_or(|(blob, review)| blob != row.blob || review != row.review) {
+            row.put(conn, id, p)?;
+        }
         p = p.plus_months(1);
+    }
+    let mut delete = conn.prepare_cached("DELETE FROM summaries WHERE household_id = ?1 AND period = ?2")?;
+    for period in stored.keys() {
+        delete.execute(params![id, period])?;
     }
     Ok(())
 }
 
-/// Writes one household's summary for one period (replacing any), with the review
+/// One household's summary row for one period: the summary, encoded, and the review
 /// status of that period's visit.
-fn put_summary(conn: &Connection, id: &str, period: Period, h: &Household) -> AppResult<()> {
-    let s = &Summary::of(h, period);
-    let review = h.visits.get(&period.to_string()).and_then(|v| v.review_status()).map(|r| r.code());
-    let blob = postcard::to_allocvec(s).map_err(AppError::internal)?;
-    conn.prepare_cached(
-        "INSERT OR REPLACE INTO summaries (household_id, period, visited_in_person, zero_employment,
-             low_income_labour, guarantee_alert, new_risk, monitored, summary, review)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-    )?
-    .execute(params![
-        id,
-        period.to_string(),
-        s.visited_in_person,
-        s.zero_employment,
-        s.low_income_labour,
-        s.guarantee_alert,
-        s.new_risk,
-        s.monitoring != Monitoring::None,
-        blob,
-        review
-    ])?;
-    Ok(())
+struct SummaryRow {
+    summary: Summary,
+    blob: Vec<u8>,
+    review: Option<String>,
+}
+
+impl SummaryRow {
+    fn of(h: &Household, period: Period) -> AppResult<Self> {
+        let summary = Summary::of(h, period);
+        let review = h.visits.get(&period.to_string()).and_then(|v| v.review_status()).map(|r| r.code().to_owned());
+        let blob = postcard::to_allocvec(&summary).map_err(AppError::internal)?;
+        Ok(Self { summary, blob, review })
+    }
+
+    /// Writes the row (replacing any).
+    fn put(&self, conn: &Connection, id: &str, period: Period) -> AppResult<()> {
+        let s = &self.summary;
+        conn.prepare_cached(
+            "INSERT OR REPLACE INTO summaries (household_id, period, visited_in_person, zero_employment,
+                 low_income_labour, guarantee_alert, new_risk, monitored, summary, review)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        )?
+        .execute(params![
+            id,
+            period.to_string(),
+            s.visited_in_person,
+            s.zero_employment,
+            s.low_income_labour,
+            s.guarantee_alert,
+            s.new_risk,
+            s.monitoring != Monitoring::None,
+            self.blob,
+            self.review
+        ])?;
+        Ok(())
+    }
 }
 
 /// Fills in summaries for `period` for households that have none (a month began and
@@ -166,7 +204,7 @@ pub fn ensure_summaries_where(
     for id in &missing {
         if let Some(doc) = load_doc(conn, id)? {
             let h = doc.household().map_err(AppError::internal)?;
-            put_summary(conn, id, period, &h)?;
+            SummaryRow::of(&h, period)?.put(conn, id, period)?;
         }
     }
     Ok(missing.len())
