@@ -192,7 +192,13 @@ pub async fn coverage(
             };
             Ok(table
                 .into_iter()
-                .map(|(key, (label, c))| CoverageRow { key, label, assigned: c.assigned, visited: c.visited, rate: c.rate() })
+                .map(|(key, (label, c))| CoverageRow {
+                    key,
+                    label,
+                    assigned: c.assigned,
+                    visited: c.visited,
+                    rate: c.rate(),
+                })
                 .collect::<Vec<_>>())
         })
         .await?;
@@ -213,7 +219,8 @@ fn coverage_by_area(
 ) -> AppResult<CoverageTable> {
     let mut table = CoverageTable::new();
     for t in area_totals(conn, period, where_sql, params)? {
-        let (key, label) = if by_grid { (format!("{} / {}", t.site, t.grid), t.grid) } else { (t.site.clone(), t.site) };
+        let (key, label) =
+            if by_grid { (format!("{} / {}", t.site, t.grid), t.grid) } else { (t.site.clone(), t.site) };
         let (_, c) = table.entry(key).or_insert_with(|| (label, Coverage::default()));
         c.assigned += t.households;
         c.visited += t.indicators.visited_in_person;
@@ -229,24 +236,42 @@ fn coverage_by_households(
     where_sql: &str,
     params: &[Value],
 ) -> AppResult<CoverageTable> {
-    store::ensure_summaries_where(conn, period, Date::in_china(now()), where_sql, params)?;
-    let (key_sql, label_sql, join) = match by {
-        "site" => ("h.site", "h.site", ""),
-        "grid" => ("h.site || ' / ' || h.grid", "h.grid", ""),
-        _ => ("a.user_id", "u.name", "JOIN assignments a ON a.household_id = h.id JOIN users u ON u.id = a.user_id"),
+    // Grouped first, named after: one user lookup per cadre, not per household.
+    let (key_sql, join, label_sql, label_join) = match by {
+        "site" => ("h.site", "", "g.label", ""),
+        "grid" => ("h.site || ' / ' || h.grid", "", "g.label", ""),
+        _ => ("a.user_id", "JOIN assignments a ON a.household_id = h.id", "u.name", "JOIN users u ON u.id = g.key"),
     };
+    let label = if by == "grid" { "h.grid" } else { key_sql };
     let sql = format!(
-        "SELECT {key_sql}, {label_sql}, COUNT(*), SUM(COALESCE(s.visited_in_person, 0)) FROM households h {join}
-         LEFT JOIN summaries s ON s.household_id = h.id AND s.period = ?
-         WHERE {where_sql} GROUP BY 1"
+        "SELECT g.key, {label_sql}, g.assigned, g.visited, g.missing FROM (
+             SELECT {key_sql} AS key, {label} AS label, COUNT(*) AS assigned,
+                    SUM(COALESCE(s.visited_in_person, 0)) AS visited, SUM(s.household_id IS NULL) AS missing
+             FROM households h {join}
+             LEFT JOIN summaries s ON s.household_id = h.id AND s.period = ?
+             WHERE {where_sql} GROUP BY 1
+         ) g {label_join}"
     );
     let mut all = vec![Value::Text(period.to_string())];
     all.extend(params.iter().cloned());
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(rusqlite::params_from_iter(&all), |r| {
-        Ok((r.get::<_, String>(0)?, (r.get::<_, String>(1)?, Coverage { assigned: r.get(2)?, visited: r.get(3)? })))
-    })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let read = || -> AppResult<(CoverageTable, i64)> {
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut missing = 0;
+        let mut table = CoverageTable::new();
+        let mut rows = stmt.query(rusqlite::params_from_iter(&all))?;
+        while let Some(r) = rows.next()? {
+            missing += r.get::<_, i64>(4)?;
+            table.insert(r.get(0)?, (r.get(1)?, Coverage { assigned: r.get(2)?, visited: r.get(3)? }));
+        }
+        Ok((table, missing))
+    };
+    let (table, missing) = read()?;
+    // Households without a summary for the period: filled in as `ensure_summaries`
+    // does (nothing for a period that has not begun), then counted again.
+    if missing > 0 && store::ensure_summaries_where(conn, period, Date::in_china(now()), where_sql, params)? > 0 {
+        return Ok(read()?.0);
+    }
+    Ok(table)
 }
 
 /// `?baseline=` for indicators.
@@ -321,9 +346,9 @@ fn fold_summaries(conn: &Connection, period: Period, where_sql: &str, params: &[
 /// `areas h` as over `households h`. Anything else (a cadre, a clause this function does
 /// not know) is answered household by household.
 fn is_area_clause(where_sql: &str) -> bool {
-    where_sql.split(" AND ").all(|term| {
-        matches!(term, "1 = 1" | "0 = 1" | "h.county = ?" | "h.township = ?" | "h.site = ?" | "h.grid = ?")
-    })
+    where_sql
+        .split(" AND ")
+        .all(|term| matches!(term, "1 = 1" | "0 = 1" | "h.county = ?" | "h.township = ?" | "h.site = ?" | "h.grid = ?"))
 }
 
 /// One grid's households and the indicators of their summaries for a period.
@@ -671,6 +696,32 @@ mod tests {
         fast
     }
 
+    /// Coverage counted the plainest way: one row per household (and cadre).
+    fn plain_coverage(conn: &Connection, period: Period, by: &str) -> CoverageTable {
+        let (key, label, join) = match by {
+            "site" => ("h.site", "h.site", ""),
+            "grid" => ("h.site || ' / ' || h.grid", "h.grid", ""),
+            _ => {
+                ("a.user_id", "u.name", "JOIN assignments a ON a.household_id = h.id JOIN users u ON u.id = a.user_id")
+            }
+        };
+        let sql = format!(
+            "SELECT {key}, {label}, COALESCE(s.visited_in_person, 0) FROM households h {join}
+             LEFT JOIN summaries s ON s.household_id = h.id AND s.period = ?1"
+        );
+        let mut stmt = conn.prepare(&sql).unwrap();
+        let rows: Vec<(String, String, bool)> = stmt
+            .query_map([period.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let labels: BTreeMap<String, String> = rows.iter().map(|(k, l, _)| (k.clone(), l.clone())).collect();
+        shared::indicators::coverage_by(rows.into_iter().map(|(k, _, v)| (k, v)))
+            .into_iter()
+            .map(|(k, c)| (k.clone(), (labels[&k].clone(), c)))
+            .collect()
+    }
+
     fn kept(conn: &Connection, period: Period) -> i64 {
         conn.query_row("SELECT COUNT(*) FROM area_totals WHERE period = ?1", [period.to_string()], |r| r.get(0))
             .unwrap()
@@ -692,10 +743,13 @@ mod tests {
         let now_p = Period::of(Date::in_china(now()));
         let last_month = now_p.plus_months(-1);
         let all: (&str, Vec<Value>) = ("1 = 1", vec![]);
-        let (site, grid): (String, String) =
-            conn.query_row("SELECT site, grid FROM households ORDER BY id LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
-        let narrow: (&str, Vec<Value>) =
-            ("h.county = ? AND h.site = ? AND h.grid = ?", vec![Value::Text(crate::demo::COUNTY.into()), site.clone().into(), grid.into()]);
+        let (site, grid): (String, String) = conn
+            .query_row("SELECT site, grid FROM households ORDER BY id LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
+        let narrow: (&str, Vec<Value>) = (
+            "h.county = ? AND h.site = ? AND h.grid = ?",
+            vec![Value::Text(crate::demo::COUNTY.into()), site.clone().into(), grid.into()],
+        );
         let check = |conn: &Connection| {
             for p in [now_p, last_month, now_p.plus_months(-12)] {
                 agree(conn, p, all.0, &all.1);
@@ -737,13 +791,35 @@ mod tests {
         });
         check(&conn);
 
-        // A summary goes missing (a month began and nobody synced): filled in on reading.
-        conn.execute(
-            "DELETE FROM summaries WHERE period = ?1 AND household_id = (SELECT MIN(id) FROM households)",
-            [last_month.to_string()],
-        )
-        .unwrap();
+        // A summary goes missing (a month began and nobody synced): filled in on reading,
+        // whichever way is read first.
+        let forget = |conn: &Connection| {
+            conn.execute(
+                "DELETE FROM summaries WHERE period = ?1 AND household_id = (SELECT MIN(id) FROM households)",
+                [last_month.to_string()],
+            )
+            .unwrap()
+        };
+        for by in ["site", "grid", "cadre"] {
+            assert_eq!(forget(&conn), 1);
+            let counted = coverage_by_households(&conn, last_month, by, all.0, &all.1).unwrap();
+            let present: i64 = conn
+                .query_row(
+                    "SELECT COUNT(*) FROM summaries WHERE period = ?1 AND household_id = (SELECT MIN(id) FROM households)",
+                    [last_month.to_string()],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(present, 1, "by {by}: the missing summary is filled in");
+            assert_eq!(counted, plain_coverage(&conn, last_month, by), "by {by}");
+        }
+        assert_eq!(forget(&conn), 1);
         check(&conn);
+        for p in [now_p, last_month] {
+            for by in ["site", "grid", "cadre"] {
+                assert_eq!(coverage_by_households(&conn, p, by, all.0, &all.1).unwrap(), plain_coverage(&conn, p, by));
+            }
+        }
 
         // A new household in a new grid, with no summary for last month yet.
         let stamp = Stamp::new("admin", "管理员", now());

@@ -80,7 +80,8 @@ async fn profile(work: &Path, seeded: &Path) -> Vec<(&'static str, Duration)> {
         .docs
         .iter()
         .map(|(id, doc)| {
-            let mut state = phone.states.get(id).map(|s| State::decode(&s.encode()).unwrap_or_default()).unwrap();
+            let mut state =
+                phone.states.get(id).map(|s| State::decode(&s.encode()).unwrap_or_default()).expect("synced");
             (id.clone(), doc.sync_message(&mut state).expect("a message"))
         })
         .collect();
