@@ -224,9 +224,10 @@ pub async fn run(work: &Path) -> Part {
         Row {
             figure: format!("a sync with nothing new, {households} households"),
             value: format!(
-                "{:.0} B per household, {} round trips, {} on Slow 3G",
+                "{:.0} B per household, {} round trip{}, {} on Slow 3G",
                 (idle.up + idle.down) as f64 / households as f64,
                 idle.report.round_trips,
+                if idle.report.round_trips == 1 { "" } else { "s" },
                 secs(idle.took)
             ),
             target: "report".into(),
