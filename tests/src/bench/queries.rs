@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use server::auth::{Area, Role, User};
+use server::demo::Rng;
 use server::reads::{CoverageRow, IndicatorReport};
 use shared::indicators::Indicators;
 use shared::{Date, Period};
@@ -245,21 +246,6 @@ impl Templates {
     }
 }
 
-/// A small deterministic generator (xorshift64*), so every run seeds the same county.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_F491_4F6C_DD1D)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 /// What was seeded, for the checks and the notes.
 struct Seeded {
     households: usize,
@@ -353,8 +339,7 @@ fn layout(n: usize, templates: &Templates) -> Vec<Seat> {
                     }
                 }
                 left_in_grid -= 1;
-                let pool =
-                    if (rng.next() % 100) < VISITED_PERCENT { &templates.visited } else { &templates.not_visited };
+                let pool = if rng.chance(VISITED_PERCENT) { &templates.visited } else { &templates.not_visited };
                 let template = pool[rng.below(pool.len())];
                 seats.push(Seat {
                     id: format!("532325{:02}{:02}{k:06}", ti + 1, si + 1),
