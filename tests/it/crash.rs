@@ -15,7 +15,11 @@
 //! (holding no state between requests) forgets it, while the phone's sync state counts
 //! it as sent and does not send it again in this session, even when the server asks
 //! for it. Such changes are counted as "held back", and the test checks that each had
-//! a dependency the server lacked; the next session delivers them.
+//! a dependency the server lacked; the next session delivers them. The same false
+//! positive can hide one of the server's *heads* from the phone, and a change sent in
+//! that round may sit under it, out of the phone's sight. Such a change, whose
+//! dependencies the server has, is counted "behind a withheld head" and checked in the
+//! file like every acknowledged one.
 //!
 //! The server runs as its own process (the `server` binary next to this test's
 //! directory, built by `cargo build -p server` if needed), so the kill is real: no
@@ -175,6 +179,8 @@ struct Client {
     uploaded: BTreeSet<(String, ChangeHash)>,
     /// Changes sent in rounds answered 200 that the server could not apply yet.
     held_back: u64,
+    /// Changes the server must have applied whose reply named a head this phone lacks.
+    undecided: u64,
     edits: u64,
     rounds: u64,
     cut: u64,
@@ -203,6 +209,7 @@ impl Client {
             acked: BTreeMap::new(),
             uploaded: BTreeSet::new(),
             held_back: 0,
+            undecided: 0,
             edits: 0,
             rounds: 0,
             cut: 0,
@@ -282,6 +289,7 @@ impl Client {
                         let doc = self.docs.get_mut(&id).unwrap();
                         doc.receive_sync_message(state, &m).unwrap();
                         let heads = state.their_heads.clone().unwrap_or_default();
+                        let heads_unknown = heads.iter().any(|h| doc.automerge().get_change_by_hash(h).is_none());
                         let acked = self.acked.entry(id.clone()).or_default();
                         cover(doc, heads, acked);
                         for hash in sending.remove(&id).unwrap_or_default() {
@@ -289,14 +297,25 @@ impl Client {
                                 self.uploaded.insert((id.clone(), hash));
                                 continue;
                             }
-                            // Not applied: only allowed when a dependency was missing.
                             let change = doc.automerge().get_change_by_hash(&hash).unwrap();
+                            if change.deps().iter().any(|d| !acked.contains(d)) {
+                                // Not applied: allowed, a dependency was missing.
+                                self.held_back += 1;
+                                continue;
+                            }
+                            // Its dependencies are on the server, so the server applied
+                            // it; its heads must then cover it, unless one of them is a
+                            // change this phone lacks (withheld by a bloom filter's false
+                            // positive), which may sit on top of it.
                             assert!(
-                                change.deps().iter().any(|d| !acked.contains(d)),
+                                heads_unknown,
                                 "{}: {id}: the server answered 200 without storing {hash}, whose dependencies it has",
                                 self.login
                             );
-                            self.held_back += 1;
+                            // Either way the file must hold it: count it acknowledged,
+                            // and `check_acknowledged` looks for it after the next kill.
+                            acked.insert(hash);
+                            self.undecided += 1;
                         }
                     }
                     Reply::InSync => {}
@@ -457,12 +476,13 @@ async fn killed_mid_sync_the_server_keeps_everything_it_acknowledged() {
     let edits: u64 = clients.iter().map(|c| c.edits).sum();
     let uploaded: usize = clients.iter().map(|c| c.uploaded.len()).sum();
     let held_back: u64 = clients.iter().map(|c| c.held_back).sum();
+    let undecided: u64 = clients.iter().map(|c| c.undecided).sum();
     let rounds: u64 = clients.iter().map(|c| c.rounds).sum();
     let cut: u64 = clients.iter().map(|c| c.cut).sum();
     let in_flight: u64 = clients.iter().map(|c| c.in_flight).sum();
     println!(
         "crash test: {kills} kills survived; {checked} acknowledged changes checked; {edits} edits, \
-         {uploaded} uploads acknowledged, {held_back} held back for a missing dependency; \
+         {uploaded} uploads acknowledged, {held_back} held back for a missing dependency, {undecided} behind a withheld head; \
          {rounds} sync rounds answered, {cut} sessions cut ({in_flight} with a request in flight); {:.1?}",
         started.elapsed()
     );
