@@ -1,11 +1,14 @@
 //! Household documents in SQLite and their projections: saving a document recomputes,
 //! in the same transaction, the household's summary row and its per-period indicator
-//! summaries with `shared`'s functions, so dashboards never load documents.
+//! summaries with `shared`'s functions, so dashboards never load documents. A merge
+//! appends its new changes to the stored bytes and saves whole every
+//! [`COMPACT_AFTER`] chunks.
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params};
 use shared::automerge::ActorId;
 use shared::indicators::Summary;
+use shared::wire::{self, NewChanges};
 use shared::{Coded, Date, Household, HouseholdDoc, Monitoring, Period};
 
 use crate::error::{AppError, AppResult};
@@ -32,51 +35,97 @@ pub fn load_doc(conn: &Connection, id: &str) -> AppResult<Option<HouseholdDoc>> 
     }
 }
 
-/// Stores `doc` (already checked) for household `id` and recomputes its projections.
-/// Call inside the transaction that acknowledges the change.
+/// Stores `doc` (already checked) for household `id`, saved whole, and recomputes its
+/// projections. Call inside the transaction that acknowledges the change.
 pub fn save(conn: &Connection, id: &str, doc: &HouseholdDoc, household: &Household, today: Date) -> AppResult<()> {
-    save_bytes(conn, id, &doc.save(), doc, household, today)
+    save_bytes(conn, id, DocWrite::Whole(&doc.save()), doc, household, today)
 }
 
-/// [`save`] with the document already saved to `bytes` (`doc.save()`).
+/// A merged document's appended change chunks are compacted (the document is saved
+/// whole) once there are this many. Each appended chunk costs a later load about a
+/// tenth of a whole load; saving whole and reading back costs about one and a half.
+pub const COMPACT_AFTER: i64 = 8;
+
+/// How [`save_bytes`] writes a document's bytes.
+#[derive(Debug, Clone, Copy)]
+pub enum DocWrite<'a> {
+    /// The document saved whole (`doc.save()`), replacing what is stored.
+    Whole(&'a [u8]),
+    /// Change chunks a merge added (`wire::receive_untrusted`), appended to the stored
+    /// bytes the document was loaded from; compacted after [`COMPACT_AFTER`].
+    Append(&'a NewChanges),
+}
+
+/// [`save`] with the document's bytes already at hand: `doc` is what they load as.
 pub fn save_bytes(
     conn: &Connection,
     id: &str,
-    bytes: &[u8],
+    write: DocWrite<'_>,
     doc: &HouseholdDoc,
     household: &Household,
     today: Date,
 ) -> AppResult<()> {
+    let joined;
+    let (bytes, appended) = match write {
+        DocWrite::Whole(bytes) => (bytes, 0),
+        DocWrite::Append(new) => {
+            let (stored, count): (Vec<u8>, i64) = conn
+                .query_row("SELECT doc, doc_changes FROM households WHERE id = ?1", [id], |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })
+                .optional()?
+                .ok_or_else(|| AppError::internal(format!("household {id}: appending to a document not stored")))?;
+            let count = count + new.count as i64;
+            let compact = count >= COMPACT_AFTER;
+            match if compact { wire::save_checked(doc) } else { None } {
+                Some(whole) => {
+                    joined = whole;
+                    (&joined[..], 0)
+                }
+                None => {
+                    if compact {
+                        // Appending still loads (the changes were read back when they
+                        // came in); this document just stays uncompacted.
+                        tracing::error!(household = %id, "the merged document does not save whole and load again");
+                    }
+                    joined = [stored, new.bytes.clone()].concat();
+                    (&joined[..], count)
+                }
+            }
+        }
+    };
     let f = &household.facts;
     let conflicts = doc.conflicts().map_err(AppError::internal)?.len() as i64;
     let problems = shared::validate(household, today).len() as i64;
     let last = household.visits.iter().next_back();
-    conn.execute(
-        "INSERT INTO households (id, doc, updated_at, county, township, site, grid, head_name, address,
-                                 last_visit, last_mode, members, conflicts, problems)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
-         ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, updated_at = excluded.updated_at,
+    conn.prepare_cached(
+        "INSERT INTO households (id, doc, doc_changes, updated_at, county, township, site, grid, head_name,
+                                 address, last_visit, last_mode, members, conflicts, problems)
+         VALUES (?1, ?2, ?15, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+         ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, doc_changes = excluded.doc_changes,
+             updated_at = excluded.updated_at,
              county = excluded.county, township = excluded.township, site = excluded.site,
              grid = excluded.grid, head_name = excluded.head_name, address = excluded.address,
              last_visit = excluded.last_visit, last_mode = excluded.last_mode,
              members = excluded.members, conflicts = excluded.conflicts, problems = excluded.problems",
-        params![
-            id,
-            bytes,
-            crate::auth::now(),
-            f.county,
-            f.township,
-            f.site,
-            f.grid,
-            household.head_name(),
-            f.address,
-            last.map(|(p, _)| p.clone()),
-            last.and_then(|(_, v)| v.mode).map(|m| shared::Coded::code(m)),
-            household.members.values().filter(|m| m.is_present()).count() as i64,
-            conflicts,
-            problems,
-        ],
-    )?;
+    )?
+    .execute(params![
+        id,
+        bytes,
+        crate::auth::now(),
+        f.county,
+        f.township,
+        f.site,
+        f.grid,
+        household.head_name(),
+        f.address,
+        last.map(|(p, _)| p.clone()),
+        last.and_then(|(_, v)| v.mode).map(|m| shared::Coded::code(m)),
+        household.members.values().filter(|m| m.is_present()).count() as i64,
+        conflicts,
+        problems,
+        appended,
+    ])?;
     save_summaries(conn, id, household, Period::of(today))
 }
 

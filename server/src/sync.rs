@@ -154,7 +154,7 @@ fn sync_one(conn: &Connection, session: &Session, entry: &Outgoing, today: Date,
             }
         }
     };
-    if let Some(bytes) = saved {
+    if let Some(new) = saved {
         let household = match merged.check() {
             Ok(h) => h,
             Err(e) => {
@@ -171,7 +171,7 @@ fn sync_one(conn: &Connection, session: &Session, entry: &Outgoing, today: Date,
             return Ok(refused("invalid", format!("{}（{}）", p.zh, p.path), format!("{} ({})", p.en, p.path)));
         }
         store::log_changes(conn, id, &merged, &before, &session.user.id, &session.device_id, at)?;
-        store::save_bytes(conn, id, &bytes, &merged, &household, today)?;
+        store::save_bytes(conn, id, store::DocWrite::Append(&new), &merged, &household, today)?;
     }
     let reply = wire::answer(&merged, &mut sync_state);
     conn.execute(

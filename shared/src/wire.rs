@@ -346,46 +346,92 @@ pub fn check_sync_message(message: &[u8]) -> Result<(), DocError> {
 ///   columns are corrupt (`unwrap`s in its column decoders; `shared/tests/hostile_input.rs`
 ///   finds them by flipping single bits of real changes);
 /// - changes automerge accepts but cannot give back: some corrupt changes apply, and
-///   then listing the document's changes (history, conflicts, the server's change log)
-///   panics, or its save does not load. When the message brought changes, the new
-///   changes are listed and the result saved and loaded again here;
+///   then listing the document's changes (history, conflicts, the server's change log,
+///   the answer to the next phone) panics. When the message brought changes, the new
+///   ones are listed here, and each listed change must read back as the change the
+///   document holds (the same hash), so that appending them to the stored bytes loads
+///   as `doc`;
 /// - a panic while generating the answer, tried here on a copy of `state`: the
 ///   caller's own `sync_message` with `state` then does the same work and cannot panic.
 ///
-/// On `Ok`, the document's saved bytes when the message changed it (they were read
-/// back: store these rather than saving again). On `Err`, `doc` and `state` may be
-/// half-updated: throw both away, as the server does (it applies messages to a copy and
-/// keeps its sync state only on success).
+/// On `Ok`, the new changes when the message brought any: append them to the bytes
+/// `doc` was loaded from (the server does; [`save_checked`] compacts). On `Err`, `doc`
+/// and `state` may be half-updated: throw both away, as the server does (it applies
+/// messages to a copy and keeps its sync state only on success).
 pub fn receive_untrusted(
     doc: &mut HouseholdDoc,
     state: &mut automerge::sync::State,
     message: &[u8],
-) -> Result<Option<Vec<u8>>, DocError> {
+) -> Result<Option<NewChanges>, DocError> {
     use std::panic::{AssertUnwindSafe, catch_unwind};
     check_sync_message(message)?;
-    let corrupt = |what: &str| DocError::BadSyncMessage(format!("its changes are corrupt: Automerge cannot {what}"));
     let before = doc.heads();
     catch_unwind(AssertUnwindSafe(|| doc.receive_sync_message(state, message)))
         .unwrap_or_else(|_| Err(corrupt("apply them")))?;
-    let mut saved = None;
+    let mut new = None;
     if doc.heads() != before {
         // Listing the new changes rebuilds them from the document's ops (where corrupt
         // columns panic); the older ones were listed when they arrived.
-        let reads_back = catch_unwind(AssertUnwindSafe(|| {
-            doc.automerge().get_changes(&before);
-            let actor = doc.automerge().get_actor().clone();
-            let bytes = doc.save();
-            let loaded = HouseholdDoc::load(&bytes, actor).ok()?;
-            (loaded.heads() == doc.heads()).then_some(bytes)
-        }));
-        match reads_back {
-            Ok(Some(bytes)) => saved = Some(bytes),
-            _ => return Err(corrupt("read the document back")),
-        }
+        let listed = catch_unwind(AssertUnwindSafe(|| doc.automerge().get_changes(&before)))
+            .map_err(|_| corrupt("list them"))?;
+        new = Some(NewChanges::read_back(&before, &doc.heads(), &listed).ok_or_else(|| corrupt("read them back"))?);
     }
     let mut trial = state.clone();
     catch_unwind(AssertUnwindSafe(|| doc.sync_message(&mut trial))).map_err(|_| corrupt("answer them"))?;
-    Ok(saved)
+    Ok(new)
+}
+
+fn corrupt(what: &str) -> DocError {
+    DocError::BadSyncMessage(format!("its changes are corrupt: Automerge cannot {what}"))
+}
+
+/// The changes a sync message added to a document, as Automerge change chunks in
+/// causal order: the stored bytes of the document before, followed by these, load as
+/// the document after (a document chunk may be followed by change chunks).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewChanges {
+    /// The change chunks, concatenated.
+    pub bytes: Vec<u8>,
+    /// How many chunks.
+    pub count: usize,
+}
+
+impl NewChanges {
+    /// Parses every listed change again from its bytes and checks that, added to
+    /// `before`, they make exactly the heads `after`: a change whose bytes no longer
+    /// hash to what the document holds would show up as an extra head.
+    fn read_back(
+        before: &[automerge::ChangeHash],
+        after: &[automerge::ChangeHash],
+        listed: &[automerge::Change],
+    ) -> Option<Self> {
+        use std::collections::BTreeSet;
+        let mut bytes = Vec::with_capacity(listed.iter().map(|c| c.raw_bytes().len()).sum());
+        let mut added = BTreeSet::new();
+        let mut deps = BTreeSet::new();
+        for change in listed {
+            let parsed = automerge::Change::try_from(change.raw_bytes()).ok()?;
+            added.insert(parsed.hash());
+            deps.extend(parsed.deps().iter().copied());
+            bytes.extend_from_slice(change.raw_bytes());
+        }
+        let heads: BTreeSet<_> = before.iter().chain(&added).filter(|h| !deps.contains(*h)).copied().collect();
+        (heads == after.iter().copied().collect()).then_some(Self { bytes, count: listed.len() })
+    }
+}
+
+/// `doc` saved whole, if those bytes load again as the same document (the same heads):
+/// the server compacts a document's appended changes with this, and keeps appending
+/// when it fails (`None`). Automerge's panics are caught.
+pub fn save_checked(doc: &HouseholdDoc) -> Option<Vec<u8>> {
+    use std::panic::{AssertUnwindSafe, catch_unwind};
+    catch_unwind(AssertUnwindSafe(|| {
+        let bytes = doc.save();
+        let loaded = HouseholdDoc::load(&bytes, doc.automerge().get_actor().clone()).ok()?;
+        (loaded.heads() == doc.heads()).then_some(bytes)
+    }))
+    .ok()
+    .flatten()
 }
 
 /// The server's reply for one document, once the peer's message is applied to `doc`
