@@ -23,6 +23,7 @@ pub mod demo;
 pub mod error;
 pub mod export;
 pub mod headers;
+pub mod merge;
 pub mod reads;
 pub mod roster;
 pub mod store;

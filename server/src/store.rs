@@ -23,16 +23,20 @@ pub fn server_actor() -> ActorId {
 
 /// Loads a household's document, if it exists.
 pub fn load_doc(conn: &Connection, id: &str) -> AppResult<Option<HouseholdDoc>> {
-    let bytes: Option<Vec<u8>> =
-        conn.query_row("SELECT doc FROM households WHERE id = ?1", [id], |r| r.get(0)).optional()?;
-    match bytes {
-        None => Ok(None),
-        // Automerge can panic on corrupt bytes; a damaged row must fail this request only.
-        Some(b) => std::panic::catch_unwind(|| HouseholdDoc::load(&b, server_actor()).map_err(|e| e.to_string()))
-            .map_err(|_| AppError::internal(format!("household {id}: stored document is corrupt")))?
-            .map(Some)
-            .map_err(AppError::internal),
-    }
+    read_doc(conn, id)?.map(|bytes| parse_doc(id, &bytes)).transpose()
+}
+
+/// A household's stored document bytes, if it exists.
+pub fn read_doc(conn: &Connection, id: &str) -> AppResult<Option<Vec<u8>>> {
+    Ok(conn.query_row("SELECT doc FROM households WHERE id = ?1", [id], |r| r.get(0)).optional()?)
+}
+
+/// Loads household `id`'s stored document bytes. Automerge can panic on corrupt bytes;
+/// a damaged row must fail this request only.
+pub fn parse_doc(id: &str, bytes: &[u8]) -> AppResult<HouseholdDoc> {
+    std::panic::catch_unwind(|| HouseholdDoc::load(bytes, server_actor()).map_err(|e| e.to_string()))
+        .map_err(|_| AppError::internal(format!("household {id}: stored document is corrupt")))?
+        .map_err(AppError::internal)
 }
 
 /// Stores `doc` (already checked) for household `id`, saved whole, and recomputes its
@@ -262,4 +266,77 @@ pub fn ensure_summaries_where(
 /// Decodes a stored summary.
 pub fn decode_summary(blob: &[u8]) -> AppResult<Summary> {
     postcard::from_bytes(blob).map_err(AppError::internal)
+}
+
+#[cfg(test)]
+mod tests {
+    use shared::automerge::ActorId;
+    use shared::automerge::sync::State;
+    use shared::{Stamp, wire};
+
+    use super::*;
+    use crate::auth::now;
+
+    /// A phone's edit of `id` merged as `sync::sync_one` does: the stored document plus
+    /// the phone's new change, through `receive_untrusted` and an appending save.
+    fn merge_one_edit(conn: &Connection, id: &str, phone: &mut HouseholdDoc, n: usize) -> HouseholdDoc {
+        phone.edit(&Stamp::new("c1", "干部", now()), |h| h.facts.address = format!("1栋{n:03}")).unwrap();
+        let mut phone_state = State::new();
+        let mut merged = load_doc(conn, id).unwrap().unwrap();
+        // Two phone messages: heads and have first, then the change the server lacks.
+        let mut server_state = State::new();
+        for _ in 0..3 {
+            if let Some(m) = phone.sync_message(&mut phone_state) {
+                let new = wire::receive_untrusted(&mut merged, &mut server_state, &m).unwrap();
+                if let Some(new) = new {
+                    let h = merged.check().unwrap();
+                    save_bytes(conn, id, DocWrite::Append(&new), &merged, &h, Date::in_china(now())).unwrap();
+                }
+            }
+            if let Some(reply) = merged.sync_message(&mut server_state) {
+                phone.receive_sync_message(&mut phone_state, &reply).unwrap();
+            }
+        }
+        merged
+    }
+
+    #[test]
+    fn merges_append_their_changes_and_every_eighth_saves_whole() {
+        let db = crate::db::Db::open_in_memory().unwrap();
+        let mut conn = db.lock();
+        crate::demo::seed(&mut conn).unwrap();
+        let id: String = conn.query_row("SELECT MIN(id) FROM households", [], |r| r.get(0)).unwrap();
+        let stored = |conn: &Connection| -> (Vec<u8>, i64) {
+            conn.query_row("SELECT doc, doc_changes FROM households WHERE id = ?1", [&id], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap()
+        };
+        let (whole, zero) = stored(&conn);
+        assert_eq!(zero, 0);
+        let mut phone = HouseholdDoc::load(&whole, ActorId::random()).unwrap();
+        let mut before = whole;
+        for n in 1..=COMPACT_AFTER as usize + 2 {
+            let merged = merge_one_edit(&conn, &id, &mut phone, n);
+            let (bytes, count) = stored(&conn);
+            // What is stored loads as the merged document, appended or whole.
+            let loaded = HouseholdDoc::load(&bytes, ActorId::random()).unwrap();
+            assert_eq!(loaded.heads(), merged.heads(), "merge {n}");
+            assert_eq!(loaded.household().unwrap(), merged.household().unwrap());
+            assert_eq!(loaded.household().unwrap().facts.address, format!("1栋{n:03}"));
+            let expected = if n < COMPACT_AFTER as usize { n as i64 } else { (n - COMPACT_AFTER as usize) as i64 };
+            assert_eq!(count, expected, "merge {n}: appended chunks");
+            if count == 0 {
+                assert_eq!(bytes, merged.save(), "merge {n}: compacted to the whole save");
+            } else {
+                assert!(bytes.len() > before.len() && bytes.starts_with(&before), "merge {n}: appended");
+            }
+            before = bytes;
+        }
+        // A whole save (an admin's edit) resets the count.
+        let mut doc = load_doc(&conn, &id).unwrap().unwrap();
+        doc.edit(&Stamp::new("admin", "管理员", now()), |h| h.facts.address = "2栋001".into()).unwrap();
+        save(&conn, &id, &doc, &doc.household().unwrap(), Date::in_china(now())).unwrap();
+        assert_eq!(stored(&conn).1, 0);
+    }
 }

@@ -1,7 +1,8 @@
 //! `POST /api/sync`: the batched Automerge sync. One request carries many documents'
 //! sync messages (format: `shared::wire`, PROTOCOL.md). Each document is authorised,
 //! merged into a copy, checked and validated with `shared`, stored with its
-//! projections; the transaction commits before the reply is sent. A refused document
+//! projections (`merge`, on every core); the transaction commits before the reply is
+//! sent. A refused document
 //! gets its own refusal and the rest of the batch still goes through.
 
 use std::io::Read;
@@ -10,23 +11,18 @@ use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use rusqlite::{Connection, OptionalExtension, params};
 use shared::Date;
-use shared::automerge::sync::State as SyncState;
-use shared::wire::{self, Incoming, Outgoing, Refusal, Reply};
+use shared::wire::{self, Incoming, Outgoing, Reply};
 
-use crate::auth::{Session, may_touch, now};
+use crate::AppState;
+use crate::auth::{Session, now};
 use crate::error::{AppError, AppResult};
-use crate::{AppState, store};
+use crate::merge::merge_batch;
 
 /// Largest request body after decompression.
 pub const MAX_BODY: usize = 16 << 20;
 /// The media type of sync bodies.
 pub const CONTENT_TYPE: &str = "application/vnd.huhujian.sync";
-
-fn refused(code: &str, zh: impl Into<String>, en: impl Into<String>) -> Reply {
-    Reply::Refused(Refusal { code: code.to_owned(), zh: zh.into(), en: en.into() })
-}
 
 /// Reads a whole body within [`MAX_BODY`], inflating it when it is gzip-encoded. A
 /// truncated or corrupt gzip stream is an error (decoders that stop quietly at the
@@ -90,96 +86,17 @@ pub async fn sync(
             let at = now();
             let today = Date::in_china(at);
             let tx = conn.transaction()?;
-            let mut replies = Vec::with_capacity(entries.len());
-            for entry in &entries {
-                replies
-                    .push(Incoming { doc_id: entry.doc_id.clone(), reply: sync_one(&tx, &session, entry, today, at)? });
-            }
+            let replies = merge_batch(&tx, &session, &entries, today, at)?;
             tx.commit()?;
+            let replies: Vec<Incoming> = entries
+                .into_iter()
+                .zip(replies)
+                .map(|(entry, reply)| Incoming { doc_id: entry.doc_id, reply })
+                .collect();
             Ok::<_, AppError>(wire::encode_response(&replies))
         })
         .await?;
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], response).into_response())
-}
-
-fn sync_one(conn: &Connection, session: &Session, entry: &Outgoing, today: Date, at: i64) -> AppResult<Reply> {
-    let id = &entry.doc_id;
-    match may_touch(conn, &session.user, id)? {
-        None => {
-            return Ok(refused(
-                "unknown_household",
-                format!("户 {id} 不在花名册中"),
-                format!("Household {id} is not on the roster"),
-            ));
-        }
-        Some(false) => {
-            return Ok(refused(
-                "out_of_scope",
-                format!("户 {id} 不在您的负责范围内"),
-                format!("Household {id} is outside your scope"),
-            ));
-        }
-        Some(true) => {}
-    }
-    let Some(doc) = store::load_doc(conn, id)? else {
-        return Ok(refused("unknown_household", format!("户 {id} 不存在"), format!("Household {id} does not exist")));
-    };
-    // An empty message means "I have nothing for this household": start afresh.
-    let mut sync_state = if entry.message.is_empty() {
-        SyncState::new()
-    } else {
-        let stored: Option<Vec<u8>> = conn
-            .query_row(
-                "SELECT state FROM sync_states WHERE device_id = ?1 AND household_id = ?2",
-                params![session.device_id, id],
-                |r| r.get(0),
-            )
-            .optional()?;
-        stored.and_then(|b| SyncState::decode(&b).ok()).unwrap_or_default()
-    };
-
-    let before = doc.heads();
-    let mut merged = doc;
-    let saved = if entry.message.is_empty() {
-        None
-    } else {
-        match wire::receive_untrusted(&mut merged, &mut sync_state, &entry.message) {
-            Ok(saved) => saved,
-            Err(e) => {
-                return Ok(refused(
-                    "bad_message",
-                    format!("同步消息无法解析：{e}"),
-                    format!("The sync message could not be read: {e}"),
-                ));
-            }
-        }
-    };
-    if let Some(new) = saved {
-        let household = match merged.check() {
-            Ok(h) => h,
-            Err(e) => {
-                return Ok(refused(
-                    "schema",
-                    format!("记录不符合格式：{}", e.zh()),
-                    format!("The record breaks the layout: {e}"),
-                ));
-            }
-        };
-        let malformed: Vec<_> =
-            shared::validate(&household, today).into_iter().filter(|p| p.rule.rejects_document()).collect();
-        if let Some(p) = malformed.first() {
-            return Ok(refused("invalid", format!("{}（{}）", p.zh, p.path), format!("{} ({})", p.en, p.path)));
-        }
-        store::log_changes(conn, id, &merged, &before, &session.user.id, &session.device_id, at)?;
-        store::save_bytes(conn, id, store::DocWrite::Append(&new), &merged, &household, today)?;
-    }
-    let reply = wire::answer(&merged, &mut sync_state);
-    conn.execute(
-        "INSERT INTO sync_states (device_id, household_id, state) VALUES (?1, ?2, ?3)
-         ON CONFLICT(device_id, household_id) DO UPDATE SET state = excluded.state",
-        params![session.device_id, id, sync_state.encode()],
-    )?;
-    Ok(reply)
 }
 
 /// `POST /api/sync/{id}`: the same sync for one document with no framing, for clients
@@ -206,7 +123,8 @@ pub async fn sync_single(
         .run(move |conn| {
             let at = now();
             let tx = conn.transaction()?;
-            let reply = sync_one(&tx, &session, &Outgoing { doc_id: id, message }, Date::in_china(at), at)?;
+            let entry = Outgoing { doc_id: id, message };
+            let reply = merge_batch(&tx, &session, std::slice::from_ref(&entry), Date::in_china(at), at)?.remove(0);
             tx.commit()?;
             Ok::<_, AppError>(reply)
         })

@@ -169,8 +169,19 @@ impl HouseholdDoc {
 
     /// The current value of every field (the winner where values conflict).
     pub fn fields(&self) -> Result<Fields, SchemaError> {
+        self.read_fields(false)
+    }
+
+    /// [`HouseholdDoc::fields`], checking every losing value of a conflicted field too
+    /// when `losers` is set: one pass over the document either way.
+    fn read_fields(&self, losers: bool) -> Result<Fields, SchemaError> {
         let mut out = Fields::new();
         for item in self.doc.map_range(ROOT, ..) {
+            if losers && item.conflict {
+                for (value, _) in self.all_values(&item.key)? {
+                    fields::check(&item.key, &value)?;
+                }
+            }
             let key = item.key.into_owned();
             let value = to_scalar(&key, item.value)?;
             out.insert(key, value);
@@ -187,14 +198,7 @@ impl HouseholdDoc {
     /// conflicted field, so that nothing malformed hides behind a winner. The server
     /// runs this on every merged document before storing it.
     pub fn check(&self) -> Result<Household, SchemaError> {
-        for item in self.doc.map_range(ROOT, ..) {
-            if item.conflict {
-                for (value, _) in self.all_values(&item.key)? {
-                    fields::check(&item.key, &value)?;
-                }
-            }
-        }
-        self.household()
+        fields::decode(self.read_fields(true)?)
     }
 
     /// Every concurrent value of `key` with the op id that wrote it.

@@ -1,0 +1,221 @@
+//! Merging one batch of sync messages into the stored documents, in three phases
+//! inside the caller's transaction (which commits before the answer leaves):
+//! 1. read each document's row and this device's sync state (SQL, in order);
+//! 2. load, merge, check, validate and answer each document on every core (Automerge
+//!    and `shared` only: no SQL, no IO);
+//! 3. write what changed, with its projections and the sync states (SQL, in order).
+//!
+//! A batch naming one household twice is merged one entry at a time, so the second
+//! entry sees the first.
+
+use std::collections::HashSet;
+
+use rusqlite::{Connection, OptionalExtension, params};
+use shared::automerge::ChangeHash;
+use shared::automerge::sync::State as SyncState;
+use shared::wire::{self, NewChanges, Outgoing, Refusal, Reply};
+use shared::{Date, Household, HouseholdDoc};
+
+use crate::auth::{Session, may_touch};
+use crate::error::AppResult;
+use crate::store;
+
+/// Merges `entries` for `session`'s device; one reply per entry, in order.
+pub fn merge_batch(
+    conn: &Connection,
+    session: &Session,
+    entries: &[Outgoing],
+    today: Date,
+    at: i64,
+) -> AppResult<Vec<Reply>> {
+    let mut seen = HashSet::with_capacity(entries.len());
+    if !entries.iter().all(|e| seen.insert(e.doc_id.as_str())) {
+        let mut replies = Vec::with_capacity(entries.len());
+        for entry in entries {
+            replies.extend(merge_batch(conn, session, std::slice::from_ref(entry), today, at)?);
+        }
+        return Ok(replies);
+    }
+    let mut replies: Vec<Option<Reply>> = vec![None; entries.len()];
+    let mut jobs = Vec::with_capacity(entries.len());
+    for (index, entry) in entries.iter().enumerate() {
+        match read(conn, session, entry)? {
+            Ok(stored) => jobs.push(Job { index, entry, stored }),
+            Err(refusal) => replies[index] = Some(refusal),
+        }
+    }
+    for (index, outcome) in merge_all(jobs, today)? {
+        replies[index] = Some(write(conn, session, &entries[index].doc_id, outcome, today, at)?);
+    }
+    Ok(replies.into_iter().map(|r| r.expect("every entry answered")).collect())
+}
+
+fn refused(code: &str, zh: impl Into<String>, en: impl Into<String>) -> Reply {
+    Reply::Refused(Refusal { code: code.to_owned(), zh: zh.into(), en: en.into() })
+}
+
+/// What phase 1 read for one entry.
+struct Stored {
+    doc: Vec<u8>,
+    state: SyncState,
+}
+
+/// One entry to merge in phase 2.
+struct Job<'a> {
+    index: usize,
+    entry: &'a Outgoing,
+    stored: Stored,
+}
+
+/// What phase 2 made of one entry.
+enum Outcome {
+    /// Refused: nothing is written, not even the sync state.
+    Refused(Reply),
+    /// Merged (maybe with nothing new): the answer, the sync state to keep, and the
+    /// change to store when the message brought one.
+    Merged { reply: Reply, state: SyncState, change: Option<Box<Change>> },
+}
+
+/// A merged document that gained changes.
+struct Change {
+    doc: HouseholdDoc,
+    before: Vec<ChangeHash>,
+    new: NewChanges,
+    household: Household,
+}
+
+/// Phase 1: the entry's access check, stored document and sync state.
+fn read(conn: &Connection, session: &Session, entry: &Outgoing) -> AppResult<Result<Stored, Reply>> {
+    let id = &entry.doc_id;
+    match may_touch(conn, &session.user, id)? {
+        None => {
+            return Ok(Err(refused(
+                "unknown_household",
+                format!("户 {id} 不在花名册中"),
+                format!("Household {id} is not on the roster"),
+            )));
+        }
+        Some(false) => {
+            return Ok(Err(refused(
+                "out_of_scope",
+                format!("户 {id} 不在您的负责范围内"),
+                format!("Household {id} is outside your scope"),
+            )));
+        }
+        Some(true) => {}
+    }
+    let Some(doc) = store::read_doc(conn, id)? else {
+        return Ok(Err(refused(
+            "unknown_household",
+            format!("户 {id} 不存在"),
+            format!("Household {id} does not exist"),
+        )));
+    };
+    // An empty message means "I have nothing for this household": start afresh.
+    let state = if entry.message.is_empty() {
+        SyncState::new()
+    } else {
+        conn.prepare_cached("SELECT state FROM sync_states WHERE device_id = ?1 AND household_id = ?2")?
+            .query_row(params![session.device_id, id], |r| r.get::<_, Vec<u8>>(0))
+            .optional()?
+            .and_then(|b| SyncState::decode(&b).ok())
+            .unwrap_or_default()
+    };
+    Ok(Ok(Stored { doc, state }))
+}
+
+/// Phase 2 for every job, on as many threads as there are cores (jobs dealt round
+/// robin: the documents of one batch cost about the same). Results in no set order.
+fn merge_all(jobs: Vec<Job<'_>>, today: Date) -> AppResult<Vec<(usize, Outcome)>> {
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs.len());
+    if workers <= 1 {
+        return jobs.into_iter().map(|job| Ok((job.index, merge(job, today)?))).collect();
+    }
+    let mut hands: Vec<Vec<Job<'_>>> = (0..workers).map(|_| Vec::new()).collect();
+    for (i, job) in jobs.into_iter().enumerate() {
+        hands[i % workers].push(job);
+    }
+    std::thread::scope(|scope| {
+        let threads: Vec<_> = hands
+            .into_iter()
+            .map(|hand| {
+                scope.spawn(move || {
+                    hand.into_iter().map(|job| Ok((job.index, merge(job, today)?))).collect::<AppResult<Vec<_>>>()
+                })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for thread in threads {
+            match thread.join() {
+                Ok(done) => out.extend(done?),
+                Err(panic) => std::panic::resume_unwind(panic),
+            }
+        }
+        Ok(out)
+    })
+}
+
+/// Phase 2 for one job: the message applied to the stored document, and when it
+/// brought changes, the result checked against the layout and validated.
+fn merge(job: Job<'_>, today: Date) -> AppResult<Outcome> {
+    let id = &job.entry.doc_id;
+    let Stored { doc, mut state } = job.stored;
+    let mut merged = store::parse_doc(id, &doc)?;
+    let before = merged.heads();
+    let new = if job.entry.message.is_empty() {
+        None
+    } else {
+        match wire::receive_untrusted(&mut merged, &mut state, &job.entry.message) {
+            Ok(new) => new,
+            Err(e) => {
+                return Ok(Outcome::Refused(refused(
+                    "bad_message",
+                    format!("同步消息无法解析：{e}"),
+                    format!("The sync message could not be read: {e}"),
+                )));
+            }
+        }
+    };
+    let household = match &new {
+        None => None,
+        Some(_) => match merged.check() {
+            Ok(h) => Some(h),
+            Err(e) => {
+                return Ok(Outcome::Refused(refused(
+                    "schema",
+                    format!("记录不符合格式：{}", e.zh()),
+                    format!("The record breaks the layout: {e}"),
+                )));
+            }
+        },
+    };
+    if let Some(p) = household.iter().flat_map(|h| shared::validate(h, today)).find(|p| p.rule.rejects_document()) {
+        return Ok(Outcome::Refused(refused(
+            "invalid",
+            format!("{}（{}）", p.zh, p.path),
+            format!("{} ({})", p.en, p.path),
+        )));
+    }
+    let reply = wire::answer(&merged, &mut state);
+    let change = new.zip(household).map(|(new, household)| Box::new(Change { doc: merged, before, new, household }));
+    Ok(Outcome::Merged { reply, state, change })
+}
+
+/// Phase 3 for one merged entry: the change log, the document and its projections,
+/// and the sync state.
+fn write(conn: &Connection, session: &Session, id: &str, outcome: Outcome, today: Date, at: i64) -> AppResult<Reply> {
+    let (reply, state, change) = match outcome {
+        Outcome::Refused(reply) => return Ok(reply),
+        Outcome::Merged { reply, state, change } => (reply, state, change),
+    };
+    if let Some(c) = change {
+        store::log_changes(conn, id, &c.doc, &c.before, &session.user.id, &session.device_id, at)?;
+        store::save_bytes(conn, id, store::DocWrite::Append(&c.new), &c.doc, &c.household, today)?;
+    }
+    conn.prepare_cached(
+        "INSERT INTO sync_states (device_id, household_id, state) VALUES (?1, ?2, ?3)
+         ON CONFLICT(device_id, household_id) DO UPDATE SET state = excluded.state",
+    )?
+    .execute(params![session.device_id, id, state.encode()])?;
+    Ok(reply)
+}
