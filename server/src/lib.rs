@@ -168,8 +168,12 @@ pub fn router(state: AppState) -> Router {
         .with_state(state.clone());
     let app = match &state.app_dir {
         Some(dir) => {
-            let index = tower_http::services::ServeFile::new(dir.join("index.html"));
-            api.fallback_service(tower_http::services::ServeDir::new(dir).fallback(index))
+            // `cargo xtask` writes brotli (quality 11) and gzip -9 copies beside each
+            // file; the compression layer leaves responses already encoded alone.
+            let index =
+                tower_http::services::ServeFile::new(dir.join("index.html")).precompressed_br().precompressed_gzip();
+            let files = tower_http::services::ServeDir::new(dir).precompressed_br().precompressed_gzip();
+            api.fallback_service(files.fallback(index))
         }
         None => api,
     };

@@ -4,6 +4,8 @@
 //! `cargo xtask bench` (the figures of BENCHMARKS.md, release builds, under 15 minutes).
 //! Installs what is missing (wasm target, rustfmt, clippy) before using it.
 
+mod precompress;
+
 use std::io::{BufRead, BufReader};
 use std::process::{Command, ExitCode, Stdio};
 
@@ -298,13 +300,10 @@ fn build_app() -> Result {
     ensure_web_tools()?;
     status("cargo fetch", cargo().args(["fetch"]))?;
     status("trunk build --release", Command::new("trunk").args(["build", "--release"]))?;
-    let mut report = String::from("| file | raw | gzip |\n|---|---|---|\n");
-    for file in ["app_bg.wasm", "app.js"] {
-        let path = format!("dist/{file}");
-        let raw = std::fs::metadata(&path).map_err(|e| format!("{path}: {e}"))?.len();
-        let gz = output(Command::new("sh").arg("-c").arg(format!("gzip -9 -c {path} | wc -c")));
-        let gz: u64 = gz.trim().parse().unwrap_or(0);
-        report.push_str(&format!("| {file} | {:.1} KB | {:.1} KB |\n", raw as f64 / 1024.0, gz as f64 / 1024.0));
+    let mut report = String::from("| file | raw | gzip -9 | brotli 11 |\n|---|---|---|---|\n");
+    let kb = |n: u64| format!("{:.1} KB", n as f64 / 1024.0);
+    for s in precompress::precompress(std::path::Path::new("dist"))? {
+        report.push_str(&format!("| {} | {} | {} | {} |\n", s.file, kb(s.raw), kb(s.gzip), kb(s.brotli)));
     }
     eprintln!("\nbundle size:\n{report}");
     std::fs::write("dist/bundle-size.md", report).map_err(|e| e.to_string())
