@@ -1,9 +1,9 @@
 //! Merging one batch of sync messages into the stored documents, in three phases
 //! inside the caller's transaction (which commits before the answer leaves):
 //! 1. read each document's row and this device's sync state (SQL, in order);
-//! 2. load, merge, check, validate and answer each document on every core (Automerge
-//!    and `shared` only: no SQL, no IO);
-//! 3. write what changed, with its projections and the sync states (SQL, in order).
+//! 2. load, merge, check, validate and answer each document, and compute the bytes and
+//!    projections to store, on every core (Automerge and `shared` only: no SQL, no IO);
+//! 3. write what changed and the sync states (SQL, in order).
 //!
 //! A batch naming one household twice is merged one entry at a time, so the second
 //! entry sees the first.
@@ -13,12 +13,12 @@ use std::collections::HashSet;
 use rusqlite::{Connection, OptionalExtension, params};
 use shared::automerge::ChangeHash;
 use shared::automerge::sync::State as SyncState;
-use shared::wire::{self, NewChanges, Outgoing, Refusal, Reply};
-use shared::{Date, Household, HouseholdDoc};
+use shared::wire::{self, Outgoing, Refusal, Reply};
+use shared::{Date, Household};
 
 use crate::auth::{Session, may_touch};
 use crate::error::AppResult;
-use crate::store;
+use crate::store::{self, Projection};
 
 /// Merges `entries` for `session`'s device; one reply per entry, in order.
 pub fn merge_batch(
@@ -45,7 +45,7 @@ pub fn merge_batch(
         }
     }
     for (index, outcome) in merge_all(jobs, today)? {
-        replies[index] = Some(write(conn, session, &entries[index].doc_id, outcome, today, at)?);
+        replies[index] = Some(write(conn, session, &entries[index].doc_id, outcome, at)?);
     }
     Ok(replies.into_iter().map(|r| r.expect("every entry answered")).collect())
 }
@@ -57,6 +57,8 @@ fn refused(code: &str, zh: impl Into<String>, en: impl Into<String>) -> Reply {
 /// What phase 1 read for one entry.
 struct Stored {
     doc: Vec<u8>,
+    /// Change chunks appended to `doc` since it was saved whole.
+    doc_changes: i64,
     state: SyncState,
 }
 
@@ -76,12 +78,13 @@ enum Outcome {
     Merged { reply: Reply, state: SyncState, change: Option<Box<Change>> },
 }
 
-/// A merged document that gained changes.
+/// A merged document that gained changes, ready to write.
 struct Change {
-    doc: HouseholdDoc,
-    before: Vec<ChangeHash>,
-    new: NewChanges,
+    hashes: Vec<ChangeHash>,
+    bytes: Vec<u8>,
+    doc_changes: i64,
     household: Household,
+    projection: Projection,
 }
 
 /// Phase 1: the entry's access check, stored document and sync state.
@@ -104,7 +107,7 @@ fn read(conn: &Connection, session: &Session, entry: &Outgoing) -> AppResult<Res
         }
         Some(true) => {}
     }
-    let Some(doc) = store::read_doc(conn, id)? else {
+    let Some((doc, doc_changes)) = store::read_stored(conn, id)? else {
         return Ok(Err(refused(
             "unknown_household",
             format!("户 {id} 不存在"),
@@ -121,7 +124,7 @@ fn read(conn: &Connection, session: &Session, entry: &Outgoing) -> AppResult<Res
             .and_then(|b| SyncState::decode(&b).ok())
             .unwrap_or_default()
     };
-    Ok(Ok(Stored { doc, state }))
+    Ok(Ok(Stored { doc, doc_changes, state }))
 }
 
 /// Phase 2 for every job, on as many threads as there are cores (jobs dealt round
@@ -159,9 +162,8 @@ fn merge_all(jobs: Vec<Job<'_>>, today: Date) -> AppResult<Vec<(usize, Outcome)>
 /// brought changes, the result checked against the layout and validated.
 fn merge(job: Job<'_>, today: Date) -> AppResult<Outcome> {
     let id = &job.entry.doc_id;
-    let Stored { doc, mut state } = job.stored;
+    let Stored { doc, doc_changes, mut state } = job.stored;
     let mut merged = store::parse_doc(id, &doc)?;
-    let before = merged.heads();
     let new = if job.entry.message.is_empty() {
         None
     } else {
@@ -197,20 +199,27 @@ fn merge(job: Job<'_>, today: Date) -> AppResult<Outcome> {
         )));
     }
     let reply = wire::answer(&merged, &mut state);
-    let change = new.zip(household).map(|(new, household)| Box::new(Change { doc: merged, before, new, household }));
+    let change = match new.zip(household) {
+        None => None,
+        Some((new, household)) => {
+            let (bytes, doc_changes) = store::merged_bytes(id, &doc, doc_changes, &merged, &new);
+            let projection = Projection::of(&merged, &household, today)?;
+            Some(Box::new(Change { hashes: new.hashes, bytes, doc_changes, household, projection }))
+        }
+    };
     Ok(Outcome::Merged { reply, state, change })
 }
 
 /// Phase 3 for one merged entry: the change log, the document and its projections,
 /// and the sync state.
-fn write(conn: &Connection, session: &Session, id: &str, outcome: Outcome, today: Date, at: i64) -> AppResult<Reply> {
+fn write(conn: &Connection, session: &Session, id: &str, outcome: Outcome, at: i64) -> AppResult<Reply> {
     let (reply, state, change) = match outcome {
         Outcome::Refused(reply) => return Ok(reply),
         Outcome::Merged { reply, state, change } => (reply, state, change),
     };
     if let Some(c) = change {
-        store::log_changes(conn, id, &c.doc, &c.before, &session.user.id, &session.device_id, at)?;
-        store::save_bytes(conn, id, store::DocWrite::Append(&c.new), &c.doc, &c.household, today)?;
+        store::log_hashes(conn, id, &c.hashes, &session.user.id, &session.device_id, at)?;
+        store::write(conn, id, &c.bytes, c.doc_changes, &c.household, &c.projection)?;
     }
     conn.prepare_cached(
         "INSERT INTO sync_states (device_id, household_id, state) VALUES (?1, ?2, ?3)

@@ -2,7 +2,8 @@
 //! in the same transaction, the household's summary row and its per-period indicator
 //! summaries with `shared`'s functions, so dashboards never load documents. A merge
 //! appends its new changes to the stored bytes and saves whole every
-//! [`COMPACT_AFTER`] chunks.
+//! [`COMPACT_AFTER`] chunks. What needs no SQL ([`merged_bytes`], [`Projection::of`])
+//! is apart from what writes ([`write`]), so that the merge runs it on every core.
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params};
@@ -42,7 +43,7 @@ pub fn parse_doc(id: &str, bytes: &[u8]) -> AppResult<HouseholdDoc> {
 /// Stores `doc` (already checked) for household `id`, saved whole, and recomputes its
 /// projections. Call inside the transaction that acknowledges the change.
 pub fn save(conn: &Connection, id: &str, doc: &HouseholdDoc, household: &Household, today: Date) -> AppResult<()> {
-    save_bytes(conn, id, DocWrite::Whole(&doc.save()), doc, household, today)
+    write(conn, id, &doc.save(), 0, household, &Projection::of(doc, household, today)?)
 }
 
 /// A merged document's appended change chunks are compacted (the document is saved
@@ -50,57 +51,77 @@ pub fn save(conn: &Connection, id: &str, doc: &HouseholdDoc, household: &Househo
 /// tenth of a whole load; saving whole and reading back costs about one and a half.
 pub const COMPACT_AFTER: i64 = 8;
 
-/// How [`save_bytes`] writes a document's bytes.
-#[derive(Debug, Clone, Copy)]
-pub enum DocWrite<'a> {
-    /// The document saved whole (`doc.save()`), replacing what is stored.
-    Whole(&'a [u8]),
-    /// Change chunks a merge added (`wire::receive_untrusted`), appended to the stored
-    /// bytes the document was loaded from; compacted after [`COMPACT_AFTER`].
-    Append(&'a NewChanges),
+/// A household's stored document bytes and how many change chunks merges appended to
+/// them since it was last saved whole, if it exists.
+pub fn read_stored(conn: &Connection, id: &str) -> AppResult<Option<(Vec<u8>, i64)>> {
+    Ok(conn
+        .prepare_cached("SELECT doc, doc_changes FROM households WHERE id = ?1")?
+        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
 }
 
-/// [`save`] with the document's bytes already at hand: `doc` is what they load as.
-pub fn save_bytes(
+/// The bytes to store after a merge brought `new` to the document stored as `stored`
+/// (with `stored_changes` appended chunks), now `doc`, and their appended-chunk count:
+/// the stored bytes with the new changes appended, or at [`COMPACT_AFTER`] chunks `doc`
+/// saved whole and read back. No SQL: the merge runs it on every core.
+pub fn merged_bytes(
+    id: &str,
+    stored: &[u8],
+    stored_changes: i64,
+    doc: &HouseholdDoc,
+    new: &NewChanges,
+) -> (Vec<u8>, i64) {
+    let count = stored_changes + new.count as i64;
+    if count >= COMPACT_AFTER {
+        if let Some(whole) = wire::save_checked(doc) {
+            return (whole, 0);
+        }
+        // Appending still loads (the changes were read back when they came in); this
+        // document just stays uncompacted.
+        tracing::error!(household = %id, "the merged document does not save whole and load again");
+    }
+    ([stored, &new.bytes[..]].concat(), count)
+}
+
+/// What is stored beside a document and computed from it alone: the counts of its
+/// `households` row and its summary rows. No SQL: the merge computes it on every core.
+#[derive(Debug)]
+pub struct Projection {
+    conflicts: i64,
+    problems: i64,
+    summaries: Vec<(Period, SummaryRow)>,
+}
+
+impl Projection {
+    /// The projection of `doc`, which reads as `household`, on `today`.
+    pub fn of(doc: &HouseholdDoc, household: &Household, today: Date) -> AppResult<Self> {
+        let current = Period::of(today);
+        let (first, last) = summary_span(household, current);
+        let mut summaries = Vec::new();
+        let mut p = first;
+        while p <= last {
+            summaries.push((p, SummaryRow::of(household, p)?));
+            p = p.plus_months(1);
+        }
+        Ok(Self {
+            conflicts: doc.conflicts().map_err(AppError::internal)?.len() as i64,
+            problems: shared::validate(household, today).len() as i64,
+            summaries,
+        })
+    }
+}
+
+/// Writes household `id`'s document bytes (with `doc_changes` appended chunks), its
+/// row and its summaries. SQL only.
+pub fn write(
     conn: &Connection,
     id: &str,
-    write: DocWrite<'_>,
-    doc: &HouseholdDoc,
+    bytes: &[u8],
+    doc_changes: i64,
     household: &Household,
-    today: Date,
+    projection: &Projection,
 ) -> AppResult<()> {
-    let joined;
-    let (bytes, appended) = match write {
-        DocWrite::Whole(bytes) => (bytes, 0),
-        DocWrite::Append(new) => {
-            let (stored, count): (Vec<u8>, i64) = conn
-                .query_row("SELECT doc, doc_changes FROM households WHERE id = ?1", [id], |r| {
-                    Ok((r.get(0)?, r.get(1)?))
-                })
-                .optional()?
-                .ok_or_else(|| AppError::internal(format!("household {id}: appending to a document not stored")))?;
-            let count = count + new.count as i64;
-            let compact = count >= COMPACT_AFTER;
-            match if compact { wire::save_checked(doc) } else { None } {
-                Some(whole) => {
-                    joined = whole;
-                    (&joined[..], 0)
-                }
-                None => {
-                    if compact {
-                        // Appending still loads (the changes were read back when they
-                        // came in); this document just stays uncompacted.
-                        tracing::error!(household = %id, "the merged document does not save whole and load again");
-                    }
-                    joined = [stored, new.bytes.clone()].concat();
-                    (&joined[..], count)
-                }
-            }
-        }
-    };
     let f = &household.facts;
-    let conflicts = doc.conflicts().map_err(AppError::internal)?.len() as i64;
-    let problems = shared::validate(household, today).len() as i64;
     let last = household.visits.iter().next_back();
     conn.prepare_cached(
         "INSERT INTO households (id, doc, doc_changes, updated_at, county, township, site, grid, head_name,
@@ -126,11 +147,11 @@ pub fn save_bytes(
         last.map(|(p, _)| p.clone()),
         last.and_then(|(_, v)| v.mode).map(|m| shared::Coded::code(m)),
         household.members.values().filter(|m| m.is_present()).count() as i64,
-        conflicts,
-        problems,
-        appended,
+        projection.conflicts,
+        projection.problems,
+        doc_changes,
     ])?;
-    save_summaries(conn, id, household, Period::of(today))
+    write_summaries(conn, id, &projection.summaries)
 }
 
 /// Records who brought each change of `doc` that is not in `before` into the server, so
@@ -144,38 +165,53 @@ pub fn log_changes(
     device: &str,
     at: i64,
 ) -> AppResult<()> {
+    let hashes: Vec<_> = doc.automerge().get_changes(before).iter().map(|c| c.hash()).collect();
+    log_hashes(conn, id, &hashes, user, device, at)
+}
+
+/// [`log_changes`] with the new changes' hashes at hand.
+pub fn log_hashes(
+    conn: &Connection,
+    id: &str,
+    hashes: &[shared::automerge::ChangeHash],
+    user: &str,
+    device: &str,
+    at: i64,
+) -> AppResult<()> {
     let mut log = conn.prepare_cached(
         "INSERT OR IGNORE INTO change_log (hash, household_id, uploaded_by, device_id, received_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
-    for change in doc.automerge().get_changes(before) {
-        log.execute(params![change.hash().0.to_vec(), id, user, device, at])?;
+    for hash in hashes {
+        log.execute(params![hash.0.to_vec(), id, user, device, at])?;
     }
     Ok(())
 }
 
-/// Recomputes the household's summaries for every period from its first visit (at
-/// most [`SUMMARY_PERIODS`] back) to the current period or its last visit, and writes
-/// the rows that differ from the stored ones (a new visit changes one or two of up to
-/// 37: writing only those is most of a merge's database time saved).
-fn save_summaries(conn: &Connection, id: &str, h: &Household, current: Period) -> AppResult<()> {
+/// The periods a household has summaries for: from its first visit (at most
+/// [`SUMMARY_PERIODS`] back) to the current period or its last visit.
+fn summary_span(h: &Household, current: Period) -> (Period, Period) {
     let visited: Vec<Period> = h.visits.keys().filter_map(|k| k.parse().ok()).collect();
     let oldest = current.plus_months(-SUMMARY_PERIODS + 1);
     let first = visited.first().copied().unwrap_or(current).max(oldest).min(current);
     // A visit keyed far in the future (a phone with a wrong clock) must not make rows
     // for every month until then: summaries stop a month after the current one.
     let last = visited.last().copied().unwrap_or(current).max(current).min(current.plus_months(1));
+    (first, last)
+}
+
+/// Writes the summary rows that differ from the stored ones and deletes the stored
+/// rows of other periods (a new visit changes one or two of up to 37: writing only
+/// those is most of a merge's database time saved).
+fn write_summaries(conn: &Connection, id: &str, rows: &[(Period, SummaryRow)]) -> AppResult<()> {
     let mut stored: std::collections::HashMap<String, (Vec<u8>, Option<String>)> = conn
         .prepare_cached("SELECT period, summary, review FROM summaries WHERE household_id = ?1")?
         .query_map([id], |r| Ok((r.get(0)?, (r.get(1)?, r.get(2)?))))?
         .collect::<Result<_, _>>()?;
-    let mut p = first;
-    while p <= last {
-        let row = SummaryRow::of(h, p)?;
+    for (p, row) in rows {
         if stored.remove(&p.to_string()).is_none_or(|(blob, review)| blob != row.blob || review != row.review) {
-            row.put(conn, id, p)?;
+            row.put(conn, id, *p)?;
         }
-        p = p.plus_months(1);
     }
     let mut delete = conn.prepare_cached("DELETE FROM summaries WHERE household_id = ?1 AND period = ?2")?;
     for period in stored.keys() {
@@ -186,6 +222,7 @@ fn save_summaries(conn: &Connection, id: &str, h: &Household, current: Period) -
 
 /// One household's summary row for one period: the summary, encoded, and the review
 /// status of that period's visit.
+#[derive(Debug)]
 struct SummaryRow {
     summary: Summary,
     blob: Vec<u8>,
@@ -290,7 +327,10 @@ mod tests {
                 let new = wire::receive_untrusted(&mut merged, &mut server_state, &m).unwrap();
                 if let Some(new) = new {
                     let h = merged.check().unwrap();
-                    save_bytes(conn, id, DocWrite::Append(&new), &merged, &h, Date::in_china(now())).unwrap();
+                    let (stored, changes) = read_stored(conn, id).unwrap().unwrap();
+                    let (bytes, changes) = merged_bytes(id, &stored, changes, &merged, &new);
+                    let projection = Projection::of(&merged, &h, Date::in_china(now())).unwrap();
+                    write(conn, id, &bytes, changes, &h, &projection).unwrap();
                 }
             }
             if let Some(reply) = merged.sync_message(&mut server_state) {

@@ -394,6 +394,8 @@ pub struct NewChanges {
     pub bytes: Vec<u8>,
     /// How many chunks.
     pub count: usize,
+    /// Their hashes, in the same order.
+    pub hashes: Vec<automerge::ChangeHash>,
 }
 
 impl NewChanges {
@@ -407,16 +409,16 @@ impl NewChanges {
     ) -> Option<Self> {
         use std::collections::BTreeSet;
         let mut bytes = Vec::with_capacity(listed.iter().map(|c| c.raw_bytes().len()).sum());
-        let mut added = BTreeSet::new();
+        let mut hashes = Vec::with_capacity(listed.len());
         let mut deps = BTreeSet::new();
         for change in listed {
             let parsed = automerge::Change::try_from(change.raw_bytes()).ok()?;
-            added.insert(parsed.hash());
+            hashes.push(parsed.hash());
             deps.extend(parsed.deps().iter().copied());
             bytes.extend_from_slice(change.raw_bytes());
         }
-        let heads: BTreeSet<_> = before.iter().chain(&added).filter(|h| !deps.contains(*h)).copied().collect();
-        (heads == after.iter().copied().collect()).then_some(Self { bytes, count: listed.len() })
+        let heads: BTreeSet<_> = before.iter().chain(&hashes).filter(|h| !deps.contains(*h)).copied().collect();
+        (heads == after.iter().copied().collect()).then_some(Self { bytes, count: listed.len(), hashes })
     }
 }
 

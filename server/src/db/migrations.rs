@@ -182,11 +182,11 @@ const MIGRATIONS: &[&str] = &[
     "#,
     // 5: faster merges (issue 7).
     // - One household's summaries without scanning every household's: each write of a
-    //   document reads its rows back (`store::save_summaries`), and deleting a household
+    //   document reads its rows back (`store::write_summaries`), and deleting a household
     //   cascades to them; the primary key leads with the period, so both read the whole
     //   table (half the merge time at 504 households).
     // - `doc` may be the document saved whole followed by change chunks appended by
-    //   merges (`store::DocWrite::Append`); `doc_changes` counts those chunks, and the
+    //   merges (`store::merged_bytes`); `doc_changes` counts those chunks, and the
     //   document is saved whole again when they reach `store::COMPACT_AFTER`.
     r#"
     CREATE INDEX summaries_household ON summaries(household_id);
