@@ -348,7 +348,9 @@ pub fn seed_sized(conn: &mut Connection, size: DemoSize) -> AppResult<usize> {
                     let fully = back == 0 || rng.chance(94);
                     // Incomes rise about 16 % a year.
                     let growth = 100 + (MONTHS - 1 - back) * 4 / 3;
-                    let v = visit(&mut rng, period, &members, cadre, fully, growth, &mut jobs);
+                    let mut v = visit(&mut rng, period, &members, cadre, fully, growth, &mut jobs);
+                    // This month's visits happened by today, not later in the month.
+                    v.date = v.date.map(|d| d.min(today));
                     let at = secs_of(v.date.unwrap_or(period.last_day()));
                     let stamp = Stamp::new(cadre.id.clone(), cadre.name.clone(), at);
                     cadre_doc

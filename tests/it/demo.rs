@@ -1,6 +1,6 @@
 //! `serve --demo`: the demo county fills an empty database and the dashboards answer.
 
-use huhujian_tests::TestServer;
+use huhujian_tests::{Peek, TestServer};
 
 #[tokio::test]
 async fn the_demo_county_is_seeded_and_answers() {
@@ -11,6 +11,14 @@ async fn the_demo_county_is_seeded_and_answers() {
         let n = db.run(server::demo::seed).await.unwrap();
         assert_eq!(n, 360);
         assert_eq!(db.run(server::demo::seed).await.unwrap(), 0, "seeding twice adds nothing");
+    }
+    // No visit is dated after today: the form would refuse to save it.
+    let today = shared::Date::in_china(server::auth::now());
+    for (id, bytes) in Peek(path.clone()).documents() {
+        let h = shared::HouseholdDoc::load(&bytes, shared::automerge::ActorId::random()).unwrap().household().unwrap();
+        for (period, visit) in &h.visits {
+            assert!(visit.date.is_none_or(|d| d <= today), "{id}: the {period} visit is dated {:?}", visit.date);
+        }
     }
     let server = TestServer::start(&path).await;
     let http = reqwest::Client::new();
