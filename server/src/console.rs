@@ -290,7 +290,9 @@ pub async fn reviews(
     let queue = state
         .db
         .run(move |conn| {
-            store::ensure_summaries(conn, period, Date::in_china(now()))?;
+            // Only the caller's households: a site supervisor's first look at a new
+            // month does not compute the whole county's summaries.
+            store::ensure_summaries_where(conn, period, Date::in_china(now()), &where_sql, &params)?;
             let mut all = vec![Value::Text(period.to_string())];
             all.extend(params.iter().cloned());
             let mut counts = std::collections::BTreeMap::new();

@@ -266,7 +266,7 @@ fn coverage_by_households(
         Ok((table, missing))
     };
     let (table, missing) = read()?;
-    // Households without a summary for the period: filled in as `ensure_summaries`
+    // Households without a summary for the period: filled in as `ensure_summaries_where`
     // does (nothing for a period that has not begun), then counted again.
     if missing > 0 && store::ensure_summaries_where(conn, period, Date::in_china(now()), where_sql, params)? > 0 {
         return Ok(read()?.0);
@@ -364,7 +364,7 @@ struct AreaTotal {
 /// households and the sum of their summaries for `period`.
 ///
 /// A grid's sum comes from `area_totals` when it is there; otherwise its missing
-/// summaries are filled in (as [`store::ensure_summaries`] would), its summaries are
+/// summaries are filled in (as [`store::ensure_summaries_where`] would), its summaries are
 /// added up and, for a period that has begun, the sum is kept. The triggers of
 /// migration 4 delete a grid's kept sums whenever one of its summaries or its set of
 /// households changes, so a kept sum always equals adding up the summaries now.
@@ -563,7 +563,9 @@ pub async fn flagged(
     let rows = state
         .db
         .run(move |conn| {
-            store::ensure_summaries(conn, period, Date::in_china(now()))?;
+            // Only the caller's households: a site supervisor's first look at a new
+            // month does not compute the whole county's summaries.
+            store::ensure_summaries_where(conn, period, Date::in_china(now()), &where_sql, &params)?;
             let sql = format!(
                 "h.id IN (SELECT h.id FROM households h LEFT JOIN summaries s
                           ON s.household_id = h.id AND s.period = ? WHERE {condition}) AND {where_sql}"

@@ -261,15 +261,10 @@ impl SummaryRow {
     }
 }
 
-/// Fills in summaries for `period` for households that have none (a month began and
-/// nobody has synced them since). Loads only those documents.
-pub fn ensure_summaries(conn: &Connection, period: Period, today: Date) -> AppResult<usize> {
-    ensure_summaries_where(conn, period, today, "1 = 1", &[])
-}
-
-/// [`ensure_summaries`] for the households `h` that match `where_sql` (a clause over
-/// `households h`, as `reads::Filter::clause` makes) only: what a read of those
-/// households needs, without visiting every other household of the county.
+/// Fills in summaries for `period` for the households `h` that match `where_sql` (a
+/// clause over `households h`, as `reads::Filter::clause` makes) and have none: a month
+/// began and nobody has synced them since. Loads only those documents, and only the
+/// caller's: a read of a site does not visit every other household of the county.
 pub fn ensure_summaries_where(
     conn: &Connection,
     period: Period,
