@@ -3,12 +3,14 @@
 //! households; and where the time goes, step by step, for the same work done in
 //! process with the server's own functions.
 
-use std::path::Path;
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use server::auth::now;
 use server::store;
 use shared::automerge::sync::State;
+use shared::automerge::{Automerge, ChangeHash};
 use shared::{Date, wire};
 
 use super::sync::{CADRE, copy_of, current_period, phone_with_households, record_visits, visited_on_server};
@@ -18,13 +20,46 @@ use crate::TestServer;
 /// Uploads measured, each on a fresh copy of the county.
 const RUNS: usize = 3;
 
+/// A copy of the seeded county in the state merges leave it in: household `i` (by id)
+/// is stored as its document saved whole without its last `i mod COMPACT_AFTER`
+/// changes (its latest visits), followed by those changes as appended chunks, as if
+/// merges had brought them since its last whole save. A merge then loads them too,
+/// and one in eight compacts.
+fn aged_copy(seeded: &Path, to: &Path) -> PathBuf {
+    let path = copy_of(seeded, to);
+    let db = server::db::Db::open(&path).expect("open");
+    let mut conn = db.lock();
+    let tx = conn.transaction().expect("tx");
+    let stored: Vec<(String, Vec<u8>)> = tx
+        .prepare("SELECT id, doc FROM households ORDER BY id")
+        .and_then(|mut s| s.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?.collect())
+        .expect("documents");
+    for (i, (id, bytes)) in stored.iter().enumerate() {
+        let doc = Automerge::load(bytes).expect("loads");
+        let all = doc.get_changes(&[]);
+        let tail = (i % store::COMPACT_AFTER as usize).min(all.len() - 1);
+        let (base, appended) = all.split_at(all.len() - tail);
+        let deps: HashSet<ChangeHash> = base.iter().flat_map(|c| c.deps().to_vec()).collect();
+        let heads: Vec<ChangeHash> = base.iter().map(|c| c.hash()).filter(|h| !deps.contains(h)).collect();
+        let mut aged = doc.fork_at(&heads).expect("fork").save();
+        for change in appended {
+            aged.extend_from_slice(change.raw_bytes());
+        }
+        assert_eq!(Automerge::load(&aged).expect("aged loads").get_heads(), doc.get_heads(), "{id}");
+        tx.execute("UPDATE households SET doc = ?2, doc_changes = ?3 WHERE id = ?1", (id, &aged, tail as i64))
+            .expect("update");
+    }
+    tx.commit().expect("commit");
+    path
+}
+
 /// Runs the merge benchmark on copies of the seeded county `seeded`.
 pub async fn run(work: &Path, seeded: &Path) -> Part {
     let period = current_period();
     let mut rates = Vec::new();
     let mut households = 0;
     for run in 0..RUNS {
-        let server = TestServer::start(&copy_of(seeded, &work.join(format!("merge-{run}.sqlite3")))).await;
+        let server = TestServer::start(&aged_copy(seeded, &work.join(format!("merge-{run}.sqlite3")))).await;
         let mut phone = phone_with_households(&server, CADRE, &format!("bench-merge-{run}")).await;
         households = phone.docs.len();
         record_visits(&mut phone, period, CADRE);
@@ -59,7 +94,9 @@ pub async fn run(work: &Path, seeded: &Path) -> Part {
         floor: None,
         detail: format!(
             "one phone uploads {households} households in one POST /api/sync on loopback (one transaction, \
-             committed before the answer); time from request to answer. Per document, in process on one thread (the server runs the steps from parse to answer on every core): {breakdown}"
+             committed before the answer); time from request to answer. The stored documents carry 0 to 7 \
+             appended change chunks (household i has i mod 8), as merges leave them. Per document, in \
+             process on one thread (the server runs the steps from parse to answer on every core): {breakdown}"
         ),
     }];
     let notes = vec![format!(
@@ -72,7 +109,7 @@ pub async fn run(work: &Path, seeded: &Path) -> Part {
 /// The server's steps for one upload (see `server::sync::sync_one`), timed one by one
 /// over every household of a fresh copy.
 async fn profile(work: &Path, seeded: &Path) -> Vec<(&'static str, Duration)> {
-    let path = copy_of(seeded, &work.join("merge-profile.sqlite3"));
+    let path = aged_copy(seeded, &work.join("merge-profile.sqlite3"));
     let server = TestServer::start(&path).await;
     let mut phone = phone_with_households(&server, CADRE, "bench-profile").await;
     server.stop().await;
