@@ -180,8 +180,8 @@ fn merge(job: Job<'_>, today: Date) -> AppResult<Outcome> {
     };
     let household = match &new {
         None => None,
-        Some(_) => match merged.check() {
-            Ok(h) => Some(h),
+        Some(_) => match merged.check_counting_conflicts() {
+            Ok(checked) => Some(checked),
             Err(e) => {
                 return Ok(Outcome::Refused(refused(
                     "schema",
@@ -191,7 +191,8 @@ fn merge(job: Job<'_>, today: Date) -> AppResult<Outcome> {
             }
         },
     };
-    if let Some(p) = household.iter().flat_map(|h| shared::validate(h, today)).find(|p| p.rule.rejects_document()) {
+    if let Some(p) = household.iter().flat_map(|(h, _)| shared::validate(h, today)).find(|p| p.rule.rejects_document())
+    {
         return Ok(Outcome::Refused(refused(
             "invalid",
             format!("{}（{}）", p.zh, p.path),
@@ -201,9 +202,9 @@ fn merge(job: Job<'_>, today: Date) -> AppResult<Outcome> {
     let reply = wire::answer(&merged, &mut state);
     let change = match new.zip(household) {
         None => None,
-        Some((new, household)) => {
+        Some((new, (household, conflicts))) => {
             let (bytes, doc_changes) = store::merged_bytes(id, &doc, doc_changes, &merged, &new);
-            let projection = Projection::of(&merged, &household, today)?;
+            let projection = Projection::counted(&household, conflicts, today)?;
             Some(Box::new(Change { hashes: new.hashes, bytes, doc_changes, household, projection }))
         }
     };

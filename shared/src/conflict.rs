@@ -122,6 +122,7 @@ mod tests {
 
         let conflicts = one.conflicts().unwrap();
         assert_eq!(conflicts.len(), 1, "{conflicts:?}");
+        assert_eq!(one.check_counting_conflicts().unwrap().1, 1, "the server's count agrees: grid is agreement");
         let c = &conflicts[0];
         assert_eq!(c.key, "f/address");
         let mut seen: Vec<(String, String, i64)> =
@@ -134,6 +135,7 @@ mod tests {
         let winner = c.values[0].value.clone();
         one.resolve(&Stamp::new("sup01", "王主任", 300), "f/address", &winner).unwrap();
         assert!(one.conflicts().unwrap().is_empty());
+        assert_eq!(one.check_counting_conflicts().unwrap().1, 0);
         two.merge(&mut one).unwrap();
         assert!(two.conflicts().unwrap().is_empty(), "cleared for everyone after sync");
         assert_eq!(two.fields().unwrap().get("f/address"), Some(&winner));

@@ -169,36 +169,48 @@ impl HouseholdDoc {
 
     /// The current value of every field (the winner where values conflict).
     pub fn fields(&self) -> Result<Fields, SchemaError> {
-        self.read_fields(false)
+        Ok(self.read_fields(false)?.0.into_iter().collect())
     }
 
-    /// [`HouseholdDoc::fields`], checking every losing value of a conflicted field too
-    /// when `losers` is set: one pass over the document either way.
-    fn read_fields(&self, losers: bool) -> Result<Fields, SchemaError> {
-        let mut out = Fields::new();
+    /// Every field's current value in key order (Automerge lists a map's keys sorted),
+    /// and, when `losers` is set, every losing value of a conflicted field checked too
+    /// and the conflicts counted (fields with two or more different values, as
+    /// [`HouseholdDoc::conflicts`] lists them): one pass over the document either way.
+    fn read_fields(&self, losers: bool) -> Result<(Vec<(String, Scalar)>, usize), SchemaError> {
+        let mut out = Vec::new();
+        let mut conflicts = 0;
         for item in self.doc.map_range(ROOT, ..) {
             if losers && item.conflict {
-                for (value, _) in self.all_values(&item.key)? {
-                    fields::check(&item.key, &value)?;
+                let values = self.all_values(&item.key)?;
+                for (value, _) in &values {
+                    fields::check(&item.key, value)?;
                 }
+                conflicts += usize::from(values.iter().any(|(v, _)| *v != values[0].0));
             }
             let key = item.key.into_owned();
             let value = to_scalar(&key, item.value)?;
-            out.insert(key, value);
+            out.push((key, value));
         }
-        Ok(out)
+        Ok((out, conflicts))
     }
 
     /// The household as it reads now (the winner where values conflict).
     pub fn household(&self) -> Result<Household, SchemaError> {
-        fields::decode(self.fields()?)
+        fields::decode(self.read_fields(false)?.0)
     }
 
     /// Like [`HouseholdDoc::household`], but also checks every losing value of a
     /// conflicted field, so that nothing malformed hides behind a winner. The server
     /// runs this on every merged document before storing it.
     pub fn check(&self) -> Result<Household, SchemaError> {
-        fields::decode(self.read_fields(true)?)
+        Ok(self.check_counting_conflicts()?.0)
+    }
+
+    /// [`HouseholdDoc::check`], and how many conflicts [`HouseholdDoc::conflicts`] would
+    /// list, from the same pass.
+    pub fn check_counting_conflicts(&self) -> Result<(Household, usize), SchemaError> {
+        let (fields, conflicts) = self.read_fields(true)?;
+        Ok((fields::decode(fields)?, conflicts))
     }
 
     /// Every concurrent value of `key` with the op id that wrote it.

@@ -131,7 +131,7 @@ async fn profile(work: &Path, seeded: &Path) -> Vec<(&'static str, Duration)> {
         "read row",
         "parse document (Automerge::load)",
         "apply message, list and read back its changes (wire::receive_untrusted)",
-        "check layout",
+        "check layout (and count conflicts)",
         "validate",
         "bytes to store (append, or save whole every 8th) + projections",
         "answer",
@@ -155,14 +155,14 @@ async fn profile(work: &Path, seeded: &Path) -> Vec<(&'static str, Duration)> {
         let new = wire::receive_untrusted(&mut merged, &mut state, message).expect("apply").expect("changed");
         time(2, t);
         let t = Instant::now();
-        let household = merged.check().expect("layout");
+        let (household, conflicts) = merged.check_counting_conflicts().expect("layout");
         time(3, t);
         let t = Instant::now();
         let _ = shared::validate(&household, today);
         time(4, t);
         let t = Instant::now();
         let (stored, doc_changes) = store::merged_bytes(id, &bytes, doc_changes, &merged, &new);
-        let projection = store::Projection::of(&merged, &household, today).expect("projection");
+        let projection = store::Projection::counted(&household, conflicts, today).expect("projection");
         time(5, t);
         let t = Instant::now();
         let _ = wire::answer(&merged, &mut state);
