@@ -56,9 +56,7 @@ fn refused(code: &str, zh: impl Into<String>, en: impl Into<String>) -> Reply {
 
 /// What phase 1 read for one entry.
 struct Stored {
-    doc: Vec<u8>,
-    /// Change chunks appended to `doc` since it was saved whole.
-    doc_changes: i64,
+    doc: store::StoredDoc,
     state: SyncState,
 }
 
@@ -83,6 +81,7 @@ struct Change {
     hashes: Vec<ChangeHash>,
     bytes: Vec<u8>,
     doc_changes: i64,
+    heads: Vec<ChangeHash>,
     household: Household,
     projection: Projection,
 }
@@ -107,7 +106,7 @@ fn read(conn: &Connection, session: &Session, entry: &Outgoing) -> AppResult<Res
         }
         Some(true) => {}
     }
-    let Some((doc, doc_changes)) = store::read_stored(conn, id)? else {
+    let Some(doc) = store::read_stored(conn, id)? else {
         return Ok(Err(refused(
             "unknown_household",
             format!("户 {id} 不存在"),
@@ -124,7 +123,7 @@ fn read(conn: &Connection, session: &Session, entry: &Outgoing) -> AppResult<Res
             .and_then(|b| SyncState::decode(&b).ok())
             .unwrap_or_default()
     };
-    Ok(Ok(Stored { doc, doc_changes, state }))
+    Ok(Ok(Stored { doc, state }))
 }
 
 /// Phase 2 for every job, on as many threads as there are cores (jobs dealt round
@@ -162,8 +161,14 @@ fn merge_all(jobs: Vec<Job<'_>>, today: Date) -> AppResult<Vec<(usize, Outcome)>
 /// brought changes, the result checked against the layout and validated.
 fn merge(job: Job<'_>, today: Date) -> AppResult<Outcome> {
     let id = &job.entry.doc_id;
-    let Stored { doc, doc_changes, mut state } = job.stored;
-    let mut merged = store::parse_doc(id, &doc)?;
+    let Stored { doc, mut state } = job.stored;
+    // A phone's idle sync: it holds what is stored and brings nothing. The full path
+    // would end the same way (shared heads = these heads, "in sync") after loading.
+    if let Some(heads) = doc.heads.as_ref().filter(|h| wire::says_in_sync(&job.entry.message, h)) {
+        state.shared_heads.clone_from(heads);
+        return Ok(Outcome::Merged { reply: Reply::InSync, state, change: None });
+    }
+    let mut merged = store::parse_doc(id, &doc.bytes)?;
     let new = if job.entry.message.is_empty() {
         None
     } else {
@@ -203,9 +208,10 @@ fn merge(job: Job<'_>, today: Date) -> AppResult<Outcome> {
     let change = match new.zip(household) {
         None => None,
         Some((new, (household, conflicts))) => {
-            let (bytes, doc_changes) = store::merged_bytes(id, &doc, doc_changes, &merged, &new);
+            let (bytes, doc_changes) = store::merged_bytes(id, &doc.bytes, doc.changes, &merged, &new);
             let projection = Projection::counted(&household, conflicts, today)?;
-            Some(Box::new(Change { hashes: new.hashes, bytes, doc_changes, household, projection }))
+            let heads = merged.heads();
+            Some(Box::new(Change { hashes: new.hashes, bytes, doc_changes, heads, household, projection }))
         }
     };
     Ok(Outcome::Merged { reply, state, change })
@@ -220,7 +226,7 @@ fn write(conn: &Connection, session: &Session, id: &str, outcome: Outcome, at: i
     };
     if let Some(c) = change {
         store::log_hashes(conn, id, &c.hashes, &session.user.id, &session.device_id, at)?;
-        store::write(conn, id, &c.bytes, c.doc_changes, &c.household, &c.projection)?;
+        store::write(conn, id, &c.bytes, c.doc_changes, &c.heads, &c.household, &c.projection)?;
     }
     conn.prepare_cached(
         "INSERT INTO sync_states (device_id, household_id, state) VALUES (?1, ?2, ?3)

@@ -7,7 +7,7 @@
 
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, params};
-use shared::automerge::ActorId;
+use shared::automerge::{ActorId, ChangeHash};
 use shared::indicators::Summary;
 use shared::wire::{self, NewChanges};
 use shared::{Coded, Date, Household, HouseholdDoc, Monitoring, Period};
@@ -43,7 +43,7 @@ pub fn parse_doc(id: &str, bytes: &[u8]) -> AppResult<HouseholdDoc> {
 /// Stores `doc` (already checked) for household `id`, saved whole, and recomputes its
 /// projections. Call inside the transaction that acknowledges the change.
 pub fn save(conn: &Connection, id: &str, doc: &HouseholdDoc, household: &Household, today: Date) -> AppResult<()> {
-    write(conn, id, &doc.save(), 0, household, &Projection::of(doc, household, today)?)
+    write(conn, id, &doc.save(), 0, &doc.heads(), household, &Projection::of(doc, household, today)?)
 }
 
 /// A merged document's appended change chunks are compacted (the document is saved
@@ -51,13 +51,38 @@ pub fn save(conn: &Connection, id: &str, doc: &HouseholdDoc, household: &Househo
 /// tenth of a whole load; saving whole and reading back costs about one and a half.
 pub const COMPACT_AFTER: i64 = 8;
 
-/// A household's stored document bytes and how many change chunks merges appended to
-/// them since it was last saved whole, if it exists.
-pub fn read_stored(conn: &Connection, id: &str) -> AppResult<Option<(Vec<u8>, i64)>> {
+/// A household's document as stored.
+#[derive(Debug)]
+pub struct StoredDoc {
+    /// The bytes: saved whole, then any appended change chunks.
+    pub bytes: Vec<u8>,
+    /// How many change chunks merges appended since it was last saved whole.
+    pub changes: i64,
+    /// Its heads, when written since migration 6.
+    pub heads: Option<Vec<ChangeHash>>,
+}
+
+/// Household `id`'s stored document, if it exists.
+pub fn read_stored(conn: &Connection, id: &str) -> AppResult<Option<StoredDoc>> {
     Ok(conn
-        .prepare_cached("SELECT doc, doc_changes FROM households WHERE id = ?1")?
-        .query_row([id], |r| Ok((r.get(0)?, r.get(1)?)))
+        .prepare_cached("SELECT doc, doc_changes, heads FROM households WHERE id = ?1")?
+        .query_row([id], |r| {
+            let heads: Option<Vec<u8>> = r.get(2)?;
+            Ok(StoredDoc { bytes: r.get(0)?, changes: r.get(1)?, heads: heads.and_then(|b| decode_heads(&b)) })
+        })
         .optional()?)
+}
+
+/// Heads as the `heads` column holds them: 32 bytes each.
+fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
+    heads.iter().flat_map(|h| h.0).collect()
+}
+
+fn decode_heads(bytes: &[u8]) -> Option<Vec<ChangeHash>> {
+    if !bytes.len().is_multiple_of(32) {
+        return None;
+    }
+    bytes.chunks(32).map(|c| ChangeHash::try_from(c).ok()).collect()
 }
 
 /// The bytes to store after a merge brought `new` to the document stored as `stored`
@@ -113,23 +138,25 @@ impl Projection {
     }
 }
 
-/// Writes household `id`'s document bytes (with `doc_changes` appended chunks), its
-/// row and its summaries. SQL only.
+/// Writes household `id`'s document bytes (with `doc_changes` appended chunks) and
+/// `heads`, its row and its summaries. SQL only.
 pub fn write(
     conn: &Connection,
     id: &str,
     bytes: &[u8],
     doc_changes: i64,
+    heads: &[ChangeHash],
     household: &Household,
     projection: &Projection,
 ) -> AppResult<()> {
     let f = &household.facts;
     let last = household.visits.iter().next_back();
     conn.prepare_cached(
-        "INSERT INTO households (id, doc, doc_changes, updated_at, county, township, site, grid, head_name,
-                                 address, last_visit, last_mode, members, conflicts, problems)
-         VALUES (?1, ?2, ?15, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+        "INSERT INTO households (id, doc, doc_changes, heads, updated_at, county, township, site, grid,
+                                 head_name, address, last_visit, last_mode, members, conflicts, problems)
+         VALUES (?1, ?2, ?15, ?16, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
          ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, doc_changes = excluded.doc_changes,
+             heads = excluded.heads,
              updated_at = excluded.updated_at,
              county = excluded.county, township = excluded.township, site = excluded.site,
              grid = excluded.grid, head_name = excluded.head_name, address = excluded.address,
@@ -152,6 +179,7 @@ pub fn write(
         projection.conflicts,
         projection.problems,
         doc_changes,
+        encode_heads(heads),
     ])?;
     write_summaries(conn, id, &projection.summaries)
 }
@@ -324,10 +352,11 @@ mod tests {
                 let new = wire::receive_untrusted(&mut merged, &mut server_state, &m).unwrap();
                 if let Some(new) = new {
                     let h = merged.check().unwrap();
-                    let (stored, changes) = read_stored(conn, id).unwrap().unwrap();
-                    let (bytes, changes) = merged_bytes(id, &stored, changes, &merged, &new);
+                    let stored = read_stored(conn, id).unwrap().unwrap();
+                    let (bytes, changes) = merged_bytes(id, &stored.bytes, stored.changes, &merged, &new);
                     let projection = Projection::of(&merged, &h, Date::in_china(now())).unwrap();
-                    write(conn, id, &bytes, changes, &h, &projection).unwrap();
+                    write(conn, id, &bytes, changes, &merged.heads(), &h, &projection).unwrap();
+                    assert_eq!(read_stored(conn, id).unwrap().unwrap().heads, Some(merged.heads()));
                 }
             }
             if let Some(reply) = merged.sync_message(&mut server_state) {

@@ -436,6 +436,23 @@ pub fn save_checked(doc: &HouseholdDoc) -> Option<Vec<u8>> {
     .flatten()
 }
 
+/// Whether `message`, from a peer, says that it holds exactly the document whose heads
+/// are `heads`, and brings and asks for nothing: the server can then answer "in sync"
+/// without loading the document (a phone's idle sync, every minute, of every household
+/// it holds). `false` for anything else, malformed messages included: the full path
+/// handles (and refuses) those.
+pub fn says_in_sync(message: &[u8], heads: &[automerge::ChangeHash]) -> bool {
+    if heads.is_empty() || check_sync_message(message).is_err() {
+        return false;
+    }
+    let Ok(m) = automerge::sync::Message::decode(message) else { return false };
+    let mut theirs = m.heads;
+    theirs.sort_unstable();
+    let mut ours = heads.to_vec();
+    ours.sort_unstable();
+    m.changes.is_empty() && m.need.is_empty() && theirs == ours
+}
+
 /// The server's reply for one document, once the peer's message is applied to `doc`
 /// with `state`:
 /// - [`Reply::InSync`] when the server has nothing to send or ask for and its heads
@@ -466,6 +483,25 @@ pub fn in_sync(state: &mut automerge::sync::State) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_quiet_message_with_the_same_heads_says_in_sync_and_nothing_else_does() {
+        use crate::doc::Stamp;
+        let stamp = Stamp::new("cadre01", "李明", 100);
+        let server = HouseholdDoc::create("h1", automerge::ActorId::from(vec![1; 16]), &stamp).unwrap();
+        let mut phone = HouseholdDoc::load(&server.save(), automerge::ActorId::from(vec![2; 16])).unwrap();
+        let first = |doc: &HouseholdDoc| doc.sync_message(&mut automerge::sync::State::new()).unwrap();
+        assert!(says_in_sync(&first(&phone), &server.heads()), "same document, nothing to send");
+        assert!(!says_in_sync(&first(&phone), &[]), "unknown stored heads");
+        assert!(!says_in_sync(b"not a message", &server.heads()));
+        phone.edit(&stamp, |h| h.facts.address = "3栋501".into()).unwrap();
+        assert!(!says_in_sync(&first(&phone), &server.heads()), "the phone has a change");
+        let mut shared = automerge::sync::State::new();
+        shared.shared_heads = server.heads();
+        let with_change = phone.sync_message(&mut shared).unwrap();
+        assert!(!automerge::sync::Message::decode(&with_change).unwrap().changes.is_empty());
+        assert!(!says_in_sync(&with_change, &phone.heads()), "it carries a change");
+    }
 
     #[test]
     fn requests_and_responses_round_trip() {

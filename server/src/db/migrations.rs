@@ -192,6 +192,13 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX summaries_household ON summaries(household_id);
     ALTER TABLE households ADD COLUMN doc_changes INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 6: the heads of each stored document (its change hashes, 32 bytes each, sorted),
+    // written with it (`store::write`): a phone's sync that brings nothing and names
+    // these heads is answered "in sync" without loading the document. NULL until the
+    // document is next written; then the document is loaded as before.
+    r#"
+    ALTER TABLE households ADD COLUMN heads BLOB;
+    "#,
 ];
 
 /// The schema version this program writes.

@@ -145,10 +145,10 @@ async fn profile(work: &Path, seeded: &Path) -> Vec<(&'static str, Duration)> {
     // The steps of `server::merge`, one by one and on one thread.
     for (id, message) in &messages {
         let t = Instant::now();
-        let (bytes, doc_changes) = store::read_stored(&tx, id).expect("row").expect("exists");
+        let stored = store::read_stored(&tx, id).expect("row").expect("exists");
         time(0, t);
         let t = Instant::now();
-        let mut merged = store::parse_doc(id, &bytes).expect("loads");
+        let mut merged = store::parse_doc(id, &stored.bytes).expect("loads");
         let mut state = State::new();
         time(1, t);
         let t = Instant::now();
@@ -161,7 +161,7 @@ async fn profile(work: &Path, seeded: &Path) -> Vec<(&'static str, Duration)> {
         let _ = shared::validate(&household, today);
         time(4, t);
         let t = Instant::now();
-        let (stored, doc_changes) = store::merged_bytes(id, &bytes, doc_changes, &merged, &new);
+        let (bytes, doc_changes) = store::merged_bytes(id, &stored.bytes, stored.changes, &merged, &new);
         let projection = store::Projection::counted(&household, conflicts, today).expect("projection");
         time(5, t);
         let t = Instant::now();
@@ -171,7 +171,7 @@ async fn profile(work: &Path, seeded: &Path) -> Vec<(&'static str, Duration)> {
         store::log_hashes(&tx, id, &new.hashes, CADRE, "bench-profile", now()).expect("log");
         time(7, t);
         let t = Instant::now();
-        store::write(&tx, id, &stored, doc_changes, &household, &projection).expect("write");
+        store::write(&tx, id, &bytes, doc_changes, &merged.heads(), &household, &projection).expect("write");
         time(8, t);
     }
     let t = Instant::now();
