@@ -183,10 +183,22 @@ fn merge(job: Job<'_>, today: Date) -> AppResult<Outcome> {
             }
         }
     };
-    let household = match &new {
+    // The layout, then the rules: a rule that rejects refuses the document; the others
+    // are counted for the projection.
+    let checked = match &new {
         None => None,
         Some(_) => match merged.check_counting_conflicts() {
-            Ok(checked) => Some(checked),
+            Ok((household, conflicts)) => {
+                let problems = shared::validate(&household, today);
+                if let Some(p) = problems.iter().find(|p| p.rule.rejects_document()) {
+                    return Ok(Outcome::Refused(refused(
+                        "invalid",
+                        format!("{}（{}）", p.zh, p.path),
+                        format!("{} ({})", p.en, p.path),
+                    )));
+                }
+                Some((household, conflicts, problems.len()))
+            }
             Err(e) => {
                 return Ok(Outcome::Refused(refused(
                     "schema",
@@ -196,20 +208,12 @@ fn merge(job: Job<'_>, today: Date) -> AppResult<Outcome> {
             }
         },
     };
-    if let Some(p) = household.iter().flat_map(|(h, _)| shared::validate(h, today)).find(|p| p.rule.rejects_document())
-    {
-        return Ok(Outcome::Refused(refused(
-            "invalid",
-            format!("{}（{}）", p.zh, p.path),
-            format!("{} ({})", p.en, p.path),
-        )));
-    }
     let reply = wire::answer(&merged, &mut state);
-    let change = match new.zip(household) {
+    let change = match new.zip(checked) {
         None => None,
-        Some((new, (household, conflicts))) => {
+        Some((new, (household, conflicts, problems))) => {
             let (bytes, doc_changes) = store::merged_bytes(id, &doc.bytes, doc.changes, &merged, &new);
-            let projection = Projection::counted(&household, conflicts, today)?;
+            let projection = Projection::counted(&household, conflicts, problems, today)?;
             let heads = merged.heads();
             Some(Box::new(Change { hashes: new.hashes, bytes, doc_changes, heads, household, projection }))
         }

@@ -120,12 +120,14 @@ pub struct Projection {
 impl Projection {
     /// The projection of `doc`, which reads as `household`, on `today`.
     pub fn of(doc: &HouseholdDoc, household: &Household, today: Date) -> AppResult<Self> {
-        Self::counted(household, doc.conflicts().map_err(AppError::internal)?.len(), today)
+        let conflicts = doc.conflicts().map_err(AppError::internal)?.len();
+        Self::counted(household, conflicts, shared::validate(household, today).len(), today)
     }
 
-    /// [`Projection::of`] with the document's conflicts already counted
-    /// (`HouseholdDoc::check_counting_conflicts`).
-    pub fn counted(household: &Household, conflicts: usize, today: Date) -> AppResult<Self> {
+    /// [`Projection::of`] with the document's conflicts
+    /// (`HouseholdDoc::check_counting_conflicts`) and problems (`shared::validate`)
+    /// already counted.
+    pub fn counted(household: &Household, conflicts: usize, problems: usize, today: Date) -> AppResult<Self> {
         let current = Period::of(today);
         let (first, last) = summary_span(household, current);
         let mut summaries = Vec::new();
@@ -134,7 +136,7 @@ impl Projection {
             summaries.push((p, SummaryRow::of(household, p)?));
             p = p.plus_months(1);
         }
-        Ok(Self { conflicts: conflicts as i64, problems: shared::validate(household, today).len() as i64, summaries })
+        Ok(Self { conflicts: conflicts as i64, problems: problems as i64, summaries })
     }
 }
 

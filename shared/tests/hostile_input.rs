@@ -756,6 +756,12 @@ fn sync_receiver_survives_arbitrary_and_mutated_messages() {
     assert!(documents > 0 && documents < c.messages.len());
 }
 
+/// A sync message carrying `chunk` and nothing else.
+fn one_chunk_message(chunk: Vec<u8>, version: MessageVersion) -> Vec<u8> {
+    Message { heads: vec![], need: vec![], have: vec![], changes: ChunkList::from(vec![chunk]), flags: None, version }
+        .encode()
+}
+
 /// Every single-bit flip of every real change, sent in a sync message with a correct
 /// checksum: applied, or refused with an error; never a panic past `receive_untrusted`.
 #[test]
@@ -771,15 +777,7 @@ fn every_single_bit_flip_of_a_change_is_refused_or_applied_cleanly() {
                 let mut flipped = data.clone();
                 flipped[i] ^= 1 << bit;
                 let chunk = seal(chunk_type, &flipped);
-                let message = Message {
-                    heads: vec![],
-                    need: vec![],
-                    have: vec![],
-                    changes: ChunkList::from(vec![chunk]),
-                    flags: None,
-                    version: MessageVersion::V1,
-                }
-                .encode();
+                let message = one_chunk_message(chunk, MessageVersion::V1);
                 cases += 1;
                 let mut raw = c.server.clone();
                 if no_panic(|| raw.receive_sync_message(&mut State::new(), &message)).is_none() {
@@ -826,15 +824,7 @@ fn document_chunks_claiming_huge_runs_are_refused_unread() {
     for at in 0..data.len() {
         let mut claimed = data.clone();
         claimed.splice(at..(at + 4).min(data.len()), [0x80, 0x80, 0x80, 0x08]); // 2^24
-        let message = Message {
-            heads: vec![],
-            need: vec![],
-            have: vec![],
-            changes: ChunkList::from(vec![seal(chunk_type, &claimed)]),
-            flags: None,
-            version: MessageVersion::V2,
-        }
-        .encode();
+        let message = one_chunk_message(seal(chunk_type, &claimed), MessageVersion::V2);
         match wire::receive_untrusted(&mut c.server.clone(), &mut State::new(), &message) {
             Err(DocError::BadSyncMessage(why)) if why.contains("whole document") => refused += 1,
             other => panic!("a document chunk with a claimed run at byte {at} was not refused unread: {other:?}"),
@@ -859,15 +849,7 @@ fn change_chunks_claiming_huge_runs_cost_little() {
         for at in 0..data.len() {
             let mut claimed = data.clone();
             claimed.splice(at..(at + bytes.len()).min(data.len()), bytes.iter().copied());
-            let message = Message {
-                heads: vec![],
-                need: vec![],
-                have: vec![],
-                changes: ChunkList::from(vec![seal(chunk_type, &claimed)]),
-                flags: None,
-                version: MessageVersion::V1,
-            }
-            .encode();
+            let message = one_chunk_message(seal(chunk_type, &claimed), MessageVersion::V1);
             let t = Instant::now();
             match wire::receive_untrusted(&mut c.server.clone(), &mut State::new(), &message) {
                 Ok(_) => outcomes.0 += 1,

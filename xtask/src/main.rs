@@ -69,23 +69,18 @@ fn ensure_toolchain() -> Result {
 /// 200 phones × 50 households (or as given) syncing at once against a release server in
 /// its own process: latencies, errors, the server's peak memory.
 fn load(args: &[String]) -> Result {
-    status(
-        "build the server and the load client (release)",
-        cargo().args([
-            "build",
-            "--release",
-            "-p",
-            "server",
-            "-p",
-            "huhujian-tests",
-            "--bin",
-            "server",
-            "--bin",
-            "load",
-        ]),
-    )?;
-    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    let target = build_release_with("load", "the load client")?;
     status("load test", Command::new(format!("{target}/release/load")).args(args))
+}
+
+/// Builds the server and the `huhujian-tests` binary `bin` in release; returns the
+/// target directory.
+fn build_release_with(bin: &str, what: &str) -> Result<String> {
+    status(
+        &format!("build the server and {what} (release)"),
+        cargo().args(["build", "--release", "-p", "server", "-p", "huhujian-tests", "--bin", "server", "--bin", bin]),
+    )?;
+    Ok(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()))
 }
 
 /// Every benchmark of issue 7, release builds: the app bundle, then sync, merge,
@@ -96,22 +91,7 @@ fn bench() -> Result {
     let started = std::time::Instant::now();
     ensure_toolchain()?;
     build_app()?;
-    status(
-        "build the server and the benchmarks (release)",
-        cargo().args([
-            "build",
-            "--release",
-            "-p",
-            "server",
-            "-p",
-            "huhujian-tests",
-            "--bin",
-            "server",
-            "--bin",
-            "bench",
-        ]),
-    )?;
-    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    let target = build_release_with("bench", "the benchmarks")?;
     let out = format!("{target}/bench");
     let _ = std::fs::remove_dir_all(&out);
     let bench_bin = format!("{target}/release/bench");

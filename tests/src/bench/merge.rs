@@ -158,11 +158,11 @@ async fn profile(work: &Path, seeded: &Path) -> Vec<(&'static str, Duration)> {
         let (household, conflicts) = merged.check_counting_conflicts().expect("layout");
         time(3, t);
         let t = Instant::now();
-        let _ = shared::validate(&household, today);
+        let problems = shared::validate(&household, today).len();
         time(4, t);
         let t = Instant::now();
         let (bytes, doc_changes) = store::merged_bytes(id, &stored.bytes, stored.changes, &merged, &new);
-        let projection = store::Projection::counted(&household, conflicts, today).expect("projection");
+        let projection = store::Projection::counted(&household, conflicts, problems, today).expect("projection");
         time(5, t);
         let t = Instant::now();
         let _ = wire::answer(&merged, &mut state);
