@@ -169,15 +169,24 @@ impl HouseholdDoc {
 
     /// The current value of every field (the winner where values conflict).
     pub fn fields(&self) -> Result<Fields, SchemaError> {
-        Ok(self.read_fields(false)?.0.into_iter().collect())
+        let mut fields = Fields::new();
+        self.each_field(false, |key, value| {
+            fields.insert(key.to_owned(), value);
+            Ok(())
+        })?;
+        Ok(fields)
     }
 
-    /// Every field's current value in key order (Automerge lists a map's keys sorted),
-    /// and, when `losers` is set, every losing value of a conflicted field checked too
-    /// and the conflicts counted (fields with two or more different values, as
-    /// [`HouseholdDoc::conflicts`] lists them): one pass over the document either way.
-    fn read_fields(&self, losers: bool) -> Result<(Vec<(String, Scalar)>, usize), SchemaError> {
-        let mut out = Vec::new();
+    /// Calls `f` with every field's current value in key order (Automerge lists a
+    /// map's keys sorted), and, when `losers` is set, checks every losing value of a
+    /// conflicted field too and counts the conflicts (fields with two or more
+    /// different values, as [`HouseholdDoc::conflicts`] lists them): one pass over the
+    /// document either way, no key copied.
+    fn each_field(
+        &self,
+        losers: bool,
+        mut f: impl FnMut(&str, Scalar) -> Result<(), SchemaError>,
+    ) -> Result<usize, SchemaError> {
         let mut conflicts = 0;
         for item in self.doc.map_range(ROOT, ..) {
             if losers && item.conflict {
@@ -187,16 +196,17 @@ impl HouseholdDoc {
                 }
                 conflicts += usize::from(values.iter().any(|(v, _)| *v != values[0].0));
             }
-            let key = item.key.into_owned();
-            let value = to_scalar(&key, item.value)?;
-            out.push((key, value));
+            let value = to_scalar(&item.key, item.value)?;
+            f(&item.key, value)?;
         }
-        Ok((out, conflicts))
+        Ok(conflicts)
     }
 
     /// The household as it reads now (the winner where values conflict).
     pub fn household(&self) -> Result<Household, SchemaError> {
-        fields::decode(self.read_fields(false)?.0)
+        let mut decoder = fields::Decoder::default();
+        self.each_field(false, |key, value| decoder.read(key, value))?;
+        Ok(decoder.finish())
     }
 
     /// Like [`HouseholdDoc::household`], but also checks every losing value of a
@@ -209,8 +219,9 @@ impl HouseholdDoc {
     /// [`HouseholdDoc::check`], and how many conflicts [`HouseholdDoc::conflicts`] would
     /// list, from the same pass.
     pub fn check_counting_conflicts(&self) -> Result<(Household, usize), SchemaError> {
-        let (fields, conflicts) = self.read_fields(true)?;
-        Ok((fields::decode(fields)?, conflicts))
+        let mut decoder = fields::Decoder::default();
+        let conflicts = self.each_field(true, |key, value| decoder.read(key, value))?;
+        Ok((decoder.finish(), conflicts))
     }
 
     /// Every concurrent value of `key` with the op id that wrote it.

@@ -435,8 +435,7 @@ pub fn encode(household: &Household) -> Result<Fields, SchemaError> {
 
 /// Checks one key and value against the layout without building a household.
 pub fn check(key: &str, value: &Scalar) -> Result<(), SchemaError> {
-    let mut h = Household::default();
-    read_into(&mut h, key, value.clone())
+    Decoder::default().read(key, value.clone())
 }
 
 /// The household held by `fields`. Fails on the first key or value that breaks the
@@ -445,23 +444,73 @@ pub fn decode<I>(fields: I) -> Result<Household, SchemaError>
 where
     I: IntoIterator<Item = (String, Scalar)>,
 {
-    let mut h = Household::default();
+    let mut decoder = Decoder::default();
     for (key, value) in fields {
-        read_into(&mut h, &key, value)?;
+        decoder.read(&key, value)?;
+    }
+    Ok(decoder.finish())
+}
+
+/// A household built one field at a time, as [`decode`] does, from borrowed keys: the
+/// document is read straight into it without copying its (several hundred) keys.
+#[derive(Debug, Default)]
+pub struct Decoder {
+    household: Household,
+}
+
+impl Decoder {
+    /// Reads the value under `key` into the household. Fails on a key or value that
+    /// breaks the layout, or when limits are exceeded.
+    pub fn read(&mut self, key: &str, value: Scalar) -> Result<(), SchemaError> {
+        let h = &mut self.household;
+        read_into(h, key, value)?;
         if h.members.len() > MAX_MEMBERS {
             return Err(SchemaError::TooMany { what: "members", count: h.members.len(), limit: MAX_MEMBERS });
         }
         if h.visits.len() > MAX_VISITS {
             return Err(SchemaError::TooMany { what: "visits", count: h.visits.len(), limit: MAX_VISITS });
         }
+        Ok(())
     }
-    Ok(h)
+
+    /// The household read so far.
+    pub fn finish(self) -> Household {
+        self.household
+    }
+}
+
+/// The segments of a key (at most the six the layout's longest keys have); `None`
+/// for a longer key, which the layout does not know.
+fn segments(key: &str) -> Option<([&str; 6], usize)> {
+    // A byte scan: keys are short, and `str::split` costs more than the rest of
+    // reading a field. '/' is ASCII, so every cut falls on a character boundary.
+    let mut parts = [""; 6];
+    let (mut n, mut start) = (0, 0);
+    for (i, b) in key.bytes().enumerate() {
+        if b == b'/' {
+            *parts.get_mut(n)? = &key[start..i];
+            n += 1;
+            start = i + 1;
+        }
+    }
+    *parts.get_mut(n)? = &key[start..];
+    Some((parts, n + 1))
+}
+
+/// The entry under `id`, inserted (default) when absent; the id is copied only then.
+/// Keys arrive sorted (Automerge lists a map's keys in order), so the entry wanted is
+/// nearly always the last one: that is looked at first, without a search.
+fn entry<'m, V: Default>(map: &'m mut BTreeMap<String, V>, id: &str) -> &'m mut V {
+    if map.last_key_value().is_some_and(|(last, _)| last == id) {
+        return map.last_entry().expect("not empty: its last key was just read").into_mut();
+    }
+    map.entry(id.to_owned()).or_default()
 }
 
 fn read_into(h: &mut Household, key: &str, value: Scalar) -> Result<(), SchemaError> {
-    let parts: Vec<&str> = key.split('/').collect();
     let unknown = || SchemaError::UnknownKey(key.to_owned());
-    match parts.as_slice() {
+    let (parts, n) = segments(key).ok_or_else(unknown)?;
+    match &parts[..n] {
         ["schema"] => match value {
             Scalar::Int(v) if v > SCHEMA_VERSION => Err(SchemaError::NewerSchema(v)),
             Scalar::Int(v) if v >= 1 => Ok(()),
@@ -470,12 +519,11 @@ fn read_into(h: &mut Household, key: &str, value: Scalar) -> Result<(), SchemaEr
         ["f", name] => h.facts.read(name, key, value),
         ["m", id, name] => {
             check_id(key, id)?;
-            h.members.entry((*id).to_owned()).or_default().read(name, key, value)
+            entry(&mut h.members, id).read(name, key, value)
         }
         ["v", period, rest @ ..] => {
             check_id(key, period)?;
-            let visit = h.visits.entry((*period).to_owned()).or_default();
-            read_visit(visit, rest, key, value)
+            read_visit(entry(&mut h.visits, period), rest, key, value)
         }
         _ => Err(unknown()),
     }
@@ -499,7 +547,7 @@ fn read_visit(visit: &mut Visit, rest: &[&str], key: &str, value: Scalar) -> Res
         }
         ["e", member, name] => {
             check_id(key, member)?;
-            visit.employment.entry((*member).to_owned()).or_default().read(name, key, value)
+            entry(&mut visit.employment, member).read(name, key, value)
         }
         ["i", code] => {
             let c = IncomeComponent::from_code(code).ok_or_else(unknown)?;
@@ -522,7 +570,7 @@ fn read_visit(visit: &mut Visit, rest: &[&str], key: &str, value: Scalar) -> Res
             check_id(key, entry)?;
             let steps = visit.reviews.len() + usize::from(!visit.reviews.contains_key(*entry));
             at_most(REVIEW_STEPS, steps, MAX_REVIEW_STEPS)?;
-            let review = visit.reviews.entry((*entry).to_owned()).or_default();
+            let review = self::entry(&mut visit.reviews, entry);
             match *name {
                 "act" => review.action = FieldValue::from_scalar(key, value)?,
                 "by" => review.by = text(key, value)?,
@@ -623,6 +671,40 @@ mod tests {
         assert_eq!(decode(f).unwrap(), h);
         assert_eq!(describe("v/2026-11/e/k1/income", &h, Lang::Zh), "2026-11 走访 · 王芳 · 月收入");
         assert_eq!(describe("m/k1/labour", &h, Lang::En), "王芳 · Labour capacity");
+    }
+
+    #[test]
+    fn keys_in_any_order_read_alike() {
+        let mut h = Household::default();
+        for (id, name) in [("k1", "王芳"), ("k2", "李强"), ("k3", "张丽")] {
+            h.members.insert(
+                id.into(),
+                Member { name: name.into(), labour: Some(LabourCapacity::Full), ..Default::default() },
+            );
+        }
+        for (period, wage) in [("2026-09", 2800), ("2026-10", 3000), ("2026-11", 3200)] {
+            let mut v = Visit { mode: Some(VisitMode::InPerson), ..Default::default() };
+            for id in ["k1", "k3"] {
+                let e = Employment {
+                    status: Some(EmploymentStatus::Employed),
+                    monthly_income: Some(wage),
+                    ..Default::default()
+                };
+                v.employment.insert(id.into(), e);
+            }
+            v.add_review(ReviewAction::Approve, "sup01", "赵督导", 1_795_000_000, "好");
+            h.visits.insert(period.into(), v);
+        }
+        let sorted: Vec<(String, Scalar)> = encode(&h).unwrap().into_iter().collect();
+        assert_eq!(decode(sorted.clone()).unwrap(), h, "sorted, as Automerge lists them");
+        assert_eq!(decode(sorted.iter().rev().cloned()).unwrap(), h, "reversed");
+        let mut shuffled = sorted.clone();
+        shuffled.sort_by_key(|(k, _)| k.bytes().rev().collect::<Vec<u8>>());
+        assert_eq!(decode(shuffled).unwrap(), h, "interleaved");
+        for key in ["v/2026-11/e/k1/status/x", "v/2026-11/e/k1/status/x/y/z", "", "/", "m/k1"] {
+            let err = decode([(key.to_owned(), Scalar::Str("employed".into()))]).unwrap_err();
+            assert_eq!(err, SchemaError::UnknownKey(key.into()), "{key:?}");
+        }
     }
 
     #[test]
