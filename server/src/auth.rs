@@ -360,15 +360,18 @@ pub fn scope_filter(user: &User) -> (String, Option<String>) {
 
 /// May `user` read and write household `id`? (`None`: the household does not exist.)
 pub fn may_touch(conn: &Connection, user: &User, id: &str) -> AppResult<Option<bool>> {
-    let exists: bool = conn.query_row("SELECT EXISTS(SELECT 1 FROM households WHERE id = ?1)", [id], |r| r.get(0))?;
+    // Cached statements: a sync asks this once for each of its (hundreds of) households.
+    let exists: bool =
+        conn.prepare_cached("SELECT EXISTS(SELECT 1 FROM households WHERE id = ?1)")?.query_row([id], |r| r.get(0))?;
     if !exists {
         return Ok(None);
     }
     let (filter, param) = scope_filter(user);
-    let sql = format!("SELECT EXISTS(SELECT 1 FROM households h WHERE h.id = ? AND {filter})");
+    let mut allowed =
+        conn.prepare_cached(&format!("SELECT EXISTS(SELECT 1 FROM households h WHERE h.id = ? AND {filter})"))?;
     let allowed = match param {
-        Some(p) => conn.query_row(&sql, params![id, p], |r| r.get(0))?,
-        None => conn.query_row(&sql, params![id], |r| r.get(0))?,
+        Some(p) => allowed.query_row(params![id, p], |r| r.get(0))?,
+        None => allowed.query_row(params![id], |r| r.get(0))?,
     };
     Ok(Some(allowed))
 }

@@ -11,6 +11,10 @@ use clap::{Parser, Subcommand};
 use server::auth::{Area, Role, User};
 use server::db::Db;
 
+/// See [`server::Allocator`].
+#[global_allocator]
+static ALLOCATOR: server::Allocator = server::Allocator;
+
 #[derive(Debug, Parser)]
 #[command(name = "server", about = "huhujian (户户见) sync server and supervisor API")]
 struct Cli {

@@ -1,14 +1,19 @@
-//! Merging one batch of sync messages into the stored documents, in three phases
-//! inside the caller's transaction (which commits before the answer leaves):
-//! 1. read each document's row and this device's sync state (SQL, in order);
-//! 2. load, merge, check, validate and answer each document, and compute the bytes and
-//!    projections to store, on every core (Automerge and `shared` only: no SQL, no IO);
-//! 3. write what changed and the sync states (SQL, in order).
+//! Merging one batch of sync messages into the stored documents, inside the caller's
+//! transaction (which commits before the answer leaves), in three stages that overlap:
+//! 1. this thread reads each document's row and this device's sync state (SQL) and
+//!    hands it on;
+//! 2. one worker per core loads, merges, checks, validates and answers each document,
+//!    and computes the bytes and projections to store (Automerge and `shared` only: no
+//!    SQL, no IO);
+//! 3. this thread, its reads done, writes each merged document as it comes back (SQL).
 //!
-//! A batch naming one household twice is merged one entry at a time, so the second
-//! entry sees the first.
+//! The SQLite connection stays on this thread; while it reads and writes, the workers
+//! keep the other cores busy. A batch naming one household twice is merged one entry
+//! at a time, so the second entry sees the first.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, mpsc};
 
 use rusqlite::{Connection, OptionalExtension, params};
 use shared::automerge::ChangeHash;
@@ -37,37 +42,92 @@ pub fn merge_batch(
         return Ok(replies);
     }
     let mut replies: Vec<Option<Reply>> = vec![None; entries.len()];
-    let mut jobs = Vec::with_capacity(entries.len());
-    for (index, entry) in entries.iter().enumerate() {
-        match read(conn, session, entry)? {
-            Ok(stored) => jobs.push(Job { index, entry, stored }),
-            Err(refusal) => replies[index] = Some(refusal),
+    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(entries.len());
+    if workers <= 1 {
+        for (index, entry) in entries.iter().enumerate() {
+            let reply = match read(conn, session, entry)? {
+                Ok(stored) => write(conn, session, &entry.doc_id, merge(Job { index, entry, stored }, today)?, at)?,
+                Err(refusal) => refusal,
+            };
+            replies[index] = Some(reply);
         }
-    }
-    for (index, outcome) in merge_all(jobs, today)? {
-        replies[index] = Some(write(conn, session, &entries[index].doc_id, outcome, at)?);
+    } else {
+        pipeline(conn, session, entries, today, at, workers, &mut replies)?;
     }
     Ok(replies.into_iter().map(|r| r.expect("every entry answered")).collect())
+}
+
+/// Stages 1 and 3 on this thread, stage 2 on `workers` threads, jobs handed out one at
+/// a time as workers come free. The first error stops the batch: workers skip what is
+/// left, and the caller's transaction rolls back.
+fn pipeline(
+    conn: &Connection,
+    session: &Session,
+    entries: &[Outgoing],
+    today: Date,
+    at: i64,
+    workers: usize,
+    replies: &mut [Option<Reply>],
+) -> AppResult<()> {
+    let failed = AtomicBool::new(false);
+    let (to_merge, jobs) = mpsc::channel::<Job<'_>>();
+    let jobs = Mutex::new(jobs);
+    let (merged_tx, merged) = mpsc::channel::<AppResult<(usize, Outcome)>>();
+    std::thread::scope(|scope| {
+        for _ in 0..workers {
+            let (jobs, merged_tx, failed) = (&jobs, merged_tx.clone(), &failed);
+            scope.spawn(move || {
+                loop {
+                    let next = jobs.lock().unwrap_or_else(std::sync::PoisonError::into_inner).recv();
+                    let Ok(job) = next else { break };
+                    if failed.load(Ordering::Relaxed) {
+                        continue;
+                    }
+                    let index = job.index;
+                    if merged_tx.send(merge(job, today).map(|outcome| (index, outcome))).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+        drop(merged_tx);
+        let stop = |e| {
+            failed.store(true, Ordering::Relaxed);
+            e
+        };
+        for (index, entry) in entries.iter().enumerate() {
+            match read(conn, session, entry).map_err(stop)? {
+                Ok(stored) => to_merge.send(Job { index, entry, stored }).expect("workers run until the jobs end"),
+                Err(refusal) => replies[index] = Some(refusal),
+            }
+        }
+        drop(to_merge);
+        for done in merged {
+            let (index, outcome) = done.map_err(stop)?;
+            replies[index] = Some(write(conn, session, &entries[index].doc_id, outcome, at).map_err(stop)?);
+        }
+        Ok(())
+    })
 }
 
 fn refused(code: &str, zh: impl Into<String>, en: impl Into<String>) -> Reply {
     Reply::Refused(Refusal { code: code.to_owned(), zh: zh.into(), en: en.into() })
 }
 
-/// What phase 1 read for one entry.
+/// What stage 1 read for one entry.
 struct Stored {
     doc: store::StoredDoc,
     state: SyncState,
 }
 
-/// One entry to merge in phase 2.
+/// One entry to merge in stage 2.
 struct Job<'a> {
     index: usize,
     entry: &'a Outgoing,
     stored: Stored,
 }
 
-/// What phase 2 made of one entry.
+/// What stage 2 made of one entry.
 enum Outcome {
     /// Refused: nothing is written, not even the sync state.
     Refused(Reply),
@@ -86,7 +146,7 @@ struct Change {
     projection: Projection,
 }
 
-/// Phase 1: the entry's access check, stored document and sync state.
+/// Stage 1: the entry's access check, stored document and sync state.
 fn read(conn: &Connection, session: &Session, entry: &Outgoing) -> AppResult<Result<Stored, Reply>> {
     let id = &entry.doc_id;
     match may_touch(conn, &session.user, id)? {
@@ -126,38 +186,7 @@ fn read(conn: &Connection, session: &Session, entry: &Outgoing) -> AppResult<Res
     Ok(Ok(Stored { doc, state }))
 }
 
-/// Phase 2 for every job, on as many threads as there are cores (jobs dealt round
-/// robin: the documents of one batch cost about the same). Results in no set order.
-fn merge_all(jobs: Vec<Job<'_>>, today: Date) -> AppResult<Vec<(usize, Outcome)>> {
-    let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(jobs.len());
-    if workers <= 1 {
-        return jobs.into_iter().map(|job| Ok((job.index, merge(job, today)?))).collect();
-    }
-    let mut hands: Vec<Vec<Job<'_>>> = (0..workers).map(|_| Vec::new()).collect();
-    for (i, job) in jobs.into_iter().enumerate() {
-        hands[i % workers].push(job);
-    }
-    std::thread::scope(|scope| {
-        let threads: Vec<_> = hands
-            .into_iter()
-            .map(|hand| {
-                scope.spawn(move || {
-                    hand.into_iter().map(|job| Ok((job.index, merge(job, today)?))).collect::<AppResult<Vec<_>>>()
-                })
-            })
-            .collect();
-        let mut out = Vec::new();
-        for thread in threads {
-            match thread.join() {
-                Ok(done) => out.extend(done?),
-                Err(panic) => std::panic::resume_unwind(panic),
-            }
-        }
-        Ok(out)
-    })
-}
-
-/// Phase 2 for one job: the message applied to the stored document, and when it
+/// Stage 2 for one job: the message applied to the stored document, and when it
 /// brought changes, the result checked against the layout and validated.
 fn merge(job: Job<'_>, today: Date) -> AppResult<Outcome> {
     let id = &job.entry.doc_id;
@@ -168,18 +197,31 @@ fn merge(job: Job<'_>, today: Date) -> AppResult<Outcome> {
         state.shared_heads.clone_from(heads);
         return Ok(Outcome::Merged { reply: Reply::InSync, state, change: None });
     }
-    let mut merged = store::parse_doc(id, &doc.bytes)?;
-    let new = if job.entry.message.is_empty() {
-        None
-    } else {
-        match wire::receive_untrusted(&mut merged, &mut state, &job.entry.message) {
-            Ok(new) => new,
-            Err(e) => {
-                return Ok(Outcome::Refused(refused(
-                    "bad_message",
-                    format!("同步消息无法解析：{e}"),
-                    format!("The sync message could not be read: {e}"),
-                )));
+    let message = &job.entry.message;
+    // A message with changes: loaded with the stored bytes in one apply when it can be;
+    // otherwise (or when that declines) the document is loaded, then the message applied.
+    let fast = doc
+        .heads
+        .as_ref()
+        .filter(|_| !message.is_empty())
+        .and_then(|heads| wire::load_and_receive(&doc.bytes, heads, store::server_actor(), &mut state, message));
+    let (merged, new) = match fast {
+        Some((merged, new)) => (merged, Some(new)),
+        None => {
+            let mut merged = store::parse_doc(id, &doc.bytes)?;
+            if message.is_empty() {
+                (merged, None)
+            } else {
+                match wire::receive_untrusted(&mut merged, &mut state, message) {
+                    Ok(new) => (merged, new),
+                    Err(e) => {
+                        return Ok(Outcome::Refused(refused(
+                            "bad_message",
+                            format!("同步消息无法解析：{e}"),
+                            format!("The sync message could not be read: {e}"),
+                        )));
+                    }
+                }
             }
         }
     };
@@ -221,7 +263,7 @@ fn merge(job: Job<'_>, today: Date) -> AppResult<Outcome> {
     Ok(Outcome::Merged { reply, state, change })
 }
 
-/// Phase 3 for one merged entry: the change log, the document and its projections,
+/// Stage 3 for one merged entry: the change log, the document and its projections,
 /// and the sync state.
 fn write(conn: &Connection, session: &Session, id: &str, outcome: Outcome, at: i64) -> AppResult<Reply> {
     let (reply, state, change) = match outcome {

@@ -460,16 +460,41 @@ fn exercise(doc: &HouseholdDoc) -> Result<(), TestCaseError> {
     Ok(())
 }
 
-/// What the server does with one document's message (server/src/sync.rs `sync_one`):
-/// apply it to a copy, check and validate the copy if it changed, answer. Only
-/// `receive_untrusted` may catch a panic; nothing after it may panic at all.
-fn apply_as_server(doc: &HouseholdDoc, state: Option<&[u8]>, message: &[u8]) -> Result<bool, TestCaseError> {
+/// What the server does with one document's message (server/src/merge.rs `merge`):
+/// `load_and_receive` on the stored bytes, and where that declines, load them and
+/// `receive_untrusted`. Both are run here, and where the first takes a message it must
+/// end as the second does. Then the copy is checked and validated if it changed, and
+/// answered. Only those two may catch a panic; nothing after them may panic at all.
+/// How many messages `apply_as_server` saw `load_and_receive` take (printed).
+static ONE_STEP: AtomicU64 = AtomicU64::new(0);
+
+fn apply_as_server(c: &Corpus, state: Option<&[u8]>, message: &[u8]) -> Result<bool, TestCaseError> {
     let mut state = state.and_then(|b| State::decode(b).ok()).unwrap_or_default();
-    let before = doc.heads();
-    let mut merged = doc.clone();
-    if wire::receive_untrusted(&mut merged, &mut state, message).is_err() {
+    let before = c.server.heads();
+    let mut one_step_state = state.clone();
+    let one_step = wire::load_and_receive(&c.saved[0], &before, actor(9), &mut one_step_state, message);
+    let mut merged = c.server.clone();
+    let two_steps = wire::receive_untrusted(&mut merged, &mut state, message);
+    match (&one_step, &two_steps) {
+        (Some((doc, new)), Ok(Some(two_new))) => {
+            ONE_STEP.fetch_add(1, Ordering::Relaxed);
+            prop_assert_eq!(new, two_new);
+            prop_assert_eq!(doc.heads(), merged.heads());
+            prop_assert_eq!(&one_step_state, &state);
+        }
+        (Some(_), other) => {
+            return Err(TestCaseError::fail(format!("load_and_receive took a message that gives {other:?}")));
+        }
+        (None, _) => {}
+    }
+    if two_steps.is_err() {
         return Ok(false);
     }
+    // What the server goes on with.
+    let (merged, mut state) = match one_step {
+        Some((doc, _)) => (doc, one_step_state),
+        None => (merged, state),
+    };
     if merged.heads() != before {
         if merged.check().is_err() {
             return Ok(false);
@@ -736,7 +761,7 @@ fn sync_receiver_survives_arbitrary_and_mutated_messages() {
         (messages, any::<bool>()),
         |(m, fresh)| {
             let state = if fresh { None } else { Some(c.state.as_slice()) };
-            if apply_as_server(&c.server, state, &m)? {
+            if apply_as_server(&c, state, &m)? {
                 applied.fetch_add(1, Ordering::Relaxed);
             }
             Ok(())
@@ -791,7 +816,7 @@ fn every_single_bit_flip_of_a_change_is_refused_or_applied_cleanly() {
                     }
                     _ => {}
                 }
-                if apply_as_server(&c.server, None, &message).unwrap() {
+                if apply_as_server(&c, None, &message).unwrap() {
                     applied += 1;
                 } else {
                     refused += 1;
@@ -802,9 +827,11 @@ fn every_single_bit_flip_of_a_change_is_refused_or_applied_cleanly() {
     println!(
         "bit flips of {} changes: {cases} cases in {:.2?}: {applied} applied, {refused} refused; \
          of these, {raw_panics} panic inside automerge 0.12 when applied, and {unreadable} apply \
-         but leave a document whose new changes cannot be listed or read back",
+         but leave a document whose new changes cannot be listed or read back; load_and_receive \
+         took {} messages in this process so far, each ending as the two steps do",
         c.changes.len(),
-        started.elapsed()
+        started.elapsed(),
+        ONE_STEP.load(Ordering::Relaxed)
     );
 }
 
@@ -903,7 +930,7 @@ fn hostile_bloom_filters_and_compressed_changes_are_refused_unread() {
     {
         let e = wire::check_sync_message(&m).unwrap_err();
         assert!(matches!(e, DocError::BadSyncMessage(_)), "{what}: {e}");
-        assert!(!apply_as_server(&c.server, None, &m).unwrap(), "{what}: applied");
+        assert!(!apply_as_server(&c, None, &m).unwrap(), "{what}: applied");
     }
     let too_many_haves = {
         let have = vec![Have::default(); wire::MAX_HAVES + 1];
@@ -935,7 +962,7 @@ fn hostile_bloom_filters_and_compressed_changes_are_refused_unread() {
     }
     // An ordinary filter passes.
     assert!(wire::check_sync_message(&message(bloom(3, 10, 7))).is_ok());
-    assert!(apply_as_server(&c.server, None, &message(bloom(3, 10, 7))).unwrap());
+    assert!(apply_as_server(&c, None, &message(bloom(3, 10, 7))).unwrap());
 }
 
 // --- 3. documents that decode but break the layout ------------------------------------

@@ -52,6 +52,9 @@ impl Db {
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        // One connection serves every endpoint: room for all their cached statements
+        // (a sync alone uses ten), so that none evicts another (rusqlite's default: 16).
+        conn.set_prepared_statement_cache_capacity(64);
         migrations::migrate(&mut conn)?;
         Ok(Self(Arc::new(Mutex::new(conn))))
     }

@@ -8,6 +8,10 @@ use std::path::PathBuf;
 
 use huhujian_tests::bench;
 
+/// As the `server` command (the server runs in this process).
+#[global_allocator]
+static ALLOCATOR: server::Allocator = server::Allocator;
+
 fn main() {
     let mut args: Vec<String> = std::env::args().skip(1).collect();
     let out = match args.iter().position(|a| a == "--out") {

@@ -11,6 +11,10 @@ use huhujian_tests::load::{self, Load};
 use huhujian_tests::seed;
 use server::auth::Role;
 
+/// As the `server` command (the phones run in this process; the server in its own).
+#[global_allocator]
+static ALLOCATOR: server::Allocator = server::Allocator;
+
 /// Peak and current resident memory of process `pid`, in MB (Linux).
 fn memory_mb(pid: u32) -> (f64, f64) {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
