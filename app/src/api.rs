@@ -105,6 +105,7 @@ fn authorized(builder: gloo_net::http::RequestBuilder, token: &str) -> gloo_net:
 }
 
 /// `GET path` with the session's token, decoded from JSON.
+#[cfg(feature = "console")]
 pub async fn get_json<T: serde::de::DeserializeOwned>(token: &str, path: &str) -> Result<T, ApiError> {
     let resp = authorized(Request::get(path), token).send().await.map_err(|_| ApiError::Offline)?;
     if !resp.ok() {
@@ -114,6 +115,7 @@ pub async fn get_json<T: serde::de::DeserializeOwned>(token: &str, path: &str) -
 }
 
 /// `GET path` with the session's token, as bytes (exports).
+#[cfg(feature = "console")]
 pub async fn get_bytes(token: &str, path: &str) -> Result<Vec<u8>, ApiError> {
     let resp = authorized(Request::get(path), token).send().await.map_err(|_| ApiError::Offline)?;
     if !resp.ok() {
@@ -138,6 +140,7 @@ pub async fn post_json(token: &str, path: &str, body: &impl serde::Serialize) ->
 
 /// `POST path` with a raw body of `content_type`; returns (status, body text) for any
 /// answer the server gave, so callers can read structured refusals (roster rows).
+#[cfg(feature = "console")]
 pub async fn post_raw(token: &str, path: &str, content_type: &str, body: &str) -> Result<(u16, String), ApiError> {
     let resp = authorized(Request::post(path), token)
         .header("Content-Type", content_type)
@@ -153,6 +156,7 @@ pub async fn post_raw(token: &str, path: &str, content_type: &str, body: &str) -
     Ok((status, resp.text().await.map_err(|_| ApiError::Offline)?))
 }
 
+#[cfg(feature = "console")]
 impl ApiError {
     /// The message for people.
     pub fn message(&self) -> String {

@@ -23,6 +23,9 @@ use crate::state::{SyncStatus, Ui};
 fn main() {
     perf::mark("hhj:main");
     console_error_panic_hook::set_once();
+    if ui::go_elsewhere(session::load(state::now()).as_ref()) {
+        return;
+    }
     let ui = Ui {
         rev: RwSignal::new(0),
         page: RwSignal::new(ui::start_page()),

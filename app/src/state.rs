@@ -38,8 +38,10 @@ pub fn with<T>(f: impl FnOnce(&mut Data) -> T) -> T {
     DATA.with(|d| f(&mut d.borrow_mut()))
 }
 
-/// Which screen is shown.
+/// Which screen is shown. The phone bundle has no console screens; it only names
+/// them, to send supervisors and admins to the console bundle (`ui::elsewhere`).
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(not(feature = "console"), allow(dead_code))]
 pub enum Page {
     /// 登录
     Login,
@@ -98,8 +100,10 @@ pub struct Ui {
     /// A short notice ("已保存").
     pub notice: RwSignal<Option<String>>,
     /// The period the supervisor console shows.
+    #[cfg_attr(not(feature = "console"), allow(dead_code))]
     pub period: RwSignal<Period>,
     /// Where the console's household page goes back to.
+    #[cfg_attr(not(feature = "console"), allow(dead_code))]
     pub return_to: RwSignal<Page>,
 }
 
@@ -117,7 +121,8 @@ impl Ui {
     pub fn home(&self) -> Page {
         home_of(self.session.get_untracked().as_ref())
     }
-    /// Opens `page`, remembering the current one for its back button.
+    /// Opens `page`, remembering the current one for its back button (the console).
+    #[cfg(feature = "console")]
     pub fn open(&self, page: Page) {
         self.return_to.set(self.page.get_untracked());
         self.page.set(page);

@@ -85,19 +85,21 @@ impl SecurityHeaders {
         Self { csp }
     }
 
-    /// The headers for the app built into `app_dir` (its `index.html` is read now).
+    /// The headers for the app built into `app_dir`: its two bundles' `index.html`
+    /// (the phone's, and the console's in `console/`) are read now, and the policy
+    /// allows the inline scripts of both.
     pub fn for_app_dir(app_dir: Option<&Path>) -> Self {
-        let index = app_dir.and_then(|dir| {
-            let path = dir.join("index.html");
+        let Some(dir) = app_dir else { return Self::new(None) };
+        let mut pages = String::new();
+        for path in [dir.join("index.html"), dir.join("console").join("index.html")] {
             match std::fs::read_to_string(&path) {
-                Ok(text) => Some(text),
+                Ok(text) => pages.push_str(&text),
                 Err(e) => {
-                    tracing::warn!(path = %path.display(), error = %e, "no index.html: the CSP allows no inline script");
-                    None
+                    tracing::warn!(path = %path.display(), error = %e, "no index.html: the CSP allows no inline script of it")
                 }
             }
-        });
-        Self::new(index.as_deref())
+        }
+        Self::new(Some(&pages))
     }
 
     /// The `Content-Security-Policy` sent.
@@ -149,5 +151,19 @@ mod tests {
         );
         assert!(!csp.contains("unsafe-inline"));
         assert_eq!(SecurityHeaders::new(None).csp(), content_security_policy(&[]));
+    }
+
+    #[test]
+    fn the_policy_allows_both_bundles_inline_scripts() {
+        let dir = std::env::temp_dir().join(format!("huhujian-csp-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("console")).unwrap();
+        std::fs::write(dir.join("index.html"), "<script>phone()</script>").unwrap();
+        std::fs::write(dir.join("console/index.html"), "<script>console()</script>").unwrap();
+        let csp = SecurityHeaders::for_app_dir(Some(&dir)).csp().to_owned();
+        std::fs::remove_dir_all(&dir).unwrap();
+        for script in ["phone()", "console()"] {
+            assert!(csp.contains(&inline_script_hashes(&format!("<script>{script}</script>"))[0]), "{script}: {csp}");
+        }
+        assert_eq!(SecurityHeaders::for_app_dir(None).csp(), content_security_policy(&[]));
     }
 }

@@ -20,6 +20,9 @@ pub fn Login(ui: Ui) -> impl IntoView {
             match api::login(&login.get_untracked(), &password.get_untracked(), &session::device_id()).await {
                 Ok(s) => {
                     session::save(&s);
+                    if super::go_elsewhere(Some(&s)) {
+                        return;
+                    }
                     ui.session.set(Some(s));
                     ui.page.set(ui.home());
                     sync::run(ui).await;

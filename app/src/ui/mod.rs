@@ -1,7 +1,10 @@
 //! The screens. `App` holds the header (title, language, sync bar) and shows the page
-//! chosen in `Ui.page`.
+//! chosen in `Ui.page`. The console and administration screens are in the console
+//! bundle only (feature `console`); [`elsewhere`] sends each role to its bundle.
 
+#[cfg(feature = "console")]
 mod admin;
+#[cfg(feature = "console")]
 mod console;
 mod fields;
 mod household;
@@ -97,27 +100,70 @@ pub fn App(ui: Ui) -> impl IntoView {
         <Show when=move || logged_in() && ui.is_cadre()>
             <SyncBar ui=ui />
         </Show>
+        {console_nav(ui)}
+        {move || ui.notice.get().map(|n| view! { <div class="notice" data-testid="notice">{n}</div> })}
+        <main class:wide=move || ui.session.get().is_some_and(|s| s.user.role != "cadre")>
+            {move || page_view(ui, ui.page.get())}
+        </main>
+    }
+}
+
+/// The console's navigation, for supervisors and admins.
+#[cfg(feature = "console")]
+fn console_nav(ui: Ui) -> impl IntoView {
+    view! {
         <Show when=move || ui.session.get().is_some_and(|s| s.user.role != "cadre")>
             <console::ConsoleNav ui=ui />
         </Show>
-        {move || ui.notice.get().map(|n| view! { <div class="notice" data-testid="notice">{n}</div> })}
-        <main class:wide=move || ui.session.get().is_some_and(|s| s.user.role != "cadre")>
-            {move || match ui.page.get() {
-                Page::Login => login::Login(login::LoginProps { ui }).into_any(),
-                Page::List => list::List(list::ListProps { ui }).into_any(),
-                Page::Household(id) => household::Household(household::HouseholdProps { ui, id }).into_any(),
-                Page::Visit(id, period) => visit::VisitForm(visit::VisitFormProps { ui, id, period }).into_any(),
-                Page::Admin => admin::Admin(admin::AdminProps { ui }).into_any(),
-                Page::Dashboard => console::dashboard::Dashboard(console::dashboard::DashboardProps { ui }).into_any(),
-                Page::Reviews => console::reviews::Reviews(console::reviews::ReviewsProps { ui }).into_any(),
-                Page::Conflicts => console::conflicts::Conflicts(console::conflicts::ConflictsProps { ui }).into_any(),
-                Page::Review(id, period) => console::household::ReviewHousehold(
-                    console::household::ReviewHouseholdProps { ui, id, period },
-                )
-                .into_any(),
-            }}
-        </main>
     }
+}
+
+#[cfg(not(feature = "console"))]
+fn console_nav(_ui: Ui) -> impl IntoView {}
+
+/// The screen for `page`.
+fn page_view(ui: Ui, page: Page) -> AnyView {
+    match page {
+        Page::Login => login::Login(login::LoginProps { ui }).into_any(),
+        Page::List => list::List(list::ListProps { ui }).into_any(),
+        Page::Household(id) => household::Household(household::HouseholdProps { ui, id }).into_any(),
+        Page::Visit(id, period) => visit::VisitForm(visit::VisitFormProps { ui, id, period }).into_any(),
+        #[cfg(feature = "console")]
+        Page::Admin => admin::Admin(admin::AdminProps { ui }).into_any(),
+        #[cfg(feature = "console")]
+        Page::Dashboard => console::dashboard::Dashboard(console::dashboard::DashboardProps { ui }).into_any(),
+        #[cfg(feature = "console")]
+        Page::Reviews => console::reviews::Reviews(console::reviews::ReviewsProps { ui }).into_any(),
+        #[cfg(feature = "console")]
+        Page::Conflicts => console::conflicts::Conflicts(console::conflicts::ConflictsProps { ui }).into_any(),
+        #[cfg(feature = "console")]
+        Page::Review(id, period) => {
+            console::household::ReviewHousehold(console::household::ReviewHouseholdProps { ui, id, period }).into_any()
+        }
+        // The phone bundle has no console: `elsewhere` is on its way to it.
+        #[cfg(not(feature = "console"))]
+        Page::Admin | Page::Dashboard | Page::Reviews | Page::Conflicts | Page::Review(..) => {
+            view! { <p class="notice">{move || ui.t("正在打开督导台…", "Opening the console…")}</p> }.into_any()
+        }
+    }
+}
+
+/// Where a user with `session` belongs when this bundle is not it: cadres use the phone
+/// bundle at `/`, which has no console or administration code (a smaller first download
+/// over 2G); supervisors and admins use the console bundle at `/console/`.
+pub fn elsewhere(session: Option<&crate::session::Session>) -> Option<&'static str> {
+    let cadre = session?.user.role == "cadre";
+    match (cadre, cfg!(feature = "console")) {
+        (true, true) => Some("/"),
+        (false, false) => Some("/console/"),
+        _ => None,
+    }
+}
+
+/// Opens the bundle that `session` belongs in, when it is not this one; `true` if so.
+pub fn go_elsewhere(session: Option<&crate::session::Session>) -> bool {
+    let Some(url) = elsewhere(session) else { return false };
+    web_sys::window().is_some_and(|w| w.location().replace(url).is_ok())
 }
 
 /// The page for a fresh start: the cached session (and its role) decides.
