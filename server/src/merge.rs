@@ -255,6 +255,16 @@ fn merge(job: Job<'_>, today: Date) -> AppResult<Outcome> {
         None => None,
         Some((new, (household, conflicts, problems))) => {
             let (bytes, doc_changes) = store::merged_bytes(id, &doc.bytes, doc.changes, &merged, &new);
+            if bytes.len() > store::MAX_DOC_BYTES {
+                let (mb, limit) = (bytes.len() as f64 / (1 << 20) as f64, store::MAX_DOC_BYTES >> 20);
+                return Ok(Outcome::Refused(refused(
+                    "doc_too_large",
+                    format!("户 {id} 的记录将达 {mb:.1} MB，超过 {limit} MB 上限，未保存；请联系管理员"),
+                    format!(
+                        "Household {id} would grow to {mb:.1} MB, over the {limit} MB limit; nothing was saved. Contact your administrator."
+                    ),
+                )));
+            }
             let projection = Projection::counted(&household, conflicts, problems, today)?;
             let heads = merged.heads();
             Some(Box::new(Change { hashes: new.hashes, bytes, doc_changes, heads, household, projection }))

@@ -51,6 +51,13 @@ pub fn save(conn: &Connection, id: &str, doc: &HouseholdDoc, household: &Househo
 /// tenth of a whole load; saving whole and reading back costs about one and a half.
 pub const COMPACT_AFTER: i64 = 8;
 
+/// The most a household's stored document may weigh. A real one is about 3.8 KB after
+/// two years of monthly visits (BENCHMARKS.md); this leaves room for decades of long
+/// notes, and stops a phone (broken or hostile) from growing one document without
+/// bound through its history, which every later merge would have to load. A merge
+/// that would store more is refused for that household, and nothing is written.
+pub const MAX_DOC_BYTES: usize = 4 << 20;
+
 /// A household's document as stored.
 #[derive(Debug)]
 pub struct StoredDoc {
@@ -87,8 +94,10 @@ fn decode_heads(bytes: &[u8]) -> Option<Vec<ChangeHash>> {
 
 /// The bytes to store after a merge brought `new` to the document stored as `stored`
 /// (with `stored_changes` appended chunks), now `doc`, and their appended-chunk count:
-/// the stored bytes with the new changes appended, or at [`COMPACT_AFTER`] chunks `doc`
-/// saved whole and read back. No SQL: the merge runs it on every core.
+/// the stored bytes with the new changes appended, or `doc` saved whole and read back
+/// at [`COMPACT_AFTER`] chunks, or when appending would pass [`MAX_DOC_BYTES`] (the
+/// whole save is smaller). The caller refuses bytes over the limit. No SQL: the merge
+/// runs it on every core.
 pub fn merged_bytes(
     id: &str,
     stored: &[u8],
@@ -97,7 +106,7 @@ pub fn merged_bytes(
     new: &NewChanges,
 ) -> (Vec<u8>, i64) {
     let count = stored_changes + new.count as i64;
-    if count >= COMPACT_AFTER {
+    if count >= COMPACT_AFTER || stored.len() + new.bytes.len() > MAX_DOC_BYTES {
         if let Some(whole) = wire::save_checked(doc) {
             return (whole, 0);
         }

@@ -138,6 +138,7 @@ pub async fn sync_single(
                 "unknown_household" => (StatusCode::NOT_FOUND, "unknown_household"),
                 "bad_message" => (StatusCode::BAD_REQUEST, "bad_message"),
                 "schema" => (StatusCode::UNPROCESSABLE_ENTITY, "schema"),
+                "doc_too_large" => (StatusCode::PAYLOAD_TOO_LARGE, "doc_too_large"),
                 _ => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
             };
             Err(AppError::new(status, code, r.zh, r.en))

@@ -94,3 +94,48 @@ async fn malformed_json_logins_get_a_clear_error() {
     let err: serde_json::Value = resp.json().await.unwrap();
     assert_eq!(err["error"], "bad_json");
 }
+
+/// A phone that grows one household past `store::MAX_DOC_BYTES` through a long history
+/// of valid edits (each within every field limit) has that household refused with
+/// `doc_too_large`, named in both languages; nothing of it is stored, and the other
+/// household of the batch is.
+#[tokio::test]
+async fn a_household_grown_past_the_size_limit_is_refused_and_nothing_is_stored() {
+    use shared::automerge::transaction::Transactable;
+    let dir = tempfile::tempdir().unwrap();
+    let server = roster_server(&dir).await;
+    let mut c1 = Phone::login(&server, "c1", "phone-c1").await;
+    c1.want(&["H1", "H2"]);
+    c1.sync().await;
+    let before = server.peek().documents();
+    let h1_log = "SELECT COUNT(*) FROM change_log WHERE household_id = 'H1'";
+    let logged = server.peek().count(h1_log);
+    // 1,300 addresses of 2,000 random CJK characters each (the longest text allowed):
+    // about 7.6 MiB of changes, over 4 MiB even saved whole and deflated.
+    let mut seed = 0x2545_f491_u32;
+    let mut text = || -> String {
+        (0..shared::fields::MAX_TEXT_CHARS)
+            .map(|_| {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                char::from_u32(0x4e00 + (seed >> 8) % 0x51a5).unwrap()
+            })
+            .collect()
+    };
+    let h1 = c1.docs.get_mut("H1").unwrap().automerge_mut();
+    for _ in 0..1300 {
+        let mut tx = h1.transaction();
+        tx.put(shared::automerge::ROOT, "f/address", text()).unwrap();
+        tx.commit();
+    }
+    let stamp = shared::Stamp::new("c1", "李明", 1_795_000_000);
+    c1.docs.get_mut("H2").unwrap().edit(&stamp, |h| h.facts.address = "2号".into()).unwrap();
+    let report = c1.sync().await;
+    let refusal = &report.refused["H1"];
+    assert_eq!(refusal.code, "doc_too_large", "{refusal:?}");
+    assert!(refusal.zh.contains("4 MB 上限") && refusal.en.contains("over the 4 MB limit"), "{refusal:?}");
+    assert!(!report.refused.contains_key("H2"));
+    let after = server.peek().documents();
+    assert_eq!(after[0], before[0], "H1 unchanged");
+    assert_ne!(after[1], before[1], "H2 stored");
+    assert_eq!(server.peek().count(h1_log), logged, "no H1 change logged");
+}
