@@ -1,17 +1,22 @@
-//! The phone's durable store: IndexedDB database `huhujian` with two object stores keyed
-//! by household id, `docs` (Automerge bytes) and `sync` (encoded sync state). A write
-//! resolves only when its transaction has completed, so "saved" means on disk.
+//! The phone's durable store: IndexedDB database `huhujian` with three object stores
+//! keyed by household id: `docs` (Automerge bytes), `sync` (encoded sync state) and
+//! `rows` (the household list's row, with the heads it was computed from: a cache, so
+//! that the list shows before the documents are read). A write resolves only when its
+//! transaction has completed, so "saved" means on disk.
 
 use idb::{Database, DatabaseEvent, Factory, ObjectStoreParams, TransactionMode};
 use js_sys::Uint8Array;
 use wasm_bindgen::JsValue;
 
 const NAME: &str = "huhujian";
-const VERSION: u32 = 1;
+/// 2 added `rows`.
+const VERSION: u32 = 2;
 /// Household documents.
 pub const DOCS: &str = "docs";
 /// Sync states.
 pub const SYNC: &str = "sync";
+/// The household list's rows (`ui::list`).
+pub const ROWS: &str = "rows";
 
 fn err(e: impl std::fmt::Debug) -> String {
     format!("IndexedDB: {e:?}")
@@ -23,7 +28,7 @@ pub async fn open() -> Result<Database, String> {
     let mut request = factory.open(NAME, Some(VERSION)).map_err(err)?;
     request.on_upgrade_needed(|event| {
         if let Ok(db) = event.database() {
-            for store in [DOCS, SYNC] {
+            for store in [DOCS, SYNC, ROWS] {
                 if !db.store_names().iter().any(|s| s == store) {
                     let _ = db.create_object_store(store, ObjectStoreParams::new());
                 }
@@ -53,7 +58,7 @@ pub async fn put_many(db: &Database, items: &[(&str, String, Vec<u8>)]) -> Resul
     if items.is_empty() {
         return Ok(());
     }
-    let tx = db.transaction(&[DOCS, SYNC], TransactionMode::ReadWrite).map_err(err)?;
+    let tx = db.transaction(&[DOCS, SYNC, ROWS], TransactionMode::ReadWrite).map_err(err)?;
     for (store, key, bytes) in items {
         let os = tx.object_store(store).map_err(err)?;
         let value: JsValue = Uint8Array::from(bytes.as_slice()).into();

@@ -5,8 +5,9 @@
 //! | name | kind | what |
 //! |---|---|---|
 //! | `hhj:main` | mark | the wasm `main` has started (the bundle is fetched, compiled and instantiated) |
-//! | `hhj:load-docs` | measure | start-up: open IndexedDB, read every document and sync state, `Automerge::load` each |
-//! | `hhj:list-rows` | measure | the household list's rows: hydrate, summarise and list the conflicts of every document |
+//! | `hhj:load-rows` | measure | start-up: read the household list's kept rows from IndexedDB (the list shows them) |
+//! | `hhj:load-docs` | measure | start-up, after that: read every document and sync state, `Automerge::load` each, 8 at a time |
+//! | `hhj:list-rows` | measure | the household list's rows: the kept ones, and any document's that changed computed again (hydrate, summarise, conflicts) |
 //! | `hhj:open-household` | measure | opening a household page: hydrate its document (`household()`) and list its conflicts |
 //! | `hhj:save-visit` | measure | saving the visit form: edit + Automerge commit + save, IndexedDB write until durable, unsynced count |
 //! | `hhj:save:commit` | measure | inside a save: `edit_from` (one commit) and `save()` to bytes |

@@ -22,6 +22,8 @@ pub struct Data {
     pub states: BTreeMap<String, State>,
     /// This page load's Automerge actor (a new one per load, so two tabs never share one).
     pub actor: ActorId,
+    /// Every stored document has been read (at start they are read a few at a time).
+    pub loaded: bool,
 }
 
 thread_local! {
@@ -30,6 +32,7 @@ thread_local! {
         docs: BTreeMap::new(),
         states: BTreeMap::new(),
         actor: ActorId::random(),
+        loaded: false,
     });
 }
 

@@ -67,8 +67,9 @@ fn message(e: ApiError) -> String {
 }
 
 async fn session_rounds(ui: &Ui, token: &str) -> Result<(), String> {
-    // Nothing is downloaded that could not be kept: wait for storage.
-    if state::with(|d| d.db.is_none()) {
+    // Nothing is downloaded that could not be kept: wait for storage, and for every
+    // stored document to be read (a household not read yet would look new).
+    if state::with(|d| d.db.is_none() || !d.loaded) {
         return Err("本机存储尚未就绪 / Storage is not ready yet".into());
     }
     // New assignments: start tracking them with empty documents.

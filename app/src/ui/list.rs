@@ -1,8 +1,12 @@
 //! 户列表: this month's households with search and filters; each row says whether this
 //! month's visit is done.
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
 use leptos::prelude::*;
 use shared::indicators::Summary;
+use shared::{HouseholdDoc, Period};
 
 use crate::state::{self, Page, Ui};
 
@@ -15,7 +19,7 @@ enum Filter {
     Returned,
 }
 
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 struct Row {
     id: String,
     head: String,
@@ -28,29 +32,95 @@ struct Row {
     returned: bool,
 }
 
+/// A household's row as kept, in memory and in IndexedDB (`idb::ROWS`): with the heads
+/// of the document and the period it was computed for, it is computed again only when
+/// either differs. So the list stays cheap when a sync or a save touches one household
+/// of many (every sync ends by marking the documents changed, once a minute while
+/// online), and on a cold start it shows before any document is read.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+struct KeptRow {
+    heads: Vec<[u8; 32]>,
+    period: String,
+    row: Row,
+}
+
+thread_local! {
+    static KEPT: RefCell<BTreeMap<String, KeptRow>> = const { RefCell::new(BTreeMap::new()) };
+}
+
+/// Takes the rows kept in IndexedDB (id, JSON); returns how many could be read.
+pub fn keep_rows(stored: Vec<(String, Vec<u8>)>) -> usize {
+    KEPT.with_borrow_mut(|kept| {
+        for (id, bytes) in stored {
+            if let Ok(row) = serde_json::from_slice::<KeptRow>(&bytes) {
+                kept.insert(id, row);
+            }
+        }
+        kept.len()
+    })
+}
+
+fn row_of(id: &str, doc: &HouseholdDoc, period: Period) -> Row {
+    let h = doc.household().unwrap_or_default();
+    let s = Summary::of(&h, period);
+    Row {
+        id: id.to_owned(),
+        head: h.head_name().to_owned(),
+        address: format!("{} {} {}", h.facts.site, h.facts.grid, h.facts.address),
+        visited: s.visited_in_person,
+        flagged: s.zero_employment || s.low_income_labour || s.guarantee_alert || s.risk,
+        conflicts: doc.conflicts().map(|c| c.len()).unwrap_or(0),
+        downloaded: !doc.heads().is_empty(),
+        returned: h.visits.get(&period.to_string()).and_then(|v| v.review_status())
+            == Some(shared::ReviewStatus::Returned),
+    }
+}
+
+/// The list's rows: while the documents are being read at start, the rows kept from
+/// last time; then each document's row, computed again only where
+/// the document or the month changed, and those written back to IndexedDB.
 fn rows() -> Vec<Row> {
     let period = state::current_period();
+    let month = period.to_string();
     let span = crate::perf::start("hhj:list-rows");
-    let rows = state::with(|d| {
-        d.docs
-            .iter()
-            .map(|(id, doc)| {
-                let h = doc.household().unwrap_or_default();
-                let s = Summary::of(&h, period);
-                Row {
-                    id: id.clone(),
-                    head: h.head_name().to_owned(),
-                    address: format!("{} {} {}", h.facts.site, h.facts.grid, h.facts.address),
-                    visited: s.visited_in_person,
-                    flagged: s.zero_employment || s.low_income_labour || s.guarantee_alert || s.risk,
-                    conflicts: doc.conflicts().map(|c| c.len()).unwrap_or(0),
-                    downloaded: !doc.heads().is_empty(),
-                    returned: h.visits.get(&period.to_string()).and_then(|v| v.review_status())
-                        == Some(shared::ReviewStatus::Returned),
-                }
-            })
-            .collect()
+    let (rows, fresh, db) = state::with(|d| {
+        KEPT.with_borrow_mut(|kept| {
+            let db = d.db.clone();
+            if !d.loaded || db.is_none() {
+                return (kept.values().map(|k| k.row.clone()).collect(), Vec::new(), None);
+            }
+            kept.retain(|id, _| d.docs.contains_key(id));
+            let mut fresh = Vec::new();
+            let rows = d
+                .docs
+                .iter()
+                .map(|(id, doc)| {
+                    let heads: Vec<[u8; 32]> = doc.heads().iter().map(|h| h.0).collect();
+                    match kept.get(id) {
+                        Some(k) if k.heads == heads && k.period == month => k.row.clone(),
+                        _ => {
+                            let k = KeptRow { heads, period: month.clone(), row: row_of(id, doc, period) };
+                            let row = k.row.clone();
+                            fresh.push((id.clone(), k.clone()));
+                            kept.insert(id.clone(), k);
+                            row
+                        }
+                    }
+                })
+                .collect();
+            (rows, fresh, db)
+        })
     });
+    if let Some(db) = db.filter(|_| !fresh.is_empty()) {
+        let writes: Vec<(&str, String, Vec<u8>)> = fresh
+            .into_iter()
+            .filter_map(|(id, k)| Some((crate::idb::ROWS, id, serde_json::to_vec(&k).ok()?)))
+            .collect();
+        // A cache: if this write is lost, the row is computed again next time.
+        leptos::task::spawn_local(async move {
+            let _ = crate::idb::put_many(&db, &writes).await;
+        });
+    }
     span.end();
     rows
 }

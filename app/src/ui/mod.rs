@@ -15,6 +15,8 @@ mod visit;
 use leptos::prelude::*;
 use shared::Lang;
 
+pub use list::keep_rows;
+
 use crate::state::{self, Page, SyncStatus, Ui};
 use crate::{session, sync};
 
