@@ -203,6 +203,8 @@ async function coldStart(browser) {
         controlled: navigator.serviceWorker.controller !== null,
       };
     });
+    // The documents are read after the list shows: wait for that too, to report it.
+    await p.waitForFunction(() => performance.getEntriesByName("hhj:load-docs").length > 0, null, { timeout: 120_000 });
     const m = await measures(p);
     if (info.online || !info.controlled || fromCache.wasm !== true || fromCache.js !== true) {
       throw new Error(`cold start ${i + 1} was not from the offline cache: ${JSON.stringify({ ...info, fromCache })}`);
