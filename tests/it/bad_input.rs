@@ -2,6 +2,8 @@
 //! message, and change nothing stored.
 
 use huhujian_tests::{Phone, gzip_bytes};
+use shared::automerge::transaction::Transactable;
+use shared::automerge::{Automerge, ROOT};
 use shared::wire::{self, Outgoing};
 
 use crate::roster_server;
@@ -58,30 +60,42 @@ async fn bad_sync_bodies_are_refused_and_nothing_changes() {
     assert_eq!(server.peek().count("SELECT COUNT(*) FROM sync_states"), states_before);
 }
 
-#[tokio::test]
-async fn a_change_that_breaks_the_layout_is_refused_per_document() {
-    use shared::automerge::transaction::Transactable;
+/// Cadre c1 syncs H1 and H2, then changes H1 with `change` and H2 validly, and syncs
+/// both in one batch. H1 must be refused with `code`, stored and logged as before; H2
+/// stored. Returns H1's refusal.
+async fn h1_refused_beside_a_valid_h2(code: &str, change: impl FnOnce(&mut Automerge)) -> wire::Refusal {
     let dir = tempfile::tempdir().unwrap();
     let server = roster_server(&dir).await;
     let mut c1 = Phone::login(&server, "c1", "phone-c1").await;
     c1.want(&["H1", "H2"]);
     c1.sync().await;
     let before = server.peek().documents();
-    // A hostile client writes a key the layout does not have into H1, and a valid
-    // change into H2, in the same batch.
-    let h1 = c1.docs.get_mut("H1").unwrap().automerge_mut();
-    let mut tx = h1.transaction();
-    tx.put(shared::automerge::ROOT, "f/secret", "x").unwrap();
-    tx.commit();
+    let h1_log = "SELECT COUNT(*) FROM change_log WHERE household_id = 'H1'";
+    let logged = server.peek().count(h1_log);
+    change(c1.docs.get_mut("H1").unwrap().automerge_mut());
     let stamp = shared::Stamp::new("c1", "李明", 1_795_000_000);
     c1.docs.get_mut("H2").unwrap().edit(&stamp, |h| h.facts.address = "2号".into()).unwrap();
-    let report = c1.sync().await;
-    assert_eq!(report.refused["H1"].code, "schema");
-    assert!(report.refused["H1"].en.contains("f/secret"), "{:?}", report.refused["H1"]);
-    assert!(!report.refused.contains_key("H2"));
+    let mut report = c1.sync().await;
+    let refusal = report.refused.remove("H1").expect("H1 refused");
+    assert_eq!(refusal.code, code, "{refusal:?}");
+    assert!(report.refused.is_empty(), "{:?}", report.refused);
     let after = server.peek().documents();
     assert_eq!(after[0], before[0], "H1 unchanged");
     assert_ne!(after[1], before[1], "H2 stored");
+    assert_eq!(server.peek().count(h1_log), logged, "no H1 change logged");
+    refusal
+}
+
+#[tokio::test]
+async fn a_change_that_breaks_the_layout_is_refused_per_document() {
+    // A hostile client writes a key the layout does not have.
+    let refusal = h1_refused_beside_a_valid_h2("schema", |h1| {
+        let mut tx = h1.transaction();
+        tx.put(ROOT, "f/secret", "x").unwrap();
+        tx.commit();
+    })
+    .await;
+    assert!(refusal.en.contains("f/secret"), "{refusal:?}");
 }
 
 #[tokio::test]
@@ -97,19 +111,9 @@ async fn malformed_json_logins_get_a_clear_error() {
 
 /// A phone that grows one household past `store::MAX_DOC_BYTES` through a long history
 /// of valid edits (each within every field limit) has that household refused with
-/// `doc_too_large`, named in both languages; nothing of it is stored, and the other
-/// household of the batch is.
+/// `doc_too_large`, named in both languages; nothing of it is stored.
 #[tokio::test]
 async fn a_household_grown_past_the_size_limit_is_refused_and_nothing_is_stored() {
-    use shared::automerge::transaction::Transactable;
-    let dir = tempfile::tempdir().unwrap();
-    let server = roster_server(&dir).await;
-    let mut c1 = Phone::login(&server, "c1", "phone-c1").await;
-    c1.want(&["H1", "H2"]);
-    c1.sync().await;
-    let before = server.peek().documents();
-    let h1_log = "SELECT COUNT(*) FROM change_log WHERE household_id = 'H1'";
-    let logged = server.peek().count(h1_log);
     // 1,300 addresses of 2,000 random CJK characters each (the longest text allowed):
     // about 7.6 MiB of changes, over 4 MiB even saved whole and deflated.
     let mut seed = 0x2545_f491_u32;
@@ -121,21 +125,13 @@ async fn a_household_grown_past_the_size_limit_is_refused_and_nothing_is_stored(
             })
             .collect()
     };
-    let h1 = c1.docs.get_mut("H1").unwrap().automerge_mut();
-    for _ in 0..1300 {
-        let mut tx = h1.transaction();
-        tx.put(shared::automerge::ROOT, "f/address", text()).unwrap();
-        tx.commit();
-    }
-    let stamp = shared::Stamp::new("c1", "李明", 1_795_000_000);
-    c1.docs.get_mut("H2").unwrap().edit(&stamp, |h| h.facts.address = "2号".into()).unwrap();
-    let report = c1.sync().await;
-    let refusal = &report.refused["H1"];
-    assert_eq!(refusal.code, "doc_too_large", "{refusal:?}");
+    let refusal = h1_refused_beside_a_valid_h2("doc_too_large", |h1| {
+        for _ in 0..1300 {
+            let mut tx = h1.transaction();
+            tx.put(ROOT, "f/address", text()).unwrap();
+            tx.commit();
+        }
+    })
+    .await;
     assert!(refusal.zh.contains("4 MB 上限") && refusal.en.contains("over the 4 MB limit"), "{refusal:?}");
-    assert!(!report.refused.contains_key("H2"));
-    let after = server.peek().documents();
-    assert_eq!(after[0], before[0], "H1 unchanged");
-    assert_ne!(after[1], before[1], "H2 stored");
-    assert_eq!(server.peek().count(h1_log), logged, "no H1 change logged");
 }
