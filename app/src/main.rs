@@ -20,8 +20,8 @@ use wasm_bindgen::JsCast;
 
 use crate::state::{SyncStatus, Ui};
 
-/// Documents loaded between two yields to the browser at start (about 8 ms each on a
-/// slow phone): taps and paints wait at most one slice.
+/// Documents loaded between two yields to the browser at start (about 7 ms each with
+/// 4× CPU throttling, BENCHMARKS.md): taps and paints wait at most one slice.
 const DOCS_PER_SLICE: usize = 8;
 
 fn main() {

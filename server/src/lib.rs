@@ -41,9 +41,9 @@ use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 
 use crate::admin::json_body;
-
 use crate::auth::Session;
 use crate::error::{AppError, AppResult};
+
 /// The memory allocator the server's programs use (each declares it as its
 /// `#[global_allocator]`: the `server` command, and the benchmark and load programs
 /// that run the same code). Merging is Automerge building and dropping many small

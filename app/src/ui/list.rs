@@ -83,39 +83,34 @@ fn rows() -> Vec<Row> {
     let period = state::current_period();
     let month = period.to_string();
     let span = crate::perf::start("hhj:list-rows");
-    let (rows, fresh, db) = state::with(|d| {
+    let (rows, writes, db) = state::with(|d| {
         KEPT.with_borrow_mut(|kept| {
-            let db = d.db.clone();
-            if !d.loaded || db.is_none() {
+            let Some(db) = d.db.clone().filter(|_| d.loaded) else {
                 return (kept.values().map(|k| k.row.clone()).collect(), Vec::new(), None);
-            }
+            };
             kept.retain(|id, _| d.docs.contains_key(id));
-            let mut fresh = Vec::new();
+            let mut writes = Vec::new();
             let rows = d
                 .docs
                 .iter()
                 .map(|(id, doc)| {
                     let heads: Vec<[u8; 32]> = doc.heads().iter().map(|h| h.0).collect();
-                    match kept.get(id) {
-                        Some(k) if k.heads == heads && k.period == month => k.row.clone(),
-                        _ => {
-                            let k = KeptRow { heads, period: month.clone(), row: row_of(id, doc, period) };
-                            let row = k.row.clone();
-                            fresh.push((id.clone(), k.clone()));
-                            kept.insert(id.clone(), k);
-                            row
-                        }
+                    if let Some(k) = kept.get(id).filter(|k| k.heads == heads && k.period == month) {
+                        return k.row.clone();
                     }
+                    let k = KeptRow { heads, period: month.clone(), row: row_of(id, doc, period) };
+                    if let Ok(json) = serde_json::to_vec(&k) {
+                        writes.push((crate::idb::ROWS, id.clone(), json));
+                    }
+                    let row = k.row.clone();
+                    kept.insert(id.clone(), k);
+                    row
                 })
                 .collect();
-            (rows, fresh, db)
+            (rows, writes, Some(db))
         })
     });
-    if let Some(db) = db.filter(|_| !fresh.is_empty()) {
-        let writes: Vec<(&str, String, Vec<u8>)> = fresh
-            .into_iter()
-            .filter_map(|(id, k)| Some((crate::idb::ROWS, id, serde_json::to_vec(&k).ok()?)))
-            .collect();
+    if let Some(db) = db.filter(|_| !writes.is_empty()) {
         // A cache: if this write is lost, the row is computed again next time.
         leptos::task::spawn_local(async move {
             let _ = crate::idb::put_many(&db, &writes).await;

@@ -153,7 +153,7 @@ fn page_view(ui: Ui, page: Page) -> AnyView {
 /// Where a user with `session` belongs when this bundle is not it: cadres use the phone
 /// bundle at `/`, which has no console or administration code (a smaller first download
 /// over 2G); supervisors and admins use the console bundle at `/console/`.
-pub fn elsewhere(session: Option<&crate::session::Session>) -> Option<&'static str> {
+fn elsewhere(session: Option<&crate::session::Session>) -> Option<&'static str> {
     let cadre = session?.user.role == "cadre";
     match (cadre, cfg!(feature = "console")) {
         (true, true) => Some("/"),
