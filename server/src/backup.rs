@@ -23,7 +23,8 @@ use std::time::{Duration, Instant};
 use rusqlite::backup::{Backup, StepResult};
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
-use crate::db::{Db, DbError, SCHEMA_VERSION};
+use crate::store::StoreError;
+use crate::store::sqlite::{SCHEMA_VERSION, Sqlite};
 
 /// How a backup runs.
 #[derive(Debug, Clone)]
@@ -130,7 +131,7 @@ pub enum BackupError {
     },
     /// Migrating the restored database failed.
     #[error("migrating the restored database: {0}")]
-    Migrate(#[from] DbError),
+    Migrate(#[from] StoreError),
 }
 
 fn sql(path: &Path) -> impl Fn(rusqlite::Error) -> BackupError + '_ {
@@ -273,7 +274,7 @@ pub fn restore(backup: &Path, target: &Path, force: bool) -> Result<RestoreRepor
     }
     drop(from);
 
-    let db = Db::open(target)?;
+    let db = Sqlite::open(target)?;
     let conn = db.lock();
     let schema_after = conn.pragma_query_value(None, "user_version", |r| r.get(0)).map_err(sql(target))?;
     let households = conn.query_row("SELECT count(*) FROM households", [], |r| r.get(0)).map_err(sql(target))?;

@@ -3,7 +3,6 @@
 //! cadres, two supervisors and an admin — generated deterministically, so every demo
 //! shows the same county.
 
-use rusqlite::{Connection, params};
 use shared::automerge::ActorId;
 use shared::{
     Category, Channel, Coded, Date, Employment, EmploymentStatus, HelpKind, HelpState, HouseholdDoc, LabourCapacity,
@@ -11,9 +10,9 @@ use shared::{
     Visit, VisitMode,
 };
 
-use crate::auth::{Area, Role, User, create_user, now};
+use crate::auth::{Area, Role, User, create_user, new_account, now};
 use crate::error::{AppError, AppResult};
-use crate::store;
+use crate::store::{Selection, Writer};
 
 /// The demo password of every demo account.
 pub const DEMO_PASSWORD: &str = "huhujian2026";
@@ -256,27 +255,26 @@ fn visit(
 }
 
 /// Fills an empty database with the demo county. Returns the number of households.
-pub fn seed(conn: &mut Connection) -> AppResult<usize> {
-    seed_sized(conn, DemoSize::DEMO)
+pub fn seed(w: &mut dyn Writer) -> AppResult<usize> {
+    seed_sized(w, DemoSize::DEMO)
 }
 
 /// [`seed`] with another number of households per grid, or before the current month's
 /// visits (benchmarks).
-pub fn seed_sized(conn: &mut Connection, size: DemoSize) -> AppResult<usize> {
-    let existing: i64 = conn.query_row("SELECT COUNT(*) FROM households", [], |r| r.get(0))?;
-    if existing > 0 {
+pub fn seed_sized(w: &mut dyn Writer, size: DemoSize) -> AppResult<usize> {
+    let admin_view = User { id: "admin".into(), name: String::new(), role: Role::Admin, area: None };
+    if !w.household_ids(&Selection::of(&admin_view))?.is_empty() {
         return Ok(0);
     }
     let users = accounts();
     for u in &users {
-        create_user(conn, u, DEMO_PASSWORD)?;
+        create_user(w, u, &new_account(u, DEMO_PASSWORD)?)?;
     }
     let cadres: Vec<&User> = users.iter().filter(|u| u.role == Role::Cadre).collect();
     let mut rng = Rng(0x5EED_CAFE_F00D_BEEF);
     let today = Date::in_china(now());
     let current = Period::of(today);
     let admin = Stamp::new("admin", "系统管理员", now() - 400 * 86_400);
-    let tx = conn.transaction()?;
     let mut n = 0usize;
     for (site_index, (township, site, grids)) in SITES.iter().enumerate() {
         for (grid_index, grid) in grids.iter().enumerate() {
@@ -376,18 +374,14 @@ pub fn seed_sized(conn: &mut Connection, size: DemoSize) -> AppResult<usize> {
                     cadre_doc.merge(&mut other).map_err(AppError::internal)?;
                 }
                 let household = cadre_doc.household().map_err(AppError::internal)?;
-                store::save(&tx, &id, &cadre_doc, &household, today)?;
-                tx.execute("INSERT INTO assignments (household_id, user_id) VALUES (?1, ?2)", params![id, cadre.id])?;
+                w.save_doc(&id, &cadre_doc, &household, today, now())?;
+                w.assign(&id, &cadre.id)?;
                 if k % 5 == 0 {
-                    tx.execute(
-                        "INSERT OR IGNORE INTO assignments (household_id, user_id) VALUES (?1, ?2)",
-                        params![id, helper.id],
-                    )?;
+                    w.assign(&id, &helper.id)?;
                 }
             }
         }
     }
-    tx.commit()?;
     Ok(n)
 }
 

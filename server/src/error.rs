@@ -6,7 +6,7 @@ use axum::Json;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::db::DbError;
+use crate::store::StoreError;
 
 /// An error answer.
 #[derive(Debug)]
@@ -81,14 +81,8 @@ impl AppError {
     }
 }
 
-impl From<DbError> for AppError {
-    fn from(e: DbError) -> Self {
-        AppError::internal(e)
-    }
-}
-
-impl From<rusqlite::Error> for AppError {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<StoreError> for AppError {
+    fn from(e: StoreError) -> Self {
         AppError::internal(e)
     }
 }

@@ -1,30 +1,29 @@
 //! huhujian's server: the batched Automerge sync phones talk to, and the read API
-//! supervisors use, on axum + tokio + rusqlite (one embedded SQLite file).
+//! supervisors use, on axum + tokio, over a storage boundary (`store`) whose engine is
+//! one embedded SQLite file.
 //!
-//! - `db`: the SQLite handle and append-only migrations;
-//! - `auth`: accounts, argon2 passwords, bearer sessions, scope;
-//! - `store`: household documents and their projections (summary rows);
-//! - `sync`: `POST /api/sync`, the batched sync (format in `shared::wire`, PROTOCOL.md);
-//! - `reads`, `export`: the supervisor read API and CSV export;
-//! - `console`: household detail, review (approve / return), conflict resolution, trend;
+//! - `store`: the storage boundary (typed reads and writes, one transaction per
+//!   change) and its engines;
+//! - `auth`: accounts, argon2 passwords, bearer sessions, scope checks;
+//! - `sync`, `merge`: `POST /api/sync`, the batched sync (format in `shared::wire`,
+//!   PROTOCOL.md), and merging a batch on every core;
+//! - `api`: the JSON API, one module per resource; `export`: the period exports;
 //! - `admin`, `roster`: users, roster import, assignments;
 //! - `demo`: the demo county of `serve --demo`;
-//! - `backup`: online backup and restore of the database file (the CLI's `backup`, `restore`).
+//! - `backup`: online backup and restore of the SQLite file (the CLI's `backup`, `restore`).
 //!
 //! `router(state)` builds the HTTP surface and `serve(listener, state, shutdown)` runs
 //! it, so tests bind port 0 and stop the server when done.
 
 pub mod admin;
+pub mod api;
 pub mod auth;
 pub mod backup;
-pub mod console;
-pub mod db;
 pub mod demo;
 pub mod error;
 pub mod export;
 pub mod headers;
 pub mod merge;
-pub mod reads;
 pub mod roster;
 pub mod store;
 pub mod sync;
@@ -32,17 +31,15 @@ pub mod sync;
 use std::future::Future;
 use std::path::PathBuf;
 
-use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, State};
-use axum::http::{HeaderMap, StatusCode};
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use axum::{Json, Router};
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 
-use crate::admin::json_body;
-use crate::auth::Session;
-use crate::error::{AppError, AppResult};
+pub use crate::api::account::{LoginRequest, PasswordChange};
+use crate::api::{account, conflicts, dashboard, flagged, households, reviews};
+use crate::error::AppError;
 
 /// The memory allocator the server's programs use (each declares it as its
 /// `#[global_allocator]`: the `server` command, and the benchmark and load programs
@@ -53,8 +50,8 @@ pub use mimalloc::MiMalloc as Allocator;
 /// What every handler can reach.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// The database.
-    pub db: db::Db,
+    /// Where everything is kept.
+    pub store: store::Store,
     /// The built app (Trunk's `dist/`), served at `/` when present.
     pub app_dir: Option<PathBuf>,
 }
@@ -74,67 +71,6 @@ async fn health() -> Json<Health> {
     Json(Health { ok: true, schema: shared::fields::SCHEMA_VERSION, version: env!("CARGO_PKG_VERSION").to_owned() })
 }
 
-/// `POST /api/login` body.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct LoginRequest {
-    /// Login (账号).
-    pub login: String,
-    /// Password.
-    pub password: String,
-    /// A stable id of the device (phone install), `[A-Za-z0-9_.-]{1,32}`.
-    pub device_id: String,
-}
-
-async fn login(State(state): State<AppState>, body: Bytes) -> AppResult<Json<auth::LoginOk>> {
-    let req: LoginRequest = json_body(&body)?;
-    let ok =
-        state.db.run(move |conn| auth::login(conn, &req.login, &req.password, &req.device_id, auth::now())).await?;
-    tracing::info!(user = %ok.user.id, "login");
-    Ok(Json(ok))
-}
-
-/// Ends the session of the request's token. Like every call but login, it needs a live
-/// session: an unknown, expired or revoked token is `401`, as everywhere.
-async fn logout(State(state): State<AppState>, _session: Session, headers: HeaderMap) -> AppResult<StatusCode> {
-    let token = bearer_of(&headers)?;
-    state.db.run(move |conn| auth::logout(conn, &token)).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-fn bearer_of(headers: &HeaderMap) -> AppResult<String> {
-    headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| t.trim().to_owned())
-        .ok_or_else(AppError::unauthorized)
-}
-
-/// `POST /api/password` body.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct PasswordChange {
-    /// The current password.
-    pub old: String,
-    /// The new one.
-    pub new: String,
-}
-
-async fn change_password(
-    State(state): State<AppState>,
-    session: Session,
-    headers: HeaderMap,
-    body: Bytes,
-) -> AppResult<StatusCode> {
-    let change: PasswordChange = json_body(&body)?;
-    let token = bearer_of(&headers)?;
-    state.db.run(move |conn| auth::change_password(conn, &token, &session.user.id, &change.old, &change.new)).await?;
-    Ok(StatusCode::NO_CONTENT)
-}
-
-async fn me(session: Session) -> Json<auth::User> {
-    Json(session.user)
-}
-
 async fn api_not_found() -> AppError {
     AppError::not_found("接口 / endpoint")
 }
@@ -143,23 +79,23 @@ async fn api_not_found() -> AppError {
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
         .route("/api/health", get(health))
-        .route("/api/login", post(login))
-        .route("/api/logout", post(logout))
-        .route("/api/password", post(change_password))
-        .route("/api/me", get(me))
+        .route("/api/login", post(account::login))
+        .route("/api/logout", post(account::logout))
+        .route("/api/password", post(account::change_password))
+        .route("/api/me", get(account::me))
         .route("/api/sync", post(sync::sync))
         .route("/api/sync/{id}", post(sync::sync_single))
-        .route("/api/households", get(reads::households))
-        .route("/api/households/{id}", get(console::household))
-        .route("/api/households/{id}/history", get(reads::history))
-        .route("/api/households/{id}/review", post(console::review))
-        .route("/api/households/{id}/resolve", post(console::resolve))
-        .route("/api/reviews", get(console::reviews))
-        .route("/api/trend", get(console::trend))
-        .route("/api/coverage", get(reads::coverage))
-        .route("/api/indicators", get(reads::indicators))
-        .route("/api/flagged", get(reads::flagged))
-        .route("/api/conflicts", get(reads::conflicts))
+        .route("/api/households", get(households::list))
+        .route("/api/households/{id}", get(households::one))
+        .route("/api/households/{id}/history", get(households::history))
+        .route("/api/households/{id}/review", post(reviews::act))
+        .route("/api/households/{id}/resolve", post(conflicts::resolve))
+        .route("/api/reviews", get(reviews::queue))
+        .route("/api/trend", get(dashboard::trend))
+        .route("/api/coverage", get(dashboard::coverage))
+        .route("/api/indicators", get(dashboard::indicators))
+        .route("/api/flagged", get(flagged::list))
+        .route("/api/conflicts", get(conflicts::list))
         .route("/api/export.csv", get(export::export_csv))
         .route("/api/export.xlsx", get(export::export_xlsx))
         .route("/api/export/{file}", get(export::export_sheet_csv))

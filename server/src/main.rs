@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use server::auth::{Area, Role, User};
-use server::db::Db;
+use server::store::Store;
 
 /// See [`server::Allocator`].
 #[global_allocator]
@@ -113,13 +113,13 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let open = || Db::open(&cli.db).with_context(|| format!("opening {}", cli.db.display()));
+    let open = || Store::open_sqlite(&cli.db).with_context(|| format!("opening {}", cli.db.display()));
     match cli.command {
         Command::Serve { bind, app_dir, demo } => {
             let db = open()?;
             if demo {
                 let started = std::time::Instant::now();
-                let n = db.run(server::demo::seed).await.map_err(fail)?;
+                let n = db.write(|w| server::demo::seed(w)).await.map_err(fail)?;
                 if n > 0 {
                     tracing::info!("demo county created: {n} households in {:.1?}", started.elapsed());
                 }
@@ -133,7 +133,7 @@ async fn main() -> anyhow::Result<()> {
             let shutdown = async {
                 let _ = tokio::signal::ctrl_c().await;
             };
-            server::serve(listener, server::AppState { db, app_dir }, shutdown).await?;
+            server::serve(listener, server::AppState { store: db, app_dir }, shutdown).await?;
         }
         Command::CreateUser { login, name, role, area } => {
             let role = match role.as_str() {
@@ -152,7 +152,8 @@ async fn main() -> anyhow::Result<()> {
             let password = password_from_env_or_stdin()?;
             let db = open()?;
             let user = User { id: login.clone(), name, role, area };
-            db.run(move |conn| server::auth::create_user(conn, &user, &password)).await.map_err(fail)?;
+            let hash = server::auth::new_account(&user, &password).map_err(fail)?;
+            db.write(move |w| server::auth::create_user(w, &user, &hash)).await.map_err(fail)?;
             println!("created {login}");
         }
         Command::ImportRoster { file } => {
@@ -160,7 +161,7 @@ async fn main() -> anyhow::Result<()> {
                 .with_context(|| format!("reading {} (it must be UTF-8)", file.display()))?;
             let stamp = shared::Stamp::new("admin", "管理员", server::auth::now());
             let db = open()?;
-            match db.run(move |conn| server::roster::import(conn, &text, &stamp)).await.map_err(fail)? {
+            match db.write(move |w| server::roster::import(w, &text, &stamp)).await.map_err(fail)? {
                 Ok(report) => println!("imported {} households, {} members", report.households, report.members),
                 Err(rows) => {
                     for r in &rows {
@@ -173,7 +174,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Assign { household, user, remove } => {
             let a = server::admin::Assignment { household_id: household, user_id: user, remove };
             let db = open()?;
-            db.run(move |conn| server::admin::assign(conn, &a)).await.map_err(fail)?;
+            db.write(move |w| server::admin::assign(w, &a)).await.map_err(fail)?;
             println!("done");
         }
         Command::Backup { dest, force } => {

@@ -7,7 +7,7 @@
 //!    SQL, no IO);
 //! 3. this thread, its reads done, writes each merged document as it comes back (SQL).
 //!
-//! The SQLite connection stays on this thread; while it reads and writes, the workers
+//! The store's transaction stays on this thread; while it reads and writes, the workers
 //! keep the other cores busy. A batch naming one household twice is merged one entry
 //! at a time, so the second entry sees the first.
 
@@ -15,19 +15,18 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, mpsc};
 
-use rusqlite::{Connection, OptionalExtension, params};
 use shared::automerge::ChangeHash;
 use shared::automerge::sync::State as SyncState;
 use shared::wire::{self, Outgoing, Refusal, Reply};
 use shared::{Date, Household};
 
-use crate::auth::{Session, may_touch};
+use crate::auth::Session;
 use crate::error::AppResult;
-use crate::store::{self, Projection};
+use crate::store::{self, Access, DocWrite, Projection, Writer};
 
 /// Merges `entries` for `session`'s device; one reply per entry, in order.
 pub fn merge_batch(
-    conn: &Connection,
+    w: &mut dyn Writer,
     session: &Session,
     entries: &[Outgoing],
     today: Date,
@@ -37,7 +36,7 @@ pub fn merge_batch(
     if !entries.iter().all(|e| seen.insert(e.doc_id.as_str())) {
         let mut replies = Vec::with_capacity(entries.len());
         for entry in entries {
-            replies.extend(merge_batch(conn, session, std::slice::from_ref(entry), today, at)?);
+            replies.extend(merge_batch(w, session, std::slice::from_ref(entry), today, at)?);
         }
         return Ok(replies);
     }
@@ -45,14 +44,14 @@ pub fn merge_batch(
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(entries.len());
     if workers <= 1 {
         for (index, entry) in entries.iter().enumerate() {
-            let reply = match read(conn, session, entry)? {
-                Ok(stored) => write(conn, session, &entry.doc_id, merge(Job { index, entry, stored }, today)?, at)?,
+            let reply = match read(w, session, entry)? {
+                Ok(stored) => write(w, session, &entry.doc_id, merge(Job { index, entry, stored }, today)?, at)?,
                 Err(refusal) => refusal,
             };
             replies[index] = Some(reply);
         }
     } else {
-        pipeline(conn, session, entries, today, at, workers, &mut replies)?;
+        pipeline(w, session, entries, today, at, workers, &mut replies)?;
     }
     Ok(replies.into_iter().map(|r| r.expect("every entry answered")).collect())
 }
@@ -61,7 +60,7 @@ pub fn merge_batch(
 /// a time as workers come free. The first error stops the batch: workers skip what is
 /// left, and the caller's transaction rolls back.
 fn pipeline(
-    conn: &Connection,
+    w: &mut dyn Writer,
     session: &Session,
     entries: &[Outgoing],
     today: Date,
@@ -96,7 +95,7 @@ fn pipeline(
             e
         };
         for (index, entry) in entries.iter().enumerate() {
-            match read(conn, session, entry).map_err(stop)? {
+            match read(w, session, entry).map_err(stop)? {
                 Ok(stored) => to_merge.send(Job { index, entry, stored }).expect("workers run until the jobs end"),
                 Err(refusal) => replies[index] = Some(refusal),
             }
@@ -104,7 +103,7 @@ fn pipeline(
         drop(to_merge);
         for done in merged {
             let (index, outcome) = done.map_err(stop)?;
-            replies[index] = Some(write(conn, session, &entries[index].doc_id, outcome, at).map_err(stop)?);
+            replies[index] = Some(write(w, session, &entries[index].doc_id, outcome, at).map_err(stop)?);
         }
         Ok(())
     })
@@ -147,26 +146,26 @@ struct Change {
 }
 
 /// Stage 1: the entry's access check, stored document and sync state.
-fn read(conn: &Connection, session: &Session, entry: &Outgoing) -> AppResult<Result<Stored, Reply>> {
+fn read(w: &mut dyn Writer, session: &Session, entry: &Outgoing) -> AppResult<Result<Stored, Reply>> {
     let id = &entry.doc_id;
-    match may_touch(conn, &session.user, id)? {
-        None => {
+    match w.access(&session.user, id)? {
+        Access::Unknown => {
             return Ok(Err(refused(
                 "unknown_household",
                 format!("户 {id} 不在花名册中"),
                 format!("Household {id} is not on the roster"),
             )));
         }
-        Some(false) => {
+        Access::OutOfScope => {
             return Ok(Err(refused(
                 "out_of_scope",
                 format!("户 {id} 不在您的负责范围内"),
                 format!("Household {id} is outside your scope"),
             )));
         }
-        Some(true) => {}
+        Access::Allowed => {}
     }
-    let Some(doc) = store::read_stored(conn, id)? else {
+    let Some(doc) = w.stored_doc(id)? else {
         return Ok(Err(refused(
             "unknown_household",
             format!("户 {id} 不存在"),
@@ -177,11 +176,7 @@ fn read(conn: &Connection, session: &Session, entry: &Outgoing) -> AppResult<Res
     let state = if entry.message.is_empty() {
         SyncState::new()
     } else {
-        conn.prepare_cached("SELECT state FROM sync_states WHERE device_id = ?1 AND household_id = ?2")?
-            .query_row(params![session.device_id, id], |r| r.get::<_, Vec<u8>>(0))
-            .optional()?
-            .and_then(|b| SyncState::decode(&b).ok())
-            .unwrap_or_default()
+        w.sync_state(&session.device_id, id)?.and_then(|b| SyncState::decode(&b).ok()).unwrap_or_default()
     };
     Ok(Ok(Stored { doc, state }))
 }
@@ -275,19 +270,23 @@ fn merge(job: Job<'_>, today: Date) -> AppResult<Outcome> {
 
 /// Stage 3 for one merged entry: the change log, the document and its projections,
 /// and the sync state.
-fn write(conn: &Connection, session: &Session, id: &str, outcome: Outcome, at: i64) -> AppResult<Reply> {
+fn write(w: &mut dyn Writer, session: &Session, id: &str, outcome: Outcome, at: i64) -> AppResult<Reply> {
     let (reply, state, change) = match outcome {
         Outcome::Refused(reply) => return Ok(reply),
         Outcome::Merged { reply, state, change } => (reply, state, change),
     };
     if let Some(c) = change {
-        store::log_hashes(conn, id, &c.hashes, &session.user.id, &session.device_id, at)?;
-        store::write(conn, id, &c.bytes, c.doc_changes, &c.heads, &c.household, &c.projection)?;
+        w.log_changes(id, &c.hashes, &session.user.id, &session.device_id, at)?;
+        let doc = DocWrite {
+            id,
+            bytes: &c.bytes,
+            doc_changes: c.doc_changes,
+            heads: &c.heads,
+            household: &c.household,
+            projection: &c.projection,
+        };
+        w.write_doc(&doc, at)?;
     }
-    conn.prepare_cached(
-        "INSERT INTO sync_states (device_id, household_id, state) VALUES (?1, ?2, ?3)
-         ON CONFLICT(device_id, household_id) DO UPDATE SET state = excluded.state",
-    )?
-    .execute(params![session.device_id, id, state.encode()])?;
+    w.put_sync_state(&session.device_id, id, &state.encode())?;
     Ok(reply)
 }

@@ -5,7 +5,6 @@
 
 use std::collections::BTreeMap;
 
-use rusqlite::{Connection, params};
 use shared::{
     Category, Coded, Date, Household, HouseholdDoc, LabourCapacity, Member, Monitoring, Placement, PlacementArea,
     Relation, Sex, Stamp,
@@ -13,7 +12,7 @@ use shared::{
 
 use crate::auth::{Role, now};
 use crate::error::{AppError, AppResult};
-use crate::store;
+use crate::store::{self, Writer};
 
 /// The columns, as (English header, Chinese header). `registry_no`, `site`, `grid` and
 /// `name` are required.
@@ -89,7 +88,7 @@ fn boolean(value: &str) -> Option<bool> {
 }
 
 /// Parses and checks the whole file; returns the households, or every row error.
-fn parse(csv_text: &str, conn: &Connection) -> Result<Vec<Parsed>, Vec<RowError>> {
+fn parse(csv_text: &str, cadres: &[String]) -> Result<Vec<Parsed>, Vec<RowError>> {
     let text = csv_text.strip_prefix('\u{feff}').unwrap_or(csv_text);
     let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(text.as_bytes());
     let mut errors = Vec::new();
@@ -115,10 +114,6 @@ fn parse(csv_text: &str, conn: &Connection) -> Result<Vec<Parsed>, Vec<RowError>
     if !errors.is_empty() {
         return Err(errors);
     }
-    let cadres: Vec<String> = conn
-        .prepare("SELECT id FROM users WHERE role = ?1")
-        .and_then(|mut s| s.query_map([Role::Cadre.code()], |r| r.get(0))?.collect())
-        .unwrap_or_default();
 
     let mut by_id: BTreeMap<String, Parsed> = BTreeMap::new();
     for record in reader.records() {
@@ -282,17 +277,18 @@ fn parse(csv_text: &str, conn: &Connection) -> Result<Vec<Parsed>, Vec<RowError>
 
 /// Imports a roster in one transaction, as `stamp`'s author. On any row error nothing
 /// is imported and every error is returned.
-pub fn import(conn: &mut Connection, csv_text: &str, stamp: &Stamp) -> AppResult<Result<ImportReport, Vec<RowError>>> {
-    let parsed = match parse(csv_text, conn) {
+pub fn import(w: &mut dyn Writer, csv_text: &str, stamp: &Stamp) -> AppResult<Result<ImportReport, Vec<RowError>>> {
+    let cadres = w.logins_with_role(Role::Cadre)?;
+    let parsed = match parse(csv_text, &cadres) {
         Ok(p) => p,
         Err(errors) => return Ok(Err(errors)),
     };
-    let today = Date::in_china(now());
-    let tx = conn.transaction()?;
+    let at = now();
+    let today = Date::in_china(at);
     let mut members = 0;
     for p in &parsed {
         let id = &p.household.facts.registry_no;
-        let mut doc = match store::load_doc(&tx, id)? {
+        let mut doc = match w.load_doc(id)? {
             Some(d) => d,
             None => HouseholdDoc::create(id, store::server_actor(), stamp).map_err(AppError::internal)?,
         };
@@ -305,19 +301,12 @@ pub fn import(conn: &mut Connection, csv_text: &str, stamp: &Stamp) -> AppResult
         })
         .map_err(AppError::internal)?;
         let household = doc.household().map_err(AppError::internal)?;
-        store::save(&tx, id, &doc, &household, today)?;
+        w.save_doc(id, &doc, &household, today, at)?;
         for cadre in &p.cadres {
-            tx.execute(
-                "INSERT OR IGNORE INTO assignments (household_id, user_id) VALUES (?1, ?2)",
-                params![id, cadre],
-            )?;
+            w.assign(id, cadre)?;
         }
         members += p.household.members.len();
     }
-    tx.execute(
-        "INSERT INTO audit_log (at, user_id, action, detail) VALUES (?1, ?2, 'import_roster', ?3)",
-        params![now(), stamp.author.user, format!("{} households, {members} members", parsed.len())],
-    )?;
-    tx.commit()?;
+    w.audit(at, &stamp.author.user, "import_roster", &format!("{} households, {members} members", parsed.len()))?;
     Ok(Ok(ImportReport { households: parsed.len(), members }))
 }

@@ -81,13 +81,11 @@ pub async fn sync(
         AppError::bad_request("bad_batch", format!("同步请求格式错误：{e}"), format!("Malformed sync request: {e}"))
     })?;
     let response = state
-        .db
-        .run(move |conn| {
+        .store
+        .write(move |w| {
             let at = now();
             let today = Date::in_china(at);
-            let tx = conn.transaction()?;
-            let replies = merge_batch(&tx, &session, &entries, today, at)?;
-            tx.commit()?;
+            let replies = merge_batch(w, &session, &entries, today, at)?;
             let replies: Vec<Incoming> = entries
                 .into_iter()
                 .zip(replies)
@@ -119,13 +117,11 @@ pub async fn sync_single(
     }
     let message = read_body(&headers, body).await?;
     let reply = state
-        .db
-        .run(move |conn| {
+        .store
+        .write(move |w| {
             let at = now();
-            let tx = conn.transaction()?;
             let entry = Outgoing { doc_id: id, message };
-            let reply = merge_batch(&tx, &session, std::slice::from_ref(&entry), Date::in_china(at), at)?.remove(0);
-            tx.commit()?;
+            let reply = merge_batch(w, &session, std::slice::from_ref(&entry), Date::in_china(at), at)?.remove(0);
             Ok::<_, AppError>(reply)
         })
         .await?;

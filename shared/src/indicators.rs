@@ -280,6 +280,73 @@ impl Indicators {
         }
     }
 
+    /// Adds `other`, the indicators of other households for the same period: the same
+    /// as adding their summaries one by one, since every field is a count or a sum (the
+    /// server adds kept per-grid totals this way). Destructured in full, so that a field
+    /// added to `Indicators` does not compile here until it is added up too.
+    pub fn absorb(&mut self, other: Indicators) {
+        let Indicators {
+            households,
+            visited_in_person,
+            recorded,
+            labour_force,
+            employed_labour,
+            employed_people,
+            zero_employment,
+            households_with_labour,
+            one_in_work,
+            stable_employed,
+            low_income_labour,
+            income_unknown,
+            income_this_year,
+            income_last_year,
+            persons_compared,
+            guarantee_alerts,
+            monitored,
+            with_risk,
+            new_risk,
+            returned,
+            welfare_posts,
+            wage_income,
+            by_channel,
+            by_scope,
+            by_industry,
+        } = other;
+        self.households += households;
+        self.visited_in_person += visited_in_person;
+        self.recorded += recorded;
+        self.labour_force += labour_force;
+        self.employed_labour += employed_labour;
+        self.employed_people += employed_people;
+        self.zero_employment += zero_employment;
+        self.households_with_labour += households_with_labour;
+        self.one_in_work += one_in_work;
+        self.stable_employed += stable_employed;
+        self.low_income_labour += low_income_labour;
+        self.income_unknown += income_unknown;
+        self.income_this_year += income_this_year;
+        self.income_last_year += income_last_year;
+        self.persons_compared += persons_compared;
+        self.guarantee_alerts += guarantee_alerts;
+        self.with_risk += with_risk;
+        self.new_risk += new_risk;
+        self.returned += returned;
+        self.welfare_posts += welfare_posts;
+        self.wage_income += wage_income;
+        for (k, n) in monitored {
+            *self.monitored.entry(k).or_default() += n;
+        }
+        for (k, n) in by_channel {
+            *self.by_channel.entry(k).or_default() += n;
+        }
+        for (k, n) in by_scope {
+            *self.by_scope.entry(k).or_default() += n;
+        }
+        for (k, n) in by_industry {
+            *self.by_industry.entry(k).or_default() += n;
+        }
+    }
+
     /// 户户见 coverage: visited in person ÷ households.
     pub fn coverage(&self) -> Option<f64> {
         ratio(self.visited_in_person, self.households)

@@ -17,6 +17,7 @@
 //! assert!(doc.conflicts().unwrap().is_empty());
 //! ```
 
+pub mod api;
 pub mod conflict;
 pub mod doc;
 pub mod fields;

@@ -207,3 +207,16 @@ fn summaries_add_up_to_the_same_indicators() {
     }
     assert_eq!(summed, indicators(&all, nov()));
 }
+
+#[test]
+fn totals_of_parts_absorbed_equal_the_whole() {
+    // The server keeps one sum per grid and adds the grids' sums with `absorb`: any
+    // split of the households must give the indicators of all of them.
+    let all = [household_a(), household_b(), household_c(), household_d()];
+    for split in 0..=all.len() {
+        let (left, right) = all.split_at(split);
+        let mut total = indicators(left, nov());
+        total.absorb(indicators(right, nov()));
+        assert_eq!(total, indicators(&all, nov()), "split at {split}");
+    }
+}

@@ -166,7 +166,7 @@ struct Snapshot {
 
 fn snapshot(server: &TestServer) -> Snapshot {
     let documents = server.peek().documents();
-    let db = server::db::Db::open(&server.db_path).unwrap();
+    let db = server::store::sqlite::Sqlite::open(&server.db_path).unwrap();
     let conn = db.lock();
     let mut rows = Vec::new();
     for sql in [
@@ -266,7 +266,7 @@ async fn every_route_answers_every_caller_as_it_should() {
     let resp = http.post(server.url("/api/logout")).bearer_auth(&revoked).send().await.unwrap();
     assert_eq!(resp.status(), 204);
     {
-        let db = server::db::Db::open(&server.db_path).unwrap();
+        let db = server::store::sqlite::Sqlite::open(&server.db_path).unwrap();
         let n = db
             .lock()
             .execute("UPDATE sessions SET expires_at = ?1 WHERE device_id = 'dev-expired'", [server::auth::now() - 1])
@@ -276,7 +276,7 @@ async fn every_route_answers_every_caller_as_it_should() {
     // Disabling ends the account's sessions; a session that outlived it (the flag set
     // straight in the file) is refused as well, and works again once re-enabled.
     for (flag, status) in [(1, 401), (0, 200)] {
-        let db = server::db::Db::open(&server.db_path).unwrap();
+        let db = server::store::sqlite::Sqlite::open(&server.db_path).unwrap();
         db.lock().execute("UPDATE users SET disabled = ?1 WHERE id = 'admin3'", [flag]).unwrap();
         assert_eq!(me(&disabled).await.unwrap().status(), status, "admin3 disabled = {flag}");
     }
@@ -398,11 +398,11 @@ async fn every_answer_carries_the_security_headers() {
     )
     .unwrap();
     std::fs::write(app.join("app.js"), "export function boot() {}\n".repeat(100)).unwrap();
-    let db = server::db::Db::open(&dir.path().join("h.sqlite3")).unwrap();
+    let store = server::store::Store::open_sqlite(&dir.path().join("h.sqlite3")).unwrap();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(server::serve(listener, server::AppState { db, app_dir: Some(app) }, async {
+    let task = tokio::spawn(server::serve(listener, server::AppState { store, app_dir: Some(app) }, async {
         let _ = stopped.await;
     }));
 

@@ -64,7 +64,7 @@ async fn a_backup_taken_while_serving_restores_and_the_phones_fill_in_what_it_mi
     let report = job.await.unwrap().unwrap();
     println!("backup while serving: {report:?}, {during} sync sessions of c2 during it");
     assert_eq!(report.households, 4);
-    assert_eq!(report.schema, server::db::SCHEMA_VERSION);
+    assert_eq!(report.schema, server::store::sqlite::SCHEMA_VERSION);
     assert!(report.pages > 10 && report.bytes >= report.pages * 1024, "{report:?}");
     backup::integrity_check(&dest).unwrap();
     assert!(!dir.path().join("backup.sqlite3.tmp").exists(), "the temporary copy is renamed away");
@@ -82,7 +82,7 @@ async fn a_backup_taken_while_serving_restores_and_the_phones_fill_in_what_it_mi
     // Restore into a fresh file and serve it: it is the server as it was at the backup.
     let restored_path = dir.path().join("restored.sqlite3");
     let restored = backup::restore(&dest, &restored_path, false).unwrap();
-    assert_eq!((restored.households, restored.schema_after), (4, server::db::SCHEMA_VERSION));
+    assert_eq!((restored.households, restored.schema_after), (4, server::store::sqlite::SCHEMA_VERSION));
     let lost = stored_heads(&restored_path);
     for ((id, before), (_, now)) in acknowledged.iter().zip(&lost) {
         assert_ne!(before, now, "{id}: the backup predates the last edits");
@@ -163,10 +163,10 @@ async fn backup_and_restore_refuse_what_they_must() {
     assert!(!target.exists());
     let newer = dir.path().join("newer.sqlite3");
     std::fs::copy(&dest, &newer).unwrap();
-    server::db::Db::open(&newer)
+    server::store::sqlite::Sqlite::open(&newer)
         .unwrap()
         .lock()
-        .execute_batch(&format!("PRAGMA user_version = {}", server::db::SCHEMA_VERSION + 1))
+        .execute_batch(&format!("PRAGMA user_version = {}", server::store::sqlite::SCHEMA_VERSION + 1))
         .unwrap();
     let err = backup::restore(&newer, &target, true).unwrap_err();
     assert!(matches!(err, BackupError::TooNew { .. }), "{err}");

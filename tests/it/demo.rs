@@ -7,10 +7,10 @@ async fn the_demo_county_is_seeded_and_answers() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("demo.sqlite3");
     {
-        let db = server::db::Db::open(&path).unwrap();
-        let n = db.run(server::demo::seed).await.unwrap();
+        let db = server::store::sqlite::Sqlite::open(&path).unwrap();
+        let n = db.write(|w| server::demo::seed(w)).await.unwrap();
         assert_eq!(n, 360);
-        assert_eq!(db.run(server::demo::seed).await.unwrap(), 0, "seeding twice adds nothing");
+        assert_eq!(db.write(|w| server::demo::seed(w)).await.unwrap(), 0, "seeding twice adds nothing");
     }
     // No visit is dated after today: the form would refuse to save it.
     let today = shared::Date::in_china(server::auth::now());

@@ -342,7 +342,7 @@ async fn an_admin_sees_every_site_and_may_unmask_which_is_audited() {
     let book = workbook(&admin, "period=2026-11&unmask=1").await;
     assert_eq!(audited(), 1);
     let detail: String = {
-        let db = server::db::Db::open(&server.db_path).unwrap();
+        let db = server::store::sqlite::Sqlite::open(&server.db_path).unwrap();
         let conn = db.lock();
         conn.query_row("SELECT user_id || ' ' || detail FROM audit_log WHERE action = 'export_unmasked'", [], |r| {
             r.get(0)

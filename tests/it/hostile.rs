@@ -128,7 +128,7 @@ fn stored(server: &TestServer) -> Stored {
         .iter()
         .map(|t| peek.count(&format!("SELECT COUNT(*) FROM {t}")))
         .collect();
-    let db = server::db::Db::open(&server.db_path).unwrap();
+    let db = server::store::sqlite::Sqlite::open(&server.db_path).unwrap();
     let conn = db.lock();
     let ok: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
     assert_eq!(ok, "ok", "PRAGMA integrity_check");

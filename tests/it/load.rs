@@ -27,7 +27,7 @@ async fn twenty_phones_sync_at_once_without_an_error() {
         100
     );
     let ok: String = {
-        let db = server::db::Db::open(&path).unwrap();
+        let db = server::store::sqlite::Sqlite::open(&path).unwrap();
         let conn = db.lock();
         conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap()
     };

@@ -37,11 +37,11 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server on 127.0.0.1:0 over the database at `db_path`.
     pub async fn start(db_path: &Path) -> Self {
-        let db = server::db::Db::open(db_path).expect("open database");
+        let store = server::store::Store::open_sqlite(db_path).expect("open database");
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();
-        let state = server::AppState { db, app_dir: None };
+        let state = server::AppState { store, app_dir: None };
         let task = tokio::spawn(server::serve(listener, state, async {
             let _ = stopped.await;
         }));
@@ -84,14 +84,14 @@ pub struct Peek(pub PathBuf);
 impl Peek {
     /// Every household's id and saved document bytes, in id order.
     pub fn documents(&self) -> Vec<(String, Vec<u8>)> {
-        let db = server::db::Db::open(&self.0).expect("open");
+        let db = server::store::sqlite::Sqlite::open(&self.0).expect("open");
         let conn = db.lock();
         let mut stmt = conn.prepare("SELECT id, doc FROM households ORDER BY id").expect("prepare");
         stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).expect("query").map(|r| r.expect("row")).collect()
     }
     /// Runs a scalar query.
     pub fn count(&self, sql: &str) -> i64 {
-        let db = server::db::Db::open(&self.0).expect("open");
+        let db = server::store::sqlite::Sqlite::open(&self.0).expect("open");
         let conn = db.lock();
         conn.query_row(sql, [], |r| r.get(0)).expect("count")
     }
@@ -99,8 +99,7 @@ impl Peek {
 
 /// Creates users and imports a roster straight into the database (as the CLI does).
 pub fn seed(db_path: &Path, users: &[(&str, &str, server::auth::Role, Option<&str>)], roster_csv: &str) {
-    let db = server::db::Db::open(db_path).expect("open");
-    let mut conn = db.lock();
+    let db = server::store::sqlite::Sqlite::open(db_path).expect("open");
     for (id, name, role, area) in users {
         let user = server::auth::User {
             id: (*id).into(),
@@ -108,10 +107,11 @@ pub fn seed(db_path: &Path, users: &[(&str, &str, server::auth::Role, Option<&st
             role: *role,
             area: area.and_then(server::auth::Area::parse),
         };
-        server::auth::create_user(&conn, &user, PASSWORD).expect("create user");
+        let hash = server::auth::new_account(&user, PASSWORD).expect("a valid account");
+        db.write_blocking(|w| server::auth::create_user(w, &user, &hash)).expect("create user");
     }
     let stamp = shared::Stamp::new("admin", "管理员", 1_790_000_000);
-    server::roster::import(&mut conn, roster_csv, &stamp).expect("import").expect("roster rows");
+    db.write_blocking(|w| server::roster::import(w, roster_csv, &stamp)).expect("import").expect("roster rows");
 }
 
 /// What one sync did.

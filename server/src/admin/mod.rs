@@ -9,30 +9,19 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::StatusCode;
-use rusqlite::{Connection, params};
-use serde::de::DeserializeOwned;
 
 pub use assignments::{
-    AreaCount, AssignedHousehold, Assignment, AssignmentFilter, AssignmentsView, BulkReport, MAX_ITEMS, assign,
-    assign_handler, assign_many, assignments,
+    Assignment, AssignmentFilter, AssignmentsView, BulkReport, MAX_ITEMS, assign, assign_handler, assign_many,
+    assignments,
 };
-pub use users::{NewUser, UserRow, UserUpdate, create_user, list_users, update_user, update_user_handler, user_rows};
+pub use users::{NewUser, UserUpdate, create_user, list_users, update_user, update_user_handler};
 
 use crate::AppState;
+pub use crate::api::json_body;
 use crate::auth::{self, Area, Role, Session};
 use crate::error::{AppError, AppResult};
 use crate::roster::{self, ImportReport, RowError};
-
-/// Parses a JSON body, naming what is wrong with it.
-pub fn json_body<T: DeserializeOwned>(bytes: &[u8]) -> AppResult<T> {
-    serde_json::from_slice(bytes).map_err(|e| {
-        AppError::bad_request(
-            "bad_json",
-            format!("请求内容不是有效的 JSON：{e}"),
-            format!("The request body is not the expected JSON: {e}"),
-        )
-    })
-}
+use crate::store::Writer;
 
 fn admin_only(session: &Session) -> AppResult<()> {
     if session.user.role != Role::Admin {
@@ -66,19 +55,9 @@ fn area_param(area: Option<&str>) -> AppResult<Option<Area>> {
     }
 }
 
-/// `county:NAME`, `township:NAME` or `site:NAME`.
-pub fn area_code(area: &Area) -> String {
-    let (kind, name) = area.column();
-    format!("{kind}:{name}")
-}
-
-/// Records an admin action in `audit_log`.
-fn audit(conn: &Connection, by: &str, action: &str, detail: &str) -> AppResult<()> {
-    conn.execute(
-        "INSERT INTO audit_log (at, user_id, action, detail) VALUES (?1, ?2, ?3, ?4)",
-        params![auth::now(), by, action, detail],
-    )?;
-    Ok(())
+/// Records an admin action in the audit log.
+fn audit(w: &mut dyn Writer, by: &str, action: &str, detail: &str) -> AppResult<()> {
+    Ok(w.audit(auth::now(), by, action, detail)?)
 }
 
 /// Answer of a roster import that failed.
@@ -106,7 +85,7 @@ pub async fn import_roster(
         )
     })?;
     let stamp = shared::Stamp::new(session.user.id.clone(), session.user.name.clone(), auth::now());
-    let result = state.db.run(move |conn| roster::import(conn, &text, &stamp)).await?;
+    let result = state.store.write(move |w| roster::import(w, &text, &stamp)).await?;
     Ok(result.map(Json).map_err(|rows| {
         (StatusCode::UNPROCESSABLE_ENTITY, Json(ImportErrors { error: "roster_rejected".into(), rows }))
     }))

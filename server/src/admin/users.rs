@@ -6,12 +6,14 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use rusqlite::{Connection, params};
 
-use super::{admin_only, area_code, area_param, audit, json_body, role_param};
+use shared::api::UserRow;
+
+use super::{admin_only, area_param, audit, json_body, role_param};
 use crate::AppState;
 use crate::auth::{self, Area, Role, Session, User};
 use crate::error::{AppError, AppResult};
+use crate::store::{Reader, Writer};
 
 /// Longest display name.
 const MAX_NAME_CHARS: usize = 64;
@@ -31,66 +33,8 @@ pub struct NewUser {
     pub password: String,
 }
 
-/// One account as `GET /api/admin/users` lists it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct UserRow {
-    /// Login (账号).
-    pub login: String,
-    /// Display name.
-    pub name: String,
-    /// Role.
-    pub role: Role,
-    /// `county:NAME`, `township:NAME` or `site:NAME` (supervisors), else `null`.
-    pub area: Option<String>,
-    /// Households assigned to this account (cadres).
-    pub assigned: i64,
-    /// Wrong passwords in a row.
-    pub failed_logins: i64,
-    /// Unix seconds until which login is refused after wrong passwords; `null` when not
-    /// locked now.
-    pub locked_until: Option<i64>,
-    /// Disabled by an admin: login refused, no session works.
-    pub disabled: bool,
-    /// Unix seconds.
-    pub created_at: i64,
-}
-
-/// Every account (or only `login`), admins first, then supervisors, then cadres.
-pub fn user_rows(conn: &Connection, login: Option<&str>, at: i64) -> AppResult<Vec<UserRow>> {
-    let sql = format!(
-        "SELECT u.id, u.name, u.role, u.area_kind, u.area, u.failed_logins, u.locked_until, u.disabled, u.created_at,
-                (SELECT COUNT(*) FROM assignments a WHERE a.user_id = u.id)
-         FROM users u {}
-         ORDER BY CASE u.role WHEN 'admin' THEN 0 WHEN 'supervisor' THEN 1 ELSE 2 END, u.id",
-        if login.is_some() { "WHERE u.id = ?1" } else { "" }
-    );
-    let mut stmt = conn.prepare(&sql)?;
-    let map = |r: &rusqlite::Row<'_>| {
-        let role: String = r.get(2)?;
-        let kind: Option<String> = r.get(3)?;
-        let area: Option<String> = r.get(4)?;
-        let locked_until: i64 = r.get(6)?;
-        Ok(UserRow {
-            login: r.get(0)?,
-            name: r.get(1)?,
-            role: Role::parse(&role).unwrap_or(Role::Cadre),
-            area: kind.zip(area).map(|(k, a)| format!("{k}:{a}")),
-            failed_logins: r.get(5)?,
-            locked_until: (locked_until > at).then_some(locked_until),
-            disabled: r.get(7)?,
-            created_at: r.get(8)?,
-            assigned: r.get(9)?,
-        })
-    };
-    let rows = match login {
-        Some(l) => stmt.query_map([l], map)?.collect::<Result<Vec<_>, _>>()?,
-        None => stmt.query_map([], map)?.collect::<Result<Vec<_>, _>>()?,
-    };
-    Ok(rows)
-}
-
-fn one_row(conn: &Connection, login: &str) -> AppResult<UserRow> {
-    user_rows(conn, Some(login), auth::now())?.into_iter().next().ok_or_else(|| unknown_user(login))
+fn one_row(r: &mut dyn Reader, login: &str) -> AppResult<UserRow> {
+    r.user_rows(Some(login), auth::now())?.into_iter().next().ok_or_else(|| unknown_user(login))
 }
 
 fn unknown_user(login: &str) -> AppError {
@@ -117,7 +61,7 @@ fn name_param(name: &str) -> AppResult<String> {
 /// `GET /api/admin/users`.
 pub async fn list_users(State(state): State<AppState>, session: Session) -> AppResult<Json<Vec<UserRow>>> {
     admin_only(&session)?;
-    Ok(Json(state.db.run(|conn| user_rows(conn, None, auth::now())).await?))
+    Ok(Json(state.store.read(|r| r.user_rows(None, auth::now())).await?))
 }
 
 /// `POST /api/admin/users`.
@@ -132,15 +76,18 @@ pub async fn create_user(
     let area = area_param(new.area.as_deref())?;
     let name = name_param(&new.name)?;
     let user = User { id: new.login.trim().to_owned(), name, role, area };
+    let password = new.password;
+    let checked = user.clone();
+    let hash = tokio::task::spawn_blocking(move || auth::new_account(&checked, &password))
+        .await
+        .map_err(AppError::internal)??;
     let by = session.user.id;
     let row = state
-        .db
-        .run(move |conn| {
-            let tx = conn.transaction()?;
-            auth::create_user(&tx, &user, &new.password)?;
-            audit(&tx, &by, "create_user", &format!("{} ({})", user.id, role.code()))?;
-            tx.commit()?;
-            one_row(conn, &user.id)
+        .store
+        .write(move |w| {
+            auth::create_user(w, &user, &hash)?;
+            audit(w, &by, "create_user", &format!("{} ({})", user.id, role.code()))?;
+            one_row(w, &user.id)
         })
         .await?;
     Ok((StatusCode::CREATED, Json(row)))
@@ -172,11 +119,17 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
     <Option<String> as serde::Deserialize>::deserialize(d).map(Some)
 }
 
-/// Applies `update` to account `login` as admin `by`, in one transaction; every
-/// check is made before anything is written.
-pub fn update_user(conn: &mut Connection, by: &str, login: &str, update: &UserUpdate) -> AppResult<UserRow> {
-    let tx = conn.transaction()?;
-    let current = auth::get_user(&tx, login)?.ok_or_else(|| unknown_user(login))?;
+/// Applies `update` to account `login` as admin `by`, in the caller's transaction;
+/// every check is made before anything is written. A new password comes already
+/// hashed (`password_hash`), checked against the rules by the caller.
+pub fn update_user(
+    w: &mut dyn Writer,
+    by: &str,
+    login: &str,
+    update: &UserUpdate,
+    password_hash: Option<&str>,
+) -> AppResult<UserRow> {
+    let current = w.user(login)?.ok_or_else(|| unknown_user(login))?;
     let name = update.name.as_deref().map(name_param).transpose()?;
     let role = update.role.as_deref().map(role_param).transpose()?.unwrap_or(current.role);
     let area: Option<Area> = match &update.area {
@@ -203,17 +156,12 @@ pub fn update_user(conn: &mut Connection, by: &str, login: &str, update: &UserUp
     }
 
     let mut done = Vec::new();
-    let (kind, area_name) = match &area {
-        Some(a) => {
-            let (k, n) = a.column();
-            (Some(k), Some(n.to_owned()))
-        }
-        None => (None, None),
-    };
-    tx.execute(
-        "UPDATE users SET name = ?2, role = ?3, area_kind = ?4, area = ?5 WHERE id = ?1",
-        params![login, name.as_deref().unwrap_or(&current.name), role.code(), kind, area_name],
-    )?;
+    w.set_user(&User {
+        id: login.to_owned(),
+        name: name.clone().unwrap_or_else(|| current.name.clone()),
+        role,
+        area: area.clone(),
+    })?;
     if let Some(n) = &name
         && *n != current.name
     {
@@ -222,39 +170,37 @@ pub fn update_user(conn: &mut Connection, by: &str, login: &str, update: &UserUp
     if role != current.role {
         done.push(format!("role {}→{}", current.role.code(), role.code()));
         if current.role == Role::Cadre {
-            let n = tx.execute("DELETE FROM assignments WHERE user_id = ?1", [login])?;
+            let n = w.unassign_all(login)?;
             done.push(format!("{n} assignments removed"));
         }
     }
     if area != current.area {
-        done.push(format!("area {}", area.as_ref().map(area_code).unwrap_or_default()));
+        done.push(format!("area {}", area.as_ref().map(Area::code).unwrap_or_default()));
     }
-    if let Some(password) = &update.password {
-        auth::reset_password(&tx, login, password)?;
+    if let Some(hash) = password_hash {
+        auth::reset_password(w, login, hash)?;
         done.push("password reset".into());
     }
     match update.disabled {
         Some(true) => {
-            tx.execute("UPDATE users SET disabled = 1 WHERE id = ?1", [login])?;
-            tx.execute("DELETE FROM sessions WHERE user_id = ?1", [login])?;
+            w.set_disabled(login, true)?;
+            w.delete_sessions_of(login, None)?;
             done.push("disabled".into());
         }
         Some(false) => {
-            tx.execute("UPDATE users SET disabled = 0 WHERE id = ?1", [login])?;
+            w.set_disabled(login, false)?;
             done.push("enabled".into());
         }
         None => {}
     }
     if update.unlock {
-        tx.execute("UPDATE users SET failed_logins = 0, locked_until = 0 WHERE id = ?1", [login])?;
+        w.set_login_failures(login, 0, 0)?;
         done.push("unlocked".into());
     }
     if !done.is_empty() {
-        audit(&tx, by, "update_user", &format!("{login}: {}", done.join(", ")))?;
+        audit(w, by, "update_user", &format!("{login}: {}", done.join(", ")))?;
     }
-    let row = one_row(&tx, login)?;
-    tx.commit()?;
-    Ok(row)
+    one_row(w, login)
 }
 
 /// `POST /api/admin/users/{login}` (also `PATCH`).
@@ -266,6 +212,18 @@ pub async fn update_user_handler(
 ) -> AppResult<Json<UserRow>> {
     admin_only(&session)?;
     let update: UserUpdate = json_body(&body)?;
+    // Hashed before the transaction, so that no write waits for argon2.
+    let hash = match update.password.clone() {
+        Some(p) => Some(
+            tokio::task::spawn_blocking(move || {
+                auth::check_password_rules(&p)?;
+                auth::hash_password(&p)
+            })
+            .await
+            .map_err(AppError::internal)??,
+        ),
+        None => None,
+    };
     let by = session.user.id;
-    Ok(Json(state.db.run(move |conn| update_user(conn, &by, &login, &update)).await?))
+    Ok(Json(state.store.write(move |w| update_user(w, &by, &login, &update, hash.as_deref())).await?))
 }

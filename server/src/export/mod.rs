@@ -15,14 +15,15 @@ mod xlsx;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use rusqlite::{Connection, params};
-use shared::{Date, Period};
+use shared::Period;
 
 use self::rows::{Loaded, Sheet};
 use self::table::Table;
-use crate::auth::{Role, Session, User, now, scope_filter};
+use crate::AppState;
+use crate::api::{current_period, period_param};
+use crate::auth::{Role, Session, now};
 use crate::error::{AppError, AppResult};
-use crate::{AppState, store};
+use crate::store::{Reader, Selection, StoreError, StoreResult};
 
 /// Query of the exports.
 #[derive(Debug, serde::Deserialize)]
@@ -37,18 +38,25 @@ pub struct ExportQuery {
 pub const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 const CSV_TYPE: &str = "text/csv; charset=utf-8";
 
-/// Every household in `user`'s scope, in site, grid, id order.
-fn load_scope(conn: &Connection, user: &User) -> AppResult<Vec<Loaded>> {
-    let (scope, param) = scope_filter(user);
-    let sql = format!("SELECT h.id FROM households h WHERE {scope} ORDER BY h.site, h.grid, h.id");
-    let ids: Vec<String> = conn
-        .prepare(&sql)?
-        .query_map(rusqlite::params_from_iter(param.iter()), |r| r.get(0))?
-        .collect::<Result<_, _>>()?;
+/// Every household of `selection`, in site, grid, id order. A household whose stored
+/// document is damaged is logged and left out; the rest are exported.
+fn load(r: &mut dyn Reader, selection: &Selection) -> StoreResult<Vec<Loaded>> {
+    let ids = r.household_ids(selection)?;
     let mut out = Vec::with_capacity(ids.len());
     for id in ids {
-        let Some(doc) = store::load_doc(conn, &id)? else { continue };
-        out.push((id, doc.household().map_err(AppError::internal)?));
+        let doc = match r.load_doc(&id) {
+            Ok(Some(doc)) => doc,
+            Ok(None) => continue,
+            Err(e @ StoreError::Corrupt { .. }) => {
+                tracing::error!(household = %id, error = %e, "export: household skipped");
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        match doc.household() {
+            Ok(h) => out.push((id, h)),
+            Err(e) => tracing::error!(household = %id, error = %e, "export: household skipped"),
+        }
     }
     Ok(out)
 }
@@ -72,26 +80,20 @@ where
     if unmask && session.user.role != Role::Admin {
         return Err(AppError::forbidden("仅管理员可导出完整身份证号", "Only an admin can export full ID numbers"));
     }
-    let period =
-        crate::reads::period_param(q.period.as_deref(), Period::of(Date::in_china(now())), "监测期", "Period")?;
+    let period = period_param(q.period.as_deref(), current_period(), "监测期", "Period")?;
     let user = session.user.clone();
     let what: String = what.into();
-    let tables = state
-        .db
-        .run(move |conn| {
-            let households = load_scope(conn, &user)?;
-            let tables = build(&households, period, unmask);
-            if unmask {
-                let detail = format!("{what}, period {period}, {} households", households.len());
-                conn.execute(
-                    "INSERT INTO audit_log (at, user_id, action, detail) VALUES (?1, ?2, 'export_unmasked', ?3)",
-                    params![now(), user.id, detail],
-                )?;
-                tracing::warn!(user = %user.id, period = %period, export = %what, "unmasked export");
-            }
-            Ok::<_, AppError>(tables)
-        })
-        .await?;
+    // On a reader: an export of the whole county never holds up a sync.
+    let selection = Selection::of(&user);
+    let households = state.store.read_long(move |r| load(r, &selection)).await?;
+    if unmask {
+        let detail = format!("{what}, period {period}, {} households", households.len());
+        let login = user.id.clone();
+        state.store.write(move |w| w.audit(now(), &login, "export_unmasked", &detail)).await?;
+        tracing::warn!(user = %user.id, period = %period, export = %what, "unmasked export");
+    }
+    let tables =
+        tokio::task::spawn_blocking(move || build(&households, period, unmask)).await.map_err(AppError::internal)?;
     Ok((period, tables))
 }
 

@@ -27,7 +27,7 @@ const RUNS: usize = 5;
 /// and one in eight compacts.
 fn aged_copy(seeded: &Path, to: &Path) -> PathBuf {
     let path = copy_of(seeded, to);
-    let db = server::db::Db::open(&path).expect("open");
+    let db = server::store::sqlite::Sqlite::open(&path).expect("open");
     let mut conn = db.lock();
     let tx = conn.transaction().expect("tx");
     let stored: Vec<(String, Vec<u8>)> = tx
@@ -134,9 +134,7 @@ async fn profile(work: &Path, seeded: &Path) -> Vec<(&'static str, Duration)> {
             (id.clone(), doc.sync_message(&mut state).expect("a message"))
         })
         .collect();
-    let db = server::db::Db::open(&path).expect("open");
-    let mut conn = db.lock();
-    let tx = conn.transaction().expect("tx");
+    let db = server::store::sqlite::Sqlite::open(&path).expect("open");
     let today = Date::in_china(now());
     let mut steps: Vec<(&'static str, Duration)> = [
         "read row",
@@ -153,39 +151,53 @@ async fn profile(work: &Path, seeded: &Path) -> Vec<(&'static str, Duration)> {
     .map(|s| (s, Duration::ZERO))
     .collect();
     let mut time = |i: usize, started: Instant| steps[i].1 += started.elapsed();
-    // The steps of `server::merge`, one by one and on one thread.
-    for (id, message) in &messages {
-        let t = Instant::now();
-        let stored = store::read_stored(&tx, id).expect("row").expect("exists");
-        time(0, t);
-        let t = Instant::now();
-        let mut state = State::new();
-        let heads = stored.heads.as_ref().expect("heads stored");
-        let (merged, new) =
-            wire::load_and_receive(&stored.bytes, heads, store::server_actor(), &mut state, message).expect("merged");
-        time(1, t);
-        let t = Instant::now();
-        let (household, conflicts) = merged.check_counting_conflicts().expect("layout");
-        time(2, t);
-        let t = Instant::now();
-        let problems = shared::validate(&household, today).len();
-        time(3, t);
-        let t = Instant::now();
-        let (bytes, doc_changes) = store::merged_bytes(id, &stored.bytes, stored.changes, &merged, &new);
-        let projection = store::Projection::counted(&household, conflicts, problems, today).expect("projection");
-        time(4, t);
-        let t = Instant::now();
-        let _ = wire::answer(&merged, &mut state);
-        time(5, t);
-        let t = Instant::now();
-        store::log_hashes(&tx, id, &new.hashes, CADRE, "bench-profile", now()).expect("log");
-        time(6, t);
-        let t = Instant::now();
-        store::write(&tx, id, &bytes, doc_changes, &merged.heads(), &household, &projection).expect("write");
-        time(7, t);
-    }
-    let t = Instant::now();
-    tx.commit().expect("commit");
-    steps.push(("commit", t.elapsed()));
+    // The steps of `server::merge`, one by one and on one thread, in one transaction.
+    let mut commit = Instant::now();
+    db.write_blocking(|tx| {
+        for (id, message) in &messages {
+            let t = Instant::now();
+            let stored = tx.stored_doc(id).expect("row").expect("exists");
+            time(0, t);
+            let t = Instant::now();
+            let mut state = State::new();
+            let heads = stored.heads.as_ref().expect("heads stored");
+            let (merged, new) =
+                wire::load_and_receive(&stored.bytes, heads, store::server_actor(), &mut state, message)
+                    .expect("merged");
+            time(1, t);
+            let t = Instant::now();
+            let (household, conflicts) = merged.check_counting_conflicts().expect("layout");
+            time(2, t);
+            let t = Instant::now();
+            let problems = shared::validate(&household, today).len();
+            time(3, t);
+            let t = Instant::now();
+            let (bytes, doc_changes) = store::merged_bytes(id, &stored.bytes, stored.changes, &merged, &new);
+            let projection = store::Projection::counted(&household, conflicts, problems, today).expect("projection");
+            time(4, t);
+            let t = Instant::now();
+            let _ = wire::answer(&merged, &mut state);
+            time(5, t);
+            let t = Instant::now();
+            tx.log_changes(id, &new.hashes, CADRE, "bench-profile", now()).expect("log");
+            time(6, t);
+            let t = Instant::now();
+            let heads = merged.heads();
+            let doc = store::DocWrite {
+                id,
+                bytes: &bytes,
+                doc_changes,
+                heads: &heads,
+                household: &household,
+                projection: &projection,
+            };
+            tx.write_doc(&doc, now()).expect("write");
+            time(7, t);
+        }
+        commit = Instant::now();
+        Ok::<_, store::StoreError>(())
+    })
+    .expect("the profile's transaction");
+    steps.push(("commit", commit.elapsed()));
     steps
 }

@@ -18,9 +18,9 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use server::api::dashboard::{CoverageRow, IndicatorReport};
 use server::auth::{Area, Role, User};
 use server::demo::Rng;
-use server::reads::{CoverageRow, IndicatorReport};
 use shared::indicators::Indicators;
 use shared::{Date, Period};
 
@@ -171,9 +171,10 @@ impl Templates {
     }
 
     fn from_demo(period: Period) -> Result<Self, String> {
-        let db = server::db::Db::open_in_memory().map_err(|e| e.to_string())?;
-        let mut conn = db.lock();
-        server::demo::seed(&mut conn).map_err(|e| format!("{e:?}"))?;
+        let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+        let db = server::store::sqlite::Sqlite::open(&dir.path().join("demo.sqlite3")).map_err(|e| e.to_string())?;
+        db.write_blocking(|w| server::demo::seed(w)).map_err(|e| format!("{e:?}"))?;
+        let conn = db.lock();
         let first = period.plus_months(-(PERIODS - 1));
         let mut households: Vec<(String, Template)> = conn
             .prepare("SELECT id, doc, members, last_visit, last_mode FROM households ORDER BY id")
@@ -365,7 +366,7 @@ fn seed(path: &Path, n: usize, templates: &Templates, period: Period, docs: Docs
     let started = Instant::now();
     let seats = layout(n, templates);
     let cadres = seats.last().map_or(0, |s| s.cadre + 1);
-    let db = server::db::Db::open(path).map_err(|e| e.to_string())?;
+    let db = server::store::sqlite::Sqlite::open(path).map_err(|e| e.to_string())?;
     {
         let mut conn = db.lock();
         // Seeding only: no journal, no fsync, a large cache. The server reopens the file
@@ -378,7 +379,10 @@ fn seed(path: &Path, n: usize, templates: &Templates, period: Period, docs: Docs
             (SUPERVISOR, "县督导", Role::Supervisor, Some(Area::County(COUNTY.into()))),
         ] {
             let user = User { id: id.into(), name: name.into(), role, area };
-            server::auth::create_user(&conn, &user, crate::PASSWORD).map_err(|e| format!("{e:?}"))?;
+            let hash = server::auth::new_account(&user, crate::PASSWORD).map_err(|e| format!("{e:?}"))?;
+            drop(conn);
+            db.write_blocking(|w| server::auth::create_user(w, &user, &hash)).map_err(|e| format!("{e:?}"))?;
+            conn = db.lock();
         }
         let tx = conn.transaction().map_err(sql_err)?;
         {
@@ -709,7 +713,7 @@ async fn measure(path: &Path, seeded: &Seeded, target_ms: f64) -> Result<Vec<Row
     // A visit saved between two dashboard reads: its household's summaries are rewritten
     // (here: touched, which fires the same triggers), so its grid's kept totals go and
     // the next read adds that grid up again. Another connection, as a sync would be.
-    let writer = server::db::Db::open(path).map_err(|e| e.to_string())?;
+    let writer = server::store::sqlite::Sqlite::open(path).map_err(|e| e.to_string())?;
     let mut rng = Rng(0x5EED_0000_0000_0007);
     let mut write_one = || -> Result<(), String> {
         let (township, site) = (rng.below(TOWNSHIPS.len()), rng.below(SITES.len()));

@@ -20,7 +20,7 @@ const VISITS: i32 = 12;
 /// Measures [`SAMPLE`] households of the benchmark county.
 pub fn run(work: &Path) -> Part {
     let (path, _) = county(work);
-    let db = server::db::Db::open(&path).expect("open");
+    let db = server::store::sqlite::Sqlite::open(&path).expect("open");
     let stored: Vec<(String, Vec<u8>)> = {
         let conn = db.lock();
         let mut stmt = conn.prepare("SELECT id, doc FROM households ORDER BY id LIMIT ?1").expect("prepare");

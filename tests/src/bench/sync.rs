@@ -22,11 +22,13 @@ pub const CADRE: &str = "cadre01";
 /// A demo county of `per_grid` × 12 households with two years of visits and the
 /// current month not begun, every household assigned to [`CADRE`], written to `path`.
 pub fn seed_county(path: &Path, per_grid: usize) -> PathBuf {
-    let db = server::db::Db::open(path).expect("open");
+    let db = server::store::sqlite::Sqlite::open(path).expect("open");
     {
-        let mut conn = db.lock();
-        server::demo::seed_sized(&mut conn, server::demo::DemoSize { per_grid, current_month_begun: false })
-            .expect("seed");
+        db.write_blocking(|w| {
+            server::demo::seed_sized(w, server::demo::DemoSize { per_grid, current_month_begun: false })
+        })
+        .expect("seed");
+        let conn = db.lock();
         conn.execute(
             "INSERT OR IGNORE INTO assignments (household_id, user_id) SELECT id, ?1 FROM households",
             [CADRE],

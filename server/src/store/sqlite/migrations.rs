@@ -3,7 +3,7 @@
 
 use rusqlite::Connection;
 
-use super::DbError;
+use crate::store::{StoreError, StoreResult};
 
 const MIGRATIONS: &[&str] = &[
     // 1: accounts, households with their projection, assignments, sync state, change log.
@@ -182,18 +182,18 @@ const MIGRATIONS: &[&str] = &[
     "#,
     // 5: faster merges (issue 7).
     // - One household's summaries without scanning every household's: each write of a
-    //   document reads its rows back (`store::write_summaries`), and deleting a household
+    //   document reads its rows back (`store::sqlite::docs`), and deleting a household
     //   cascades to them; the primary key leads with the period, so both read the whole
     //   table (half the merge time at 504 households).
     // - `doc` may be the document saved whole followed by change chunks appended by
-    //   merges (`store::merged_bytes`); `doc_changes` counts those chunks, and the
-    //   document is saved whole again when they reach `store::COMPACT_AFTER`.
+    //   merges (`store::projection::merged_bytes`); `doc_changes` counts those chunks, and the
+    //   document is saved whole again when they reach `store::projection::COMPACT_AFTER`.
     r#"
     CREATE INDEX summaries_household ON summaries(household_id);
     ALTER TABLE households ADD COLUMN doc_changes INTEGER NOT NULL DEFAULT 0;
     "#,
     // 6: the heads of each stored document (its change hashes, 32 bytes each, sorted),
-    // written with it (`store::write`): a phone's sync that brings nothing and names
+    // written with it (`store::sqlite::docs`): a phone's sync that brings nothing and names
     // these heads is answered "in sync" without loading the document. NULL until the
     // document is next written; then the document is loaded as before.
     r#"
@@ -205,10 +205,10 @@ const MIGRATIONS: &[&str] = &[
 pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
 
 /// Brings `conn` up to [`SCHEMA_VERSION`], refusing a newer file.
-pub fn migrate(conn: &mut Connection) -> Result<(), DbError> {
+pub fn migrate(conn: &mut Connection) -> StoreResult<()> {
     let found: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
     if found > SCHEMA_VERSION {
-        return Err(DbError::TooNew { found, supported: SCHEMA_VERSION });
+        return Err(StoreError::TooNew { found, supported: SCHEMA_VERSION });
     }
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(found as usize) {
         let tx = conn.transaction()?;
@@ -237,8 +237,8 @@ mod tests {
             assert_eq!(v, SCHEMA_VERSION);
             conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1).unwrap();
         }
-        let err = crate::db::Db::open(&path).unwrap_err();
-        assert!(matches!(err, DbError::TooNew { .. }), "{err}");
+        let err = super::super::Sqlite::open(&path).unwrap_err();
+        assert!(matches!(err, StoreError::TooNew { .. }), "{err}");
         assert!(err.to_string().contains("newer than this program"));
         std::fs::remove_dir_all(&dir).unwrap();
     }

@@ -1,0 +1,184 @@
+//! The dashboard's numbers: `GET /api/coverage` (户户见 by site, grid or cadre),
+//! `GET /api/indicators` (one period against its baseline) and `GET /api/trend`
+//! (the indicators of each of the last months). All read projections only.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use shared::indicators::{Indicators, ThreeNoDecrease};
+
+use super::{Filter, period_param, supervisor_or_admin};
+use crate::AppState;
+use crate::auth::Session;
+use crate::error::{AppError, AppResult};
+use crate::store::{Grouping, SUMMARY_PERIODS};
+
+/// One row of a coverage table.
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone, PartialEq)]
+pub struct CoverageRow {
+    /// Site, grid or cadre login.
+    pub key: String,
+    /// Display label (cadre name; otherwise the key).
+    pub label: String,
+    /// Assigned households.
+    pub assigned: u32,
+    /// Visited in person.
+    pub visited: u32,
+    /// visited ÷ assigned.
+    pub rate: Option<f64>,
+}
+
+/// `?by=` for coverage.
+#[derive(Debug, serde::Deserialize)]
+pub struct CoverageQuery {
+    /// `site` (default), `grid` or `cadre`.
+    pub by: Option<String>,
+    #[serde(flatten)]
+    filter: Filter,
+}
+
+/// `GET /api/coverage?period=&by=site|grid|cadre`.
+pub async fn coverage(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<CoverageQuery>,
+) -> AppResult<Json<Vec<CoverageRow>>> {
+    supervisor_or_admin(&session)?;
+    let period = q.filter.period()?;
+    let by = match q.by.as_deref().unwrap_or("site") {
+        "site" => Grouping::Site,
+        "grid" => Grouping::Grid,
+        "cadre" => Grouping::Cadre,
+        other => {
+            return Err(AppError::bad_request(
+                "bad_grouping",
+                format!("不支持按“{other}”统计，可选 site、grid、cadre"),
+                format!("Cannot group by \"{other}\"; use site, grid or cadre"),
+            ));
+        }
+    };
+    let selection = q.filter.selection(&session);
+    let table = state.store.read(move |r| r.coverage(&selection, period, by)).await?;
+    Ok(Json(
+        table
+            .into_iter()
+            .map(|(key, (label, c))| CoverageRow {
+                key,
+                label,
+                assigned: c.assigned,
+                visited: c.visited,
+                rate: c.rate(),
+            })
+            .collect(),
+    ))
+}
+
+/// `?baseline=` for indicators.
+#[derive(Debug, serde::Deserialize)]
+pub struct IndicatorQuery {
+    /// Baseline period for 三个不减; default: the same month a year earlier.
+    pub baseline: Option<String>,
+    #[serde(flatten)]
+    filter: Filter,
+}
+
+/// The indicators of one period and area, with the derived rates.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct IndicatorReport {
+    /// The period.
+    pub period: String,
+    /// The baseline period.
+    pub baseline: String,
+    /// Raw counts and sums.
+    pub indicators: Indicators,
+    /// 户户见 coverage.
+    pub coverage: Option<f64>,
+    /// 劳动力就业率.
+    pub employment_rate: Option<f64>,
+    /// Households with labour that have someone in work.
+    pub one_in_work_rate: Option<f64>,
+    /// 人均纯收入.
+    pub per_capita_income: Option<f64>,
+    /// 人均纯收入增长.
+    pub per_capita_income_growth: Option<f64>,
+    /// 三个不减 against the baseline.
+    pub three_no_decrease: ThreeNoDecrease,
+    /// …and whether it holds.
+    pub three_no_decrease_holds: bool,
+}
+
+/// `GET /api/indicators?period=&baseline=&site=`.
+pub async fn indicators(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<IndicatorQuery>,
+) -> AppResult<Json<IndicatorReport>> {
+    supervisor_or_admin(&session)?;
+    let period = q.filter.period()?;
+    let baseline = period_param(q.baseline.as_deref(), period.plus_months(-12), "基期", "Baseline")?;
+    let selection = q.filter.selection(&session);
+    let (now_ind, base_ind) =
+        state.store.read(move |r| Ok((r.indicators(&selection, period)?, r.indicators(&selection, baseline)?))).await?;
+    let three = ThreeNoDecrease::compare(&now_ind, &base_ind);
+    Ok(Json(IndicatorReport {
+        period: period.to_string(),
+        baseline: baseline.to_string(),
+        coverage: now_ind.coverage(),
+        employment_rate: now_ind.employment_rate(),
+        one_in_work_rate: now_ind.one_in_work_rate(),
+        per_capita_income: now_ind.per_capita_income(),
+        per_capita_income_growth: now_ind.per_capita_income_growth(),
+        three_no_decrease_holds: three.holds(),
+        three_no_decrease: three,
+        indicators: now_ind,
+    }))
+}
+
+/// One point of a trend line.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct TrendPoint {
+    /// `YYYY-MM`.
+    pub period: String,
+    /// The period's indicators (rates via `Indicators`' methods).
+    pub indicators: Indicators,
+}
+
+/// `?months=` of the trend.
+#[derive(Debug, serde::Deserialize)]
+pub struct TrendQuery {
+    /// How many periods, ending at `period` (default 12, at most 36).
+    pub months: Option<u32>,
+    #[serde(flatten)]
+    filter: Filter,
+}
+
+/// `GET /api/trend?period=&months=12`: the indicators of each period, oldest first.
+pub async fn trend(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<TrendQuery>,
+) -> AppResult<Json<Vec<TrendPoint>>> {
+    supervisor_or_admin(&session)?;
+    let end = q.filter.period()?;
+    let months = q.months.unwrap_or(12);
+    if !(1..=SUMMARY_PERIODS as u32).contains(&months) {
+        return Err(AppError::bad_request(
+            "bad_months",
+            format!("months 应在 1 到 {SUMMARY_PERIODS} 之间"),
+            format!("months must be between 1 and {SUMMARY_PERIODS}"),
+        ));
+    }
+    let selection = q.filter.selection(&session);
+    let points = state
+        .store
+        .read(move |r| {
+            (0..months as i32)
+                .rev()
+                .map(|back| {
+                    let p = end.plus_months(-back);
+                    Ok(TrendPoint { period: p.to_string(), indicators: r.indicators(&selection, p)? })
+                })
+                .collect()
+        })
+        .await?;
+    Ok(Json(points))
+}

@@ -1,0 +1,54 @@
+//! `GET /api/flagged?kind=&period=`: the households behind an indicator.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use shared::api::HouseholdRow;
+
+use super::{Filter, supervisor_or_admin};
+use crate::AppState;
+use crate::auth::Session;
+use crate::error::{AppError, AppResult};
+use crate::store::{Flag, Listing};
+
+/// `?kind=` for flagged lists.
+#[derive(Debug, serde::Deserialize)]
+pub struct FlaggedQuery {
+    /// zero_employment | low_income | guarantee | new_risk | monitored | not_visited
+    pub kind: String,
+    #[serde(flatten)]
+    filter: Filter,
+}
+
+/// The flag of a `kind=` code.
+fn flag(kind: &str) -> AppResult<Flag> {
+    Ok(match kind {
+        "zero_employment" => Flag::ZeroEmployment,
+        "low_income" => Flag::LowIncome,
+        "guarantee" => Flag::Guarantee,
+        "new_risk" => Flag::NewRisk,
+        "monitored" => Flag::Monitored,
+        "not_visited" => Flag::NotVisited,
+        other => {
+            return Err(AppError::bad_request(
+                "bad_kind",
+                format!("未知名单类型“{other}”"),
+                format!(
+                    "Unknown list \"{other}\"; use zero_employment, low_income, guarantee, new_risk, monitored or not_visited"
+                ),
+            ));
+        }
+    })
+}
+
+/// The handler.
+pub async fn list(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<FlaggedQuery>,
+) -> AppResult<Json<Vec<HouseholdRow>>> {
+    supervisor_or_admin(&session)?;
+    let period = q.filter.period()?;
+    let listing = Listing::Flagged(period, flag(&q.kind)?);
+    let selection = q.filter.selection(&session);
+    Ok(Json(state.store.read(move |r| r.household_rows(&selection, &listing)).await?))
+}

@@ -1,0 +1,114 @@
+//! `GET /api/households` (the caller's list), `GET /api/households/{id}` (one
+//! household as the console shows it) and `GET /api/households/{id}/history`.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use shared::api::HouseholdRow;
+use shared::idcard::mask_id_number;
+use shared::{Date, Household};
+
+use super::conflicts::{FieldConflict, field_conflicts};
+use super::{Filter, open};
+use crate::AppState;
+use crate::auth::{Role, Session, now, require_touch};
+use crate::error::{AppError, AppResult};
+use crate::store::{Listing, Reader};
+
+/// `GET /api/households`: every household the caller may see.
+pub async fn list(
+    State(state): State<AppState>,
+    session: Session,
+    Query(filter): Query<Filter>,
+) -> AppResult<Json<Vec<HouseholdRow>>> {
+    let selection = filter.selection(&session);
+    Ok(Json(state.store.read(move |r| r.household_rows(&selection, &Listing::All)).await?))
+}
+
+/// `GET /api/households/{id}`: the household (ID numbers masked unless an admin asks),
+/// its validation problems and its conflicts.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct HouseholdDetail {
+    /// 户编码
+    pub id: String,
+    /// The household.
+    pub household: Household,
+    /// What `shared::validate` says about it today.
+    pub problems: Vec<shared::Problem>,
+    /// Conflicted fields.
+    pub conflicts: Vec<FieldConflict>,
+}
+
+/// Household `id` as `session` may see it.
+pub fn detail(r: &mut dyn Reader, session: &Session, id: &str) -> AppResult<HouseholdDetail> {
+    let doc = open(r, session, id)?;
+    let mut household = doc.household().map_err(AppError::internal)?;
+    let problems = shared::validate(&household, Date::in_china(now()));
+    let conflicts = field_conflicts(&doc, &household)?;
+    if session.user.role != Role::Admin {
+        for m in household.members.values_mut() {
+            m.id_number = mask_id_number(&m.id_number);
+        }
+    }
+    Ok(HouseholdDetail { id: id.to_owned(), household, problems, conflicts })
+}
+
+/// `GET /api/households/{id}`.
+pub async fn one(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+) -> AppResult<Json<HouseholdDetail>> {
+    Ok(Json(read_detail(&state, session, id).await?))
+}
+
+/// [`detail`] on a reader.
+pub async fn read_detail(state: &AppState, session: Session, id: String) -> AppResult<HouseholdDetail> {
+    state.store.read(move |r| Ok(detail(r, &session, &id))).await?
+}
+
+/// One entry of a household's history, with who uploaded it.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct HistoryItem {
+    /// The change as the document records it.
+    #[serde(flatten)]
+    pub entry: shared::history::HistoryEntry,
+    /// The authenticated user who uploaded it (absent for server-side edits).
+    pub uploaded_by: Option<String>,
+    /// …from which device.
+    pub device_id: Option<String>,
+    /// …when the server received it.
+    pub received_at: Option<i64>,
+}
+
+/// `GET /api/households/{id}/history`.
+pub async fn history(
+    State(state): State<AppState>,
+    session: Session,
+    Path(id): Path<String>,
+) -> AppResult<Json<Vec<HistoryItem>>> {
+    let answer = state
+        .store
+        .read(move |r| {
+            Ok((|| {
+                require_touch(r, &session.user, &id)?;
+                let doc = r.load_doc(&id)?.ok_or_else(|| AppError::not_found(&id))?;
+                let uploads = r.uploads(&id)?;
+                Ok::<_, AppError>(
+                    doc.history()
+                        .into_iter()
+                        .map(|entry| {
+                            let up = uploads.get(&entry.hash);
+                            HistoryItem {
+                                uploaded_by: up.map(|u| u.user.clone()),
+                                device_id: up.map(|u| u.device.clone()),
+                                received_at: up.map(|u| u.at),
+                                entry,
+                            }
+                        })
+                        .collect(),
+                )
+            })())
+        })
+        .await?;
+    Ok(Json(answer?))
+}

@@ -1,0 +1,112 @@
+//! The JSON API, one module per resource. Handlers check who may ask, turn query
+//! parameters into typed store questions, and shape the answers; the store does the
+//! reading and writing.
+//!
+//! - `account`: login, logout, password, me;
+//! - `households`: the list, one household, its history;
+//! - `dashboard`: coverage, indicators, the trend;
+//! - `flagged`: the households behind an indicator;
+//! - `reviews`: the review queue and its actions (approve, return);
+//! - `conflicts`: the conflict list and resolving one.
+
+pub mod account;
+pub mod conflicts;
+pub mod dashboard;
+pub mod flagged;
+pub mod households;
+pub mod reviews;
+
+use serde::de::DeserializeOwned;
+use shared::{Date, HouseholdDoc, Period};
+
+use crate::auth::{Role, Session, now, require_touch};
+use crate::error::{AppError, AppResult};
+use crate::store::{HouseholdFilter, Reader, Selection, Writer};
+
+/// Parses a JSON body, naming what is wrong with it.
+pub fn json_body<T: DeserializeOwned>(bytes: &[u8]) -> AppResult<T> {
+    serde_json::from_slice(bytes).map_err(|e| {
+        AppError::bad_request(
+            "bad_json",
+            format!("请求内容不是有效的 JSON：{e}"),
+            format!("The request body is not the expected JSON: {e}"),
+        )
+    })
+}
+
+/// A `YYYY-MM` query parameter (`zh`/`en` name it in the error), or `default`.
+pub fn period_param(value: Option<&str>, default: Period, zh: &str, en: &str) -> AppResult<Period> {
+    match value {
+        None => Ok(default),
+        Some(p) => p.parse().map_err(|_| {
+            AppError::bad_request(
+                "bad_period",
+                format!("{zh}“{p}”应为 YYYY-MM"),
+                format!("{en} \"{p}\" must be YYYY-MM"),
+            )
+        }),
+    }
+}
+
+/// The current period (China time).
+pub fn current_period() -> Period {
+    Period::of(Date::in_china(now()))
+}
+
+/// Query parameters shared by the dashboard endpoints: the period and the households.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct Filter {
+    /// `YYYY-MM`; default: the current period (China time).
+    pub period: Option<String>,
+    /// Narrow to a township, site, grid or cadre inside the caller's scope.
+    #[serde(flatten)]
+    pub households: HouseholdFilter,
+}
+
+impl Filter {
+    /// The period asked for, or the current one.
+    pub fn period(&self) -> AppResult<Period> {
+        period_param(self.period.as_deref(), current_period(), "监测期", "Period")
+    }
+    /// The households asked for within `session`'s scope.
+    pub fn selection(&self, session: &Session) -> Selection {
+        Selection::filtered(&session.user, self.households.clone())
+    }
+}
+
+/// Refuses cadres.
+pub fn supervisor_or_admin(session: &Session) -> AppResult<()> {
+    if session.user.role == Role::Cadre {
+        return Err(AppError::forbidden("仅督导和管理员可查看", "Only supervisors and admins can see this"));
+    }
+    Ok(())
+}
+
+/// Loads household `id` for `session`, or says why not (404, 403).
+pub fn open(r: &mut dyn Reader, session: &Session, id: &str) -> AppResult<HouseholdDoc> {
+    require_touch(r, &session.user, id)?;
+    r.load_doc(id)?.ok_or_else(|| AppError::not_found(id))
+}
+
+/// Saves `doc` after a server-side edit by `session`, with its change log, in the
+/// caller's transaction.
+pub fn commit(
+    w: &mut dyn Writer,
+    session: &Session,
+    id: &str,
+    before: &[shared::automerge::ChangeHash],
+    doc: &HouseholdDoc,
+) -> AppResult<()> {
+    let household = doc.check().map_err(|e| {
+        AppError::bad_request(
+            "schema",
+            format!("记录不符合格式：{}", e.zh()),
+            format!("The record breaks the layout: {e}"),
+        )
+    })?;
+    let at = now();
+    let hashes: Vec<_> = doc.automerge().get_changes(before).iter().map(|c| c.hash()).collect();
+    w.log_changes(id, &hashes, &session.user.id, &session.device_id, at)?;
+    w.save_doc(id, doc, &household, Date::in_china(at), at)?;
+    Ok(())
+}

@@ -1,0 +1,46 @@
+//! `StoreError`: why the storage layer could not do what it was asked. It knows nothing
+//! of HTTP; the handlers' error type turns it into an answer at the edge.
+
+/// Why a storage call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The database engine reported an error (I/O, a constraint, a lost connection).
+    #[error("database error: {0}")]
+    Engine(#[source] Box<dyn std::error::Error + Send + Sync>),
+    /// The database was written by a newer huhujian.
+    #[error(
+        "the database is at schema version {found}, newer than this program's {supported}; \
+         run the newer huhujian, or restore a backup made by this version"
+    )]
+    TooNew {
+        /// The database's schema version.
+        found: i64,
+        /// The newest version this program knows.
+        supported: i64,
+    },
+    /// A stored household document does not load.
+    #[error("household {household}: the stored document is damaged ({detail})")]
+    Corrupt {
+        /// 户编码
+        household: String,
+        /// What failed.
+        detail: String,
+    },
+    /// A stored projection (summary, kept total) does not decode.
+    #[error("a stored projection does not decode: {0}")]
+    Projection(String),
+    /// The read found projections missing and ran on a read-only connection: the store
+    /// runs it again on the writer, which fills them in. Never leaves the store.
+    #[error("projections must be filled in first")]
+    NeedsWriter,
+}
+
+impl StoreError {
+    /// An engine error from anything the engine reports.
+    pub fn engine(e: impl std::error::Error + Send + Sync + 'static) -> Self {
+        Self::Engine(Box::new(e))
+    }
+}
+
+/// A storage result.
+pub type StoreResult<T> = Result<T, StoreError>;

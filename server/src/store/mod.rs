@@ -1,0 +1,300 @@
+//! The storage boundary. Everything the server keeps goes through a [`Store`]: its
+//! handlers ask typed questions ([`Reader`]) and make typed changes inside one
+//! transaction ([`Writer`]); no SQL, and no database crate, is seen above this module.
+//!
+//! - `scope`: which households a request is about ([`Selection`]), typed;
+//! - `projection`: what is computed from a document to store beside it (no IO);
+//! - `error`: [`StoreError`], which knows nothing of HTTP;
+//! - `sqlite`: the embedded engine (one file, a writer and a pool of readers, WAL).
+//!
+//! [`Store`] is an enum of engines rather than a trait object: the engines are a
+//! closed set chosen at start-up, every call site stays a plain method call, and
+//! the per-engine code meets the rest of the server only through the two traits.
+
+mod error;
+pub mod projection;
+mod scope;
+pub mod sqlite;
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use shared::HouseholdDoc;
+use shared::api::{AreaCount, AssignedHousehold, HouseholdRow, Role, User, UserRow};
+use shared::automerge::ChangeHash;
+use shared::indicators::{Coverage, Indicators};
+use shared::{Household, Period};
+
+pub use error::{StoreError, StoreResult};
+pub use projection::{
+    COMPACT_AFTER, DocWrite, MAX_DOC_BYTES, Projection, SUMMARY_PERIODS, StoredDoc, decode_summary, merged_bytes,
+    parse_doc, server_actor,
+};
+pub use scope::{HouseholdFilter, Scope, Selection};
+
+/// Whether a user may open a household.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// It is on the roster and in the user's scope.
+    Allowed,
+    /// It is on the roster, outside the user's scope.
+    OutOfScope,
+    /// It is not on the roster.
+    Unknown,
+}
+
+/// What a login is checked against.
+#[derive(Debug, Clone)]
+pub struct Credentials {
+    /// The argon2id PHC string.
+    pub password_hash: String,
+    /// Wrong passwords in a row.
+    pub failed_logins: i64,
+    /// Unix seconds until which logins are refused.
+    pub locked_until: i64,
+    /// Disabled by an admin.
+    pub disabled: bool,
+}
+
+/// How coverage is grouped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grouping {
+    /// 安置点
+    Site,
+    /// 网格 (keyed `site / grid`)
+    Grid,
+    /// 帮扶干部 (keyed by login, labelled with the name)
+    Cadre,
+}
+
+/// Coverage rows by key: the label and the counts.
+pub type CoverageTable = BTreeMap<String, (String, Coverage)>;
+
+/// A per-period flag lists filter on (`/api/flagged?kind=`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flag {
+    /// 零就业家庭
+    ZeroEmployment,
+    /// 低收入且有劳动力
+    LowIncome,
+    /// 两不愁三保障 alert
+    Guarantee,
+    /// A new risk this period.
+    NewRisk,
+    /// Under monitoring (三类).
+    Monitored,
+    /// Not visited in person this period.
+    NotVisited,
+}
+
+/// Which households of a selection a list shows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listing {
+    /// All of them.
+    All,
+    /// Those with a conflicted field.
+    Conflicted,
+    /// Those with a flag in a period.
+    Flagged(Period, Flag),
+    /// Those whose visit of a period has this review status code.
+    Review(Period, String),
+}
+
+/// Who uploaded a change (`change_log`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Upload {
+    /// The authenticated user.
+    pub user: String,
+    /// Their device.
+    pub device: String,
+    /// Unix seconds when the server received it.
+    pub at: i64,
+}
+
+/// Reads. On a read-only connection a read that finds projections missing (a month
+/// began and nobody synced a household since) answers [`StoreError::NeedsWriter`],
+/// and [`Store::read`] runs it again on the writer, which fills them in.
+pub trait Reader {
+    /// The session of a bearer token's hash, if it exists, has not expired at `at`,
+    /// and its user is enabled: the user and the session's device.
+    fn session(&mut self, token_hash: &[u8], at: i64) -> StoreResult<Option<(User, String)>>;
+    /// An account.
+    fn user(&mut self, login: &str) -> StoreResult<Option<User>>;
+    /// What a login is checked against.
+    fn credentials(&mut self, login: &str) -> StoreResult<Option<Credentials>>;
+    /// Every account (or only `login`), admins first, then supervisors, then cadres.
+    fn user_rows(&mut self, login: Option<&str>, at: i64) -> StoreResult<Vec<UserRow>>;
+    /// The logins of every account with `role`.
+    fn logins_with_role(&mut self, role: Role) -> StoreResult<Vec<String>>;
+
+    /// Whether `user` may open household `id`.
+    fn access(&mut self, user: &User, id: &str) -> StoreResult<Access>;
+    /// Household `id`'s document as stored.
+    fn stored_doc(&mut self, id: &str) -> StoreResult<Option<StoredDoc>>;
+    /// This device's persisted sync state for household `id`.
+    fn sync_state(&mut self, device: &str, id: &str) -> StoreResult<Option<Vec<u8>>>;
+    /// Who uploaded each change of household `id`, by hash (hex).
+    fn uploads(&mut self, id: &str) -> StoreResult<BTreeMap<String, Upload>>;
+
+    /// The households of `selection` that `listing` shows, by site, grid and id.
+    fn household_rows(&mut self, selection: &Selection, listing: &Listing) -> StoreResult<Vec<HouseholdRow>>;
+    /// The ids of the households of `selection`, by site, grid and id.
+    fn household_ids(&mut self, selection: &Selection) -> StoreResult<Vec<String>>;
+    /// Coverage of `selection` in `period`, grouped.
+    fn coverage(&mut self, selection: &Selection, period: Period, by: Grouping) -> StoreResult<CoverageTable>;
+    /// The indicators of `selection` in `period`: the sum of their summaries.
+    fn indicators(&mut self, selection: &Selection, period: Period) -> StoreResult<Indicators>;
+    /// Visits of `period` in `selection` per review status code.
+    fn review_counts(&mut self, selection: &Selection, period: Period) -> StoreResult<BTreeMap<String, u32>>;
+
+    /// The admin's assignment view: every grid with its counts.
+    fn grid_counts(&mut self) -> StoreResult<Vec<AreaCount>>;
+    /// The households of one site (and grid), or of one cadre, with their cadres.
+    fn assigned_rows(
+        &mut self,
+        site: Option<&str>,
+        grid: Option<&str>,
+        cadre: Option<&str>,
+    ) -> StoreResult<Vec<AssignedHousehold>>;
+
+    /// Household `id`'s document, loaded.
+    fn load_doc(&mut self, id: &str) -> StoreResult<Option<HouseholdDoc>> {
+        self.stored_doc(id)?.map(|d| parse_doc(id, &d.bytes)).transpose()
+    }
+}
+
+/// A new account's row.
+#[derive(Debug, Clone)]
+pub struct NewAccount<'a> {
+    /// The account.
+    pub user: &'a User,
+    /// Its argon2id PHC string.
+    pub password_hash: &'a str,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// Changes, inside one transaction that commits only if the closure given to
+/// [`Store::write`] succeeds.
+pub trait Writer: Reader {
+    /// Creates an account; `false` if the login exists.
+    fn insert_user(&mut self, account: &NewAccount<'_>) -> StoreResult<bool>;
+    /// Sets an account's name, role and area.
+    fn set_user(&mut self, user: &User) -> StoreResult<()>;
+    /// Sets an account's password hash; `clear_throttle` also forgives wrong passwords.
+    fn set_password_hash(&mut self, login: &str, password_hash: &str, clear_throttle: bool) -> StoreResult<()>;
+    /// Records wrong passwords in a row and the lock they earned (0: none).
+    fn set_login_failures(&mut self, login: &str, failed: i64, locked_until: i64) -> StoreResult<()>;
+    /// Disables or enables an account.
+    fn set_disabled(&mut self, login: &str, disabled: bool) -> StoreResult<()>;
+    /// Opens a session.
+    fn insert_session(
+        &mut self,
+        token_hash: &[u8],
+        login: &str,
+        device: &str,
+        at: i64,
+        expires_at: i64,
+    ) -> StoreResult<()>;
+    /// Ends one session.
+    fn delete_session(&mut self, token_hash: &[u8]) -> StoreResult<()>;
+    /// Ends every session of `login` but `except`.
+    fn delete_sessions_of(&mut self, login: &str, except: Option<&[u8]>) -> StoreResult<()>;
+
+    /// Assigns household `id` to cadre `login`; `false` if it already was.
+    fn assign(&mut self, id: &str, login: &str) -> StoreResult<bool>;
+    /// Takes household `id` from cadre `login`; `false` if it was not theirs.
+    fn unassign(&mut self, id: &str, login: &str) -> StoreResult<bool>;
+    /// Takes every household from `login`; how many.
+    fn unassign_all(&mut self, login: &str) -> StoreResult<usize>;
+    /// Records an action in the audit log.
+    fn audit(&mut self, at: i64, login: &str, action: &str, detail: &str) -> StoreResult<()>;
+
+    /// Records who uploaded each of `hashes` into household `id`.
+    fn log_changes(&mut self, id: &str, hashes: &[ChangeHash], login: &str, device: &str, at: i64) -> StoreResult<()>;
+    /// Stores a household's document and its projections.
+    fn write_doc(&mut self, doc: &DocWrite<'_>, at: i64) -> StoreResult<()>;
+    /// Persists this device's sync state for household `id`.
+    fn put_sync_state(&mut self, device: &str, id: &str, state: &[u8]) -> StoreResult<()>;
+
+    /// Stores `doc` (already checked) for household `id`, saved whole, with its
+    /// projections on `today`.
+    fn save_doc(
+        &mut self,
+        id: &str,
+        doc: &HouseholdDoc,
+        household: &Household,
+        today: shared::Date,
+        at: i64,
+    ) -> StoreResult<()> {
+        let projection = Projection::of(doc, household, today)?;
+        let (bytes, heads) = (doc.save(), doc.heads());
+        self.write_doc(
+            &DocWrite { id, bytes: &bytes, doc_changes: 0, heads: &heads, household, projection: &projection },
+            at,
+        )
+    }
+}
+
+/// The database a server runs on.
+#[derive(Debug, Clone)]
+pub enum Store {
+    /// One embedded SQLite file.
+    Sqlite(sqlite::Sqlite),
+}
+
+impl Store {
+    /// Opens (creating and migrating if needed) the SQLite database at `path`.
+    pub fn open_sqlite(path: &Path) -> StoreResult<Self> {
+        Ok(Self::Sqlite(sqlite::Sqlite::open(path)?))
+    }
+
+    /// Runs `read` on a reader (never waiting for a write), or, if it finds
+    /// projections to fill in, on the writer.
+    pub async fn read<T, F>(&self, read: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: Fn(&mut dyn Reader) -> StoreResult<T> + Send + 'static,
+    {
+        match self {
+            Store::Sqlite(db) => db.read(read).await,
+        }
+    }
+
+    /// [`Store::read`] for a read that may take seconds (an export of a whole county):
+    /// such reads have readers of their own, so that short reads and syncs never
+    /// wait behind them.
+    pub async fn read_long<T, F>(&self, read: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: Fn(&mut dyn Reader) -> StoreResult<T> + Send + 'static,
+    {
+        match self {
+            Store::Sqlite(db) => db.read_long(read).await,
+        }
+    }
+
+    /// Runs `write` in one transaction on the writer: committed if it succeeds, rolled
+    /// back if not.
+    pub async fn write<T, E, F>(&self, write: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut dyn Writer) -> Result<T, E> + Send + 'static,
+    {
+        match self {
+            Store::Sqlite(db) => db.write(write).await,
+        }
+    }
+
+    /// [`Store::write`] on this thread (tools, tests; not inside the async runtime).
+    pub fn write_blocking<T, E, F>(&self, write: F) -> Result<T, E>
+    where
+        E: From<StoreError>,
+        F: FnOnce(&mut dyn Writer) -> Result<T, E>,
+    {
+        match self {
+            Store::Sqlite(db) => db.write_blocking(write),
+        }
+    }
+}

@@ -1,0 +1,326 @@
+//! The embedded engine: one SQLite file in WAL mode, one writer connection and a pool
+//! of read-only reader connections, so that reads never wait for a write or for each
+//! other, and a sync never waits behind an export or a dashboard. Its schema is
+//! created and upgraded by the append-only migrations in `migrations.rs`, keyed by
+//! `PRAGMA user_version`.
+//!
+//! - `accounts`: users, sessions, login throttling, assignments, the audit log;
+//! - `docs`: household documents, their projections, sync states, the change log;
+//! - `reads`: the dashboards' and lists' queries over the projections.
+
+mod accounts;
+mod docs;
+mod migrations;
+mod reads;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use rusqlite::{Connection, TransactionBehavior};
+
+pub use migrations::SCHEMA_VERSION;
+
+use std::collections::BTreeMap;
+
+use shared::Period;
+use shared::api::{AreaCount, AssignedHousehold, HouseholdRow, Role, User, UserRow};
+use shared::automerge::ChangeHash;
+use shared::indicators::Indicators;
+
+use super::{
+    Access, CoverageTable, Credentials, DocWrite, Grouping, Listing, NewAccount, Reader, Scope, Selection, StoreError,
+    StoreResult, StoredDoc, Upload, Writer,
+};
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::engine(e)
+    }
+}
+
+/// Short reads (a session's check, a dashboard, a list) at once: they are short and
+/// CPU-bound, so a few more than the cores keeps every core busy while one waits for
+/// the disk.
+pub const READERS: usize = 4;
+/// Long reads (an export of the whole county, the conflict list) at once, on readers
+/// of their own: however many are asked for, short reads and syncs never wait behind
+/// them.
+pub const LONG_READERS: usize = 2;
+
+/// The handle: cheap to clone, shared by every request.
+#[derive(Debug, Clone)]
+pub struct Sqlite(Arc<Inner>);
+
+#[derive(Debug)]
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Connection>,
+    /// Idle readers; opened when first needed, at most [`READERS`] at once.
+    readers: Mutex<Vec<Connection>>,
+    permits: tokio::sync::Semaphore,
+    long_permits: tokio::sync::Semaphore,
+}
+
+/// A connection as the store's traits see it: a reader (read-only, answers
+/// [`StoreError::NeedsWriter`] when projections are missing) or the writer inside a
+/// transaction (fills them in).
+pub(crate) struct Conn<'a> {
+    conn: &'a Connection,
+    writable: bool,
+}
+
+impl std::ops::Deref for Conn<'_> {
+    type Target = Connection;
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+fn configure(conn: &Connection) -> StoreResult<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    // Room for every endpoint's cached statements (a sync alone uses ten), so that
+    // none evicts another (rusqlite's default: 16).
+    conn.set_prepared_statement_cache_capacity(64);
+    Ok(())
+}
+
+impl Sqlite {
+    /// Opens (creating if needed) and migrates the database at `path`.
+    pub fn open(path: &Path) -> StoreResult<Self> {
+        let mut writer = Connection::open(path)?;
+        writer.pragma_update(None, "journal_mode", "WAL")?;
+        // FULL: a commit is on disk before the server acknowledges a sync.
+        writer.pragma_update(None, "synchronous", "FULL")?;
+        configure(&writer)?;
+        migrations::migrate(&mut writer)?;
+        Ok(Self(Arc::new(Inner {
+            path: path.to_owned(),
+            writer: Mutex::new(writer),
+            readers: Mutex::new(Vec::new()),
+            permits: tokio::sync::Semaphore::new(READERS),
+            long_permits: tokio::sync::Semaphore::new(LONG_READERS),
+        })))
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.0.path
+    }
+
+    /// The writer connection, for tools and tests that work on the file directly. A
+    /// panic while it was held poisons nothing that matters: SQLite rolled back.
+    pub fn lock(&self) -> MutexGuard<'_, Connection> {
+        self.0.writer.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    fn take_reader(&self) -> StoreResult<Connection> {
+        let idle = self.0.readers.lock().unwrap_or_else(std::sync::PoisonError::into_inner).pop();
+        match idle {
+            Some(conn) => Ok(conn),
+            None => {
+                let conn = Connection::open(&self.0.path)?;
+                configure(&conn)?;
+                conn.pragma_update(None, "query_only", "ON")?;
+                Ok(conn)
+            }
+        }
+    }
+
+    fn give_back(&self, conn: Connection) {
+        self.0.readers.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(conn);
+    }
+
+    /// Runs `read` in one read transaction (one snapshot) on a reader; if it finds
+    /// projections to fill in, again on the writer.
+    pub async fn read<T, F>(&self, read: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: Fn(&mut dyn Reader) -> StoreResult<T> + Send + 'static,
+    {
+        self.read_with(&self.0.permits, read).await
+    }
+
+    /// [`Sqlite::read`] for a read that may take seconds, among at most
+    /// [`LONG_READERS`].
+    pub async fn read_long<T, F>(&self, read: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: Fn(&mut dyn Reader) -> StoreResult<T> + Send + 'static,
+    {
+        self.read_with(&self.0.long_permits, read).await
+    }
+
+    async fn read_with<T, F>(&self, permits: &tokio::sync::Semaphore, read: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: Fn(&mut dyn Reader) -> StoreResult<T> + Send + 'static,
+    {
+        let permit = permits.acquire().await.map_err(StoreError::engine)?;
+        let this = self.clone();
+        let (result, read) = blocking(move || {
+            let result = this.read_blocking(&read);
+            (result, read)
+        })
+        .await;
+        drop(permit);
+        match result {
+            Err(StoreError::NeedsWriter) => self.write(move |w| read(w)).await,
+            other => other,
+        }
+    }
+
+    fn read_blocking<T>(&self, read: &dyn Fn(&mut dyn Reader) -> StoreResult<T>) -> StoreResult<T> {
+        let conn = self.take_reader()?;
+        let result = (|| {
+            let tx = conn.unchecked_transaction()?;
+            read(&mut Conn { conn: &tx, writable: false })
+        })();
+        self.give_back(conn);
+        result
+    }
+
+    /// Runs `write` in one transaction on the writer, on the blocking pool.
+    pub async fn write<T, E, F>(&self, write: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: FnOnce(&mut dyn Writer) -> Result<T, E> + Send + 'static,
+    {
+        let this = self.clone();
+        blocking(move || this.write_blocking(write)).await
+    }
+
+    /// Runs `write` in one transaction on the writer, on this thread: committed if it
+    /// succeeds, rolled back if not.
+    pub fn write_blocking<T, E, F>(&self, write: F) -> Result<T, E>
+    where
+        E: From<StoreError>,
+        F: FnOnce(&mut dyn Writer) -> Result<T, E>,
+    {
+        let mut conn = self.lock();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(StoreError::from)?;
+        let out = write(&mut Conn { conn: &tx, writable: true })?;
+        tx.commit().map_err(StoreError::from)?;
+        Ok(out)
+    }
+}
+
+/// Runs `f` on tokio's blocking pool; a panic in it is a panic here.
+async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    match tokio::task::spawn_blocking(f).await {
+        Ok(r) => r,
+        Err(join) => std::panic::resume_unwind(join.into_panic()),
+    }
+}
+
+impl Reader for Conn<'_> {
+    fn session(&mut self, token_hash: &[u8], at: i64) -> StoreResult<Option<(User, String)>> {
+        accounts::session(self, token_hash, at)
+    }
+    fn user(&mut self, login: &str) -> StoreResult<Option<User>> {
+        accounts::user(self, login)
+    }
+    fn credentials(&mut self, login: &str) -> StoreResult<Option<Credentials>> {
+        accounts::credentials(self, login)
+    }
+    fn user_rows(&mut self, login: Option<&str>, at: i64) -> StoreResult<Vec<UserRow>> {
+        accounts::user_rows(self, login, at)
+    }
+    fn logins_with_role(&mut self, role: Role) -> StoreResult<Vec<String>> {
+        accounts::logins_with_role(self, role)
+    }
+    fn access(&mut self, user: &User, id: &str) -> StoreResult<Access> {
+        docs::access(self, &Scope::of(user), id)
+    }
+    fn stored_doc(&mut self, id: &str) -> StoreResult<Option<StoredDoc>> {
+        docs::stored(self, id)
+    }
+    fn sync_state(&mut self, device: &str, id: &str) -> StoreResult<Option<Vec<u8>>> {
+        docs::sync_state(self, device, id)
+    }
+    fn uploads(&mut self, id: &str) -> StoreResult<BTreeMap<String, Upload>> {
+        docs::uploads(self, id)
+    }
+    fn household_rows(&mut self, selection: &Selection, listing: &Listing) -> StoreResult<Vec<HouseholdRow>> {
+        reads::household_rows(self, selection, listing)
+    }
+    fn household_ids(&mut self, selection: &Selection) -> StoreResult<Vec<String>> {
+        reads::household_ids(self, selection)
+    }
+    fn coverage(&mut self, selection: &Selection, period: Period, by: Grouping) -> StoreResult<CoverageTable> {
+        reads::coverage(self, selection, period, by)
+    }
+    fn indicators(&mut self, selection: &Selection, period: Period) -> StoreResult<Indicators> {
+        reads::indicators(self, selection, period)
+    }
+    fn review_counts(&mut self, selection: &Selection, period: Period) -> StoreResult<BTreeMap<String, u32>> {
+        reads::review_counts(self, selection, period)
+    }
+    fn grid_counts(&mut self) -> StoreResult<Vec<AreaCount>> {
+        accounts::grid_counts(self)
+    }
+    fn assigned_rows(
+        &mut self,
+        site: Option<&str>,
+        grid: Option<&str>,
+        cadre: Option<&str>,
+    ) -> StoreResult<Vec<AssignedHousehold>> {
+        accounts::assigned_rows(self, site, grid, cadre)
+    }
+}
+
+impl Writer for Conn<'_> {
+    fn insert_user(&mut self, account: &NewAccount<'_>) -> StoreResult<bool> {
+        accounts::insert_user(self, account)
+    }
+    fn set_user(&mut self, user: &User) -> StoreResult<()> {
+        accounts::set_user(self, user)
+    }
+    fn set_password_hash(&mut self, login: &str, password_hash: &str, clear_throttle: bool) -> StoreResult<()> {
+        accounts::set_password_hash(self, login, password_hash, clear_throttle)
+    }
+    fn set_login_failures(&mut self, login: &str, failed: i64, locked_until: i64) -> StoreResult<()> {
+        accounts::set_login_failures(self, login, failed, locked_until)
+    }
+    fn set_disabled(&mut self, login: &str, disabled: bool) -> StoreResult<()> {
+        accounts::set_disabled(self, login, disabled)
+    }
+    fn insert_session(
+        &mut self,
+        token_hash: &[u8],
+        login: &str,
+        device: &str,
+        at: i64,
+        expires_at: i64,
+    ) -> StoreResult<()> {
+        accounts::insert_session(self, token_hash, login, device, at, expires_at)
+    }
+    fn delete_session(&mut self, token_hash: &[u8]) -> StoreResult<()> {
+        accounts::delete_session(self, token_hash)
+    }
+    fn delete_sessions_of(&mut self, login: &str, except: Option<&[u8]>) -> StoreResult<()> {
+        accounts::delete_sessions_of(self, login, except)
+    }
+    fn assign(&mut self, id: &str, login: &str) -> StoreResult<bool> {
+        accounts::assign(self, id, login)
+    }
+    fn unassign(&mut self, id: &str, login: &str) -> StoreResult<bool> {
+        accounts::unassign(self, id, login)
+    }
+    fn unassign_all(&mut self, login: &str) -> StoreResult<usize> {
+        accounts::unassign_all(self, login)
+    }
+    fn audit(&mut self, at: i64, login: &str, action: &str, detail: &str) -> StoreResult<()> {
+        accounts::audit(self, at, login, action, detail)
+    }
+    fn log_changes(&mut self, id: &str, hashes: &[ChangeHash], login: &str, device: &str, at: i64) -> StoreResult<()> {
+        docs::log_changes(self, id, hashes, login, device, at)
+    }
+    fn write_doc(&mut self, doc: &DocWrite<'_>, at: i64) -> StoreResult<()> {
+        docs::write(self, doc, at)
+    }
+    fn put_sync_state(&mut self, device: &str, id: &str, state: &[u8]) -> StoreResult<()> {
+        docs::put_sync_state(self, device, id, state)
+    }
+}

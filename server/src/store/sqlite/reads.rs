@@ -1,0 +1,542 @@
+//! The dashboards' and lists' queries over the projections: households, coverage,
+//! indicators, review counts. A [`Selection`] becomes a `WHERE` clause here, and only
+//! here. Coverage and indicators over whole grids add each grid's kept total
+//! (`area_totals`, migration 4); anything else adds household summaries one by one.
+
+use std::collections::BTreeMap;
+
+use rusqlite::types::Value;
+use shared::api::HouseholdRow;
+use shared::indicators::{Coverage, Indicators};
+use shared::{Date, Period};
+
+use super::Conn;
+use super::docs::ensure_summaries;
+use crate::store::projection::{decode_indicators, decode_summary, encode_indicators};
+use crate::store::{CoverageTable, Flag, Grouping, Listing, Scope, Selection, StoreError, StoreResult};
+
+/// `WHERE` clause over `households h` (or `areas h`, when the selection is by area
+/// only) for `selection`, with its parameters.
+pub fn clause(selection: &Selection) -> (String, Vec<Value>) {
+    let mut params = Vec::new();
+    let mut sql = match &selection.scope {
+        Scope::All => "1 = 1".to_owned(),
+        Scope::Nothing => "0 = 1".to_owned(),
+        Scope::Area(area) => {
+            let (kind, name) = area.parts();
+            params.push(Value::Text(name.to_owned()));
+            format!("h.{} = ?", kind.code())
+        }
+        Scope::Cadre(login) => {
+            params.push(Value::Text(login.clone()));
+            "h.id IN (SELECT household_id FROM assignments WHERE user_id = ?)".to_owned()
+        }
+    };
+    let f = &selection.filter;
+    for (column, value) in [("township", &f.township), ("site", &f.site), ("grid", &f.grid)] {
+        if let Some(v) = value {
+            sql.push_str(&format!(" AND h.{column} = ?"));
+            params.push(Value::Text(v.clone()));
+        }
+    }
+    if let Some(cadre) = &f.cadre {
+        sql.push_str(" AND h.id IN (SELECT household_id FROM assignments WHERE user_id = ?)");
+        params.push(Value::Text(cadre.clone()));
+    }
+    (sql, params)
+}
+
+/// Today in China: the server's notion of the current period.
+fn today() -> Date {
+    Date::in_china(crate::auth::now())
+}
+
+/// The households of `selection` that `listing` shows.
+pub fn household_rows(conn: &Conn<'_>, selection: &Selection, listing: &Listing) -> StoreResult<Vec<HouseholdRow>> {
+    let (scope_sql, scope_params) = clause(selection);
+    let mut params = Vec::new();
+    let condition = match listing {
+        Listing::All => "1 = 1".to_owned(),
+        Listing::Conflicted => "h.conflicts > 0".to_owned(),
+        Listing::Flagged(period, flag) => {
+            // Only the selection's households: a site supervisor's first look at a new
+            // month does not compute the whole county's summaries.
+            ensure_summaries(conn, *period, today(), selection)?;
+            let column = match flag {
+                Flag::ZeroEmployment => "s.zero_employment = 1",
+                Flag::LowIncome => "s.low_income_labour = 1",
+                Flag::Guarantee => "s.guarantee_alert = 1",
+                Flag::NewRisk => "s.new_risk = 1",
+                Flag::Monitored => "s.monitored = 1",
+                Flag::NotVisited => "COALESCE(s.visited_in_person, 0) = 0",
+            };
+            params.push(Value::Text(period.to_string()));
+            format!(
+                "h.id IN (SELECT h.id FROM households h LEFT JOIN summaries s
+                          ON s.household_id = h.id AND s.period = ? WHERE {column})"
+            )
+        }
+        Listing::Review(period, status) => {
+            ensure_summaries(conn, *period, today(), selection)?;
+            params.push(Value::Text(period.to_string()));
+            params.push(Value::Text(status.clone()));
+            "h.id IN (SELECT household_id FROM summaries WHERE period = ? AND review = ?)".to_owned()
+        }
+    };
+    params.extend(scope_params);
+    let sql = format!(
+        "SELECT h.id, h.head_name, h.township, h.site, h.grid, h.address, h.last_visit, h.last_mode, h.members,
+                h.conflicts, h.problems
+         FROM households h WHERE {condition} AND {scope_sql} ORDER BY h.site, h.grid, h.id"
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt
+        .query_map(rusqlite::params_from_iter(&params), |r| {
+            Ok(HouseholdRow {
+                id: r.get(0)?,
+                head_name: r.get(1)?,
+                township: r.get(2)?,
+                site: r.get(3)?,
+                grid: r.get(4)?,
+                address: r.get(5)?,
+                last_visit: r.get(6)?,
+                last_mode: r.get(7)?,
+                members: r.get(8)?,
+                conflicts: r.get(9)?,
+                problems: r.get(10)?,
+            })
+        })?
+        .collect::<Result<_, _>>()?;
+    Ok(rows)
+}
+
+/// The ids of the households of `selection`, by site, grid and id.
+pub fn household_ids(conn: &Conn<'_>, selection: &Selection) -> StoreResult<Vec<String>> {
+    let (sql, params) = clause(selection);
+    let sql = format!("SELECT h.id FROM households h WHERE {sql} ORDER BY h.site, h.grid, h.id");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_map(rusqlite::params_from_iter(params), |r| r.get(0))?
+        .collect::<Result<_, _>>()?)
+}
+
+/// Coverage of `selection` in `period`, grouped by site, grid or cadre.
+pub fn coverage(conn: &Conn<'_>, selection: &Selection, period: Period, by: Grouping) -> StoreResult<CoverageTable> {
+    match by {
+        Grouping::Site | Grouping::Grid if selection.by_area_only() => {
+            coverage_by_area(conn, selection, period, by == Grouping::Grid)
+        }
+        _ => coverage_by_households(conn, selection, period, by),
+    }
+}
+
+/// Coverage by site or grid from the per-grid totals ([`area_totals`]): assigned is the
+/// grid's households, visited the households its summaries count as visited in person.
+fn coverage_by_area(
+    conn: &Conn<'_>,
+    selection: &Selection,
+    period: Period,
+    by_grid: bool,
+) -> StoreResult<CoverageTable> {
+    let mut table = CoverageTable::new();
+    for t in area_totals(conn, selection, period)? {
+        let (key, label) =
+            if by_grid { (format!("{} / {}", t.site, t.grid), t.grid) } else { (t.site.clone(), t.site) };
+        let (_, c) = table.entry(key).or_insert_with(|| (label, Coverage::default()));
+        c.assigned += t.households;
+        c.visited += t.indicators.visited_in_person;
+    }
+    Ok(table)
+}
+
+/// Coverage counted household by household (any selection).
+fn coverage_by_households(
+    conn: &Conn<'_>,
+    selection: &Selection,
+    period: Period,
+    by: Grouping,
+) -> StoreResult<CoverageTable> {
+    // Households without a summary for the period are filled in first (nothing for a
+    // period that has not begun).
+    ensure_summaries(conn, period, today(), selection)?;
+    let (where_sql, params) = clause(selection);
+    // Grouped first, named after: one user lookup per cadre, not per household.
+    let (key_sql, label, join, label_sql, label_join) = match by {
+        Grouping::Site => ("h.site", "h.site", "", "g.label", ""),
+        Grouping::Grid => ("h.site || ' / ' || h.grid", "h.grid", "", "g.label", ""),
+        Grouping::Cadre => (
+            "a.user_id",
+            "a.user_id",
+            "JOIN assignments a ON a.household_id = h.id",
+            "u.name",
+            "JOIN users u ON u.id = g.key",
+        ),
+    };
+    let sql = format!(
+        "SELECT g.key, {label_sql}, g.assigned, g.visited FROM (
+             SELECT {key_sql} AS key, {label} AS label, COUNT(*) AS assigned,
+                    SUM(COALESCE(s.visited_in_person, 0)) AS visited
+             FROM households h {join}
+             LEFT JOIN summaries s ON s.household_id = h.id AND s.period = ?
+             WHERE {where_sql} GROUP BY 1
+         ) g {label_join}"
+    );
+    let mut all = vec![Value::Text(period.to_string())];
+    all.extend(params);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut table = CoverageTable::new();
+    let mut rows = stmt.query(rusqlite::params_from_iter(&all))?;
+    while let Some(r) = rows.next()? {
+        table.insert(r.get(0)?, (r.get(1)?, Coverage { assigned: r.get(2)?, visited: r.get(3)? }));
+    }
+    Ok(table)
+}
+
+/// The indicators of `selection` in `period`: the sum of their stored summaries. A
+/// selection of whole grids adds up kept per-grid totals ([`area_totals`]); any other
+/// adds the summaries one by one.
+pub fn indicators(conn: &Conn<'_>, selection: &Selection, period: Period) -> StoreResult<Indicators> {
+    if selection.by_area_only() {
+        let mut out = Indicators::default();
+        for t in area_totals(conn, selection, period)? {
+            out.absorb(t.indicators);
+        }
+        return Ok(out);
+    }
+    ensure_summaries(conn, period, today(), selection)?;
+    sum_summaries(conn, selection, period)
+}
+
+/// Adds up the stored summaries of `selection`'s households, one by one.
+fn sum_summaries(conn: &Conn<'_>, selection: &Selection, period: Period) -> StoreResult<Indicators> {
+    let (where_sql, params) = clause(selection);
+    let sql = format!(
+        "SELECT s.summary FROM households h JOIN summaries s ON s.household_id = h.id AND s.period = ?
+         WHERE {where_sql}"
+    );
+    let mut all = vec![Value::Text(period.to_string())];
+    all.extend(params);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut rows = stmt.query(rusqlite::params_from_iter(&all))?;
+    let mut out = Indicators::default();
+    while let Some(row) = rows.next()? {
+        let blob: Vec<u8> = row.get(0)?;
+        out.add(&decode_summary(&blob)?);
+    }
+    Ok(out)
+}
+
+/// One grid's households and the indicators of their summaries for a period.
+#[derive(Debug)]
+struct AreaTotal {
+    site: String,
+    grid: String,
+    households: u32,
+    indicators: Indicators,
+}
+
+/// The grids of the area-only `selection` (over `areas h`), each with its households
+/// and the sum of their summaries for `period`.
+///
+/// A grid's sum comes from `area_totals` when it is there; otherwise its missing
+/// summaries are filled in, its summaries are added up and, for a period that has
+/// begun, the sum is kept: on a reader, that is [`StoreError::NeedsWriter`]. The
+/// triggers of migration 4 delete a grid's kept sums whenever one of its summaries or
+/// its set of households changes, so a kept sum always equals adding up the summaries
+/// now. Periods that have not begun are never kept: their missing summaries are
+/// filled in once the period begins, which must not find a sum made before.
+fn area_totals(conn: &Conn<'_>, selection: &Selection, period: Period) -> StoreResult<Vec<AreaTotal>> {
+    let today = today();
+    let (where_sql, params) = clause(selection);
+    let sql = format!(
+        "SELECT h.county, h.township, h.site, h.grid, h.households, t.indicators FROM areas h
+         LEFT JOIN area_totals t ON t.county = h.county AND t.township = h.township AND t.site = h.site
+              AND t.grid = h.grid AND t.period = ?
+         WHERE h.households > 0 AND {where_sql}"
+    );
+    let mut all = vec![Value::Text(period.to_string())];
+    all.extend(params);
+    type Found = ([String; 4], u32, Option<Vec<u8>>);
+    let found: Vec<Found> = conn
+        .prepare_cached(&sql)?
+        .query_map(rusqlite::params_from_iter(&all), |r| {
+            Ok(([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?], r.get(4)?, r.get(5)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    let keep = period <= Period::of(today);
+    let mut out = Vec::with_capacity(found.len());
+    let mut missing = Vec::new();
+    for (area, households, blob) in found {
+        match blob {
+            Some(blob) => {
+                let [_, _, site, grid] = area;
+                out.push(AreaTotal { site, grid, households, indicators: decode_indicators(&blob)? });
+            }
+            None => missing.push((area, households)),
+        }
+    }
+    if missing.is_empty() {
+        return Ok(out);
+    }
+    if keep && !conn.writable {
+        return Err(StoreError::NeedsWriter);
+    }
+    for (area, households) in missing {
+        let grid = Selection::grid(&area);
+        ensure_summaries(conn, period, today, &grid)?;
+        let indicators = sum_summaries(conn, &grid, period)?;
+        if keep {
+            conn.prepare_cached(
+                "INSERT OR REPLACE INTO area_totals (county, township, site, grid, period, indicators)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            )?
+            .execute(rusqlite::params![
+                area[0],
+                area[1],
+                area[2],
+                area[3],
+                period.to_string(),
+                encode_indicators(&indicators)?
+            ])?;
+        }
+        let [_, _, site, grid] = area;
+        out.push(AreaTotal { site, grid, households, indicators });
+    }
+    Ok(out)
+}
+
+/// Visits of `period` in `selection` per review status code.
+pub fn review_counts(conn: &Conn<'_>, selection: &Selection, period: Period) -> StoreResult<BTreeMap<String, u32>> {
+    ensure_summaries(conn, period, today(), selection)?;
+    let (where_sql, params) = clause(selection);
+    let sql = format!(
+        "SELECT s.review, COUNT(*) FROM households h JOIN summaries s ON s.household_id = h.id AND s.period = ?
+         WHERE s.review IS NOT NULL AND {where_sql} GROUP BY s.review"
+    );
+    let mut all = vec![Value::Text(period.to_string())];
+    all.extend(params);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(rusqlite::params_from_iter(&all), |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+#[cfg(test)]
+mod tests {
+    //! The per-grid totals must always give what adding up the summaries one by one
+    //! gives, however the households and their summaries change in between; and a
+    //! read on a reader never writes.
+    #![allow(clippy::unwrap_used)]
+
+    use shared::api::Area;
+    use shared::{HouseholdDoc, Stamp, VisitMode};
+
+    use super::*;
+    use crate::auth::now;
+    use crate::store::sqlite::Sqlite;
+    use crate::store::{HouseholdFilter, Reader, Writer};
+
+    fn area(scope: Scope, filter: HouseholdFilter) -> Selection {
+        Selection { scope, filter }
+    }
+
+    /// Indicators and coverage (by site and by grid) both ways, which must agree.
+    fn agree(w: &Conn<'_>, period: Period, selection: &Selection) -> Indicators {
+        assert!(selection.by_area_only());
+        let fast = indicators(w, selection, period).unwrap();
+        ensure_summaries(w, period, today(), selection).unwrap();
+        let slow = sum_summaries(w, selection, period).unwrap();
+        assert_eq!(fast, slow, "{period} {selection:?}");
+        for by in [Grouping::Site, Grouping::Grid] {
+            let fast = coverage_by_area(w, selection, period, by == Grouping::Grid).unwrap();
+            let slow = coverage_by_households(w, selection, period, by).unwrap();
+            assert_eq!(fast, slow, "coverage by {by:?}, {period} {selection:?}");
+        }
+        fast
+    }
+
+    /// Coverage counted the plainest way: one row per household (and cadre).
+    fn plain_coverage(conn: &Conn<'_>, period: Period, by: Grouping) -> CoverageTable {
+        let (key, label, join) = match by {
+            Grouping::Site => ("h.site", "h.site", ""),
+            Grouping::Grid => ("h.site || ' / ' || h.grid", "h.grid", ""),
+            Grouping::Cadre => {
+                ("a.user_id", "u.name", "JOIN assignments a ON a.household_id = h.id JOIN users u ON u.id = a.user_id")
+            }
+        };
+        let sql = format!(
+            "SELECT {key}, {label}, COALESCE(s.visited_in_person, 0) FROM households h {join}
+             LEFT JOIN summaries s ON s.household_id = h.id AND s.period = ?1"
+        );
+        let mut stmt = conn.prepare(&sql).unwrap();
+        let rows: Vec<(String, String, bool)> = stmt
+            .query_map([period.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        let labels: BTreeMap<String, String> = rows.iter().map(|(k, l, _)| (k.clone(), l.clone())).collect();
+        shared::indicators::coverage_by(rows.into_iter().map(|(k, _, v)| (k, v)))
+            .into_iter()
+            .map(|(k, c)| (k.clone(), (labels[&k].clone(), c)))
+            .collect()
+    }
+
+    fn kept(conn: &Conn<'_>, period: Period) -> i64 {
+        conn.query_row("SELECT COUNT(*) FROM area_totals WHERE period = ?1", [period.to_string()], |r| r.get(0))
+            .unwrap()
+    }
+
+    /// Edits household `id` as the admin would and saves it with its projections.
+    fn edit(w: &mut Conn<'_>, id: &str, f: impl FnOnce(&mut shared::Household)) {
+        let mut doc = w.load_doc(id).unwrap().unwrap();
+        doc.edit(&Stamp::new("admin", "管理员", now()), f).unwrap();
+        let h = doc.household().unwrap();
+        w.save_doc(id, &doc, &h, today(), now()).unwrap();
+    }
+
+    fn seeded() -> (tempfile::TempDir, Sqlite) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Sqlite::open(&dir.path().join("t.sqlite3")).unwrap();
+        db.write_blocking(|w| crate::demo::seed(w)).unwrap();
+        (dir, db)
+    }
+
+    #[test]
+    fn grid_totals_always_equal_the_summaries_added_up() {
+        let (_dir, db) = seeded();
+        let conn = db.lock();
+        let w = &mut Conn { conn: &conn, writable: true };
+        let now_p = Period::of(today());
+        let last_month = now_p.plus_months(-1);
+        let all = area(Scope::All, HouseholdFilter::default());
+        let (site, grid): (String, String) = w
+            .query_row("SELECT site, grid FROM households ORDER BY id LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap();
+        let narrow = area(
+            Scope::Area(Area::County(crate::demo::COUNTY.into())),
+            HouseholdFilter { site: Some(site.clone()), grid: Some(grid), ..Default::default() },
+        );
+        let by_site = area(Scope::Area(Area::Site(site.clone())), HouseholdFilter::default());
+        let check = |w: &Conn<'_>| {
+            for p in [now_p, last_month, now_p.plus_months(-12)] {
+                agree(w, p, &all);
+                agree(w, p, &narrow);
+                agree(w, p, &by_site);
+            }
+        };
+
+        // Cold, then from what was kept.
+        check(w);
+        assert!(kept(w, now_p) > 0);
+        let before = agree(w, now_p, &all);
+        check(w);
+
+        // A visit changes: in person this month becomes by phone.
+        let visited: String = w
+            .query_row(
+                "SELECT household_id FROM summaries WHERE period = ?1 AND visited_in_person = 1 ORDER BY household_id",
+                [now_p.to_string()],
+                |r| r.get(0),
+            )
+            .unwrap();
+        edit(w, &visited, |h| {
+            h.visits.get_mut(&now_p.to_string()).unwrap().mode = Some(VisitMode::Phone);
+        });
+        let after = agree(w, now_p, &all);
+        assert_eq!(after.visited_in_person + 1, before.visited_in_person);
+        check(w);
+
+        // A household moves to another site's grid.
+        let (other_site, other_grid): (String, String) = w
+            .query_row("SELECT site, grid FROM households WHERE site <> ?1 LIMIT 1", [&site], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        edit(w, &visited, |h| {
+            h.facts.site = other_site.clone();
+            h.facts.grid = other_grid.clone();
+        });
+        check(w);
+
+        // A summary goes missing (a month began and nobody synced): filled in on
+        // reading, whichever way is read first.
+        let forget = |w: &Conn<'_>| {
+            w.execute(
+                "DELETE FROM summaries WHERE period = ?1 AND household_id = (SELECT MIN(id) FROM households)",
+                [last_month.to_string()],
+            )
+            .unwrap()
+        };
+        for by in [Grouping::Site, Grouping::Grid, Grouping::Cadre] {
+            assert_eq!(forget(w), 1);
+            let counted = coverage_by_households(w, &all, last_month, by).unwrap();
+            let present: i64 = w
+                .query_row(
+                    "SELECT COUNT(*) FROM summaries WHERE period = ?1 AND household_id = (SELECT MIN(id) FROM households)",
+                    [last_month.to_string()],
+                    |r| r.get(0),
+                )
+                .unwrap();
+            assert_eq!(present, 1, "by {by:?}: the missing summary is filled in");
+            assert_eq!(counted, plain_coverage(w, last_month, by), "by {by:?}");
+        }
+        assert_eq!(forget(w), 1);
+        check(w);
+        for p in [now_p, last_month] {
+            for by in [Grouping::Site, Grouping::Grid, Grouping::Cadre] {
+                assert_eq!(coverage_by_households(w, &all, p, by).unwrap(), plain_coverage(w, p, by));
+            }
+        }
+
+        // A new household in a new grid, with no summary for last month yet.
+        let stamp = Stamp::new("admin", "管理员", now());
+        let mut doc = HouseholdDoc::create("532325099001", shared::automerge::ActorId::random(), &stamp).unwrap();
+        doc.edit(&stamp, |h| {
+            h.facts.county = crate::demo::COUNTY.into();
+            h.facts.township = "栋川镇".into();
+            h.facts.site = site.clone();
+            h.facts.grid = "新楼".into();
+        })
+        .unwrap();
+        w.save_doc("532325099001", &doc, &doc.household().unwrap(), today(), now()).unwrap();
+        let grown = agree(w, last_month, &all);
+        assert_eq!(grown.households as usize, 361);
+        check(w);
+
+        // A period that has not begun is added up but never kept.
+        let future = now_p.plus_months(2);
+        agree(w, future, &all);
+        assert_eq!(kept(w, future), 0);
+    }
+
+    #[tokio::test]
+    async fn reads_never_write_and_missing_projections_are_filled_on_the_writer() {
+        let (_dir, db) = seeded();
+        let store = crate::store::Store::Sqlite(db.clone());
+        let last_month = Period::of(today()).plus_months(-1);
+        let all = area(Scope::All, HouseholdFilter::default());
+        let reference = store.read({
+            let all = all.clone();
+            move |r| r.indicators(&all, last_month)
+        });
+        let reference = reference.await.unwrap();
+        {
+            let conn = db.lock();
+            conn.execute("DELETE FROM summaries WHERE period = ?1", [last_month.to_string()]).unwrap();
+            conn.execute("DELETE FROM area_totals", []).unwrap();
+        }
+        // On a reader the same read finds projections missing and says so…
+        let reader = db.take_reader().unwrap();
+        let tx = reader.unchecked_transaction().unwrap();
+        let on_reader = indicators(&Conn { conn: &tx, writable: false }, &all, last_month);
+        assert!(matches!(on_reader, Err(StoreError::NeedsWriter)), "{on_reader:?}");
+        // …and cannot write by accident: reader connections are query-only.
+        assert!(tx.execute("DELETE FROM area_totals", []).is_err());
+        drop(tx);
+        db.give_back(reader);
+        // Through the store, it is answered (filled in on the writer), the same as before.
+        let again = store.read(move |r| r.indicators(&all, last_month)).await.unwrap();
+        assert_eq!(again, reference);
+        let kept: i64 = db.lock().query_row("SELECT COUNT(*) FROM area_totals", [], |r| r.get(0)).unwrap();
+        assert!(kept > 0, "the grid totals were kept");
+    }
+}

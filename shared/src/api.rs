@@ -1,0 +1,215 @@
+//! The vocabulary of the HTTP API that the server answers with and clients read:
+//! accounts (roles, areas) and the household row of every list. Plain data, no IO.
+
+/// 角色: what an account may do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// 管理员: users, roster, assignments; sees everything.
+    Admin,
+    /// 督导 (乡镇/县): reads and corrects every household in an area.
+    Supervisor,
+    /// 帮扶干部: reads and writes assigned households.
+    Cadre,
+}
+
+impl Role {
+    /// Every role, admins first.
+    pub const ALL: [Role; 3] = [Role::Admin, Role::Supervisor, Role::Cadre];
+
+    /// The stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Supervisor => "supervisor",
+            Role::Cadre => "cadre",
+        }
+    }
+    /// The role of a stored code (`admin`, `supervisor`, `cadre`).
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.code() == s)
+    }
+}
+
+/// The kind of a supervisor's area (区域级别).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AreaKind {
+    /// 县
+    County,
+    /// 乡镇
+    Township,
+    /// 安置点
+    Site,
+}
+
+impl AreaKind {
+    /// The stored code.
+    pub fn code(self) -> &'static str {
+        match self {
+            AreaKind::County => "county",
+            AreaKind::Township => "township",
+            AreaKind::Site => "site",
+        }
+    }
+}
+
+/// A supervisor's area (督导区域).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", content = "name", rename_all = "snake_case")]
+pub enum Area {
+    /// 县
+    County(String),
+    /// 乡镇
+    Township(String),
+    /// 安置点
+    Site(String),
+}
+
+impl Area {
+    /// Its kind and name.
+    pub fn parts(&self) -> (AreaKind, &str) {
+        match self {
+            Area::County(n) => (AreaKind::County, n),
+            Area::Township(n) => (AreaKind::Township, n),
+            Area::Site(n) => (AreaKind::Site, n),
+        }
+    }
+    /// An area of `kind` (a stored code) named `name`.
+    pub fn from_parts(kind: &str, name: &str) -> Option<Self> {
+        let name = name.trim().to_owned();
+        if name.is_empty() {
+            return None;
+        }
+        match kind.trim() {
+            "county" => Some(Area::County(name)),
+            "township" => Some(Area::Township(name)),
+            "site" => Some(Area::Site(name)),
+            _ => None,
+        }
+    }
+    /// Parses `county:姚安县`, `township:…` or `site:…`.
+    pub fn parse(s: &str) -> Option<Self> {
+        let (kind, name) = s.split_once(':')?;
+        Self::from_parts(kind, name)
+    }
+    /// `county:NAME`, `township:NAME` or `site:NAME`.
+    pub fn code(&self) -> String {
+        let (kind, name) = self.parts();
+        format!("{}:{name}", kind.code())
+    }
+}
+
+/// A user account as the API shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct User {
+    /// Login (账号).
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// A supervisor's area.
+    pub area: Option<Area>,
+}
+
+/// A household as lists show it.
+#[derive(Debug, serde::Serialize, serde::Deserialize, Clone, PartialEq, Eq)]
+pub struct HouseholdRow {
+    /// 户编码
+    pub id: String,
+    /// 户主
+    pub head_name: String,
+    /// 乡镇
+    pub township: String,
+    /// 安置点
+    pub site: String,
+    /// 网格
+    pub grid: String,
+    /// 住址
+    pub address: String,
+    /// Latest visit period.
+    pub last_visit: Option<String>,
+    /// Its mode.
+    pub last_mode: Option<String>,
+    /// Present members.
+    pub members: i64,
+    /// Conflicted fields.
+    pub conflicts: i64,
+    /// Validation problems.
+    pub problems: i64,
+}
+
+/// One account as `GET /api/admin/users` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UserRow {
+    /// Login (账号).
+    pub login: String,
+    /// Display name.
+    pub name: String,
+    /// Role.
+    pub role: Role,
+    /// `county:NAME`, `township:NAME` or `site:NAME` (supervisors), else `null`.
+    pub area: Option<String>,
+    /// Households assigned to this account (cadres).
+    pub assigned: i64,
+    /// Wrong passwords in a row.
+    pub failed_logins: i64,
+    /// Unix seconds until which login is refused after wrong passwords; `null` when not
+    /// locked now.
+    pub locked_until: Option<i64>,
+    /// Disabled by an admin: login refused, no session works.
+    pub disabled: bool,
+    /// Unix seconds.
+    pub created_at: i64,
+}
+
+/// A household with its cadres.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AssignedHousehold {
+    /// 户编码
+    pub id: String,
+    /// 户主
+    pub head_name: String,
+    /// 乡镇
+    pub township: String,
+    /// 安置点
+    pub site: String,
+    /// 网格
+    pub grid: String,
+    /// 住址
+    pub address: String,
+    /// Logins of the assigned cadres, sorted.
+    pub cadres: Vec<String>,
+}
+
+/// One site and grid: how many households, how many with no cadre.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AreaCount {
+    /// 安置点
+    pub site: String,
+    /// 网格
+    pub grid: String,
+    /// Households.
+    pub households: i64,
+    /// Households with no cadre.
+    pub unassigned: i64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn areas_and_roles_read_back_from_their_codes() {
+        for role in Role::ALL {
+            assert_eq!(Role::parse(role.code()), Some(role));
+        }
+        for a in [Area::County("姚安县".into()), Area::Township("栋川镇".into()), Area::Site("阳光小区".into())]
+        {
+            assert_eq!(Area::parse(&a.code()), Some(a.clone()));
+        }
+        assert_eq!(Area::parse("site: "), None);
+        assert_eq!(Area::parse("village:x"), None);
+        assert_eq!(Area::parse("site"), None);
+    }
+}
