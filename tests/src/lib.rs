@@ -37,7 +37,12 @@ pub struct TestServer {
 impl TestServer {
     /// Starts a server on 127.0.0.1:0 over the database at `db_path`.
     pub async fn start(db_path: &Path) -> Self {
-        let store = server::store::Store::open_sqlite(db_path).expect("open database");
+        Self::start_with(server::store::Store::open_sqlite(db_path).expect("open database"), db_path).await
+    }
+
+    /// Starts a server on 127.0.0.1:0 over `store`, opened on the file `db_path`; the
+    /// caller may keep a clone of the store and use it beside the server.
+    pub async fn start_with(store: server::store::Store, db_path: &Path) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();

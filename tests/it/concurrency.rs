@@ -1,0 +1,93 @@
+//! Reads and writes do not wait for each other: while long reads (exports) hold every
+//! long reader, a phone still syncs, a supervisor's dashboard still answers, and a
+//! further export waits its turn instead of taking a sync's place.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use huhujian_tests::{Phone, ROSTER, TestServer, seed};
+use server::auth::Role;
+use server::store::sqlite::LONG_READERS;
+use server::store::{HouseholdFilter, Scope, Selection, Store};
+use shared::{Stamp, VisitMode};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sync_completes_while_exports_hold_every_long_reader() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("huhujian.sqlite3");
+    seed(
+        &path,
+        &[
+            ("admin", "管理员", Role::Admin, None),
+            ("s1", "赵主任", Role::Supervisor, Some("site:阳光社区")),
+            ("c1", "李明", Role::Cadre, None),
+            ("c2", "张华", Role::Cadre, None),
+        ],
+        ROSTER,
+    );
+    let store = Store::open_sqlite(&path).unwrap();
+    let server = TestServer::start_with(store.clone(), &path).await;
+    let mut c1 = Phone::login(&server, "c1", "phone-c1").await;
+    c1.want(&["H1"]);
+    assert!(c1.sync().await.refused.is_empty());
+    let s1 = Phone::login(&server, "s1", "desk-s1").await;
+    let admin = Phone::login(&server, "admin", "desk-admin").await;
+
+    // Every long reader is taken by a read that lasts until the gate opens, each in the
+    // middle of reading the whole county, as an export does.
+    let gate = Arc::new(Mutex::new(()));
+    let held = gate.lock().unwrap();
+    let entered = Arc::new(AtomicUsize::new(0));
+    let mut holders = Vec::new();
+    for _ in 0..LONG_READERS {
+        let (store, gate, entered) = (store.clone(), gate.clone(), entered.clone());
+        holders.push(tokio::spawn(async move {
+            store
+                .read_long(move |r| {
+                    let all = Selection { scope: Scope::All, filter: HouseholdFilter::default() };
+                    let ids = r.household_ids(&all)?;
+                    entered.fetch_add(1, Ordering::SeqCst);
+                    drop(gate.lock());
+                    Ok(ids.len())
+                })
+                .await
+        }));
+    }
+    for _ in 0..1000 {
+        if entered.load(Ordering::SeqCst) == LONG_READERS {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(entered.load(Ordering::SeqCst), LONG_READERS, "every long reader is held");
+    // One more export is asked for: it must wait for a long reader…
+    let export = tokio::spawn(async move { admin.get("/api/export.xlsx").await.status() });
+
+    // …while a phone's visit syncs, and the supervisor's dashboard answers.
+    c1.docs
+        .get_mut("H1")
+        .unwrap()
+        .edit(&Stamp::new("c1", "李明", 1_795_000_000), |h| {
+            h.visits.entry("2026-11".into()).or_default().mode = Some(VisitMode::InPerson);
+        })
+        .unwrap();
+    let report = tokio::time::timeout(Duration::from_secs(30), c1.sync()).await.expect("the sync did not wait");
+    assert!(report.refused.is_empty(), "{:?}", report.refused);
+    let on_server = server.peek().documents().into_iter().find(|(id, _)| id == "H1").unwrap().1;
+    let doc = shared::HouseholdDoc::load(&on_server, shared::automerge::ActorId::random()).unwrap();
+    assert!(doc.household().unwrap().visits["2026-11"].is_in_person(), "the synced visit is stored");
+    let coverage = tokio::time::timeout(Duration::from_secs(30), s1.get("/api/coverage?period=2026-11"))
+        .await
+        .expect("the dashboard did not wait");
+    assert!(coverage.status().is_success());
+    assert!(!export.is_finished(), "the third export waits for a long reader");
+
+    // The gate opens: the held reads end, and the waiting export is served.
+    drop(held);
+    for h in holders {
+        assert!(h.await.unwrap().unwrap() >= 1);
+    }
+    let status = tokio::time::timeout(Duration::from_secs(60), export).await.expect("the export ends").unwrap();
+    assert!(status.is_success(), "{status}");
+}
