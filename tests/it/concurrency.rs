@@ -6,11 +6,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use huhujian_tests::{Phone, ROSTER, TestServer, seed};
-use server::auth::Role;
+use huhujian_tests::{Phone, TestServer};
 use server::store::sqlite::LONG_READERS;
 use server::store::{HouseholdFilter, Scope, Selection, Store};
 use shared::{Stamp, VisitMode};
+
+use crate::roster_db;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 // The gate is a std mutex held across awaits on purpose: the held reads block on it on
@@ -18,17 +19,7 @@ use shared::{Stamp, VisitMode};
 #[allow(clippy::await_holding_lock)]
 async fn a_sync_completes_while_exports_hold_every_long_reader() {
     let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("huhujian.sqlite3");
-    seed(
-        &path,
-        &[
-            ("admin", "管理员", Role::Admin, None),
-            ("s1", "赵主任", Role::Supervisor, Some("site:阳光社区")),
-            ("c1", "李明", Role::Cadre, None),
-            ("c2", "张华", Role::Cadre, None),
-        ],
-        ROSTER,
-    );
+    let path = roster_db(&dir);
     let store = Store::open_sqlite(&path).unwrap();
     let server = TestServer::start_with(store.clone(), &path).await;
     let mut c1 = Phone::login(&server, "c1", "phone-c1").await;

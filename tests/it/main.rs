@@ -24,9 +24,9 @@ mod sync;
 use huhujian_tests::{ROSTER, TestServer, seed};
 use server::auth::Role;
 
-/// A server over a fresh database with the test roster, two cadres (c1, c2), a
-/// supervisor of 阳光社区 (s1) and an admin.
-pub async fn roster_server(dir: &tempfile::TempDir) -> TestServer {
+/// A fresh database in `dir` with the test roster, two cadres (c1, c2), a supervisor
+/// of 阳光社区 (s1) and an admin.
+pub fn roster_db(dir: &tempfile::TempDir) -> std::path::PathBuf {
     let path = dir.path().join("huhujian.sqlite3");
     seed(
         &path,
@@ -38,5 +38,10 @@ pub async fn roster_server(dir: &tempfile::TempDir) -> TestServer {
         ],
         ROSTER,
     );
-    TestServer::start(&path).await
+    path
+}
+
+/// A server over [`roster_db`].
+pub async fn roster_server(dir: &tempfile::TempDir) -> TestServer {
+    TestServer::start(&roster_db(dir)).await
 }

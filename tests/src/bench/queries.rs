@@ -94,7 +94,7 @@ pub fn run(work_dir: &Path) -> Part {
         remove_database(&path);
     }
     part.notes.push(
-        "How the server answers (migration 4, `server/src/reads.rs`): `areas` counts each grid's households and \
+        "How the server answers (migration 4, `server/src/store/sqlite/reads.rs`): `areas` counts each grid's households and \
          `area_totals` keeps, per grid and period, the `Indicators` its summaries add up to; triggers delete a \
          grid's kept totals in the transaction of any write to one of its summaries or to its set of households. \
          Coverage by site or grid and the indicators of an area add up about 2,500 grid totals at 500,000 \
@@ -123,7 +123,7 @@ pub fn run(work_dir: &Path) -> Part {
     part.notes.push(
         "Timing: each figure is the time from sending the request to having read the whole body, with \
          reqwest over loopback (gzip accepted, as a browser does), against `server::router` started in the \
-         bench process on the seeded file (release build, the server's own `Db`: one connection, WAL). Read as \
+         bench process on the seeded file (release build, the server's own `Store`: one writer and query-only readers, WAL). Read as \
          the county supervisor (scope `county = 云岭县`). p50 and p95 by nearest rank; a target is met when \
          both p50 and p95 are within it. Every answer is checked: status 200, and the first answers against \
          what was seeded (households, visited, the indicators summed from the seeded summaries)."
