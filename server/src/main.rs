@@ -18,7 +18,8 @@ static ALLOCATOR: server::Allocator = server::Allocator;
 #[derive(Debug, Parser)]
 #[command(name = "server", about = "huhujian (户户见) sync server and supervisor API")]
 struct Cli {
-    /// The SQLite database file (created if missing).
+    /// The database: a SQLite file (created if missing), or a PostgreSQL URL
+    /// (`postgres://user:password@host:5432/huhujian`).
     #[arg(long, global = true, default_value = "huhujian.sqlite3", env = "HUHUJIAN_DB")]
     db: PathBuf,
     #[command(subcommand)]
@@ -89,6 +90,17 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Move a county up: copy a SQLite file into an empty PostgreSQL database, check
+    /// the copy (rows of every table, every document's heads) and commit it. Stop the
+    /// SQLite server first; phones then sync with the PostgreSQL one as before.
+    Migrate {
+        /// The SQLite file.
+        #[arg(long)]
+        from: PathBuf,
+        /// The PostgreSQL URL (`postgres://user:password@host:5432/huhujian`).
+        #[arg(long)]
+        to: String,
+    },
 }
 
 fn password_from_env_or_stdin() -> anyhow::Result<String> {
@@ -113,10 +125,13 @@ async fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let open = || Store::open_sqlite(&cli.db).with_context(|| format!("opening {}", cli.db.display()));
+    let spec = cli.db.to_string_lossy().into_owned();
+    let shown = server::store::postgres::shown(&spec);
+    let open = || async { Store::open(&spec).await.with_context(|| format!("opening {shown}")) };
+    let on_postgres = server::store::postgres::is_url(&spec);
     match cli.command {
         Command::Serve { bind, app_dir, demo } => {
-            let db = open()?;
+            let db = open().await?;
             if demo {
                 let started = std::time::Instant::now();
                 let n = db.write(|w| server::demo::seed(w)).await.map_err(fail)?;
@@ -150,7 +165,7 @@ async fn main() -> anyhow::Result<()> {
                 ),
             };
             let password = password_from_env_or_stdin()?;
-            let db = open()?;
+            let db = open().await?;
             let user = User { id: login.clone(), name, role, area };
             let hash = server::auth::new_account(&user, &password).map_err(fail)?;
             db.write(move |w| server::auth::create_user(w, &user, &hash)).await.map_err(fail)?;
@@ -160,7 +175,7 @@ async fn main() -> anyhow::Result<()> {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {} (it must be UTF-8)", file.display()))?;
             let stamp = shared::Stamp::new("admin", "管理员", server::auth::now());
-            let db = open()?;
+            let db = open().await?;
             match db.write(move |w| server::roster::import(w, &text, &stamp)).await.map_err(fail)? {
                 Ok(report) => println!("imported {} households, {} members", report.households, report.members),
                 Err(rows) => {
@@ -173,11 +188,17 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Assign { household, user, remove } => {
             let a = server::admin::Assignment { household_id: household, user_id: user, remove };
-            let db = open()?;
+            let db = open().await?;
             db.write(move |w| server::admin::assign(w, &a)).await.map_err(fail)?;
             println!("done");
         }
         Command::Backup { dest, force } => {
+            if on_postgres {
+                anyhow::bail!(
+                    "`backup` copies a SQLite file; for PostgreSQL use its own tools, e.g. \
+                     `pg_dump --format=custom --file=huhujian.dump '{shown}'` (README: Running on PostgreSQL)"
+                );
+            }
             let options = server::backup::Options { force, ..Default::default() };
             let src = cli.db.clone();
             let r =
@@ -196,7 +217,28 @@ async fn main() -> anyhow::Result<()> {
                 r.seconds
             );
         }
+        Command::Migrate { from, to } => {
+            let r = server::store::transfer::sqlite_to_postgres(&from, &to)
+                .await
+                .with_context(|| format!("moving {} to {}", from.display(), server::store::postgres::shown(&to)))?;
+            for (table, rows) in &r.tables {
+                println!("  {table:<12} {rows:>9} rows");
+            }
+            println!(
+                "moved {} to {}: {} households checked (same heads), {} s",
+                from.display(),
+                server::store::postgres::shown(&to),
+                r.households_checked,
+                r.seconds
+            );
+        }
         Command::Restore { backup, force } => {
+            if on_postgres {
+                anyhow::bail!(
+                    "`restore` replaces a SQLite file; for PostgreSQL use `pg_restore --clean --dbname '{shown}' \
+                     huhujian.dump` (README: Running on PostgreSQL)"
+                );
+            }
             let target = cli.db.clone();
             let from = backup.clone();
             let r = tokio::task::spawn_blocking(move || server::backup::restore(&from, &target, force))

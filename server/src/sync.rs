@@ -87,9 +87,9 @@ pub async fn sync(
             let today = Date::in_china(at);
             let replies = merge_batch(w, &session, &entries, today, at)?;
             let replies: Vec<Incoming> = entries
-                .into_iter()
+                .iter()
                 .zip(replies)
-                .map(|(entry, reply)| Incoming { doc_id: entry.doc_id, reply })
+                .map(|(entry, reply)| Incoming { doc_id: entry.doc_id.clone(), reply })
                 .collect();
             Ok::<_, AppError>(wire::encode_response(&replies))
         })
@@ -115,12 +115,11 @@ pub async fn sync_single(
             format!("Household id \"{id}\" is malformed"),
         ));
     }
-    let message = read_body(&headers, body).await?;
+    let entry = Outgoing { doc_id: id, message: read_body(&headers, body).await? };
     let reply = state
         .store
         .write(move |w| {
             let at = now();
-            let entry = Outgoing { doc_id: id, message };
             let reply = merge_batch(w, &session, std::slice::from_ref(&entry), Date::in_china(at), at)?.remove(0);
             Ok::<_, AppError>(reply)
         })

@@ -17,6 +17,7 @@ mod health;
 mod hostile;
 mod load;
 mod logs;
+mod postgres;
 mod roster;
 mod scope;
 mod sync;

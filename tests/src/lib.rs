@@ -5,6 +5,7 @@
 
 pub mod bench;
 pub mod load;
+pub mod pg;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -117,6 +118,28 @@ pub fn seed(db_path: &Path, users: &[(&str, &str, server::auth::Role, Option<&st
     }
     let stamp = shared::Stamp::new("admin", "管理员", 1_790_000_000);
     db.write_blocking(|w| server::roster::import(w, roster_csv, &stamp)).expect("import").expect("roster rows");
+}
+
+/// Creates users and imports a roster (unless empty) through `store`, on any engine.
+pub async fn seed_store(
+    store: &server::store::Store,
+    users: &[(&str, &str, server::auth::Role, Option<&str>)],
+    roster_csv: &str,
+) {
+    for (id, name, role, area) in users {
+        let user = server::auth::User {
+            id: (*id).into(),
+            name: (*name).into(),
+            role: *role,
+            area: area.and_then(server::auth::Area::parse),
+        };
+        let hash = server::auth::new_account(&user, PASSWORD).expect("a valid account");
+        store.write(move |w| server::auth::create_user(w, &user, &hash)).await.expect("create user");
+    }
+    if !roster_csv.is_empty() {
+        let (csv, stamp) = (roster_csv.to_owned(), shared::Stamp::new("admin", "管理员", 1_790_000_000));
+        store.write(move |w| server::roster::import(w, &csv, &stamp)).await.expect("import").expect("roster rows");
+    }
 }
 
 /// What one sync did.

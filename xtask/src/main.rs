@@ -139,7 +139,8 @@ fn test() -> Result {
         cargo().args(["clippy", "-p", "app", "--features", "console"]).args(wasm),
     )?;
     build_app()?;
-    let (mut passed, mut failed, ok) = cargo_test()?;
+    let postgres = ensure_postgres()?;
+    let (mut passed, mut failed, ok, on_postgres) = cargo_test(&postgres)?;
     let checks: [(&str, Check); 6] = [
         ("interop", interop),
         ("browser offline", || browser("offline.mjs")),
@@ -157,7 +158,7 @@ fn test() -> Result {
             }
         }
     }
-    println!("\nsummary: {passed} passed, {failed} failed");
+    println!("\nsummary: {passed} passed, {failed} failed ({on_postgres} of the passed ran on PostgreSQL)");
     if ok && failed == 0 { Ok(()) } else { Err("tests failed".into()) }
 }
 
@@ -301,18 +302,61 @@ fn build_app() -> Result {
     std::fs::write("dist/bundle-size.md", report).map_err(|e| e.to_string())
 }
 
-/// Runs `cargo test`, echoing its output, and adds up its `test result:` lines.
-fn cargo_test() -> Result<(u64, u64, bool)> {
+/// The PostgreSQL server the tests create their databases on: `HUHUJIAN_TEST_PG` if
+/// set; else the one on 127.0.0.1:5432 (trust authentication, as on the machines this
+/// project is developed on); else Debian's `postgresql`, installed and started here,
+/// with a password for `postgres` so that the tests can log in over TCP.
+fn ensure_postgres() -> Result<String> {
+    eprintln!("\n==> PostgreSQL for the tests");
+    if let Ok(url) = std::env::var("HUHUJIAN_TEST_PG") {
+        return Ok(url);
+    }
+    let local = "postgres://postgres@127.0.0.1:5432/postgres".to_owned();
+    let listening = || {
+        std::net::TcpStream::connect_timeout(&([127, 0, 0, 1], 5432).into(), std::time::Duration::from_secs(2)).is_ok()
+    };
+    if listening() {
+        return Ok(local);
+    }
+    if version_of("pg_ctlcluster").is_none() && !std::path::Path::new("/usr/bin/pg_ctlcluster").exists() {
+        apt_install(&["postgresql"])?;
+    }
+    let started = Command::new("sh")
+        .arg("-c")
+        .arg(
+            "v=$(ls /etc/postgresql | sort -V | tail -n 1) && \
+             pg_ctlcluster --skip-systemctl-redirect \"$v\" main start; \
+             for i in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done; \
+             su postgres -c \"psql -q -c \\\"ALTER USER postgres PASSWORD 'huhujian-tests'\\\"\"",
+        )
+        .status()
+        .is_ok_and(|s| s.success());
+    if !started || !listening() {
+        return Err("no PostgreSQL on 127.0.0.1:5432 and none could be started: install Debian's postgresql, \
+                    or set HUHUJIAN_TEST_PG=postgres://user:password@host:port/postgres"
+            .into());
+    }
+    Ok("postgres://postgres:huhujian-tests@127.0.0.1:5432/postgres".into())
+}
+
+/// Runs `cargo test` with the tests' PostgreSQL at `postgres`, echoing its output, and
+/// adds up its `test result:` lines; also counts the passed tests that ran on
+/// PostgreSQL (module `postgres`).
+fn cargo_test(postgres: &str) -> Result<(u64, u64, bool, u64)> {
     eprintln!("\n==> tests");
     let mut child = cargo()
         .args(["test", "--no-fail-fast", "--color", "never"])
+        .env("HUHUJIAN_TEST_PG", postgres)
         .stdout(Stdio::piped())
         .spawn()
         .map_err(|e| format!("cargo test: could not start: {e}"))?;
-    let (mut passed, mut failed) = (0, 0);
+    let (mut passed, mut failed, mut on_postgres) = (0, 0, 0);
     if let Some(out) = child.stdout.take() {
         for line in BufReader::new(out).lines().map_while(std::io::Result::ok) {
             println!("{line}");
+            if line.starts_with("test postgres::") && line.ends_with(" ok") {
+                on_postgres += 1;
+            }
             if let Some(rest) = line.strip_prefix("test result: ") {
                 passed += count(rest, " passed");
                 failed += count(rest, " failed");
@@ -320,7 +364,7 @@ fn cargo_test() -> Result<(u64, u64, bool)> {
         }
     }
     let ok = child.wait().map_err(|e| e.to_string())?.success();
-    Ok((passed, failed, ok))
+    Ok((passed, failed, ok, on_postgres))
 }
 
 /// The number before `label` in a `test result:` line.

@@ -29,6 +29,9 @@ pub enum StoreError {
     /// A stored projection (summary, kept total) does not decode.
     #[error("a stored projection does not decode: {0}")]
     Projection(String),
+    /// Moving a database between engines could not be done, or its check failed.
+    #[error("{0}")]
+    Transfer(String),
     /// The read found projections missing and ran on a read-only connection: the store
     /// runs it again on the writer, which fills them in. Never leaves the store.
     #[error("projections must be filled in first")]

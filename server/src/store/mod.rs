@@ -5,16 +5,21 @@
 //! - `scope`: which households a request is about ([`Selection`]), typed;
 //! - `projection`: what is computed from a document to store beside it (no IO);
 //! - `error`: [`StoreError`], which knows nothing of HTTP;
-//! - `sqlite`: the embedded engine (one file, a writer and a pool of readers, WAL).
+//! - `sqlite`: the embedded engine (one file, a writer and a pool of readers, WAL);
+//! - `postgres`: the engine for a province (stateless processes on one database);
+//! - `sql`: what both SQL engines share (a selection as a `WHERE` clause).
 //!
 //! [`Store`] is an enum of engines rather than a trait object: the engines are a
 //! closed set chosen at start-up, every call site stays a plain method call, and
 //! the per-engine code meets the rest of the server only through the two traits.
 
 mod error;
+pub mod postgres;
 pub mod projection;
 mod scope;
+mod sql;
 pub mod sqlite;
+pub mod transfer;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -212,6 +217,12 @@ pub trait Writer: Reader {
 
     /// Records who uploaded each of `hashes` into household `id`.
     fn log_changes(&mut self, id: &str, hashes: &[ChangeHash], login: &str, device: &str, at: i64) -> StoreResult<()>;
+    /// Locks households `ids` for the rest of the transaction, in one order, before a
+    /// merge reads them (engines whose writers run concurrently; SQLite has one).
+    fn lock_households(&mut self, ids: &[&str]) -> StoreResult<()> {
+        let _ = ids;
+        Ok(())
+    }
     /// Stores a household's document and its projections.
     fn write_doc(&mut self, doc: &DocWrite<'_>, at: i64) -> StoreResult<()>;
     /// Persists this device's sync state for household `id`.
@@ -241,12 +252,32 @@ pub trait Writer: Reader {
 pub enum Store {
     /// One embedded SQLite file.
     Sqlite(sqlite::Sqlite),
+    /// A PostgreSQL database.
+    Postgres(postgres::Postgres),
 }
 
 impl Store {
     /// Opens (creating and migrating if needed) the SQLite database at `path`.
     pub fn open_sqlite(path: &Path) -> StoreResult<Self> {
         Ok(Self::Sqlite(sqlite::Sqlite::open(path)?))
+    }
+
+    /// Opens `spec`: a PostgreSQL URL (`postgres://…`), or else the path of a SQLite
+    /// file; either is created or migrated as needed.
+    pub async fn open(spec: &str) -> StoreResult<Self> {
+        if postgres::is_url(spec) {
+            Ok(Self::Postgres(postgres::Postgres::open(spec).await?))
+        } else {
+            Self::open_sqlite(Path::new(spec))
+        }
+    }
+
+    /// What the store is, for messages: the file, or the URL without its password.
+    pub fn describe(&self) -> String {
+        match self {
+            Store::Sqlite(db) => db.path().display().to_string(),
+            Store::Postgres(db) => db.shown().to_owned(),
+        }
     }
 
     /// Runs `read` on a reader (never waiting for a write), or, if it finds
@@ -258,6 +289,7 @@ impl Store {
     {
         match self {
             Store::Sqlite(db) => db.read(read).await,
+            Store::Postgres(db) => db.read(read).await,
         }
     }
 
@@ -271,30 +303,22 @@ impl Store {
     {
         match self {
             Store::Sqlite(db) => db.read_long(read).await,
+            Store::Postgres(db) => db.read_long(read).await,
         }
     }
 
-    /// Runs `write` in one transaction on the writer: committed if it succeeds, rolled
-    /// back if not.
+    /// Runs `write` in one transaction: committed if it succeeds, rolled back if not.
+    /// An engine may run it again after a deadlock or a serialisation failure, so it
+    /// must do the same from the start each time.
     pub async fn write<T, E, F>(&self, write: F) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
-        F: FnOnce(&mut dyn Writer) -> Result<T, E> + Send + 'static,
+        F: FnMut(&mut dyn Writer) -> Result<T, E> + Send + 'static,
     {
         match self {
             Store::Sqlite(db) => db.write(write).await,
-        }
-    }
-
-    /// [`Store::write`] on this thread (tools, tests; not inside the async runtime).
-    pub fn write_blocking<T, E, F>(&self, write: F) -> Result<T, E>
-    where
-        E: From<StoreError>,
-        F: FnOnce(&mut dyn Writer) -> Result<T, E>,
-    {
-        match self {
-            Store::Sqlite(db) => db.write_blocking(write),
+            Store::Postgres(db) => db.write(write).await,
         }
     }
 }

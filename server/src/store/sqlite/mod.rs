@@ -10,6 +10,7 @@
 
 mod accounts;
 mod docs;
+mod dump;
 mod migrations;
 mod reads;
 
@@ -18,6 +19,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use rusqlite::{Connection, TransactionBehavior};
 
+pub use dump::Dump;
 pub use migrations::SCHEMA_VERSION;
 
 use std::collections::BTreeMap;
@@ -185,7 +187,7 @@ impl Sqlite {
     where
         T: Send + 'static,
         E: From<StoreError> + Send + 'static,
-        F: FnOnce(&mut dyn Writer) -> Result<T, E> + Send + 'static,
+        F: FnMut(&mut dyn Writer) -> Result<T, E> + Send + 'static,
     {
         let this = self.clone();
         blocking(move || this.write_blocking(write)).await
@@ -193,10 +195,10 @@ impl Sqlite {
 
     /// Runs `write` in one transaction on the writer, on this thread: committed if it
     /// succeeds, rolled back if not.
-    pub fn write_blocking<T, E, F>(&self, write: F) -> Result<T, E>
+    pub fn write_blocking<T, E, F>(&self, mut write: F) -> Result<T, E>
     where
         E: From<StoreError>,
-        F: FnOnce(&mut dyn Writer) -> Result<T, E>,
+        F: FnMut(&mut dyn Writer) -> Result<T, E>,
     {
         let mut conn = self.lock();
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(StoreError::from)?;

@@ -13,37 +13,13 @@ use shared::{Date, Period};
 use super::Conn;
 use super::docs::ensure_summaries;
 use crate::store::projection::{decode_indicators, decode_summary, encode_indicators};
-use crate::store::{CoverageTable, Flag, Grouping, Listing, Scope, Selection, StoreError, StoreResult};
+use crate::store::{CoverageTable, Flag, Grouping, Listing, Selection, StoreError, StoreResult};
 
 /// `WHERE` clause over `households h` (or `areas h`, when the selection is by area
-/// only) for `selection`, with its parameters.
+/// only) for `selection`, with its parameters (`store::sql::clause`).
 pub fn clause(selection: &Selection) -> (String, Vec<Value>) {
-    let mut params = Vec::new();
-    let mut sql = match &selection.scope {
-        Scope::All => "1 = 1".to_owned(),
-        Scope::Nothing => "0 = 1".to_owned(),
-        Scope::Area(area) => {
-            let (kind, name) = area.parts();
-            params.push(Value::Text(name.to_owned()));
-            format!("h.{} = ?", kind.code())
-        }
-        Scope::Cadre(login) => {
-            params.push(Value::Text(login.clone()));
-            "h.id IN (SELECT household_id FROM assignments WHERE user_id = ?)".to_owned()
-        }
-    };
-    let f = &selection.filter;
-    for (column, value) in [("township", &f.township), ("site", &f.site), ("grid", &f.grid)] {
-        if let Some(v) = value {
-            sql.push_str(&format!(" AND h.{column} = ?"));
-            params.push(Value::Text(v.clone()));
-        }
-    }
-    if let Some(cadre) = &f.cadre {
-        sql.push_str(" AND h.id IN (SELECT household_id FROM assignments WHERE user_id = ?)");
-        params.push(Value::Text(cadre.clone()));
-    }
-    (sql, params)
+    let (sql, params) = crate::store::sql::clause(selection);
+    (sql, params.into_iter().map(Value::Text).collect())
 }
 
 /// Today in China: the server's notion of the current period.
@@ -333,7 +309,7 @@ mod tests {
     use super::*;
     use crate::auth::now;
     use crate::store::sqlite::Sqlite;
-    use crate::store::{HouseholdFilter, Reader, Writer};
+    use crate::store::{HouseholdFilter, Reader, Scope, Writer};
 
     fn area(scope: Scope, filter: HouseholdFilter) -> Selection {
         Selection { scope, filter }

@@ -1,0 +1,230 @@
+//! Household documents in PostgreSQL and what is kept beside them: the `households`
+//! row, per-period `summaries`, each device's sync state and the change log. In a
+//! write transaction a document is read `FOR UPDATE`: a second process merging the
+//! same household waits for this one's commit and then reads what it stored.
+
+use std::collections::{BTreeMap, HashMap};
+
+use shared::automerge::ChangeHash;
+use shared::{Date, Monitoring, Period};
+use tokio_postgres::types::ToSql;
+
+use super::PgConn;
+use crate::store::projection::{SummaryRow, decode_heads, encode_heads};
+use crate::store::sql::{clause, numbered};
+use crate::store::{Access, DocWrite, Scope, Selection, StoreError, StoreResult, StoredDoc, Upload, parse_doc};
+
+/// Text parameters as the driver takes them.
+pub fn refs(params: &[String]) -> Vec<&(dyn ToSql + Sync)> {
+    params.iter().map(|p| p as &(dyn ToSql + Sync)).collect()
+}
+
+pub fn access(c: &PgConn<'_>, scope: &Scope, id: &str) -> StoreResult<Access> {
+    if c.query_opt("SELECT 1 FROM households WHERE id = $1", &[&id])?.is_none() {
+        return Ok(Access::Unknown);
+    }
+    let allowed = match scope {
+        Scope::All => true,
+        Scope::Nothing => false,
+        Scope::Area(_) | Scope::Cadre(_) => {
+            let (filter, values) = clause(&Selection { scope: scope.clone(), filter: Default::default() });
+            let mut all = vec![id.to_owned()];
+            all.extend(values);
+            let sql = numbered(&format!("SELECT 1 FROM households h WHERE h.id = ? AND {filter}"));
+            c.query_opt(&sql, &refs(&all))?.is_some()
+        }
+    };
+    Ok(if allowed { Access::Allowed } else { Access::OutOfScope })
+}
+
+pub fn stored(c: &PgConn<'_>, id: &str) -> StoreResult<Option<StoredDoc>> {
+    // In a write transaction the row stays locked until it commits.
+    let sql = if c.writable {
+        "SELECT doc, doc_changes, heads FROM households WHERE id = $1 FOR UPDATE"
+    } else {
+        "SELECT doc, doc_changes, heads FROM households WHERE id = $1"
+    };
+    Ok(c.query_opt(sql, &[&id])?.map(|r| {
+        let heads: Option<Vec<u8>> = r.get(2);
+        StoredDoc { bytes: r.get(0), changes: r.get(1), heads: heads.and_then(|b| decode_heads(&b)) }
+    }))
+}
+
+/// Locks the rows of `ids` in id order, so that two batches sharing households wait
+/// for each other instead of deadlocking.
+pub fn lock(c: &PgConn<'_>, ids: &[&str]) -> StoreResult<()> {
+    let mut sorted: Vec<&str> = ids.to_vec();
+    sorted.sort_unstable();
+    sorted.dedup();
+    c.query("SELECT id FROM households WHERE id = ANY($1) ORDER BY id FOR UPDATE", &[&sorted])?;
+    Ok(())
+}
+
+pub fn sync_state(c: &PgConn<'_>, device: &str, id: &str) -> StoreResult<Option<Vec<u8>>> {
+    Ok(c.query_opt("SELECT state FROM sync_states WHERE device_id = $1 AND household_id = $2", &[&device, &id])?
+        .map(|r| r.get(0)))
+}
+
+pub fn put_sync_state(c: &PgConn<'_>, device: &str, id: &str, state: &[u8]) -> StoreResult<()> {
+    c.execute(
+        "INSERT INTO sync_states (device_id, household_id, state) VALUES ($1, $2, $3)
+         ON CONFLICT (device_id, household_id) DO UPDATE SET state = EXCLUDED.state",
+        &[&device, &id, &state],
+    )?;
+    Ok(())
+}
+
+pub fn uploads(c: &PgConn<'_>, id: &str) -> StoreResult<BTreeMap<String, Upload>> {
+    let rows =
+        c.query("SELECT hash, uploaded_by, device_id, received_at FROM change_log WHERE household_id = $1", &[&id])?;
+    Ok(rows
+        .iter()
+        .map(|r| (hex::encode(r.get::<_, Vec<u8>>(0)), Upload { user: r.get(1), device: r.get(2), at: r.get(3) }))
+        .collect())
+}
+
+pub fn log_changes(
+    c: &PgConn<'_>,
+    id: &str,
+    hashes: &[ChangeHash],
+    user: &str,
+    device: &str,
+    at: i64,
+) -> StoreResult<()> {
+    for hash in hashes {
+        c.execute(
+            "INSERT INTO change_log (hash, household_id, uploaded_by, device_id, received_at)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (hash) DO NOTHING",
+            &[&&hash.0[..], &id, &user, &device, &at],
+        )?;
+    }
+    Ok(())
+}
+
+pub fn write(c: &PgConn<'_>, doc: &DocWrite<'_>, at: i64) -> StoreResult<()> {
+    let household = doc.household;
+    let f = &household.facts;
+    let last = household.visits.iter().next_back();
+    let last_visit = last.map(|(p, _)| p.clone());
+    let last_mode = last.and_then(|(_, v)| v.mode).map(|m| shared::Coded::code(m));
+    let members = household.members.values().filter(|m| m.is_present()).count() as i64;
+    let head = household.head_name();
+    let heads = encode_heads(doc.heads);
+    c.execute(
+        "INSERT INTO households (id, doc, doc_changes, heads, updated_at, county, township, site, grid,
+                                 head_name, address, last_visit, last_mode, members, conflicts, problems)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+         ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, doc_changes = EXCLUDED.doc_changes,
+             heads = EXCLUDED.heads, updated_at = EXCLUDED.updated_at,
+             county = EXCLUDED.county, township = EXCLUDED.township, site = EXCLUDED.site,
+             grid = EXCLUDED.grid, head_name = EXCLUDED.head_name, address = EXCLUDED.address,
+             last_visit = EXCLUDED.last_visit, last_mode = EXCLUDED.last_mode,
+             members = EXCLUDED.members, conflicts = EXCLUDED.conflicts, problems = EXCLUDED.problems",
+        &[
+            &doc.id,
+            &doc.bytes,
+            &doc.doc_changes,
+            &heads,
+            &at,
+            &f.county,
+            &f.township,
+            &f.site,
+            &f.grid,
+            &head,
+            &f.address,
+            &last_visit,
+            &last_mode,
+            &members,
+            &doc.projection.conflicts,
+            &doc.projection.problems,
+        ],
+    )?;
+    write_summaries(c, doc.id, &doc.projection.summaries)
+}
+
+/// Writes the summary rows that differ from the stored ones and deletes the stored
+/// rows of other periods.
+fn write_summaries(c: &PgConn<'_>, id: &str, rows: &[(Period, SummaryRow)]) -> StoreResult<()> {
+    let mut stored: HashMap<String, (Vec<u8>, Option<String>)> = c
+        .query("SELECT period, summary, review FROM summaries WHERE household_id = $1", &[&id])?
+        .iter()
+        .map(|r| (r.get(0), (r.get(1), r.get(2))))
+        .collect();
+    for (p, row) in rows {
+        if stored.remove(&p.to_string()).is_none_or(|(blob, review)| blob != row.blob || review != row.review) {
+            put_summary(c, id, *p, row, true)?;
+        }
+    }
+    for period in stored.keys() {
+        c.execute("DELETE FROM summaries WHERE household_id = $1 AND period = $2", &[&id, period])?;
+    }
+    Ok(())
+}
+
+/// Writes one summary row: replacing any (a merge), or only if there is none (a
+/// read filling in a missing one must not replace a merge's).
+fn put_summary(c: &PgConn<'_>, id: &str, period: Period, row: &SummaryRow, replace: bool) -> StoreResult<()> {
+    let s = &row.summary;
+    let sql = if replace {
+        "INSERT INTO summaries (household_id, period, visited_in_person, zero_employment, low_income_labour,
+             guarantee_alert, new_risk, monitored, summary, review)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         ON CONFLICT (period, household_id) DO UPDATE SET visited_in_person = EXCLUDED.visited_in_person,
+             zero_employment = EXCLUDED.zero_employment, low_income_labour = EXCLUDED.low_income_labour,
+             guarantee_alert = EXCLUDED.guarantee_alert, new_risk = EXCLUDED.new_risk,
+             monitored = EXCLUDED.monitored, summary = EXCLUDED.summary, review = EXCLUDED.review"
+    } else {
+        "INSERT INTO summaries (household_id, period, visited_in_person, zero_employment, low_income_labour,
+             guarantee_alert, new_risk, monitored, summary, review)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (period, household_id) DO NOTHING"
+    };
+    let monitored = s.monitoring != Monitoring::None;
+    c.execute(
+        sql,
+        &[
+            &id,
+            &period.to_string(),
+            &s.visited_in_person,
+            &s.zero_employment,
+            &s.low_income_labour,
+            &s.guarantee_alert,
+            &s.new_risk,
+            &monitored,
+            &row.blob,
+            &row.review,
+        ],
+    )?;
+    Ok(())
+}
+
+/// Fills in summaries for `period` for the households of `selection` that have none
+/// (see the SQLite engine's `ensure_summaries`). Each document is read `FOR SHARE`,
+/// so a merge under way finishes first; a summary a merge wrote meanwhile is kept.
+pub fn ensure_summaries(c: &PgConn<'_>, period: Period, today: Date, selection: &Selection) -> StoreResult<usize> {
+    if period > Period::of(today) {
+        return Ok(0);
+    }
+    let (where_sql, params) = clause(selection);
+    let sql = numbered(&format!(
+        "SELECT h.id FROM households h
+         WHERE NOT EXISTS (SELECT 1 FROM summaries s WHERE s.period = ? AND s.household_id = h.id) AND {where_sql}"
+    ));
+    let mut all = vec![period.to_string()];
+    all.extend(params);
+    let missing: Vec<String> = c.query(&sql, &refs(&all))?.iter().map(|r| r.get(0)).collect();
+    if missing.is_empty() {
+        return Ok(0);
+    }
+    if !c.writable {
+        return Err(StoreError::NeedsWriter);
+    }
+    for id in &missing {
+        let Some(row) = c.query_opt("SELECT doc FROM households WHERE id = $1 FOR SHARE", &[id])? else { continue };
+        let bytes: Vec<u8> = row.get(0);
+        let h = parse_doc(id, &bytes)?
+            .household()
+            .map_err(|e| StoreError::Corrupt { household: id.clone(), detail: e.to_string() })?;
+        put_summary(c, id, period, &SummaryRow::of(&h, period)?, false)?;
+    }
+    Ok(missing.len())
+}

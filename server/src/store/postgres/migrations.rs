@@ -1,0 +1,211 @@
+//! PostgreSQL's schema: append-only migrations, its own (the SQLite file's history does
+//! not apply), recorded in `huhujian_schema`. Every server process runs them at start
+//! under an advisory lock, so that processes starting together migrate once.
+//!
+//! The projections and the per-grid totals are the SQLite engine's, and kept the same
+//! way: triggers drop a grid's kept totals in the transaction of any write to one of
+//! its summaries or to its set of households. A summary's trigger first takes its
+//! grid's `areas` row `FOR SHARE` (merges do not wait for each other), and keeping a
+//! total takes that row `FOR UPDATE` before adding up the grid's summaries (it waits
+//! for the merges under way in the grid, and they for it): a total is never kept from
+//! summaries a concurrent merge is replacing, and a merge after it drops it.
+
+use tokio_postgres::Client;
+
+use crate::store::{StoreError, StoreResult};
+
+const MIGRATIONS: &[&str] = &[
+    // 1: everything the SQLite file holds at its migration 6.
+    r#"
+    CREATE TABLE users (
+        id            TEXT PRIMARY KEY,
+        name          TEXT NOT NULL,
+        role          TEXT NOT NULL CHECK (role IN ('admin', 'supervisor', 'cadre')),
+        area_kind     TEXT CHECK (area_kind IN ('county', 'township', 'site')),
+        area          TEXT,
+        password_hash TEXT NOT NULL,
+        failed_logins BIGINT NOT NULL DEFAULT 0,
+        locked_until  BIGINT NOT NULL DEFAULT 0,
+        created_at    BIGINT NOT NULL,
+        disabled      BOOLEAN NOT NULL DEFAULT FALSE
+    );
+
+    CREATE TABLE sessions (
+        token_hash BYTEA PRIMARY KEY,
+        user_id    TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        device_id  TEXT NOT NULL,
+        created_at BIGINT NOT NULL,
+        expires_at BIGINT NOT NULL
+    );
+    CREATE INDEX sessions_user ON sessions(user_id);
+
+    CREATE TABLE households (
+        id          TEXT PRIMARY KEY,
+        doc         BYTEA NOT NULL,
+        doc_changes BIGINT NOT NULL DEFAULT 0,
+        heads       BYTEA,
+        updated_at  BIGINT NOT NULL,
+        county      TEXT NOT NULL DEFAULT '',
+        township    TEXT NOT NULL DEFAULT '',
+        site        TEXT NOT NULL DEFAULT '',
+        grid        TEXT NOT NULL DEFAULT '',
+        head_name   TEXT NOT NULL DEFAULT '',
+        address     TEXT NOT NULL DEFAULT '',
+        last_visit  TEXT,
+        last_mode   TEXT,
+        members     BIGINT NOT NULL DEFAULT 0,
+        conflicts   BIGINT NOT NULL DEFAULT 0,
+        problems    BIGINT NOT NULL DEFAULT 0
+    );
+    CREATE INDEX households_area ON households(county, township, site, grid, id);
+    CREATE INDEX households_conflicts ON households(conflicts) WHERE conflicts > 0;
+
+    CREATE TABLE assignments (
+        household_id TEXT NOT NULL REFERENCES households(id) ON DELETE CASCADE,
+        user_id      TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        PRIMARY KEY (household_id, user_id)
+    );
+    CREATE INDEX assignments_user ON assignments(user_id);
+
+    CREATE TABLE summaries (
+        household_id      TEXT NOT NULL REFERENCES households(id) ON DELETE CASCADE,
+        period            TEXT NOT NULL,
+        visited_in_person BOOLEAN NOT NULL,
+        zero_employment   BOOLEAN NOT NULL,
+        low_income_labour BOOLEAN NOT NULL,
+        guarantee_alert   BOOLEAN NOT NULL,
+        new_risk          BOOLEAN NOT NULL,
+        monitored         BOOLEAN NOT NULL,
+        summary           BYTEA NOT NULL,
+        review            TEXT,
+        PRIMARY KEY (period, household_id)
+    );
+    CREATE INDEX summaries_household ON summaries(household_id);
+
+    CREATE TABLE sync_states (
+        device_id    TEXT NOT NULL,
+        household_id TEXT NOT NULL REFERENCES households(id) ON DELETE CASCADE,
+        state        BYTEA NOT NULL,
+        PRIMARY KEY (device_id, household_id)
+    );
+
+    CREATE TABLE change_log (
+        hash         BYTEA PRIMARY KEY,
+        household_id TEXT NOT NULL REFERENCES households(id) ON DELETE CASCADE,
+        uploaded_by  TEXT NOT NULL,
+        device_id    TEXT NOT NULL,
+        received_at  BIGINT NOT NULL
+    );
+    CREATE INDEX change_log_household ON change_log(household_id, received_at);
+
+    CREATE TABLE audit_log (
+        id      BIGSERIAL PRIMARY KEY,
+        at      BIGINT NOT NULL,
+        user_id TEXT NOT NULL,
+        action  TEXT NOT NULL,
+        detail  TEXT NOT NULL
+    );
+
+    CREATE TABLE areas (
+        county     TEXT NOT NULL,
+        township   TEXT NOT NULL,
+        site       TEXT NOT NULL,
+        grid       TEXT NOT NULL,
+        households BIGINT NOT NULL,
+        PRIMARY KEY (county, township, site, grid)
+    );
+
+    CREATE TABLE area_totals (
+        county     TEXT NOT NULL,
+        township   TEXT NOT NULL,
+        site       TEXT NOT NULL,
+        grid       TEXT NOT NULL,
+        period     TEXT NOT NULL,
+        indicators BYTEA NOT NULL,
+        PRIMARY KEY (county, township, site, grid, period)
+    );
+
+    -- A grid's households change: count them, drop its kept totals (every period).
+    CREATE FUNCTION hhj_grid_changed(c TEXT, t TEXT, s TEXT, g TEXT, delta BIGINT) RETURNS VOID AS $$
+    BEGIN
+        INSERT INTO areas (county, township, site, grid, households) VALUES (c, t, s, g, delta)
+            ON CONFLICT (county, township, site, grid) DO UPDATE SET households = areas.households + delta;
+        DELETE FROM area_totals WHERE county = c AND township = t AND site = s AND grid = g;
+    END $$ LANGUAGE plpgsql;
+
+    CREATE FUNCTION hhj_households_area() RETURNS TRIGGER AS $$
+    BEGIN
+        IF TG_OP = 'INSERT' THEN
+            PERFORM hhj_grid_changed(NEW.county, NEW.township, NEW.site, NEW.grid, 1);
+        ELSIF TG_OP = 'DELETE' THEN
+            PERFORM hhj_grid_changed(OLD.county, OLD.township, OLD.site, OLD.grid, -1);
+        ELSIF (OLD.county, OLD.township, OLD.site, OLD.grid) IS DISTINCT FROM
+              (NEW.county, NEW.township, NEW.site, NEW.grid) THEN
+            PERFORM hhj_grid_changed(OLD.county, OLD.township, OLD.site, OLD.grid, -1);
+            PERFORM hhj_grid_changed(NEW.county, NEW.township, NEW.site, NEW.grid, 1);
+        END IF;
+        RETURN NULL;
+    END $$ LANGUAGE plpgsql;
+    CREATE TRIGGER households_area AFTER INSERT OR UPDATE OR DELETE ON households
+        FOR EACH ROW EXECUTE FUNCTION hhj_households_area();
+
+    -- A summary changes: share its grid's row (see the module's comment), drop the
+    -- grid's kept total of that period.
+    CREATE FUNCTION hhj_summary_changed(household TEXT, p TEXT) RETURNS VOID AS $$
+    DECLARE
+        a RECORD;
+    BEGIN
+        SELECT county, township, site, grid INTO a FROM households WHERE id = household;
+        IF FOUND THEN
+            PERFORM 1 FROM areas WHERE county = a.county AND township = a.township
+                AND site = a.site AND grid = a.grid FOR SHARE;
+            DELETE FROM area_totals WHERE county = a.county AND township = a.township
+                AND site = a.site AND grid = a.grid AND period = p;
+        END IF;
+    END $$ LANGUAGE plpgsql;
+
+    CREATE FUNCTION hhj_summaries_totals() RETURNS TRIGGER AS $$
+    BEGIN
+        IF TG_OP IN ('UPDATE', 'DELETE') THEN
+            PERFORM hhj_summary_changed(OLD.household_id, OLD.period);
+        END IF;
+        IF TG_OP IN ('INSERT', 'UPDATE') THEN
+            PERFORM hhj_summary_changed(NEW.household_id, NEW.period);
+        END IF;
+        RETURN NULL;
+    END $$ LANGUAGE plpgsql;
+    CREATE TRIGGER summaries_totals AFTER INSERT OR UPDATE OR DELETE ON summaries
+        FOR EACH ROW EXECUTE FUNCTION hhj_summaries_totals();
+    "#,
+];
+
+/// The schema version this program writes.
+pub const SCHEMA_VERSION: i64 = MIGRATIONS.len() as i64;
+
+/// Any key: the advisory lock every process takes to migrate.
+const MIGRATION_LOCK: i64 = 0x0068_686a_5f6d_6967;
+
+/// Brings the database up to [`SCHEMA_VERSION`], refusing a newer one.
+pub async fn migrate(client: &mut Client) -> StoreResult<()> {
+    let tx = client.transaction().await.map_err(StoreError::engine)?;
+    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK]).await.map_err(StoreError::engine)?;
+    tx.batch_execute("CREATE TABLE IF NOT EXISTS huhujian_schema (version BIGINT NOT NULL)")
+        .await
+        .map_err(StoreError::engine)?;
+    let found: i64 = tx
+        .query_opt("SELECT version FROM huhujian_schema", &[])
+        .await
+        .map_err(StoreError::engine)?
+        .map_or(0, |r| r.get(0));
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::TooNew { found, supported: SCHEMA_VERSION });
+    }
+    for sql in MIGRATIONS.iter().skip(found as usize) {
+        tx.batch_execute(sql).await.map_err(StoreError::engine)?;
+    }
+    tx.execute("DELETE FROM huhujian_schema", &[]).await.map_err(StoreError::engine)?;
+    tx.execute("INSERT INTO huhujian_schema (version) VALUES ($1)", &[&SCHEMA_VERSION])
+        .await
+        .map_err(StoreError::engine)?;
+    tx.commit().await.map_err(StoreError::engine)
+}

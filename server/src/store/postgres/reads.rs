@@ -1,0 +1,253 @@
+//! The dashboards' and lists' queries in PostgreSQL (see the SQLite engine's `reads`:
+//! the same projections, the same kept per-grid totals).
+
+use std::collections::BTreeMap;
+
+use shared::api::HouseholdRow;
+use shared::indicators::{Coverage, Indicators};
+use shared::{Date, Period};
+
+use super::PgConn;
+use super::docs::{ensure_summaries, refs};
+use crate::store::projection::{decode_indicators, decode_summary, encode_indicators};
+use crate::store::sql::{clause, numbered};
+use crate::store::{CoverageTable, Flag, Grouping, Listing, Selection, StoreError, StoreResult};
+
+fn today() -> Date {
+    Date::in_china(crate::auth::now())
+}
+
+pub fn household_rows(c: &PgConn<'_>, selection: &Selection, listing: &Listing) -> StoreResult<Vec<HouseholdRow>> {
+    let (scope_sql, scope_params) = clause(selection);
+    let mut params = Vec::new();
+    let condition = match listing {
+        Listing::All => "1 = 1".to_owned(),
+        Listing::Conflicted => "h.conflicts > 0".to_owned(),
+        Listing::Flagged(period, flag) => {
+            ensure_summaries(c, *period, today(), selection)?;
+            let column = match flag {
+                Flag::ZeroEmployment => "s.zero_employment",
+                Flag::LowIncome => "s.low_income_labour",
+                Flag::Guarantee => "s.guarantee_alert",
+                Flag::NewRisk => "s.new_risk",
+                Flag::Monitored => "s.monitored",
+                Flag::NotVisited => "NOT COALESCE(s.visited_in_person, FALSE)",
+            };
+            params.push(period.to_string());
+            format!(
+                "h.id IN (SELECT h.id FROM households h LEFT JOIN summaries s
+                          ON s.household_id = h.id AND s.period = ? WHERE {column})"
+            )
+        }
+        Listing::Review(period, status) => {
+            ensure_summaries(c, *period, today(), selection)?;
+            params.push(period.to_string());
+            params.push(status.clone());
+            "h.id IN (SELECT household_id FROM summaries WHERE period = ? AND review = ?)".to_owned()
+        }
+    };
+    params.extend(scope_params);
+    let sql = numbered(&format!(
+        "SELECT h.id, h.head_name, h.township, h.site, h.grid, h.address, h.last_visit, h.last_mode, h.members,
+                h.conflicts, h.problems
+         FROM households h WHERE {condition} AND {scope_sql} ORDER BY h.site, h.grid, h.id"
+    ));
+    Ok(c.query(&sql, &refs(&params))?
+        .iter()
+        .map(|r| HouseholdRow {
+            id: r.get(0),
+            head_name: r.get(1),
+            township: r.get(2),
+            site: r.get(3),
+            grid: r.get(4),
+            address: r.get(5),
+            last_visit: r.get(6),
+            last_mode: r.get(7),
+            members: r.get(8),
+            conflicts: r.get(9),
+            problems: r.get(10),
+        })
+        .collect())
+}
+
+pub fn household_ids(c: &PgConn<'_>, selection: &Selection) -> StoreResult<Vec<String>> {
+    let (sql, params) = clause(selection);
+    let sql = numbered(&format!("SELECT h.id FROM households h WHERE {sql} ORDER BY h.site, h.grid, h.id"));
+    Ok(c.query(&sql, &refs(&params))?.iter().map(|r| r.get(0)).collect())
+}
+
+pub fn coverage(c: &PgConn<'_>, selection: &Selection, period: Period, by: Grouping) -> StoreResult<CoverageTable> {
+    match by {
+        Grouping::Site | Grouping::Grid if selection.by_area_only() => {
+            let mut table = CoverageTable::new();
+            for t in area_totals(c, selection, period)? {
+                let (key, label) = if by == Grouping::Grid {
+                    (format!("{} / {}", t.site, t.grid), t.grid)
+                } else {
+                    (t.site.clone(), t.site)
+                };
+                let (_, cov) = table.entry(key).or_insert_with(|| (label, Coverage::default()));
+                cov.assigned += t.households;
+                cov.visited += t.indicators.visited_in_person;
+            }
+            Ok(table)
+        }
+        _ => coverage_by_households(c, selection, period, by),
+    }
+}
+
+fn coverage_by_households(
+    c: &PgConn<'_>,
+    selection: &Selection,
+    period: Period,
+    by: Grouping,
+) -> StoreResult<CoverageTable> {
+    ensure_summaries(c, period, today(), selection)?;
+    let (where_sql, params) = clause(selection);
+    let (key_sql, label, join, label_sql, label_join) = match by {
+        Grouping::Site => ("h.site", "h.site", "", "g.label", ""),
+        Grouping::Grid => ("h.site || ' / ' || h.grid", "h.grid", "", "g.label", ""),
+        Grouping::Cadre => (
+            "a.user_id",
+            "a.user_id",
+            "JOIN assignments a ON a.household_id = h.id",
+            "u.name",
+            "JOIN users u ON u.id = g.key",
+        ),
+    };
+    let sql = numbered(&format!(
+        "SELECT g.key, {label_sql}, g.assigned, g.visited FROM (
+             SELECT {key_sql} AS key, MIN({label}) AS label, COUNT(*) AS assigned,
+                    COUNT(*) FILTER (WHERE s.visited_in_person) AS visited
+             FROM households h {join}
+             LEFT JOIN summaries s ON s.household_id = h.id AND s.period = ?
+             WHERE {where_sql} GROUP BY 1
+         ) g {label_join}"
+    ));
+    let mut all = vec![period.to_string()];
+    all.extend(params);
+    let mut table = CoverageTable::new();
+    for r in c.query(&sql, &refs(&all))? {
+        let (assigned, visited): (i64, i64) = (r.get(2), r.get(3));
+        table.insert(r.get(0), (r.get(1), Coverage { assigned: assigned as u32, visited: visited as u32 }));
+    }
+    Ok(table)
+}
+
+pub fn indicators(c: &PgConn<'_>, selection: &Selection, period: Period) -> StoreResult<Indicators> {
+    if selection.by_area_only() {
+        let mut out = Indicators::default();
+        for t in area_totals(c, selection, period)? {
+            out.absorb(t.indicators);
+        }
+        return Ok(out);
+    }
+    ensure_summaries(c, period, today(), selection)?;
+    sum_summaries(c, selection, period)
+}
+
+fn sum_summaries(c: &PgConn<'_>, selection: &Selection, period: Period) -> StoreResult<Indicators> {
+    let (where_sql, params) = clause(selection);
+    let sql = numbered(&format!(
+        "SELECT s.summary FROM households h JOIN summaries s ON s.household_id = h.id AND s.period = ?
+         WHERE {where_sql}"
+    ));
+    let mut all = vec![period.to_string()];
+    all.extend(params);
+    let mut out = Indicators::default();
+    for r in c.query(&sql, &refs(&all))? {
+        let blob: Vec<u8> = r.get(0);
+        out.add(&decode_summary(&blob)?);
+    }
+    Ok(out)
+}
+
+struct AreaTotal {
+    site: String,
+    grid: String,
+    households: u32,
+    indicators: Indicators,
+}
+
+/// The grids of the area-only `selection`, each with its households and the sum of
+/// their summaries for `period`, from kept totals or added up (and then kept, on the
+/// writer, the grid's `areas` row locked first: see `migrations`).
+fn area_totals(c: &PgConn<'_>, selection: &Selection, period: Period) -> StoreResult<Vec<AreaTotal>> {
+    let today = today();
+    let (where_sql, params) = clause(selection);
+    let sql = numbered(&format!(
+        "SELECT h.county, h.township, h.site, h.grid, h.households, t.indicators FROM areas h
+         LEFT JOIN area_totals t ON t.county = h.county AND t.township = h.township AND t.site = h.site
+              AND t.grid = h.grid AND t.period = ?
+         WHERE h.households > 0 AND {where_sql}"
+    ));
+    let mut all = vec![period.to_string()];
+    all.extend(params);
+    let keep = period <= Period::of(today);
+    let mut out = Vec::new();
+    let mut missing = Vec::new();
+    for r in c.query(&sql, &refs(&all))? {
+        let area: [String; 4] = [r.get(0), r.get(1), r.get(2), r.get(3)];
+        let households: i64 = r.get(4);
+        match r.get::<_, Option<Vec<u8>>>(5) {
+            Some(blob) => {
+                let [_, _, site, grid] = area;
+                out.push(AreaTotal {
+                    site,
+                    grid,
+                    households: households as u32,
+                    indicators: decode_indicators(&blob)?,
+                });
+            }
+            None => missing.push((area, households as u32)),
+        }
+    }
+    if missing.is_empty() {
+        return Ok(out);
+    }
+    if keep && !c.writable {
+        return Err(StoreError::NeedsWriter);
+    }
+    missing.sort();
+    for (area, households) in missing {
+        let grid = Selection::grid(&area);
+        if keep {
+            c.query(
+                "SELECT 1 FROM areas WHERE county = $1 AND township = $2 AND site = $3 AND grid = $4 FOR UPDATE",
+                &[&area[0], &area[1], &area[2], &area[3]],
+            )?;
+        }
+        ensure_summaries(c, period, today, &grid)?;
+        let indicators = sum_summaries(c, &grid, period)?;
+        if keep {
+            let blob = encode_indicators(&indicators)?;
+            c.execute(
+                "INSERT INTO area_totals (county, township, site, grid, period, indicators)
+                 VALUES ($1, $2, $3, $4, $5, $6)
+                 ON CONFLICT (county, township, site, grid, period) DO UPDATE SET indicators = EXCLUDED.indicators",
+                &[&area[0], &area[1], &area[2], &area[3], &period.to_string(), &blob],
+            )?;
+        }
+        let [_, _, site, grid] = area;
+        out.push(AreaTotal { site, grid, households, indicators });
+    }
+    Ok(out)
+}
+
+pub fn review_counts(c: &PgConn<'_>, selection: &Selection, period: Period) -> StoreResult<BTreeMap<String, u32>> {
+    ensure_summaries(c, period, today(), selection)?;
+    let (where_sql, params) = clause(selection);
+    let sql = numbered(&format!(
+        "SELECT s.review, COUNT(*) FROM households h JOIN summaries s ON s.household_id = h.id AND s.period = ?
+         WHERE s.review IS NOT NULL AND {where_sql} GROUP BY s.review"
+    ));
+    let mut all = vec![period.to_string()];
+    all.extend(params);
+    Ok(c.query(&sql, &refs(&all))?
+        .iter()
+        .map(|r| {
+            let n: i64 = r.get(1);
+            (r.get(0), n as u32)
+        })
+        .collect())
+}

@@ -1,0 +1,334 @@
+//! The PostgreSQL engine, against a real PostgreSQL (a database of its own per test):
+//! the demo county reads the same on both engines; two server processes on one
+//! database serialise merges of the same household and every phone converges; login
+//! throttling and sessions are shared by every process; processes starting together
+//! migrate once.
+
+use std::collections::BTreeMap;
+
+use huhujian_tests::pg::PgDb;
+use huhujian_tests::{Phone, ROSTER, TestServer, seed_store};
+use serde_json::Value;
+use server::auth::Role;
+use server::store::Store;
+use shared::automerge::ReadDoc;
+use shared::{Stamp, VisitMode};
+
+/// A server over `store`; `what` names it in failures (there is no file to peek at).
+async fn serve(store: Store, what: &str) -> TestServer {
+    TestServer::start_with(store, std::path::Path::new(what)).await
+}
+
+fn periods() -> Vec<String> {
+    let now = shared::Period::of(shared::Date::in_china(server::auth::now()));
+    [0, -1, -12, 2].iter().map(|m| now.plus_months(*m).to_string()).collect()
+}
+
+/// Where two JSON answers differ, as `path: left ≠ right` lines.
+fn differences(a: &Value, b: &Value, at: &str) -> Vec<String> {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let keys: std::collections::BTreeSet<&String> = x.keys().chain(y.keys()).collect();
+            keys.into_iter()
+                .flat_map(|k| {
+                    differences(
+                        x.get(k).unwrap_or(&Value::Null),
+                        y.get(k).unwrap_or(&Value::Null),
+                        &format!("{at}.{k}"),
+                    )
+                })
+                .collect()
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            x.iter().zip(y).enumerate().flat_map(|(i, (p, q))| differences(p, q, &format!("{at}[{i}]"))).collect()
+        }
+        _ if a == b => Vec::new(),
+        _ => vec![format!("{at}: {a} ≠ {b}")],
+    }
+}
+
+/// Asserts that two engines gave the same answers.
+fn same(left: &BTreeMap<String, Value>, right: &BTreeMap<String, Value>, when: &str) {
+    let mut all = Vec::new();
+    for (path, answer) in left {
+        all.extend(differences(answer, right.get(path).unwrap_or(&Value::Null), path));
+    }
+    assert!(all.is_empty(), "{when}: SQLite and PostgreSQL disagree:\n{}", all.join("\n"));
+}
+
+/// Every supervisor answer that reads projections, for comparison across engines.
+async fn answers(sup: &Phone) -> BTreeMap<String, Value> {
+    let mut out = BTreeMap::new();
+    let mut paths = vec!["/api/households".to_owned()];
+    for p in periods() {
+        for by in ["site", "grid", "cadre"] {
+            paths.push(format!("/api/coverage?period={p}&by={by}"));
+        }
+        paths.push(format!("/api/indicators?period={p}"));
+        paths.push(format!("/api/indicators?period={p}&cadre=cadre03"));
+        paths.push(format!("/api/coverage?period={p}&by=site&cadre=cadre03"));
+        for kind in ["zero_employment", "low_income", "guarantee", "new_risk", "monitored", "not_visited"] {
+            paths.push(format!("/api/flagged?period={p}&kind={kind}"));
+        }
+        for status in ["pending", "returned", "approved"] {
+            paths.push(format!("/api/reviews?period={p}&status={status}"));
+        }
+    }
+    paths.push("/api/trend?months=12".into());
+    for path in paths {
+        let answer: Value = sup.get_json(&path).await;
+        out.insert(path, answer);
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_county_reads_the_same_on_both_engines() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("demo.sqlite3");
+    let pg = PgDb::create().await;
+    let sqlite = Store::open(path.to_str().unwrap()).await.unwrap();
+    let postgres = Store::open(&pg.url).await.unwrap();
+    assert_eq!(sqlite.write(|w| server::demo::seed(w)).await.unwrap(), 360);
+    // The same county in PostgreSQL, written through its own write path (projections
+    // computed there): the same documents (the demo's actors are random, so a second
+    // seeding would settle its clashes differently), accounts and assignments.
+    for user in server::demo::accounts() {
+        let hash = server::auth::new_account(&user, server::demo::DEMO_PASSWORD).unwrap();
+        postgres.write(move |w| server::auth::create_user(w, &user, &hash)).await.unwrap();
+    }
+    let households = sqlite.read(|r| r.assigned_rows(None, None, None)).await.unwrap();
+    assert_eq!(households.len(), 360);
+    for row in households {
+        let id = row.id.clone();
+        let doc = sqlite.read(move |r| r.load_doc(&id)).await.unwrap().unwrap();
+        postgres
+            .write(move |w| {
+                let at = server::auth::now();
+                w.save_doc(&row.id, &doc, &doc.household().unwrap(), shared::Date::in_china(at), at)?;
+                for cadre in &row.cadres {
+                    w.assign(&row.id, cadre)?;
+                }
+                Ok::<_, server::store::StoreError>(())
+            })
+            .await
+            .unwrap();
+    }
+    let a = serve(sqlite, "sqlite").await;
+    let b = serve(postgres.clone(), "postgres").await;
+    let login = |server: &TestServer, who: &str| {
+        let base = server.url("");
+        let who = who.to_owned();
+        async move { Phone::login_with(&base, &who, server::demo::DEMO_PASSWORD, "desk").await.unwrap() }
+    };
+    let (sa, sb) = (login(&a, "sup01").await, login(&b, "sup01").await);
+    let (before_a, before_b) = (answers(&sa).await, answers(&sb).await);
+    same(&before_a, &before_b, "the demo county");
+    assert!(before_a.values().any(|v| v.as_array().is_some_and(|a| !a.is_empty())), "the answers hold data");
+
+    // The same new visit through each engine's sync: the same answers after.
+    let current = shared::Period::of(shared::Date::in_china(server::auth::now())).to_string();
+    for server in [&a, &b] {
+        let mut phone = login(server, "cadre01").await;
+        let ids = phone.list().await;
+        let id = ids.iter().find(|id| id.ends_with("001")).unwrap().clone();
+        phone.want(&[id.as_str()]);
+        phone.sync().await;
+        phone
+            .docs
+            .get_mut(&id)
+            .unwrap()
+            .edit(&Stamp::new("cadre01", "干部", server::auth::now()), |h| {
+                let v = h.visits.entry(current.clone()).or_default();
+                v.mode = Some(VisitMode::Phone);
+                v.note = "电话回访".into();
+            })
+            .unwrap();
+        let report = phone.sync().await;
+        assert!(report.refused.is_empty(), "{:?}", report.refused);
+    }
+    let (after_a, after_b) = (answers(&sa).await, answers(&sb).await);
+    same(&after_a, &after_b, "after a visit");
+    // Kept totals are right on PostgreSQL too: adding up every household's summary
+    // (the cadre path) and the grid totals (the area path) agree.
+    let total: Value = sb.get_json(&format!("/api/indicators?period={current}")).await;
+    let visited: u64 = sb
+        .get_json::<Vec<Value>>(&format!("/api/coverage?period={current}&by=cadre"))
+        .await
+        .iter()
+        .map(|r| r["visited"].as_u64().unwrap())
+        .sum::<u64>();
+    assert!(total["indicators"]["visited_in_person"].as_u64().unwrap() > 0 && visited > 0);
+    drop(postgres);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_servers_on_one_database_serialise_merges_and_every_phone_converges() {
+    let pg = PgDb::create().await;
+    let users = [
+        ("admin", "管理员", Role::Admin, None),
+        ("s1", "赵主任", Role::Supervisor, Some("site:阳光社区")),
+        ("c1", "李明", Role::Cadre, None),
+        ("c2", "张华", Role::Cadre, None),
+    ];
+    // Two processes' worth of stores (each its own pool) on one database, opened at
+    // once: the migrations run once.
+    let (one, two) = tokio::join!(Store::open(&pg.url), Store::open(&pg.url));
+    let (one, two) = (one.unwrap(), two.unwrap());
+    seed_store(&one, &users, ROSTER).await;
+    let a = serve(one.clone(), "postgres A").await;
+    let b = serve(two, "postgres B").await;
+    let mut phones = [
+        Phone::login(&a, "c1", "phone-c1").await,
+        Phone::login(&b, "c2", "phone-c2").await,
+        Phone::login(&b, "c1", "tablet-c1").await,
+    ];
+    for p in phones.iter_mut() {
+        p.want(&["H1"]);
+        assert!(p.sync().await.refused.is_empty());
+    }
+    for round in 0..10 {
+        for (i, p) in phones.iter_mut().enumerate() {
+            let who = if i == 1 { "c2" } else { "c1" };
+            p.docs
+                .get_mut("H1")
+                .unwrap()
+                .edit(&Stamp::new(who, who, 1_795_000_000 + round * 10 + i as i64), |h| {
+                    h.facts.address = format!("1栋101（第{round}轮，手机{i}）");
+                    let v = h.visits.entry("2026-11".into()).or_default();
+                    let note = format!("{}round {round} phone {i}; ", v.note);
+                    v.note = note;
+                })
+                .unwrap();
+        }
+        // All three at once, through both servers.
+        let [p0, p1, p2] = &mut phones;
+        let (r0, r1, r2) = tokio::join!(p0.sync(), p1.sync(), p2.sync());
+        for r in [r0, r1, r2] {
+            assert!(r.refused.is_empty(), "round {round}: {:?}", r.refused);
+        }
+        // Each phone's sync was answered: what it sent is in the database now, before
+        // any phone sends anything again.
+        let stored = one.read(|r| r.load_doc("H1")).await.unwrap().unwrap();
+        for (i, p) in phones.iter().enumerate() {
+            for head in p.docs["H1"].heads() {
+                assert!(
+                    stored.automerge().get_change_by_hash(&head).is_some(),
+                    "round {round}: phone {i}'s acknowledged change {head} is not in the database"
+                );
+            }
+        }
+    }
+    for _ in 0..2 {
+        for p in phones.iter_mut() {
+            p.sync().await;
+        }
+    }
+    let heads = phones[0].docs["H1"].heads();
+    for p in &phones {
+        assert_eq!(p.docs["H1"].heads(), heads, "every phone converges");
+    }
+    let stored = one.read(|r| r.load_doc("H1")).await.unwrap().unwrap();
+    assert_eq!(stored.heads(), heads, "what the database holds is what every phone holds");
+    // Every change any phone made is in the stored document and its change log.
+    let uploads = one.read(|r| r.uploads("H1")).await.unwrap();
+    for p in &phones {
+        for change in p.docs["H1"].automerge().get_changes(&[]) {
+            assert!(stored.automerge().get_change_by_hash(&change.hash()).is_some());
+        }
+    }
+    assert!(uploads.len() >= 30, "{} uploads logged", uploads.len());
+    // The address clash is shown to a person.
+    let s1 = Phone::login(&b, "s1", "desk-s1").await;
+    let conflicts: Vec<Value> = s1.get_json("/api/conflicts").await;
+    assert!(conflicts.iter().any(|c| c["key"] == "f/address"), "{conflicts:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_throttling_and_sessions_are_shared_by_every_server() {
+    let pg = PgDb::create().await;
+    let one = Store::open(&pg.url).await.unwrap();
+    seed_store(&one, &[("c1", "李明", Role::Cadre, None)], "").await;
+    let a = serve(one, "postgres A").await;
+    let b = serve(Store::open(&pg.url).await.unwrap(), "postgres B").await;
+    let phone = Phone::login(&a, "c1", "phone-c1").await;
+    // A session opened through one server works on the other.
+    let mut on_b = Phone::login(&b, "c1", "phone-c1b").await;
+    on_b.token.clone_from(&phone.token);
+    assert!(on_b.get("/api/me").await.status().is_success());
+    let http = reqwest::Client::new();
+    let wrong = serde_json::json!({"login": "c1", "password": "not the password", "device_id": "x"});
+    // Wrong passwords through both servers, alternately: the last one earns the lock.
+    for i in 0..server::auth::FREE_FAILURES {
+        let server = if i % 2 == 0 { &a } else { &b };
+        let status = http.post(server.url("/api/login")).json(&wrong).send().await.unwrap().status();
+        assert_eq!(status, 401, "wrong password {}", i + 1);
+    }
+    let locked = http.post(a.url("/api/login")).json(&wrong).send().await.unwrap();
+    assert_eq!(locked.status(), 429, "locked on every server");
+    assert!(locked.headers().contains_key("retry-after"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moving_the_demo_county_up_keeps_everything_and_phones_carry_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("county.sqlite3");
+    let sqlite = Store::open(path.to_str().unwrap()).await.unwrap();
+    sqlite.write(|w| server::demo::seed(w)).await.unwrap();
+    let a = serve(sqlite, "sqlite").await;
+    let login = |server: &TestServer, who: &str| {
+        let base = server.url("");
+        let who = who.to_owned();
+        async move { Phone::login_with(&base, &who, server::demo::DEMO_PASSWORD, "device").await.unwrap() }
+    };
+    // A cadre's phone holds its households and has synced them; a supervisor reads.
+    let mut phone = login(&a, "cadre01").await;
+    let ids = phone.list().await;
+    let wanted: Vec<&str> = ids.iter().map(String::as_str).collect();
+    phone.want(&wanted);
+    assert!(phone.sync().await.refused.is_empty());
+    let sup = login(&a, "sup01").await;
+    let before = answers(&sup).await;
+    a.stop().await;
+
+    // Offline, the cadre records one more thing.
+    let id = ids[0].clone();
+    phone
+        .docs
+        .get_mut(&id)
+        .unwrap()
+        .edit(&Stamp::new("cadre01", "干部", server::auth::now()), |h| h.facts.address = "迁移后的新地址".into())
+        .unwrap();
+
+    let pg = PgDb::create().await;
+    let report = server::store::transfer::sqlite_to_postgres(&path, &pg.url).await.unwrap();
+    assert_eq!(report.households_checked, 360);
+    let rows: BTreeMap<String, u64> = report.tables.iter().cloned().collect();
+    assert_eq!(rows["households"], 360);
+    assert_eq!(rows["users"], server::demo::accounts().len() as u64);
+    assert!(rows["sync_states"] >= ids.len() as u64, "{rows:?}");
+    assert!(rows["sessions"] >= 2, "{rows:?}");
+    assert!(rows["assignments"] >= 360, "{rows:?}");
+    // A second move into the same (no longer empty) database is refused.
+    let again = server::store::transfer::sqlite_to_postgres(&path, &pg.url).await.unwrap_err();
+    assert!(again.to_string().contains("empty"), "{again}");
+
+    let postgres = Store::open(&pg.url).await.unwrap();
+    let b = serve(postgres.clone(), "postgres").await;
+    // Same sessions: neither logs in again. The supervisor reads the same answers.
+    let mut sup = sup;
+    sup.point_at(&b);
+    let after = answers(&sup).await;
+    same(&before, &after, "before and after the move");
+    // The phone carries on from its sync states: one change goes up, nothing else.
+    phone.point_at(&b);
+    let uploaded_before = postgres.read(move |r| r.uploads(&ids[0])).await.unwrap().len();
+    let sync = phone.sync().await;
+    assert!(sync.refused.is_empty(), "{:?}", sync.refused);
+    let id2 = id.clone();
+    let uploads = postgres.read(move |r| r.uploads(&id2)).await.unwrap();
+    assert_eq!(uploads.len(), uploaded_before + 1, "only the new change was uploaded");
+    let stored = postgres.read(move |r| r.load_doc(&id)).await.unwrap().unwrap();
+    assert_eq!(stored.household().unwrap().facts.address, "迁移后的新地址");
+    assert!(sync.sent < 64 * 1024, "{} bytes sent after the move", sync.sent);
+}
