@@ -29,6 +29,8 @@ use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::BufRead;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use huhujian_tests::{Peek, gzip_bytes, seed};
@@ -48,17 +50,17 @@ const SEED: u64 = 0x4855_4855_4a49_414e; // "HUHUJIAN"
 
 /// splitmix64: deterministic, no dependency.
 #[derive(Debug)]
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
         let mut z = self.0;
         z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
         z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
         z ^ (z >> 31)
     }
-    fn below(&mut self, n: u64) -> u64 {
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
         self.next() % n
     }
 }
@@ -66,7 +68,7 @@ impl Rng {
 /// The `server` binary of this build: `target/<profile>/server`, next to the
 /// `target/<profile>/deps/` this test runs from. `cargo test` does not build another
 /// package's binary, so this builds it (a no-op when it is up to date).
-fn server_binary() -> PathBuf {
+pub(crate) fn server_binary() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
     let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>").to_owned();
     let bin = profile_dir.join(format!("server{}", std::env::consts::EXE_SUFFIX));
@@ -108,14 +110,15 @@ fn server_binary() -> PathBuf {
 
 /// A `server` process on 127.0.0.1:0; killed (SIGKILL) when dropped.
 #[derive(Debug)]
-struct ServerProcess {
+pub(crate) struct ServerProcess {
     child: Child,
-    base: String,
+    pub(crate) base: String,
 }
 
 impl ServerProcess {
-    /// Starts the server on `db`; its log is appended to `log`.
-    fn start(bin: &Path, db: &Path, log: &Path) -> Self {
+    /// Starts the server on `db` (a SQLite file, or a PostgreSQL URL as a path); its
+    /// log is appended to `log`.
+    pub(crate) fn start(bin: &Path, db: &Path, log: &Path) -> Self {
         let log_file = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("server log");
         let mut child = Command::new(bin)
             .arg("--db")
@@ -150,7 +153,7 @@ impl ServerProcess {
     }
 
     /// SIGKILL, then reap.
-    fn kill(mut self) {
+    pub(crate) fn kill(mut self) {
         self.child.kill().expect("kill");
         self.child.wait().expect("wait");
     }
@@ -166,11 +169,11 @@ impl Drop for ServerProcess {
 /// A phone, as the app keeps it: documents and persisted sync states; plus what the
 /// server acknowledged to it.
 #[derive(Debug)]
-struct Client {
-    login: String,
+pub(crate) struct Client {
+    pub(crate) login: String,
     http: reqwest::Client,
     token: String,
-    docs: BTreeMap<String, HouseholdDoc>,
+    pub(crate) docs: BTreeMap<String, HouseholdDoc>,
     states: BTreeMap<String, State>,
     /// Per household, the changes the server's 200 replies said it has (their heads
     /// and everything before them that this phone knows).
@@ -181,15 +184,15 @@ struct Client {
     held_back: u64,
     /// Changes the server must have applied whose reply named a head this phone lacks.
     undecided: u64,
-    edits: u64,
+    pub(crate) edits: u64,
     rounds: u64,
-    cut: u64,
+    pub(crate) cut: u64,
     /// Requests the kill caught in flight (sent, reply not complete).
     in_flight: u64,
 }
 
 impl Client {
-    async fn login(base: &str, login: &str, households: &[String]) -> Self {
+    pub(crate) async fn login(base: &str, login: &str, households: &[String]) -> Self {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(2))
             .timeout(Duration::from_secs(20))
@@ -234,7 +237,7 @@ impl Client {
     /// One sync session (PROTOCOL.md §4.3), until nothing is left to send. A cut
     /// connection (refused, reset, truncated: the server was killed) ends it with the
     /// reason; any answer but a 200 fails the test.
-    async fn sync(&mut self, base: &str) -> Result<(), String> {
+    pub(crate) async fn sync(&mut self, base: &str) -> Result<(), String> {
         for state in self.states.values_mut() {
             *state = State::decode(&state.encode()).unwrap_or_default();
         }
@@ -326,10 +329,14 @@ impl Client {
         Ok(())
     }
 
-    /// Edits and syncs until the server goes away.
-    async fn run_until_cut(mut self, base: String, seed: u64) -> Self {
+    /// Edits and syncs until the server goes away, or until `stop` is set (checked
+    /// between sessions).
+    pub(crate) async fn run_until(mut self, base: String, seed: u64, stop: Arc<AtomicBool>) -> Self {
         let mut rng = Rng(seed);
         loop {
+            if stop.load(Ordering::SeqCst) {
+                return self;
+            }
             self.edit(&mut rng);
             if self.sync(&base).await.is_err() {
                 self.cut += 1;
@@ -363,11 +370,9 @@ fn cover(doc: &HouseholdDoc, heads: Vec<ChangeHash>, acked: &mut HashSet<ChangeH
     }
 }
 
-/// Every change any phone was told the server has is in the file, and the file is
-/// sound. Returns how many (household, change) pairs were checked.
-fn check_acknowledged(db: &Path, clients: &[Client], after: &str) -> usize {
-    let docs = stored(db);
-    server::backup::integrity_check(db).unwrap_or_else(|e| panic!("{after}: {e}"));
+/// Every change any phone was told the server has is in `docs`, the stored documents.
+/// Returns how many (household, change) pairs were checked.
+pub(crate) fn check_acknowledged(docs: &BTreeMap<String, HouseholdDoc>, clients: &[Client], after: &str) -> usize {
     let mut checked = BTreeSet::new();
     for c in clients {
         for (id, hashes) in &c.acked {
@@ -384,7 +389,13 @@ fn check_acknowledged(db: &Path, clients: &[Client], after: &str) -> usize {
     checked.len()
 }
 
-fn roster(assign: &BTreeMap<String, Vec<String>>) -> String {
+/// The file is sound and holds every change any phone was told the server has.
+fn check_file(db: &Path, clients: &[Client], after: &str) -> usize {
+    server::backup::integrity_check(db).unwrap_or_else(|e| panic!("{after}: {e}"));
+    check_acknowledged(&stored(db), clients, after)
+}
+
+pub(crate) fn roster(assign: &BTreeMap<String, Vec<String>>) -> String {
     let mut csv = String::from(
         "户编码,县,乡镇,安置点,网格,住址,户类型,帮扶干部,成员编号,姓名,性别,出生日期,与户主关系,劳动能力\n",
     );
@@ -434,17 +445,20 @@ async fn killed_mid_sync_the_server_keeps_everything_it_acknowledged() {
 
     let mut kills = 0;
     let mut checked = 0;
+    let never = Arc::new(AtomicBool::new(false));
     for cycle in 0..cycles {
         let delay = Duration::from_millis(rng.below(MAX_DELAY_MS + 1));
-        let tasks: Vec<_> =
-            clients.drain(..).map(|c| tokio::spawn(c.run_until_cut(server.base.clone(), rng.next()))).collect();
+        let tasks: Vec<_> = clients
+            .drain(..)
+            .map(|c| tokio::spawn(c.run_until(server.base.clone(), rng.next(), never.clone())))
+            .collect();
         tokio::time::sleep(delay).await;
         server.kill();
         kills += 1;
         for t in tasks {
             clients.push(t.await.unwrap());
         }
-        checked = check_acknowledged(&db, &clients, &format!("kill {} after {delay:?}", cycle + 1));
+        checked = check_file(&db, &clients, &format!("kill {} after {delay:?}", cycle + 1));
         server = ServerProcess::start(&bin, &db, &log);
     }
 
@@ -471,7 +485,7 @@ async fn killed_mid_sync_the_server_keeps_everything_it_acknowledged() {
     }
     server.kill();
     kills += 1;
-    checked = checked.max(check_acknowledged(&db, &clients, "the final kill"));
+    checked = checked.max(check_file(&db, &clients, "the final kill"));
 
     let edits: u64 = clients.iter().map(|c| c.edits).sum();
     let uploaded: usize = clients.iter().map(|c| c.uploaded.len()).sum();

@@ -19,6 +19,7 @@ mod load;
 mod logs;
 mod postgres;
 mod roster;
+mod scale_out;
 mod scope;
 mod sync;
 
