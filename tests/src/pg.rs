@@ -17,25 +17,33 @@ pub struct PgDb {
     name: String,
 }
 
-async fn admin() -> tokio_postgres::Client {
+async fn admin() -> Result<tokio_postgres::Client, String> {
     let url = server_url();
-    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.unwrap_or_else(|e| {
-        panic!(
+    let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls).await.map_err(|e| {
+        format!(
             "no PostgreSQL at {url}: {e}. `cargo xtask test` starts one; set HUHUJIAN_TEST_PG to use another \
              (无法连接 PostgreSQL)"
         )
-    });
+    })?;
     tokio::spawn(connection);
-    client
+    Ok(client)
 }
 
 impl PgDb {
     /// A new, empty database.
     pub async fn create() -> Self {
+        match Self::try_create().await {
+            Ok(db) => db,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    /// A new, empty database, or why not.
+    pub async fn try_create() -> Result<Self, String> {
         static N: AtomicUsize = AtomicUsize::new(0);
         let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.subsec_nanos());
         let name = format!("hhj_test_{}_{}_{nanos}", std::process::id(), N.fetch_add(1, Ordering::SeqCst));
-        admin().await.batch_execute(&format!("CREATE DATABASE {name}")).await.expect("create the test database");
+        admin().await?.batch_execute(&format!("CREATE DATABASE {name}")).await.map_err(|e| e.to_string())?;
         let base = server_url();
         let url = match base.rfind('/') {
             Some(slash) if base[..slash].contains("://") && slash > base.find("://").unwrap_or(0) + 2 => {
@@ -44,7 +52,7 @@ impl PgDb {
             }
             _ => format!("{base}/{name}"),
         };
-        Self { url, name }
+        Ok(Self { url, name })
     }
 }
 
@@ -55,7 +63,9 @@ impl Drop for PgDb {
         let _ = std::thread::spawn(move || {
             let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
             rt.block_on(async {
-                let _ = admin().await.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                if let Ok(admin) = admin().await {
+                    let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                }
             });
         })
         .join();

@@ -83,7 +83,7 @@ fn build_release_with(bin: &str, what: &str) -> Result<String> {
     Ok(std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into()))
 }
 
-/// Every benchmark of issue 7, release builds: the app bundle, then sync, merge,
+/// Every benchmark, release builds: the app bundle, then sync, merge, concurrent,
 /// queries and storage (`tests/src/bin/bench.rs`), then the browser figures
 /// (`tests/browser/bench.mjs`) against a release demo server; writes BENCHMARKS.md.
 /// Benchmarks report; they fail only when something breaks, never for being slow.
@@ -96,8 +96,8 @@ fn bench() -> Result {
     let _ = std::fs::remove_dir_all(&out);
     let bench_bin = format!("{target}/release/bench");
     status(
-        "bench sync merge queries storage",
-        Command::new(&bench_bin).args(["sync", "merge", "queries", "storage", "--out", &out]),
+        "bench sync merge concurrent queries storage",
+        Command::new(&bench_bin).args(["sync", "merge", "concurrent", "queries", "storage", "--out", &out]),
     )?;
     node_tools()?;
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());

@@ -16,6 +16,7 @@ use shared::{Date, wire};
 use super::sync::{CADRE, copy_of, current_period, phone_with_households, record_visits, visited_on_server};
 use super::{Part, Row};
 use crate::TestServer;
+use crate::pg::PgDb;
 
 /// Uploads measured, each on a fresh copy of the county.
 const RUNS: usize = 5;
@@ -82,6 +83,7 @@ pub async fn run(work: &Path, seeded: &Path) -> Part {
     let median = rates[rates.len() / 2];
     whole.sort_by(f64::total_cmp);
     let whole_median = whole[whole.len() / 2];
+    let postgres = on_postgres(work, seeded).await;
     let profile = profile(work, seeded).await;
     let total: Duration = profile.iter().map(|s| s.1).sum();
     let per_doc = |d: Duration| d.as_secs_f64() * 1e3 / households as f64;
@@ -92,7 +94,7 @@ pub async fn run(work: &Path, seeded: &Path) -> Part {
         })
         .collect::<Vec<_>>()
         .join("; ");
-    let rows = vec![Row {
+    let mut rows = vec![Row {
         figure: "server merge throughput, durable (WAL, synchronous=FULL), one new visit per document".into(),
         value: format!(
             "{median:.0} documents/s (median of {RUNS} uploads of {households}: {})",
@@ -110,11 +112,71 @@ pub async fn run(work: &Path, seeded: &Path) -> Part {
              process on one thread (the server runs the steps from parse to answer on every core): {breakdown}"
         ),
     }];
+    match postgres {
+        Ok(pg_rates) => {
+            let pg_median = pg_rates[pg_rates.len() / 2];
+            rows.push(Row {
+                figure:
+                    "server merge throughput on PostgreSQL, durable (synchronous_commit on), one new visit per document"
+                        .into(),
+                value: format!(
+                    "{pg_median:.0} documents/s (median of {RUNS} uploads of {households}: {})",
+                    pg_rates.iter().map(|r| format!("{r:.0}")).collect::<Vec<_>>().join(", ")
+                ),
+                target: "≥ 1,500".into(),
+                met: Some(pg_median >= 1500.0),
+                floor: None,
+                detail: "the same uploads as above, each on the same aged county moved into a fresh PostgreSQL \
+                         database (`server migrate`'s code) on this machine (PostgreSQL 15, default settings, \
+                         loopback): one transaction per request, the households' rows locked FOR UPDATE first, \
+                         committed before the answer"
+                    .into(),
+            });
+        }
+        Err(e) => rows.push(Row {
+            figure: "server merge throughput on PostgreSQL".into(),
+            value: format!("not measured: {e}"),
+            target: "≥ 1,500".into(),
+            met: None,
+            floor: None,
+            detail: "set HUHUJIAN_TEST_PG, or run a PostgreSQL on 127.0.0.1:5432".into(),
+        }),
+    }
     let notes = vec![format!(
         "merge: profile of the server's steps per document, the same work in process on a copy: {:.2} ms in all",
         per_doc(total)
     )];
     Part { part: "merge".into(), rows, notes }
+}
+
+/// The uploads of [`run`] on PostgreSQL: documents/s of each, sorted.
+async fn on_postgres(work: &Path, seeded: &Path) -> Result<Vec<f64>, String> {
+    let period = current_period();
+    let mut rates = Vec::new();
+    for run in 0..RUNS {
+        let aged = aged_copy(seeded, &work.join(format!("merge-pg-{run}.sqlite3")));
+        let pg = PgDb::try_create().await?;
+        server::store::transfer::sqlite_to_postgres(&aged, &pg.url).await.map_err(|e| e.to_string())?;
+        let store = server::store::Store::open(&pg.url).await.map_err(|e| e.to_string())?;
+        let server = TestServer::start_with(store.clone(), Path::new("postgres")).await;
+        let mut phone = phone_with_households(&server, CADRE, &format!("bench-merge-pg-{run}")).await;
+        let households = phone.docs.len();
+        record_visits(&mut phone, period, CADRE);
+        let report = phone.try_sync().await?;
+        assert!(report.refused.is_empty(), "refused: {:?}", report.refused);
+        assert_eq!(report.round_trips, 1, "one request");
+        let all = server::store::Selection {
+            scope: server::store::Scope::All,
+            filter: server::store::HouseholdFilter::default(),
+        };
+        let visited = store.read(move |r| r.indicators(&all, period)).await.map_err(|e| e.to_string())?;
+        assert_eq!(visited.visited_in_person as usize, households, "every visit stored");
+        let served: Duration = report.latencies.iter().sum();
+        rates.push(households as f64 / served.as_secs_f64());
+        server.stop().await;
+    }
+    rates.sort_by(f64::total_cmp);
+    Ok(rates)
 }
 
 /// The server's steps for one upload (see `server::sync::sync_one`), timed one by one

@@ -3,6 +3,7 @@
 //! into the table of BENCHMARKS.md. Benchmarks are never tests: nothing here fails
 //! because the machine is slow.
 
+pub mod concurrent;
 pub mod link;
 pub mod merge;
 pub mod queries;

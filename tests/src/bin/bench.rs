@@ -1,5 +1,5 @@
 //! `cargo xtask bench` runs this (release): `bench <part>… [--out DIR]` measures each
-//! part named (`sync`, `merge`, `queries`, `storage`) and writes `DIR/<part>.json`
+//! part named (`sync`, `merge`, `concurrent`, `queries`, `storage`) and writes `DIR/<part>.json`
 //! (default `target/bench`); `bench report [--out DIR]` rewrites the generated part of
 //! BENCHMARKS.md from them.
 #![allow(clippy::unwrap_used)]
@@ -46,6 +46,7 @@ fn main() {
             "sync" => runtime.block_on(bench::sync::run(work.path())),
             "storage" => bench::storage::run(work.path()),
             "merge" => runtime.block_on(bench::merge::run(work.path(), &bench::sync::county(work.path()).0)),
+            "concurrent" => runtime.block_on(bench::concurrent::run(work.path(), &bench::sync::county(work.path()).0)),
             _ => usage(),
         };
         result.write(&out).unwrap();
@@ -57,6 +58,6 @@ fn main() {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: bench sync|merge|queries|storage… [--out DIR] | bench report [--out DIR]");
+    eprintln!("usage: bench sync|merge|concurrent|queries|storage… [--out DIR] | bench report [--out DIR]");
     std::process::exit(2)
 }
