@@ -132,9 +132,6 @@ fn coverage_by_households(
     period: Period,
     by: Grouping,
 ) -> StoreResult<CoverageTable> {
-    // Households without a summary for the period are filled in first (nothing for a
-    // period that has not begun).
-    ensure_summaries(conn, period, today(), selection)?;
     let (where_sql, params) = clause(selection);
     // Grouped first, named after: one user lookup per cadre, not per household.
     let (key_sql, label, join, label_sql, label_join) = match by {
@@ -149,9 +146,9 @@ fn coverage_by_households(
         ),
     };
     let sql = format!(
-        "SELECT g.key, {label_sql}, g.assigned, g.visited FROM (
+        "SELECT g.key, {label_sql}, g.assigned, g.visited, g.missing FROM (
              SELECT {key_sql} AS key, {label} AS label, COUNT(*) AS assigned,
-                    SUM(COALESCE(s.visited_in_person, 0)) AS visited
+                    SUM(COALESCE(s.visited_in_person, 0)) AS visited, SUM(s.household_id IS NULL) AS missing
              FROM households h {join}
              LEFT JOIN summaries s ON s.household_id = h.id AND s.period = ?
              WHERE {where_sql} GROUP BY 1
@@ -159,11 +156,22 @@ fn coverage_by_households(
     );
     let mut all = vec![Value::Text(period.to_string())];
     all.extend(params);
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut table = CoverageTable::new();
-    let mut rows = stmt.query(rusqlite::params_from_iter(&all))?;
-    while let Some(r) = rows.next()? {
-        table.insert(r.get(0)?, (r.get(1)?, Coverage { assigned: r.get(2)?, visited: r.get(3)? }));
+    let read = || -> StoreResult<(CoverageTable, i64)> {
+        let mut stmt = conn.prepare_cached(&sql)?;
+        let mut table = CoverageTable::new();
+        let mut missing = 0;
+        let mut rows = stmt.query(rusqlite::params_from_iter(&all))?;
+        while let Some(r) = rows.next()? {
+            missing += r.get::<_, i64>(4)?;
+            table.insert(r.get(0)?, (r.get(1)?, Coverage { assigned: r.get(2)?, visited: r.get(3)? }));
+        }
+        Ok((table, missing))
+    };
+    // Missing summaries are counted in the same pass (no scan of their own), then
+    // filled in (nothing for a period that has not begun) and the table read again.
+    let (table, missing) = read()?;
+    if missing > 0 && ensure_summaries(conn, period, today(), selection)? > 0 {
+        return Ok(read()?.0);
     }
     Ok(table)
 }
