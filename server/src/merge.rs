@@ -17,7 +17,7 @@ use std::sync::{Mutex, mpsc};
 
 use shared::automerge::ChangeHash;
 use shared::automerge::sync::State as SyncState;
-use shared::wire::{self, Outgoing, Refusal, Reply};
+use shared::wire::{self, Outgoing, Refusal, RefusalCode, Reply};
 use shared::{Date, Household};
 
 use crate::auth::Session;
@@ -111,8 +111,8 @@ fn pipeline(
     })
 }
 
-fn refused(code: &str, zh: impl Into<String>, en: impl Into<String>) -> Reply {
-    Reply::Refused(Refusal { code: code.to_owned(), zh: zh.into(), en: en.into() })
+fn refused(code: RefusalCode, zh: impl Into<String>, en: impl Into<String>) -> Reply {
+    Reply::Refused(Refusal::new(code, zh, en))
 }
 
 /// What stage 1 read for one entry.
@@ -153,14 +153,14 @@ fn read(w: &mut dyn Writer, session: &Session, entry: &Outgoing) -> AppResult<Re
     match w.access(&session.user, id)? {
         Access::Unknown => {
             return Ok(Err(refused(
-                "unknown_household",
+                RefusalCode::UnknownHousehold,
                 format!("户 {id} 不在花名册中"),
                 format!("Household {id} is not on the roster"),
             )));
         }
         Access::OutOfScope => {
             return Ok(Err(refused(
-                "out_of_scope",
+                RefusalCode::OutOfScope,
                 format!("户 {id} 不在您的负责范围内"),
                 format!("Household {id} is outside your scope"),
             )));
@@ -169,7 +169,7 @@ fn read(w: &mut dyn Writer, session: &Session, entry: &Outgoing) -> AppResult<Re
     }
     let Some(doc) = w.stored_doc(id)? else {
         return Ok(Err(refused(
-            "unknown_household",
+            RefusalCode::UnknownHousehold,
             format!("户 {id} 不存在"),
             format!("Household {id} does not exist"),
         )));
@@ -213,7 +213,7 @@ fn merge(job: Job<'_>, today: Date) -> AppResult<Outcome> {
                     Ok(new) => (merged, new),
                     Err(e) => {
                         return Ok(Outcome::Refused(refused(
-                            "bad_message",
+                            RefusalCode::BadMessage,
                             format!("同步消息无法解析：{e}"),
                             format!("The sync message could not be read: {e}"),
                         )));
@@ -231,7 +231,7 @@ fn merge(job: Job<'_>, today: Date) -> AppResult<Outcome> {
                 let problems = shared::validate(&household, today);
                 if let Some(p) = problems.iter().find(|p| p.rule.rejects_document()) {
                     return Ok(Outcome::Refused(refused(
-                        "invalid",
+                        RefusalCode::Invalid,
                         format!("{}（{}）", p.zh, p.path),
                         format!("{} ({})", p.en, p.path),
                     )));
@@ -240,7 +240,7 @@ fn merge(job: Job<'_>, today: Date) -> AppResult<Outcome> {
             }
             Err(e) => {
                 return Ok(Outcome::Refused(refused(
-                    "schema",
+                    RefusalCode::Schema,
                     format!("记录不符合格式：{}", e.zh()),
                     format!("The record breaks the layout: {e}"),
                 )));
@@ -255,7 +255,7 @@ fn merge(job: Job<'_>, today: Date) -> AppResult<Outcome> {
             if bytes.len() > store::MAX_DOC_BYTES {
                 let (mb, limit) = (bytes.len() as f64 / (1 << 20) as f64, store::MAX_DOC_BYTES >> 20);
                 return Ok(Outcome::Refused(refused(
-                    "doc_too_large",
+                    RefusalCode::DocTooLarge,
                     format!("户 {id} 的记录将达 {mb:.1} MB，超过 {limit} MB 上限，未保存；请联系管理员"),
                     format!(
                         "Household {id} would grow to {mb:.1} MB, over the {limit} MB limit; nothing was saved. Contact your administrator."

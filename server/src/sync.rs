@@ -12,7 +12,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use shared::Date;
-use shared::wire::{self, Incoming, Outgoing, Reply};
+use shared::wire::{self, Incoming, Outgoing, RefusalCode, Reply};
 
 use crate::AppState;
 use crate::auth::{Session, now};
@@ -128,14 +128,14 @@ pub async fn sync_single(
         Reply::Message(m) => Ok(([(header::CONTENT_TYPE, "application/octet-stream")], m).into_response()),
         Reply::InSync => Ok(StatusCode::NO_CONTENT.into_response()),
         Reply::Refused(r) => {
-            let (status, code) = match r.code.as_str() {
-                "out_of_scope" => (StatusCode::FORBIDDEN, "out_of_scope"),
-                "unknown_household" => (StatusCode::NOT_FOUND, "unknown_household"),
-                "bad_message" => (StatusCode::BAD_REQUEST, "bad_message"),
-                "schema" => (StatusCode::UNPROCESSABLE_ENTITY, "schema"),
-                "doc_too_large" => (StatusCode::PAYLOAD_TOO_LARGE, "doc_too_large"),
-                _ => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
+            let status = match r.kind() {
+                Some(RefusalCode::OutOfScope) => StatusCode::FORBIDDEN,
+                Some(RefusalCode::UnknownHousehold) => StatusCode::NOT_FOUND,
+                Some(RefusalCode::BadMessage) => StatusCode::BAD_REQUEST,
+                Some(RefusalCode::DocTooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
+                Some(RefusalCode::Schema | RefusalCode::Invalid) | None => StatusCode::UNPROCESSABLE_ENTITY,
             };
+            let code = r.kind().unwrap_or(RefusalCode::Invalid).code();
             Err(AppError::new(status, code, r.zh, r.en))
         }
     }

@@ -77,15 +77,75 @@ pub struct Outgoing {
     pub message: Vec<u8>,
 }
 
+/// Why the server refused one document (拒收原因): the `code` of a [`Refusal`] on the
+/// wire. The one list of them, which the server writes and clients match on
+/// (PROTOCOL.md lists the same codes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RefusalCode {
+    /// The household is not on the roster.
+    UnknownHousehold,
+    /// The household is outside the user's scope.
+    OutOfScope,
+    /// Not a readable sync message.
+    BadMessage,
+    /// The merged document breaks the layout (`fields::SchemaError`).
+    Schema,
+    /// The merged document breaks a rule that refuses documents (`Rule::rejects_document`).
+    Invalid,
+    /// The merged document would be stored larger than the cap.
+    DocTooLarge,
+}
+
+impl RefusalCode {
+    /// Every code.
+    pub const ALL: [RefusalCode; 6] = [
+        RefusalCode::UnknownHousehold,
+        RefusalCode::OutOfScope,
+        RefusalCode::BadMessage,
+        RefusalCode::Schema,
+        RefusalCode::Invalid,
+        RefusalCode::DocTooLarge,
+    ];
+
+    /// The code on the wire.
+    pub fn code(self) -> &'static str {
+        match self {
+            RefusalCode::UnknownHousehold => "unknown_household",
+            RefusalCode::OutOfScope => "out_of_scope",
+            RefusalCode::BadMessage => "bad_message",
+            RefusalCode::Schema => "schema",
+            RefusalCode::Invalid => "invalid",
+            RefusalCode::DocTooLarge => "doc_too_large",
+        }
+    }
+
+    /// The code of a wire string; `None` for one this build does not know (a newer
+    /// server's).
+    pub fn parse(code: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|c| c.code() == code)
+    }
+}
+
 /// A refusal of one document, in both languages.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Refusal {
-    /// Stable machine-readable code, e.g. `out_of_scope`, `schema`.
+    /// Stable machine-readable code: a [`RefusalCode`]'s, e.g. `out_of_scope`, `schema`.
     pub code: String,
     /// 中文说明.
     pub zh: String,
     /// English message.
     pub en: String,
+}
+
+impl Refusal {
+    /// A refusal for `code` with both messages.
+    pub fn new(code: RefusalCode, zh: impl Into<String>, en: impl Into<String>) -> Self {
+        Self { code: code.code().to_owned(), zh: zh.into(), en: en.into() }
+    }
+    /// Its code, if this build knows it.
+    pub fn kind(&self) -> Option<RefusalCode> {
+        RefusalCode::parse(&self.code)
+    }
 }
 
 /// The server's answer for one document.
@@ -675,14 +735,14 @@ mod tests {
             Incoming { doc_id: "b".into(), reply: Reply::InSync },
             Incoming {
                 doc_id: "c".into(),
-                reply: Reply::Refused(Refusal {
-                    code: "out_of_scope".into(),
-                    zh: "无权访问".into(),
-                    en: "Not yours".into(),
-                }),
+                reply: Reply::Refused(Refusal::new(RefusalCode::OutOfScope, "无权访问", "Not yours")),
             },
         ];
         assert_eq!(decode_response(&encode_response(&resp)).unwrap(), resp);
+        for code in RefusalCode::ALL {
+            assert_eq!(RefusalCode::parse(code.code()), Some(code));
+        }
+        assert_eq!(RefusalCode::parse("from_a_newer_server"), None);
         // 300 needs two LEB128 bytes: 0xAC 0x02.
         let mut out = Vec::new();
         put_uleb(&mut out, 300);
