@@ -1,7 +1,7 @@
 //! Merging one batch of sync messages into the stored documents, inside the caller's
 //! transaction (which commits before the answer leaves), in three stages that overlap:
-//! 1. this thread reads each document's row and this device's sync state (SQL) and
-//!    hands it on;
+//! 1. this thread reads the documents and this device's sync states, a chunk of
+//!    [`MERGE_CHUNK`] households at a time (`Writer::merge_inputs`), and hands each on;
 //! 2. one worker per core loads, merges, checks, validates and answers each document,
 //!    and computes the bytes and projections to store (Automerge and `shared` only: no
 //!    SQL, no IO);
@@ -22,7 +22,7 @@ use shared::{Date, Household};
 
 use crate::auth::Session;
 use crate::error::AppResult;
-use crate::store::{self, Access, DocWrite, Projection, Writer};
+use crate::store::{self, Access, DocWrite, MERGE_CHUNK, MergeInput, Projection, Writer};
 
 /// Merges `entries` for `session`'s device; one reply per entry, in order.
 pub fn merge_batch(
@@ -45,8 +45,8 @@ pub fn merge_batch(
     let mut replies: Vec<Option<Reply>> = vec![None; entries.len()];
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(entries.len());
     if workers <= 1 {
-        for (index, entry) in entries.iter().enumerate() {
-            let reply = match read(w, session, entry)? {
+        for (index, (entry, input)) in read_all(w, session, entries).into_iter().enumerate() {
+            let reply = match decide(entry, input?) {
                 Ok(stored) => write(w, session, &entry.doc_id, merge(Job { index, entry, stored }, today)?, at)?,
                 Err(refusal) => refusal,
             };
@@ -96,10 +96,15 @@ fn pipeline(
             failed.store(true, Ordering::Relaxed);
             e
         };
-        for (index, entry) in entries.iter().enumerate() {
-            match read(w, session, entry).map_err(stop)? {
-                Ok(stored) => to_merge.send(Job { index, entry, stored }).expect("workers run until the jobs end"),
-                Err(refusal) => replies[index] = Some(refusal),
+        for chunk_start in (0..entries.len()).step_by(MERGE_CHUNK) {
+            let chunk = &entries[chunk_start..(chunk_start + MERGE_CHUNK).min(entries.len())];
+            let inputs = read_chunk(w, session, chunk).map_err(stop)?;
+            for (offset, (entry, input)) in chunk.iter().zip(inputs).enumerate() {
+                let index = chunk_start + offset;
+                match decide(entry, input) {
+                    Ok(stored) => to_merge.send(Job { index, entry, stored }).expect("workers run until the jobs end"),
+                    Err(refusal) => replies[index] = Some(refusal),
+                }
             }
         }
         drop(to_merge);
@@ -147,40 +152,67 @@ struct Change {
     projection: Projection,
 }
 
-/// Stage 1: the entry's access check, stored document and sync state.
-fn read(w: &mut dyn Writer, session: &Session, entry: &Outgoing) -> AppResult<Result<Stored, Reply>> {
+/// Stage 1 for a chunk of entries: their access checks, stored documents and sync
+/// states, read in one go ([`Writer::merge_inputs`]).
+fn read_chunk(w: &mut dyn Writer, session: &Session, chunk: &[Outgoing]) -> AppResult<Vec<MergeInput>> {
+    let ids: Vec<&str> = chunk.iter().map(|e| e.doc_id.as_str()).collect();
+    Ok(w.merge_inputs(&session.user, &session.device_id, &ids)?)
+}
+
+/// Stage 1 for every entry, chunk by chunk, paired with its entry (up to the first
+/// error).
+fn read_all<'e>(
+    w: &mut dyn Writer,
+    session: &Session,
+    entries: &'e [Outgoing],
+) -> Vec<(&'e Outgoing, AppResult<MergeInput>)> {
+    let mut inputs = Vec::with_capacity(entries.len());
+    for chunk in entries.chunks(MERGE_CHUNK) {
+        match read_chunk(w, session, chunk) {
+            Ok(got) => inputs.extend(got.into_iter().map(Ok)),
+            Err(e) => {
+                inputs.push(Err(e));
+                break;
+            }
+        }
+    }
+    entries.iter().zip(inputs).collect()
+}
+
+/// What stage 1 read for an entry, or its refusal.
+fn decide(entry: &Outgoing, input: MergeInput) -> Result<Stored, Reply> {
     let id = &entry.doc_id;
-    match w.access(&session.user, id)? {
+    match input.access {
         Access::Unknown => {
-            return Ok(Err(refused(
+            return Err(refused(
                 RefusalCode::UnknownHousehold,
                 format!("户 {id} 不在花名册中"),
                 format!("Household {id} is not on the roster"),
-            )));
+            ));
         }
         Access::OutOfScope => {
-            return Ok(Err(refused(
+            return Err(refused(
                 RefusalCode::OutOfScope,
                 format!("户 {id} 不在您的负责范围内"),
                 format!("Household {id} is outside your scope"),
-            )));
+            ));
         }
         Access::Allowed => {}
     }
-    let Some(doc) = w.stored_doc(id)? else {
-        return Ok(Err(refused(
+    let Some(doc) = input.doc else {
+        return Err(refused(
             RefusalCode::UnknownHousehold,
             format!("户 {id} 不存在"),
             format!("Household {id} does not exist"),
-        )));
+        ));
     };
     // An empty message means "I have nothing for this household": start afresh.
     let state = if entry.message.is_empty() {
         SyncState::new()
     } else {
-        w.sync_state(&session.device_id, id)?.and_then(|b| SyncState::decode(&b).ok()).unwrap_or_default()
+        input.sync_state.and_then(|b| SyncState::decode(&b).ok()).unwrap_or_default()
     };
-    Ok(Ok(Stored { doc, state }))
+    Ok(Stored { doc, state })
 }
 
 /// Stage 2 for one job: the message applied to the stored document, and when it

@@ -37,6 +37,9 @@ pub use projection::{
 };
 pub use scope::{HouseholdFilter, Scope, Selection};
 
+/// Households a merge reads in one go (and holds in memory at once).
+pub const MERGE_CHUNK: usize = 64;
+
 /// Whether a user may open a household.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Access {
@@ -46,6 +49,17 @@ pub enum Access {
     OutOfScope,
     /// It is not on the roster.
     Unknown,
+}
+
+/// What a merge reads of one household before merging it.
+#[derive(Debug)]
+pub struct MergeInput {
+    /// Whether the uploader may touch it.
+    pub access: Access,
+    /// Its stored document (when allowed).
+    pub doc: Option<StoredDoc>,
+    /// The uploading device's persisted sync state for it (when allowed).
+    pub sync_state: Option<Vec<u8>>,
 }
 
 /// What a login is checked against.
@@ -161,6 +175,20 @@ pub trait Reader {
         grid: Option<&str>,
         cadre: Option<&str>,
     ) -> StoreResult<Vec<AssignedHousehold>>;
+
+    /// What a merge reads of households `ids` for `user`'s `device`, in their order
+    /// (engines that talk to a database server read them in a few queries).
+    fn merge_inputs(&mut self, user: &User, device: &str, ids: &[&str]) -> StoreResult<Vec<MergeInput>> {
+        ids.iter()
+            .map(|id| {
+                let access = self.access(user, id)?;
+                if access != Access::Allowed {
+                    return Ok(MergeInput { access, doc: None, sync_state: None });
+                }
+                Ok(MergeInput { access, doc: self.stored_doc(id)?, sync_state: self.sync_state(device, id)? })
+            })
+            .collect()
+    }
 
     /// Household `id`'s document, loaded.
     fn load_doc(&mut self, id: &str) -> StoreResult<Option<HouseholdDoc>> {

@@ -3,8 +3,10 @@
 //! write transaction a document is read `FOR UPDATE`: a second process merging the
 //! same household waits for this one's commit and then reads what it stored.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
+use futures_util::future::{try_join, try_join_all, try_join3};
+use shared::api::User;
 use shared::automerge::ChangeHash;
 use shared::{Date, Monitoring, Period};
 use tokio_postgres::types::ToSql;
@@ -12,7 +14,9 @@ use tokio_postgres::types::ToSql;
 use super::PgConn;
 use crate::store::projection::{SummaryRow, decode_heads, encode_heads};
 use crate::store::sql::{clause, numbered};
-use crate::store::{Access, DocWrite, Scope, Selection, StoreError, StoreResult, StoredDoc, Upload, parse_doc};
+use crate::store::{
+    Access, DocWrite, MergeInput, Scope, Selection, StoreError, StoreResult, StoredDoc, Upload, parse_doc,
+};
 
 /// Text parameters as the driver takes them.
 pub fn refs(params: &[String]) -> Vec<&(dyn ToSql + Sync)> {
@@ -60,6 +64,49 @@ pub fn lock(c: &PgConn<'_>, ids: &[&str]) -> StoreResult<()> {
     Ok(())
 }
 
+/// What a merge reads of `ids` (unique) in three statements sent together: the
+/// documents (locked, in a write), which of them `user` may touch, and `device`'s sync
+/// states.
+pub fn merge_inputs(c: &PgConn<'_>, user: &User, device: &str, ids: &[&str]) -> StoreResult<Vec<MergeInput>> {
+    let wanted: Vec<&str> = ids.to_vec();
+    let docs_sql = if c.writable {
+        "SELECT id, doc, doc_changes, heads FROM households WHERE id = ANY($1) ORDER BY id FOR UPDATE"
+    } else {
+        "SELECT id, doc, doc_changes, heads FROM households WHERE id = ANY($1)"
+    };
+    let scope = Scope::of(user);
+    let (filter, values) = clause(&Selection { scope: scope.clone(), filter: Default::default() });
+    let scope_sql = numbered(&format!("SELECT h.id FROM households h WHERE h.id = ANY(?) AND {filter}"));
+    let mut scope_params: Vec<&(dyn ToSql + Sync)> = vec![&wanted];
+    scope_params.extend(refs(&values));
+    let states_sql = "SELECT household_id, state FROM sync_states WHERE device_id = $1 AND household_id = ANY($2)";
+    let tx = c.tx;
+    let (docs, allowed, states) = c.run(async {
+        let (a, b, d) =
+            try_join3(tx.prepare_cached(docs_sql), tx.prepare_cached(&scope_sql), tx.prepare_cached(states_sql))
+                .await?;
+        try_join3(tx.query(&a, &[&wanted]), tx.query(&b, &scope_params), tx.query(&d, &[&device, &wanted])).await
+    })?;
+    let mut docs: HashMap<String, StoredDoc> = docs
+        .iter()
+        .map(|r| {
+            let (id, bytes, changes, heads): (String, Vec<u8>, i64, Option<Vec<u8>>) =
+                (r.get(0), r.get(1), r.get(2), r.get(3));
+            (id, StoredDoc { bytes, changes, heads: heads.as_deref().and_then(decode_heads) })
+        })
+        .collect();
+    let allowed: HashSet<String> = allowed.iter().map(|r| r.get(0)).collect();
+    let mut states: HashMap<String, Vec<u8>> = states.iter().map(|r| (r.get(0), r.get(1))).collect();
+    Ok(ids
+        .iter()
+        .map(|id| match docs.remove(*id) {
+            None => MergeInput { access: Access::Unknown, doc: None, sync_state: None },
+            Some(_) if !allowed.contains(*id) => MergeInput { access: Access::OutOfScope, doc: None, sync_state: None },
+            Some(doc) => MergeInput { access: Access::Allowed, doc: Some(doc), sync_state: states.remove(*id) },
+        })
+        .collect())
+}
+
 pub fn sync_state(c: &PgConn<'_>, device: &str, id: &str) -> StoreResult<Option<Vec<u8>>> {
     Ok(c.query_opt("SELECT state FROM sync_states WHERE device_id = $1 AND household_id = $2", &[&device, &id])?
         .map(|r| r.get(0)))
@@ -91,13 +138,20 @@ pub fn log_changes(
     device: &str,
     at: i64,
 ) -> StoreResult<()> {
-    for hash in hashes {
-        c.execute(
-            "INSERT INTO change_log (hash, household_id, uploaded_by, device_id, received_at)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (hash) DO NOTHING",
-            &[&&hash.0[..], &id, &user, &device, &at],
-        )?;
-    }
+    let tx = c.tx;
+    c.run(async {
+        let insert = tx
+            .prepare_cached(
+                "INSERT INTO change_log (hash, household_id, uploaded_by, device_id, received_at)
+                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (hash) DO NOTHING",
+            )
+            .await?;
+        let keys: Vec<&[u8]> = hashes.iter().map(|h| &h.0[..]).collect();
+        let rows: Vec<[&(dyn ToSql + Sync); 5]> =
+            keys.iter().map(|k| [k as &(dyn ToSql + Sync), &id, &user, &device, &at]).collect();
+        // Sent together: one round trip for every hash.
+        try_join_all(rows.iter().map(|params| tx.execute(&insert, params))).await
+    })?;
     Ok(())
 }
 
@@ -110,8 +164,38 @@ pub fn write(c: &PgConn<'_>, doc: &DocWrite<'_>, at: i64) -> StoreResult<()> {
     let members = household.members.values().filter(|m| m.is_present()).count() as i64;
     let head = household.head_name();
     let heads = encode_heads(doc.heads);
-    c.execute(
-        "INSERT INTO households (id, doc, doc_changes, heads, updated_at, county, township, site, grid,
+    let params: [&(dyn ToSql + Sync); 16] = [
+        &doc.id,
+        &doc.bytes,
+        &doc.doc_changes,
+        &heads,
+        &at,
+        &f.county,
+        &f.township,
+        &f.site,
+        &f.grid,
+        &head,
+        &f.address,
+        &last_visit,
+        &last_mode,
+        &members,
+        &doc.projection.conflicts,
+        &doc.projection.problems,
+    ];
+    let tx = c.tx;
+    // The row and the read of the stored summaries go together (one round trip).
+    let (_, stored) = c.run(async {
+        let (upsert, read) = try_join(tx.prepare_cached(UPSERT_HOUSEHOLD), tx.prepare_cached(READ_SUMMARIES)).await?;
+        try_join(tx.execute(&upsert, &params), tx.query(&read, &[&doc.id])).await
+    })?;
+    let stored = stored.iter().map(|r| (r.get(0), (r.get(1), r.get(2)))).collect();
+    write_summaries(c, doc.id, stored, &doc.projection.summaries)
+}
+
+const READ_SUMMARIES: &str = "SELECT period, summary, review FROM summaries WHERE household_id = $1";
+
+const UPSERT_HOUSEHOLD: &str =
+    "INSERT INTO households (id, doc, doc_changes, heads, updated_at, county, township, site, grid,
                                  head_name, address, last_visit, last_mode, members, conflicts, problems)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
          ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, doc_changes = EXCLUDED.doc_changes,
@@ -119,80 +203,89 @@ pub fn write(c: &PgConn<'_>, doc: &DocWrite<'_>, at: i64) -> StoreResult<()> {
              county = EXCLUDED.county, township = EXCLUDED.township, site = EXCLUDED.site,
              grid = EXCLUDED.grid, head_name = EXCLUDED.head_name, address = EXCLUDED.address,
              last_visit = EXCLUDED.last_visit, last_mode = EXCLUDED.last_mode,
-             members = EXCLUDED.members, conflicts = EXCLUDED.conflicts, problems = EXCLUDED.problems",
-        &[
-            &doc.id,
-            &doc.bytes,
-            &doc.doc_changes,
-            &heads,
-            &at,
-            &f.county,
-            &f.township,
-            &f.site,
-            &f.grid,
-            &head,
-            &f.address,
-            &last_visit,
-            &last_mode,
-            &members,
-            &doc.projection.conflicts,
-            &doc.projection.problems,
-        ],
-    )?;
-    write_summaries(c, doc.id, &doc.projection.summaries)
-}
+             members = EXCLUDED.members, conflicts = EXCLUDED.conflicts, problems = EXCLUDED.problems";
 
 /// Writes the summary rows that differ from the stored ones and deletes the stored
 /// rows of other periods.
-fn write_summaries(c: &PgConn<'_>, id: &str, rows: &[(Period, SummaryRow)]) -> StoreResult<()> {
-    let mut stored: HashMap<String, (Vec<u8>, Option<String>)> = c
-        .query("SELECT period, summary, review FROM summaries WHERE household_id = $1", &[&id])?
+/// (`stored`: the rows there are, by period.) All sent together: one round trip.
+fn write_summaries(
+    c: &PgConn<'_>,
+    id: &str,
+    mut stored: HashMap<String, (Vec<u8>, Option<String>)>,
+    rows: &[(Period, SummaryRow)],
+) -> StoreResult<()> {
+    let changed: Vec<(String, &SummaryRow)> = rows
         .iter()
-        .map(|r| (r.get(0), (r.get(1), r.get(2))))
+        .map(|(p, row)| (p.to_string(), row))
+        .filter(|(p, row)| stored.remove(p).is_none_or(|(blob, review)| blob != row.blob || review != row.review))
         .collect();
-    for (p, row) in rows {
-        if stored.remove(&p.to_string()).is_none_or(|(blob, review)| blob != row.blob || review != row.review) {
-            put_summary(c, id, *p, row, true)?;
-        }
+    if changed.is_empty() && stored.is_empty() {
+        return Ok(());
     }
-    for period in stored.keys() {
-        c.execute("DELETE FROM summaries WHERE household_id = $1 AND period = $2", &[&id, period])?;
-    }
+    let values: Vec<SummaryValues<'_>> = changed.iter().map(|(p, row)| SummaryValues::of(id, p, row)).collect();
+    let upserts: Vec<[&(dyn ToSql + Sync); 10]> = values.iter().map(SummaryValues::params).collect();
+    let deletes: Vec<[&(dyn ToSql + Sync); 2]> = stored.keys().map(|p| [&id as &(dyn ToSql + Sync), p]).collect();
+    let tx = c.tx;
+    c.run(async {
+        let (upsert, delete) = try_join(tx.prepare_cached(UPSERT_SUMMARY), tx.prepare_cached(DELETE_SUMMARY)).await?;
+        try_join(
+            try_join_all(upserts.iter().map(|p| tx.execute(&upsert, p))),
+            try_join_all(deletes.iter().map(|p| tx.execute(&delete, p))),
+        )
+        .await
+    })?;
     Ok(())
 }
 
-/// Writes one summary row: replacing any (a merge), or only if there is none (a
-/// read filling in a missing one must not replace a merge's).
-fn put_summary(c: &PgConn<'_>, id: &str, period: Period, row: &SummaryRow, replace: bool) -> StoreResult<()> {
-    let s = &row.summary;
-    let sql = if replace {
-        "INSERT INTO summaries (household_id, period, visited_in_person, zero_employment, low_income_labour,
-             guarantee_alert, new_risk, monitored, summary, review)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-         ON CONFLICT (period, household_id) DO UPDATE SET visited_in_person = EXCLUDED.visited_in_person,
-             zero_employment = EXCLUDED.zero_employment, low_income_labour = EXCLUDED.low_income_labour,
-             guarantee_alert = EXCLUDED.guarantee_alert, new_risk = EXCLUDED.new_risk,
-             monitored = EXCLUDED.monitored, summary = EXCLUDED.summary, review = EXCLUDED.review"
-    } else {
-        "INSERT INTO summaries (household_id, period, visited_in_person, zero_employment, low_income_labour,
-             guarantee_alert, new_risk, monitored, summary, review)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (period, household_id) DO NOTHING"
-    };
-    let monitored = s.monitoring != Monitoring::None;
-    c.execute(
-        sql,
-        &[
-            &id,
-            &period.to_string(),
+const DELETE_SUMMARY: &str = "DELETE FROM summaries WHERE household_id = $1 AND period = $2";
+
+const UPSERT_SUMMARY: &str = "INSERT INTO summaries (household_id, period, visited_in_person, zero_employment,
+         low_income_labour, guarantee_alert, new_risk, monitored, summary, review)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+     ON CONFLICT (period, household_id) DO UPDATE SET visited_in_person = EXCLUDED.visited_in_person,
+         zero_employment = EXCLUDED.zero_employment, low_income_labour = EXCLUDED.low_income_labour,
+         guarantee_alert = EXCLUDED.guarantee_alert, new_risk = EXCLUDED.new_risk,
+         monitored = EXCLUDED.monitored, summary = EXCLUDED.summary, review = EXCLUDED.review";
+
+/// A summary row's values, owned where they are computed.
+struct SummaryValues<'a> {
+    id: &'a str,
+    period: &'a str,
+    row: &'a SummaryRow,
+    monitored: bool,
+}
+
+impl<'a> SummaryValues<'a> {
+    fn of(id: &'a str, period: &'a str, row: &'a SummaryRow) -> Self {
+        Self { id, period, row, monitored: row.summary.monitoring != Monitoring::None }
+    }
+    fn params(&self) -> [&(dyn ToSql + Sync); 10] {
+        let s = &self.row.summary;
+        [
+            &self.id,
+            &self.period,
             &s.visited_in_person,
             &s.zero_employment,
             &s.low_income_labour,
             &s.guarantee_alert,
             &s.new_risk,
-            &monitored,
-            &row.blob,
-            &row.review,
-        ],
+            &self.monitored,
+            &self.row.blob,
+            &self.row.review,
+        ]
+    }
+}
+
+/// Writes one summary row only if there is none: a read filling in a missing one
+/// must not replace a merge's.
+fn put_missing_summary(c: &PgConn<'_>, id: &str, period: Period, row: &SummaryRow) -> StoreResult<()> {
+    let period = period.to_string();
+    let values = SummaryValues::of(id, &period, row);
+    c.execute(
+        "INSERT INTO summaries (household_id, period, visited_in_person, zero_employment, low_income_labour,
+             guarantee_alert, new_risk, monitored, summary, review)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT (period, household_id) DO NOTHING",
+        &values.params(),
     )?;
     Ok(())
 }
@@ -224,7 +317,7 @@ pub fn ensure_summaries(c: &PgConn<'_>, period: Period, today: Date, selection: 
         let h = parse_doc(id, &bytes)?
             .household()
             .map_err(|e| StoreError::Corrupt { household: id.clone(), detail: e.to_string() })?;
-        put_summary(c, id, period, &SummaryRow::of(&h, period)?, false)?;
+        put_missing_summary(c, id, period, &SummaryRow::of(&h, period)?)?;
     }
     Ok(missing.len())
 }

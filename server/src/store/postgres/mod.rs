@@ -37,8 +37,8 @@ use tokio_postgres::{NoTls, Row};
 pub use migrations::SCHEMA_VERSION;
 
 use super::{
-    Access, CoverageTable, Credentials, DocWrite, Grouping, Listing, NewAccount, Reader, Scope, Selection, StoreError,
-    StoreResult, StoredDoc, Upload, Writer,
+    Access, CoverageTable, Credentials, DocWrite, Grouping, Listing, MergeInput, NewAccount, Reader, Scope, Selection,
+    StoreError, StoreResult, StoredDoc, Upload, Writer,
 };
 
 impl From<tokio_postgres::Error> for StoreError {
@@ -115,6 +115,11 @@ impl PgConn<'_> {
             let statement = self.tx.prepare_cached(sql).await?;
             Ok(self.tx.query(&statement, params).await?)
         }))
+    }
+    /// Waits for `work` (statements sent together: the driver pipelines them on the
+    /// connection, one round trip for all).
+    fn run<T>(&self, work: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>) -> StoreResult<T> {
+        self.noted(self.rt.block_on(work).map_err(StoreError::from))
     }
     fn query_opt(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> StoreResult<Option<Row>> {
         Ok(self.query(sql, params)?.into_iter().next())
@@ -285,6 +290,9 @@ impl Reader for PgConn<'_> {
     }
     fn household_rows(&mut self, selection: &Selection, listing: &Listing) -> StoreResult<Vec<HouseholdRow>> {
         reads::household_rows(self, selection, listing)
+    }
+    fn merge_inputs(&mut self, user: &User, device: &str, ids: &[&str]) -> StoreResult<Vec<MergeInput>> {
+        docs::merge_inputs(self, user, device, ids)
     }
     fn household_ids(&mut self, selection: &Selection) -> StoreResult<Vec<String>> {
         reads::household_ids(self, selection)
