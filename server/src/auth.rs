@@ -146,12 +146,31 @@ pub async fn login(store: &Store, id: &str, password: &str, device_id: &str, at:
             "The device id is malformed (1–32 letters, digits, '_', '.', '-')",
         ));
     }
+    // The attempt is counted as a failure before the password is checked, in the
+    // transaction that checks the lock (the row locked on PostgreSQL): however many
+    // attempts run at once, each sees the ones before it, and a burst cannot check
+    // more passwords than the throttle allows. A right password clears the count.
     let login = id.to_owned();
-    let credentials = store.read(move |r| r.credentials(&login)).await?;
-    let Some(c) = credentials else {
+    let claimed = store
+        .write(move |w| {
+            let Some(c) = w.credentials(&login)? else { return Ok(None) };
+            if c.locked_until > at {
+                return Err(locked(c.locked_until - at));
+            }
+            let failed = c.failed_logins + 1;
+            let lock = if failed >= FREE_FAILURES {
+                (30i64 << (failed - FREE_FAILURES).min(10)).min(MAX_LOCK_SECONDS)
+            } else {
+                0
+            };
+            w.set_login_failures(&login, failed, if lock > 0 { at + lock } else { 0 })?;
+            Ok::<_, AppError>(Some(c.password_hash))
+        })
+        .await?;
+    let password = password.to_owned();
+    let Some(phc) = claimed else {
         // Spend the same effort as for a real account, so timing does not reveal logins.
         static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
-        let password = password.to_owned();
         off_thread(move || {
             let dummy = DUMMY.get_or_init(|| hash_password("not a real password").unwrap_or_default());
             verify_password(&password, dummy)
@@ -159,43 +178,32 @@ pub async fn login(store: &Store, id: &str, password: &str, device_id: &str, at:
         .await;
         return Err(wrong_credentials());
     };
-    if c.locked_until > at {
-        return Err(locked(c.locked_until - at));
-    }
-    let (password, phc) = (password.to_owned(), c.password_hash);
-    let login = id.to_owned();
-    if !off_thread(move || verify_password(&password, &phc)).await {
-        store
-            .write(move |w| {
-                // Counted in the transaction: concurrent failures all count.
-                let failed = w.credentials(&login)?.map_or(0, |c| c.failed_logins) + 1;
-                let lock = if failed >= FREE_FAILURES {
-                    (30i64 << (failed - FREE_FAILURES).min(10)).min(MAX_LOCK_SECONDS)
-                } else {
-                    0
-                };
-                w.set_login_failures(&login, failed, if lock > 0 { at + lock } else { 0 })?;
-                Ok::<_, AppError>(())
-            })
-            .await?;
+    let checked = phc.clone();
+    if !off_thread(move || verify_password(&password, &checked)).await {
         return Err(wrong_credentials());
     }
     let mut raw = [0u8; 32];
     getrandom::fill(&mut raw).map_err(AppError::internal)?;
     let token = hex::encode(raw);
     let expires_at = at + SESSION_SECONDS;
-    let (hash, device, disabled) = (token_hash(&token), device_id.to_owned(), c.disabled);
+    let (hash, device, login) = (token_hash(&token), device_id.to_owned(), id.to_owned());
     let user = store
         .write(move |w| {
+            // The password checked must still be the account's (no reset or change came
+            // in between), and the account still enabled, when the session opens.
+            let Some(now) = w.credentials(&login)? else { return Err(wrong_credentials()) };
+            if now.password_hash != phc {
+                return Err(wrong_credentials());
+            }
             w.set_login_failures(&login, 0, 0)?;
-            if disabled {
+            if now.disabled {
                 return Ok(None);
             }
             w.insert_session(&hash, &login, &device, at, expires_at)?;
             Ok::<_, AppError>(w.user(&login)?)
         })
         .await?;
-    if disabled {
+    let Some(user) = user else {
         // Said only to someone who knows the password.
         return Err(AppError::new(
             StatusCode::FORBIDDEN,
@@ -203,8 +211,7 @@ pub async fn login(store: &Store, id: &str, password: &str, device_id: &str, at:
             "该账号已停用，请联系管理员",
             "This account is disabled; ask an admin",
         ));
-    }
-    let user = user.ok_or_else(wrong_credentials)?;
+    };
     Ok(LoginOk { token, expires_at, user })
 }
 

@@ -33,7 +33,7 @@ pub fn merge_batch(
     at: i64,
 ) -> AppResult<Vec<Reply>> {
     let ids: Vec<&str> = entries.iter().map(|e| e.doc_id.as_str()).collect();
-    w.lock_households(&ids)?;
+    w.lock_households(&store::Scope::of(&session.user), &ids)?;
     let mut seen = HashSet::with_capacity(entries.len());
     if !entries.iter().all(|e| seen.insert(e.doc_id.as_str())) {
         let mut replies = Vec::with_capacity(entries.len());

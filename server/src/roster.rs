@@ -288,6 +288,8 @@ pub fn import(w: &mut dyn Writer, csv_text: &str, stamp: &Stamp) -> AppResult<Re
     let mut members = 0;
     for p in &parsed {
         let id = &p.household.facts.registry_no;
+        // A household another import may be creating at this moment (PostgreSQL).
+        w.lock_households(&store::Scope::All, &[id.as_str()])?;
         let mut doc = match w.load_doc(id)? {
             Some(d) => d,
             None => HouseholdDoc::create(id, store::server_actor(), stamp).map_err(AppError::internal)?,

@@ -77,7 +77,7 @@ impl Area {
     /// An area of `kind` (a stored code) named `name`.
     pub fn from_parts(kind: &str, name: &str) -> Option<Self> {
         let name = name.trim().to_owned();
-        if name.is_empty() {
+        if name.is_empty() || name.chars().any(char::is_control) {
             return None;
         }
         match kind.trim() {
@@ -211,5 +211,6 @@ mod tests {
         assert_eq!(Area::parse("site: "), None);
         assert_eq!(Area::parse("village:x"), None);
         assert_eq!(Area::parse("site"), None);
+        assert_eq!(Area::parse("site:阳光\0社区"), None);
     }
 }

@@ -14,6 +14,19 @@ use server::store::Store;
 use shared::automerge::ReadDoc;
 use shared::{Stamp, VisitMode};
 
+/// Runs the futures at once (each on its own task) and collects their outputs in order.
+async fn futures_join_all<F: std::future::Future + Send + 'static>(futures: impl Iterator<Item = F>) -> Vec<F::Output>
+where
+    F::Output: Send + 'static,
+{
+    let tasks: Vec<_> = futures.map(tokio::spawn).collect();
+    let mut out = Vec::new();
+    for t in tasks {
+        out.push(t.await.unwrap());
+    }
+    out
+}
+
 /// A server over `store`; `what` names it in failures (there is no file to peek at).
 async fn serve(store: Store, what: &str) -> TestServer {
     TestServer::start_with(store, std::path::Path::new(what)).await
@@ -258,12 +271,18 @@ async fn login_throttling_and_sessions_are_shared_by_every_server() {
     assert!(on_b.get("/api/me").await.status().is_success());
     let http = reqwest::Client::new();
     let wrong = serde_json::json!({"login": "c1", "password": "not the password", "device_id": "x"});
-    // Wrong passwords through both servers, alternately: the last one earns the lock.
-    for i in 0..server::auth::FREE_FAILURES {
-        let server = if i % 2 == 0 { &a } else { &b };
-        let status = http.post(server.url("/api/login")).json(&wrong).send().await.unwrap().status();
-        assert_eq!(status, 401, "wrong password {}", i + 1);
-    }
+    // A burst of wrong passwords through both servers at once: however they
+    // interleave, only the free ones are checked (401); every later one finds the
+    // account locked (429).
+    let attempts = (0..12).map(|i| {
+        let (http, url, wrong) =
+            (http.clone(), if i % 2 == 0 { a.url("/api/login") } else { b.url("/api/login") }, wrong.clone());
+        async move { http.post(url).json(&wrong).send().await.unwrap().status().as_u16() }
+    });
+    let statuses = futures_join_all(attempts).await;
+    let checked = statuses.iter().filter(|s| **s == 401).count();
+    assert_eq!(checked as i64, server::auth::FREE_FAILURES, "{statuses:?}");
+    assert!(statuses.iter().all(|s| *s == 401 || *s == 429), "{statuses:?}");
     let locked = http.post(a.url("/api/login")).json(&wrong).send().await.unwrap();
     assert_eq!(locked.status(), 429, "locked on every server");
     assert!(locked.headers().contains_key("retry-after"));

@@ -47,7 +47,7 @@ fn apply(w: &mut dyn Writer, a: &Assignment) -> AppResult<Outcome> {
             format!("{} is not a cadre", a.user_id),
         ));
     }
-    if w.stored_doc(&a.household_id)?.is_none() {
+    if !w.household_exists(&a.household_id)? {
         return Err(AppError::new(
             StatusCode::NOT_FOUND,
             "not_found",

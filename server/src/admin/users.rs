@@ -48,11 +48,11 @@ fn unknown_user(login: &str) -> AppError {
 
 fn name_param(name: &str) -> AppResult<String> {
     let name = name.trim();
-    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS {
+    if name.is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
         return Err(AppError::bad_request(
             "bad_name",
-            format!("姓名须为 1–{MAX_NAME_CHARS} 个字"),
-            format!("A name is 1–{MAX_NAME_CHARS} characters"),
+            format!("姓名须为 1–{MAX_NAME_CHARS} 个字，不含控制字符"),
+            format!("A name is 1–{MAX_NAME_CHARS} characters, none of them control characters"),
         ));
     }
     Ok(name.to_owned())

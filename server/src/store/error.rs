@@ -29,6 +29,10 @@ pub enum StoreError {
     /// A stored projection (summary, kept total) does not decode.
     #[error("a stored projection does not decode: {0}")]
     Projection(String),
+    /// A statement of the transaction failed and the transaction was aborted, though
+    /// the caller went on as if it had not: nothing of it was stored.
+    #[error("a statement of the transaction failed; nothing of it was stored")]
+    Aborted,
     /// Moving a database between engines could not be done, or its check failed.
     #[error("{0}")]
     Transfer(String),

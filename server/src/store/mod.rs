@@ -190,6 +190,12 @@ pub trait Reader {
             .collect()
     }
 
+    /// Whether household `id` is on the roster.
+    fn household_exists(&mut self, id: &str) -> StoreResult<bool> {
+        let anyone = User { id: String::new(), name: String::new(), role: Role::Admin, area: None };
+        Ok(self.access(&anyone, id)? != Access::Unknown)
+    }
+
     /// Household `id`'s document, loaded.
     fn load_doc(&mut self, id: &str) -> StoreResult<Option<HouseholdDoc>> {
         self.stored_doc(id)?.map(|d| parse_doc(id, &d.bytes)).transpose()
@@ -245,10 +251,12 @@ pub trait Writer: Reader {
 
     /// Records who uploaded each of `hashes` into household `id`.
     fn log_changes(&mut self, id: &str, hashes: &[ChangeHash], login: &str, device: &str, at: i64) -> StoreResult<()>;
-    /// Locks households `ids` for the rest of the transaction, in one order, before a
-    /// merge reads them (engines whose writers run concurrently; SQLite has one).
-    fn lock_households(&mut self, ids: &[&str]) -> StoreResult<()> {
-        let _ = ids;
+    /// Locks, for the rest of the transaction and in one order, households `ids`
+    /// (those of them in `scope`) and their grids, before a merge or an import reads
+    /// them; a household not created yet is locked by its id (engines whose writers
+    /// run concurrently; SQLite has one writer).
+    fn lock_households(&mut self, scope: &Scope, ids: &[&str]) -> StoreResult<()> {
+        let _ = (scope, ids);
         Ok(())
     }
     /// Stores a household's document and its projections.

@@ -43,14 +43,20 @@ pub fn session(c: &PgConn<'_>, token_hash: &[u8], at: i64) -> StoreResult<Option
     .map(|r| (user_from_row(&r), r.get("device_id"))))
 }
 
+/// In a write transaction the row stays locked until it commits: a login's check and
+/// its count of failures are one step, however many processes take logins at once.
 pub fn credentials(c: &PgConn<'_>, login: &str) -> StoreResult<Option<Credentials>> {
-    Ok(c.query_opt("SELECT password_hash, failed_logins, locked_until, disabled FROM users WHERE id = $1", &[&login])?
-        .map(|r| Credentials {
-            password_hash: r.get(0),
-            failed_logins: r.get(1),
-            locked_until: r.get(2),
-            disabled: r.get(3),
-        }))
+    let sql = if c.writable {
+        "SELECT password_hash, failed_logins, locked_until, disabled FROM users WHERE id = $1 FOR UPDATE"
+    } else {
+        "SELECT password_hash, failed_logins, locked_until, disabled FROM users WHERE id = $1"
+    };
+    Ok(c.query_opt(sql, &[&login])?.map(|r| Credentials {
+        password_hash: r.get(0),
+        failed_logins: r.get(1),
+        locked_until: r.get(2),
+        disabled: r.get(3),
+    }))
 }
 
 pub fn user_rows(c: &PgConn<'_>, login: Option<&str>, at: i64) -> StoreResult<Vec<UserRow>> {
@@ -58,7 +64,7 @@ pub fn user_rows(c: &PgConn<'_>, login: Option<&str>, at: i64) -> StoreResult<Ve
         "SELECT u.id, u.name, u.role, u.area_kind, u.area, u.failed_logins, u.locked_until, u.disabled, u.created_at,
                 (SELECT COUNT(*) FROM assignments a WHERE a.user_id = u.id)
          FROM users u WHERE $1::TEXT IS NULL OR u.id = $1
-         ORDER BY CASE u.role WHEN 'admin' THEN 0 WHEN 'supervisor' THEN 1 ELSE 2 END, u.id",
+         ORDER BY CASE u.role WHEN 'admin' THEN 0 WHEN 'supervisor' THEN 1 ELSE 2 END, u.id COLLATE \"C\"",
         &[&login],
     )?;
     Ok(rows
@@ -84,7 +90,10 @@ pub fn user_rows(c: &PgConn<'_>, login: Option<&str>, at: i64) -> StoreResult<Ve
 }
 
 pub fn logins_with_role(c: &PgConn<'_>, role: Role) -> StoreResult<Vec<String>> {
-    Ok(c.query("SELECT id FROM users WHERE role = $1 ORDER BY id", &[&role.code()])?.iter().map(|r| r.get(0)).collect())
+    Ok(c.query("SELECT id FROM users WHERE role = $1 ORDER BY id COLLATE \"C\"", &[&role.code()])?
+        .iter()
+        .map(|r| r.get(0))
+        .collect())
 }
 
 pub fn insert_user(c: &PgConn<'_>, account: &NewAccount<'_>) -> StoreResult<bool> {
@@ -186,7 +195,7 @@ pub fn grid_counts(c: &PgConn<'_>) -> StoreResult<Vec<AreaCount>> {
     let rows = c.query(
         "SELECT h.site, h.grid, COUNT(*),
                 COUNT(*) FILTER (WHERE NOT EXISTS (SELECT 1 FROM assignments a WHERE a.household_id = h.id))
-         FROM households h GROUP BY h.site, h.grid ORDER BY h.site, h.grid",
+         FROM households h GROUP BY h.site, h.grid ORDER BY h.site COLLATE \"C\", h.grid COLLATE \"C\"",
         &[],
     )?;
     Ok(rows
@@ -207,7 +216,7 @@ pub fn assigned_rows(
          FROM households h LEFT JOIN assignments a ON a.household_id = h.id
          WHERE ($1::TEXT IS NULL OR h.site = $1) AND ($2::TEXT IS NULL OR h.grid = $2)
            AND ($3::TEXT IS NULL OR h.id IN (SELECT household_id FROM assignments WHERE user_id = $3))
-         ORDER BY h.site, h.grid, h.id, a.user_id",
+         ORDER BY h.site COLLATE \"C\", h.grid COLLATE \"C\", h.id COLLATE \"C\", a.user_id COLLATE \"C\"",
         &params,
     )?;
     let mut households: Vec<AssignedHousehold> = Vec::new();

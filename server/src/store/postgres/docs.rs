@@ -54,26 +54,40 @@ pub fn stored(c: &PgConn<'_>, id: &str) -> StoreResult<Option<StoredDoc>> {
     }))
 }
 
-/// Locks the rows of `ids` in id order, so that two batches sharing households wait
-/// for each other instead of deadlocking.
-pub fn lock(c: &PgConn<'_>, ids: &[&str]) -> StoreResult<()> {
+/// Locks, in one order: every id (an advisory lock, which also holds a household not
+/// created yet), the rows of those in `scope` (`FOR UPDATE`, by id), then their grids'
+/// `areas` rows (`FOR SHARE`, as the summaries' trigger will). Everyone who locks
+/// households and grids takes households first, then grids, each in order, so
+/// merges, imports and totals being kept do not deadlock one another.
+pub fn lock(c: &PgConn<'_>, scope: &Scope, ids: &[&str]) -> StoreResult<()> {
     let mut sorted: Vec<&str> = ids.to_vec();
     sorted.sort_unstable();
     sorted.dedup();
-    c.query("SELECT id FROM households WHERE id = ANY($1) ORDER BY id FOR UPDATE", &[&sorted])?;
+    c.query(
+        "SELECT pg_advisory_xact_lock(hashtextextended(id, 0)) FROM (SELECT unnest($1::TEXT[]) AS id ORDER BY 1) ids",
+        &[&sorted],
+    )?;
+    let (filter, values) = clause(&Selection { scope: scope.clone(), filter: Default::default() });
+    let sql =
+        numbered(&format!("SELECT h.id FROM households h WHERE h.id = ANY(?) AND {filter} ORDER BY h.id FOR UPDATE"));
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![&sorted];
+    params.extend(refs(&values));
+    let locked: Vec<String> = c.query(&sql, &params)?.iter().map(|r| r.get(0)).collect();
+    c.query(
+        "SELECT 1 FROM areas a WHERE (a.county, a.township, a.site, a.grid) IN
+             (SELECT county, township, site, grid FROM households WHERE id = ANY($1))
+         ORDER BY a.county, a.township, a.site, a.grid FOR SHARE",
+        &[&locked],
+    )?;
     Ok(())
 }
 
 /// What a merge reads of `ids` (unique) in three statements sent together: the
-/// documents (locked, in a write), which of them `user` may touch, and `device`'s sync
-/// states.
+/// documents, which of them `user` may touch, and `device`'s sync states.
 pub fn merge_inputs(c: &PgConn<'_>, user: &User, device: &str, ids: &[&str]) -> StoreResult<Vec<MergeInput>> {
     let wanted: Vec<&str> = ids.to_vec();
-    let docs_sql = if c.writable {
-        "SELECT id, doc, doc_changes, heads FROM households WHERE id = ANY($1) ORDER BY id FOR UPDATE"
-    } else {
-        "SELECT id, doc, doc_changes, heads FROM households WHERE id = ANY($1)"
-    };
+    // In a merge, [`lock`] has locked the rows in scope already.
+    let docs_sql = "SELECT id, doc, doc_changes, heads FROM households WHERE id = ANY($1)";
     let scope = Scope::of(user);
     let (filter, values) = clause(&Selection { scope: scope.clone(), filter: Default::default() });
     let scope_sql = numbered(&format!("SELECT h.id FROM households h WHERE h.id = ANY(?) AND {filter}"));
@@ -162,20 +176,22 @@ pub fn write(c: &PgConn<'_>, doc: &DocWrite<'_>, at: i64) -> StoreResult<()> {
     let last_visit = last.map(|(p, _)| p.clone());
     let last_mode = last.and_then(|(_, v)| v.mode).map(|m| shared::Coded::code(m));
     let members = household.members.values().filter(|m| m.is_present()).count() as i64;
-    let head = household.head_name();
+    let head = text(household.head_name());
     let heads = encode_heads(doc.heads);
+    let (county, township, site, grid, address) =
+        (text(&f.county), text(&f.township), text(&f.site), text(&f.grid), text(&f.address));
     let params: [&(dyn ToSql + Sync); 16] = [
         &doc.id,
         &doc.bytes,
         &doc.doc_changes,
         &heads,
         &at,
-        &f.county,
-        &f.township,
-        &f.site,
-        &f.grid,
+        &county,
+        &township,
+        &site,
+        &grid,
         &head,
-        &f.address,
+        &address,
         &last_visit,
         &last_mode,
         &members,
@@ -190,6 +206,12 @@ pub fn write(c: &PgConn<'_>, doc: &DocWrite<'_>, at: i64) -> StoreResult<()> {
     })?;
     let stored = stored.iter().map(|r| (r.get(0), (r.get(1), r.get(2)))).collect();
     write_summaries(c, doc.id, stored, &doc.projection.summaries)
+}
+
+/// Text as a PostgreSQL `TEXT` column takes it: without NUL characters, which it
+/// refuses (a document may hold them; its bytes are stored whole, as `BYTEA`).
+pub fn text(s: &str) -> String {
+    s.replace('\0', "")
 }
 
 const READ_SUMMARIES: &str = "SELECT period, summary, review FROM summaries WHERE household_id = $1";
@@ -311,13 +333,14 @@ pub fn ensure_summaries(c: &PgConn<'_>, period: Period, today: Date, selection: 
     if !c.writable {
         return Err(StoreError::NeedsWriter);
     }
-    for id in &missing {
-        let Some(row) = c.query_opt("SELECT doc FROM households WHERE id = $1 FOR SHARE", &[id])? else { continue };
-        let bytes: Vec<u8> = row.get(0);
-        let h = parse_doc(id, &bytes)?
+    // Locked in one statement, by id (see [`lock`]).
+    let rows = c.query("SELECT id, doc FROM households WHERE id = ANY($1) ORDER BY id FOR SHARE", &[&missing])?;
+    for row in rows {
+        let (id, bytes): (String, Vec<u8>) = (row.get(0), row.get(1));
+        let h = parse_doc(&id, &bytes)?
             .household()
             .map_err(|e| StoreError::Corrupt { household: id.clone(), detail: e.to_string() })?;
-        put_missing_summary(c, id, period, &SummaryRow::of(&h, period)?)?;
+        put_missing_summary(c, &id, period, &SummaryRow::of(&h, period)?)?;
     }
     Ok(missing.len())
 }

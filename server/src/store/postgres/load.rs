@@ -19,7 +19,7 @@ fn param(cell: Cell, kind: Kind, table: &str, column: &str) -> StoreResult<Box<d
         (Cell::Null, Kind::Bool) => Box::new(None::<bool>),
         (Cell::Int(v), Kind::Int) => Box::new(v),
         (Cell::Int(v), Kind::Bool) => Box::new(v != 0),
-        (Cell::Text(v), Kind::Text) => Box::new(v),
+        (Cell::Text(v), Kind::Text) => Box::new(super::docs::text(&v)),
         (Cell::Blob(v), Kind::Blob) => Box::new(v),
         (cell, kind) => {
             return Err(StoreError::Transfer(format!("{table}.{column}: {cell:?} cannot be stored as {kind:?}")));

@@ -77,17 +77,29 @@ pub fn is_url(url: &str) -> bool {
     url.starts_with("postgres://") || url.starts_with("postgresql://")
 }
 
-/// `url` with any password replaced by `***`.
+/// `url` with any password (in the user part or a `password=` parameter) replaced by
+/// `***`.
 pub fn shown(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            match userinfo.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_owned(),
-            }
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let base = match (base.find("://"), base.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => match base[scheme + 3..at].split_once(':') {
+            Some((user, _)) => format!("{}{user}:***{}", &base[..scheme + 3], &base[at..]),
+            None => base.to_owned(),
+        },
+        _ => base.to_owned(),
+    };
+    match query {
+        None => base,
+        Some(q) => {
+            let q: Vec<String> = q
+                .split('&')
+                .map(|kv| if kv.starts_with("password=") { "password=***".to_owned() } else { kv.to_owned() })
+                .collect();
+            format!("{base}?{}", q.join("&"))
         }
-        _ => url.to_owned(),
     }
 }
 
@@ -99,14 +111,18 @@ pub(crate) struct PgConn<'a> {
     /// Set when a statement failed in a way worth running the transaction again for
     /// (whatever the caller then makes of the error).
     retry: std::cell::Cell<bool>,
+    /// Set when any statement failed: PostgreSQL has aborted the transaction, and a
+    /// commit would quietly roll it back, so it is never committed.
+    failed: std::cell::Cell<bool>,
 }
 
 impl PgConn<'_> {
     fn noted<T>(&self, r: StoreResult<T>) -> StoreResult<T> {
-        if let Err(e) = &r
-            && retryable(e)
-        {
-            self.retry.set(true);
+        if let Err(e) = &r {
+            self.failed.set(true);
+            if retryable(e) {
+                self.retry.set(true);
+            }
         }
         r
     }
@@ -195,7 +211,13 @@ impl Postgres {
                 .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
                 .start(),
         )?;
-        let out = read(&mut PgConn { tx: &tx, rt: rt.clone(), writable: false, retry: Default::default() });
+        let out = read(&mut PgConn {
+            tx: &tx,
+            rt: rt.clone(),
+            writable: false,
+            retry: Default::default(),
+            failed: Default::default(),
+        });
         rt.block_on(tx.rollback())?;
         out
     }
@@ -225,9 +247,21 @@ impl Postgres {
         loop {
             attempt += 1;
             let tx = rt.block_on(client.transaction()).map_err(StoreError::from)?;
-            let mut conn = PgConn { tx: &tx, rt: rt.clone(), writable: true, retry: Default::default() };
+            let mut conn = PgConn {
+                tx: &tx,
+                rt: rt.clone(),
+                writable: true,
+                retry: Default::default(),
+                failed: Default::default(),
+            };
             let out = write(&mut conn);
-            let again = conn.retry.get();
+            let (again, failed) = (conn.retry.get(), conn.failed.get());
+            let out = match out {
+                // A statement failed and the caller carried on: the transaction is
+                // aborted; committing would drop it without a word.
+                Ok(_) if failed => Err(E::from(StoreError::Aborted)),
+                other => other,
+            };
             match (out, again) {
                 (Ok(value), _) => match rt.block_on(tx.commit()) {
                     Ok(()) => return Ok(value),
@@ -372,7 +406,17 @@ impl Writer for PgConn<'_> {
     fn put_sync_state(&mut self, device: &str, id: &str, state: &[u8]) -> StoreResult<()> {
         docs::put_sync_state(self, device, id, state)
     }
-    fn lock_households(&mut self, ids: &[&str]) -> StoreResult<()> {
-        docs::lock(self, ids)
+    fn lock_households(&mut self, scope: &Scope, ids: &[&str]) -> StoreResult<()> {
+        docs::lock(self, scope, ids)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn urls_are_shown_without_their_passwords() {
+        assert_eq!(super::shown("postgres://hhj:s3cret@db:5432/hhj"), "postgres://hhj:***@db:5432/hhj");
+        assert_eq!(super::shown("postgres://db/hhj?user=a&password=s3cret"), "postgres://db/hhj?user=a&password=***");
+        assert_eq!(super::shown("postgres://postgres@127.0.0.1/x"), "postgres://postgres@127.0.0.1/x");
     }
 }

@@ -50,7 +50,7 @@ pub fn household_rows(c: &PgConn<'_>, selection: &Selection, listing: &Listing) 
     let sql = numbered(&format!(
         "SELECT h.id, h.head_name, h.township, h.site, h.grid, h.address, h.last_visit, h.last_mode, h.members,
                 h.conflicts, h.problems
-         FROM households h WHERE {condition} AND {scope_sql} ORDER BY h.site, h.grid, h.id"
+         FROM households h WHERE {condition} AND {scope_sql} ORDER BY h.site COLLATE \"C\", h.grid COLLATE \"C\", h.id COLLATE \"C\""
     ));
     Ok(c.query(&sql, &refs(&params))?
         .iter()
@@ -72,7 +72,9 @@ pub fn household_rows(c: &PgConn<'_>, selection: &Selection, listing: &Listing) 
 
 pub fn household_ids(c: &PgConn<'_>, selection: &Selection) -> StoreResult<Vec<String>> {
     let (sql, params) = clause(selection);
-    let sql = numbered(&format!("SELECT h.id FROM households h WHERE {sql} ORDER BY h.site, h.grid, h.id"));
+    let sql = numbered(&format!(
+        "SELECT h.id FROM households h WHERE {sql} ORDER BY h.site COLLATE \"C\", h.grid COLLATE \"C\", h.id COLLATE \"C\""
+    ));
     Ok(c.query(&sql, &refs(&params))?.iter().map(|r| r.get(0)).collect())
 }
 
@@ -219,15 +221,31 @@ fn area_totals(c: &PgConn<'_>, selection: &Selection, period: Period) -> StoreRe
         return Err(StoreError::NeedsWriter);
     }
     missing.sort();
+    // Households first, then grids, each in order (see `docs::lock`): every missing
+    // summary is filled in, then the grids are locked, then added up.
+    for (area, _) in &missing {
+        ensure_summaries(c, period, today, &Selection::grid(area))?;
+    }
+    if keep {
+        let (counties, townships, sites, grids): (Vec<&str>, Vec<&str>, Vec<&str>, Vec<&str>) = missing
+            .iter()
+            .map(|(a, _)| (a[0].as_str(), a[1].as_str(), a[2].as_str(), a[3].as_str()))
+            .fold((vec![], vec![], vec![], vec![]), |mut v, (a, b, s, g)| {
+                v.0.push(a);
+                v.1.push(b);
+                v.2.push(s);
+                v.3.push(g);
+                v
+            });
+        c.query(
+            "SELECT 1 FROM areas a JOIN unnest($1::TEXT[], $2::TEXT[], $3::TEXT[], $4::TEXT[]) AS m(c, t, s, g)
+                 ON a.county = m.c AND a.township = m.t AND a.site = m.s AND a.grid = m.g
+             ORDER BY a.county, a.township, a.site, a.grid FOR UPDATE OF a",
+            &[&counties, &townships, &sites, &grids],
+        )?;
+    }
     for (area, households) in missing {
         let grid = Selection::grid(&area);
-        if keep {
-            c.query(
-                "SELECT 1 FROM areas WHERE county = $1 AND township = $2 AND site = $3 AND grid = $4 FOR UPDATE",
-                &[&area[0], &area[1], &area[2], &area[3]],
-            )?;
-        }
-        ensure_summaries(c, period, today, &grid)?;
         let indicators = sum_summaries(c, &grid, period)?;
         if keep {
             let blob = encode_indicators(&indicators)?;
