@@ -339,9 +339,12 @@ fn ensure_postgres() -> Result<String> {
     Ok("postgres://postgres:huhujian-tests@127.0.0.1:5432/postgres".into())
 }
 
+/// The test modules (of `tests/it`) that run on PostgreSQL.
+const POSTGRES_MODULES: [&str; 2] = ["postgres", "scale_out"];
+
 /// Runs `cargo test` with the tests' PostgreSQL at `postgres`, echoing its output, and
 /// adds up its `test result:` lines; also counts the passed tests that ran on
-/// PostgreSQL (module `postgres`).
+/// PostgreSQL ([`POSTGRES_MODULES`]).
 fn cargo_test(postgres: &str) -> Result<(u64, u64, bool, u64)> {
     eprintln!("\n==> tests");
     let mut child = cargo()
@@ -354,7 +357,7 @@ fn cargo_test(postgres: &str) -> Result<(u64, u64, bool, u64)> {
     if let Some(out) = child.stdout.take() {
         for line in BufReader::new(out).lines().map_while(std::io::Result::ok) {
             println!("{line}");
-            if line.starts_with("test postgres::") && line.ends_with(" ok") {
+            if POSTGRES_MODULES.iter().any(|m| line.starts_with(&format!("test {m}::"))) && line.ends_with(" ok") {
                 on_postgres += 1;
             }
             if let Some(rest) = line.strip_prefix("test result: ") {
