@@ -395,6 +395,25 @@ fn check_file(db: &Path, clients: &[Client], after: &str) -> usize {
     check_acknowledged(&stored(db), clients, after)
 }
 
+/// The logins, each household's cadres, and each phone's households.
+pub(crate) type Assigned = (Vec<String>, BTreeMap<String, Vec<String>>, Vec<Vec<String>>);
+
+/// `clients` phones (logins `k1`…) with 4 households each out of `households`, so
+/// that each household is shared by two phones.
+pub(crate) fn phones_and_households(clients: usize, households: usize) -> Assigned {
+    let logins: Vec<String> = (1..=clients).map(|i| format!("k{i}")).collect();
+    let mut assign: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut households_of: Vec<Vec<String>> = vec![Vec::new(); clients];
+    for (c, list) in households_of.iter_mut().enumerate() {
+        for k in 0..4 {
+            let id = format!("K{}", 1 + (2 * c + k) % households);
+            assign.entry(id.clone()).or_default().push(logins[c].clone());
+            list.push(id);
+        }
+    }
+    (logins, assign, households_of)
+}
+
 pub(crate) fn roster(assign: &BTreeMap<String, Vec<String>>) -> String {
     let mut csv = String::from(
         "户编码,县,乡镇,安置点,网格,住址,户类型,帮扶干部,成员编号,姓名,性别,出生日期,与户主关系,劳动能力\n",
@@ -417,17 +436,7 @@ async fn killed_mid_sync_the_server_keeps_everything_it_acknowledged() {
     let db = dir.path().join("crash.sqlite3");
     let log = dir.path().join("server.log");
 
-    // 3 phones × 4 households out of 6: each household is shared by two phones.
-    let logins: Vec<String> = (1..=CLIENTS).map(|i| format!("k{i}")).collect();
-    let mut assign: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut households_of: Vec<Vec<String>> = vec![Vec::new(); CLIENTS];
-    for (c, list) in households_of.iter_mut().enumerate() {
-        for k in 0..4 {
-            let id = format!("K{}", 1 + (2 * c + k) % HOUSEHOLDS);
-            assign.entry(id.clone()).or_default().push(logins[c].clone());
-            list.push(id);
-        }
-    }
+    let (logins, assign, households_of) = phones_and_households(CLIENTS, HOUSEHOLDS);
     let users: Vec<(&str, &str, Role, Option<&str>)> =
         logins.iter().map(|l| (l.as_str(), "干部", Role::Cadre, None)).collect();
     seed(&db, &users, &roster(&assign));

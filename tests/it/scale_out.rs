@@ -16,7 +16,7 @@ use server::auth::Role;
 use server::store::{HouseholdFilter, Scope, Selection, Store};
 use shared::HouseholdDoc;
 
-use crate::crash::{Client, Rng, ServerProcess, check_acknowledged, roster, server_binary};
+use crate::crash::{Client, Rng, ServerProcess, check_acknowledged, phones_and_households, roster, server_binary};
 
 const CLIENTS: usize = 3;
 const HOUSEHOLDS: usize = 6;
@@ -52,16 +52,7 @@ async fn two_processes_on_one_database_one_killed_at_random_keep_everything() {
     let store = Store::open(&pg.url).await.unwrap();
 
     // 3 phones × 4 households out of 6: each household is shared by two phones.
-    let logins: Vec<String> = (1..=CLIENTS).map(|i| format!("k{i}")).collect();
-    let mut assign: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut households_of: Vec<Vec<String>> = vec![Vec::new(); CLIENTS];
-    for (c, list) in households_of.iter_mut().enumerate() {
-        for k in 0..4 {
-            let id = format!("K{}", 1 + (2 * c + k) % HOUSEHOLDS);
-            assign.entry(id.clone()).or_default().push(logins[c].clone());
-            list.push(id);
-        }
-    }
+    let (logins, assign, households_of) = phones_and_households(CLIENTS, HOUSEHOLDS);
     let mut users: Vec<(&str, &str, Role, Option<&str>)> =
         logins.iter().map(|l| (l.as_str(), "干部", Role::Cadre, None)).collect();
     users.push(("admin", "管理员", Role::Admin, None));

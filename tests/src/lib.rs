@@ -103,17 +103,28 @@ impl Peek {
     }
 }
 
+/// The accounts of `users` (login, name, role, area), each with its password hash
+/// ([`PASSWORD`]).
+fn accounts(users: &[(&str, &str, server::auth::Role, Option<&str>)]) -> Vec<(server::auth::User, String)> {
+    users
+        .iter()
+        .map(|(id, name, role, area)| {
+            let user = server::auth::User {
+                id: (*id).into(),
+                name: (*name).into(),
+                role: *role,
+                area: area.and_then(server::auth::Area::parse),
+            };
+            let hash = server::auth::new_account(&user, PASSWORD).expect("a valid account");
+            (user, hash)
+        })
+        .collect()
+}
+
 /// Creates users and imports a roster straight into the database (as the CLI does).
 pub fn seed(db_path: &Path, users: &[(&str, &str, server::auth::Role, Option<&str>)], roster_csv: &str) {
     let db = server::store::sqlite::Sqlite::open(db_path).expect("open");
-    for (id, name, role, area) in users {
-        let user = server::auth::User {
-            id: (*id).into(),
-            name: (*name).into(),
-            role: *role,
-            area: area.and_then(server::auth::Area::parse),
-        };
-        let hash = server::auth::new_account(&user, PASSWORD).expect("a valid account");
+    for (user, hash) in accounts(users) {
         db.write_blocking(|w| server::auth::create_user(w, &user, &hash)).expect("create user");
     }
     let stamp = shared::Stamp::new("admin", "管理员", 1_790_000_000);
@@ -126,14 +137,7 @@ pub async fn seed_store(
     users: &[(&str, &str, server::auth::Role, Option<&str>)],
     roster_csv: &str,
 ) {
-    for (id, name, role, area) in users {
-        let user = server::auth::User {
-            id: (*id).into(),
-            name: (*name).into(),
-            role: *role,
-            area: area.and_then(server::auth::Area::parse),
-        };
-        let hash = server::auth::new_account(&user, PASSWORD).expect("a valid account");
+    for (user, hash) in accounts(users) {
         store.write(move |w| server::auth::create_user(w, &user, &hash)).await.expect("create user");
     }
     if !roster_csv.is_empty() {
