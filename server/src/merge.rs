@@ -15,10 +15,11 @@ use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Mutex, mpsc};
 
+use shared::api::User;
 use shared::automerge::ChangeHash;
 use shared::automerge::sync::State as SyncState;
 use shared::wire::{self, Outgoing, Refusal, RefusalCode, Reply};
-use shared::{Date, Household};
+use shared::{Date, Household, Lang, fields, rules};
 
 use crate::auth::Session;
 use crate::error::AppResult;
@@ -47,7 +48,10 @@ pub fn merge_batch(
     if workers <= 1 {
         for (index, (entry, input)) in read_all(w, session, entries).into_iter().enumerate() {
             let reply = match decide(entry, input?) {
-                Ok(stored) => write(w, session, &entry.doc_id, merge(Job { index, entry, stored }, today)?, at)?,
+                Ok(stored) => {
+                    let outcome = merge(Job { index, entry, stored }, &session.user, today)?;
+                    write(w, session, &entry.doc_id, outcome, at)?
+                }
                 Err(refusal) => refusal,
             };
             replies[index] = Some(reply);
@@ -85,7 +89,7 @@ fn pipeline(
                         continue;
                     }
                     let index = job.index;
-                    if merged_tx.send(merge(job, today).map(|outcome| (index, outcome))).is_err() {
+                    if merged_tx.send(merge(job, &session.user, today).map(|outcome| (index, outcome))).is_err() {
                         break;
                     }
                 }
@@ -217,7 +221,7 @@ fn decide(entry: &Outgoing, input: MergeInput) -> Result<Stored, Reply> {
 
 /// Stage 2 for one job: the message applied to the stored document, and when it
 /// brought changes, the result checked against the layout and validated.
-fn merge(job: Job<'_>, today: Date) -> AppResult<Outcome> {
+fn merge(job: Job<'_>, uploader: &User, today: Date) -> AppResult<Outcome> {
     let id = &job.entry.doc_id;
     let Stored { doc, mut state } = job.stored;
     // A phone's idle sync: it holds what is stored and brings nothing. The full path
@@ -258,8 +262,11 @@ fn merge(job: Job<'_>, today: Date) -> AppResult<Outcome> {
     // are counted for the projection.
     let checked = match &new {
         None => None,
-        Some(_) => match merged.check_counting_conflicts() {
+        Some(new) => match merged.check_counting_conflicts() {
             Ok((household, conflicts)) => {
+                if let Some(refusal) = breaks_a_rule(&merged, &new.hashes, &household, uploader) {
+                    return Ok(Outcome::Refused(refusal));
+                }
                 let problems = shared::validate(&household, today);
                 if let Some(p) = problems.iter().find(|p| p.rule.rejects_document()) {
                     return Ok(Outcome::Refused(refused(
@@ -300,6 +307,35 @@ fn merge(job: Job<'_>, today: Date) -> AppResult<Outcome> {
         }
     };
     Ok(Outcome::Merged { reply, state, change })
+}
+
+/// The refusal of an upload by `uploader` whose changes (`hashes`, merged into
+/// `merged`, which reads as `household`) write a field their role may not
+/// (`shared::rules`); `None` when every write is allowed.
+fn breaks_a_rule(
+    merged: &shared::HouseholdDoc,
+    hashes: &[ChangeHash],
+    household: &Household,
+    uploader: &User,
+) -> Option<Reply> {
+    let writes = match rules::writes_of(merged, hashes) {
+        Ok(writes) => writes,
+        Err(key) => {
+            return Some(refused(
+                RefusalCode::Schema,
+                format!("记录不符合格式：字段 {key} 不是普通值"),
+                format!("The record breaks the layout: field {key:?} is not a plain value"),
+            ));
+        }
+    };
+    let breach = rules::check_upload(uploader.role, &uploader.id, &writes, merged).err()?;
+    let (zh_field, en_field) =
+        (fields::describe(&breach.key, household, Lang::Zh), fields::describe(&breach.key, household, Lang::En));
+    Some(refused(
+        RefusalCode::NotAllowed,
+        format!("无权修改“{zh_field}”（{}）：{}", breach.key, breach.rule.zh),
+        format!("Not allowed to change \"{en_field}\" ({}): {}", breach.key, breach.rule.en),
+    ))
 }
 
 /// Stage 3 for one merged entry: the change log, the document and its projections,

@@ -18,6 +18,8 @@ use crate::AppState;
 use crate::auth::{Session, now};
 use crate::error::{AppError, AppResult};
 use crate::merge::merge_batch;
+use crate::store::Writer;
+use shared::api::Role;
 
 /// Largest request body after decompression.
 pub const MAX_BODY: usize = 16 << 20;
@@ -69,6 +71,35 @@ pub async fn read_body(headers: &HeaderMap, body: Body) -> AppResult<Vec<u8>> {
     }
 }
 
+/// Sync hands out whole documents, whose history holds every ID number ever recorded
+/// in full: cadres sync the households they visit, admins may (audited), supervisors
+/// read masked answers in the console instead.
+fn may_sync(session: &Session) -> AppResult<()> {
+    if session.user.role == Role::Supervisor {
+        return Err(AppError::new(
+            StatusCode::FORBIDDEN,
+            "sync_not_for_supervisors",
+            "督导不通过同步下载整户记录（记录中有完整身份证号）；请在督导工作台查看、审核和处理冲突",
+            "Supervisors do not download whole household records (they hold full ID numbers); use the console to read, review and settle conflicts",
+        ));
+    }
+    Ok(())
+}
+
+/// Records in the audit log that an admin synced (and so could read in full) the
+/// households of `entries`.
+fn audit_admin(w: &mut dyn Writer, session: &Session, entries: &[Outgoing], at: i64) -> AppResult<()> {
+    if session.user.role != Role::Admin || entries.is_empty() {
+        return Ok(());
+    }
+    const NAMED: usize = 20;
+    let mut detail = entries.iter().take(NAMED).map(|e| e.doc_id.as_str()).collect::<Vec<_>>().join(",");
+    if entries.len() > NAMED {
+        detail.push_str(&format!(" … ({} households)", entries.len()));
+    }
+    Ok(w.audit(at, &session.user.id, "sync_whole_documents", &detail)?)
+}
+
 /// The handler.
 pub async fn sync(
     State(state): State<AppState>,
@@ -76,6 +107,7 @@ pub async fn sync(
     headers: HeaderMap,
     body: Body,
 ) -> AppResult<Response> {
+    may_sync(&session)?;
     let bytes = read_body(&headers, body).await?;
     let entries = wire::decode_request(&bytes).map_err(|e| {
         AppError::bad_request("bad_batch", format!("同步请求格式错误：{e}"), format!("Malformed sync request: {e}"))
@@ -85,6 +117,7 @@ pub async fn sync(
         .write(move |w| {
             let at = now();
             let today = Date::in_china(at);
+            audit_admin(w, &session, &entries, at)?;
             let replies = merge_batch(w, &session, &entries, today, at)?;
             let replies: Vec<Incoming> = entries
                 .iter()
@@ -115,11 +148,13 @@ pub async fn sync_single(
             format!("Household id \"{id}\" is malformed"),
         ));
     }
+    may_sync(&session)?;
     let entry = Outgoing { doc_id: id, message: read_body(&headers, body).await? };
     let reply = state
         .store
         .write(move |w| {
             let at = now();
+            audit_admin(w, &session, std::slice::from_ref(&entry), at)?;
             let reply = merge_batch(w, &session, std::slice::from_ref(&entry), Date::in_china(at), at)?.remove(0);
             Ok::<_, AppError>(reply)
         })
@@ -133,6 +168,7 @@ pub async fn sync_single(
                 Some(RefusalCode::UnknownHousehold) => StatusCode::NOT_FOUND,
                 Some(RefusalCode::BadMessage) => StatusCode::BAD_REQUEST,
                 Some(RefusalCode::DocTooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
+                Some(RefusalCode::NotAllowed) => StatusCode::FORBIDDEN,
                 Some(RefusalCode::Schema | RefusalCode::Invalid) | None => StatusCode::UNPROCESSABLE_ENTITY,
             };
             let code = r.kind().unwrap_or(RefusalCode::Invalid).code();

@@ -325,7 +325,7 @@ fn to_scalar(key: &str, value: ValueRef<'_>) -> Result<Scalar, SchemaError> {
     }
 }
 
-fn scalar_from_owned(key: &str, value: &ScalarValue) -> Result<Scalar, SchemaError> {
+pub(crate) fn scalar_from_owned(key: &str, value: &ScalarValue) -> Result<Scalar, SchemaError> {
     let unsupported = || SchemaError::WrongType { key: key.to_owned(), expected: "text, an integer or true/false" };
     match value {
         ScalarValue::Str(s) => Ok(Scalar::Str(s.to_string())),

@@ -1,7 +1,8 @@
 //! Resident ID numbers (居民身份证号码, GB 11643-1999): the check digit, the birth date
 //! and sex they carry, and masking for lists and exports.
 
-use crate::model::Sex;
+use crate::fields::Scalar;
+use crate::model::{Household, Sex};
 use crate::period::Date;
 
 /// What is wrong with an ID number.
@@ -58,6 +59,28 @@ pub fn parse_id_number(id: &str) -> Result<IdNumberInfo, IdNumberError> {
     }
     let sex = if (b[16] - b'0') % 2 == 1 { Sex::Male } else { Sex::Female };
     Ok(IdNumberInfo { birth_date, sex })
+}
+
+/// Whether the field under `key` holds an ID number (`m/<member>/id_no`): the one
+/// field that only admins read in full.
+pub fn is_id_number_key(key: &str) -> bool {
+    key.starts_with("m/") && key.ends_with("/id_no") && key.matches('/').count() == 2
+}
+
+/// `value`, stored under `key`, as everyone but an admin reads it: an ID number
+/// masked ([`mask_id_number`]), anything else as it is.
+pub fn masked_value(key: &str, value: &Scalar) -> Scalar {
+    match value {
+        Scalar::Str(id) if is_id_number_key(key) => Scalar::Str(mask_id_number(id)),
+        other => other.clone(),
+    }
+}
+
+/// `household` as everyone but an admin reads it: every member's ID number masked.
+pub fn mask_household(household: &mut Household) {
+    for m in household.members.values_mut() {
+        m.id_number = mask_id_number(&m.id_number);
+    }
 }
 
 /// The ID number as lists and exports show it: the region code and the last four

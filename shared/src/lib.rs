@@ -27,6 +27,7 @@ pub mod indicators;
 pub mod label;
 pub mod model;
 pub mod period;
+pub mod rules;
 pub mod validate;
 pub mod wire;
 

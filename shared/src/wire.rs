@@ -94,17 +94,20 @@ pub enum RefusalCode {
     Invalid,
     /// The merged document would be stored larger than the cap.
     DocTooLarge,
+    /// The upload changes a field its sender's role may not write (`rules::RULES`).
+    NotAllowed,
 }
 
 impl RefusalCode {
     /// Every code.
-    pub const ALL: [RefusalCode; 6] = [
+    pub const ALL: [RefusalCode; 7] = [
         RefusalCode::UnknownHousehold,
         RefusalCode::OutOfScope,
         RefusalCode::BadMessage,
         RefusalCode::Schema,
         RefusalCode::Invalid,
         RefusalCode::DocTooLarge,
+        RefusalCode::NotAllowed,
     ];
 
     /// The code on the wire.
@@ -116,6 +119,7 @@ impl RefusalCode {
             RefusalCode::Schema => "schema",
             RefusalCode::Invalid => "invalid",
             RefusalCode::DocTooLarge => "doc_too_large",
+            RefusalCode::NotAllowed => "not_allowed",
         }
     }
 

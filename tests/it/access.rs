@@ -102,6 +102,10 @@ const REVIEW: &str = r#"{"period": "2025-06", "action": "return", "comment": "�
 const CONFLICTED: &str = "f/origin_village";
 const RESOLVE: &str = r#"{"key": "f/origin_village", "value": "甲村"}"#;
 
+/// ID numbers of the heads of H2 (张志强, 1975-01-01) and H4 (罗建平, 1970-07-07).
+const H2_ID: &str = "522301197501010011";
+const H4_ID: &str = "522301197007070019";
+
 /// One row: method and path, body, and the status for each caller of [`CALLERS`]:
 /// none, tampered, expired, revoked, disabled, c1, c2, s1, admin.
 type Row = (&'static str, Call, [W; 9]);
@@ -118,10 +122,11 @@ const TABLE: &[Row] = &[
     ("/api/households/H4",            Call::Get,                               [U,   U,   U,   U,   U,   F,   OK,  F,   OK]),
     ("/api/households/H2/history",    Call::Get,                               [U,   U,   U,   U,   U,   OK,  F,   OK,  OK]),
     ("/api/households/H4/history",    Call::Get,                               [U,   U,   U,   U,   U,   F,   OK,  F,   OK]),
-    ("/api/sync/H2",                  Call::Sync("H2"),                        [U,   U,   U,   U,   U,   NONE, F,  NONE, NONE]),
+    // Supervisors do not sync: whole documents hold every ID number in full.
+    ("/api/sync/H2",                  Call::Sync("H2"),                        [U,   U,   U,   U,   U,   NONE, F,  F,   NONE]),
     ("/api/sync/H4",                  Call::Sync("H4"),                        [U,   U,   U,   U,   U,   F,   NONE, F,  NONE]),
-    ("/api/sync",                     Call::Batch("H2"),                       [U,   U,   U,   U,   U,   OK,  W::Out, OK, OK]),
-    ("/api/sync",                     Call::Batch("H4"),                       [U,   U,   U,   U,   U,   W::Out, OK, W::Out, OK]),
+    ("/api/sync",                     Call::Batch("H2"),                       [U,   U,   U,   U,   U,   OK,  W::Out, F, OK]),
+    ("/api/sync",                     Call::Batch("H4"),                       [U,   U,   U,   U,   U,   W::Out, OK, F, OK]),
     ("/api/households/H2/review",     Call::Review("H2"),                      [U,   U,   U,   U,   U,   F,   F,   OK,  OK]),
     ("/api/households/H4/review",     Call::Review("H4"),                      [U,   U,   U,   U,   U,   F,   F,   F,   OK]),
     ("/api/households/H2/resolve",    Call::Resolve("H2"),                     [U,   U,   U,   U,   U,   F,   F,   OK,  OK]),
@@ -299,13 +304,18 @@ async fn every_route_answers_every_caller_as_it_should() {
     ];
     assert_eq!(tokens.len(), CALLERS.len());
 
-    // A visit of P on H2 and H4, to review.
-    for id in ["H2", "H4"] {
+    // A visit of P on H2 and H4, to review, and an ID number for each head.
+    for (id, number) in [("H2", H2_ID), ("H4", H4_ID)] {
         let message = change_message(&server, id, |doc| {
-            doc.edit(&stamp(), |h| h.visits.entry(P.into()).or_default().mode = Some(VisitMode::InPerson)).unwrap();
+            doc.edit(&stamp(), |h| {
+                h.visits.entry(P.into()).or_default().mode = Some(VisitMode::InPerson);
+                h.members.get_mut("a").unwrap().id_number = number.into();
+            })
+            .unwrap();
         });
         send_sync(&http, &server, &admin.token, id, message).await;
     }
+    let mut admin_saw_full = 0;
 
     let mut failures = Vec::new();
     let mut cells = 0;
@@ -365,6 +375,15 @@ async fn every_route_answers_every_caller_as_it_should() {
                 ));
                 continue;
             }
+            // Content: no full ID number in any answer but an admin's, and the
+            // documents a cadre syncs (a cadre's phone holds its households whole).
+            let text = String::from_utf8_lossy(&body);
+            let full = [H2_ID, H4_ID].iter().any(|n| text.contains(n));
+            let whole_documents = matches!(call, Call::Sync(_) | Call::Batch(_));
+            if full && *caller != Caller::Admin && !whole_documents {
+                failures.push(format!("{cell}: a full ID number in the answer"));
+            }
+            admin_saw_full += usize::from(full && *caller == Caller::Admin);
             let refusal = status >= 400 || got == W::Out;
             if refusal && after != before {
                 failures.push(format!("{cell}: refused ({got:?}) but something stored changed"));
@@ -381,6 +400,7 @@ async fn every_route_answers_every_caller_as_it_should() {
         }
     }
     assert_eq!(cells, TABLE.len() * CALLERS.len());
+    assert!(admin_saw_full >= 3, "admins read full numbers (detail, history, unmasked exports): {admin_saw_full}");
     assert!(failures.is_empty(), "{} of {cells} cells wrong:\n{}", failures.len(), failures.join("\n"));
 }
 

@@ -22,6 +22,7 @@ mod roster;
 mod scale_out;
 mod scope;
 mod sync;
+mod trust;
 
 use huhujian_tests::{ROSTER, TestServer, seed};
 use server::auth::Role;

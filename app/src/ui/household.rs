@@ -145,6 +145,21 @@ pub fn Household(ui: Ui, id: String) -> impl IntoView {
             .map(|c| {
                 let label = shared::fields::describe(&c.key, &h, lang.get());
                 let hid = conflict_id.clone();
+                // A field a cadre may not write (the review, the household's place)
+                // is settled by the supervisor in the console (`shared::rules`).
+                let me = ui.session.get_untracked().map(|s| s.user.id).unwrap_or_default();
+                let ours = c.values.iter().all(|v| {
+                    shared::rules::may_write(shared::api::Role::Cadre, &me, &c.key, Some(&v.value))
+                });
+                if !ours {
+                    return view! {
+                        <li class="conflict" data-testid="conflict">
+                            <p>{label}</p>
+                            <p class="hint">{move || ui.t("此项冲突由督导在工作台处理。", "Your supervisor settles this one in the console.")}</p>
+                        </li>
+                    }
+                    .into_any();
+                }
                 let choices = c
                     .values
                     .into_iter()
@@ -185,6 +200,7 @@ pub fn Household(ui: Ui, id: String) -> impl IntoView {
                         {choices}
                     </li>
                 }
+                .into_any()
             })
             .collect::<Vec<_>>()
     };

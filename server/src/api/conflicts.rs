@@ -9,11 +9,12 @@ use axum::http::StatusCode;
 use shared::{Household, HouseholdDoc, Lang, Scalar, Stamp};
 
 use super::households::{HouseholdDetail, detail};
-use super::{Filter, commit, json_body, open, supervisor_or_admin};
+use super::{Filter, commit, json_body, open, reads_id_numbers, supervisor_or_admin};
 use crate::AppState;
 use crate::auth::{Session, now};
 use crate::error::{AppError, AppResult};
 use crate::store::{Listing, StoreError};
+use shared::idcard::masked_value;
 
 /// A conflicted field as the console shows it.
 #[derive(Debug, serde::Serialize, serde::Deserialize)]
@@ -28,17 +29,26 @@ pub struct FieldConflict {
     pub values: Vec<shared::ConflictValue>,
 }
 
-/// Every conflicted field of `doc`, named for people.
-pub fn field_conflicts(doc: &HouseholdDoc, household: &Household) -> AppResult<Vec<FieldConflict>> {
+/// Every conflicted field of `doc`, named for people, as `session` may read it (ID
+/// numbers masked but for admins).
+pub fn field_conflicts(doc: &HouseholdDoc, household: &Household, session: &Session) -> AppResult<Vec<FieldConflict>> {
+    let full = reads_id_numbers(session);
     Ok(doc
         .conflicts()
         .map_err(AppError::internal)?
         .into_iter()
-        .map(|c| FieldConflict {
-            field_zh: shared::fields::describe(&c.key, household, Lang::Zh),
-            field_en: shared::fields::describe(&c.key, household, Lang::En),
-            key: c.key,
-            values: c.values,
+        .map(|mut c| {
+            if !full {
+                for v in &mut c.values {
+                    v.value = masked_value(&c.key, &v.value);
+                }
+            }
+            FieldConflict {
+                field_zh: shared::fields::describe(&c.key, household, Lang::Zh),
+                field_en: shared::fields::describe(&c.key, household, Lang::En),
+                key: c.key,
+                values: c.values,
+            }
         })
         .collect())
 }
@@ -65,6 +75,7 @@ pub async fn list(
     let items = state
         .store
         .read_long(move |r| {
+            let session = &session;
             let rows = r.household_rows(&selection, &Listing::Conflicted)?;
             let mut out = Vec::new();
             for row in rows {
@@ -79,7 +90,7 @@ pub async fn list(
                     Err(e) => return Err(e),
                 };
                 let Ok(h) = doc.household() else { continue };
-                let Ok(fields) = field_conflicts(&doc, &h) else { continue };
+                let Ok(fields) = field_conflicts(&doc, &h, session) else { continue };
                 for field in fields {
                     out.push(ConflictItem { household_id: row.id.clone(), head_name: row.head_name.clone(), field });
                 }
@@ -121,20 +132,37 @@ pub async fn resolve(
                     format!("Field {} is no longer in conflict (someone may have resolved it)", req.key),
                 ));
             };
-            if !c.values.iter().any(|v| v.value == req.value) {
-                return Err(AppError::bad_request(
-                    "not_a_candidate",
-                    format!("“{}”不是该字段的冲突值之一", req.value),
-                    format!("\"{}\" is not one of the field's conflicting values", req.value),
-                ));
-            }
+            let value = chosen(c, &req.value, reads_id_numbers(&session))?;
             let before = doc.heads();
             let stamp = Stamp::new(session.user.id.clone(), session.user.name.clone(), now());
-            doc.resolve(&stamp, &req.key, &req.value).map_err(AppError::internal)?;
+            doc.resolve(&stamp, &req.key, &value).map_err(AppError::internal)?;
             commit(w, &session, &id, &before, &doc)?;
             tracing::info!(user = %session.user.id, household = %id, key = %req.key, "conflict resolved");
             detail(w, &session, &id)
         })
         .await?;
     Ok(Json(detail))
+}
+
+/// The value of conflict `c` that `picked` names: one of its values, or, for a caller who
+/// reads ID numbers masked, the one value whose masked form it is.
+fn chosen(c: &shared::Conflict, picked: &Scalar, full: bool) -> AppResult<Scalar> {
+    if c.values.iter().any(|v| v.value == *picked) {
+        return Ok(picked.clone());
+    }
+    let mut matches = c.values.iter().filter(|v| !full && masked_value(&c.key, &v.value) == *picked);
+    match (matches.next(), matches.next()) {
+        (Some(one), None) => Ok(one.value.clone()),
+        (Some(_), Some(_)) => Err(AppError::new(
+            StatusCode::CONFLICT,
+            "ambiguous_masked_value",
+            "这几个身份证号遮盖后相同，无法区分；请由管理员处理",
+            "These ID numbers look the same masked; an admin must settle this conflict",
+        )),
+        (None, _) => Err(AppError::bad_request(
+            "not_a_candidate",
+            format!("“{picked}”不是该字段的冲突值之一"),
+            format!("\"{picked}\" is not one of the field's conflicting values"),
+        )),
+    }
 }

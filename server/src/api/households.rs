@@ -4,13 +4,13 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use shared::api::HouseholdRow;
-use shared::idcard::mask_id_number;
+use shared::idcard::{mask_household, masked_value};
 use shared::{Date, Household};
 
 use super::conflicts::{FieldConflict, field_conflicts};
-use super::{Filter, open};
+use super::{Filter, open, reads_id_numbers};
 use crate::AppState;
-use crate::auth::{Role, Session, now, require_touch};
+use crate::auth::{Session, now, require_touch};
 use crate::error::{AppError, AppResult};
 use crate::store::{Listing, Reader};
 
@@ -43,11 +43,9 @@ pub fn detail(r: &mut dyn Reader, session: &Session, id: &str) -> AppResult<Hous
     let doc = open(r, session, id)?;
     let mut household = doc.household().map_err(AppError::internal)?;
     let problems = shared::validate(&household, Date::in_china(now()));
-    let conflicts = field_conflicts(&doc, &household)?;
-    if session.user.role != Role::Admin {
-        for m in household.members.values_mut() {
-            m.id_number = mask_id_number(&m.id_number);
-        }
+    let conflicts = field_conflicts(&doc, &household, session)?;
+    if !reads_id_numbers(session) {
+        mask_household(&mut household);
     }
     Ok(HouseholdDetail { id: id.to_owned(), household, problems, conflicts })
 }
@@ -93,10 +91,18 @@ pub async fn history(
                 require_touch(r, &session.user, &id)?;
                 let doc = r.load_doc(&id)?.ok_or_else(|| AppError::not_found(&id))?;
                 let uploads = r.uploads(&id)?;
+                let full = reads_id_numbers(&session);
                 Ok::<_, AppError>(
                     doc.history()
                         .into_iter()
-                        .map(|entry| {
+                        .map(|mut entry| {
+                            if !full {
+                                for (key, value) in &mut entry.fields {
+                                    if let Some(v) = value {
+                                        *v = masked_value(key, v);
+                                    }
+                                }
+                            }
                             let up = uploads.get(&entry.hash);
                             HistoryItem {
                                 uploaded_by: up.map(|u| u.user.clone()),

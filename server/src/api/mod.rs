@@ -74,6 +74,13 @@ impl Filter {
     }
 }
 
+/// Whether `session` reads ID numbers in full: admins only. Everyone else gets them
+/// masked (`shared::idcard::mask_id_number`) in every JSON answer: the household
+/// view, its history, conflicts, exports.
+pub fn reads_id_numbers(session: &Session) -> bool {
+    session.user.role == shared::api::Role::Admin
+}
+
 /// Refuses cadres.
 pub fn supervisor_or_admin(session: &Session) -> AppResult<()> {
     if session.user.role == Role::Cadre {

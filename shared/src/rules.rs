@@ -1,0 +1,235 @@
+//! 写入规则 (write rules): who may change which field of a household document through
+//! sync. One table, [`RULES`]; the server enforces it on every upload
+//! ([`check_upload`]), the app follows it ([`may_write`]) and PROTOCOL.md §4.4 prints
+//! it. The server's own actions (a supervisor's review or conflict pick, a roster
+//! import) are made in a person's name on the server and are not uploads.
+//!
+//! A rule judges what an upload *does*: every operation of every new change, whoever
+//! the change claims to be from (a change's actor and author stamp are the phone's
+//! to write, so they prove nothing), and the values the household holds once merged.
+
+use std::collections::HashSet;
+
+use crate::api::Role;
+use crate::doc::HouseholdDoc;
+use crate::fields::Scalar;
+use crate::label::Coded;
+use crate::model::{ReviewAction, ReviewStatus};
+
+/// A set of fields with one write rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FieldGroup {
+    /// `schema`, `f/registry_no`: the document's layout version and 户编码.
+    Identity,
+    /// `f/county`, `f/township`, `f/site`, `f/grid` (户的位置): which supervisors see the
+    /// household. Only a roster import or an admin moves a household.
+    Place,
+    /// `v/<P>/review` (审核状态).
+    ReviewStatus,
+    /// `v/<P>/rv/<entry>/<field>` (审核记录).
+    ReviewStep,
+    /// `v/<P>/by/<user>` (走访人).
+    Visitor,
+    /// Everything else: the facts a cadre may correct (address, origin, category …),
+    /// members, and visits.
+    Record,
+}
+
+/// What a cadre's upload may do to a group (admins may do anything; supervisors do not
+/// upload: they act through the console).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CadreMay {
+    /// Put and delete values.
+    Write,
+    /// Nothing.
+    Nothing,
+    /// Put `pending` (待审核) only: a resubmission.
+    PutPending,
+    /// Add their own resubmission steps (`act` = `resubmit`, `by` = themselves) and
+    /// change nothing of any other step.
+    OwnResubmitSteps,
+    /// Put or delete their own entry only (`by/<their login>`).
+    OwnEntry,
+}
+
+/// One row of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteRule {
+    /// The fields.
+    pub group: FieldGroup,
+    /// Their keys, as PROTOCOL.md writes them.
+    pub keys: &'static str,
+    /// What a cadre's upload may do.
+    pub cadre: CadreMay,
+    /// The rule in Chinese.
+    pub zh: &'static str,
+    /// The rule in English.
+    pub en: &'static str,
+}
+
+/// The write rules, by group.
+pub const RULES: [WriteRule; 6] = [
+    WriteRule {
+        group: FieldGroup::Identity,
+        keys: "schema, f/registry_no",
+        cadre: CadreMay::Nothing,
+        zh: "户编码和格式版本只由花名册导入写入",
+        en: "The registry number and layout version are written by roster imports only",
+    },
+    WriteRule {
+        group: FieldGroup::Place,
+        keys: "f/county, f/township, f/site, f/grid",
+        cadre: CadreMay::Nothing,
+        zh: "户的县、乡镇、安置点、网格只由花名册导入或管理员修改",
+        en: "A household's county, township, site and grid are changed by roster imports and admins only",
+    },
+    WriteRule {
+        group: FieldGroup::ReviewStatus,
+        keys: "v/<P>/review",
+        cadre: CadreMay::PutPending,
+        zh: "审核状态由督导写入；帮扶干部只能在重新提交时改为“待审核”",
+        en: "Review status is written by supervisors; a cadre may only set it back to pending when resubmitting",
+    },
+    WriteRule {
+        group: FieldGroup::ReviewStep,
+        keys: "v/<P>/rv/<entry>/<field>",
+        cadre: CadreMay::OwnResubmitSteps,
+        zh: "帮扶干部只能添加本人的“修改后重新提交”记录，不能修改或删除任何审核记录",
+        en: "A cadre may only add their own resubmission steps, and may change or delete no review step",
+    },
+    WriteRule {
+        group: FieldGroup::Visitor,
+        keys: "v/<P>/by/<user>",
+        cadre: CadreMay::OwnEntry,
+        zh: "帮扶干部只能把本人记为走访人",
+        en: "A cadre may only record themselves as a visitor",
+    },
+    WriteRule {
+        group: FieldGroup::Record,
+        keys: "f/<other facts>, m/…, v/<P>/<other fields>",
+        cadre: CadreMay::Write,
+        zh: "帮扶干部可记录走访、成员及可更正的户信息",
+        en: "A cadre may record visits, members and the household facts a cadre may correct",
+    },
+];
+
+/// The group of the field under `key`.
+pub fn group(key: &str) -> FieldGroup {
+    let mut parts = key.split('/');
+    match (parts.next(), parts.next(), parts.next(), parts.next()) {
+        (Some("schema"), None, ..) | (Some("f"), Some("registry_no"), None, _) => FieldGroup::Identity,
+        (Some("f"), Some("county" | "township" | "site" | "grid"), None, _) => FieldGroup::Place,
+        (Some("v"), Some(_), Some("review"), None) => FieldGroup::ReviewStatus,
+        (Some("v"), Some(_), Some("rv"), Some(_)) => FieldGroup::ReviewStep,
+        (Some("v"), Some(_), Some("by"), Some(_)) => FieldGroup::Visitor,
+        _ => FieldGroup::Record,
+    }
+}
+
+/// The rule of `group`.
+pub fn rule(group: FieldGroup) -> &'static WriteRule {
+    RULES.iter().find(|r| r.group == group).unwrap_or(&RULES[RULES.len() - 1])
+}
+
+/// Whether `role` (as `user`) may upload `value` under `key` (`None`: delete it), as far
+/// as the key and value alone tell: what the app checks before it offers an edit or a
+/// conflict pick. [`check_upload`] also looks at what a review step holds once merged.
+pub fn may_write(role: Role, user: &str, key: &str, value: Option<&Scalar>) -> bool {
+    match role {
+        Role::Admin => true,
+        Role::Supervisor => false,
+        Role::Cadre => match rule(group(key)).cadre {
+            CadreMay::Write => true,
+            CadreMay::Nothing => false,
+            CadreMay::PutPending => {
+                matches!(value, Some(Scalar::Str(s)) if s == ReviewStatus::Pending.code())
+            }
+            CadreMay::OwnResubmitSteps => value.is_some(),
+            CadreMay::OwnEntry => key.rsplit('/').next() == Some(user),
+        },
+    }
+}
+
+/// One write an upload makes: a root key, the value put (`None`: deleted), and whether
+/// it supersedes a value that did not come with the same upload.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Write {
+    /// The key.
+    pub key: String,
+    /// The value put, or `None` for a deletion.
+    pub value: Option<Scalar>,
+    /// It replaces (or deletes) a value someone else wrote before.
+    pub overwrites: bool,
+}
+
+/// An upload that breaks a rule: the first write that does, and the rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Breach {
+    /// The key written.
+    pub key: String,
+    /// The rule broken.
+    pub rule: &'static WriteRule,
+}
+
+/// Every write made by the changes `hashes` of `doc` (the changes an upload brought),
+/// or `Err(key)` when one of them is not a write to a root key (an object, a list, a
+/// counter, a mark): the layout has none of those.
+pub fn writes_of(doc: &HouseholdDoc, hashes: &[automerge::ChangeHash]) -> Result<Vec<Write>, String> {
+    use automerge::ReadDoc;
+    use automerge::legacy::{Key, ObjectId, OpId, OpType};
+    let changes: Vec<automerge::ExpandedChange> = hashes
+        .iter()
+        .map(|h| doc.automerge().get_change_by_hash(h).map(|c| c.decode()).ok_or_else(|| h.to_string()))
+        .collect::<Result<_, _>>()?;
+    let ours: HashSet<OpId> = changes
+        .iter()
+        .flat_map(|c| (0..c.operations.len() as u64).map(|i| OpId(c.start_op.get() + i, c.actor_id.clone())))
+        .collect();
+    let mut writes = Vec::new();
+    for op in changes.iter().flat_map(|c| &c.operations) {
+        let Key::Map(key) = &op.key else { return Err("<list element>".to_owned()) };
+        if op.obj != ObjectId::Root {
+            return Err(key.to_string());
+        }
+        let value = match &op.action {
+            OpType::Put(v) => Some(crate::doc::scalar_from_owned(key, v).map_err(|_| key.to_string())?),
+            OpType::Delete => None,
+            _ => return Err(key.to_string()),
+        };
+        let overwrites = op.pred.iter().any(|p| !ours.contains(p));
+        writes.push(Write { key: key.to_string(), value, overwrites });
+    }
+    Ok(writes)
+}
+
+/// Checks the writes of an upload by `role` (`user`) against [`RULES`], with `merged`
+/// the household document once they are merged in.
+pub fn check_upload(role: Role, user: &str, writes: &[Write], merged: &HouseholdDoc) -> Result<(), Breach> {
+    let breach = |key: &str| Breach { key: key.to_owned(), rule: rule(group(key)) };
+    if role == Role::Admin {
+        return Ok(());
+    }
+    for w in writes {
+        if !may_write(role, user, &w.key, w.value.as_ref()) {
+            return Err(breach(&w.key));
+        }
+        if group(&w.key) == FieldGroup::ReviewStep {
+            // Only new steps of one's own, only as resubmissions: nothing someone
+            // else wrote is replaced, and the step holds, in every value it has once
+            // merged, this cadre as author and "resubmit" as its act.
+            let entry = w.key.rsplit_once('/').map_or(w.key.as_str(), |(entry, _)| entry);
+            let only = |field: &str, want: &str| {
+                merged
+                    .all_values(&format!("{entry}/{field}"))
+                    .is_ok_and(|vs| !vs.is_empty() && vs.iter().all(|(v, _)| matches!(v, Scalar::Str(s) if s == want)))
+            };
+            if w.overwrites || !only("by", user) || !only("act", ReviewAction::Resubmit.code()) {
+                return Err(breach(&w.key));
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,206 @@
+//! The server trusts roles, not phones (issue 16): a cadre's modified phone cannot
+//! approve a visit, forge or delete a supervisor's review step, or move a household
+//! out of its supervisors' sight; nobody but an admin reads a full ID number.
+
+use huhujian_tests::Phone;
+use serde_json::{Value, json};
+use shared::automerge::transaction::Transactable;
+use shared::automerge::{ROOT, ScalarValue};
+use shared::{Stamp, VisitMode};
+
+use crate::roster_server;
+
+const P: &str = "2026-11";
+
+/// One change on `phone`'s copy of `id` made of raw puts (`Some`) and deletions
+/// (`None`), as a modified app could make.
+fn forge(phone: &mut Phone, id: &str, ops: &[(&str, Option<&str>)]) {
+    let doc = phone.docs.get_mut(id).unwrap();
+    let mut tx = doc.automerge_mut().transaction();
+    for (key, value) in ops {
+        match value {
+            Some(v) => tx.put(ROOT, *key, ScalarValue::Str((*v).into())).unwrap(),
+            None => tx.delete(ROOT, *key).unwrap(),
+        }
+    }
+    tx.commit();
+}
+
+/// Throws away `phone`'s copy of `id` and downloads it again.
+async fn fresh(phone: &mut Phone, id: &str) {
+    phone.docs.remove(id);
+    phone.states.remove(id);
+    phone.want(&[id]);
+    let report = phone.sync().await;
+    assert!(report.refused.is_empty(), "{:?}", report.refused);
+}
+
+/// Syncs `phone` and answers the code of `id`'s refusal, if any.
+async fn sync_refusal(phone: &mut Phone, id: &str) -> Option<(String, String)> {
+    let report = phone.sync().await;
+    report.refused.get(id).map(|r| (r.code.clone(), r.zh.clone()))
+}
+
+async fn review(s1: &Phone, id: &str, action: &str, comment: &str) -> Value {
+    let resp = s1
+        .post_json(&format!("/api/households/{id}/review"), &json!({"period": P, "action": action, "comment": comment}))
+        .await;
+    assert_eq!(resp.status(), 200);
+    resp.json().await.unwrap()
+}
+
+#[tokio::test]
+async fn a_cadre_cannot_forge_an_approval_or_delete_a_supervisors_return() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = roster_server(&dir).await;
+    let mut c1 = Phone::login(&server, "c1", "phone-c1").await;
+    let s1 = Phone::login(&server, "s1", "desk-s1").await;
+    c1.want(&["H2"]);
+    c1.sync().await;
+    c1.docs
+        .get_mut("H2")
+        .unwrap()
+        .edit(&Stamp::new("c1", "李明", 1_795_000_000), |h| {
+            h.visits.entry(P.into()).or_default().mode = Some(VisitMode::InPerson);
+        })
+        .unwrap();
+    c1.sync().await;
+    let returned = review(&s1, "H2", "return", "收入请核实").await;
+    let steps = returned["household"]["visits"][P]["reviews"].as_object().unwrap().clone();
+    let (step, _) = steps.iter().next().unwrap();
+    c1.sync().await;
+
+    // Approved, with a step signed by another supervisor.
+    let forged = format!("v/{P}/rv/1795200000-sup02");
+    let (act, by, name) = (format!("{forged}/act"), format!("{forged}/by"), format!("{forged}/name"));
+    forge(
+        &mut c1,
+        "H2",
+        &[
+            (&format!("v/{P}/review"), Some("approved")),
+            (&act, Some("approve")),
+            (&by, Some("sup02")),
+            (&name, Some("赵主任")),
+        ],
+    );
+    let refusal = sync_refusal(&mut c1, "H2").await;
+    assert_eq!(refusal.as_ref().map(|r| r.0.as_str()), Some("not_allowed"), "{refusal:?}");
+    assert!(refusal.unwrap().1.contains("审核状态"), "the refusal names the field");
+    let approved: Value = s1.get_json(&format!("/api/reviews?period={P}&status=approved")).await;
+    assert_eq!(approved["rows"], json!([]), "{approved}");
+    fresh(&mut c1, "H2").await;
+
+    // The supervisor's comment deleted.
+    forge(&mut c1, "H2", &[(&format!("v/{P}/rv/{step}/text"), None)]);
+    assert_eq!(sync_refusal(&mut c1, "H2").await.map(|r| r.0), Some("not_allowed".into()));
+    fresh(&mut c1, "H2").await;
+    let detail: Value = s1.get_json("/api/households/H2").await;
+    assert_eq!(detail["household"]["visits"][P]["review"], "returned");
+    assert_eq!(detail["household"]["visits"][P]["reviews"][step.as_str()]["comment"], "收入请核实");
+
+    // The honest way: correct, and resubmit with a reply.
+    c1.docs
+        .get_mut("H2")
+        .unwrap()
+        .edit(&Stamp::new("c1", "李明", 1_795_300_000), |h| {
+            let v = h.visits.get_mut(P).unwrap();
+            v.income.wage = Some(4200);
+            v.add_review(shared::ReviewAction::Resubmit, "c1", "李明", 1_795_300_000, "已核实");
+        })
+        .unwrap();
+    assert_eq!(sync_refusal(&mut c1, "H2").await, None);
+    let detail: Value = s1.get_json("/api/households/H2").await;
+    assert_eq!(detail["household"]["visits"][P]["review"], "pending");
+}
+
+#[tokio::test]
+async fn a_cadre_cannot_move_a_household_out_of_its_supervisors_sight() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = roster_server(&dir).await;
+    let mut c1 = Phone::login(&server, "c1", "phone-c1").await;
+    let s1 = Phone::login(&server, "s1", "desk-s1").await;
+    let before = s1.list().await;
+    assert!(before.contains(&"H2".to_owned()));
+    c1.want(&["H2"]);
+    c1.sync().await;
+    for (key, value) in [("f/site", Some("光禄新村")), ("f/county", Some("别的县")), ("f/grid", None)] {
+        forge(&mut c1, "H2", &[(key, value)]);
+        assert_eq!(sync_refusal(&mut c1, "H2").await.map(|r| r.0), Some("not_allowed".into()), "{key}");
+        fresh(&mut c1, "H2").await;
+    }
+    assert_eq!(s1.list().await, before, "the supervisor still sees every household");
+    // What a cadre may correct still goes through.
+    c1.docs
+        .get_mut("H2")
+        .unwrap()
+        .edit(&Stamp::new("c1", "李明", 1_795_000_000), |h| {
+            h.facts.address = "1栋102室（核实）".into();
+        })
+        .unwrap();
+    assert_eq!(sync_refusal(&mut c1, "H2").await, None);
+}
+
+/// A valid ID number for a man born on `birth` (`YYYYMMDD`) in 522301.
+fn id_number(birth: &str, seq: &str) -> String {
+    let first17 = format!("522301{birth}{seq}");
+    let bytes: [u8; 17] = first17.as_bytes().try_into().unwrap();
+    format!("{first17}{}", shared::idcard::check_char(&bytes))
+}
+
+#[tokio::test]
+async fn nobody_but_an_admin_reads_a_full_id_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = roster_server(&dir).await;
+    let mut c1 = Phone::login(&server, "c1", "phone-c1").await;
+    let mut c2 = Phone::login(&server, "c2", "phone-c2").await;
+    let s1 = Phone::login(&server, "s1", "desk-s1").await;
+    let admin = Phone::login(&server, "admin", "desk-admin").await;
+    // 李国华 of H1 (born 1980-05-01): c1 and c2 record different ID numbers offline.
+    let (first, second) = (id_number("19800501", "001"), id_number("19800501", "003"));
+    c1.want(&["H1"]);
+    c2.want(&["H1"]);
+    c1.sync().await;
+    c2.sync().await;
+    for (phone, id, user) in [(&mut c1, &first, "c1"), (&mut c2, &second, "c2")] {
+        phone
+            .docs
+            .get_mut("H1")
+            .unwrap()
+            .edit(&Stamp::new(user, user, 1_795_000_000), |h| {
+                h.members.get_mut("a").unwrap().id_number = id.clone();
+            })
+            .unwrap();
+        assert!(phone.sync().await.refused.is_empty());
+    }
+    let full = |text: &str| text.contains(&first) || text.contains(&second);
+    for path in ["/api/households/H1", "/api/households/H1/history", "/api/conflicts"] {
+        for who in [&s1, &c1] {
+            let text = who.get(path).await.text().await.unwrap();
+            assert!(!full(&text), "{path} shows a full ID number to a non-admin: {text}");
+            assert!(text.contains("522301********"), "{path} shows the masked number");
+        }
+        let text = admin.get(path).await.text().await.unwrap();
+        assert!(full(&text), "{path} shows admins the full number");
+    }
+    // A supervisor settles the conflict on a masked value.
+    let conflicts: Vec<Value> = s1.get_json("/api/conflicts").await;
+    let masked = conflicts[0]["values"][0]["value"].clone();
+    let resp = s1.post_json("/api/households/H1/resolve", &json!({"key": "m/a/id_no", "value": masked})).await;
+    assert_eq!(resp.status(), 200);
+    let text = resp.text().await.unwrap();
+    assert!(!full(&text), "{text}");
+    let detail: Value = admin.get_json("/api/households/H1").await;
+    let kept = detail["household"]["members"]["a"]["id_number"].as_str().unwrap();
+    assert!(kept == first || kept == second, "the real number was kept: {kept}");
+
+    // Whole documents (every number ever stored) are not for supervisors.
+    let resp = s1.post_sync_raw(shared::wire::encode_request(&[]), false).await;
+    assert_eq!(resp.status(), 403);
+    // An admin may sync them, and that is in the audit log.
+    let mut admin = admin;
+    admin.want(&["H1"]);
+    assert!(admin.sync().await.refused.is_empty());
+    let audited =
+        server.peek().count("SELECT count(*) FROM audit_log WHERE action = 'sync_whole_documents' AND detail = 'H1'");
+    assert!(audited >= 1, "the admin's sync is audited");
+}
