@@ -204,3 +204,80 @@ async fn nobody_but_an_admin_reads_a_full_id_number() {
         server.peek().count("SELECT count(*) FROM audit_log WHERE action = 'sync_whole_documents' AND detail = 'H1'");
     assert!(audited >= 1, "the admin's sync is audited");
 }
+
+#[tokio::test]
+async fn csv_exports_cannot_carry_formulas_or_hidden_characters() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = roster_server(&dir).await;
+    let mut c1 = Phone::login(&server, "c1", "phone-c1").await;
+    let s1 = Phone::login(&server, "s1", "desk-s1").await;
+    c1.want(&["H2"]);
+    c1.sync().await;
+    let (name, address, employer) = ("=HYPERLINK(\"http://evil\",\"点我\")", "+cmd|' /C calc'!A0", "@SUM(1+1)");
+    c1.docs
+        .get_mut("H2")
+        .unwrap()
+        .edit(&Stamp::new("c1", "李明", 1_795_000_000), |h| {
+            h.facts.address = address.into();
+            let head = h.members.get_mut("a").unwrap();
+            head.name = name.into();
+            h.members
+                .insert("c1n1".into(), shared::Member { name: "张\u{0}三\u{202e}反".into(), ..Default::default() });
+            let v = h.visits.entry(P.into()).or_default();
+            v.mode = Some(VisitMode::InPerson);
+            let job = v.employment.entry("a".into()).or_default();
+            job.status = Some(shared::EmploymentStatus::Employed);
+            job.employer = employer.into();
+            job.monthly_income = Some(3000);
+        })
+        .unwrap();
+    assert!(c1.sync().await.refused.is_empty());
+    let mut cells = Vec::new();
+    for path in [
+        format!("/api/export.csv?period={P}"),
+        format!("/api/export/households.csv?period={P}"),
+        format!("/api/export/members.csv?period={P}"),
+        format!("/api/export/employment.csv?period={P}"),
+    ] {
+        let text = s1.get(&path).await.text().await.unwrap();
+        let mut reader = csv::ReaderBuilder::new().has_headers(false).from_reader(text.as_bytes());
+        for record in reader.records() {
+            cells.extend(record.unwrap().iter().map(str::to_owned));
+        }
+        assert!(!text.contains('\u{0}') && !text.contains('\u{202e}'), "{path}: control characters");
+    }
+    for value in [name, address, employer] {
+        assert!(cells.contains(&format!("'{value}")), "{value} neutralised");
+        assert!(!cells.contains(&value.to_owned()), "{value} verbatim");
+    }
+    assert!(cells.iter().all(|c| !c.starts_with(['=', '+', '@'])), "no cell starts a formula");
+}
+
+#[tokio::test]
+async fn a_dashboard_read_of_a_period_nobody_keeps_is_refused_and_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = roster_server(&dir).await;
+    let s1 = Phone::login(&server, "s1", "desk-s1").await;
+    let rows = || {
+        server.peek().count("SELECT count(*) FROM summaries") + server.peek().count("SELECT count(*) FROM area_totals")
+    };
+    let before = rows();
+    for path in [
+        "/api/trend?months=36&period=1902-12",
+        "/api/indicators?period=1902-01",
+        "/api/indicators?baseline=1990-01",
+        "/api/coverage?period=2999-01",
+        "/api/flagged?kind=not_visited&period=1950-01",
+        "/api/reviews?period=1950-01",
+    ] {
+        let resp = s1.get(path).await;
+        assert_eq!(resp.status(), 400, "{path}");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(body["error"], "period_out_of_range", "{path}");
+        assert!(body["zh"].as_str().unwrap().contains("超出可查范围"), "{body}");
+    }
+    assert_eq!(rows(), before, "nothing stored");
+    // The longest trend ends now and reaches no further back than the kept periods.
+    let points: Vec<Value> = s1.get_json("/api/trend?months=36").await;
+    assert_eq!(points.len(), 36);
+}

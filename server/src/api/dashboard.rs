@@ -6,11 +6,11 @@ use axum::Json;
 use axum::extract::{Query, State};
 use shared::indicators::{Indicators, ThreeNoDecrease};
 
-use super::{Filter, period_param, supervisor_or_admin};
+use super::{Filter, current_period, kept_period, period_param, supervisor_or_admin};
 use crate::AppState;
 use crate::auth::Session;
 use crate::error::{AppError, AppResult};
-use crate::store::{Grouping, SUMMARY_PERIODS};
+use crate::store::{Grouping, SUMMARY_PERIODS, kept_periods};
 
 /// One row of a coverage table.
 #[derive(Debug, serde::Serialize, serde::Deserialize, Clone, PartialEq)]
@@ -114,7 +114,11 @@ pub async fn indicators(
 ) -> AppResult<Json<IndicatorReport>> {
     supervisor_or_admin(&session)?;
     let period = q.filter.period()?;
-    let baseline = period_param(q.baseline.as_deref(), period.plus_months(-12), "基期", "Baseline")?;
+    let baseline = kept_period(
+        period_param(q.baseline.as_deref(), period.plus_months(-12), "基期", "Baseline")?,
+        "基期",
+        "Baseline",
+    )?;
     let selection = q.filter.selection(&session);
     let (now_ind, base_ind) =
         state.store.read(move |r| Ok((r.indicators(&selection, period)?, r.indicators(&selection, baseline)?))).await?;
@@ -171,12 +175,13 @@ pub async fn trend(
     let points = state
         .store
         .read(move |r| {
+            // Months before the oldest kept period are left out, not computed.
+            let oldest = *kept_periods(current_period()).start();
             (0..months as i32)
                 .rev()
-                .map(|back| {
-                    let p = end.plus_months(-back);
-                    Ok(TrendPoint { period: p.to_string(), indicators: r.indicators(&selection, p)? })
-                })
+                .map(|back| end.plus_months(-back))
+                .filter(|p| *p >= oldest)
+                .map(|p| Ok(TrendPoint { period: p.to_string(), indicators: r.indicators(&selection, p)? }))
                 .collect()
         })
         .await?;

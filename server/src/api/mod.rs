@@ -48,6 +48,22 @@ pub fn period_param(value: Option<&str>, default: Period, zh: &str, en: &str) ->
     }
 }
 
+/// `period` if the server keeps summaries for it (`store::kept_periods`): the
+/// dashboards, the review queue and the flagged lists answer for those periods only,
+/// so that no read computes and stores rows for a period nobody recorded.
+pub fn kept_period(period: Period, zh: &str, en: &str) -> AppResult<Period> {
+    let kept = crate::store::kept_periods(current_period());
+    if kept.contains(&period) {
+        return Ok(period);
+    }
+    let (from, to) = (kept.start(), kept.end());
+    Err(AppError::bad_request(
+        "period_out_of_range",
+        format!("{zh} {period} 超出可查范围（{from} 至 {to}）"),
+        format!("{en} {period} is outside the periods the dashboards cover ({from} to {to})"),
+    ))
+}
+
 /// The current period (China time).
 pub fn current_period() -> Period {
     Period::of(Date::in_china(now()))
@@ -64,9 +80,10 @@ pub struct Filter {
 }
 
 impl Filter {
-    /// The period asked for, or the current one.
+    /// The period asked for, or the current one; one the dashboards answer for
+    /// ([`kept_period`]).
     pub fn period(&self) -> AppResult<Period> {
-        period_param(self.period.as_deref(), current_period(), "监测期", "Period")
+        kept_period(period_param(self.period.as_deref(), current_period(), "监测期", "Period")?, "监测期", "Period")
     }
     /// The households asked for within `session`'s scope.
     pub fn selection(&self, session: &Session) -> Selection {

@@ -32,8 +32,8 @@ use shared::{Household, Period};
 
 pub use error::{StoreError, StoreResult};
 pub use projection::{
-    COMPACT_AFTER, DocWrite, MAX_DOC_BYTES, Projection, SUMMARY_PERIODS, StoredDoc, decode_summary, merged_bytes,
-    parse_doc, server_actor,
+    COMPACT_AFTER, DocWrite, MAX_DOC_BYTES, Projection, SUMMARY_PERIODS, StoredDoc, decode_summary, kept_periods,
+    merged_bytes, parse_doc, server_actor,
 };
 pub use scope::{HouseholdFilter, Scope, Selection};
 

@@ -146,12 +146,19 @@ impl Projection {
 /// [`SUMMARY_PERIODS`] back) to the current period or its last visit.
 fn summary_span(h: &Household, current: Period) -> (Period, Period) {
     let visited: Vec<Period> = h.visits.keys().filter_map(|k| k.parse().ok()).collect();
-    let oldest = current.plus_months(-SUMMARY_PERIODS + 1);
-    let first = visited.first().copied().unwrap_or(current).max(oldest).min(current);
-    // A visit keyed far in the future (a phone with a wrong clock) must not make rows
-    // for every month until then: summaries stop a month after the current one.
-    let last = visited.last().copied().unwrap_or(current).max(current).min(current.plus_months(1));
+    let kept = kept_periods(current);
+    let first = visited.first().copied().unwrap_or(current).max(*kept.start()).min(current);
+    let last = visited.last().copied().unwrap_or(current).max(current).min(*kept.end());
     (first, last)
+}
+
+/// The periods the server keeps summaries for when the current period is `current`:
+/// the [`SUMMARY_PERIODS`] up to it, and the next one. A visit keyed far in the future
+/// (a phone with a wrong clock) must not make rows for every month until then, and a
+/// dashboard read of another period must not make (and store) rows at all: the
+/// dashboards answer for these periods only.
+pub fn kept_periods(current: Period) -> std::ops::RangeInclusive<Period> {
+    current.plus_months(-SUMMARY_PERIODS + 1)..=current.plus_months(1)
 }
 
 /// One household's summary row for one period: the summary, encoded, and the review
