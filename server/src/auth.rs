@@ -53,8 +53,17 @@ fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
 }
 
-/// Runs password hashing (about 20 ms of CPU) on the blocking pool.
-async fn off_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+/// Runs password hashing (tens of ms of CPU each) on the blocking pool, a bounded
+/// number at once (half the cores, at least one): a crowd of logins, honest or not,
+/// queues here and leaves the other cores to syncs. No database lock is held while
+/// it waits or hashes.
+pub async fn off_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> T {
+    static HASHING: std::sync::OnceLock<tokio::sync::Semaphore> = std::sync::OnceLock::new();
+    let slots = HASHING.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        tokio::sync::Semaphore::new((cores / 2).max(1))
+    });
+    let _slot = slots.acquire().await.expect("the hashing semaphore is never closed");
     match tokio::task::spawn_blocking(f).await {
         Ok(r) => r,
         Err(join) => std::panic::resume_unwind(join.into_panic()),
@@ -63,7 +72,8 @@ async fn off_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -
 
 /// The password rules: at least [`MIN_PASSWORD_CHARS`] characters.
 pub fn check_password_rules(password: &str) -> AppResult<()> {
-    if password.chars().count() < MIN_PASSWORD_CHARS {
+    // Spaces around a password do not count: eight spaces are no password.
+    if password.trim().chars().count() < MIN_PASSWORD_CHARS {
         return Err(AppError::bad_request(
             "weak_password",
             format!("密码至少 {MIN_PASSWORD_CHARS} 位"),

@@ -10,6 +10,7 @@
 //! - `api`: the JSON API, one module per resource; `export`: the period exports;
 //! - `admin`, `roster`: users, roster import, assignments;
 //! - `demo`: the demo county of `serve --demo`;
+//! - `listen`: accepting connections within limits (no client can stall the rest);
 //! - `backup`: online backup and restore of the SQLite file (the CLI's `backup`, `restore`).
 //!
 //! `router(state)` builds the HTTP surface and `serve(listener, state, shutdown)` runs
@@ -23,6 +24,7 @@ pub mod demo;
 pub mod error;
 pub mod export;
 pub mod headers;
+pub mod listen;
 pub mod merge;
 pub mod roster;
 pub mod store;
@@ -77,14 +79,16 @@ async fn api_not_found() -> AppError {
 
 /// The HTTP surface.
 pub fn router(state: AppState) -> Router {
-    let api = Router::new()
+    // JSON bodies are small, a roster or a sync batch may be large: a body announced
+    // larger than its route's limit is answered 413 without being kept
+    // (`listen::limit_body`), and the extractors stop reading at the limit. The sync
+    // handler also limits what a gzip body inflates to, after the session check.
+    let small = Router::new()
         .route("/api/health", get(health))
         .route("/api/login", post(account::login))
         .route("/api/logout", post(account::logout))
         .route("/api/password", post(account::change_password))
         .route("/api/me", get(account::me))
-        .route("/api/sync", post(sync::sync))
-        .route("/api/sync/{id}", post(sync::sync_single))
         .route("/api/households", get(households::list))
         .route("/api/households/{id}", get(households::one))
         .route("/api/households/{id}/history", get(households::history))
@@ -101,11 +105,19 @@ pub fn router(state: AppState) -> Router {
         .route("/api/export/{file}", get(export::export_sheet_csv))
         .route("/api/admin/users", get(admin::list_users).post(admin::create_user))
         .route("/api/admin/users/{id}", post(admin::update_user_handler).patch(admin::update_user_handler))
-        .route("/api/admin/roster", post(admin::import_roster))
         .route("/api/admin/assignments", get(admin::assignments).post(admin::assign_handler))
         .route("/api/{*rest}", axum::routing::any(api_not_found))
-        // JSON and CSV bodies; the sync handler enforces its own (decompressed) limit.
-        .layer(DefaultBodyLimit::max(sync::MAX_BODY))
+        .layer(axum::middleware::from_fn_with_state(MAX_JSON_BODY, listen::limit_body));
+    let large = Router::new()
+        .route("/api/sync", post(sync::sync))
+        .route("/api/sync/{id}", post(sync::sync_single))
+        .route("/api/admin/roster", post(admin::import_roster).layer(DefaultBodyLimit::max(sync::MAX_BODY)))
+        .layer(axum::middleware::from_fn_with_state(sync::MAX_BODY, listen::limit_body));
+    let api = small
+        .merge(large)
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY))
+        // A body that stalls is cut off.
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(listen::Limits::default().body_idle_timeout))
         .layer(axum::middleware::map_response(error::json_rejections))
         .with_state(state.clone());
     let app = match &state.app_dir {
@@ -123,11 +135,15 @@ pub fn router(state: AppState) -> Router {
     app.layer(axum::middleware::from_fn_with_state(security, headers::add)).layer(CompressionLayer::new())
 }
 
-/// Serves `router(state)` on `listener` until `shutdown` completes.
+/// Largest JSON request body (login, users, reviews, conflict picks).
+pub const MAX_JSON_BODY: usize = 64 << 10;
+
+/// Serves `router(state)` on `listener` until `shutdown` completes, within the
+/// default [`listen::Limits`].
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state)).with_graceful_shutdown(shutdown).await
+    listen::serve(listener, router(state), listen::Limits::default(), shutdown).await
 }

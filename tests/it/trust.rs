@@ -281,3 +281,62 @@ async fn a_dashboard_read_of_a_period_nobody_keeps_is_refused_and_stores_nothing
     let points: Vec<Value> = s1.get_json("/api/trend?months=36").await;
     assert_eq!(points.len(), 36);
 }
+
+#[tokio::test]
+async fn half_sent_requests_are_cut_off_and_cannot_crowd_out_others() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = tempfile::tempdir().unwrap();
+    let server = roster_server(&dir).await;
+    // 1,030 connections that start a request and never finish its headers, and 40
+    // logins that announce a 16 MiB body and send 1 KiB of it.
+    let mut stalled = Vec::new();
+    for n in 0..1030 {
+        let mut s = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        s.write_all(format!("GET /api/health HTTP/1.1\r\nHost: x\r\nX-N: {n}").as_bytes()).await.unwrap();
+        stalled.push(s);
+    }
+    for _ in 0..10 {
+        stalled.push(tokio::net::TcpStream::connect(server.addr).await.unwrap()); // silent
+    }
+    let rss_before = resident_mib();
+    let mut bodies = Vec::new();
+    for _ in 0..40 {
+        let mut s = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+        let head =
+            "POST /api/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 16777216\r\n\r\n";
+        s.write_all(head.as_bytes()).await.unwrap();
+        s.write_all(&vec![b' '; 4 << 20]).await.unwrap();
+        bodies.push(s);
+    }
+    // Everyone else is served at once.
+    let started = std::time::Instant::now();
+    let c1 = Phone::login(&server, "c1", "phone-c1").await;
+    assert_eq!(c1.get("/api/me").await.status(), 200);
+    assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
+    // A login body over the JSON limit is refused before it is read, not buffered.
+    let big = serde_json::json!({"login": "c1", "password": "x".repeat(100_000), "device_id": "d"});
+    let resp = reqwest::Client::new().post(server.url("/api/login")).json(&big).send().await.unwrap();
+    assert_eq!(resp.status(), 413);
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "too_large", "{body}");
+    // 160 MiB of login bodies were sent (and are still being sent): none is kept.
+    let grown = resident_mib() - rss_before;
+    assert!(grown < 80, "the server grew by {grown} MiB holding stalled bodies");
+    // The half-sent headers are cut off within the header deadline (15 s).
+    tokio::time::sleep(std::time::Duration::from_secs(17)).await;
+    let mut closed = 0;
+    for s in &mut stalled {
+        let mut buf = [0u8; 256];
+        // Closed: the read ends (0 bytes, or a reset) instead of waiting.
+        let read = tokio::time::timeout(std::time::Duration::from_millis(200), s.read(&mut buf)).await;
+        closed += usize::from(read.is_ok());
+    }
+    assert_eq!(closed, stalled.len(), "every stalled connection was closed by the server");
+}
+
+/// This process's resident memory (the test and its server), MiB.
+fn resident_mib() -> i64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse::<i64>().unwrap() / 1024
+}

@@ -78,9 +78,7 @@ pub async fn create_user(
     let user = User { id: new.login.trim().to_owned(), name, role, area };
     let password = new.password;
     let checked = user.clone();
-    let hash = tokio::task::spawn_blocking(move || auth::new_account(&checked, &password))
-        .await
-        .map_err(AppError::internal)??;
+    let hash = auth::off_thread(move || auth::new_account(&checked, &password)).await?;
     let by = session.user.id;
     let row = state
         .store
@@ -215,12 +213,11 @@ pub async fn update_user_handler(
     // Hashed before the transaction, so that no write waits for argon2.
     let hash = match update.password.clone() {
         Some(p) => Some(
-            tokio::task::spawn_blocking(move || {
+            auth::off_thread(move || {
                 auth::check_password_rules(&p)?;
                 auth::hash_password(&p)
             })
-            .await
-            .map_err(AppError::internal)??,
+            .await?,
         ),
         None => None,
     };

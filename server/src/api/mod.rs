@@ -48,15 +48,18 @@ pub fn period_param(value: Option<&str>, default: Period, zh: &str, en: &str) ->
     }
 }
 
-/// `period` if the server keeps summaries for it (`store::kept_periods`): the
-/// dashboards, the review queue and the flagged lists answer for those periods only,
-/// so that no read computes and stores rows for a period nobody recorded.
+/// `period` if the server keeps summaries for it (`store::kept_periods`), or it lies
+/// in the coming year (summed on the fly, never kept): the dashboards, the review
+/// queue and the flagged lists answer for those periods only, so that no read computes
+/// and stores rows for a period nobody recorded.
 pub fn kept_period(period: Period, zh: &str, en: &str) -> AppResult<Period> {
-    let kept = crate::store::kept_periods(current_period());
-    if kept.contains(&period) {
+    let current = current_period();
+    // Periods that have not begun are summed on the fly and never kept; a year ahead
+    // is as far as anyone plans.
+    let (from, to) = (*crate::store::kept_periods(current).start(), current.plus_months(12));
+    if (from..=to).contains(&period) {
         return Ok(period);
     }
-    let (from, to) = (kept.start(), kept.end());
     Err(AppError::bad_request(
         "period_out_of_range",
         format!("{zh} {period} 超出可查范围（{from} 至 {to}）"),
