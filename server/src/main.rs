@@ -55,10 +55,14 @@ enum Command {
         #[arg(long)]
         area: Option<String>,
     },
-    /// Import a roster CSV (see README); all or nothing.
+    /// Import a roster CSV (see README); all or nothing. Shows what would change;
+    /// imports only with `--yes`.
     ImportRoster {
         /// The CSV file.
         file: PathBuf,
+        /// Import after showing the changes (without it, nothing is written).
+        #[arg(long)]
+        yes: bool,
     },
     /// Assign a household to a cadre (or remove the assignment).
     Assign {
@@ -171,19 +175,36 @@ async fn main() -> anyhow::Result<()> {
             db.write(move |w| server::auth::create_user(w, &user, &hash)).await.map_err(fail)?;
             println!("created {login}");
         }
-        Command::ImportRoster { file } => {
+        Command::ImportRoster { file, yes } => {
             let text = std::fs::read_to_string(&file)
                 .with_context(|| format!("reading {} (it must be UTF-8)", file.display()))?;
             let stamp = shared::Stamp::new("admin", "管理员", server::auth::now());
             let db = open().await?;
-            match db.write(move |w| server::roster::import(w, &text, &stamp)).await.map_err(fail)? {
-                Ok(report) => println!("imported {} households, {} members", report.households, report.members),
-                Err(rows) => {
-                    for r in &rows {
-                        eprintln!("line {}: {} ({})", r.line, r.en, r.zh);
-                    }
-                    anyhow::bail!("{} problems; nothing was imported", rows.len());
+            let show_rows = |rows: &[server::roster::RowError]| {
+                for r in rows {
+                    eprintln!("line {}: {} ({})", r.line, r.en, r.zh);
                 }
+                anyhow::anyhow!("{} problems; nothing was imported", rows.len())
+            };
+            let preview = {
+                let text = text.clone();
+                db.read(move |r| Ok(server::roster::plan(r, &text))).await.map_err(|e| fail(e.into()))?.map_err(fail)?
+            };
+            let report = preview.map_err(|rows| show_rows(&rows))?;
+            println!("{} households ({} new), {} members", report.households, report.added.len(), report.members);
+            for c in &report.changes {
+                let (before, after) = (c.before.as_deref().unwrap_or("—"), c.after.as_deref().unwrap_or("—"));
+                println!("  {} {}: {before} → {after}", c.household, c.field_zh);
+            }
+            if !yes {
+                println!("nothing imported yet: run again with --yes to import these changes");
+                return Ok(());
+            }
+            let confirm = report.confirm;
+            match db.write(move |w| server::roster::import(w, &text, &confirm, &stamp)).await.map_err(fail)? {
+                Ok(report) => println!("imported {} households, {} members", report.households, report.members),
+                Err(server::roster::Refused::Rows(rows)) => return Err(show_rows(&rows)),
+                Err(server::roster::Refused::Stale) => anyhow::bail!("the households changed meanwhile; run again"),
             }
         }
         Command::Assign { household, user, remove } => {

@@ -2,17 +2,26 @@
 //! each row of the household. UTF-8, with or without BOM; headers in English or
 //! Chinese. Every bad row is reported with its line number and reason, and then
 //! nothing of the file is imported.
+//!
+//! A re-import is safe (issue 16): rows are matched to the members a household has
+//! (by 成员编号, else by ID number, else by name and birth date), a value is written
+//! only where the sheet gives one (an absent column or an empty cell never clears
+//! anything), a member's status (迁出, 已故) is never reset, and members missing from
+//! the sheet stay. An import is two steps: [`plan`] shows what would change and a
+//! digest of it; [`import`] writes that plan only if the digest still matches.
 
 use std::collections::BTreeMap;
 
+use sha2::{Digest, Sha256};
+use shared::fields::{MAX_MEMBERS, MAX_TEXT_CHARS};
 use shared::{
-    Category, Coded, Date, Household, HouseholdDoc, LabourCapacity, Member, Monitoring, Placement, PlacementArea,
+    Category, Coded, Date, Household, HouseholdDoc, LabourCapacity, Lang, Member, Monitoring, Placement, PlacementArea,
     Relation, Sex, Stamp,
 };
 
 use crate::auth::{Role, now};
 use crate::error::{AppError, AppResult};
-use crate::store::{self, Writer};
+use crate::store::{self, Reader, Writer};
 
 /// The columns, as (English header, Chinese header). `registry_no`, `site`, `grid` and
 /// `name` are required.
@@ -58,44 +67,133 @@ pub struct RowError {
     pub en: String,
 }
 
-/// The outcome of an import.
+/// What an import would do (the preview), or did.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ImportReport {
-    /// Households created or updated.
+    /// Households in the sheet.
     pub households: usize,
     /// Member rows read.
     pub members: usize,
+    /// Households the sheet creates.
+    pub added: Vec<String>,
+    /// Every change to a household already stored (facts, members renamed or
+    /// corrected, members added), in sheet order.
+    pub changes: Vec<FieldChange>,
+    /// The assignments the sheet gives, `household → cadre` (kept where they exist).
+    pub assigned: Vec<(String, String)>,
+    /// Whether this answer is the import done (`true`) or its preview.
+    pub imported: bool,
+    /// Send back as `?confirm=` to import exactly this preview.
+    pub confirm: String,
 }
 
-struct Parsed {
-    household: Household,
-    first_line: u64,
-    cadres: Vec<String>,
-    member_lines: BTreeMap<String, u64>,
+/// One value a re-import changes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FieldChange {
+    /// 户编码
+    pub household: String,
+    /// The field, readable: `李国华 · 姓名`, `安置点`.
+    pub field_zh: String,
+    /// …in English.
+    pub field_en: String,
+    /// The value stored now (`None`: nothing).
+    pub before: Option<String>,
+    /// The value the sheet gives.
+    pub after: Option<String>,
 }
+
+/// Why an import was not done.
+#[derive(Debug)]
+pub enum Refused {
+    /// Rows that break a rule: nothing imported.
+    Rows(Vec<RowError>),
+    /// The households or the sheet changed since the preview `confirm` was made for.
+    Stale,
+}
+
+/// A household's facts as the sheet gives them: `None` where it gives nothing.
+#[derive(Debug, Default)]
+struct FactRows {
+    text: BTreeMap<&'static str, String>,
+    relocated_year: Option<i64>,
+    placement: Option<Placement>,
+    placement_area: Option<PlacementArea>,
+    category: Option<Category>,
+    monitoring: Option<Monitoring>,
+    dibao: Option<bool>,
+    tekun: Option<bool>,
+}
+
+/// One member row: `None` where the sheet gives nothing.
+#[derive(Debug, Default)]
+struct MemberRow {
+    line: u64,
+    member_id: Option<String>,
+    name: Option<String>,
+    sex: Option<Sex>,
+    birth_date: Option<Date>,
+    relation: Option<Relation>,
+    id_number: Option<String>,
+    labour: Option<LabourCapacity>,
+    flags: Vec<(&'static str, bool)>,
+}
+
+/// The rows of one household.
+#[derive(Debug)]
+struct HouseholdRows {
+    registry_no: String,
+    first_line: u64,
+    facts: FactRows,
+    cadres: Vec<String>,
+    members: Vec<MemberRow>,
+}
+
+/// Text facts: (column, label).
+const TEXT_FACTS: [(&str, &str); 7] = [
+    ("county", "县"),
+    ("township", "乡镇"),
+    ("site", "安置点"),
+    ("grid", "网格"),
+    ("address", "住址"),
+    ("origin_township", "迁出乡镇"),
+    ("origin_village", "迁出村"),
+];
+
+/// Member flags: (column, label).
+const MEMBER_FLAGS: [&str; 5] = ["in_school", "disabled", "serious_illness", "college_graduate", "vulnerable"];
 
 fn coded<T: Coded>(value: &str) -> Option<T> {
     let v = value.trim();
     T::ALL.iter().copied().find(|c| c.code() == v || c.zh() == v || c.en().eq_ignore_ascii_case(v))
 }
 
-fn boolean(value: &str) -> Option<bool> {
+/// A yes/no cell: `Some(None)` when empty (nothing given), `None` when unreadable.
+fn boolean(value: &str) -> Option<Option<bool>> {
     match value.trim().to_lowercase().as_str() {
-        "" | "否" | "0" | "false" | "no" | "n" => Some(false),
-        "是" | "1" | "true" | "yes" | "y" => Some(true),
+        "" => Some(None),
+        "否" | "0" | "false" | "no" | "n" => Some(Some(false)),
+        "是" | "1" | "true" | "yes" | "y" => Some(Some(true)),
         _ => None,
     }
 }
 
-/// Parses and checks the whole file; returns the households, or every row error.
-fn parse(csv_text: &str, cadres: &[String]) -> Result<Vec<Parsed>, Vec<RowError>> {
+/// The Chinese header of column `col`.
+fn zh_column(col: &str) -> &'static str {
+    COLUMNS.iter().find(|(en, _)| *en == col).map_or("", |(_, zh)| zh)
+}
+
+/// Reads and checks the whole file: the rows of each household in sheet order, and
+/// every row error found reading them (with a bad header, no rows).
+fn parse(csv_text: &str, cadres: &[String]) -> (Vec<HouseholdRows>, Vec<RowError>) {
     let text = csv_text.strip_prefix('\u{feff}').unwrap_or(csv_text);
     let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(text.as_bytes());
     let mut errors = Vec::new();
     let err = |line: u64, zh: String, en: String| RowError { line, zh, en };
     let headers = match reader.headers() {
         Ok(h) => h.clone(),
-        Err(e) => return Err(vec![err(1, format!("无法读取表头：{e}"), format!("Cannot read the header: {e}"))]),
+        Err(e) => {
+            return (Vec::new(), vec![err(1, format!("无法读取表头：{e}"), format!("Cannot read the header: {e}"))]);
+        }
     };
     let mut index: BTreeMap<&str, usize> = BTreeMap::new();
     for (i, h) in headers.iter().enumerate() {
@@ -112,10 +210,11 @@ fn parse(csv_text: &str, cadres: &[String]) -> Result<Vec<Parsed>, Vec<RowError>
         }
     }
     if !errors.is_empty() {
-        return Err(errors);
+        return (Vec::new(), errors);
     }
 
-    let mut by_id: BTreeMap<String, Parsed> = BTreeMap::new();
+    let mut order: Vec<String> = Vec::new();
+    let mut by_id: BTreeMap<String, HouseholdRows> = BTreeMap::new();
     for record in reader.records() {
         let record = match record {
             Ok(r) => r,
@@ -126,64 +225,75 @@ fn parse(csv_text: &str, cadres: &[String]) -> Result<Vec<Parsed>, Vec<RowError>
             }
         };
         let line = record.position().map_or(0, |p| p.line());
-        let get = |col: &str| index.get(col).and_then(|&i| record.get(i)).unwrap_or("").trim().to_owned();
         let mut bad = |zh: String, en: String| errors.push(RowError { line, zh, en });
+        // A cell, trimmed; text over the layout's limit is a row error (and no value).
+        let cell = |col: &str, bad: &mut dyn FnMut(String, String)| -> String {
+            let v = index.get(col).and_then(|&i| record.get(i)).unwrap_or("").trim().to_owned();
+            let chars = v.chars().count();
+            if chars > MAX_TEXT_CHARS {
+                bad(
+                    format!("“{}”（{col}）长 {chars} 字，最多 {MAX_TEXT_CHARS} 字", zh_column(col)),
+                    format!("{col} is {chars} characters long; at most {MAX_TEXT_CHARS} are allowed"),
+                );
+                return String::new();
+            }
+            v
+        };
 
-        let registry_no = get("registry_no");
+        let registry_no = cell("registry_no", &mut bad);
         if !shared::fields::is_valid_id(&registry_no) {
             bad(format!("户编码“{registry_no}”格式错误"), format!("Registry number \"{registry_no}\" is malformed"));
             continue;
         }
-        let entry = by_id.entry(registry_no.clone()).or_insert_with(|| Parsed {
-            household: Household::default(),
+        if !by_id.contains_key(&registry_no) {
+            order.push(registry_no.clone());
+        }
+        let entry = by_id.entry(registry_no.clone()).or_insert_with(|| HouseholdRows {
+            registry_no: registry_no.clone(),
             first_line: line,
+            facts: FactRows::default(),
             cadres: Vec::new(),
-            member_lines: BTreeMap::new(),
+            members: Vec::new(),
         });
-        let h = &mut entry.household;
-        // Facts: the first non-empty value wins; a different later value is an error.
-        let fact = |slot: &mut String, col: &str, label: &str, bad: &mut dyn FnMut(String, String)| {
-            let v = get(col);
+        // Facts: the first value given wins; a different later value is an error.
+        for (col, label) in TEXT_FACTS {
+            let v = cell(col, &mut bad);
             if v.is_empty() {
-                return;
+                continue;
             }
-            if slot.is_empty() {
-                *slot = v;
-            } else if *slot != v {
-                bad(
+            match entry.facts.text.get(col) {
+                None => {
+                    entry.facts.text.insert(col, v);
+                }
+                Some(slot) if *slot != v => bad(
                     format!("同一户的{label}不一致（“{slot}”与“{v}”）"),
                     format!("{col} differs within the household (\"{slot}\" vs \"{v}\")"),
-                );
+                ),
+                Some(_) => {}
             }
-        };
-        h.facts.registry_no = registry_no.clone();
-        fact(&mut h.facts.county, "county", "县", &mut bad);
-        fact(&mut h.facts.township, "township", "乡镇", &mut bad);
-        fact(&mut h.facts.site, "site", "安置点", &mut bad);
-        fact(&mut h.facts.grid, "grid", "网格", &mut bad);
-        fact(&mut h.facts.address, "address", "住址", &mut bad);
-        fact(&mut h.facts.origin_township, "origin_township", "迁出乡镇", &mut bad);
-        fact(&mut h.facts.origin_village, "origin_village", "迁出村", &mut bad);
-        if h.facts.site.is_empty() || h.facts.grid.is_empty() {
+        }
+        if line == entry.first_line
+            && (!entry.facts.text.contains_key("site") || !entry.facts.text.contains_key("grid"))
+        {
             bad("安置点和网格必填".into(), "site and grid are required".into());
         }
-        let year = get("relocated_year");
+        let year = cell("relocated_year", &mut bad);
         if !year.is_empty() {
             match year.parse::<i64>() {
-                Ok(y) if (1980..=2100).contains(&y) => h.facts.relocated_year = Some(y),
+                Ok(y) if (1980..=2100).contains(&y) => entry.facts.relocated_year = Some(y),
                 _ => bad(format!("搬迁年份“{year}”不是有效年份"), format!("relocated_year \"{year}\" is not a year")),
             }
         }
-        macro_rules! coded_fact {
+        macro_rules! coded_cell {
             ($slot:expr, $col:literal, $ty:ty) => {{
-                let v = get($col);
+                let v = cell($col, &mut bad);
                 if !v.is_empty() {
                     match coded::<$ty>(&v) {
                         Some(c) => $slot = Some(c),
                         None => bad(
                             format!(
                                 "{}“{v}”不是可选值之一：{}",
-                                $col,
+                                zh_column($col),
                                 <$ty>::ALL.iter().map(|c| c.zh()).collect::<Vec<_>>().join("、")
                             ),
                             format!(
@@ -196,17 +306,21 @@ fn parse(csv_text: &str, cadres: &[String]) -> Result<Vec<Parsed>, Vec<RowError>
                 }
             }};
         }
-        coded_fact!(h.facts.placement, "placement", Placement);
-        coded_fact!(h.facts.placement_area, "placement_area", PlacementArea);
-        coded_fact!(h.facts.category, "category", Category);
-        coded_fact!(h.facts.monitoring, "monitoring", Monitoring);
-        for (slot, col) in [(&mut h.facts.dibao, "dibao"), (&mut h.facts.tekun, "tekun")] {
-            match boolean(&get(col)) {
-                Some(b) => *slot |= b,
-                None => bad(format!("{col} 应填 是/否"), format!("{col} must be yes/no")),
+        coded_cell!(entry.facts.placement, "placement", Placement);
+        coded_cell!(entry.facts.placement_area, "placement_area", PlacementArea);
+        coded_cell!(entry.facts.category, "category", Category);
+        coded_cell!(entry.facts.monitoring, "monitoring", Monitoring);
+        for col in ["dibao", "tekun"] {
+            match boolean(&cell(col, &mut bad)) {
+                Some(Some(b)) => {
+                    let slot = if col == "dibao" { &mut entry.facts.dibao } else { &mut entry.facts.tekun };
+                    *slot = Some(slot.unwrap_or(false) | b);
+                }
+                Some(None) => {}
+                None => bad(format!("{} 应填 是/否", zh_column(col)), format!("{col} must be yes/no")),
             }
         }
-        for cadre in get("cadre").split([';', '；']).map(str::trim).filter(|c| !c.is_empty()) {
+        for cadre in cell("cadre", &mut bad).split([';', '；']).map(str::trim).filter(|c| !c.is_empty()) {
             if !cadres.iter().any(|c| c == cadre) {
                 bad(format!("帮扶干部账号“{cadre}”不存在"), format!("Cadre login \"{cadre}\" does not exist"));
             } else if !entry.cadres.iter().any(|c| c == cadre) {
@@ -214,12 +328,12 @@ fn parse(csv_text: &str, cadres: &[String]) -> Result<Vec<Parsed>, Vec<RowError>
             }
         }
 
-        // A missing name is reported by shared::validate below, with the other rules.
-        let mut m = Member { name: get("name"), ..Default::default() };
-        coded_fact!(m.sex, "sex", Sex);
-        coded_fact!(m.relation, "relation", Relation);
-        coded_fact!(m.labour, "labour", LabourCapacity);
-        let birth = get("birth_date");
+        let mut m = MemberRow { line, ..Default::default() };
+        m.name = Some(cell("name", &mut bad)).filter(|n| !n.is_empty());
+        coded_cell!(m.sex, "sex", Sex);
+        coded_cell!(m.relation, "relation", Relation);
+        coded_cell!(m.labour, "labour", LabourCapacity);
+        let birth = cell("birth_date", &mut bad);
         if !birth.is_empty() {
             match birth.parse::<Date>() {
                 Ok(d) => m.birth_date = Some(d),
@@ -229,86 +343,299 @@ fn parse(csv_text: &str, cadres: &[String]) -> Result<Vec<Parsed>, Vec<RowError>
                 ),
             }
         }
-        m.id_number = get("id_number").to_uppercase();
-        for (slot, col) in [
-            (&mut m.in_school, "in_school"),
-            (&mut m.disabled, "disabled"),
-            (&mut m.serious_illness, "serious_illness"),
-            (&mut m.college_graduate, "college_graduate"),
-            (&mut m.vulnerable, "vulnerable"),
-        ] {
-            match boolean(&get(col)) {
-                Some(b) => *slot = b,
-                None => bad(format!("{col} 应填 是/否"), format!("{col} must be yes/no")),
+        m.id_number = Some(cell("id_number", &mut bad).to_uppercase()).filter(|n| !n.is_empty());
+        for col in MEMBER_FLAGS {
+            match boolean(&cell(col, &mut bad)) {
+                Some(Some(b)) => m.flags.push((col, b)),
+                Some(None) => {}
+                None => bad(format!("{} 应填 是/否", zh_column(col)), format!("{col} must be yes/no")),
             }
         }
-        let member_id = match get("member_id") {
-            id if id.is_empty() => format!("m{}", entry.member_lines.len() + 1),
-            id => id,
-        };
-        if !shared::fields::is_valid_id(&member_id) || entry.member_lines.contains_key(&member_id) {
-            bad(
-                format!("成员编号“{member_id}”格式错误或重复"),
-                format!("member_id \"{member_id}\" is malformed or repeated"),
-            );
-        }
-        entry.member_lines.insert(member_id.clone(), line);
-        entry.household.members.insert(member_id, m);
-    }
-    // The questionnaire's own rules on what was read (ID numbers, birth dates, heads).
-    let today = Date::in_china(now());
-    for p in by_id.values() {
-        for problem in shared::validate(&p.household, today) {
-            if problem.severity != shared::Severity::Error {
-                continue;
+        let member_id = cell("member_id", &mut bad);
+        if !member_id.is_empty() {
+            if !shared::fields::is_valid_id(&member_id)
+                || entry.members.iter().any(|o| o.member_id.as_deref() == Some(member_id.as_str()))
+            {
+                bad(
+                    format!("成员编号“{member_id}”格式错误或重复"),
+                    format!("member_id \"{member_id}\" is malformed or repeated"),
+                );
             }
-            let member = problem.path.strip_prefix("m/").and_then(|r| r.split('/').next());
-            let line = member.and_then(|m| p.member_lines.get(m)).copied().unwrap_or(p.first_line);
-            errors.push(RowError { line, zh: problem.zh, en: problem.en });
+            m.member_id = Some(member_id);
         }
+        // A missing name is reported by shared::validate, with the other rules.
+        entry.members.push(m);
     }
-    if errors.is_empty() {
-        Ok(by_id.into_values().collect())
-    } else {
-        errors.sort_by_key(|e| e.line);
-        Err(errors)
+    (order.into_iter().filter_map(|id| by_id.remove(&id)).collect(), errors)
+}
+
+/// The member of `h` that `row` is about: by 成员编号, else by ID number, else by name
+/// and birth date (by name alone when the row has no birth date and one member has
+/// that name).
+fn match_member(h: &Household, row: &MemberRow) -> Option<String> {
+    if let Some(id) = row.member_id.as_ref().filter(|id| h.members.contains_key(*id)) {
+        return Some(id.clone());
+    }
+    if let Some(number) = &row.id_number
+        && let Some((id, _)) = h.members.iter().find(|(_, m)| m.id_number.eq_ignore_ascii_case(number))
+    {
+        return Some(id.clone());
+    }
+    let name = row.name.as_deref()?;
+    let named: Vec<&String> = h
+        .members
+        .iter()
+        .filter(|(_, m)| m.name == name && (row.birth_date.is_none() || m.birth_date == row.birth_date))
+        .map(|(id, _)| id)
+        .collect();
+    match named[..] {
+        [one] => Some(one.clone()),
+        _ => None,
     }
 }
 
-/// Imports a roster in one transaction, as `stamp`'s author. On any row error nothing
-/// is imported and every error is returned.
-pub fn import(w: &mut dyn Writer, csv_text: &str, stamp: &Stamp) -> AppResult<Result<ImportReport, Vec<RowError>>> {
-    let cadres = w.logins_with_role(Role::Cadre)?;
-    let parsed = match parse(csv_text, &cadres) {
-        Ok(p) => p,
-        Err(errors) => return Ok(Err(errors)),
+/// A member id `h` does not use yet: `m<n>` after the highest in use.
+fn fresh_member_id(h: &Household) -> String {
+    let mut n = h.members.len() + 1;
+    while h.members.contains_key(&format!("m{n}")) {
+        n += 1;
+    }
+    format!("m{n}")
+}
+
+/// `stored` (a default household for a new one) with the sheet's rows applied; row
+/// errors when a member is matched twice or the household grows past the limit.
+fn apply(stored: &Household, rows: &HouseholdRows) -> Result<Household, Vec<RowError>> {
+    let mut h = stored.clone();
+    let f = &rows.facts;
+    h.facts.registry_no = rows.registry_no.clone();
+    for (col, value) in &f.text {
+        let slot = match *col {
+            "county" => &mut h.facts.county,
+            "township" => &mut h.facts.township,
+            "site" => &mut h.facts.site,
+            "grid" => &mut h.facts.grid,
+            "address" => &mut h.facts.address,
+            "origin_township" => &mut h.facts.origin_township,
+            _ => &mut h.facts.origin_village,
+        };
+        slot.clone_from(value);
+    }
+    h.facts.relocated_year = f.relocated_year.or(h.facts.relocated_year);
+    h.facts.placement = f.placement.or(h.facts.placement);
+    h.facts.placement_area = f.placement_area.or(h.facts.placement_area);
+    h.facts.category = f.category.or(h.facts.category);
+    h.facts.monitoring = f.monitoring.or(h.facts.monitoring);
+    h.facts.dibao = f.dibao.unwrap_or(h.facts.dibao);
+    h.facts.tekun = f.tekun.unwrap_or(h.facts.tekun);
+    let mut errors = Vec::new();
+    let mut matched: BTreeMap<String, u64> = BTreeMap::new();
+    for row in &rows.members {
+        let id = match match_member(&h, row) {
+            Some(id) => id,
+            None => row.member_id.clone().unwrap_or_else(|| fresh_member_id(&h)),
+        };
+        if let Some(first) = matched.insert(id.clone(), row.line) {
+            errors.push(RowError {
+                line: row.line,
+                zh: format!("与第 {first} 行是同一成员（成员编号、身份证号或姓名与出生日期相同）"),
+                en: format!("The same member as line {first} (same member id, ID number, or name and birth date)"),
+            });
+            continue;
+        }
+        let is_new = !h.members.contains_key(&id);
+        if is_new && h.members.len() >= MAX_MEMBERS {
+            errors.push(RowError {
+                line: row.line,
+                zh: format!("一户最多 {MAX_MEMBERS} 名成员"),
+                en: format!("A household has at most {MAX_MEMBERS} members"),
+            });
+            continue;
+        }
+        let m: &mut Member = h.members.entry(id).or_default();
+        if let Some(v) = &row.name {
+            m.name.clone_from(v);
+        }
+        m.sex = row.sex.or(m.sex);
+        m.birth_date = row.birth_date.or(m.birth_date);
+        m.relation = row.relation.or(m.relation);
+        if let Some(v) = &row.id_number {
+            m.id_number.clone_from(v);
+        }
+        m.labour = row.labour.or(m.labour);
+        for (col, b) in &row.flags {
+            let slot = match *col {
+                "in_school" => &mut m.in_school,
+                "disabled" => &mut m.disabled,
+                "serious_illness" => &mut m.serious_illness,
+                "college_graduate" => &mut m.college_graduate,
+                _ => &mut m.vulnerable,
+            };
+            *slot = *b;
+        }
+    }
+    // The questionnaire's own rules on the result (ID numbers, birth dates, heads), on
+    // the rows that gave the members: the errors in facts and members the sheet
+    // brings, not those the household had already (a visit's belong to its cadre).
+    let today = Date::in_china(now());
+    let lines: BTreeMap<&String, u64> = matched.iter().map(|(id, line)| (id, *line)).collect();
+    let had: Vec<(String, String)> = shared::validate(stored, today).into_iter().map(|p| (p.path, p.en)).collect();
+    for problem in shared::validate(&h, today) {
+        let roster_part = problem.path.starts_with("f/") || problem.path.starts_with("m/");
+        if problem.severity != shared::Severity::Error
+            || !roster_part
+            || had.contains(&(problem.path.clone(), problem.en.clone()))
+        {
+            continue;
+        }
+        let member = problem.path.strip_prefix("m/").and_then(|r| r.split('/').next()).map(str::to_owned);
+        let line = member.as_ref().and_then(|m| lines.get(m)).copied().unwrap_or(rows.first_line);
+        errors.push(RowError { line, zh: problem.zh, en: problem.en });
+    }
+    if let Err(e) = shared::fields::encode(&h) {
+        errors.push(RowError { line: rows.first_line, zh: e.zh(), en: e.to_string() });
+    }
+    if errors.is_empty() { Ok(h) } else { Err(errors) }
+}
+
+/// What an import would write: per household, the household now (if stored) and after.
+#[derive(Debug)]
+struct Plan {
+    households: Vec<(Option<HouseholdDoc>, Household, Vec<String>)>,
+    report: ImportReport,
+}
+
+/// The changes from `before` to `after` of household `id` (facts and members only),
+/// readable.
+fn changes(id: &str, before: &Household, after: &Household) -> Vec<FieldChange> {
+    let (Ok(old), Ok(new)) = (shared::fields::encode(before), shared::fields::encode(after)) else { return Vec::new() };
+    let keys: std::collections::BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    keys.into_iter()
+        .filter(|k| (k.starts_with("f/") || k.starts_with("m/")) && old.get(*k) != new.get(*k))
+        .map(|k| FieldChange {
+            household: id.to_owned(),
+            field_zh: shared::fields::describe(k, after, Lang::Zh),
+            field_en: shared::fields::describe(k, after, Lang::En),
+            before: old.get(k).map(ToString::to_string),
+            after: new.get(k).map(ToString::to_string),
+        })
+        .collect()
+}
+
+/// Reads `csv_text` against what is stored: what importing it would do (the preview),
+/// or every row error.
+fn make_plan(r: &mut dyn Reader, csv_text: &str) -> AppResult<Result<Plan, Vec<RowError>>> {
+    let cadres = r.logins_with_role(Role::Cadre)?;
+    let (parsed, mut errors) = parse(csv_text, &cadres);
+    let mut digest = Sha256::new();
+    digest.update(csv_text.as_bytes());
+    let mut households = Vec::new();
+    let mut report = ImportReport {
+        households: parsed.len(),
+        members: parsed.iter().map(|p| p.members.len()).sum(),
+        added: Vec::new(),
+        changes: Vec::new(),
+        assigned: Vec::new(),
+        imported: false,
+        confirm: String::new(),
     };
+    for rows in &parsed {
+        let id = &rows.registry_no;
+        let doc = r.load_doc(id)?;
+        let stored = match &doc {
+            Some(d) => d.household().map_err(AppError::internal)?,
+            None => Household::default(),
+        };
+        digest.update(id.as_bytes());
+        for head in doc.as_ref().map(HouseholdDoc::heads).unwrap_or_default() {
+            digest.update(head.0);
+        }
+        match apply(&stored, rows) {
+            Ok(after) => {
+                if doc.is_some() {
+                    report.changes.extend(changes(id, &stored, &after));
+                } else {
+                    report.added.push(id.clone());
+                }
+                report.assigned.extend(rows.cadres.iter().map(|c| (id.clone(), c.clone())));
+                households.push((doc, after, rows.cadres.clone()));
+            }
+            Err(e) => errors.extend(e),
+        }
+    }
+    if !errors.is_empty() {
+        errors.sort_by_key(|e| e.line);
+        return Ok(Err(errors));
+    }
+    report.confirm = hex::encode(&digest.finalize()[..16]);
+    Ok(Ok(Plan { households, report }))
+}
+
+/// The preview of importing `csv_text`: what would change, and the `confirm` digest.
+pub fn plan(r: &mut dyn Reader, csv_text: &str) -> AppResult<Result<ImportReport, Vec<RowError>>> {
+    Ok(make_plan(r, csv_text)?.map(|p| p.report))
+}
+
+/// Imports a roster in one transaction, as `stamp`'s author, if it still plans as the
+/// preview whose digest is `confirm`. On any row error nothing is imported and every
+/// error is returned.
+pub fn import(
+    w: &mut dyn Writer,
+    csv_text: &str,
+    confirm: &str,
+    stamp: &Stamp,
+) -> AppResult<Result<ImportReport, Refused>> {
+    let plan = match make_plan(w, csv_text)? {
+        Ok(p) => p,
+        Err(errors) => return Ok(Err(Refused::Rows(errors))),
+    };
+    if plan.report.confirm != confirm {
+        return Ok(Err(Refused::Stale));
+    }
     let at = now();
     let today = Date::in_china(at);
-    let mut members = 0;
-    for p in &parsed {
-        let id = &p.household.facts.registry_no;
+    for (doc, after, cadres) in plan.households {
+        let id = after.facts.registry_no.clone();
         // A household another import may be creating at this moment (PostgreSQL).
         w.lock_households(&store::Scope::All, &[id.as_str()])?;
-        let mut doc = match w.load_doc(id)? {
+        let mut doc = match doc {
             Some(d) => d,
-            None => HouseholdDoc::create(id, store::server_actor(), stamp).map_err(AppError::internal)?,
+            None => HouseholdDoc::create(&id, store::server_actor(), stamp).map_err(AppError::internal)?,
         };
-        doc.edit(stamp, |h| {
-            let f = &p.household.facts;
-            h.facts = shared::Facts { monitoring: f.monitoring.or(h.facts.monitoring), ..f.clone() };
-            for (mid, m) in &p.household.members {
-                h.members.insert(mid.clone(), m.clone());
-            }
-        })
-        .map_err(AppError::internal)?;
+        doc.edit(stamp, |h| *h = after.clone()).map_err(AppError::internal)?;
         let household = doc.household().map_err(AppError::internal)?;
-        w.save_doc(id, &doc, &household, today, at)?;
-        for cadre in &p.cadres {
-            w.assign(id, cadre)?;
+        w.save_doc(&id, &doc, &household, today, at)?;
+        for cadre in &cadres {
+            w.assign(&id, cadre)?;
         }
-        members += p.household.members.len();
     }
-    w.audit(at, &stamp.author.user, "import_roster", &format!("{} households, {members} members", parsed.len()))?;
-    Ok(Ok(ImportReport { households: parsed.len(), members }))
+    let mut report = plan.report;
+    let detail = format!(
+        "{} households ({} new), {} members, {} values changed",
+        report.households,
+        report.added.len(),
+        report.members,
+        report.changes.len()
+    );
+    w.audit(at, &stamp.author.user, "import_roster", &detail)?;
+    report.imported = true;
+    Ok(Ok(report))
+}
+
+/// Plans and imports `csv_text` in one transaction, without a person reading the
+/// preview: for seeding a database (tests, benchmarks), never for a county's sheet.
+pub fn import_at_once(
+    w: &mut dyn Writer,
+    csv_text: &str,
+    stamp: &Stamp,
+) -> AppResult<Result<ImportReport, Vec<RowError>>> {
+    let confirm = match make_plan(w, csv_text)? {
+        Ok(plan) => plan.report.confirm,
+        Err(rows) => return Ok(Err(rows)),
+    };
+    match import(w, csv_text, &confirm, stamp)? {
+        Ok(report) => Ok(Ok(report)),
+        Err(Refused::Rows(rows)) => Ok(Err(rows)),
+        Err(Refused::Stale) => Err(AppError::internal("a roster planned and imported in one transaction went stale")),
+    }
 }

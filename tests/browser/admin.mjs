@@ -64,9 +64,14 @@ try {
   await page.setInputFiles("[data-testid=roster-file]", { name: "roster.csv", mimeType: "text/csv", buffer: Buffer.from(good) });
   await page.waitForSelector("[data-testid=roster-file-info]");
   await page.click("[data-testid=roster-submit]");
+  await page.waitForSelector("[data-testid=roster-preview]");
+  const before = await (await fetch(`${base}/api/households`, { headers: { Authorization: `Bearer ${adminToken}` } })).json();
+  assert.ok(!before.some((h) => h.id === "G1"), "a preview imports nothing");
+  await page.screenshot({ path: `${out}/42-admin-roster-preview.png`, fullPage: true });
+  await page.click("[data-testid=roster-confirm]");
   await page.waitForSelector("[data-testid=roster-report]");
   assert.match(await page.textContent("[data-testid=roster-report]"), /1/);
-  step("corrected roster imported: household G1 with 2 members");
+  step("corrected roster previewed (nothing imported yet), confirmed: household G1 with 2 members");
 
   await page.click("[data-testid=admin-tab-assign]");
   await page.waitForSelector("[data-testid=assign-site] option:nth-child(2)", { state: "attached" });

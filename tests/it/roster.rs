@@ -33,13 +33,7 @@ async fn a_roster_with_bad_rows_imports_nothing_and_names_every_line() {
     assert_eq!(server.peek().documents(), before, "nothing imported");
 
     let good = "户编码,安置点,网格,姓名,帮扶干部,劳动能力\nH9,光禄新村,东片,罗一,c1,普通劳动力\nH9,光禄新村,东片,罗二,c1,弱劳动力\n";
-    let resp = reqwest::Client::new()
-        .post(server.url("/api/admin/roster"))
-        .bearer_auth(&admin.token)
-        .body(good)
-        .send()
-        .await
-        .unwrap();
+    let resp = admin.import_roster(good).await;
     assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
     let c1 = Phone::login(&server, "c1", "phone").await;
     assert!(c1.list().await.contains(&"H9".to_owned()));
@@ -53,4 +47,135 @@ async fn a_roster_with_bad_rows_imports_nothing_and_names_every_line() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 403);
+}
+
+/// A roster that gives H7 three members (no 成员编号 column), and c1 records work and a
+/// move on them.
+const FIRST: &str = "户编码,县,乡镇,安置点,网格,住址,迁出乡镇,帮扶干部,姓名,性别,出生日期,劳动能力
+H7,云岭县,栋川镇,阳光社区,3栋,3栋301,老寨乡,c1,张三,男,1980-01-01,普通劳动力
+H7,云岭县,栋川镇,阳光社区,3栋,3栋301,老寨乡,c1,李四,女,1985-02-02,普通劳动力
+H7,云岭县,栋川镇,阳光社区,3栋,3栋301,老寨乡,c1,王五,男,1990-03-03,普通劳动力
+";
+
+/// The same household re-exported: shorter, in another order, with fewer columns and
+/// empty cells.
+const SECOND: &str = "户编码,安置点,网格,姓名,性别,出生日期,帮扶干部
+H7,阳光社区,3栋,李四,,,c1
+H7,阳光社区,3栋,张三,,1980-01-01,c1
+";
+
+#[tokio::test]
+async fn a_reimport_matches_members_and_clears_nothing() {
+    use shared::{EmploymentStatus, MemberStatus, Stamp, VisitMode};
+    let dir = tempfile::tempdir().unwrap();
+    let server = roster_server(&dir).await;
+    let admin = Phone::login(&server, "admin", "desk").await;
+    let resp = admin.import_roster(FIRST).await;
+    assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    let mut c1 = Phone::login(&server, "c1", "phone").await;
+    c1.want(&["H7"]);
+    c1.sync().await;
+    let h = c1.docs["H7"].household().unwrap();
+    let id_of = |name: &str| h.members.iter().find(|(_, m)| m.name == name).unwrap().0.clone();
+    let (zhang, wang) = (id_of("张三"), id_of("王五"));
+    c1.docs
+        .get_mut("H7")
+        .unwrap()
+        .edit(&Stamp::new("c1", "李明", 1_795_000_000), |h| {
+            let v = h.visits.entry("2026-11".into()).or_default();
+            v.mode = Some(VisitMode::InPerson);
+            let job = v.employment.entry(zhang.clone()).or_default();
+            job.status = Some(EmploymentStatus::Employed);
+            job.monthly_income = Some(4200);
+            h.members.get_mut(&wang).unwrap().status = Some(MemberStatus::MovedOut);
+        })
+        .unwrap();
+    assert!(c1.sync().await.refused.is_empty());
+
+    // The preview of the second sheet: nothing it gives differs from what is stored.
+    let preview = reqwest::Client::new()
+        .post(server.url("/api/admin/roster"))
+        .bearer_auth(&admin.token)
+        .body(SECOND)
+        .send()
+        .await
+        .unwrap();
+    let status = preview.status();
+    let plan: serde_json::Value = preview.json().await.unwrap();
+    assert_eq!(status, 200, "{plan}");
+    assert_eq!(plan["imported"], false);
+    assert_eq!(plan["changes"], serde_json::json!([]), "{plan}");
+    assert_eq!(admin.import_roster(SECOND).await.status(), 200);
+
+    c1.sync().await;
+    let after = c1.docs["H7"].household().unwrap();
+    assert_eq!(after.members[&zhang].name, "张三", "the job's member is still 张三");
+    assert_eq!(after.visits["2026-11"].employment[&zhang].monthly_income, Some(4200));
+    assert_eq!(after.members[&wang].status, Some(MemberStatus::MovedOut), "a move is not undone");
+    assert_eq!(after.members.len(), 3, "a member missing from the sheet stays");
+    let li = &after.members[&id_of("李四")];
+    assert_eq!((li.sex, li.birth_date.map(|d| d.to_string())), (Some(shared::Sex::Female), Some("1985-02-02".into())));
+    assert_eq!(
+        (after.facts.county.as_str(), after.facts.address.as_str(), after.facts.origin_township.as_str()),
+        ("云岭县", "3栋301", "老寨乡"),
+        "absent columns clear nothing"
+    );
+    let s1 = Phone::login(&server, "s1", "desk-s1").await;
+    assert!(s1.list().await.contains(&"H7".to_owned()), "the supervisor still sees it");
+
+    // A change is shown before it is made, and a preview that went stale is refused.
+    // (A new name is matched by 成员编号: by name, it would be a new member.)
+    let renamed = format!("户编码,安置点,网格,成员编号,姓名\nH7,阳光社区,3栋,{zhang},张叁\n");
+    let plan: serde_json::Value = reqwest::Client::new()
+        .post(server.url("/api/admin/roster"))
+        .bearer_auth(&admin.token)
+        .body(renamed.clone())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let changes = plan["changes"].as_array().unwrap();
+    assert_eq!(changes.len(), 1, "{plan}");
+    assert_eq!((changes[0]["before"].as_str(), changes[0]["after"].as_str()), (Some("张三"), Some("张叁")));
+    c1.docs
+        .get_mut("H7")
+        .unwrap()
+        .edit(&Stamp::new("c1", "李明", 1_795_000_100), |h| h.facts.address = "3栋302".into())
+        .unwrap();
+    c1.sync().await;
+    let stale = reqwest::Client::new()
+        .post(server.url(&format!("/api/admin/roster?confirm={}", plan["confirm"].as_str().unwrap())))
+        .bearer_auth(&admin.token)
+        .body(renamed.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stale.status(), 409);
+}
+
+#[tokio::test]
+async fn values_over_a_limit_are_row_errors_with_line_column_and_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = roster_server(&dir).await;
+    let admin = Phone::login(&server, "admin", "desk").await;
+    let before = server.peek().documents();
+    let long_address = "路".repeat(2001);
+    let long_name = "名".repeat(100_000);
+    let mut csv =
+        format!("户编码,安置点,网格,住址,姓名\nH8,阳光社区,1栋,{long_address},甲\nH9,阳光社区,1栋,,{long_name}\n");
+    for n in 0..61 {
+        // Lines 4 to 64: the 61st member is on line 64.
+        csv.push_str(&format!("H10,阳光社区,1栋,,成员{n}\n"));
+    }
+    let resp = admin.import_roster(&csv).await;
+    assert_eq!(resp.status(), 422);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    let rows = body["rows"].as_array().unwrap();
+    let line = |n: u64| rows.iter().find(|r| r["line"] == n).unwrap_or_else(|| panic!("no error on line {n}: {body}"));
+    assert!(line(2)["zh"].as_str().unwrap().contains("住址") && line(2)["zh"].as_str().unwrap().contains("2000"));
+    assert!(line(3)["en"].as_str().unwrap().contains("name") && line(3)["en"].as_str().unwrap().contains("2000"));
+    assert!(line(64)["zh"].as_str().unwrap().contains("60"), "the 61st member: {body}");
+    assert_eq!(server.peek().documents(), before, "nothing imported");
 }

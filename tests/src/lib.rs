@@ -128,7 +128,7 @@ pub fn seed(db_path: &Path, users: &[(&str, &str, server::auth::Role, Option<&st
         db.write_blocking(|w| server::auth::create_user(w, &user, &hash)).expect("create user");
     }
     let stamp = shared::Stamp::new("admin", "管理员", 1_790_000_000);
-    db.write_blocking(|w| server::roster::import(w, roster_csv, &stamp)).expect("import").expect("roster rows");
+    db.write_blocking(|w| server::roster::import_at_once(w, roster_csv, &stamp)).expect("import").expect("roster rows");
 }
 
 /// Creates users and imports a roster (unless empty) through `store`, on any engine.
@@ -142,7 +142,11 @@ pub async fn seed_store(
     }
     if !roster_csv.is_empty() {
         let (csv, stamp) = (roster_csv.to_owned(), shared::Stamp::new("admin", "管理员", 1_790_000_000));
-        store.write(move |w| server::roster::import(w, &csv, &stamp)).await.expect("import").expect("roster rows");
+        store
+            .write(move |w| server::roster::import_at_once(w, &csv, &stamp))
+            .await
+            .expect("import")
+            .expect("roster rows");
     }
 }
 
@@ -249,6 +253,26 @@ impl Phone {
     /// GET with the token.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.expect("request")
+    }
+
+    /// POSTs a roster CSV for a preview and, when it previews cleanly, confirms it:
+    /// the answer of the confirmation (or of the preview when that refused).
+    pub async fn import_roster(&self, csv: &str) -> reqwest::Response {
+        let post = |query: String| {
+            self.http
+                .post(format!("{}/api/admin/roster{query}", self.base))
+                .bearer_auth(&self.token)
+                .header("content-type", "text/csv")
+                .body(csv.to_owned())
+                .send()
+        };
+        let preview = post(String::new()).await.expect("roster preview");
+        if preview.status() != StatusCode::OK {
+            return preview;
+        }
+        let plan: serde_json::Value = preview.json().await.expect("preview json");
+        assert_eq!(plan["imported"], false, "a preview imports nothing");
+        post(format!("?confirm={}", plan["confirm"].as_str().expect("confirm digest"))).await.expect("roster import")
     }
 
     /// POSTs `body` to the sync endpoint exactly as given; `gzip` labels it

@@ -7,7 +7,7 @@ mod users;
 
 use axum::Json;
 use axum::body::Bytes;
-use axum::extract::State;
+use axum::extract::{Query, State};
 use axum::http::StatusCode;
 
 pub use assignments::{
@@ -69,11 +69,22 @@ pub struct ImportErrors {
     pub rows: Vec<RowError>,
 }
 
-/// `POST /api/admin/roster` with a CSV body: 200 with counts, or 422 with every bad row
-/// (and nothing imported).
+/// `?confirm=` of a roster import.
+#[derive(Debug, serde::Deserialize)]
+pub struct RosterQuery {
+    /// The digest of the preview being confirmed; absent: preview only.
+    pub confirm: Option<String>,
+}
+
+/// `POST /api/admin/roster` with a CSV body: without `?confirm=`, the preview (200,
+/// nothing written: what would be added and changed, and the digest to confirm it
+/// with); with `?confirm=<digest>`, the import of exactly that preview (200), or 409
+/// when the sheet or the households changed since. Either way, 422 with every bad
+/// row (and nothing imported).
 pub async fn import_roster(
     State(state): State<AppState>,
     session: Session,
+    Query(q): Query<RosterQuery>,
     body: Bytes,
 ) -> AppResult<Result<Json<ImportReport>, (StatusCode, Json<ImportErrors>)>> {
     admin_only(&session)?;
@@ -84,9 +95,21 @@ pub async fn import_roster(
             "The roster must be a UTF-8 CSV (save as \"CSV UTF-8\")",
         )
     })?;
+    let rejected =
+        |rows| (StatusCode::UNPROCESSABLE_ENTITY, Json(ImportErrors { error: "roster_rejected".into(), rows }));
+    let Some(confirm) = q.confirm else {
+        let preview = state.store.read(move |r| Ok(roster::plan(r, &text))).await??;
+        return Ok(preview.map(Json).map_err(rejected));
+    };
     let stamp = shared::Stamp::new(session.user.id.clone(), session.user.name.clone(), auth::now());
-    let result = state.store.write(move |w| roster::import(w, &text, &stamp)).await?;
-    Ok(result.map(Json).map_err(|rows| {
-        (StatusCode::UNPROCESSABLE_ENTITY, Json(ImportErrors { error: "roster_rejected".into(), rows }))
-    }))
+    match state.store.write(move |w| roster::import(w, &text, &confirm, &stamp)).await? {
+        Ok(report) => Ok(Ok(Json(report))),
+        Err(roster::Refused::Rows(rows)) => Ok(Err(rejected(rows))),
+        Err(roster::Refused::Stale) => Err(AppError::new(
+            StatusCode::CONFLICT,
+            "roster_changed",
+            "预览之后花名册或相关户的记录有变化，请重新预览后再确认导入",
+            "The sheet or its households changed since the preview; preview again, then confirm",
+        )),
+    }
 }

@@ -1,6 +1,7 @@
 //! 花名册导入: choose a CSV file, read it in the browser (UTF-8; a GB18030 file saved
-//! by Excel is decoded too), send it to `POST /api/admin/roster`, then show what was
-//! imported, or every rejected row (and that nothing was imported).
+//! by Excel is decoded too), send it to `POST /api/admin/roster` for a preview (the
+//! households it adds, every value it changes), then, on 确认导入, import exactly
+//! that preview; or show every rejected row (and that nothing was imported).
 
 use leptos::prelude::*;
 use wasm_bindgen::JsCast;
@@ -10,11 +11,25 @@ use super::{Msg, token};
 use crate::api;
 use crate::state::Ui;
 
-/// What a good file did.
+/// What a good file would do (a preview) or did.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
 struct Report {
     households: usize,
     members: usize,
+    added: Vec<String>,
+    changes: Vec<Change>,
+    imported: bool,
+    confirm: String,
+}
+
+/// One value a re-import changes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+struct Change {
+    household: String,
+    field_zh: String,
+    field_en: String,
+    before: Option<String>,
+    after: Option<String>,
 }
 
 /// One rejected row. `column` is shown when the server names one.
@@ -34,6 +49,7 @@ struct Rejected {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Outcome {
+    Preview(Report),
     Imported(Report),
     Rejected(Vec<RowError>),
     Failed(Msg),
@@ -82,25 +98,30 @@ pub fn Roster(ui: Ui) -> impl IntoView {
             }
         });
     };
-    let import = move |_| {
+    // Without a digest: the preview; with the preview's digest: the import.
+    let send = move |confirm: Option<String>| {
         let Some(c) = chosen.get_untracked() else { return };
         busy.set(true);
         outcome.set(None);
         leptos::task::spawn_local(async move {
-            let answer = api::post_raw(&token(ui), "/api/admin/roster", "text/csv; charset=utf-8", &c.text).await;
+            let path = match &confirm {
+                Some(digest) => format!("/api/admin/roster?confirm={digest}"),
+                None => "/api/admin/roster".to_owned(),
+            };
+            let answer = api::post_raw(&token(ui), &path, "text/csv; charset=utf-8", &c.text).await;
             busy.set(false);
+            let unreadable = |e: serde_json::Error| {
+                Outcome::Failed(Msg::new(format!("答复无法解读：{e}"), format!("Unreadable answer: {e}")))
+            };
             let result = match answer {
                 Ok((200, body)) => match serde_json::from_str::<Report>(&body) {
-                    Ok(r) => Outcome::Imported(r),
-                    Err(e) => {
-                        Outcome::Failed(Msg::new(format!("答复无法解读：{e}"), format!("Unreadable answer: {e}")))
-                    }
+                    Ok(r) if r.imported => Outcome::Imported(r),
+                    Ok(r) => Outcome::Preview(r),
+                    Err(e) => unreadable(e),
                 },
                 Ok((422, body)) => match serde_json::from_str::<Rejected>(&body) {
                     Ok(r) => Outcome::Rejected(r.rows),
-                    Err(e) => {
-                        Outcome::Failed(Msg::new(format!("答复无法解读：{e}"), format!("Unreadable answer: {e}")))
-                    }
+                    Err(e) => unreadable(e),
                 },
                 Ok((status, body)) => Outcome::Failed(serde_json::from_str::<Msg>(&body).unwrap_or_else(|_| {
                     Msg::new(format!("服务器答复 HTTP {status}"), format!("The server answered HTTP {status}"))
@@ -110,6 +131,7 @@ pub fn Roster(ui: Ui) -> impl IntoView {
             outcome.set(Some(result));
         });
     };
+    let preview = move |_| send(None);
 
     let file_info = move || {
         chosen.get().map(|c| {
@@ -129,6 +151,7 @@ pub fn Roster(ui: Ui) -> impl IntoView {
 
     let result = move || {
         outcome.get().map(|o| match o {
+            Outcome::Preview(r) => preview_view(ui, r, send).into_any(),
             Outcome::Imported(r) => view! {
                 <p class="admin-ok" data-testid="roster-report">
                     {move || match ui.lang.get() {
@@ -198,11 +221,64 @@ pub fn Roster(ui: Ui) -> impl IntoView {
                 <input type="file" accept=".csv,text/csv" data-testid="roster-file" on:change=on_file />
             </label>
             {file_info}
-            <button class="primary" data-testid="roster-submit" on:click=import
+            <button class="primary" data-testid="roster-submit" on:click=preview
                 disabled=move || busy.get() || chosen.with(Option::is_none)>
-                {move || if busy.get() { ui.t("正在导入…", "Importing…") } else { ui.t("导入", "Import") }}
+                {move || if busy.get() { ui.t("请稍候…", "Please wait…") } else { ui.t("预览变更", "Preview the changes") }}
             </button>
             {result}
+        </div>
+    }
+}
+
+/// The preview: what the sheet adds and changes, and the button that imports it.
+fn preview_view(ui: Ui, r: Report, send: impl Fn(Option<String>) + Copy + 'static) -> impl IntoView {
+    let (households, members, added, n) = (r.households, r.members, r.added.len(), r.changes.len());
+    let digest = r.confirm.clone();
+    let summary = move || match ui.lang.get() {
+        shared::Lang::Zh => format!("共 {households} 户（新增 {added} 户）、{members} 名成员；已有户将改动 {n} 项："),
+        _ => format!("{households} households ({added} new), {members} members; {n} values of existing households change:"),
+    };
+    let rows = r
+        .changes
+        .into_iter()
+        .map(|c| {
+            let field = Msg::new(c.field_zh, c.field_en);
+            let (before, after) = (c.before.unwrap_or_else(|| "—".into()), c.after.unwrap_or_else(|| "—".into()));
+            view! {
+                <tr data-testid="roster-change">
+                    <td data-label=move || ui.t("户编码", "Household")>{c.household}</td>
+                    <td data-label=move || ui.t("项目", "Field")>{move || field.say(ui)}</td>
+                    <td data-label=move || ui.t("原值", "Now")>{before}</td>
+                    <td data-label=move || ui.t("新值", "New")>{after}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <div class="admin-preview" data-testid="roster-preview">
+            <p>{summary}</p>
+            <Show when=move || { n > 0 }>
+                <table class="admin-table">
+                    <thead>
+                        <tr>
+                            <th>{move || ui.t("户编码", "Household")}</th>
+                            <th>{move || ui.t("项目", "Field")}</th>
+                            <th>{move || ui.t("原值", "Now")}</th>
+                            <th>{move || ui.t("新值", "New")}</th>
+                        </tr>
+                    </thead>
+                    <tbody>{rows.clone()}</tbody>
+                </table>
+            </Show>
+            <p class="admin-hint">
+                {move || ui.t(
+                    "表中空白或缺少的列不会清除已有信息，成员的迁出、已故状态不会被重置。",
+                    "Empty cells and absent columns clear nothing; members' moved-out and deceased statuses stay.",
+                )}
+            </p>
+            <button class="primary" data-testid="roster-confirm" on:click=move |_| send(Some(digest.clone()))>
+                {move || ui.t("确认导入", "Import these changes")}
+            </button>
         </div>
     }
 }
