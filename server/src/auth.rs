@@ -146,6 +146,60 @@ fn locked(wait: i64) -> AppError {
     e
 }
 
+/// How long an account is locked after `failed` wrong passwords in a row: not at all
+/// for the first [`FREE_FAILURES`] - 1, then 30 s doubling up to [`MAX_LOCK_SECONDS`].
+fn lock_seconds(failed: i64) -> i64 {
+    if failed >= FREE_FAILURES { (30i64 << (failed - FREE_FAILURES).min(10)).min(MAX_LOCK_SECONDS) } else { 0 }
+}
+
+/// Counts one password attempt on `login` as a failure before the password is
+/// checked, in the transaction that checks the lock (the row locked on PostgreSQL):
+/// however many attempts run at once, each sees the ones before it, and a burst cannot
+/// check more passwords than the throttle allows. A right password clears the count.
+/// Returns the account's password hash, or `None` for a login that does not exist;
+/// those are counted too (in this process's memory), so that the lock answer does not
+/// tell which logins exist.
+async fn claim_attempt(store: &Store, login: &str, at: i64) -> AppResult<Option<String>> {
+    let login = login.to_owned();
+    let unknown = login.clone();
+    let claimed = store
+        .write(move |w| {
+            let Some(c) = w.credentials(&login)? else { return Ok(None) };
+            if c.locked_until > at {
+                return Err(locked(c.locked_until - at));
+            }
+            let failed = c.failed_logins + 1;
+            let lock = lock_seconds(failed);
+            w.set_login_failures(&login, failed, if lock > 0 { at + lock } else { 0 })?;
+            Ok::<_, AppError>(Some(c.password_hash))
+        })
+        .await?;
+    if claimed.is_none() {
+        claim_unknown(&unknown, at)?;
+    }
+    Ok(claimed)
+}
+
+/// [`claim_attempt`] for a login with no account: the same count and lock, kept in
+/// memory (at most 10,000 logins, forgotten all at once beyond that).
+fn claim_unknown(login: &str, at: i64) -> AppResult<()> {
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static TRIES: OnceLock<Mutex<HashMap<String, (i64, i64)>>> = OnceLock::new();
+    let mut tries = TRIES.get_or_init(Default::default).lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    if tries.len() >= 10_000 && !tries.contains_key(login) {
+        tries.clear();
+    }
+    let (failed, locked_until) = tries.entry(login.to_owned()).or_insert((0, 0));
+    if *locked_until > at {
+        return Err(locked(*locked_until - at));
+    }
+    *failed += 1;
+    let lock = lock_seconds(*failed);
+    *locked_until = if lock > 0 { at + lock } else { 0 };
+    Ok(())
+}
+
 /// Checks a password and opens a session for `device_id`. Repeated failures lock the
 /// account for a growing time (429 with `Retry-After`).
 pub async fn login(store: &Store, id: &str, password: &str, device_id: &str, at: i64) -> AppResult<LoginOk> {
@@ -156,27 +210,7 @@ pub async fn login(store: &Store, id: &str, password: &str, device_id: &str, at:
             "The device id is malformed (1–32 letters, digits, '_', '.', '-')",
         ));
     }
-    // The attempt is counted as a failure before the password is checked, in the
-    // transaction that checks the lock (the row locked on PostgreSQL): however many
-    // attempts run at once, each sees the ones before it, and a burst cannot check
-    // more passwords than the throttle allows. A right password clears the count.
-    let login = id.to_owned();
-    let claimed = store
-        .write(move |w| {
-            let Some(c) = w.credentials(&login)? else { return Ok(None) };
-            if c.locked_until > at {
-                return Err(locked(c.locked_until - at));
-            }
-            let failed = c.failed_logins + 1;
-            let lock = if failed >= FREE_FAILURES {
-                (30i64 << (failed - FREE_FAILURES).min(10)).min(MAX_LOCK_SECONDS)
-            } else {
-                0
-            };
-            w.set_login_failures(&login, failed, if lock > 0 { at + lock } else { 0 })?;
-            Ok::<_, AppError>(Some(c.password_hash))
-        })
-        .await?;
+    let claimed = claim_attempt(store, id, at).await?;
     let password = password.to_owned();
     let Some(phc) = claimed else {
         // Spend the same effort as for a real account, so timing does not reveal logins.
@@ -227,20 +261,21 @@ pub async fn login(store: &Store, id: &str, password: &str, device_id: &str, at:
 
 /// Changes a password after checking the old one; every other session of the user ends.
 pub async fn change_password(store: &Store, session_token: &str, user: &str, old: &str, new: &str) -> AppResult<()> {
-    let login = user.to_owned();
-    let phc = store.read(move |r| Ok(r.credentials(&login)?.map(|c| c.password_hash))).await?;
+    check_password_rules(new)?;
+    // A wrong old password counts against the account as a wrong login does.
+    let phc = claim_attempt(store, user, now()).await?;
     let old = old.to_owned();
     let Some(phc) = phc else { return Err(wrong_credentials()) };
     if !off_thread(move || verify_password(&old, &phc)).await {
         return Err(wrong_credentials());
     }
-    check_password_rules(new)?;
     let new = new.to_owned();
     let hash = off_thread(move || hash_password(&new)).await?;
     let (login, keep) = (user.to_owned(), token_hash(session_token));
     store
         .write(move |w| {
-            w.set_password_hash(&login, &hash, false)?;
+            // The old password was right: the count of wrong ones is cleared.
+            w.set_password_hash(&login, &hash, true)?;
             w.delete_sessions_of(&login, Some(&keep))?;
             Ok::<_, AppError>(())
         })
@@ -273,15 +308,22 @@ impl FromRequestParts<AppState> for Session {
     }
 }
 
-/// Household `id` for `user`, or why not: 404 when it is not on the roster, 403 when it
-/// is outside the user's scope. The check every per-household endpoint starts with.
+/// Household `id` for `user`, or why not: 404 both when it is not on the roster and
+/// when it is outside the user's scope, so that nobody learns which household numbers
+/// exist outside their own. The check every per-household endpoint starts with.
 pub fn require_touch(r: &mut dyn Reader, user: &User, id: &str) -> AppResult<()> {
     match r.access(user, id)? {
-        Access::Unknown => Err(AppError::not_found(&format!("户 {id} / household {id}"))),
-        Access::OutOfScope => Err(AppError::forbidden(
-            format!("户 {id} 不在您的负责范围内"),
-            format!("Household {id} is outside your scope"),
-        )),
+        Access::Unknown | Access::OutOfScope => Err(not_yours(id)),
         Access::Allowed => Ok(()),
     }
+}
+
+/// 404 for a household that does not exist or is not the caller's (one answer for both).
+pub fn not_yours(id: &str) -> AppError {
+    AppError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("户 {id} 不存在或不在您的负责范围内"),
+        format!("Household {id} does not exist or is outside your scope"),
+    )
 }

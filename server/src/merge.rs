@@ -186,19 +186,14 @@ fn read_all<'e>(
 /// What stage 1 read for an entry, or its refusal.
 fn decide(entry: &Outgoing, input: MergeInput) -> Result<Stored, Reply> {
     let id = &entry.doc_id;
+    // One answer whether the household does not exist or is someone else's: nobody
+    // learns which household numbers exist outside their own.
     match input.access {
-        Access::Unknown => {
+        Access::Unknown | Access::OutOfScope => {
             return Err(refused(
                 RefusalCode::UnknownHousehold,
-                format!("户 {id} 不在花名册中"),
-                format!("Household {id} is not on the roster"),
-            ));
-        }
-        Access::OutOfScope => {
-            return Err(refused(
-                RefusalCode::OutOfScope,
-                format!("户 {id} 不在您的负责范围内"),
-                format!("Household {id} is outside your scope"),
+                format!("户 {id} 不存在或不在您的负责范围内"),
+                format!("Household {id} does not exist or is outside your scope"),
             ));
         }
         Access::Allowed => {}

@@ -164,7 +164,6 @@ pub async fn sync_single(
         Reply::InSync => Ok(StatusCode::NO_CONTENT.into_response()),
         Reply::Refused(r) => {
             let status = match r.kind() {
-                Some(RefusalCode::OutOfScope) => StatusCode::FORBIDDEN,
                 Some(RefusalCode::UnknownHousehold) => StatusCode::NOT_FOUND,
                 Some(RefusalCode::BadMessage) => StatusCode::BAD_REQUEST,
                 Some(RefusalCode::DocTooLarge) => StatusCode::PAYLOAD_TOO_LARGE,

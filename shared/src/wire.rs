@@ -82,10 +82,9 @@ pub struct Outgoing {
 /// (PROTOCOL.md lists the same codes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RefusalCode {
-    /// The household is not on the roster.
+    /// The household is not on the roster, or is outside the user's scope (one code
+    /// for both: nobody learns which household numbers exist outside their own).
     UnknownHousehold,
-    /// The household is outside the user's scope.
-    OutOfScope,
     /// Not a readable sync message.
     BadMessage,
     /// The merged document breaks the layout (`fields::SchemaError`).
@@ -100,9 +99,8 @@ pub enum RefusalCode {
 
 impl RefusalCode {
     /// Every code.
-    pub const ALL: [RefusalCode; 7] = [
+    pub const ALL: [RefusalCode; 6] = [
         RefusalCode::UnknownHousehold,
-        RefusalCode::OutOfScope,
         RefusalCode::BadMessage,
         RefusalCode::Schema,
         RefusalCode::Invalid,
@@ -114,7 +112,6 @@ impl RefusalCode {
     pub fn code(self) -> &'static str {
         match self {
             RefusalCode::UnknownHousehold => "unknown_household",
-            RefusalCode::OutOfScope => "out_of_scope",
             RefusalCode::BadMessage => "bad_message",
             RefusalCode::Schema => "schema",
             RefusalCode::Invalid => "invalid",
@@ -133,7 +130,7 @@ impl RefusalCode {
 /// A refusal of one document, in both languages.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Refusal {
-    /// Stable machine-readable code: a [`RefusalCode`]'s, e.g. `out_of_scope`, `schema`.
+    /// Stable machine-readable code: a [`RefusalCode`]'s, e.g. `unknown_household`, `schema`.
     pub code: String,
     /// 中文说明.
     pub zh: String,
@@ -739,7 +736,7 @@ mod tests {
             Incoming { doc_id: "b".into(), reply: Reply::InSync },
             Incoming {
                 doc_id: "c".into(),
-                reply: Reply::Refused(Refusal::new(RefusalCode::OutOfScope, "无权访问", "Not yours")),
+                reply: Reply::Refused(Refusal::new(RefusalCode::UnknownHousehold, "无权访问", "Not yours")),
             },
         ];
         assert_eq!(decode_response(&encode_response(&resp)).unwrap(), resp);

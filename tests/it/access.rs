@@ -60,7 +60,8 @@ const CALLERS: [Caller; 9] = [
 enum W {
     /// This HTTP status.
     S(u16),
-    /// `200`, but the batch's reply refuses the household as `out_of_scope`.
+    /// `200`, but the batch's reply refuses the household as `unknown_household` (the
+    /// answer for households that do not exist and for someone else's alike).
     Out,
 }
 
@@ -118,19 +119,20 @@ const TABLE: &[Row] = &[
                                                                                [OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK,  OK]),
     ("/api/me",                       Call::Get,                               [U,   U,   U,   U,   U,   OK,  OK,  OK,  OK]),
     ("/api/households",               Call::Get,                               [U,   U,   U,   U,   U,   OK,  OK,  OK,  OK]),
-    ("/api/households/H2",            Call::Get,                               [U,   U,   U,   U,   U,   OK,  F,   OK,  OK]),
-    ("/api/households/H4",            Call::Get,                               [U,   U,   U,   U,   U,   F,   OK,  F,   OK]),
-    ("/api/households/H2/history",    Call::Get,                               [U,   U,   U,   U,   U,   OK,  F,   OK,  OK]),
-    ("/api/households/H4/history",    Call::Get,                               [U,   U,   U,   U,   U,   F,   OK,  F,   OK]),
+    // Someone else's household answers as one that does not exist (404).
+    ("/api/households/H2",            Call::Get,                               [U,   U,   U,   U,   U,   OK,  NF,  OK,  OK]),
+    ("/api/households/H4",            Call::Get,                               [U,   U,   U,   U,   U,   NF,  OK,  NF,  OK]),
+    ("/api/households/H2/history",    Call::Get,                               [U,   U,   U,   U,   U,   OK,  NF,  OK,  OK]),
+    ("/api/households/H4/history",    Call::Get,                               [U,   U,   U,   U,   U,   NF,  OK,  NF,  OK]),
     // Supervisors do not sync: whole documents hold every ID number in full.
-    ("/api/sync/H2",                  Call::Sync("H2"),                        [U,   U,   U,   U,   U,   NONE, F,  F,   NONE]),
-    ("/api/sync/H4",                  Call::Sync("H4"),                        [U,   U,   U,   U,   U,   F,   NONE, F,  NONE]),
+    ("/api/sync/H2",                  Call::Sync("H2"),                        [U,   U,   U,   U,   U,   NONE, NF, F,   NONE]),
+    ("/api/sync/H4",                  Call::Sync("H4"),                        [U,   U,   U,   U,   U,   NF,  NONE, F,  NONE]),
     ("/api/sync",                     Call::Batch("H2"),                       [U,   U,   U,   U,   U,   OK,  W::Out, F, OK]),
     ("/api/sync",                     Call::Batch("H4"),                       [U,   U,   U,   U,   U,   W::Out, OK, F, OK]),
     ("/api/households/H2/review",     Call::Review("H2"),                      [U,   U,   U,   U,   U,   F,   F,   OK,  OK]),
-    ("/api/households/H4/review",     Call::Review("H4"),                      [U,   U,   U,   U,   U,   F,   F,   F,   OK]),
+    ("/api/households/H4/review",     Call::Review("H4"),                      [U,   U,   U,   U,   U,   F,   F,   NF,  OK]),
     ("/api/households/H2/resolve",    Call::Resolve("H2"),                     [U,   U,   U,   U,   U,   F,   F,   OK,  OK]),
-    ("/api/households/H4/resolve",    Call::Resolve("H4"),                     [U,   U,   U,   U,   U,   F,   F,   F,   OK]),
+    ("/api/households/H4/resolve",    Call::Resolve("H4"),                     [U,   U,   U,   U,   U,   F,   F,   NF,  OK]),
     ("/api/reviews?period=2025-06",   Call::Get,                               [U,   U,   U,   U,   U,   F,   F,   OK,  OK]),
     ("/api/trend?period=2025-06",     Call::Get,                               [U,   U,   U,   U,   U,   F,   F,   OK,  OK]),
     ("/api/coverage?period=2025-06",  Call::Get,                               [U,   U,   U,   U,   U,   F,   F,   OK,  OK]),
@@ -363,7 +365,7 @@ async fn every_route_answers_every_caller_as_it_should() {
 
             let refused_in_batch = matches!(call, Call::Batch(_)) && status == 200 && {
                 let replies = wire::decode_response(&body).unwrap();
-                matches!(&replies[..], [r] if matches!(&r.reply, Reply::Refused(x) if x.code == "out_of_scope"))
+                matches!(&replies[..], [r] if matches!(&r.reply, Reply::Refused(x) if x.code == "unknown_household"))
             };
             let got = if refused_in_batch { W::Out } else { W::S(status) };
             if got != want[i] {

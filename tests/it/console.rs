@@ -61,7 +61,7 @@ async fn a_returned_visit_reaches_the_cadre_and_comes_back_corrected() {
     let no_visit = s1.post_json("/api/households/H3/review", &json!({"period": P, "action": "approve"})).await;
     assert_eq!(error_code(no_visit, StatusCode::CONFLICT).await, "no_visit");
     let outside = s1.post_json("/api/households/H4/review", &json!({"period": P, "action": "approve"})).await;
-    assert_eq!(outside.status(), StatusCode::FORBIDDEN, "H4 is in 光禄新村, outside s1's site");
+    assert_eq!(outside.status(), StatusCode::NOT_FOUND, "H4 is in 光禄新村, outside s1's site");
     let by_cadre = c1.post_json(&review, &json!({"period": P, "action": "approve"})).await;
     assert_eq!(by_cadre.status(), StatusCode::FORBIDDEN, "cadres do not review");
     assert_eq!(server.peek().documents(), before, "refused reviews left every document as it was");
@@ -210,6 +210,6 @@ async fn trend_and_cadre_filters_count_what_was_recorded() {
     let detail: Value = admin.get_json("/api/households/H4").await;
     assert_eq!(detail["household"]["facts"]["site"], "光禄新村");
     let cadre_detail = c2.get("/api/households/H2").await;
-    assert_eq!(cadre_detail.status(), StatusCode::FORBIDDEN, "H2 is c1's");
+    assert_eq!(cadre_detail.status(), StatusCode::NOT_FOUND, "H2 is c1's");
     server.stop().await;
 }

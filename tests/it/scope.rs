@@ -19,7 +19,7 @@ async fn a_cadre_cannot_read_or_write_another_cadres_household() {
     // Reading H2 (c1's) by sync: refused, nothing sent back.
     c2.want(&["H2", "H4"]);
     let report = c2.sync().await;
-    assert_eq!(report.refused["H2"].code, "out_of_scope");
+    assert_eq!(report.refused["H2"].code, "unknown_household");
     assert!(report.refused["H2"].zh.contains("不在您的负责范围内"));
     assert!(c2.docs["H2"].heads().is_empty(), "no byte of H2 reached c2");
     assert!(!c2.docs["H4"].heads().is_empty(), "the rest of the batch went through");
@@ -31,7 +31,7 @@ async fn a_cadre_cannot_read_or_write_another_cadres_household() {
     forged.edit(&stamp, |h| h.facts.address = "篡改".into()).unwrap();
     c2.docs.insert("H2".into(), forged);
     let report = c2.sync().await;
-    assert_eq!(report.refused["H2"].code, "out_of_scope");
+    assert_eq!(report.refused["H2"].code, "unknown_household");
     assert_eq!(server.peek().documents(), before, "nothing stored changed");
 
     // A household that does not exist.
@@ -39,7 +39,7 @@ async fn a_cadre_cannot_read_or_write_another_cadres_household() {
     assert_eq!(c2.sync().await.refused["NOPE"].code, "unknown_household");
 
     // History and dashboards.
-    assert_eq!(c2.get("/api/households/H2/history").await.status(), 403);
+    assert_eq!(c2.get("/api/households/H2/history").await.status(), 404, "as if it did not exist");
     assert_eq!(c2.get("/api/households/H1/history").await.status(), 200);
     assert_eq!(c2.get("/api/coverage").await.status(), 403);
     assert_eq!(c2.get("/api/export.csv").await.status(), 403);
@@ -51,7 +51,7 @@ async fn a_supervisor_sees_only_their_area() {
     let server = roster_server(&dir).await;
     let s1 = Phone::login(&server, "s1", "desk").await;
     assert_eq!(s1.list().await, ["H1", "H2", "H3"]);
-    assert_eq!(s1.get("/api/households/H4/history").await.status(), 403);
+    assert_eq!(s1.get("/api/households/H4/history").await.status(), 404);
     let report: serde_json::Value = s1.get_json("/api/indicators?period=2026-11").await;
     assert_eq!(report["indicators"]["households"], 3);
     let csv = s1.get("/api/export.csv?period=2026-11").await.text().await.unwrap();

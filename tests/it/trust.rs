@@ -340,3 +340,37 @@ fn resident_mib() -> i64 {
     let line = status.lines().find(|l| l.starts_with("VmRSS:")).unwrap();
     line.split_whitespace().nth(1).unwrap().parse::<i64>().unwrap() / 1024
 }
+
+#[tokio::test]
+async fn passwords_are_throttled_everywhere_and_locks_do_not_reveal_logins() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = roster_server(&dir).await;
+    let c1 = Phone::login(&server, "c1", "phone-c1").await;
+    let http = reqwest::Client::new();
+    // Wrong old passwords in a password change count like wrong logins.
+    let mut statuses = Vec::new();
+    for _ in 0..server::auth::FREE_FAILURES + 1 {
+        let resp = c1.post_json("/api/password", &json!({"old": "guess guess", "new": "a new secret"})).await;
+        statuses.push(resp.status().as_u16());
+    }
+    assert_eq!(statuses.last(), Some(&429), "{statuses:?}");
+    // Eight spaces are no password.
+    let c2 = Phone::login(&server, "c2", "phone-c2").await;
+    let resp = c2.post_json("/api/password", &json!({"old": huhujian_tests::PASSWORD, "new": "        "})).await;
+    assert_eq!(resp.status(), 400);
+    assert_eq!(resp.json::<Value>().await.unwrap()["error"], "weak_password");
+    // A login that does not exist is locked after as many tries as a real one.
+    let answers = |login: &'static str| {
+        let http = http.clone();
+        let url = server.url("/api/login");
+        async move {
+            let mut out = Vec::new();
+            for _ in 0..server::auth::FREE_FAILURES + 1 {
+                let body = json!({"login": login, "password": "wrong wrong", "device_id": "d"});
+                out.push(http.post(&url).json(&body).send().await.unwrap().status().as_u16());
+            }
+            out
+        }
+    };
+    assert_eq!(answers("c2").await, answers("nobody").await, "the same answers for a real and a made-up login");
+}

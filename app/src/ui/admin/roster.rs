@@ -236,7 +236,9 @@ fn preview_view(ui: Ui, r: Report, send: impl Fn(Option<String>) + Copy + 'stati
     let digest = r.confirm.clone();
     let summary = move || match ui.lang.get() {
         shared::Lang::Zh => format!("共 {households} 户（新增 {added} 户）、{members} 名成员；已有户将改动 {n} 项："),
-        _ => format!("{households} households ({added} new), {members} members; {n} values of existing households change:"),
+        _ => format!(
+            "{households} households ({added} new), {members} members; {n} values of existing households change:"
+        ),
     };
     let rows = r
         .changes
