@@ -96,8 +96,8 @@ fn bench() -> Result {
     let _ = std::fs::remove_dir_all(&out);
     let bench_bin = format!("{target}/release/bench");
     status(
-        "bench sync merge concurrent queries storage",
-        Command::new(&bench_bin).args(["sync", "merge", "concurrent", "queries", "storage", "--out", &out]),
+        "bench sync merge concurrent hostile queries storage",
+        Command::new(&bench_bin).args(["sync", "merge", "concurrent", "hostile", "queries", "storage", "--out", &out]),
     )?;
     node_tools()?;
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());

@@ -1,0 +1,207 @@
+//! A hostile client beside honest phones (issue 16): 20 phones of the seeded county
+//! sync an edit of 10 households each, 5 rounds, first alone, then while an attacker
+//! without an account keeps 1,000 connections open that never finish their headers
+//! (reopening each one the server cuts off) and runs 64 login loops, each trying
+//! made-up logins (every try costs the server a password hash). Reported: the phones'
+//! sync p99 beside the quiet p99, and the process's resident memory (server and
+//! clients) before and at most during the attack.
+
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use shared::Stamp;
+use tokio::io::AsyncWriteExt;
+
+use super::sync::{CADRE, copy_of, current_period};
+use super::{Part, Row};
+use crate::{Phone, TestServer};
+
+const PHONES: usize = 20;
+const PER_PHONE: usize = 10;
+const ROUNDS: usize = 5;
+const HALF_OPEN: usize = 1000;
+const LOGIN_LOOPS: usize = 64;
+
+/// p-th percentile (nearest rank) of sorted samples.
+fn pct(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1]
+}
+
+/// This process's resident memory, MiB (Linux; 0 elsewhere).
+fn resident_mib() -> f64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kb = status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    kb / 1024.0
+}
+
+/// The phones, each with its households downloaded.
+async fn phones(server: &TestServer, run: &str) -> Vec<Phone> {
+    let first =
+        Phone::login_with(&server.url(""), CADRE, server::demo::DEMO_PASSWORD, "hostile-list").await.expect("login");
+    let ids = first.list().await;
+    let mut out = Vec::new();
+    for (i, chunk) in ids.chunks(PER_PHONE).take(PHONES).enumerate() {
+        let mut phone = Phone::login_with(&server.url(""), CADRE, server::demo::DEMO_PASSWORD, &format!("{run}-{i}"))
+            .await
+            .expect("login");
+        phone.want(&chunk.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(phone.try_sync().await.expect("download").refused.is_empty());
+        out.push(phone);
+    }
+    out
+}
+
+/// The rounds; the phones' sync latencies, ms, sorted.
+async fn rounds(mut phones: Vec<Phone>) -> Vec<f64> {
+    let period = current_period().to_string();
+    let mut latencies = Vec::new();
+    for round in 0..ROUNDS {
+        for (i, phone) in phones.iter_mut().enumerate() {
+            let stamp = Stamp::new(CADRE, "干部", server::auth::now() + round as i64);
+            for doc in phone.docs.values_mut() {
+                doc.edit(&stamp, |h| h.visits.entry(period.clone()).or_default().note = format!("敌意{round} {i}"))
+                    .expect("edit");
+            }
+        }
+        let tasks: Vec<_> = phones
+            .drain(..)
+            .map(|mut p| {
+                tokio::spawn(async move {
+                    let report = p.try_sync().await.expect("sync");
+                    assert!(report.refused.is_empty(), "{:?}", report.refused);
+                    (p, report.latencies)
+                })
+            })
+            .collect();
+        for t in tasks {
+            let (p, l) = t.await.expect("phone");
+            latencies.extend(l.iter().map(|d: &Duration| d.as_secs_f64() * 1e3));
+            phones.push(p);
+        }
+    }
+    latencies.sort_by(f64::total_cmp);
+    latencies
+}
+
+/// What the attacker managed.
+#[derive(Default)]
+struct Attack {
+    connections: AtomicUsize,
+    logins: AtomicUsize,
+}
+
+/// Starts the attack on `addr` until `stop`.
+fn attack(addr: std::net::SocketAddr, stop: Arc<AtomicBool>, done: Arc<Attack>) -> Vec<tokio::task::JoinHandle<()>> {
+    let mut tasks = Vec::new();
+    // 1,000 half-open requests, each reopened when the server cuts it off.
+    for n in 0..HALF_OPEN {
+        let (stop, done) = (stop.clone(), done.clone());
+        tasks.push(tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                let Ok(mut s) = tokio::net::TcpStream::connect(addr).await else {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                };
+                done.connections.fetch_add(1, Ordering::Relaxed);
+                let _ = s.write_all(format!("GET /api/health HTTP/1.1\r\nHost: x\r\nX-N: {n}").as_bytes()).await;
+                let mut buf = [0u8; 64];
+                // Waits until the server closes it (or the attack ends).
+                while !stop.load(Ordering::Relaxed) {
+                    let read = tokio::io::AsyncReadExt::read(&mut s, &mut buf);
+                    if let Ok(Ok(0) | Err(_)) = tokio::time::timeout(Duration::from_millis(500), read).await {
+                        break;
+                    }
+                }
+            }
+        }));
+    }
+    // 64 login loops over made-up logins: each try is a password hash on the server.
+    for n in 0..LOGIN_LOOPS {
+        let (stop, done) = (stop.clone(), done.clone());
+        tasks.push(tokio::spawn(async move {
+            let http = reqwest::Client::new();
+            let mut i = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let body = serde_json::json!({"login": format!("x{n}-{}", i / 4), "password": "guess guess", "device_id": "d"});
+                let _ = http.post(format!("http://{addr}/api/login")).json(&body).send().await;
+                done.logins.fetch_add(1, Ordering::Relaxed);
+                i += 1;
+            }
+        }));
+    }
+    tasks
+}
+
+/// Runs on a copy of the seeded county `seeded` (SQLite).
+pub async fn run(work: &Path, seeded: &Path) -> Part {
+    let server = TestServer::start(&copy_of(seeded, &work.join("hostile.sqlite3"))).await;
+    let quiet = rounds(phones(&server, "quiet").await).await;
+    let honest = phones(&server, "attacked").await;
+    let rss_before = resident_mib();
+    let (stop, done) = (Arc::new(AtomicBool::new(false)), Arc::new(Attack::default()));
+    let tasks = attack(server.addr, stop.clone(), done.clone());
+    // Let the attack build up, then measure the phones under it, sampling memory.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let rss_peak = Arc::new(std::sync::Mutex::new(resident_mib()));
+    let sampler = {
+        let (stop, peak) = (stop.clone(), rss_peak.clone());
+        tokio::spawn(async move {
+            while !stop.load(Ordering::Relaxed) {
+                let now = resident_mib();
+                if let Ok(mut p) = peak.lock() {
+                    *p = p.max(now);
+                }
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+        })
+    };
+    let started = Instant::now();
+    let attacked = rounds(honest).await;
+    let seconds = started.elapsed().as_secs_f64();
+    stop.store(true, Ordering::Relaxed);
+    let _ = sampler.await;
+    for t in tasks {
+        let _ = t.await;
+    }
+    server.stop().await;
+    let (qp99, ap99) = (pct(&quiet, 0.99), pct(&attacked, 0.99));
+    let peak = rss_peak.lock().map(|p| *p).unwrap_or(0.0);
+    let (connections, logins) = (done.connections.load(Ordering::Relaxed), done.logins.load(Ordering::Relaxed));
+    let rows = vec![
+        Row {
+            figure: format!(
+                "sync p99 of {PHONES} phones while a client holds {HALF_OPEN} half-open connections and runs {LOGIN_LOOPS} login loops, SQLite"
+            ),
+            value: format!("p99 {ap99:.0} ms against {qp99:.0} ms quiet ({:.1}×)", ap99 / qp99.max(0.001)),
+            target: "≤ 2× the quiet p99".into(),
+            met: Some(ap99 <= 2.0 * qp99),
+            floor: None,
+            detail: format!(
+                "{PHONES} phones × {PER_PHONE} households × {ROUNDS} rounds in {seconds:.1} s under attack; the \
+                 attacker opened {connections} connections and made {logins} login attempts meanwhile; all on \
+                 loopback, the attacker sharing the 2 cores"
+            ),
+        },
+        Row {
+            figure: "resident memory (server and all clients) during that attack".into(),
+            value: format!("{peak:.0} MiB at most, {rss_before:.0} MiB before"),
+            target: "bounded (report)".into(),
+            met: None,
+            floor: None,
+            detail: "sampled every 200 ms from /proc/self/status; half-sent headers are cut after 15 s, login \
+                     bodies are at most 64 KiB and password hashes run half the cores at once"
+                .into(),
+        },
+    ];
+    Part { part: "hostile".into(), rows, notes: Vec::new() }
+}
