@@ -259,7 +259,7 @@ fn preview_view(ui: Ui, r: Report, send: impl Fn(Option<String>) + Copy + 'stati
     view! {
         <div class="admin-preview" data-testid="roster-preview">
             <p>{summary}</p>
-            <Show when=move || { n > 0 }>
+            {(n > 0).then(move || view! {
                 <table class="admin-table">
                     <thead>
                         <tr>
@@ -269,9 +269,9 @@ fn preview_view(ui: Ui, r: Report, send: impl Fn(Option<String>) + Copy + 'stati
                             <th>{move || ui.t("新值", "New")}</th>
                         </tr>
                     </thead>
-                    <tbody>{rows.clone()}</tbody>
+                    <tbody>{rows}</tbody>
                 </table>
-            </Show>
+            })}
             <p class="admin-hint">
                 {move || ui.t(
                     "表中空白或缺少的列不会清除已有信息，成员的迁出、已故状态不会被重置。",
