@@ -208,6 +208,7 @@ pub fn Roster(ui: Ui) -> impl IntoView {
         })
     };
 
+    // Once a preview is shown, its 确认导入 is the button that stands out.
     view! {
         <div class="admin-roster">
             <p class="admin-hint">
@@ -221,7 +222,8 @@ pub fn Roster(ui: Ui) -> impl IntoView {
                 <input type="file" accept=".csv,text/csv" data-testid="roster-file" on:change=on_file />
             </label>
             {file_info}
-            <button class="primary" data-testid="roster-submit" on:click=preview
+            <button data-testid="roster-submit" on:click=preview
+                class:primary=move || !outcome.with(|o| matches!(o, Some(Outcome::Preview(_))))
                 disabled=move || busy.get() || chosen.with(Option::is_none)>
                 {move || if busy.get() { ui.t("请稍候…", "Please wait…") } else { ui.t("预览变更", "Preview the changes") }}
             </button>
