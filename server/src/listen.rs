@@ -153,5 +153,14 @@ pub async fn limit_body(
         let mut body = req.into_body().into_data_stream();
         while let Some(Ok(_)) = body.next().await {}
     }
-    crate::error::AppError::too_large(limit).into_response()
+    if limit >= crate::sync::MAX_BODY {
+        return crate::error::AppError::too_large(limit).into_response();
+    }
+    crate::error::AppError::new(
+        axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        format!("请求内容太大（上限 {} KB）", limit >> 10),
+        format!("The request body is too large (limit {} KB)", limit >> 10),
+    )
+    .into_response()
 }

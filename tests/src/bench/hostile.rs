@@ -20,7 +20,7 @@ use crate::{Phone, TestServer};
 
 const PHONES: usize = 20;
 const PER_PHONE: usize = 10;
-const ROUNDS: usize = 5;
+const ROUNDS: usize = 10;
 const HALF_OPEN: usize = 1000;
 const LOGIN_LOOPS: usize = 64;
 
