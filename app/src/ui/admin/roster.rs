@@ -236,8 +236,16 @@ pub fn Roster(ui: Ui) -> impl IntoView {
 fn preview_view(ui: Ui, r: Report, send: impl Fn(Option<String>) + Copy + 'static) -> impl IntoView {
     let (households, members, added, n) = (r.households, r.members, r.added.len(), r.changes.len());
     let digest = r.confirm.clone();
-    let summary = move || match ui.lang.get() {
-        shared::Lang::Zh => format!("共 {households} 户（新增 {added} 户）、{members} 名成员；已有户将改动 {n} 项："),
+    let summary = move || match (ui.lang.get(), n) {
+        (shared::Lang::Zh, 0) => {
+            format!("共 {households} 户（新增 {added} 户）、{members} 名成员；已有户的信息没有改动。")
+        }
+        (shared::Lang::Zh, _) => {
+            format!("共 {households} 户（新增 {added} 户）、{members} 名成员；已有户将改动 {n} 项：")
+        }
+        (_, 0) => {
+            format!("{households} households ({added} new), {members} members; nothing of existing households changes.")
+        }
         _ => format!(
             "{households} households ({added} new), {members} members; {n} values of existing households change:"
         ),
