@@ -148,18 +148,10 @@ struct HouseholdRows {
     members: Vec<MemberRow>,
 }
 
-/// Text facts: (column, label).
-const TEXT_FACTS: [(&str, &str); 7] = [
-    ("county", "县"),
-    ("township", "乡镇"),
-    ("site", "安置点"),
-    ("grid", "网格"),
-    ("address", "住址"),
-    ("origin_township", "迁出乡镇"),
-    ("origin_village", "迁出村"),
-];
+/// The household's text facts, by column (their labels are in [`COLUMNS`]).
+const TEXT_FACTS: [&str; 7] = ["county", "township", "site", "grid", "address", "origin_township", "origin_village"];
 
-/// Member flags: (column, label).
+/// The members' yes/no columns.
 const MEMBER_FLAGS: [&str; 5] = ["in_school", "disabled", "serious_illness", "college_graduate", "vulnerable"];
 
 fn coded<T: Coded>(value: &str) -> Option<T> {
@@ -256,7 +248,8 @@ fn parse(csv_text: &str, cadres: &[String]) -> (Vec<HouseholdRows>, Vec<RowError
             members: Vec::new(),
         });
         // Facts: the first value given wins; a different later value is an error.
-        for (col, label) in TEXT_FACTS {
+        for col in TEXT_FACTS {
+            let label = zh_column(col);
             let v = cell(col, &mut bad);
             if v.is_empty() {
                 continue;

@@ -8,11 +8,10 @@
 use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use shared::Stamp;
-
-use super::sync::{CADRE, copy_of, current_period};
+use super::fleet::{pct, phones, round};
+use super::sync::copy_of;
 use super::{Part, Row};
 use crate::pg::PgDb;
 use crate::{Phone, TestServer};
@@ -29,35 +28,9 @@ struct Measured {
     exports: usize,
 }
 
-/// p-th percentile (nearest rank) of sorted samples.
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1]
-}
-
-/// 50 phones with 10 households each, downloaded.
-async fn phones(server: &TestServer, run: &str) -> Vec<Phone> {
-    let first =
-        Phone::login_with(&server.url(""), CADRE, server::demo::DEMO_PASSWORD, "bench-list").await.expect("login");
-    let ids = first.list().await;
-    assert!(ids.len() >= PHONES * PER_PHONE, "the county has {} households", ids.len());
-    let mut out = Vec::new();
-    for (i, chunk) in ids.chunks(PER_PHONE).take(PHONES).enumerate() {
-        let device = format!("{run}-{i}");
-        let mut phone =
-            Phone::login_with(&server.url(""), CADRE, server::demo::DEMO_PASSWORD, &device).await.expect("login");
-        phone.want(&chunk.iter().map(String::as_str).collect::<Vec<_>>());
-        assert!(phone.try_sync().await.expect("download").refused.is_empty());
-        out.push(phone);
-    }
-    out
-}
-
 /// The rounds, with a supervisor exporting all along when `export` is set.
 async fn measure(server: &TestServer, run: &str, export: bool) -> Measured {
-    let mut phones = phones(server, run).await;
+    let mut phones = phones(server, run, PHONES, PER_PHONE).await;
     let stop = Arc::new(AtomicBool::new(false));
     let exporter = export.then(|| {
         let (base, stop) = (server.url(""), stop.clone());
@@ -74,32 +47,10 @@ async fn measure(server: &TestServer, run: &str, export: bool) -> Measured {
             n
         })
     });
-    let period = current_period().to_string();
     let started = Instant::now();
     let mut latencies_ms = Vec::new();
-    for round in 0..ROUNDS {
-        for (i, phone) in phones.iter_mut().enumerate() {
-            let stamp = Stamp::new(CADRE, "干部", server::auth::now() + round as i64);
-            for doc in phone.docs.values_mut() {
-                doc.edit(&stamp, |h| h.visits.entry(period.clone()).or_default().note = format!("第{round}轮 {i}"))
-                    .expect("edit");
-            }
-        }
-        let tasks: Vec<_> = phones
-            .drain(..)
-            .map(|mut p| {
-                tokio::spawn(async move {
-                    let report = p.try_sync().await.expect("sync");
-                    assert!(report.refused.is_empty(), "{:?}", report.refused);
-                    (p, report.latencies)
-                })
-            })
-            .collect();
-        for t in tasks {
-            let (p, latencies) = t.await.expect("phone");
-            latencies_ms.extend(latencies.iter().map(|d: &Duration| d.as_secs_f64() * 1e3));
-            phones.push(p);
-        }
+    for n in 0..ROUNDS {
+        round(&mut phones, n, &mut latencies_ms).await;
     }
     let seconds = started.elapsed().as_secs_f64();
     stop.store(true, Ordering::SeqCst);

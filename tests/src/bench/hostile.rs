@@ -11,10 +11,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use shared::Stamp;
 use tokio::io::AsyncWriteExt;
 
-use super::sync::{CADRE, copy_of, current_period};
+use super::fleet::{pct, phones, round};
+use super::sync::copy_of;
 use super::{Part, Row};
 use crate::{Phone, TestServer};
 
@@ -23,14 +23,6 @@ const PER_PHONE: usize = 10;
 const ROUNDS: usize = 10;
 const HALF_OPEN: usize = 1000;
 const LOGIN_LOOPS: usize = 64;
-
-/// p-th percentile (nearest rank) of sorted samples.
-fn pct(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((p * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len()) - 1]
-}
 
 /// This process's resident memory, MiB (Linux; 0 elsewhere).
 fn resident_mib() -> f64 {
@@ -44,50 +36,11 @@ fn resident_mib() -> f64 {
     kb / 1024.0
 }
 
-/// The phones, each with its households downloaded.
-async fn phones(server: &TestServer, run: &str) -> Vec<Phone> {
-    let first =
-        Phone::login_with(&server.url(""), CADRE, server::demo::DEMO_PASSWORD, "hostile-list").await.expect("login");
-    let ids = first.list().await;
-    let mut out = Vec::new();
-    for (i, chunk) in ids.chunks(PER_PHONE).take(PHONES).enumerate() {
-        let mut phone = Phone::login_with(&server.url(""), CADRE, server::demo::DEMO_PASSWORD, &format!("{run}-{i}"))
-            .await
-            .expect("login");
-        phone.want(&chunk.iter().map(String::as_str).collect::<Vec<_>>());
-        assert!(phone.try_sync().await.expect("download").refused.is_empty());
-        out.push(phone);
-    }
-    out
-}
-
 /// The rounds; the phones' sync latencies, ms, sorted.
 async fn rounds(mut phones: Vec<Phone>) -> Vec<f64> {
-    let period = current_period().to_string();
     let mut latencies = Vec::new();
-    for round in 0..ROUNDS {
-        for (i, phone) in phones.iter_mut().enumerate() {
-            let stamp = Stamp::new(CADRE, "干部", server::auth::now() + round as i64);
-            for doc in phone.docs.values_mut() {
-                doc.edit(&stamp, |h| h.visits.entry(period.clone()).or_default().note = format!("敌意{round} {i}"))
-                    .expect("edit");
-            }
-        }
-        let tasks: Vec<_> = phones
-            .drain(..)
-            .map(|mut p| {
-                tokio::spawn(async move {
-                    let report = p.try_sync().await.expect("sync");
-                    assert!(report.refused.is_empty(), "{:?}", report.refused);
-                    (p, report.latencies)
-                })
-            })
-            .collect();
-        for t in tasks {
-            let (p, l) = t.await.expect("phone");
-            latencies.extend(l.iter().map(|d: &Duration| d.as_secs_f64() * 1e3));
-            phones.push(p);
-        }
+    for n in 0..ROUNDS {
+        round(&mut phones, n, &mut latencies).await;
     }
     latencies.sort_by(f64::total_cmp);
     latencies
@@ -145,8 +98,8 @@ fn attack(addr: std::net::SocketAddr, stop: Arc<AtomicBool>, done: Arc<Attack>) 
 /// Runs on a copy of the seeded county `seeded` (SQLite).
 pub async fn run(work: &Path, seeded: &Path) -> Part {
     let server = TestServer::start(&copy_of(seeded, &work.join("hostile.sqlite3"))).await;
-    let quiet = rounds(phones(&server, "quiet").await).await;
-    let honest = phones(&server, "attacked").await;
+    let quiet = rounds(phones(&server, "quiet", PHONES, PER_PHONE).await).await;
+    let honest = phones(&server, "attacked", PHONES, PER_PHONE).await;
     let rss_before = resident_mib();
     let (stop, done) = (Arc::new(AtomicBool::new(false)), Arc::new(Attack::default()));
     let tasks = attack(server.addr, stop.clone(), done.clone());

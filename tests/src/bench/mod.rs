@@ -4,6 +4,7 @@
 //! because the machine is slow.
 
 pub mod concurrent;
+pub mod fleet;
 pub mod hostile;
 pub mod link;
 pub mod merge;
