@@ -313,6 +313,10 @@ fn breaks_a_rule(
     household: &Household,
     uploader: &User,
 ) -> Option<Reply> {
+    // Admins may write every field: their uploads need no decoding.
+    if uploader.role == shared::api::Role::Admin {
+        return None;
+    }
     let writes = match rules::writes_of(merged, hashes) {
         Ok(writes) => writes,
         Err(key) => {

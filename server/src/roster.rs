@@ -578,6 +578,11 @@ pub fn import(
     confirm: &str,
     stamp: &Stamp,
 ) -> AppResult<Result<ImportReport, Refused>> {
+    // Every household of the sheet is locked, in one order, before any is read: a
+    // merge or another import (PostgreSQL) cannot change one between the plan's read
+    // and the write (on SQLite the writer is one connection anyway).
+    let ids: Vec<String> = parse(csv_text, &[]).0.into_iter().map(|rows| rows.registry_no).collect();
+    w.lock_households(&store::Scope::All, &ids.iter().map(String::as_str).collect::<Vec<_>>())?;
     let plan = match make_plan(w, csv_text)? {
         Ok(p) => p,
         Err(errors) => return Ok(Err(Refused::Rows(errors))),
@@ -589,8 +594,6 @@ pub fn import(
     let today = Date::in_china(at);
     for (doc, after, cadres) in plan.households {
         let id = after.facts.registry_no.clone();
-        // A household another import may be creating at this moment (PostgreSQL).
-        w.lock_households(&store::Scope::All, &[id.as_str()])?;
         let mut doc = match doc {
             Some(d) => d,
             None => HouseholdDoc::create(&id, store::server_actor(), stamp).map_err(AppError::internal)?,
