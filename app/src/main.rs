@@ -66,7 +66,7 @@ async fn start(ui: Ui) {
                 state::with(|d| {
                     for (id, bytes) in slice {
                         if let Ok(doc) = HouseholdDoc::load(bytes, d.actor.clone()) {
-                            d.docs.insert(id.clone(), doc);
+                            d.replica.docs.insert(id.clone(), doc);
                         }
                     }
                 });
@@ -75,7 +75,7 @@ async fn start(ui: Ui) {
             state::with(|d| {
                 for (id, bytes) in states {
                     if let Ok(s) = State::decode(&bytes) {
-                        d.states.insert(id, s);
+                        d.replica.states.insert(id, s);
                     }
                 }
                 // Sync and the list's own rows wait for every document.

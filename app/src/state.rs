@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 
 use leptos::prelude::*;
 use shared::automerge::ActorId;
-use shared::automerge::sync::State;
-use shared::{Date, HouseholdDoc, Lang, Period};
+use shared::client::Replica;
+use shared::{Date, Lang, Period};
 
 use crate::session::Session;
 
@@ -16,10 +16,8 @@ use crate::session::Session;
 pub struct Data {
     /// The IndexedDB handle, once open.
     pub db: Option<std::rc::Rc<idb::Database>>,
-    /// Household documents by id.
-    pub docs: BTreeMap<String, HouseholdDoc>,
-    /// Sync state per document.
-    pub states: BTreeMap<String, State>,
+    /// Household documents and their sync states (`shared::client`).
+    pub replica: Replica,
     /// This page load's Automerge actor (a new one per load, so two tabs never share one).
     pub actor: ActorId,
     /// Every stored document has been read (at start they are read a few at a time).
@@ -29,8 +27,7 @@ pub struct Data {
 thread_local! {
     static DATA: RefCell<Data> = RefCell::new(Data {
         db: None,
-        docs: BTreeMap::new(),
-        states: BTreeMap::new(),
+        replica: Replica::default(),
         actor: ActorId::random(),
         loaded: false,
     });
@@ -164,17 +161,5 @@ pub fn current_period() -> Period {
 /// Households whose edits the server has not acknowledged: heads differ from the
 /// heads last shared with the server.
 pub fn unsynced(data: &Data) -> usize {
-    data.docs
-        .iter()
-        .filter(|(id, doc)| {
-            let mut heads = doc.heads();
-            if heads.is_empty() {
-                return false;
-            }
-            heads.sort();
-            let mut shared = data.states.get(*id).map(|s| s.shared_heads.clone()).unwrap_or_default();
-            shared.sort();
-            heads != shared
-        })
-        .count()
+    data.replica.unsynced()
 }

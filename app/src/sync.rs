@@ -1,19 +1,16 @@
-//! The sync engine: batched Automerge sync with the server (PROTOCOL.md §4). Runs when
-//! the network returns, every minute while online, after each save, and on request.
-//! Never blocks editing: replies are applied to the live documents between awaits, and
-//! every round's documents and states are written to IndexedDB before the next.
+//! The app's driver of the sync engine (`shared::client`, PROTOCOL.md §4): posts its
+//! batches and persists what each answer changed. Runs when the network returns, every
+//! minute while online, after each save, and on request. Never blocks editing: replies
+//! are applied to the live documents between awaits, and every round's documents and
+//! states are written to IndexedDB before the next.
 
 use leptos::prelude::*;
-use shared::HouseholdDoc;
-use shared::automerge::sync::State;
-use shared::wire::{Outgoing, Reply};
+use shared::Stamp;
+use shared::client::{self, Next};
 
 use crate::api::{self, ApiError};
 use crate::state::{self, Ui};
 use crate::{idb, session};
-
-/// Most round trips in one session (two or three are normal).
-const MAX_ROUNDS: usize = 8;
 
 /// Is the browser online?
 pub fn online() -> bool {
@@ -35,7 +32,7 @@ pub async fn run(ui: Ui) {
         s.done = 0;
         s.total = 0;
     });
-    let result = session_rounds(&ui, &session.token).await;
+    let result = session_rounds(&ui, &session).await;
     ui.sync.update(|s| {
         s.running = false;
         match &result {
@@ -66,77 +63,58 @@ fn message(e: ApiError) -> String {
     }
 }
 
-async fn session_rounds(ui: &Ui, token: &str) -> Result<(), String> {
+async fn session_rounds(ui: &Ui, session: &session::Session) -> Result<(), String> {
     // Nothing is downloaded that could not be kept: wait for storage, and for every
     // stored document to be read (a household not read yet would look new).
     if state::with(|d| d.db.is_none() || !d.loaded) {
         return Err("本机存储尚未就绪 / Storage is not ready yet".into());
     }
+    let token = &session.token;
     // New assignments: start tracking them with empty documents.
     let ids = api::household_ids(token).await.map_err(message)?;
-    state::with(|d| {
+    let mut engine = state::with(|d| {
         for id in ids {
             let actor = d.actor.clone();
-            d.docs.entry(id).or_insert_with(|| HouseholdDoc::empty(actor));
+            d.replica.track(&id, &actor);
         }
-        // Each session starts from the persisted state: the server may know more.
-        for s in d.states.values_mut() {
-            *s = State::decode(&s.encode()).unwrap_or_default();
-        }
+        client::Session::start(&mut d.replica)
     });
     ui.sync.update(|s| s.refused.clear());
-    for _ in 0..MAX_ROUNDS {
-        let refused: Vec<String> = ui.sync.get_untracked().refused.keys().cloned().collect();
-        let batch: Vec<Outgoing> = state::with(|d| {
-            let ids: Vec<String> = d.docs.keys().filter(|id| !refused.contains(id)).cloned().collect();
-            ids.into_iter()
-                .filter_map(|id| {
-                    let state = d.states.entry(id.clone()).or_default();
-                    d.docs[&id].sync_message(state).map(|message| Outgoing { doc_id: id, message })
-                })
-                .collect()
-        });
-        if batch.is_empty() {
-            return Ok(());
-        }
+    loop {
+        let batch = match state::with(|d| engine.next_batch(&mut d.replica)) {
+            Next::Send(batch) => batch,
+            Next::Done | Next::RoundLimit => return Ok(()),
+        };
         ui.sync.update(|s| {
             s.total = batch.len();
             s.done = 0;
         });
         let replies = api::sync(token, &batch).await.map_err(message)?;
-        let mut writes = Vec::new();
-        let mut refusals = Vec::new();
-        state::with(|d| {
-            for r in replies {
-                match r.reply {
-                    Reply::Message(m) => {
-                        let (Some(doc), Some(st)) = (d.docs.get_mut(&r.doc_id), d.states.get_mut(&r.doc_id)) else {
-                            continue;
-                        };
-                        if doc.receive_sync_message(st, &m).is_ok() {
-                            writes.push((idb::DOCS, r.doc_id.clone(), doc.save()));
-                        }
-                        writes.push((idb::SYNC, r.doc_id, st.encode()));
-                    }
-                    Reply::InSync => {
-                        if let Some(st) = d.states.get_mut(&r.doc_id) {
-                            shared::wire::in_sync(st);
-                            writes.push((idb::SYNC, r.doc_id, st.encode()));
-                        }
-                    }
-                    Reply::Refused(x) => refusals.push((r.doc_id, format!("{} / {}", x.zh, x.en))),
-                }
+        let stamp = Stamp::new(session.user.id.clone(), session.user.name.clone(), state::now());
+        let (applied, writes, db) = state::with(|d| {
+            let applied = engine.receive(&mut d.replica, replies, &stamp);
+            let mut writes = Vec::with_capacity(applied.docs.len() + applied.states.len());
+            for id in &applied.docs {
+                writes.push((idb::DOCS, id.clone(), d.replica.docs[id].save()));
             }
+            for id in &applied.states {
+                writes.push((idb::SYNC, id.clone(), d.replica.states[id].encode()));
+            }
+            (applied, writes, d.db.clone())
         });
-        let db = state::with(|d| d.db.clone());
         if let Some(db) = db {
             idb::put_many(&db, &writes).await?;
         }
         ui.sync.update(|s| {
             s.done = s.total;
-            s.refused.extend(refusals);
+            for (id, r) in applied.refused {
+                s.refused.insert(id, format!("{} / {}", r.zh, r.en));
+            }
+            for (id, e) in applied.failed {
+                s.refused
+                    .insert(id, format!("无法应用服务器的回复：{e} / The server's reply could not be applied: {e}"));
+            }
         });
         ui.touch();
     }
-    Ok(())
 }

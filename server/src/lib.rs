@@ -106,6 +106,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/admin/users", get(admin::list_users).post(admin::create_user))
         .route("/api/admin/users/{id}", post(admin::update_user_handler).patch(admin::update_user_handler))
         .route("/api/admin/assignments", get(admin::assignments).post(admin::assign_handler))
+        .route("/api/admin/households/{id}/rewrite", post(admin::rewrite_handler))
         .route("/api/{*rest}", axum::routing::any(api_not_found))
         .layer(axum::middleware::from_fn_with_state(MAX_JSON_BODY, listen::limit_body));
     let large = Router::new()

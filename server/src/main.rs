@@ -55,6 +55,13 @@ enum Command {
         #[arg(long)]
         area: Option<String>,
     },
+    /// Rewrite a household's history as one change keeping its current values: the way
+    /// out when it reached the size cap. The old document is kept; phones replace their
+    /// copy at their next sync (PROTOCOL.md §4.5).
+    RewriteHistory {
+        /// 户编码
+        household: String,
+    },
     /// Import a roster CSV (see README); all or nothing. Shows what would change;
     /// imports only with `--yes`.
     ImportRoster {
@@ -206,6 +213,20 @@ async fn main() -> anyhow::Result<()> {
                 Err(server::roster::Refused::Rows(rows)) => return Err(show_rows(&rows)),
                 Err(server::roster::Refused::Stale) => anyhow::bail!("the households changed meanwhile; run again"),
             }
+        }
+        Command::RewriteHistory { household } => {
+            let stamp = shared::Stamp::new("admin", "管理员", server::auth::now());
+            let today = shared::Date::in_china(stamp.at);
+            let db = open().await?;
+            let r = db
+                .write(move |w| {
+                    server::admin::rewrite(w, &household, &stamp, today).map_err(|e| anyhow::anyhow!("{e}"))
+                })
+                .await?;
+            println!(
+                "{}: {} changes, {} bytes → 1 change, {} bytes ({} fields kept); the old document is kept in retired_docs",
+                r.household, r.changes_before, r.bytes_before, r.bytes_after, r.fields
+            );
         }
         Command::Assign { household, user, remove } => {
             let a = server::admin::Assignment { household_id: household, user_id: user, remove };

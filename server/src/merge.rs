@@ -226,6 +226,20 @@ fn merge(job: Job<'_>, uploader: &User, today: Date) -> AppResult<Outcome> {
         return Ok(Outcome::Merged { reply: Reply::InSync, state, change: None });
     }
     let message = &job.entry.message;
+    // A household an administrator rewrote: a phone still holding the retired history
+    // is told to replace its copy (PROTOCOL.md §4.5) instead of having the two merged.
+    if doc.rewritten
+        && !message.is_empty()
+        && wire::builds_on_unknown_changes(&store::parse_doc(id, &doc.bytes)?, message)
+    {
+        return Ok(Outcome::Refused(refused(
+            RefusalCode::HistoryRewritten,
+            format!("户 {id} 的记录已由管理员整理，手机上的副本将重新下载，未同步的修改会随后上传"),
+            format!(
+                "Household {id}'s history was rewritten by an administrator: the phone downloads it again and then uploads its unsynced changes"
+            ),
+        )));
+    }
     // A message with changes: loaded with the stored bytes in one apply when it can be;
     // otherwise (or when that declines) the document is loaded, then the message applied.
     let fast = doc

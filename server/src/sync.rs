@@ -168,6 +168,7 @@ pub async fn sync_single(
                 Some(RefusalCode::BadMessage) => StatusCode::BAD_REQUEST,
                 Some(RefusalCode::DocTooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
                 Some(RefusalCode::NotAllowed) => StatusCode::FORBIDDEN,
+                Some(RefusalCode::HistoryRewritten) => StatusCode::CONFLICT,
                 Some(RefusalCode::Schema | RefusalCode::Invalid) | None => StatusCode::UNPROCESSABLE_ENTITY,
             };
             let code = r.kind().unwrap_or(RefusalCode::Invalid).code();

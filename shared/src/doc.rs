@@ -86,6 +86,19 @@ impl HouseholdDoc {
         Self { doc: Automerge::new().with_actor(actor) }
     }
 
+    /// A document whose history is one change, by `actor`, putting `fields`: the
+    /// server's rewrite of a household's history keeping its current values
+    /// (PROTOCOL.md §4.5), and a phone's replay of its unsynced writes onto the
+    /// rewritten household (`client`). Checks each value against the layout.
+    pub fn from_fields(fields: &Fields, actor: ActorId, stamp: &Stamp) -> Result<Self, DocError> {
+        for (key, value) in fields {
+            fields::check(key, value)?;
+        }
+        let mut doc = Self::empty(actor);
+        doc.write(&Fields::new(), fields, stamp)?;
+        Ok(doc)
+    }
+
     /// Loads saved bytes. Does not check the layout: see [`HouseholdDoc::check`].
     pub fn load(bytes: &[u8], actor: ActorId) -> Result<Self, DocError> {
         let doc = Automerge::load(bytes).map_err(DocError::Corrupt)?;

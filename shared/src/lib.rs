@@ -18,6 +18,7 @@
 //! ```
 
 pub mod api;
+pub mod client;
 pub mod conflict;
 pub mod doc;
 pub mod fields;

@@ -95,17 +95,22 @@ pub enum RefusalCode {
     DocTooLarge,
     /// The upload changes a field its sender's role may not write (`rules::RULES`).
     NotAllowed,
+    /// An administrator rewrote the household's history (PROTOCOL.md §4.5): the phone's
+    /// copy descends from the retired history and must be replaced, carrying its unsynced
+    /// writes over (`client::rebase`). Not a refusal of the phone's work.
+    HistoryRewritten,
 }
 
 impl RefusalCode {
     /// Every code.
-    pub const ALL: [RefusalCode; 6] = [
+    pub const ALL: [RefusalCode; 7] = [
         RefusalCode::UnknownHousehold,
         RefusalCode::BadMessage,
         RefusalCode::Schema,
         RefusalCode::Invalid,
         RefusalCode::DocTooLarge,
         RefusalCode::NotAllowed,
+        RefusalCode::HistoryRewritten,
     ];
 
     /// The code on the wire.
@@ -117,6 +122,7 @@ impl RefusalCode {
             RefusalCode::Invalid => "invalid",
             RefusalCode::DocTooLarge => "doc_too_large",
             RefusalCode::NotAllowed => "not_allowed",
+            RefusalCode::HistoryRewritten => "history_rewritten",
         }
     }
 
@@ -591,6 +597,30 @@ pub fn says_in_sync(message: &[u8], heads: &[automerge::ChangeHash]) -> bool {
     m.changes.is_empty() && m.need.is_empty() && theirs == ours
 }
 
+/// Does `message` build on changes `doc` does not hold: heads the peer says both sides
+/// shared (`have.last_sync`), or dependencies of the changes it carries, that are
+/// neither in `doc` nor in the message? For a household whose history was rewritten
+/// (PROTOCOL.md §4.5) this is a phone holding the retired history: the server answers
+/// [`RefusalCode::HistoryRewritten`] instead of merging the two histories (which would
+/// double every value). An unreadable message says no: it is refused for what it is.
+pub fn builds_on_unknown_changes(doc: &HouseholdDoc, message: &[u8]) -> bool {
+    use automerge::ReadDoc;
+    let Ok(m) = automerge::sync::Message::decode(message) else { return false };
+    let am = doc.automerge();
+    let mut carried = std::collections::HashSet::new();
+    let mut deps = Vec::new();
+    for bytes in m.changes.iter() {
+        // One change per entry, as Automerge sends them; an unreadable one is left to
+        // the merge to refuse.
+        if let Ok(change) = automerge::Change::try_from(bytes) {
+            carried.insert(change.hash());
+            deps.extend(change.deps().iter().copied());
+        }
+    }
+    let unknown = |h: &automerge::ChangeHash| am.get_change_by_hash(h).is_none() && !carried.contains(h);
+    m.have.iter().flat_map(|h| &h.last_sync).any(unknown) || deps.iter().any(unknown)
+}
+
 /// The server's reply for one document, once the peer's message is applied to `doc`
 /// with `state`:
 /// - [`Reply::InSync`] when the server has nothing to send or ask for and its heads
@@ -611,10 +641,13 @@ pub fn answer(doc: &HouseholdDoc, state: &mut automerge::sync::State) -> Reply {
 }
 
 /// What a client does with [`Reply::InSync`]: the server holds exactly the heads this
-/// client last sent, so they are shared (and persisted with the state).
+/// client last sent, so they are shared (and persisted with the state), and it needs
+/// nothing more (a `need` it sent earlier in the session is met: left in place, the
+/// client would send those changes again every round).
 pub fn in_sync(state: &mut automerge::sync::State) {
     state.shared_heads.clone_from(&state.last_sent_heads);
     state.their_heads = Some(state.last_sent_heads.clone());
+    state.their_need = Some(Vec::new());
     state.in_flight = false;
 }
 

@@ -35,9 +35,9 @@ use std::time::{Duration, Instant};
 
 use huhujian_tests::{Peek, gzip_bytes, seed};
 use server::auth::Role;
-use shared::automerge::sync::State;
 use shared::automerge::{ActorId, ChangeHash, ReadDoc};
-use shared::wire::{self, Outgoing, Reply};
+use shared::client::{Next, Replica, Session};
+use shared::wire::{self, Reply};
 use shared::{HouseholdDoc, Stamp};
 
 const CLIENTS: usize = 3;
@@ -173,8 +173,8 @@ pub(crate) struct Client {
     pub(crate) login: String,
     http: reqwest::Client,
     token: String,
-    pub(crate) docs: BTreeMap<String, HouseholdDoc>,
-    states: BTreeMap<String, State>,
+    /// Its documents and sync states, synced by the engine (`shared::client`).
+    pub(crate) replica: Replica,
     /// Per household, the changes the server's 200 replies said it has (their heads
     /// and everything before them that this phone knows).
     acked: BTreeMap<String, HashSet<ChangeHash>>,
@@ -207,8 +207,10 @@ impl Client {
             login: login.to_owned(),
             http,
             token: ok["token"].as_str().unwrap().to_owned(),
-            docs: households.iter().map(|id| (id.clone(), HouseholdDoc::empty(actor.clone()))).collect(),
-            states: BTreeMap::new(),
+            replica: Replica {
+                docs: households.iter().map(|id| (id.clone(), HouseholdDoc::empty(actor.clone()))).collect(),
+                states: BTreeMap::new(),
+            },
             acked: BTreeMap::new(),
             uploaded: BTreeSet::new(),
             held_back: 0,
@@ -222,41 +224,39 @@ impl Client {
 
     /// One editing session: a note in a random visit of 1–4 households.
     fn edit(&mut self, rng: &mut Rng) {
-        let ids: Vec<String> = self.docs.keys().cloned().collect();
+        let ids: Vec<String> = self.replica.docs.keys().cloned().collect();
         for _ in 0..=rng.below(4) {
             let id = &ids[rng.below(ids.len() as u64) as usize];
             self.edits += 1;
             let period = format!("2026-{:02}", 1 + rng.below(12));
             let note = format!("{} edit {}", self.login, self.edits);
             let stamp = Stamp::new(self.login.as_str(), "干部", 1_795_000_000 + self.edits as i64);
-            let doc = self.docs.get_mut(id).unwrap();
+            let doc = self.replica.docs.get_mut(id).unwrap();
             doc.edit(&stamp, |h| h.visits.entry(period).or_default().note = note).unwrap();
         }
     }
 
-    /// One sync session (PROTOCOL.md §4.3), until nothing is left to send. A cut
-    /// connection (refused, reset, truncated: the server was killed) ends it with the
-    /// reason; any answer but a 200 fails the test.
+    /// One sync session (PROTOCOL.md §4.3) driven by the engine, until nothing is left
+    /// to send. A cut connection (refused, reset, truncated: the server was killed) ends
+    /// it with the reason; any answer but a 200 fails the test. Besides driving, it
+    /// records what each 200 answer acknowledged, to check the file after the kill.
     pub(crate) async fn sync(&mut self, base: &str) -> Result<(), String> {
-        for state in self.states.values_mut() {
-            *state = State::decode(&state.encode()).unwrap_or_default();
-        }
-        for _ in 0..30 {
+        let mut session = Session::start(&mut self.replica);
+        loop {
             // Each message, and the changes that go out in it for the first time.
+            let before: BTreeMap<String, BTreeSet<ChangeHash>> =
+                self.replica.states.iter().map(|(id, s)| (id.clone(), s.sent_hashes.clone())).collect();
+            let outgoing = match session.next_batch(&mut self.replica) {
+                Next::Send(batch) => batch,
+                Next::Done | Next::RoundLimit => return Ok(()),
+            };
             let mut sending: BTreeMap<String, Vec<ChangeHash>> = BTreeMap::new();
-            let outgoing: Vec<Outgoing> = self
-                .docs
-                .iter()
-                .filter_map(|(id, doc)| {
-                    let state = self.states.entry(id.clone()).or_default();
-                    let before = state.sent_hashes.clone();
-                    let message = doc.sync_message(state)?;
-                    sending.insert(id.clone(), state.sent_hashes.difference(&before).copied().collect());
-                    Some(Outgoing { doc_id: id.clone(), message })
-                })
-                .collect();
-            if outgoing.is_empty() {
-                return Ok(());
+            for o in &outgoing {
+                let was = before.get(&o.doc_id).cloned().unwrap_or_default();
+                sending.insert(
+                    o.doc_id.clone(),
+                    self.replica.states[&o.doc_id].sent_hashes.difference(&was).copied().collect(),
+                );
             }
             let resp = self
                 .http
@@ -284,49 +284,51 @@ impl Client {
             assert_eq!(status, 200, "{}: {}", self.login, String::from_utf8_lossy(&bytes));
             // The whole 200 reply is here: what its heads cover is acknowledged.
             self.rounds += 1;
-            for incoming in wire::decode_response(&bytes).expect("a 200 reply decodes") {
-                let id = incoming.doc_id;
-                match incoming.reply {
-                    Reply::Message(m) => {
-                        let state = self.states.get_mut(&id).unwrap();
-                        let doc = self.docs.get_mut(&id).unwrap();
-                        doc.receive_sync_message(state, &m).unwrap();
-                        let heads = state.their_heads.clone().unwrap_or_default();
-                        let heads_unknown = heads.iter().any(|h| doc.automerge().get_change_by_hash(h).is_none());
-                        let acked = self.acked.entry(id.clone()).or_default();
-                        cover(doc, heads, acked);
-                        for hash in sending.remove(&id).unwrap_or_default() {
-                            if acked.contains(&hash) {
-                                self.uploaded.insert((id.clone(), hash));
-                                continue;
-                            }
-                            let change = doc.automerge().get_change_by_hash(&hash).unwrap();
-                            if change.deps().iter().any(|d| !acked.contains(d)) {
-                                // Not applied: allowed, a dependency was missing.
-                                self.held_back += 1;
-                                continue;
-                            }
-                            // Its dependencies are on the server, so the server applied
-                            // it; its heads must then cover it, unless one of them is a
-                            // change this phone lacks (withheld by a bloom filter's false
-                            // positive), which may sit on top of it.
-                            assert!(
-                                heads_unknown,
-                                "{}: {id}: the server answered 200 without storing {hash}, whose dependencies it has",
-                                self.login
-                            );
-                            // Either way the file must hold it: count it acknowledged,
-                            // and `check_acknowledged` looks for it after the next kill.
-                            acked.insert(hash);
-                            self.undecided += 1;
-                        }
-                    }
-                    Reply::InSync => {}
-                    Reply::Refused(r) => panic!("{}: {id} refused: {r:?}", self.login),
-                }
+            let replies = wire::decode_response(&bytes).expect("a 200 reply decodes");
+            let messages: Vec<String> =
+                replies.iter().filter(|r| matches!(r.reply, Reply::Message(_))).map(|r| r.doc_id.clone()).collect();
+            let stamp = Stamp::new(self.login.as_str(), "干部", 1_795_000_000);
+            let applied = session.receive(&mut self.replica, replies, &stamp);
+            assert!(applied.refused.is_empty() && applied.failed.is_empty(), "{}: {applied:?}", self.login);
+            for id in messages {
+                self.check_reply(&id, sending.remove(&id).unwrap_or_default());
             }
         }
-        Ok(())
+    }
+
+    /// Records what the server's message for household `id` acknowledged, given the
+    /// changes sent for the first time in that round.
+    fn check_reply(&mut self, id: &str, sent: Vec<ChangeHash>) {
+        let state = &self.replica.states[id];
+        let doc = &self.replica.docs[id];
+        let heads = state.their_heads.clone().unwrap_or_default();
+        let heads_unknown = heads.iter().any(|h| doc.automerge().get_change_by_hash(h).is_none());
+        let acked = self.acked.entry(id.to_owned()).or_default();
+        cover(doc, heads, acked);
+        for hash in sent {
+            if acked.contains(&hash) {
+                self.uploaded.insert((id.to_owned(), hash));
+                continue;
+            }
+            let change = doc.automerge().get_change_by_hash(&hash).unwrap();
+            if change.deps().iter().any(|d| !acked.contains(d)) {
+                // Not applied: allowed, a dependency was missing.
+                self.held_back += 1;
+                continue;
+            }
+            // Its dependencies are on the server, so the server applied it; its heads
+            // must then cover it, unless one of them is a change this phone lacks
+            // (withheld by a bloom filter's false positive), which may sit on top of it.
+            assert!(
+                heads_unknown,
+                "{}: {id}: the server answered 200 without storing {hash}, whose dependencies it has",
+                self.login
+            );
+            // Either way the file must hold it: count it acknowledged, and
+            // `check_acknowledged` looks for it after the next kill.
+            acked.insert(hash);
+            self.undecided += 1;
+        }
     }
 
     /// Edits and syncs until the server goes away, or until `stop` is set (checked
@@ -481,13 +483,13 @@ async fn killed_mid_sync_the_server_keeps_everything_it_acknowledged() {
             c.sync(&server.base).await.unwrap_or_else(|e| panic!("final sync of {}: {e}", c.login));
         }
         let on_server = stored(&db);
-        let agree = clients.iter().all(|c| c.docs.iter().all(|(id, d)| d.heads() == on_server[id].heads()));
+        let agree = clients.iter().all(|c| c.replica.docs.iter().all(|(id, d)| d.heads() == on_server[id].heads()));
         if (agree && passes >= 2) || passes == 4 {
             break on_server;
         }
     };
     for c in &clients {
-        for (id, doc) in &c.docs {
+        for (id, doc) in &c.replica.docs {
             assert_eq!(doc.heads(), on_server[id].heads(), "{} and the server differ on {id}", c.login);
             assert_eq!(doc.household().unwrap(), on_server[id].household().unwrap());
         }

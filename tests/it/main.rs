@@ -18,6 +18,7 @@ mod hostile;
 mod load;
 mod logs;
 mod postgres;
+mod rewrite;
 mod roster;
 mod scale_out;
 mod scope;

@@ -110,13 +110,13 @@ async fn two_processes_on_one_database_one_killed_at_random_keep_everything() {
             c.sync(&base).await.unwrap_or_else(|e| panic!("final sync of {}: {e}", c.login));
         }
         let on_server = stored(&store).await;
-        let agree = clients.iter().all(|c| c.docs.iter().all(|(id, d)| d.heads() == on_server[id].heads()));
+        let agree = clients.iter().all(|c| c.replica.docs.iter().all(|(id, d)| d.heads() == on_server[id].heads()));
         if (agree && passes >= 2) || passes == 4 {
             break on_server;
         }
     };
     for c in &clients {
-        for (id, doc) in &c.docs {
+        for (id, doc) in &c.replica.docs {
             assert_eq!(doc.heads(), on_server[id].heads(), "{} and the database differ on {id}", c.login);
         }
     }

@@ -13,10 +13,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use reqwest::StatusCode;
-use shared::HouseholdDoc;
+use shared::Stamp;
 use shared::automerge::ActorId;
-use shared::automerge::sync::State;
-use shared::wire::{self, Outgoing, Refusal, Reply};
+use shared::client::{Next, Replica, Session};
+use shared::wire::{self, Incoming, Outgoing, Refusal, Reply};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -163,6 +163,8 @@ pub struct SyncReport {
     pub refused: BTreeMap<String, Refusal>,
     /// How long each request took, reply body included.
     pub latencies: Vec<std::time::Duration>,
+    /// Households whose history an administrator rewrote, replaced and downloaded again.
+    pub rebased: Vec<String>,
 }
 
 /// A phone: a logged-in user with local documents and per-document sync states.
@@ -173,10 +175,24 @@ pub struct Phone {
     /// The bearer token.
     pub token: String,
     actor: ActorId,
-    /// Local documents by household id.
-    pub docs: BTreeMap<String, HouseholdDoc>,
-    /// Sync states by household id.
-    pub states: BTreeMap<String, State>,
+    /// Who is logged in: the author of the changes the sync engine makes.
+    user: (String, String),
+    /// Local documents and their sync states (`phone.docs`, `phone.states` through
+    /// `Deref`).
+    pub replica: Replica,
+}
+
+impl std::ops::Deref for Phone {
+    type Target = Replica;
+    fn deref(&self) -> &Replica {
+        &self.replica
+    }
+}
+
+impl std::ops::DerefMut for Phone {
+    fn deref_mut(&mut self) -> &mut Replica {
+        &mut self.replica
+    }
 }
 
 impl Phone {
@@ -204,7 +220,9 @@ impl Phone {
         let ok: serde_json::Value = resp.json().await.map_err(|e| e.to_string())?;
         let token = ok["token"].as_str().ok_or("no token")?.to_owned();
         let base = base.to_owned();
-        Ok(Self { http, base, token, actor: ActorId::random(), docs: BTreeMap::new(), states: BTreeMap::new() })
+        let name = ok["user"]["name"].as_str().unwrap_or(login).to_owned();
+        let user = (login.to_owned(), name);
+        Ok(Self { http, base, token, actor: ActorId::random(), user, replica: Replica::default() })
     }
 
     /// Talks to `server` from now on (after a restart on another port), same session.
@@ -220,7 +238,7 @@ impl Phone {
     /// Starts tracking `ids` with empty documents (first download).
     pub fn want(&mut self, ids: &[&str]) {
         for id in ids {
-            self.docs.entry((*id).to_owned()).or_insert_with(|| HouseholdDoc::empty(self.actor.clone()));
+            self.replica.track(id, &self.actor);
         }
     }
 
@@ -301,25 +319,13 @@ impl Phone {
         }
     }
 
-    /// [`Phone::sync`], returning the first failure instead of panicking.
+    /// [`Phone::sync`], returning the first failure instead of panicking: a request
+    /// that fails, an answer other than 200, or a server message that cannot be applied.
+    /// A thin driver of `shared::client`, as the app's `sync.rs` is.
     pub async fn try_sync(&mut self) -> Result<SyncReport, String> {
         let mut report = SyncReport::default();
-        for state in self.states.values_mut() {
-            *state = State::decode(&state.encode()).unwrap_or_default();
-        }
-        for _ in 0..10 {
-            let outgoing: Vec<Outgoing> = self
-                .docs
-                .iter()
-                .filter(|(id, _)| !report.refused.contains_key(*id))
-                .filter_map(|(id, doc)| {
-                    let state = self.states.entry(id.clone()).or_default();
-                    doc.sync_message(state).map(|message| Outgoing { doc_id: id.clone(), message })
-                })
-                .collect();
-            if outgoing.is_empty() {
-                break;
-            }
+        let mut session = Session::start(&mut self.replica);
+        while let Next::Send(outgoing) = session.next_batch(&mut self.replica) {
             let body = gzip_bytes(&wire::encode_request(&outgoing));
             report.sent += body.len();
             let started = std::time::Instant::now();
@@ -341,24 +347,22 @@ impl Phone {
             report.received += resp.content_length().map_or(0, |l| l as usize);
             let bytes = resp.bytes().await.map_err(|e| format!("sync body: {e}"))?;
             report.latencies.push(started.elapsed());
-            for incoming in wire::decode_response(&bytes).map_err(|e| format!("decode response: {e}"))? {
-                match incoming.reply {
-                    Reply::Message(m) => {
-                        let state = self.states.entry(incoming.doc_id.clone()).or_default();
-                        let doc = self.docs.get_mut(&incoming.doc_id).ok_or("reply for an unknown doc")?;
-                        doc.receive_sync_message(state, &m).map_err(|e| format!("apply server message: {e}"))?;
-                    }
-                    Reply::InSync => {
-                        wire::in_sync(self.states.entry(incoming.doc_id.clone()).or_default());
-                    }
-                    Reply::Refused(r) => {
-                        report.refused.insert(incoming.doc_id, r);
-                    }
-                }
+            let replies = wire::decode_response(&bytes).map_err(|e| format!("decode response: {e}"))?;
+            let stamp = Stamp::new(self.user.0.clone(), self.user.1.clone(), now());
+            let applied = session.receive(&mut self.replica, replies, &stamp);
+            if let Some((id, e)) = applied.failed.first() {
+                return Err(format!("apply server message for {id}: {e}"));
             }
+            report.rebased.extend(applied.rebased);
         }
+        report.refused = session.refused().clone();
         Ok(report)
     }
+}
+
+/// Unix seconds now.
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64)
 }
 
 impl Phone {
@@ -367,13 +371,10 @@ impl Phone {
     /// gzip-compressed when that makes them smaller.
     pub async fn sync_each(&mut self) -> Result<SyncReport, String> {
         let mut report = SyncReport::default();
-        let ids: Vec<String> = self.docs.keys().cloned().collect();
-        for id in ids {
-            let state = self.states.entry(id.clone()).or_default();
-            *state = State::decode(&state.encode()).unwrap_or_default();
-            for _ in 0..10 {
-                let (Some(doc), Some(state)) = (self.docs.get(&id), self.states.get_mut(&id)) else { break };
-                let Some(message) = doc.sync_message(state) else { break };
+        let mut session = Session::start(&mut self.replica);
+        while let Next::Send(outgoing) = session.next_batch(&mut self.replica) {
+            let mut replies = Vec::with_capacity(outgoing.len());
+            for Outgoing { doc_id: id, message } in outgoing {
                 let zipped = gzip_bytes(&message);
                 let mut req = self
                     .http
@@ -391,21 +392,20 @@ impl Phone {
                 let started = std::time::Instant::now();
                 let resp = req.body(body).send().await.map_err(|e| format!("sync request: {e}"))?;
                 report.round_trips += 1;
-                match resp.status() {
-                    StatusCode::NO_CONTENT => {
-                        report.latencies.push(started.elapsed());
-                        if let Some(state) = self.states.get_mut(&id) {
-                            wire::in_sync(state);
-                        }
-                        break;
+                let reply = match resp.status() {
+                    StatusCode::NO_CONTENT => Reply::InSync,
+                    StatusCode::OK => {
+                        Reply::Message(resp.bytes().await.map_err(|e| format!("sync body: {e}"))?.to_vec())
                     }
-                    StatusCode::OK => {}
                     status => return Err(format!("{id}: HTTP {status}: {}", resp.text().await.unwrap_or_default())),
-                }
-                let bytes = resp.bytes().await.map_err(|e| format!("sync body: {e}"))?;
+                };
                 report.latencies.push(started.elapsed());
-                let (Some(doc), Some(state)) = (self.docs.get_mut(&id), self.states.get_mut(&id)) else { break };
-                doc.receive_sync_message(state, &bytes).map_err(|e| format!("apply server message: {e}"))?;
+                replies.push(Incoming { doc_id: id, reply });
+            }
+            let stamp = Stamp::new(self.user.0.clone(), self.user.1.clone(), now());
+            let applied = session.receive(&mut self.replica, replies, &stamp);
+            if let Some((id, e)) = applied.failed.first() {
+                return Err(format!("apply server message for {id}: {e}"));
             }
         }
         Ok(report)

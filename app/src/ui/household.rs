@@ -14,7 +14,7 @@ pub async fn save(ui: Ui, id: &str, before: &Household, after: &Household) -> Re
     let stamp = Stamp::new(session.user.id.clone(), session.user.name.clone(), state::now());
     let commit = crate::perf::start("hhj:save:commit");
     let (bytes, db) = state::with(|d| {
-        let doc = d.docs.get_mut(id).ok_or("unknown household")?;
+        let doc = d.replica.docs.get_mut(id).ok_or("unknown household")?;
         doc.edit_from(&stamp, before, after).map_err(|e| e.to_string())?;
         Ok::<_, String>((doc.save(), d.db.clone()))
     })?;
@@ -38,7 +38,7 @@ pub fn Household(ui: Ui, id: String) -> impl IntoView {
         ui.rev.track();
         let opening = previous.is_none().then(|| crate::perf::start("hhj:open-household"));
         let data = state::with(|d| {
-            d.docs.get(&doc_id).map(|doc| {
+            d.replica.docs.get(&doc_id).map(|doc| {
                 let h = doc.household().unwrap_or_default();
                 let conflicts = doc.conflicts().unwrap_or_default();
                 (h, conflicts)
@@ -93,7 +93,7 @@ pub fn Household(ui: Ui, id: String) -> impl IntoView {
                         let hid = hid.clone();
                         let mid = mid.clone();
                         leptos::task::spawn_local(async move {
-                            let before = state::with(|d| d.docs.get(&hid).and_then(|x| x.household().ok())).unwrap_or_default();
+                            let before = state::with(|d| d.replica.docs.get(&hid).and_then(|x| x.household().ok())).unwrap_or_default();
                             let mut after = before.clone();
                             if let Some(m) = after.members.get_mut(&mid) {
                                 m.status = Some(to);
@@ -172,7 +172,7 @@ pub fn Household(ui: Ui, id: String) -> impl IntoView {
                             let stamp = Stamp::new(session.user.id.clone(), session.user.name.clone(), state::now());
                             let hid = hid.clone();
                             let saved = state::with(|d| {
-                                let doc = d.docs.get_mut(&hid)?;
+                                let doc = d.replica.docs.get_mut(&hid)?;
                                 doc.resolve(&stamp, &key, &value).ok()?;
                                 Some((doc.save(), d.db.clone()))
                             });
@@ -218,7 +218,7 @@ pub fn Household(ui: Ui, id: String) -> impl IntoView {
         let birth = new_birth.get_untracked().parse().ok();
         let (labour, relation) = (new_labour.get_untracked(), new_relation.get_untracked());
         leptos::task::spawn_local(async move {
-            let before = state::with(|d| d.docs.get(&hid).and_then(|x| x.household().ok())).unwrap_or_default();
+            let before = state::with(|d| d.replica.docs.get(&hid).and_then(|x| x.household().ok())).unwrap_or_default();
             let mut after = before.clone();
             let mut raw = [0u8; 5];
             let _ = getrandom::fill(&mut raw);

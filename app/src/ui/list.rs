@@ -88,9 +88,10 @@ fn rows() -> Vec<Row> {
             let Some(db) = d.db.clone().filter(|_| d.loaded) else {
                 return (kept.values().map(|k| k.row.clone()).collect(), Vec::new(), None);
             };
-            kept.retain(|id, _| d.docs.contains_key(id));
+            kept.retain(|id, _| d.replica.docs.contains_key(id));
             let mut writes = Vec::new();
             let rows = d
+                .replica
                 .docs
                 .iter()
                 .map(|(id, doc)| {

@@ -16,7 +16,7 @@ use crate::ui::household::save;
 /// The visit form.
 #[component]
 pub fn VisitForm(ui: Ui, id: String, period: String) -> impl IntoView {
-    let before = state::with(|d| d.docs.get(&id).and_then(|doc| doc.household().ok())).unwrap_or_default();
+    let before = state::with(|d| d.replica.docs.get(&id).and_then(|doc| doc.household().ok())).unwrap_or_default();
     let mut initial = before.visits.get(&period).cloned().unwrap_or_default();
     if let Some(s) = ui.session.get_untracked() {
         initial.visitors.entry(s.user.id.clone()).or_insert(s.user.name.clone());

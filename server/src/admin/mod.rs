@@ -1,8 +1,9 @@
 //! Admin endpoints: accounts (`users`), the roster import, assignments of households
-//! to cadres (`assignments`). Also the JSON-body helper every POST handler uses, so
+//! to cadres (`assignments`), rewriting a household's history (`rewrite`). Also the JSON-body helper every POST handler uses, so
 //! malformed bodies get the same clear 400.
 
 mod assignments;
+mod rewrite;
 mod users;
 
 use axum::Json;
@@ -14,6 +15,7 @@ pub use assignments::{
     Assignment, AssignmentFilter, AssignmentsView, BulkReport, MAX_ITEMS, assign, assign_handler, assign_many,
     assignments,
 };
+pub use rewrite::{RewriteRefused, RewriteReport, rewrite, rewrite_handler};
 pub use users::{NewUser, UserUpdate, create_user, list_users, update_user, update_user_handler};
 
 use crate::AppState;

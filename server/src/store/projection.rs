@@ -49,6 +49,9 @@ pub struct StoredDoc {
     pub changes: i64,
     /// Its heads, when written since migration 6.
     pub heads: Option<Vec<ChangeHash>>,
+    /// An administrator rewrote its history (PROTOCOL.md §4.5): phones may still hold
+    /// the retired one.
+    pub rewritten: bool,
 }
 
 /// Heads as stored: 32 bytes each.

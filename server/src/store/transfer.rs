@@ -1,8 +1,8 @@
 //! Moving a county up: `server migrate --from county.sqlite3 --to postgres://…` copies
 //! every table of the SQLite file into an empty PostgreSQL database in one
 //! transaction (users with their password hashes and throttling, sessions, households
-//! with their projections, assignments, sync states, the change log and the audit
-//! log), then checks the copy before committing it: the same number of rows in every
+//! with their projections, assignments, sync states, the change log, retired
+//! documents and the audit log), then checks the copy before committing it: the same number of rows in every
 //! table, and every household's document loads on both sides with the same heads.
 //! Sessions and sync states come along, so phones stay logged in and carry on
 //! syncing without sending again what the SQLite server had. Kept per-grid totals are
@@ -90,6 +90,7 @@ pub const TABLES: &[Table] = &[
             ("members", Int),
             ("conflicts", Int),
             ("problems", Int),
+            ("rewritten_at", Int),
         ],
         order_by: "id",
     },
@@ -140,6 +141,11 @@ pub const TABLES: &[Table] = &[
             ("received_at", Int),
         ],
         order_by: "hash",
+    },
+    Table {
+        name: "retired_docs",
+        columns: &[("household_id", Text), ("retired_at", Int), ("retired_by", Text), ("doc", Blob)],
+        order_by: "household_id, retired_at",
     },
     Table {
         name: "audit_log",

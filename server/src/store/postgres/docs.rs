@@ -44,13 +44,18 @@ pub fn access(c: &PgConn<'_>, scope: &Scope, id: &str) -> StoreResult<Access> {
 pub fn stored(c: &PgConn<'_>, id: &str) -> StoreResult<Option<StoredDoc>> {
     // In a write transaction the row stays locked until it commits.
     let sql = if c.writable {
-        "SELECT doc, doc_changes, heads FROM households WHERE id = $1 FOR UPDATE"
+        "SELECT doc, doc_changes, heads, rewritten_at IS NOT NULL FROM households WHERE id = $1 FOR UPDATE"
     } else {
-        "SELECT doc, doc_changes, heads FROM households WHERE id = $1"
+        "SELECT doc, doc_changes, heads, rewritten_at IS NOT NULL FROM households WHERE id = $1"
     };
     Ok(c.query_opt(sql, &[&id])?.map(|r| {
         let heads: Option<Vec<u8>> = r.get(2);
-        StoredDoc { bytes: r.get(0), changes: r.get(1), heads: heads.and_then(|b| decode_heads(&b)) }
+        StoredDoc {
+            bytes: r.get(0),
+            changes: r.get(1),
+            heads: heads.and_then(|b| decode_heads(&b)),
+            rewritten: r.get(3),
+        }
     }))
 }
 
@@ -87,7 +92,7 @@ pub fn lock(c: &PgConn<'_>, scope: &Scope, ids: &[&str]) -> StoreResult<()> {
 pub fn merge_inputs(c: &PgConn<'_>, user: &User, device: &str, ids: &[&str]) -> StoreResult<Vec<MergeInput>> {
     let wanted: Vec<&str> = ids.to_vec();
     // In a merge, [`lock`] has locked the rows in scope already.
-    let docs_sql = "SELECT id, doc, doc_changes, heads FROM households WHERE id = ANY($1)";
+    let docs_sql = "SELECT id, doc, doc_changes, heads, rewritten_at IS NOT NULL FROM households WHERE id = ANY($1)";
     let scope = Scope::of(user);
     let (filter, values) = clause(&Selection { scope: scope.clone(), filter: Default::default() });
     let scope_sql = numbered(&format!("SELECT h.id FROM households h WHERE h.id = ANY(?) AND {filter}"));
@@ -104,9 +109,9 @@ pub fn merge_inputs(c: &PgConn<'_>, user: &User, device: &str, ids: &[&str]) -> 
     let mut docs: HashMap<String, StoredDoc> = docs
         .iter()
         .map(|r| {
-            let (id, bytes, changes, heads): (String, Vec<u8>, i64, Option<Vec<u8>>) =
-                (r.get(0), r.get(1), r.get(2), r.get(3));
-            (id, StoredDoc { bytes, changes, heads: heads.as_deref().and_then(decode_heads) })
+            let (id, bytes, changes, heads, rewritten): (String, Vec<u8>, i64, Option<Vec<u8>>, bool) =
+                (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
+            (id, StoredDoc { bytes, changes, heads: heads.as_deref().and_then(decode_heads), rewritten })
         })
         .collect();
     let allowed: HashSet<String> = allowed.iter().map(|r| r.get(0)).collect();
@@ -132,6 +137,20 @@ pub fn put_sync_state(c: &PgConn<'_>, device: &str, id: &str, state: &[u8]) -> S
          ON CONFLICT (device_id, household_id) DO UPDATE SET state = EXCLUDED.state",
         &[&device, &id, &state],
     )?;
+    Ok(())
+}
+
+/// Keeps household `id`'s document `bytes` as retired by `by` at `at`, marks the
+/// household rewritten, and forgets every device's sync state with it (they name
+/// changes of the retired history).
+pub fn retire(c: &PgConn<'_>, id: &str, bytes: &[u8], by: &str, at: i64) -> StoreResult<()> {
+    c.execute(
+        "INSERT INTO retired_docs (household_id, retired_at, retired_by, doc)
+         VALUES ($1, GREATEST($2, COALESCE((SELECT MAX(retired_at) + 1 FROM retired_docs WHERE household_id = $1), $2)), $3, $4)",
+        &[&id, &at, &by, &bytes],
+    )?;
+    c.execute("DELETE FROM sync_states WHERE household_id = $1", &[&id])?;
+    c.execute("UPDATE households SET rewritten_at = $2 WHERE id = $1", &[&id, &at])?;
     Ok(())
 }
 

@@ -177,6 +177,18 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER summaries_totals AFTER INSERT OR UPDATE OR DELETE ON summaries
         FOR EACH ROW EXECUTE FUNCTION hhj_summaries_totals();
     "#,
+    // 2: the SQLite file's migration 7: an administrator's rewrite of a household's
+    // history (PROTOCOL.md §4.5).
+    r#"
+    ALTER TABLE households ADD COLUMN rewritten_at BIGINT;
+    CREATE TABLE retired_docs (
+        household_id TEXT NOT NULL REFERENCES households(id),
+        retired_at   BIGINT NOT NULL,
+        retired_by   TEXT NOT NULL,
+        doc          BYTEA NOT NULL,
+        PRIMARY KEY (household_id, retired_at)
+    );
+    "#,
 ];
 
 /// The schema version this program writes.

@@ -40,10 +40,11 @@ pub fn access(conn: &Conn<'_>, scope: &Scope, id: &str) -> StoreResult<Access> {
 /// Household `id`'s stored document, if it exists.
 pub fn stored(conn: &Conn<'_>, id: &str) -> StoreResult<Option<StoredDoc>> {
     Ok(conn
-        .prepare_cached("SELECT doc, doc_changes, heads FROM households WHERE id = ?1")?
+        .prepare_cached("SELECT doc, doc_changes, heads, rewritten_at IS NOT NULL FROM households WHERE id = ?1")?
         .query_row([id], |r| {
             let heads: Option<Vec<u8>> = r.get(2)?;
-            Ok(StoredDoc { bytes: r.get(0)?, changes: r.get(1)?, heads: heads.and_then(|b| decode_heads(&b)) })
+            let (bytes, changes, rewritten) = (r.get(0)?, r.get(1)?, r.get(3)?);
+            Ok(StoredDoc { bytes, changes, heads: heads.and_then(|b| decode_heads(&b)), rewritten })
         })
         .optional()?)
 }
@@ -63,6 +64,20 @@ pub fn put_sync_state(conn: &Conn<'_>, device: &str, id: &str, state: &[u8]) -> 
          ON CONFLICT(device_id, household_id) DO UPDATE SET state = excluded.state",
     )?
     .execute(params![device, id, state])?;
+    Ok(())
+}
+
+/// Keeps household `id`'s document `bytes` as retired by `by` at `at`, marks the
+/// household rewritten, and forgets every device's sync state with it (they name
+/// changes of the retired history).
+pub fn retire(conn: &Conn<'_>, id: &str, bytes: &[u8], by: &str, at: i64) -> StoreResult<()> {
+    conn.prepare_cached(
+        "INSERT INTO retired_docs (household_id, retired_at, retired_by, doc)
+         VALUES (?1, MAX(?2, COALESCE((SELECT MAX(retired_at) + 1 FROM retired_docs WHERE household_id = ?1), ?2)), ?3, ?4)",
+    )?
+    .execute(params![id, at, by, bytes])?;
+    conn.prepare_cached("DELETE FROM sync_states WHERE household_id = ?1")?.execute([id])?;
+    conn.prepare_cached("UPDATE households SET rewritten_at = ?2 WHERE id = ?1")?.execute(params![id, at])?;
     Ok(())
 }
 

@@ -199,6 +199,19 @@ const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE households ADD COLUMN heads BLOB;
     "#,
+    // 7: an administrator's rewrite of a household's history (PROTOCOL.md §4.5): the
+    // retired document is kept whole, and the household marked, so that a phone still
+    // holding the retired history is told to replace its copy.
+    r#"
+    ALTER TABLE households ADD COLUMN rewritten_at INTEGER;
+    CREATE TABLE retired_docs (
+        household_id TEXT NOT NULL REFERENCES households(id),
+        retired_at   INTEGER NOT NULL,
+        retired_by   TEXT NOT NULL,
+        doc          BLOB NOT NULL,
+        PRIMARY KEY (household_id, retired_at)
+    );
+    "#,
 ];
 
 /// The schema version this program writes.
