@@ -280,6 +280,18 @@ async fn a_dashboard_read_of_a_period_nobody_keeps_is_refused_and_stores_nothing
     // The longest trend ends now and reaches no further back than the kept periods.
     let points: Vec<Value> = s1.get_json("/api/trend?months=36").await;
     assert_eq!(points.len(), 36);
+    // The oldest kept period answers, without 三个不减: its default baseline, a year
+    // earlier, is not kept (it was refused as a whole before).
+    let oldest = points[0]["period"].as_str().unwrap().to_owned();
+    let report: Value = s1.get_json(&format!("/api/indicators?period={oldest}")).await;
+    assert_eq!(report["period"], oldest.as_str());
+    assert!(report["baseline"].is_null() && report["three_no_decrease"].is_null(), "{report}");
+    assert!(report["indicators"]["households"].as_u64().unwrap() > 0, "{report}");
+    // A period two years on from it compares with the year before, as always.
+    let later = points[24]["period"].as_str().unwrap().to_owned();
+    let report: Value = s1.get_json(&format!("/api/indicators?period={later}")).await;
+    assert_eq!(report["baseline"], points[12]["period"]);
+    assert!(report["three_no_decrease_holds"].is_boolean(), "{report}");
 }
 
 #[tokio::test]

@@ -86,8 +86,9 @@ pub struct IndicatorQuery {
 pub struct IndicatorReport {
     /// The period.
     pub period: String,
-    /// The baseline period.
-    pub baseline: String,
+    /// The baseline period; `None` when none was asked for and the same month a year
+    /// earlier lies before the periods the server keeps (then there is no 三个不减).
+    pub baseline: Option<String>,
     /// Raw counts and sums.
     pub indicators: Indicators,
     /// 户户见 coverage.
@@ -100,10 +101,10 @@ pub struct IndicatorReport {
     pub per_capita_income: Option<f64>,
     /// 人均纯收入增长.
     pub per_capita_income_growth: Option<f64>,
-    /// 三个不减 against the baseline.
-    pub three_no_decrease: ThreeNoDecrease,
+    /// 三个不减 against the baseline (`None`: no baseline).
+    pub three_no_decrease: Option<ThreeNoDecrease>,
     /// …and whether it holds.
-    pub three_no_decrease_holds: bool,
+    pub three_no_decrease_holds: Option<bool>,
 }
 
 /// `GET /api/indicators?period=&baseline=&site=`.
@@ -114,24 +115,35 @@ pub async fn indicators(
 ) -> AppResult<Json<IndicatorReport>> {
     supervisor_or_admin(&session)?;
     let period = q.filter.period()?;
-    let baseline = kept_period(
-        period_param(q.baseline.as_deref(), period.plus_months(-12), "基期", "Baseline")?,
-        "基期",
-        "Baseline",
-    )?;
+    // An explicit baseline must be a kept period; the default (a year earlier) is left
+    // out when it is not, rather than refusing the period itself.
+    let baseline = match q.baseline.as_deref() {
+        Some(_) => {
+            Some(kept_period(period_param(q.baseline.as_deref(), period, "基期", "Baseline")?, "基期", "Baseline")?)
+        }
+        None => kept_period(period.plus_months(-12), "基期", "Baseline").ok(),
+    };
     let selection = q.filter.selection(&session);
-    let (now_ind, base_ind) =
-        state.store.read(move |r| Ok((r.indicators(&selection, period)?, r.indicators(&selection, baseline)?))).await?;
-    let three = ThreeNoDecrease::compare(&now_ind, &base_ind);
+    let (now_ind, base_ind) = state
+        .store
+        .read(move |r| {
+            let base = match baseline {
+                Some(b) => Some(r.indicators(&selection, b)?),
+                None => None,
+            };
+            Ok((r.indicators(&selection, period)?, base))
+        })
+        .await?;
+    let three = base_ind.map(|base| ThreeNoDecrease::compare(&now_ind, &base));
     Ok(Json(IndicatorReport {
         period: period.to_string(),
-        baseline: baseline.to_string(),
+        baseline: baseline.map(|b| b.to_string()),
         coverage: now_ind.coverage(),
         employment_rate: now_ind.employment_rate(),
         one_in_work_rate: now_ind.one_in_work_rate(),
         per_capita_income: now_ind.per_capita_income(),
         per_capita_income_growth: now_ind.per_capita_income_growth(),
-        three_no_decrease_holds: three.holds(),
+        three_no_decrease_holds: three.map(|t| t.holds()),
         three_no_decrease: three,
         indicators: now_ind,
     }))

@@ -272,22 +272,31 @@ fn cards(ui: Ui, report: &IndicatorReport, trend: &[TrendPoint]) -> impl IntoVie
         Card {
             testid: "card-three",
             title: ("三个不减", "Three no-decreases"),
-            value: format!(
-                "{} {}/{} · {} {}/{} · {} {}/{}",
-                ui.t("就业", "employed"),
-                three.employed.0,
-                three.employed.1,
-                ui.t("公益岗", "welfare posts"),
-                three.welfare_posts.0,
-                three.welfare_posts.1,
-                ui.t("工资", "wages"),
-                thousands(three.wage_income.0),
-                thousands(three.wage_income.1)
+            value: three.map_or_else(
+                || "—".to_owned(),
+                |three| {
+                    format!(
+                        "{} {}/{} · {} {}/{} · {} {}/{}",
+                        ui.t("就业", "employed"),
+                        three.employed.0,
+                        three.employed.1,
+                        ui.t("公益岗", "welfare posts"),
+                        three.welfare_posts.0,
+                        three.welfare_posts.1,
+                        ui.t("工资", "wages"),
+                        thousands(three.wage_income.0),
+                        thousands(three.wage_income.1)
+                    )
+                },
             ),
-            target: ("对比基期（本期/基期）", "Now / baseline"),
-            met: Some(three.holds()),
+            target: if three.is_some() {
+                ("对比基期（本期/基期）", "Now / baseline")
+            } else {
+                ("上年同期早于保留的数据，无法对比", "A year earlier is before the kept data")
+            },
+            met: three.map(|t| t.holds()),
             series: series(trend, |i| count(i.employed_people)),
-            target_line: Some(f64::from(three.employed.1)),
+            target_line: three.map(|t| f64::from(t.employed.1)),
         },
         Card {
             testid: "card-guarantees",
@@ -308,7 +317,7 @@ fn cards(ui: Ui, report: &IndicatorReport, trend: &[TrendPoint]) -> impl IntoVie
             target_line: None,
         },
     ];
-    let baseline = report.baseline.clone();
+    let baseline = report.baseline.clone().unwrap_or_else(|| "—".to_owned());
     view! {
         <p class="hint">{format!("{} {baseline}", ui.t("三个不减基期", "Baseline of the three no-decreases:"))}</p>
         <div class="cards">

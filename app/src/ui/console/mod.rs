@@ -54,12 +54,12 @@ pub struct CoverageRow {
 /// `GET /api/indicators`.
 #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
 pub struct IndicatorReport {
-    /// The baseline period of 三个不减.
-    pub baseline: String,
+    /// The baseline period of 三个不减 (`None`: before the kept periods).
+    pub baseline: Option<String>,
     /// Counts and sums.
     pub indicators: Indicators,
-    /// 三个不减.
-    pub three_no_decrease: ThreeNoDecrease,
+    /// 三个不减 (`None`: no baseline).
+    pub three_no_decrease: Option<ThreeNoDecrease>,
 }
 
 /// One point of `GET /api/trend`.
