@@ -207,11 +207,13 @@ async fn main() -> anyhow::Result<()> {
                 println!("nothing imported yet: run again with --yes to import these changes");
                 return Ok(());
             }
-            let confirm = report.confirm;
-            match db.write(move |w| server::roster::import(w, &text, &confirm, &stamp)).await.map_err(fail)? {
+            match server::roster::import_in_chunks(&db, text, &report.confirm, stamp).await.map_err(fail)? {
                 Ok(report) => println!("imported {} households, {} members", report.households, report.members),
                 Err(server::roster::Refused::Rows(rows)) => return Err(show_rows(&rows)),
                 Err(server::roster::Refused::Stale) => anyhow::bail!("the households changed meanwhile; run again"),
+                Err(server::roster::Refused::Interrupted { imported, total }) => {
+                    anyhow::bail!("imported {imported} of {total} households; the others changed meanwhile: run again")
+                }
             }
         }
         Command::RewriteHistory { household } => {

@@ -104,7 +104,7 @@ pub async fn import_roster(
         return Ok(preview.map(Json).map_err(rejected));
     };
     let stamp = shared::Stamp::new(session.user.id.clone(), session.user.name.clone(), auth::now());
-    match state.store.write(move |w| roster::import(w, &text, &confirm, &stamp)).await? {
+    match roster::import_in_chunks(&state.store, text, &confirm, stamp).await? {
         Ok(report) => Ok(Ok(Json(report))),
         Err(roster::Refused::Rows(rows)) => Ok(Err(rejected(rows))),
         Err(roster::Refused::Stale) => Err(AppError::new(
@@ -112,6 +112,14 @@ pub async fn import_roster(
             "roster_changed",
             "预览之后花名册或相关户的记录有变化，请重新预览后再确认导入",
             "The sheet or its households changed since the preview; preview again, then confirm",
+        )),
+        Err(roster::Refused::Interrupted { imported, total }) => Err(AppError::new(
+            StatusCode::CONFLICT,
+            "roster_interrupted",
+            format!("已导入 {imported}/{total} 户；其余户在预览之后有新的同步修改，请重新预览并确认其余部分"),
+            format!(
+                "{imported} of {total} households were imported; the others changed since the preview (a sync came in): preview again and confirm the rest"
+            ),
         )),
     }
 }

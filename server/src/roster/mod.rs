@@ -8,7 +8,8 @@
 //! only where the sheet gives one (an absent column or an empty cell never clears
 //! anything), a member's status (迁出, 已故) is never reset, and members missing from
 //! the sheet stay. An import is two steps: [`plan`] shows what would change and a
-//! digest of it; [`import`] writes that plan only if the digest still matches.
+//! digest of it; [`import_in_chunks`] writes that plan only if the digest still matches,
+//! a chunk of households per transaction so that syncs are not held up (`chunked`).
 
 use std::collections::BTreeMap;
 
@@ -22,6 +23,9 @@ use shared::{
 use crate::auth::{Role, now};
 use crate::error::{AppError, AppResult};
 use crate::store::{self, Reader, Writer};
+
+mod chunked;
+pub use chunked::{IMPORT_CHUNK, import_in_chunks};
 
 /// The columns, as (English header, Chinese header). `registry_no`, `site`, `grid` and
 /// `name` are required.
@@ -109,6 +113,14 @@ pub enum Refused {
     Rows(Vec<RowError>),
     /// The households or the sheet changed since the preview `confirm` was made for.
     Stale,
+    /// An import in chunks (`import_in_chunks`) found a household changed since the
+    /// preview (a sync came in): the chunks before it are imported, the rest is not.
+    Interrupted {
+        /// Households imported.
+        imported: usize,
+        /// Households in the sheet.
+        total: usize,
+    },
 }
 
 /// A household's facts as the sheet gives them: `None` where it gives nothing.
@@ -494,8 +506,49 @@ fn apply(stored: &Household, rows: &HouseholdRows) -> Result<Household, Vec<RowE
 /// What an import would write: per household, the household now (if stored) and after.
 #[derive(Debug)]
 struct Plan {
-    households: Vec<(Option<HouseholdDoc>, Household, Vec<String>)>,
+    households: Vec<Planned>,
     report: ImportReport,
+}
+
+/// One household of a plan: what it becomes, read from the stored document with the
+/// heads `heads` (`None`: the sheet creates it).
+#[derive(Debug, Clone)]
+struct Planned {
+    id: String,
+    heads: Option<Vec<shared::automerge::ChangeHash>>,
+    after: Household,
+    cadres: Vec<String>,
+}
+
+/// Writes one planned household as `stamp`'s author, with its assignments, if it is
+/// still as planned (its heads); `false`, writing nothing, when it changed since.
+fn write_household(w: &mut dyn Writer, p: &Planned, stamp: &Stamp, today: Date, at: i64) -> AppResult<bool> {
+    let stored = w.load_doc(&p.id)?;
+    if stored.as_ref().map(HouseholdDoc::heads) != p.heads {
+        return Ok(false);
+    }
+    let mut doc = match stored {
+        Some(d) => d,
+        None => HouseholdDoc::create(&p.id, store::server_actor(), stamp).map_err(AppError::internal)?,
+    };
+    doc.edit(stamp, |h| *h = p.after.clone()).map_err(AppError::internal)?;
+    let household = doc.household().map_err(AppError::internal)?;
+    w.save_doc(&p.id, &doc, &household, today, at)?;
+    for cadre in &p.cadres {
+        w.assign(&p.id, cadre)?;
+    }
+    Ok(true)
+}
+
+/// The audit line of an import of `report`.
+fn audit_detail(report: &ImportReport) -> String {
+    format!(
+        "{} households ({} new), {} members, {} values changed",
+        report.households,
+        report.added.len(),
+        report.members,
+        report.changes.len()
+    )
 }
 
 /// The changes from `before` to `after` of household `id` (facts and members only),
@@ -551,7 +604,8 @@ fn make_plan(r: &mut dyn Reader, csv_text: &str) -> AppResult<Result<Plan, Vec<R
                     report.added.push(id.clone());
                 }
                 report.assigned.extend(rows.cadres.iter().map(|c| (id.clone(), c.clone())));
-                households.push((doc, after, rows.cadres.clone()));
+                let heads = doc.as_ref().map(HouseholdDoc::heads);
+                households.push(Planned { id: id.clone(), heads, after, cadres: rows.cadres.clone() });
             }
             Err(e) => errors.extend(e),
         }
@@ -592,28 +646,14 @@ pub fn import(
     }
     let at = now();
     let today = Date::in_china(at);
-    for (doc, after, cadres) in plan.households {
-        let id = after.facts.registry_no.clone();
-        let mut doc = match doc {
-            Some(d) => d,
-            None => HouseholdDoc::create(&id, store::server_actor(), stamp).map_err(AppError::internal)?,
-        };
-        doc.edit(stamp, |h| *h = after.clone()).map_err(AppError::internal)?;
-        let household = doc.household().map_err(AppError::internal)?;
-        w.save_doc(&id, &doc, &household, today, at)?;
-        for cadre in &cadres {
-            w.assign(&id, cadre)?;
+    for planned in &plan.households {
+        // Locked since the plan read it: it cannot have changed.
+        if !write_household(w, planned, stamp, today, at)? {
+            return Ok(Err(Refused::Stale));
         }
     }
     let mut report = plan.report;
-    let detail = format!(
-        "{} households ({} new), {} members, {} values changed",
-        report.households,
-        report.added.len(),
-        report.members,
-        report.changes.len()
-    );
-    w.audit(at, &stamp.author.user, "import_roster", &detail)?;
+    w.audit(at, &stamp.author.user, "import_roster", &audit_detail(&report))?;
     report.imported = true;
     Ok(Ok(report))
 }
@@ -632,6 +672,8 @@ pub fn import_at_once(
     match import(w, csv_text, &confirm, stamp)? {
         Ok(report) => Ok(Ok(report)),
         Err(Refused::Rows(rows)) => Ok(Err(rows)),
-        Err(Refused::Stale) => Err(AppError::internal("a roster planned and imported in one transaction went stale")),
+        Err(Refused::Stale | Refused::Interrupted { .. }) => {
+            Err(AppError::internal("a roster planned and imported in one transaction went stale"))
+        }
     }
 }
