@@ -157,47 +157,31 @@ fn lock_seconds(failed: i64) -> i64 {
 /// however many attempts run at once, each sees the ones before it, and a burst cannot
 /// check more passwords than the throttle allows. A right password clears the count.
 /// Returns the account's password hash, or `None` for a login that does not exist;
-/// those are counted too (in this process's memory), so that the lock answer does not
-/// tell which logins exist.
+/// those are counted and locked the same way (in the database, `unknown_logins`, so
+/// that every server process sees the same count), and the lock answer does not tell
+/// which logins exist.
 async fn claim_attempt(store: &Store, login: &str, at: i64) -> AppResult<Option<String>> {
     let login = login.to_owned();
-    let unknown = login.clone();
-    let claimed = store
+    store
         .write(move |w| {
-            let Some(c) = w.credentials(&login)? else { return Ok(None) };
-            if c.locked_until > at {
-                return Err(locked(c.locked_until - at));
+            let (failed, locked_until) = match w.credentials(&login)? {
+                Some(c) if c.locked_until > at => return Err(locked(c.locked_until - at)),
+                Some(c) => {
+                    let failed = c.failed_logins + 1;
+                    let lock = lock_seconds(failed);
+                    w.set_login_failures(&login, failed, if lock > 0 { at + lock } else { 0 })?;
+                    return Ok(Some(c.password_hash));
+                }
+                None => w.claim_unknown_login(&login, at)?,
+            };
+            if locked_until > at {
+                return Err(locked(locked_until - at));
             }
-            let failed = c.failed_logins + 1;
             let lock = lock_seconds(failed);
-            w.set_login_failures(&login, failed, if lock > 0 { at + lock } else { 0 })?;
-            Ok::<_, AppError>(Some(c.password_hash))
+            w.set_unknown_login_lock(&login, if lock > 0 { at + lock } else { 0 })?;
+            Ok::<_, AppError>(None)
         })
-        .await?;
-    if claimed.is_none() {
-        claim_unknown(&unknown, at)?;
-    }
-    Ok(claimed)
-}
-
-/// [`claim_attempt`] for a login with no account: the same count and lock, kept in
-/// memory (at most 10,000 logins, forgotten all at once beyond that).
-fn claim_unknown(login: &str, at: i64) -> AppResult<()> {
-    use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
-    static TRIES: OnceLock<Mutex<HashMap<String, (i64, i64)>>> = OnceLock::new();
-    let mut tries = TRIES.get_or_init(Default::default).lock().unwrap_or_else(std::sync::PoisonError::into_inner);
-    if tries.len() >= 10_000 && !tries.contains_key(login) {
-        tries.clear();
-    }
-    let (failed, locked_until) = tries.entry(login.to_owned()).or_insert((0, 0));
-    if *locked_until > at {
-        return Err(locked(*locked_until - at));
-    }
-    *failed += 1;
-    let lock = lock_seconds(*failed);
-    *locked_until = if lock > 0 { at + lock } else { 0 };
-    Ok(())
+        .await
 }
 
 /// Checks a password and opens a session for `device_id`. Repeated failures lock the

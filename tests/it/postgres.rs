@@ -286,6 +286,17 @@ async fn login_throttling_and_sessions_are_shared_by_every_server() {
     let locked = http.post(a.url("/api/login")).json(&wrong).send().await.unwrap();
     assert_eq!(locked.status(), 429, "locked on every server");
     assert!(locked.headers().contains_key("retry-after"));
+    // A login without an account, tried through both servers in turn, is locked after
+    // exactly as many tries (the count is in the database, not in each process).
+    let mut made_up = Vec::new();
+    for i in 0..server::auth::FREE_FAILURES + 1 {
+        let body = serde_json::json!({"login": "nobody-here", "password": "not the password", "device_id": "x"});
+        let url = if i % 2 == 0 { a.url("/api/login") } else { b.url("/api/login") };
+        made_up.push(http.post(url).json(&body).send().await.unwrap().status().as_u16());
+    }
+    let mut expected = vec![401; server::auth::FREE_FAILURES as usize];
+    expected.push(429);
+    assert_eq!(made_up, expected, "as a real account on one server");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -371,8 +371,7 @@ async fn passwords_are_throttled_everywhere_and_locks_do_not_reveal_logins() {
     let resp = c2.post_json("/api/password", &json!({"old": huhujian_tests::PASSWORD, "new": "        "})).await;
     assert_eq!(resp.status(), 400);
     assert_eq!(resp.json::<Value>().await.unwrap()["error"], "weak_password");
-    // A login that does not exist is locked after as many tries as a real one. (Made-up
-    // logins are counted per process: this one is used by no other test.)
+    // A login that does not exist is locked after as many tries as a real one.
     let answers = |login: &'static str| {
         let http = http.clone();
         let url = server.url("/api/login");

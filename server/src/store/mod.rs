@@ -224,6 +224,12 @@ pub trait Writer: Reader {
     fn set_password_hash(&mut self, login: &str, password_hash: &str, clear_throttle: bool) -> StoreResult<()>;
     /// Records wrong passwords in a row and the lock they earned (0: none).
     fn set_login_failures(&mut self, login: &str, failed: i64, locked_until: i64) -> StoreResult<()>;
+    /// Counts one attempt at `login`, which has no account, at `at`, unless it is
+    /// locked: its failures in a row (this one included) and its lock as it was. Rows
+    /// stay until [`MAX_UNKNOWN_LOGINS`] are kept; then the longest idle are forgotten.
+    fn claim_unknown_login(&mut self, login: &str, at: i64) -> StoreResult<(i64, i64)>;
+    /// Sets the lock of `login`, which has no account.
+    fn set_unknown_login_lock(&mut self, login: &str, locked_until: i64) -> StoreResult<()>;
     /// Disables or enables an account.
     fn set_disabled(&mut self, login: &str, disabled: bool) -> StoreResult<()>;
     /// Opens a session.
@@ -286,6 +292,9 @@ pub trait Writer: Reader {
         )
     }
 }
+
+/// Most logins without an account whose failed attempts are kept (`unknown_logins`).
+pub const MAX_UNKNOWN_LOGINS: i64 = 100_000;
 
 /// The database a server runs on.
 #[derive(Debug, Clone)]

@@ -111,7 +111,8 @@ fn sheet(first: usize) -> String {
 /// Imports rosters of new households one after another until `stop`: households
 /// imported, and seconds per import.
 async fn importing(base: String, stop: Arc<AtomicBool>) -> (usize, Vec<f64>) {
-    let admin = Phone::login_with(&base, "admin", server::demo::DEMO_PASSWORD, "bench-admin").await.expect("admin login");
+    let admin =
+        Phone::login_with(&base, "admin", server::demo::DEMO_PASSWORD, "bench-admin").await.expect("admin login");
     let (mut imported, mut seconds) = (0, Vec::new());
     while !stop.load(Ordering::Relaxed) {
         let started = Instant::now();
@@ -194,7 +195,9 @@ pub async fn run(work: &Path, seeded: &Path) -> Part {
                 .into(),
         },
         Row {
-            figure: format!("sync p99 of {PHONES} phones while an admin imports rosters of {SHEET} new households, SQLite"),
+            figure: format!(
+                "sync p99 of {PHONES} phones while an admin imports rosters of {SHEET} new households, SQLite"
+            ),
             value: format!("p99 {ip99:.0} ms against {qp99:.0} ms quiet ({:.1}×)", ip99 / qp99.max(0.001)),
             target: "≤ 2× the quiet p99".into(),
             met: Some(ip99 <= 2.0 * qp99),

@@ -189,6 +189,16 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (household_id, retired_at)
     );
     "#,
+    // 3: the SQLite file's migration 8: failed attempts at logins without an account.
+    r#"
+    CREATE TABLE unknown_logins (
+        login        TEXT PRIMARY KEY,
+        failed       BIGINT NOT NULL,
+        locked_until BIGINT NOT NULL,
+        last_at      BIGINT NOT NULL
+    );
+    CREATE INDEX unknown_logins_last ON unknown_logins(last_at);
+    "#,
 ];
 
 /// The schema version this program writes.

@@ -366,6 +366,12 @@ impl Writer for PgConn<'_> {
     fn set_login_failures(&mut self, login: &str, failed: i64, locked_until: i64) -> StoreResult<()> {
         accounts::set_login_failures(self, login, failed, locked_until)
     }
+    fn claim_unknown_login(&mut self, login: &str, at: i64) -> StoreResult<(i64, i64)> {
+        accounts::claim_unknown_login(self, login, at)
+    }
+    fn set_unknown_login_lock(&mut self, login: &str, locked_until: i64) -> StoreResult<()> {
+        accounts::set_unknown_login_lock(self, login, locked_until)
+    }
     fn set_disabled(&mut self, login: &str, disabled: bool) -> StoreResult<()> {
         accounts::set_disabled(self, login, disabled)
     }

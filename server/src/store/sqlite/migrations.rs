@@ -212,6 +212,18 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (household_id, retired_at)
     );
     "#,
+    // 8: failed attempts at logins without an account, counted like an account's
+    // (`auth::claim_attempt`), in the database so that every server process counts the
+    // same (they were in each process's memory).
+    r#"
+    CREATE TABLE unknown_logins (
+        login        TEXT PRIMARY KEY,
+        failed       INTEGER NOT NULL,
+        locked_until INTEGER NOT NULL,
+        last_at      INTEGER NOT NULL
+    );
+    CREATE INDEX unknown_logins_last ON unknown_logins(last_at);
+    "#,
 ];
 
 /// The schema version this program writes.
