@@ -221,10 +221,9 @@ async fn main() -> anyhow::Result<()> {
             let today = shared::Date::in_china(stamp.at);
             let db = open().await?;
             let r = db
-                .write(move |w| {
-                    server::admin::rewrite(w, &household, &stamp, today).map_err(|e| anyhow::anyhow!("{e}"))
-                })
-                .await?;
+                .write(move |w| server::admin::rewrite(w, &household, &stamp, today).map_err(|e| e.into_app_error()))
+                .await
+                .map_err(fail)?;
             println!(
                 "{}: {} changes, {} bytes → 1 change, {} bytes ({} fields kept); the old document is kept in retired_docs",
                 r.household, r.changes_before, r.bytes_before, r.bytes_after, r.fields

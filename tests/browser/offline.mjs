@@ -1,9 +1,10 @@
 // The offline promise, as a cadre lives it, in headless Chromium on a 360-pixel phone:
 // log in, load the households, lose the network, record a visit, reload with no
 // network (the app and the visit are still there), get the network back, and the
-// visit reaches the server without pressing anything. Screenshots go to the artifacts
-// folder. Usage: node offline.mjs BASE_URL ARTIFACTS_DIR (server started with --demo).
-import { asSupervisor, launch, period } from "./lib.mjs";
+// visit reaches the server without pressing anything, although an admin rewrote that
+// household's history meanwhile (the phone replaces its copy and carries the visit
+// over, PROTOCOL.md §4.5). Screenshots go to the artifacts folder. Usage: node offline.mjs BASE_URL ARTIFACTS_DIR (server started with --demo).
+import { asAdmin, asSupervisor, launch, period } from "./lib.mjs";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 
@@ -67,6 +68,12 @@ try {
   step("reloaded offline: the app and the visit are there, 1 household waits to sync");
   await shot("06-reloaded-offline");
 
+  // Meanwhile an admin rewrites that household's history: the phone holds the retired one.
+  const rewritten = await asAdmin(base, "POST", `/api/admin/households/${id}/rewrite`);
+  assert.equal(rewritten.status, 200, JSON.stringify(rewritten));
+  assert.ok(rewritten.changes_before > 1, JSON.stringify(rewritten));
+  step(`an admin rewrote ${id}'s history (${rewritten.changes_before} changes → 1) while the phone was offline`);
+
   // Network back: the visit goes up by itself.
   await context.setOffline(false);
   let arrived = null;
@@ -77,7 +84,12 @@ try {
   }
   assert.ok(arrived, "the visit reached the server without pressing anything");
   await page.waitForFunction(() => document.querySelector("[data-testid=sync-status]")?.textContent.includes("待同步 0"), null, { timeout: 30_000 });
-  step("network back: the visit reached the server by itself");
+  assert.equal(await page.locator("[data-testid=sync-errors]").count(), 0, "no refusal shown");
+  const history = await asAdmin(base, "GET", `/api/households/${id}/history`);
+  assert.equal(history.length, 2, `the rewritten history and the carried-over visit: ${JSON.stringify(history).slice(0, 400)}`);
+  const one = await asSupervisor(base, `/api/households/${id}`);
+  assert.match(JSON.stringify(one), /离线录入：无信号/);
+  step("network back: the phone replaced its copy of the rewritten household and the visit reached the server by itself");
   await shot("07-synced");
   console.log("browser: 1 passed, 0 failed");
 } finally {

@@ -100,7 +100,7 @@ pub fn rewrite(w: &mut dyn Writer, id: &str, by: &Stamp, today: Date) -> Result<
 
 impl RewriteRefused {
     /// The answer for the administrator, in both languages.
-    fn into_app_error(self) -> AppError {
+    pub fn into_app_error(self) -> AppError {
         match self {
             RewriteRefused::Unknown(id) => AppError::not_found(&id),
             RewriteRefused::Conflicts { household, count } => AppError::new(
