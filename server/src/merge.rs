@@ -226,12 +226,10 @@ fn merge(job: Job<'_>, uploader: &User, today: Date) -> AppResult<Outcome> {
         return Ok(Outcome::Merged { reply: Reply::InSync, state, change: None });
     }
     let message = &job.entry.message;
-    // A household an administrator rewrote: a phone still holding the retired history
-    // is told to replace its copy (PROTOCOL.md §4.5) instead of having the two merged.
-    if doc.rewritten
-        && !message.is_empty()
-        && wire::builds_on_unknown_changes(&store::parse_doc(id, &doc.bytes)?, message)
-    {
+    // A household an administrator rewrote: a phone whose message names a change of
+    // the retired history is told to replace its copy (PROTOCOL.md §4.5) instead of
+    // having the two histories merged.
+    if !doc.retired.is_empty() && wire::names_any_of(message, &doc.retired) {
         return Ok(Outcome::Refused(refused(
             RefusalCode::HistoryRewritten,
             format!("户 {id} 的记录已由管理员整理，手机上的副本将重新下载，未同步的修改会随后上传"),
@@ -295,7 +293,14 @@ fn merge(job: Job<'_>, uploader: &User, today: Date) -> AppResult<Outcome> {
             }
         },
     };
-    let reply = wire::answer(&merged, &mut state);
+    let mut reply = wire::answer(&merged, &mut state);
+    if !doc.retired.is_empty() && wire::names_unknown_heads(message, &merged) {
+        // A phone whose heads are neither here nor in the message may hold the
+        // retired history: nothing is sent to it yet (it would merge the rewritten
+        // history into the retired one); its next message carries its changes, and
+        // their dependencies tell which history it holds.
+        reply = wire::without_changes(reply);
+    }
     let change = match new.zip(checked) {
         None => None,
         Some((new, (household, conflicts, problems))) => {

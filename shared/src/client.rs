@@ -4,7 +4,8 @@
 //! [`Replica`] (documents and sync states), starts a [`Session`], and loops:
 //! [`Session::next_batch`] gives the batch to send, the driver posts it, and
 //! [`Session::receive`] applies the answer and says what to persist, what was refused
-//! and why. No threads, no clock, no network, no storage: those are the driver's.
+//! and why, and which copies were replaced after an administrator rewrote a
+//! household's history (PROTOCOL.md §4.5). No threads, no clock, no network, no storage: those are the driver's.
 //!
 //! ```text
 //! let mut session = Session::start(&mut replica);
@@ -20,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use automerge::sync::State;
 use automerge::{ActorId, ChangeHash, ReadDoc};
 
-use crate::doc::{Author, DocError, HouseholdDoc, Stamp};
+use crate::doc::{Author, HouseholdDoc, Stamp};
 use crate::fields::Fields;
 use crate::rules;
 use crate::wire::{self, Incoming, Outgoing, Refusal, RefusalCode, Reply};
@@ -98,10 +99,18 @@ pub struct Applied {
     /// Households whose server message could not be applied; they sit out the rest of
     /// the session and their sync state is back at its persisted form.
     pub failed: Vec<(String, String)>,
-    /// Households whose history an administrator rewrote: their document was replaced
-    /// by an empty one carrying this user's unsynced writes ([`rebase`]), and they
-    /// download the rewritten household in the next rounds.
+    /// Households whose history an administrator rewrote, now replaced: the rewritten
+    /// household was downloaded beside the old copy and the phone's unsynced writes
+    /// put on it ([`rebase`]); they go up in the next round.
     pub rebased: Vec<String>,
+}
+
+/// A household whose history was rewritten, being downloaded afresh beside the copy
+/// the replica keeps (which the app goes on showing and editing) until it is complete.
+#[derive(Debug)]
+struct Replacing {
+    doc: HouseholdDoc,
+    state: State,
 }
 
 /// One sync session with the server.
@@ -111,7 +120,9 @@ pub struct Session {
     in_flight: BTreeSet<String>,
     refused: BTreeMap<String, Refusal>,
     failed: BTreeMap<String, String>,
-    rebased: BTreeSet<String>,
+    replacing: BTreeMap<String, Replacing>,
+    /// Households told "rewritten" in this session (a second time is a refusal).
+    rewritten: BTreeSet<String>,
 }
 
 impl Session {
@@ -130,12 +141,16 @@ impl Session {
     /// out the households refused or failed in this session.
     pub fn next_batch(&mut self, replica: &mut Replica) -> Next {
         let Replica { docs, states } = replica;
+        let replacing = &mut self.replacing;
         let batch: Vec<Outgoing> = docs
             .iter()
             .filter(|(id, _)| !self.refused.contains_key(*id) && !self.failed.contains_key(*id))
             .filter_map(|(id, doc)| {
-                let state = states.entry(id.clone()).or_default();
-                doc.sync_message(state).map(|message| Outgoing { doc_id: id.clone(), message })
+                let message = match replacing.get_mut(id) {
+                    Some(r) => r.doc.sync_message(&mut r.state),
+                    None => doc.sync_message(states.entry(id.clone()).or_default()),
+                };
+                message.map(|message| Outgoing { doc_id: id.clone(), message })
             })
             .collect();
         if batch.is_empty() {
@@ -158,6 +173,10 @@ impl Session {
             if !self.in_flight.remove(&id) {
                 continue;
             }
+            if self.replacing.contains_key(&id) {
+                self.receive_replacing(replica, id, reply, stamp, &mut applied);
+                continue;
+            }
             let (Some(doc), Some(state)) = (replica.docs.get_mut(&id), replica.states.get_mut(&id)) else {
                 continue;
             };
@@ -173,8 +192,7 @@ impl Session {
                         }
                         Err(e) => {
                             *state = persisted(state);
-                            self.failed.insert(id.clone(), e.to_string());
-                            applied.failed.push((id, e.to_string()));
+                            self.fail(id, e.to_string(), &mut applied);
                         }
                     }
                 }
@@ -183,20 +201,16 @@ impl Session {
                     applied.states.push(id);
                 }
                 Reply::Refused(r)
-                    if r.kind() == Some(RefusalCode::HistoryRewritten) && self.rebased.insert(id.clone()) =>
+                    if r.kind() == Some(RefusalCode::HistoryRewritten) && self.rewritten.insert(id.clone()) =>
                 {
-                    match rebase(doc, state, stamp) {
-                        Ok(fresh) => {
-                            *doc = fresh;
-                            *state = State::new();
-                            applied.docs.push(id.clone());
-                            applied.states.push(id.clone());
-                            applied.rebased.push(id);
+                    *state = persisted(state);
+                    // Replaced only if every unsynced write can be carried over.
+                    match unsynced_writes(doc, state, &stamp.author.user) {
+                        Ok(_) => {
+                            let fresh = HouseholdDoc::empty(doc.automerge().get_actor().clone());
+                            self.replacing.insert(id, Replacing { doc: fresh, state: State::new() });
                         }
-                        Err(e) => {
-                            self.failed.insert(id.clone(), e.to_string());
-                            applied.failed.push((id, e.to_string()));
-                        }
+                        Err(e) => self.fail(id, e, &mut applied),
                     }
                 }
                 Reply::Refused(r) => {
@@ -207,11 +221,66 @@ impl Session {
         }
         // A document of the batch the answer left out is asked again next round.
         for id in std::mem::take(&mut self.in_flight) {
-            if let Some(state) = replica.states.get_mut(&id) {
-                *state = persisted(state);
+            match self.replacing.get_mut(&id) {
+                Some(r) => r.state = persisted(&r.state),
+                None => {
+                    if let Some(state) = replica.states.get_mut(&id) {
+                        *state = persisted(state);
+                    }
+                }
             }
         }
         applied
+    }
+
+    /// The server's reply for a household being downloaded afresh after a rewrite.
+    /// Once the download holds the rewritten history, the phone's unsynced writes (read
+    /// from the copy the replica kept, so that edits made meanwhile count) are put on
+    /// it and it takes the copy's place.
+    fn receive_replacing(
+        &mut self,
+        replica: &mut Replica,
+        id: String,
+        reply: Reply,
+        stamp: &Stamp,
+        applied: &mut Applied,
+    ) {
+        let Some(r) = self.replacing.get_mut(&id) else { return };
+        match reply {
+            Reply::Message(m) => {
+                if let Err(e) = r.doc.receive_sync_message(&mut r.state, &m) {
+                    self.replacing.remove(&id);
+                    self.fail(id, e.to_string(), applied);
+                    return;
+                }
+                if r.doc.heads().is_empty() {
+                    return; // heads and filters only so far: the changes come next round
+                }
+                let Some(Replacing { doc: downloaded, state }) = self.replacing.remove(&id) else { return };
+                let (Some(old), Some(old_state)) = (replica.docs.get(&id), replica.states.get(&id)) else { return };
+                match rebase(old, old_state, downloaded, stamp) {
+                    Ok(doc) => {
+                        replica.docs.insert(id.clone(), doc);
+                        replica.states.insert(id.clone(), state);
+                        applied.docs.push(id.clone());
+                        applied.states.push(id.clone());
+                        applied.rebased.push(id);
+                    }
+                    Err(e) => self.fail(id, e, applied),
+                }
+            }
+            Reply::InSync => {}
+            Reply::Refused(x) => {
+                self.replacing.remove(&id);
+                self.refused.insert(id.clone(), x.clone());
+                applied.refused.push((id, x));
+            }
+        }
+    }
+
+    fn fail(&mut self, id: String, why: String, applied: &mut Applied) {
+        self.failed.insert(id.clone(), why.clone());
+        applied.failed.push((id, why));
     }
 
     /// Round trips made so far.
@@ -230,39 +299,67 @@ impl Session {
     }
 }
 
-/// The phone's copy of a household whose history an administrator rewrote, replaced:
-/// an empty document (the rewritten household arrives by sync) holding one change, by
-/// `stamp`, that puts again every value this user wrote since the heads the server
-/// last confirmed (`state.shared_heads`). That change is concurrent with the rewritten
-/// history, so a value someone else changed meanwhile shows as a conflict for a person
-/// to settle, and a value the server already holds merges as agreement. A deletion
-/// cannot be replayed this way (there is nothing to delete in an empty document) and is
-/// not carried over.
-pub fn rebase(doc: &HouseholdDoc, state: &State, stamp: &Stamp) -> Result<HouseholdDoc, DocError> {
+/// The values this phone wrote since the heads the server last confirmed
+/// (`state.shared_heads`), the last per key; a deletion drops the key (it cannot be
+/// carried over: there is nothing to delete in a rewritten history). `Err` when a
+/// change by another login is among them (an earlier user of this phone, whose work
+/// waits for their next login): they are not carried over in `user`'s name. When the
+/// shared heads are lost (none, or not in the document), every value `user` ever
+/// wrote here is taken: what the server already holds merges as agreement, and a value
+/// since changed by someone else shows as a conflict rather than being lost.
+fn unsynced_writes(doc: &HouseholdDoc, state: &State, user: &str) -> Result<Fields, String> {
     let am = doc.automerge();
-    let since: Vec<ChangeHash> = if state.shared_heads.iter().all(|h| am.get_change_by_hash(h).is_some()) {
-        state.shared_heads.clone()
+    let shared = &state.shared_heads;
+    let known = !shared.is_empty() && shared.iter().all(|h| am.get_change_by_hash(h).is_some());
+    let since: &[ChangeHash] = if known { shared } else { &[] };
+    let mut changes = am.get_changes(since);
+    let author = |c: &automerge::Change| Author::from_message(c.message()).map(|a| a.user);
+    if known {
+        if let Some(other) = changes.iter().filter_map(|c| author(c)).find(|a| a != user) {
+            return Err(format!(
+                "本机有账号 {other} 未同步的修改，请 {other} 登录同步后再试 / \
+                 This phone holds unsynced changes by {other}: they must log in and sync first"
+            ));
+        }
     } else {
-        Vec::new()
-    };
-    let mine: Vec<ChangeHash> = am
-        .get_changes(&since)
-        .into_iter()
-        .filter(|c| Author::from_message(c.message()).is_some_and(|a| a.user == stamp.author.user))
-        .map(|c| c.hash())
-        .collect();
+        changes.retain(|c| author(c).as_deref() == Some(user));
+    }
+    let hashes: Vec<ChangeHash> = changes.iter().map(|c| c.hash()).collect();
     let mut values = Fields::new();
-    for write in rules::writes_of(doc, &mine).unwrap_or_default() {
+    for write in
+        rules::writes_of(doc, &hashes).map_err(|key| format!("字段 {key} 无法读取 / field {key} cannot be read"))?
+    {
         match write.value {
             Some(v) => values.insert(write.key, v),
             None => values.remove(&write.key),
         };
     }
-    let actor = am.get_actor().clone();
-    if values.is_empty() {
-        return Ok(HouseholdDoc::empty(actor));
+    Ok(values)
+}
+
+/// The copy that replaces `old` (whose sync state is `old_state`) once the rewritten
+/// household `downloaded` has arrived: `downloaded` with one more change, by `stamp`,
+/// putting every value the phone wrote since the heads the server last confirmed and
+/// that `downloaded` does not already hold. The change depends on nothing, so it is
+/// concurrent with the rewritten history: a value someone else changed meanwhile shows
+/// as a conflict for a person to settle, never silently replaced. A deletion cannot be
+/// carried over (there is nothing to delete in an empty history) and is dropped.
+pub fn rebase(
+    old: &HouseholdDoc,
+    old_state: &State,
+    downloaded: HouseholdDoc,
+    stamp: &Stamp,
+) -> Result<HouseholdDoc, String> {
+    let mut values = unsynced_writes(old, old_state, &stamp.author.user)?;
+    let current = downloaded.fields().map_err(|e| e.to_string())?;
+    values.retain(|k, v| current.get(k) != Some(v));
+    let mut doc = downloaded;
+    if !values.is_empty() {
+        let mut replay = HouseholdDoc::from_fields(&values, old.automerge().get_actor().clone(), stamp)
+            .map_err(|e| e.to_string())?;
+        doc.merge(&mut replay).map_err(|e| e.to_string())?;
     }
-    HouseholdDoc::from_fields(&values, actor, stamp)
+    Ok(doc)
 }
 
 #[cfg(test)]

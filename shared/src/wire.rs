@@ -597,28 +597,38 @@ pub fn says_in_sync(message: &[u8], heads: &[automerge::ChangeHash]) -> bool {
     m.changes.is_empty() && m.need.is_empty() && theirs == ours
 }
 
-/// Does `message` build on changes `doc` does not hold: heads the peer says both sides
-/// shared (`have.last_sync`), or dependencies of the changes it carries, that are
-/// neither in `doc` nor in the message? For a household whose history was rewritten
-/// (PROTOCOL.md §4.5) this is a phone holding the retired history: the server answers
-/// [`RefusalCode::HistoryRewritten`] instead of merging the two histories (which would
-/// double every value). An unreadable message says no: it is refused for what it is.
-pub fn builds_on_unknown_changes(doc: &HouseholdDoc, message: &[u8]) -> bool {
-    use automerge::ReadDoc;
+/// Does `message` name any of `hashes`: among its heads, the heads it says both sides
+/// shared (`have.last_sync`), the changes it asks for, or the changes it carries and
+/// their dependencies? For a household whose history was rewritten (PROTOCOL.md §4.5),
+/// with `hashes` the retired history's changes, this is a phone holding that history:
+/// the server answers [`RefusalCode::HistoryRewritten`] instead of merging the two
+/// (which would double every value). An unreadable message names nothing (it is
+/// refused for what it is).
+pub fn names_any_of(message: &[u8], hashes: &std::collections::HashSet<automerge::ChangeHash>) -> bool {
     let Ok(m) = automerge::sync::Message::decode(message) else { return false };
-    let am = doc.automerge();
-    let mut carried = std::collections::HashSet::new();
-    let mut deps = Vec::new();
-    for bytes in m.changes.iter() {
-        // One change per entry, as Automerge sends them; an unreadable one is left to
-        // the merge to refuse.
-        if let Ok(change) = automerge::Change::try_from(bytes) {
-            carried.insert(change.hash());
-            deps.extend(change.deps().iter().copied());
+    let carried = m.changes.iter().filter_map(|bytes| automerge::Change::try_from(bytes).ok());
+    let named =
+        m.heads.iter().chain(m.have.iter().flat_map(|h| &h.last_sync)).chain(&m.need).any(|h| hashes.contains(h));
+    named || carried.into_iter().any(|c| hashes.contains(&c.hash()) || c.deps().iter().any(|h| hashes.contains(h)))
+}
+
+/// Does `message` announce heads that `doc` does not hold (and it does not carry)?
+pub fn names_unknown_heads(message: &[u8], doc: &HouseholdDoc) -> bool {
+    let Ok(m) = automerge::sync::Message::decode(message) else { return false };
+    m.heads.iter().any(|h| doc.automerge().get_change_meta_by_hash(h).is_none())
+}
+
+/// `reply` with the changes it would send left out (its heads, filter and requests
+/// kept): the peer answers with what it has before it receives anything.
+pub fn without_changes(reply: Reply) -> Reply {
+    let Reply::Message(bytes) = reply else { return reply };
+    match automerge::sync::Message::decode(&bytes) {
+        Ok(mut m) if !m.changes.is_empty() => {
+            m.changes = automerge::sync::ChunkList::from(Vec::<Vec<u8>>::new());
+            Reply::Message(m.encode())
         }
+        _ => Reply::Message(bytes),
     }
-    let unknown = |h: &automerge::ChangeHash| am.get_change_by_hash(h).is_none() && !carried.contains(h);
-    m.have.iter().flat_map(|h| &h.last_sync).any(unknown) || deps.iter().any(unknown)
 }
 
 /// The server's reply for one document, once the peer's message is applied to `doc`

@@ -362,3 +362,55 @@ async fn moving_the_demo_county_up_keeps_everything_and_phones_carry_on() {
     assert_eq!(stored.household().unwrap().facts.address, "迁移后的新地址");
     assert!(sync.sent < 64 * 1024, "{} bytes sent after the move", sync.sent);
 }
+
+/// A household's history rewritten on PostgreSQL, served by another process than the
+/// phone's: the retired history is recognised there, the phone replaces its copy and its
+/// offline visit arrives; a second rewrite keeps both retired documents; the roster
+/// import and the move from SQLite know the new table (`server migrate` is checked in
+/// `moving_the_demo_county_up_keeps_everything_and_phones_carry_on`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rewritten_household_is_replaced_on_phones_served_by_another_process() {
+    let pg = PgDb::create().await;
+    let one = Store::open(&pg.url).await.unwrap();
+    let users =
+        [("admin", "管理员", Role::Admin, None), ("c1", "李明", Role::Cadre, None), ("c2", "张华", Role::Cadre, None)];
+    seed_store(&one, &users, ROSTER).await;
+    let a = serve(one, "postgres A").await;
+    let b = serve(Store::open(&pg.url).await.unwrap(), "postgres B").await;
+    let mut c1 = Phone::login(&a, "c1", "phone-c1").await;
+    c1.want(&["H1", "H2"]);
+    assert!(c1.sync().await.refused.is_empty());
+    let edit = |phone: &mut Phone, login: &str, period: &str, text: &str| {
+        let stamp = Stamp::new(login, login, 1_795_000_000);
+        let (period, text) = (period.to_owned(), text.to_owned());
+        phone.docs.get_mut("H1").unwrap().edit(&stamp, |h| h.visits.entry(period).or_default().note = text).unwrap();
+    };
+    edit(&mut c1, "c1", "2026-11", "离线");
+    // c2 records visits through A; an admin rewrites H1 through B, twice.
+    let mut c2 = Phone::login(&a, "c2", "phone-c2").await;
+    c2.want(&["H1"]);
+    c2.sync().await;
+    let admin = Phone::login(&b, "admin", "desk").await;
+    for round in ["2026-09", "2026-10"] {
+        edit(&mut c2, "c2", round, round);
+        let report = c2.sync().await;
+        assert!(report.refused.is_empty(), "{:?}", report.refused);
+        let resp = admin.post_json("/api/admin/households/H1/rewrite", &serde_json::json!({})).await;
+        assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    }
+    // c1 still holds the history retired first, and its offline visit.
+    c1.point_at(&b);
+    let report = c1.sync().await;
+    assert!(report.refused.is_empty(), "{:?}", report.refused);
+    assert_eq!(report.rebased, ["H1"]);
+    let one: Value = admin.get_json("/api/households/H1").await;
+    for text in ["离线", "2026-09", "2026-10"] {
+        assert!(one.to_string().contains(text), "{text}: {one}");
+    }
+    let history: Vec<Value> = admin.get_json("/api/households/H1/history").await;
+    assert_eq!(history.len(), 2, "the rewritten history and c1's replay: {history:?}");
+    // c2 replaces its copy too (it holds the history retired second).
+    let report = c2.sync().await;
+    assert_eq!(report.rebased, ["H1"]);
+    assert_eq!(c2.docs["H1"].heads(), c1.docs["H1"].heads());
+}

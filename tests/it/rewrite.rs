@@ -142,3 +142,39 @@ async fn a_household_at_the_size_cap_takes_visits_again_after_an_admin_rewrites_
     let one: serde_json::Value = c1.get_json("/api/households/H1").await;
     assert!(one.to_string().contains("满额之后的走访"), "{one}");
 }
+
+/// A household with a field in conflict is not rewritten: one of the values would be
+/// kept silently. Once the conflict is settled, it is.
+#[tokio::test]
+async fn a_household_in_conflict_is_settled_before_its_history_is_rewritten() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = roster_server(&dir).await;
+    let mut c1 = Phone::login(&server, "c1", "phone-c1").await;
+    let mut c2 = Phone::login(&server, "c2", "phone-c2").await;
+    for phone in [&mut c1, &mut c2] {
+        phone.want(&["H1"]);
+        phone.sync().await;
+    }
+    for (phone, login, text) in [(&mut c1, "c1", "一"), (&mut c2, "c2", "二")] {
+        let stamp = Stamp::new(login, "干部", 1_795_000_000);
+        phone
+            .docs
+            .get_mut("H1")
+            .unwrap()
+            .edit(&stamp, |h| h.visits.entry("2026-11".into()).or_default().note = text.into())
+            .unwrap();
+    }
+    c1.sync().await;
+    c2.sync().await;
+    let admin = Phone::login(&server, "admin", "desk").await;
+    let resp = admin.post_json("/api/admin/households/H1/rewrite", &serde_json::json!({})).await;
+    assert_eq!(resp.status(), 409);
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["error"], "conflicts_first", "{body}");
+    assert!(body["zh"].as_str().unwrap().contains("1 项冲突"), "{body}");
+    assert_eq!(server.peek().count("SELECT COUNT(*) FROM retired_docs"), 0);
+    let resolve = serde_json::json!({"key": "v/2026-11/note", "value": "二"});
+    assert_eq!(admin.post_json("/api/households/H1/resolve", &resolve).await.status(), 200);
+    let resp = admin.post_json("/api/admin/households/H1/rewrite", &serde_json::json!({})).await;
+    assert_eq!(resp.status(), 200);
+}

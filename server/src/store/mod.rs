@@ -269,10 +269,10 @@ pub trait Writer: Reader {
     fn write_doc(&mut self, doc: &DocWrite<'_>, at: i64) -> StoreResult<()>;
     /// Persists this device's sync state for household `id`.
     fn put_sync_state(&mut self, device: &str, id: &str, state: &[u8]) -> StoreResult<()>;
-    /// Keeps household `id`'s document `bytes` as retired (an admin, `by`, rewrote its
-    /// history at `at`), marks the household rewritten, and drops every device's sync
-    /// state with it. The caller writes the new document.
-    fn retire_doc(&mut self, id: &str, bytes: &[u8], by: &str, at: i64) -> StoreResult<()>;
+    /// Keeps household `id`'s document `bytes`, whose changes are `hashes`, as retired
+    /// (an admin, `by`, rewrote its history at `at`), marks the household rewritten, and
+    /// drops every device's sync state with it. The caller writes the new document.
+    fn retire_doc(&mut self, id: &str, bytes: &[u8], hashes: &[ChangeHash], by: &str, at: i64) -> StoreResult<()>;
 
     /// Stores `doc` (already checked) for household `id`, saved whole, with its
     /// projections on `today`.

@@ -49,9 +49,9 @@ pub struct StoredDoc {
     pub changes: i64,
     /// Its heads, when written since migration 6.
     pub heads: Option<Vec<ChangeHash>>,
-    /// An administrator rewrote its history (PROTOCOL.md §4.5): phones may still hold
-    /// the retired one.
-    pub rewritten: bool,
+    /// Every change of the histories an administrator retired (PROTOCOL.md §4.5):
+    /// phones may still hold them. Empty for a household never rewritten.
+    pub retired: std::collections::HashSet<ChangeHash>,
 }
 
 /// Heads as stored: 32 bytes each.

@@ -144,7 +144,7 @@ pub const TABLES: &[Table] = &[
     },
     Table {
         name: "retired_docs",
-        columns: &[("household_id", Text), ("retired_at", Int), ("retired_by", Text), ("doc", Blob)],
+        columns: &[("household_id", Text), ("retired_at", Int), ("retired_by", Text), ("doc", Blob), ("hashes", Blob)],
         order_by: "household_id, retired_at",
     },
     Table {

@@ -1,5 +1,5 @@
 //! The sync engine against a server made of the same pieces the real one merges with
-//! (`wire::receive_untrusted`, `wire::answer`, `wire::builds_on_unknown_changes`),
+//! (`wire::receive_untrusted`, `wire::answer`, `wire::names_any_of`),
 //! keeping only persisted sync states between requests as the real one does.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -24,7 +24,7 @@ struct Server {
     docs: BTreeMap<String, HouseholdDoc>,
     states: BTreeMap<(String, String), Vec<u8>>,
     refuse: BTreeSet<String>,
-    rewritten: BTreeSet<String>,
+    retired: BTreeMap<String, std::collections::HashSet<automerge::ChangeHash>>,
     requests: usize,
 }
 
@@ -48,7 +48,7 @@ impl Server {
                 let id = o.doc_id.clone();
                 let reply = if self.refuse.contains(&id) {
                     Reply::Refused(Refusal::new(RefusalCode::UnknownHousehold, "不存在", "unknown"))
-                } else if self.rewritten.contains(&id) && wire::builds_on_unknown_changes(&self.docs[&id], &o.message) {
+                } else if self.retired.get(&id).is_some_and(|r| wire::names_any_of(&o.message, r)) {
                     Reply::Refused(Refusal::new(RefusalCode::HistoryRewritten, "已整理", "rewritten"))
                 } else {
                     let key = (who.to_owned(), id.clone());
@@ -58,7 +58,10 @@ impl Server {
                     };
                     let doc = self.docs.get_mut(&id).unwrap();
                     wire::receive_untrusted(doc, &mut state, &o.message).unwrap();
-                    let reply = wire::answer(doc, &mut state);
+                    let mut reply = wire::answer(doc, &mut state);
+                    if self.retired.contains_key(&id) && wire::names_unknown_heads(&o.message, doc) {
+                        reply = wire::without_changes(reply); // as the server does
+                    }
                     self.states.insert(key, state.encode());
                     reply
                 };
@@ -70,10 +73,11 @@ impl Server {
     /// Rewrites household `id`'s history keeping its values, as an admin would.
     fn rewrite(&mut self, id: &str) {
         let fields = self.docs[id].fields().unwrap();
+        let hashes: Vec<_> = self.docs[id].automerge().get_changes(&[]).iter().map(|c| c.hash()).collect();
+        self.retired.entry(id.to_owned()).or_default().extend(hashes);
         let fresh = HouseholdDoc::from_fields(&fields, ActorId::from(vec![8; 16]), &stamp("admin", 50)).unwrap();
         self.docs.insert(id.to_owned(), fresh);
         self.states.retain(|(_, doc), _| doc != id);
-        self.rewritten.insert(id.to_owned());
     }
 }
 
@@ -327,16 +331,77 @@ fn a_value_changed_on_both_sides_of_a_rewrite_is_a_conflict_not_a_silent_loss() 
 }
 
 #[test]
-fn only_the_users_own_writes_are_replayed() {
+fn another_logins_unsynced_work_is_never_carried_over_in_their_stead() {
     let mut server = Server::with(&["H1"]);
     let mut c1 = Phone::new("c1", &["H1"]);
     c1.sync(&mut server, None);
-    c1.edit("H1", "2026-11", "mine");
-    let state = State::new(); // nothing confirmed: every change since the start is looked at
-    let rebased = rebase(&c1.replica.docs["H1"], &state, &stamp("c1", 5)).unwrap();
-    let fields = rebased.fields().unwrap();
-    assert!(fields.keys().all(|k| k.starts_with("v/2026-11/")), "{fields:?}");
-    assert!(!fields.is_empty());
-    let none = rebase(&c1.replica.docs["H1"], &state, &stamp("c9", 5)).unwrap();
-    assert!(none.heads().is_empty(), "c9 wrote nothing here");
+    // c2 used this phone before c1 and left an unsynced edit.
+    c1.replica
+        .docs
+        .get_mut("H1")
+        .unwrap()
+        .edit(&stamp("c2", 61), |h| h.visits.entry("2026-10".into()).or_default().note = "c2 的".into())
+        .unwrap();
+    server.rewrite("H1");
+    let (session, end, applied) = c1.sync(&mut server, None);
+    assert_eq!(end, Next::Done);
+    assert!(session.failed()["H1"].contains("c2"), "{:?}", session.failed());
+    assert!(applied.iter().all(|a| a.rebased.is_empty()));
+    assert_eq!(note(&c1.replica.docs["H1"], "2026-10").as_deref(), Some("c2 的"), "kept for c2");
+}
+
+#[test]
+fn the_old_copy_stays_until_the_rewritten_household_has_arrived_and_edits_meanwhile_count() {
+    let mut server = Server::with(&["H1"]);
+    let mut c1 = Phone::new("c1", &["H1"]);
+    c1.edit("H1", "2026-09", "九月");
+    c1.sync(&mut server, None);
+    c1.edit("H1", "2026-11", "未同步");
+    server.rewrite("H1");
+    let mut session = Session::start(&mut c1.replica);
+    let Next::Send(batch) = session.next_batch(&mut c1.replica) else { panic!("an edit to send") };
+    let replies = server.handle("c1", &batch);
+    let applied = session.receive(&mut c1.replica, replies, &stamp("c1", 100));
+    assert_eq!(applied, Applied::default(), "told rewritten: nothing replaced or persisted yet");
+    // The copy the app shows is whole; an edit made now is carried over too.
+    assert_eq!(note(&c1.replica.docs["H1"], "2026-09").as_deref(), Some("九月"));
+    c1.edit("H1", "2026-12", "下载期间的修改");
+    // The download's answer is lost: the session ends, the old copy is intact.
+    let Next::Send(batch) = session.next_batch(&mut c1.replica) else { panic!("the download") };
+    server.handle("c1", &batch);
+    drop(session);
+    assert_eq!(note(&c1.replica.docs["H1"], "2026-11").as_deref(), Some("未同步"));
+    // The next session replaces it.
+    let (_, end, applied) = c1.sync(&mut server, None);
+    assert_eq!(end, Next::Done);
+    assert_eq!(applied.iter().flat_map(|a| &a.rebased).collect::<Vec<_>>(), ["H1"]);
+    for (period, text) in [("2026-09", "九月"), ("2026-11", "未同步"), ("2026-12", "下载期间的修改")] {
+        assert_eq!(note(&server.docs["H1"], period).as_deref(), Some(text), "{period}");
+    }
+}
+
+#[test]
+fn a_phone_that_lost_its_shared_heads_is_still_told_and_carries_over_only_its_own_writes() {
+    let mut server = Server::with(&["H1"]);
+    let mut c1 = Phone::new("c1", &["H1"]);
+    c1.sync(&mut server, None);
+    c1.edit("H1", "2026-11", "自己的");
+    c1.replica.states.insert("H1".into(), State::new()); // its sync state was lost
+    server.rewrite("H1");
+    let (session, end, applied) = c1.sync(&mut server, None);
+    assert_eq!(end, Next::Done);
+    assert!(session.failed().is_empty() && session.refused().is_empty(), "{:?}", session.failed());
+    assert_eq!(applied.iter().flat_map(|a| &a.rebased).collect::<Vec<_>>(), ["H1"]);
+    let on_server = &server.docs["H1"];
+    assert_eq!(
+        on_server.automerge().get_changes(&[]).len(),
+        2,
+        "the rewritten history and the replay, nothing retired"
+    );
+    assert_eq!(note(on_server, "2026-11").as_deref(), Some("自己的"));
+    assert!(
+        on_server.conflicts().unwrap().is_empty(),
+        "the admin's values were not replayed: {:?}",
+        on_server.conflicts()
+    );
 }

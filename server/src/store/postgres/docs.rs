@@ -48,15 +48,28 @@ pub fn stored(c: &PgConn<'_>, id: &str) -> StoreResult<Option<StoredDoc>> {
     } else {
         "SELECT doc, doc_changes, heads, rewritten_at IS NOT NULL FROM households WHERE id = $1"
     };
-    Ok(c.query_opt(sql, &[&id])?.map(|r| {
-        let heads: Option<Vec<u8>> = r.get(2);
-        StoredDoc {
-            bytes: r.get(0),
-            changes: r.get(1),
-            heads: heads.and_then(|b| decode_heads(&b)),
-            rewritten: r.get(3),
-        }
-    }))
+    let Some(r) = c.query_opt(sql, &[&id])? else { return Ok(None) };
+    let heads: Option<Vec<u8>> = r.get(2);
+    let mut doc = StoredDoc {
+        bytes: r.get(0),
+        changes: r.get(1),
+        heads: heads.and_then(|b| decode_heads(&b)),
+        retired: HashSet::new(),
+    };
+    if r.get::<_, bool>(3) {
+        doc.retired = retired(c, &[id])?.remove(id).unwrap_or_default();
+    }
+    Ok(Some(doc))
+}
+
+/// The retired change hashes of those of `ids` that were rewritten.
+fn retired(c: &PgConn<'_>, ids: &[&str]) -> StoreResult<HashMap<String, HashSet<ChangeHash>>> {
+    let mut out: HashMap<String, HashSet<ChangeHash>> = HashMap::new();
+    for r in c.query("SELECT household_id, hashes FROM retired_docs WHERE household_id = ANY($1)", &[&ids])? {
+        let hashes: Vec<u8> = r.get(1);
+        out.entry(r.get(0)).or_default().extend(decode_heads(&hashes).unwrap_or_default());
+    }
+    Ok(out)
 }
 
 /// Locks, in one order: every id (an advisory lock, which also holds a household not
@@ -106,14 +119,25 @@ pub fn merge_inputs(c: &PgConn<'_>, user: &User, device: &str, ids: &[&str]) -> 
                 .await?;
         try_join3(tx.query(&a, &[&wanted]), tx.query(&b, &scope_params), tx.query(&d, &[&device, &wanted])).await
     })?;
+    let mut rewritten: Vec<&str> = Vec::new();
     let mut docs: HashMap<String, StoredDoc> = docs
         .iter()
         .map(|r| {
-            let (id, bytes, changes, heads, rewritten): (String, Vec<u8>, i64, Option<Vec<u8>>, bool) =
-                (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4));
-            (id, StoredDoc { bytes, changes, heads: heads.as_deref().and_then(decode_heads), rewritten })
+            let (id, bytes, changes, heads): (String, Vec<u8>, i64, Option<Vec<u8>>) =
+                (r.get(0), r.get(1), r.get(2), r.get(3));
+            if r.get::<_, bool>(4) {
+                rewritten.extend(ids.iter().find(|i| **i == id));
+            }
+            (id, StoredDoc { bytes, changes, heads: heads.as_deref().and_then(decode_heads), retired: HashSet::new() })
         })
         .collect();
+    if !rewritten.is_empty() {
+        for (id, hashes) in retired(c, &rewritten)? {
+            if let Some(doc) = docs.get_mut(&id) {
+                doc.retired = hashes;
+            }
+        }
+    }
     let allowed: HashSet<String> = allowed.iter().map(|r| r.get(0)).collect();
     let mut states: HashMap<String, Vec<u8>> = states.iter().map(|r| (r.get(0), r.get(1))).collect();
     Ok(ids
@@ -140,14 +164,14 @@ pub fn put_sync_state(c: &PgConn<'_>, device: &str, id: &str, state: &[u8]) -> S
     Ok(())
 }
 
-/// Keeps household `id`'s document `bytes` as retired by `by` at `at`, marks the
+/// Keeps household `id`'s document `bytes` (its changes `hashes`) as retired by `by` at `at`, marks the
 /// household rewritten, and forgets every device's sync state with it (they name
 /// changes of the retired history).
-pub fn retire(c: &PgConn<'_>, id: &str, bytes: &[u8], by: &str, at: i64) -> StoreResult<()> {
+pub fn retire(c: &PgConn<'_>, id: &str, bytes: &[u8], hashes: &[ChangeHash], by: &str, at: i64) -> StoreResult<()> {
     c.execute(
-        "INSERT INTO retired_docs (household_id, retired_at, retired_by, doc)
-         VALUES ($1, GREATEST($2, COALESCE((SELECT MAX(retired_at) + 1 FROM retired_docs WHERE household_id = $1), $2)), $3, $4)",
-        &[&id, &at, &by, &bytes],
+        "INSERT INTO retired_docs (household_id, retired_at, retired_by, doc, hashes)
+         VALUES ($1, GREATEST($2, COALESCE((SELECT MAX(retired_at) + 1 FROM retired_docs WHERE household_id = $1), $2)), $3, $4, $5)",
+        &[&id, &at, &by, &bytes, &encode_heads(hashes)],
     )?;
     c.execute("DELETE FROM sync_states WHERE household_id = $1", &[&id])?;
     c.execute("UPDATE households SET rewritten_at = $2 WHERE id = $1", &[&id, &at])?;

@@ -186,6 +186,7 @@ const MIGRATIONS: &[&str] = &[
         retired_at   BIGINT NOT NULL,
         retired_by   TEXT NOT NULL,
         doc          BYTEA NOT NULL,
+        hashes       BYTEA NOT NULL,
         PRIMARY KEY (household_id, retired_at)
     );
     "#,

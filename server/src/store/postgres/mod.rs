@@ -412,8 +412,8 @@ impl Writer for PgConn<'_> {
     fn put_sync_state(&mut self, device: &str, id: &str, state: &[u8]) -> StoreResult<()> {
         docs::put_sync_state(self, device, id, state)
     }
-    fn retire_doc(&mut self, id: &str, bytes: &[u8], by: &str, at: i64) -> StoreResult<()> {
-        docs::retire(self, id, bytes, by, at)
+    fn retire_doc(&mut self, id: &str, bytes: &[u8], hashes: &[ChangeHash], by: &str, at: i64) -> StoreResult<()> {
+        docs::retire(self, id, bytes, hashes, by, at)
     }
     fn lock_households(&mut self, scope: &Scope, ids: &[&str]) -> StoreResult<()> {
         docs::lock(self, scope, ids)

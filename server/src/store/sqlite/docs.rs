@@ -39,14 +39,24 @@ pub fn access(conn: &Conn<'_>, scope: &Scope, id: &str) -> StoreResult<Access> {
 
 /// Household `id`'s stored document, if it exists.
 pub fn stored(conn: &Conn<'_>, id: &str) -> StoreResult<Option<StoredDoc>> {
-    Ok(conn
+    let found = conn
         .prepare_cached("SELECT doc, doc_changes, heads, rewritten_at IS NOT NULL FROM households WHERE id = ?1")?
         .query_row([id], |r| {
             let heads: Option<Vec<u8>> = r.get(2)?;
-            let (bytes, changes, rewritten) = (r.get(0)?, r.get(1)?, r.get(3)?);
-            Ok(StoredDoc { bytes, changes, heads: heads.and_then(|b| decode_heads(&b)), rewritten })
+            let (bytes, changes, rewritten): (_, _, bool) = (r.get(0)?, r.get(1)?, r.get(3)?);
+            let doc =
+                StoredDoc { bytes, changes, heads: heads.and_then(|b| decode_heads(&b)), retired: Default::default() };
+            Ok((doc, rewritten))
         })
-        .optional()?)
+        .optional()?;
+    let Some((mut doc, rewritten)) = found else { return Ok(None) };
+    if rewritten {
+        let mut stmt = conn.prepare_cached("SELECT hashes FROM retired_docs WHERE household_id = ?1")?;
+        for hashes in stmt.query_map([id], |r| r.get::<_, Vec<u8>>(0))? {
+            doc.retired.extend(decode_heads(&hashes?).unwrap_or_default());
+        }
+    }
+    Ok(Some(doc))
 }
 
 /// A device's sync state for household `id`.
@@ -67,15 +77,15 @@ pub fn put_sync_state(conn: &Conn<'_>, device: &str, id: &str, state: &[u8]) -> 
     Ok(())
 }
 
-/// Keeps household `id`'s document `bytes` as retired by `by` at `at`, marks the
+/// Keeps household `id`'s document `bytes` (its changes `hashes`) as retired by `by` at `at`, marks the
 /// household rewritten, and forgets every device's sync state with it (they name
 /// changes of the retired history).
-pub fn retire(conn: &Conn<'_>, id: &str, bytes: &[u8], by: &str, at: i64) -> StoreResult<()> {
+pub fn retire(conn: &Conn<'_>, id: &str, bytes: &[u8], hashes: &[ChangeHash], by: &str, at: i64) -> StoreResult<()> {
     conn.prepare_cached(
-        "INSERT INTO retired_docs (household_id, retired_at, retired_by, doc)
-         VALUES (?1, MAX(?2, COALESCE((SELECT MAX(retired_at) + 1 FROM retired_docs WHERE household_id = ?1), ?2)), ?3, ?4)",
+        "INSERT INTO retired_docs (household_id, retired_at, retired_by, doc, hashes)
+         VALUES (?1, MAX(?2, COALESCE((SELECT MAX(retired_at) + 1 FROM retired_docs WHERE household_id = ?1), ?2)), ?3, ?4, ?5)",
     )?
-    .execute(params![id, at, by, bytes])?;
+    .execute(params![id, at, by, bytes, encode_heads(hashes)])?;
     conn.prepare_cached("DELETE FROM sync_states WHERE household_id = ?1")?.execute([id])?;
     conn.prepare_cached("UPDATE households SET rewritten_at = ?2 WHERE id = ?1")?.execute(params![id, at])?;
     Ok(())

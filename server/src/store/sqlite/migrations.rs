@@ -200,8 +200,8 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE households ADD COLUMN heads BLOB;
     "#,
     // 7: an administrator's rewrite of a household's history (PROTOCOL.md §4.5): the
-    // retired document is kept whole, and the household marked, so that a phone still
-    // holding the retired history is told to replace its copy.
+    // retired document is kept whole with its change hashes, and the household marked,
+    // so that a phone whose message names a retired change is told to replace its copy.
     r#"
     ALTER TABLE households ADD COLUMN rewritten_at INTEGER;
     CREATE TABLE retired_docs (
@@ -209,6 +209,7 @@ const MIGRATIONS: &[&str] = &[
         retired_at   INTEGER NOT NULL,
         retired_by   TEXT NOT NULL,
         doc          BLOB NOT NULL,
+        hashes       BLOB NOT NULL,               -- its change hashes, 32 bytes each
         PRIMARY KEY (household_id, retired_at)
     );
     "#,

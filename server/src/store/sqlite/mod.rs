@@ -331,7 +331,7 @@ impl Writer for Conn<'_> {
     fn put_sync_state(&mut self, device: &str, id: &str, state: &[u8]) -> StoreResult<()> {
         docs::put_sync_state(self, device, id, state)
     }
-    fn retire_doc(&mut self, id: &str, bytes: &[u8], by: &str, at: i64) -> StoreResult<()> {
-        docs::retire(self, id, bytes, by, at)
+    fn retire_doc(&mut self, id: &str, bytes: &[u8], hashes: &[ChangeHash], by: &str, at: i64) -> StoreResult<()> {
+        docs::retire(self, id, bytes, hashes, by, at)
     }
 }
