@@ -315,7 +315,7 @@ fn unsynced_writes(doc: &HouseholdDoc, state: &State, user: &str) -> Result<Fiel
     let mut changes = am.get_changes(since);
     let author = |c: &automerge::Change| Author::from_message(c.message()).map(|a| a.user);
     if known {
-        if let Some(other) = changes.iter().filter_map(|c| author(c)).find(|a| a != user) {
+        if let Some(other) = changes.iter().filter_map(&author).find(|a| a != user) {
             return Err(format!(
                 "本机有账号 {other} 未同步的修改，请 {other} 登录同步后再试 / \
                  This phone holds unsynced changes by {other}: they must log in and sync first"
