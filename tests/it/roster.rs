@@ -139,20 +139,44 @@ async fn a_reimport_matches_members_and_clears_nothing() {
     let changes = plan["changes"].as_array().unwrap();
     assert_eq!(changes.len(), 1, "{plan}");
     assert_eq!((changes[0]["before"].as_str(), changes[0]["after"].as_str()), (Some("张三"), Some("张叁")));
+    // A visit or a fact the sheet does not give, synced meanwhile, changes nothing of
+    // what the import does: the confirmation stands.
     c1.docs
         .get_mut("H7")
         .unwrap()
         .edit(&Stamp::new("c1", "李明", 1_795_000_100), |h| h.facts.address = "3栋302".into())
         .unwrap();
     c1.sync().await;
-    let stale = reqwest::Client::new()
-        .post(server.url(&format!("/api/admin/roster?confirm={}", plan["confirm"].as_str().unwrap())))
+    let confirm = |body: String, digest: String| {
+        let (url, token) = (server.url(&format!("/api/admin/roster?confirm={digest}")), admin.token.clone());
+        async move { reqwest::Client::new().post(url).bearer_auth(token).body(body).send().await.unwrap() }
+    };
+    let done = confirm(renamed.clone(), plan["confirm"].as_str().unwrap().to_owned()).await;
+    assert_eq!(done.status(), 200);
+    c1.sync().await;
+    let h7 = c1.docs["H7"].household().unwrap();
+    assert_eq!((h7.members[&zhang].name.as_str(), h7.facts.address.as_str()), ("张叁", "3栋302"));
+    // A value the sheet changes, changed by a phone after the preview: refused.
+    let back = format!("户编码,安置点,网格,成员编号,姓名\nH7,阳光社区,3栋,{zhang},张三\n");
+    let plan: serde_json::Value = reqwest::Client::new()
+        .post(server.url("/api/admin/roster"))
         .bearer_auth(&admin.token)
-        .body(renamed.clone())
+        .body(back.clone())
         .send()
         .await
+        .unwrap()
+        .json()
+        .await
         .unwrap();
+    c1.docs
+        .get_mut("H7")
+        .unwrap()
+        .edit(&Stamp::new("c1", "李明", 1_795_000_200), |h| h.members.get_mut(&zhang).unwrap().name = "张参".into())
+        .unwrap();
+    c1.sync().await;
+    let stale = confirm(back, plan["confirm"].as_str().unwrap().to_owned()).await;
     assert_eq!(stale.status(), 409);
+    assert_eq!(stale.json::<serde_json::Value>().await.unwrap()["error"], "roster_changed");
 }
 
 #[tokio::test]

@@ -116,9 +116,13 @@ pub async fn import_roster(
         Err(roster::Refused::Interrupted { imported, total }) => Err(AppError::new(
             StatusCode::CONFLICT,
             "roster_interrupted",
-            format!("已导入 {imported}/{total} 户；其余户在预览之后有新的同步修改，请重新预览并确认其余部分"),
             format!(
-                "{imported} of {total} households were imported; the others changed since the preview (a sync came in): preview again and confirm the rest"
+                "已导入 {imported}/{total} 户；下一户花名册涉及的内容在预览之后被同步修改，其余 {} 户未导入，请重新预览并确认",
+                total - imported
+            ),
+            format!(
+                "{imported} of {total} households were imported; in the next one a sync changed, after the preview, a value the sheet changes, so the other {} were not imported: preview again and confirm",
+                total - imported
             ),
         )),
     }

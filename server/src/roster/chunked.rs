@@ -2,9 +2,12 @@
 //! county's whole sheet never holds the database's writer for long: the plan is read
 //! on a reader (never the writer), then [`IMPORT_CHUNK`] households are written per
 //! write transaction, and syncs, reviews and logins take their turn in between. Each
-//! household is written only if it is still as the preview read it (its heads); the
-//! first one that changed (a phone's sync came in) stops the import there: what was
-//! written stays (a re-import is idempotent), and the admin previews the rest again.
+//! household is written only if its rows still do what the preview showed (a visit
+//! synced meanwhile does not matter; a fact or member changed meanwhile does): the
+//! first that no longer does stops the import there. What was written stays (a
+//! re-import is idempotent), and the admin previews the rest again. The audit log says
+//! so in the same transactions: a line when the first chunk is written, and one when
+//! the import ends, whole or stopped.
 
 use std::sync::Arc;
 
@@ -19,23 +22,39 @@ use crate::store::{self, Store};
 pub const IMPORT_CHUNK: usize = 100;
 
 /// Writes `households` as `stamp`'s author, [`IMPORT_CHUNK`] per transaction, up to the
-/// first one that changed since it was planned: how many were written.
-async fn write_in_chunks(db: &Store, households: Vec<Planned>, stamp: Stamp) -> AppResult<usize> {
-    let stamp = Arc::new(stamp);
+/// first one whose rows no longer do what was planned: how many were written. `detail`
+/// describes the whole import for the audit log.
+async fn write_in_chunks(db: &Store, households: Vec<Planned>, stamp: Stamp, detail: String) -> AppResult<usize> {
+    let (stamp, detail) = (Arc::new(stamp), Arc::new(detail));
+    let total = households.len();
     let mut imported = 0;
-    for part in households.chunks(IMPORT_CHUNK) {
+    for (index, part) in households.chunks(IMPORT_CHUNK).enumerate() {
         let chunk: Arc<[Planned]> = part.into();
-        let by = stamp.clone();
+        let (by, detail) = (stamp.clone(), detail.clone());
+        let (first, last) = (index == 0, imported + part.len() == total);
         let written = db
             .write(move |w| {
                 let ids: Vec<&str> = chunk.iter().map(|p| p.id.as_str()).collect();
                 w.lock_households(&store::Scope::All, &ids)?;
                 let at = now();
                 let today = Date::in_china(at);
+                let user = by.author.user.as_str();
+                if first && !last {
+                    w.audit(at, user, "import_roster_started", &detail)?;
+                }
                 for (n, planned) in chunk.iter().enumerate() {
                     if !write_household(w, planned, &by, today, at)? {
+                        let done = imported + n;
+                        let why = format!(
+                            "{done} of {total} households imported; household {} changed since the preview",
+                            planned.id
+                        );
+                        w.audit(at, user, "import_roster_stopped", &why)?;
                         return Ok(n);
                     }
+                }
+                if last {
+                    w.audit(at, user, "import_roster", &detail)?;
                 }
                 Ok::<_, AppError>(chunk.len())
             })
@@ -67,16 +86,11 @@ pub async fn import_in_chunks(
         return Ok(Err(Refused::Stale));
     }
     let total = plan.households.len();
-    let imported = write_in_chunks(db, plan.households, stamp.clone()).await?;
+    let mut report = plan.report;
+    let imported = write_in_chunks(db, plan.households, stamp, audit_detail(&report)).await?;
     if imported < total {
-        let detail = format!("{imported} of {total} households; then a household changed since the preview");
-        let by = stamp.author.user.clone();
-        db.write(move |w| Ok::<_, AppError>(w.audit(now(), &by, "import_roster_partial", &detail)?)).await?;
         return Ok(Err(Refused::Interrupted { imported, total }));
     }
-    let mut report = plan.report;
-    let (by, detail) = (stamp.author.user.clone(), audit_detail(&report));
-    db.write(move |w| Ok::<_, AppError>(w.audit(now(), &by, "import_roster", &detail)?)).await?;
     report.imported = true;
     Ok(Ok(report))
 }
@@ -103,9 +117,10 @@ mod tests {
         (h.members["a"].name.clone(), h.facts.address.clone())
     }
 
-    /// A household that changes between the preview and its chunk (a sync came in)
-    /// stops the import there: the chunks before it are written, it keeps the sync's
-    /// value, and the rest is left for the next preview.
+    /// A household whose facts change between the preview and its chunk (a sync came
+    /// in) stops the import there: the chunks before it are written, it keeps the
+    /// sync's value, and the rest is left for the next preview. A visit synced into
+    /// another household meanwhile changes nothing of what the import does.
     #[tokio::test]
     async fn a_household_changed_after_the_preview_stops_the_import_at_it() {
         let dir = tempfile::tempdir().unwrap();
@@ -118,17 +133,32 @@ mod tests {
         let second = sheet(250, "乙");
         let text: Arc<str> = second.clone().into();
         let plan = db.read(move |r| Ok(make_plan(r, &text))).await.unwrap().unwrap().unwrap();
-        db.write(|w| {
-            let mut doc = w.load_doc("K0150")?.unwrap();
-            doc.edit(&Stamp::new("c1", "干部", 1_790_000_100), |h| h.facts.address = "同步进来的地址".into()).unwrap();
-            let h = doc.household().unwrap();
-            w.save_doc("K0150", &doc, &h, Date::in_china(1_790_000_100), 1_790_000_100)?;
-            Ok::<_, AppError>(())
-        })
-        .await
-        .unwrap();
-        let imported = write_in_chunks(&db, plan.households, stamp.clone()).await.unwrap();
-        assert_eq!(imported, 150, "chunks 1 and the first half of 2");
+        let sync = |id: &'static str, edit: fn(&mut shared::Household)| {
+            db.write(move |w| {
+                let mut doc = w.load_doc(id)?.unwrap();
+                doc.edit(&Stamp::new("c1", "干部", 1_790_000_100), edit).unwrap();
+                let h = doc.household().unwrap();
+                w.save_doc(id, &doc, &h, Date::in_china(1_790_000_100), 1_790_000_100)?;
+                Ok::<_, AppError>(())
+            })
+        };
+        sync("K0120", |h| h.visits.entry("2026-11".into()).or_default().note = "走访".into()).await.unwrap();
+        sync("K0150", |h| h.facts.address = "同步进来的地址".into()).await.unwrap();
+        let imported = write_in_chunks(&db, plan.households, stamp.clone(), "test".into()).await.unwrap();
+        assert_eq!(imported, 150, "chunks 1 and the first half of 2 (K0120's visit does not matter)");
+        assert_eq!(name(&db, "K0120").await.0, "乙120");
+        let audit = rusqlite::Connection::open(dir.path().join("t.sqlite3")).unwrap();
+        let actions: Vec<String> = audit
+            .prepare("SELECT action FROM audit_log ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert_eq!(
+            actions,
+            ["import_roster_started", "import_roster", "import_roster_started", "import_roster_stopped"]
+        );
         assert_eq!(name(&db, "K0149").await.0, "乙149");
         assert_eq!(
             name(&db, "K0150").await,

@@ -124,7 +124,7 @@ pub enum Refused {
 }
 
 /// A household's facts as the sheet gives them: `None` where it gives nothing.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct FactRows {
     text: BTreeMap<&'static str, String>,
     relocated_year: Option<i64>,
@@ -137,7 +137,7 @@ struct FactRows {
 }
 
 /// One member row: `None` where the sheet gives nothing.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 struct MemberRow {
     line: u64,
     member_id: Option<String>,
@@ -151,7 +151,7 @@ struct MemberRow {
 }
 
 /// The rows of one household.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 struct HouseholdRows {
     registry_no: String,
     first_line: u64,
@@ -510,31 +510,40 @@ struct Plan {
     report: ImportReport,
 }
 
-/// One household of a plan: what it becomes, read from the stored document with the
-/// heads `heads` (`None`: the sheet creates it).
+/// One household of a plan: its rows, and what the preview said they do to it (create
+/// it, or change these values).
 #[derive(Debug, Clone)]
 struct Planned {
     id: String,
-    heads: Option<Vec<shared::automerge::ChangeHash>>,
-    after: Household,
-    cadres: Vec<String>,
+    rows: HouseholdRows,
+    new: bool,
+    changes: Vec<FieldChange>,
 }
 
-/// Writes one planned household as `stamp`'s author, with its assignments, if it is
-/// still as planned (its heads); `false`, writing nothing, when it changed since.
+/// Writes one planned household as `stamp`'s author, with its assignments, if its rows
+/// still do what the preview showed (a visit synced meanwhile changes nothing of that);
+/// `false`, writing nothing, when they no longer do.
 fn write_household(w: &mut dyn Writer, p: &Planned, stamp: &Stamp, today: Date, at: i64) -> AppResult<bool> {
     let stored = w.load_doc(&p.id)?;
-    if stored.as_ref().map(HouseholdDoc::heads) != p.heads {
+    if stored.is_some() == p.new {
+        return Ok(false);
+    }
+    let before = match &stored {
+        Some(d) => d.household().map_err(AppError::internal)?,
+        None => Household::default(),
+    };
+    let Ok(after) = apply(&before, &p.rows) else { return Ok(false) };
+    if !p.new && changes(&p.id, &before, &after) != p.changes {
         return Ok(false);
     }
     let mut doc = match stored {
         Some(d) => d,
         None => HouseholdDoc::create(&p.id, store::server_actor(), stamp).map_err(AppError::internal)?,
     };
-    doc.edit(stamp, |h| *h = p.after.clone()).map_err(AppError::internal)?;
+    doc.edit(stamp, |h| *h = after).map_err(AppError::internal)?;
     let household = doc.household().map_err(AppError::internal)?;
     w.save_doc(&p.id, &doc, &household, today, at)?;
-    for cadre in &p.cadres {
+    for cadre in &p.rows.cadres {
         w.assign(&p.id, cadre)?;
     }
     Ok(true)
@@ -585,27 +594,29 @@ fn make_plan(r: &mut dyn Reader, csv_text: &str) -> AppResult<Result<Plan, Vec<R
         imported: false,
         confirm: String::new(),
     };
-    for rows in &parsed {
-        let id = &rows.registry_no;
-        let doc = r.load_doc(id)?;
+    for rows in parsed {
+        let id = rows.registry_no.clone();
+        let doc = r.load_doc(&id)?;
         let stored = match &doc {
             Some(d) => d.household().map_err(AppError::internal)?,
             None => Household::default(),
         };
-        digest.update(id.as_bytes());
-        for head in doc.as_ref().map(HouseholdDoc::heads).unwrap_or_default() {
-            digest.update(head.0);
-        }
-        match apply(&stored, rows) {
+        match apply(&stored, &rows) {
             Ok(after) => {
-                if doc.is_some() {
-                    report.changes.extend(changes(id, &stored, &after));
-                } else {
+                let new = doc.is_none();
+                let changed = if new { Vec::new() } else { changes(&id, &stored, &after) };
+                // The digest is of what the import does, not of the documents: a visit
+                // synced between the preview and the confirmation changes nothing here.
+                digest.update(format!("{id}\u{1}{new}\u{1}{}\u{1}", rows.cadres.join(",")).as_bytes());
+                for c in &changed {
+                    digest.update(format!("{}\u{1}{:?}\u{1}{:?}\u{2}", c.field_en, c.before, c.after).as_bytes());
+                }
+                if new {
                     report.added.push(id.clone());
                 }
+                report.changes.extend(changed.iter().cloned());
                 report.assigned.extend(rows.cadres.iter().map(|c| (id.clone(), c.clone())));
-                let heads = doc.as_ref().map(HouseholdDoc::heads);
-                households.push(Planned { id: id.clone(), heads, after, cadres: rows.cadres.clone() });
+                households.push(Planned { id, rows, new, changes: changed });
             }
             Err(e) => errors.extend(e),
         }
