@@ -22,6 +22,9 @@ pub const SESSION_SECONDS: i64 = 30 * 24 * 3600;
 pub const FREE_FAILURES: i64 = 5;
 /// Longest lock after repeated failures.
 pub const MAX_LOCK_SECONDS: i64 = 15 * 60;
+/// Failures in a row are forgotten this long after the last one (or the end of its
+/// lock), for accounts and for logins without one alike.
+pub const FAILURES_FORGOTTEN_AFTER: i64 = 24 * 3600;
 /// Shortest password accepted.
 pub const MIN_PASSWORD_CHARS: usize = 8;
 
@@ -167,18 +170,18 @@ async fn claim_attempt(store: &Store, login: &str, at: i64) -> AppResult<Option<
             let (failed, locked_until) = match w.credentials(&login)? {
                 Some(c) if c.locked_until > at => return Err(locked(c.locked_until - at)),
                 Some(c) => {
-                    let failed = c.failed_logins + 1;
-                    let lock = lock_seconds(failed);
-                    w.set_login_failures(&login, failed, if lock > 0 { at + lock } else { 0 })?;
+                    // `locked_until` is the end of the lock, or the last failure's time.
+                    let earlier = if c.locked_until + FAILURES_FORGOTTEN_AFTER < at { 0 } else { c.failed_logins };
+                    let failed = earlier + 1;
+                    w.set_login_failures(&login, failed, at + lock_seconds(failed))?;
                     return Ok(Some(c.password_hash));
                 }
-                None => w.claim_unknown_login(&login, at)?,
+                None => w.claim_unknown_login(&login, at, at - FAILURES_FORGOTTEN_AFTER)?,
             };
             if locked_until > at {
                 return Err(locked(locked_until - at));
             }
-            let lock = lock_seconds(failed);
-            w.set_unknown_login_lock(&login, if lock > 0 { at + lock } else { 0 })?;
+            w.set_unknown_login_lock(&login, at + lock_seconds(failed))?;
             Ok::<_, AppError>(None)
         })
         .await
@@ -310,4 +313,52 @@ pub fn not_yours(id: &str) -> AppError {
         format!("户 {id} 不存在或不在您的负责范围内"),
         format!("Household {id} does not exist or is outside your scope"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// The answers to wrong passwords at the given times: `None` checked (and wrong),
+    /// `Some(wait)` locked.
+    async fn answers(store: &Store, login: &str, times: &[i64]) -> Vec<Option<u64>> {
+        let mut out = Vec::new();
+        for at in times {
+            out.push(match claim_attempt(store, login, *at).await {
+                Ok(_) => None,
+                Err(e) => Some(e.retry_after.unwrap()),
+            });
+        }
+        out
+    }
+
+    /// An account and a login without one answer alike, at every moment: locked after
+    /// as many failures, for as long, and both forget their failures a day after the
+    /// last one ends.
+    #[tokio::test]
+    async fn failures_are_counted_and_forgotten_alike_for_accounts_and_made_up_logins() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open_sqlite(&dir.path().join("t.sqlite3")).unwrap();
+        let user = User { id: "c1".into(), name: "李明".into(), role: Role::Cadre, area: None };
+        store
+            .write(move |w| create_user(w, &user, "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g"))
+            .await
+            .unwrap();
+        let t = 1_800_000_000;
+        let mut times: Vec<i64> = (0..8).map(|i| t + i).collect();
+        // After the lock: one more failure, then a day's silence, then one again.
+        times.push(t + 8 + MAX_LOCK_SECONDS);
+        times.push(t + 8 + MAX_LOCK_SECONDS + 30 * 60);
+        let later = t + 9 + 2 * MAX_LOCK_SECONDS + FAILURES_FORGOTTEN_AFTER + 3600;
+        times.extend([later, later + 1]);
+        let real = answers(&store, "c1", &times).await;
+        let made_up = answers(&store, "nobody", &times).await;
+        assert_eq!(real, made_up);
+        let locked = real.iter().filter(|a| a.is_some()).count();
+        assert!(locked >= 2, "{real:?}");
+        assert_eq!(real[..FREE_FAILURES as usize], vec![None; FREE_FAILURES as usize], "{real:?}");
+        assert_eq!(real[real.len() - 2..], [None, None], "forgotten after a day: {real:?}");
+    }
 }

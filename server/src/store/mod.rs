@@ -225,10 +225,12 @@ pub trait Writer: Reader {
     /// Records wrong passwords in a row and the lock they earned (0: none).
     fn set_login_failures(&mut self, login: &str, failed: i64, locked_until: i64) -> StoreResult<()>;
     /// Counts one attempt at `login`, which has no account, at `at`, unless it is
-    /// locked: its failures in a row (this one included) and its lock as it was. Rows
-    /// stay until [`MAX_UNKNOWN_LOGINS`] are kept; then the longest idle are forgotten.
-    fn claim_unknown_login(&mut self, login: &str, at: i64) -> StoreResult<(i64, i64)>;
-    /// Sets the lock of `login`, which has no account.
+    /// locked: its failures in a row (this one included; the earlier ones only if the
+    /// last ended after `forget_before`) and its lock as it was. Logins whose last
+    /// failure or lock ended before `forget_before` are forgotten.
+    fn claim_unknown_login(&mut self, login: &str, at: i64, forget_before: i64) -> StoreResult<(i64, i64)>;
+    /// Sets the lock of `login`, which has no account: its end, or the time of its last
+    /// failure when it is not locked.
     fn set_unknown_login_lock(&mut self, login: &str, locked_until: i64) -> StoreResult<()>;
     /// Disables or enables an account.
     fn set_disabled(&mut self, login: &str, disabled: bool) -> StoreResult<()>;
@@ -292,9 +294,6 @@ pub trait Writer: Reader {
         )
     }
 }
-
-/// Most logins without an account whose failed attempts are kept (`unknown_logins`).
-pub const MAX_UNKNOWN_LOGINS: i64 = 100_000;
 
 /// The database a server runs on.
 #[derive(Debug, Clone)]

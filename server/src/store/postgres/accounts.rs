@@ -134,29 +134,17 @@ pub fn set_login_failures(c: &PgConn<'_>, login: &str, failed: i64, locked_until
     Ok(())
 }
 
-pub fn claim_unknown_login(c: &PgConn<'_>, login: &str, at: i64) -> StoreResult<(i64, i64)> {
+pub fn claim_unknown_login(c: &PgConn<'_>, login: &str, at: i64, forget_before: i64) -> StoreResult<(i64, i64)> {
+    c.execute("DELETE FROM unknown_logins WHERE locked_until < $1", &[&forget_before])?;
     let row = c
         .query_opt(
-            "INSERT INTO unknown_logins AS u (login, failed, locked_until, last_at) VALUES ($1, 1, 0, $2)
+            "INSERT INTO unknown_logins AS u (login, failed, locked_until) VALUES ($1, 1, 0)
              ON CONFLICT (login) DO UPDATE SET
-                 failed = CASE WHEN u.locked_until > $2 THEN u.failed ELSE u.failed + 1 END, last_at = $2
+                 failed = CASE WHEN u.locked_until > $2 THEN u.failed ELSE u.failed + 1 END
              RETURNING failed, locked_until",
             &[&login, &at],
         )?
         .ok_or(crate::store::StoreError::Aborted)?;
-    // A new row (its first failure): forget the longest idle when there are too many.
-    let failed: i64 = row.get(0);
-    let kept: i64 = match failed {
-        1 => c.query_opt("SELECT COUNT(*) FROM unknown_logins", &[])?.map_or(0, |r| r.get(0)),
-        _ => 0,
-    };
-    if kept > crate::store::MAX_UNKNOWN_LOGINS {
-        c.execute(
-            "DELETE FROM unknown_logins WHERE login IN
-                 (SELECT login FROM unknown_logins ORDER BY last_at LIMIT $1)",
-            &[&(crate::store::MAX_UNKNOWN_LOGINS / 10)],
-        )?;
-    }
     Ok((row.get(0), row.get(1)))
 }
 

@@ -195,10 +195,9 @@ const MIGRATIONS: &[&str] = &[
     CREATE TABLE unknown_logins (
         login        TEXT PRIMARY KEY,
         failed       BIGINT NOT NULL,
-        locked_until BIGINT NOT NULL,
-        last_at      BIGINT NOT NULL
+        locked_until BIGINT NOT NULL
     );
-    CREATE INDEX unknown_logins_last ON unknown_logins(last_at);
+    CREATE INDEX unknown_logins_until ON unknown_logins(locked_until);
     "#,
 ];
 

@@ -366,8 +366,8 @@ impl Writer for PgConn<'_> {
     fn set_login_failures(&mut self, login: &str, failed: i64, locked_until: i64) -> StoreResult<()> {
         accounts::set_login_failures(self, login, failed, locked_until)
     }
-    fn claim_unknown_login(&mut self, login: &str, at: i64) -> StoreResult<(i64, i64)> {
-        accounts::claim_unknown_login(self, login, at)
+    fn claim_unknown_login(&mut self, login: &str, at: i64, forget_before: i64) -> StoreResult<(i64, i64)> {
+        accounts::claim_unknown_login(self, login, at, forget_before)
     }
     fn set_unknown_login_lock(&mut self, login: &str, locked_until: i64) -> StoreResult<()> {
         accounts::set_unknown_login_lock(self, login, locked_until)

@@ -139,28 +139,16 @@ pub fn set_login_failures(conn: &Conn<'_>, login: &str, failed: i64, locked_unti
     Ok(())
 }
 
-pub fn claim_unknown_login(conn: &Conn<'_>, login: &str, at: i64) -> StoreResult<(i64, i64)> {
-    let counted = conn
+pub fn claim_unknown_login(conn: &Conn<'_>, login: &str, at: i64, forget_before: i64) -> StoreResult<(i64, i64)> {
+    conn.prepare_cached("DELETE FROM unknown_logins WHERE locked_until < ?1")?.execute([forget_before])?;
+    Ok(conn
         .prepare_cached(
-            "INSERT INTO unknown_logins (login, failed, locked_until, last_at) VALUES (?1, 1, 0, ?2)
+            "INSERT INTO unknown_logins (login, failed, locked_until) VALUES (?1, 1, 0)
              ON CONFLICT(login) DO UPDATE SET
-                 failed = CASE WHEN locked_until > ?2 THEN failed ELSE failed + 1 END, last_at = ?2
+                 failed = CASE WHEN locked_until > ?2 THEN failed ELSE failed + 1 END
              RETURNING failed, locked_until",
         )?
-        .query_row(params![login, at], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    // A new row (its first failure): forget the longest idle when there are too many.
-    let kept: i64 = match counted {
-        (1, _) => conn.prepare_cached("SELECT COUNT(*) FROM unknown_logins")?.query_row([], |r| r.get(0))?,
-        _ => 0,
-    };
-    if kept > crate::store::MAX_UNKNOWN_LOGINS {
-        conn.prepare_cached(
-            "DELETE FROM unknown_logins WHERE login IN
-                 (SELECT login FROM unknown_logins ORDER BY last_at LIMIT ?1)",
-        )?
-        .execute([crate::store::MAX_UNKNOWN_LOGINS / 10])?;
-    }
-    Ok(counted)
+        .query_row(params![login, at], |r| Ok((r.get(0)?, r.get(1)?)))?)
 }
 
 pub fn set_unknown_login_lock(conn: &Conn<'_>, login: &str, locked_until: i64) -> StoreResult<()> {

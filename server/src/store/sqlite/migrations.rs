@@ -217,13 +217,14 @@ const MIGRATIONS: &[&str] = &[
     // (`auth::claim_attempt`), in the database so that every server process counts the
     // same (they were in each process's memory).
     r#"
+    -- `locked_until`: the lock's end, or the last failure's time; rows a day past it
+    -- are forgotten (`auth::FAILURES_FORGOTTEN_AFTER`), as an account's count is.
     CREATE TABLE unknown_logins (
         login        TEXT PRIMARY KEY,
         failed       INTEGER NOT NULL,
-        locked_until INTEGER NOT NULL,
-        last_at      INTEGER NOT NULL
+        locked_until INTEGER NOT NULL
     );
-    CREATE INDEX unknown_logins_last ON unknown_logins(last_at);
+    CREATE INDEX unknown_logins_until ON unknown_logins(locked_until);
     "#,
 ];
 
