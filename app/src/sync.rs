@@ -110,10 +110,7 @@ async fn session_rounds(ui: &Ui, session: &session::Session) -> Result<(), Strin
             for (id, r) in applied.refused {
                 s.refused.insert(id, format!("{} / {}", r.zh, r.en));
             }
-            for (id, e) in applied.failed {
-                s.refused
-                    .insert(id, format!("无法应用服务器的回复：{e} / The server's reply could not be applied: {e}"));
-            }
+            s.refused.extend(applied.failed);
         });
         ui.touch();
     }

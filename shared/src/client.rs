@@ -21,7 +21,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use automerge::sync::State;
 use automerge::{ActorId, ChangeHash, ReadDoc};
 
-use crate::doc::{Author, HouseholdDoc, Stamp};
+use crate::doc::{Author, DocError, HouseholdDoc, Stamp};
 use crate::fields::Fields;
 use crate::rules;
 use crate::wire::{self, Incoming, Outgoing, Refusal, RefusalCode, Reply};
@@ -96,8 +96,9 @@ pub struct Applied {
     /// Households the server refused in this answer, with its reason; they sit out
     /// the rest of the session, keeping everything they hold.
     pub refused: Vec<(String, Refusal)>,
-    /// Households whose server message could not be applied; they sit out the rest of
-    /// the session and their sync state is back at its persisted form.
+    /// Households whose server message could not be applied, or whose copy could not
+    /// be replaced after a rewrite, with why (中文 / English); they sit out the rest of
+    /// the session, keeping what they hold, their sync state back at its persisted form.
     pub failed: Vec<(String, String)>,
     /// Households whose history an administrator rewrote, now replaced: the rewritten
     /// household was downloaded beside the old copy and the phone's unsynced writes
@@ -192,7 +193,7 @@ impl Session {
                         }
                         Err(e) => {
                             *state = persisted(state);
-                            self.fail(id, e.to_string(), &mut applied);
+                            self.fail(id, unreadable(&e), &mut applied);
                         }
                     }
                 }
@@ -250,7 +251,7 @@ impl Session {
             Reply::Message(m) => {
                 if let Err(e) = r.doc.receive_sync_message(&mut r.state, &m) {
                     self.replacing.remove(&id);
-                    self.fail(id, e.to_string(), applied);
+                    self.fail(id, unreadable(&e), applied);
                     return;
                 }
                 if r.doc.heads().is_empty() {
@@ -297,6 +298,11 @@ impl Session {
     pub fn failed(&self) -> &BTreeMap<String, String> {
         &self.failed
     }
+}
+
+/// Why a server message could not be applied, in both languages.
+fn unreadable(e: &DocError) -> String {
+    format!("无法应用服务器的回复：{e} / The server's reply could not be applied: {e}")
 }
 
 /// The values this phone wrote since the heads the server last confirmed
