@@ -4,6 +4,7 @@
 //! `ui`. The service worker (public/sw.js) caches the app shell.
 
 mod api;
+mod data;
 mod idb;
 mod perf;
 mod session;

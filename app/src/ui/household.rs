@@ -3,32 +3,11 @@
 
 use leptos::prelude::*;
 use shared::indicators::Summary;
-use shared::{Coded, Household, LabourCapacity, Member, MemberStatus, Relation, Stamp};
+use shared::{Coded, LabourCapacity, Member, MemberStatus, Relation};
 
+use crate::data;
 use crate::state::{self, Page, Ui};
 use crate::ui::clock;
-
-/// Saves an edit to one household: one commit, written to IndexedDB before returning.
-pub async fn save(ui: Ui, id: &str, before: &Household, after: &Household) -> Result<(), String> {
-    let Some(session) = ui.session.get_untracked() else { return Err("no session".into()) };
-    let stamp = Stamp::new(session.user.id.clone(), session.user.name.clone(), state::now());
-    let commit = crate::perf::start("hhj:save:commit");
-    let (bytes, db) = state::with(|d| {
-        let doc = d.replica.docs.get_mut(id).ok_or("unknown household")?;
-        doc.edit_from(&stamp, before, after).map_err(|e| e.to_string())?;
-        Ok::<_, String>((doc.save(), d.db.clone()))
-    })?;
-    commit.end();
-    if let Some(db) = db {
-        let write = crate::perf::start("hhj:save:idb");
-        crate::idb::put_many(&db, &[(crate::idb::DOCS, id.to_owned(), bytes)]).await?;
-        write.end();
-    }
-    ui.sync.update(|s| s.unsynced = state::with(|d| state::unsynced(d)));
-    ui.touch();
-    leptos::task::spawn_local(crate::sync::run(ui));
-    Ok(())
-}
 
 /// The household page.
 #[component]
@@ -98,7 +77,9 @@ pub fn Household(ui: Ui, id: String) -> impl IntoView {
                             if let Some(m) = after.members.get_mut(&mid) {
                                 m.status = Some(to);
                             }
-                            let _ = save(ui, &hid, &before, &after).await;
+                            if let Err(e) = data::edit(ui, &hid, &before, &after).await {
+                                ui.notice.set(Some(e));
+                            }
                         });
                     }
                 };
@@ -168,21 +149,12 @@ pub fn Household(ui: Ui, id: String) -> impl IntoView {
                         let key = c.key.clone();
                         let value = v.value.clone();
                         let pick = move |_| {
-                            let Some(session) = ui.session.get_untracked() else { return };
-                            let stamp = Stamp::new(session.user.id.clone(), session.user.name.clone(), state::now());
-                            let hid = hid.clone();
-                            let saved = state::with(|d| {
-                                let doc = d.replica.docs.get_mut(&hid)?;
-                                doc.resolve(&stamp, &key, &value).ok()?;
-                                Some((doc.save(), d.db.clone()))
+                            let (hid, key, value) = (hid.clone(), key.clone(), value.clone());
+                            leptos::task::spawn_local(async move {
+                                if let Err(e) = data::resolve(ui, &hid, &key, &value).await {
+                                    ui.notice.set(Some(e));
+                                }
                             });
-                            if let Some((bytes, Some(db))) = saved {
-                                leptos::task::spawn_local(async move {
-                                    let _ = crate::idb::put_many(&db, &[(crate::idb::DOCS, hid, bytes)]).await;
-                                    ui.touch();
-                                    crate::sync::run(ui).await;
-                                });
-                            }
                         };
                         let who = v.author.map(|a| a.name).unwrap_or_default();
                         view! {
@@ -224,9 +196,12 @@ pub fn Household(ui: Ui, id: String) -> impl IntoView {
             let _ = getrandom::fill(&mut raw);
             let mid = format!("p{}", raw.iter().map(|b| format!("{b:02x}")).collect::<String>());
             after.members.insert(mid, Member { name, birth_date: birth, labour, relation, ..Default::default() });
-            if save(ui, &hid, &before, &after).await.is_ok() {
-                new_name.set(String::new());
-                new_birth.set(String::new());
+            match data::edit(ui, &hid, &before, &after).await {
+                Ok(()) => {
+                    new_name.set(String::new());
+                    new_birth.set(String::new());
+                }
+                Err(e) => ui.notice.set(Some(e)),
             }
         });
     };

@@ -111,11 +111,8 @@ fn rows() -> Vec<Row> {
             (rows, writes, Some(db))
         })
     });
-    if let Some(db) = db.filter(|_| !writes.is_empty()) {
-        // A cache: if this write is lost, the row is computed again next time.
-        leptos::task::spawn_local(async move {
-            let _ = crate::idb::put_many(&db, &writes).await;
-        });
+    if db.is_some() && !writes.is_empty() {
+        crate::data::keep_rows(writes);
     }
     span.end();
     rows

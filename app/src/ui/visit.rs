@@ -9,9 +9,9 @@ use shared::{
     ReviewStatus, RiskSignal, Severity, Visit, VisitMode,
 };
 
+use crate::data::edit as save;
 use crate::state::{self, Page, Ui};
 use crate::ui::fields::{amount, coded_select, problem, text, yes_no};
-use crate::ui::household::save;
 
 /// The visit form.
 #[component]
