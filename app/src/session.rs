@@ -9,16 +9,8 @@ const SESSION: &str = "hhj.session";
 const LANG: &str = "hhj.lang";
 const LAST_SYNC: &str = "hhj.last_sync";
 
-/// The logged-in user, as the server described them at login.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct User {
-    /// Login.
-    pub id: String,
-    /// Display name.
-    pub name: String,
-    /// `admin`, `supervisor` or `cadre`.
-    pub role: String,
-}
+/// The logged-in user, as the server described them at login (`shared::api::User`).
+pub use shared::api::User;
 
 /// A cached login: the app works offline with it until it expires.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

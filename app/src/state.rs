@@ -115,7 +115,7 @@ impl Ui {
     /// Is the logged-in user a cadre (who keeps households on the phone)? Supervisors
     /// and admins work in the console, online.
     pub fn is_cadre(&self) -> bool {
-        self.session.get_untracked().is_some_and(|s| s.user.role == "cadre")
+        self.session.get_untracked().is_some_and(|s| s.user.role == shared::api::Role::Cadre)
     }
     /// The home page of the logged-in user.
     pub fn home(&self) -> Page {
@@ -138,7 +138,7 @@ impl Ui {
 pub fn home_of(session: Option<&Session>) -> Page {
     match session {
         None => Page::Login,
-        Some(s) if s.user.role == "cadre" => Page::List,
+        Some(s) if s.user.role == shared::api::Role::Cadre => Page::List,
         Some(_) => Page::Dashboard,
     }
 }

@@ -63,26 +63,12 @@ async fn send(ui: Ui, path: &str, body: &serde_json::Value) -> Result<String, Ms
     }
 }
 
-/// One account as `GET /api/admin/users` lists it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
-struct UserRow {
-    login: String,
-    name: String,
-    role: String,
-    area: Option<String>,
-    assigned: i64,
-    failed_logins: i64,
-    locked_until: Option<i64>,
-    disabled: bool,
-}
-
 /// The role's label.
-fn role_label(ui: Ui, role: &str) -> &'static str {
+fn role_label(ui: Ui, role: shared::api::Role) -> &'static str {
     match role {
-        "admin" => ui.t("管理员", "Admin"),
-        "supervisor" => ui.t("督导", "Supervisor"),
-        "cadre" => ui.t("帮扶干部", "Cadre"),
-        _ => "?",
+        shared::api::Role::Admin => ui.t("管理员", "Admin"),
+        shared::api::Role::Supervisor => ui.t("督导", "Supervisor"),
+        shared::api::Role::Cadre => ui.t("帮扶干部", "Cadre"),
     }
 }
 
@@ -124,7 +110,7 @@ enum Tab {
 #[component]
 pub fn Admin(ui: Ui) -> impl IntoView {
     let tab = RwSignal::new(Tab::Users);
-    let is_admin = move || ui.session.get().is_some_and(|s| s.user.role == "admin");
+    let is_admin = move || ui.session.get().is_some_and(|s| s.user.role == shared::api::Role::Admin);
     let tab_button = move |t: Tab, zh: &'static str, en: &'static str, testid: &'static str| {
         view! {
             <button class="tab" role="tab" data-testid=testid class:on=move || tab.get() == t

@@ -104,7 +104,7 @@ pub fn App(ui: Ui) -> impl IntoView {
         </Show>
         {console_nav(ui)}
         {move || ui.notice.get().map(|n| view! { <div class="notice" data-testid="notice">{n}</div> })}
-        <main class:wide=move || ui.session.get().is_some_and(|s| s.user.role != "cadre")>
+        <main class:wide=move || ui.session.get().is_some_and(|s| s.user.role != shared::api::Role::Cadre)>
             {move || page_view(ui, ui.page.get())}
         </main>
     }
@@ -114,7 +114,7 @@ pub fn App(ui: Ui) -> impl IntoView {
 #[cfg(feature = "console")]
 fn console_nav(ui: Ui) -> impl IntoView {
     view! {
-        <Show when=move || ui.session.get().is_some_and(|s| s.user.role != "cadre")>
+        <Show when=move || ui.session.get().is_some_and(|s| s.user.role != shared::api::Role::Cadre)>
             <console::ConsoleNav ui=ui />
         </Show>
     }
@@ -154,7 +154,7 @@ fn page_view(ui: Ui, page: Page) -> AnyView {
 /// bundle at `/`, which has no console or administration code (a smaller first download
 /// over 2G); supervisors and admins use the console bundle at `/console/`.
 fn elsewhere(session: Option<&crate::session::Session>) -> Option<&'static str> {
-    let cadre = session?.user.role == "cadre";
+    let cadre = session?.user.role == shared::api::Role::Cadre;
     match (cadre, cfg!(feature = "console")) {
         (true, true) => Some("/"),
         (false, false) => Some("/console/"),

@@ -7,7 +7,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use leptos::prelude::*;
 use serde_json::json;
 
-use super::{Msg, UserRow, feedback, fetch, send};
+use shared::api::UserRow;
+
+use super::{Msg, feedback, fetch, send};
 use crate::state::Ui;
 
 #[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
@@ -69,7 +71,13 @@ pub fn Assign(ui: Ui) -> impl IntoView {
     });
 
     let cadres = move || -> Vec<UserRow> {
-        users.get().and_then(Result::ok).unwrap_or_default().into_iter().filter(|u| u.role == "cadre").collect()
+        users
+            .get()
+            .and_then(Result::ok)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|u| u.role == shared::api::Role::Cadre)
+            .collect()
     };
     let names = move || -> BTreeMap<String, String> { cadres().into_iter().map(|u| (u.login, u.name)).collect() };
     let area_list = move || areas.get().and_then(Result::ok).map(|v| v.areas).unwrap_or_default();

@@ -5,20 +5,28 @@
 use leptos::prelude::*;
 use serde_json::{Map, Value, json};
 
-use super::{Msg, UserRow, area_label, feedback, fetch, role_label, send};
+use shared::api::{Role, UserRow};
+
+use super::{Msg, area_label, feedback, fetch, role_label, send};
 use crate::state::Ui;
 use crate::ui::clock;
 
-const ROLES: [&str; 3] = ["cadre", "supervisor", "admin"];
+/// The roles offered, cadres first (the most common account).
+const ROLES: [Role; 3] = [Role::Cadre, Role::Supervisor, Role::Admin];
 const AREA_KINDS: [&str; 3] = ["site", "township", "county"];
 
 /// A role select bound to `role`.
-fn role_select(ui: Ui, role: RwSignal<String>, testid: &'static str) -> impl IntoView {
+fn role_select(ui: Ui, role: RwSignal<Role>, testid: &'static str) -> impl IntoView {
+    let pick = move |ev| {
+        if let Some(r) = Role::parse(&event_target_value(&ev)) {
+            role.set(r);
+        }
+    };
     view! {
-        <select data-testid=testid prop:value=move || role.get() on:change=move |ev| role.set(event_target_value(&ev))>
+        <select data-testid=testid prop:value=move || role.get().code() on:change=pick>
             {ROLES
-                .iter()
-                .map(|r| view! { <option value=*r selected=move || role.get() == *r>{move || role_label(ui, r)}</option> })
+                .into_iter()
+                .map(|r| view! { <option value=r.code() selected=move || role.get() == r>{move || role_label(ui, r)}</option> })
                 .collect_view()}
         </select>
     }
@@ -154,7 +162,7 @@ fn user_row(
             editing.update(|e| *e = if e.as_deref() == Some(login.as_str()) { None } else { Some(login.clone()) });
         }
     };
-    let role = u.role.clone();
+    let role = u.role;
     let area = u.area.clone();
     let open_for_label = open.clone();
     let edit_user = u.clone();
@@ -162,7 +170,7 @@ fn user_row(
         <tr data-testid="user-row" data-login=u.login.clone() class:disabled=u.disabled>
             <td data-label=move || ui.t("账号", "Login")><strong>{u.login.clone()}</strong></td>
             <td data-label=move || ui.t("姓名", "Name")>{u.name.clone()}</td>
-            <td data-label=move || ui.t("角色", "Role")>{move || role_label(ui, &role)}</td>
+            <td data-label=move || ui.t("角色", "Role")>{move || role_label(ui, role)}</td>
             <td data-label=move || ui.t("区域", "Area")>
                 {move || area.as_deref().map(|a| area_label(ui, a)).unwrap_or_else(|| "—".into())}
             </td>
@@ -198,7 +206,7 @@ fn EditUser(
         None => ("site".to_owned(), String::new()),
     };
     let name = RwSignal::new(user.name.clone());
-    let role = RwSignal::new(user.role.clone());
+    let role = RwSignal::new(user.role);
     let kind = RwSignal::new(area_kind);
     let area = RwSignal::new(area_name);
     let password = RwSignal::new(String::new());
@@ -240,7 +248,7 @@ fn EditUser(
             if new_role != original.role {
                 body.insert("role".into(), json!(new_role));
             }
-            if new_role == "supervisor" {
+            if new_role == Role::Supervisor {
                 let a = format!("{}:{}", kind.get_untracked(), area.get_untracked().trim());
                 if original.area.as_deref() != Some(a.as_str()) {
                     body.insert("area".into(), json!(a));
@@ -271,7 +279,7 @@ fn EditUser(
     };
     let locked = user.locked_until.is_some();
     let unlock = move |_| run(json!({"unlock": true}), Msg::new("已解除锁定", "Unlocked"));
-    let supervisor = move || role.get() == "supervisor";
+    let supervisor = move || role.get() == Role::Supervisor;
 
     view! {
         <form class="admin-form" data-testid="user-edit-form" on:submit=save>
@@ -305,7 +313,7 @@ fn EditUser(
 fn CreateUser(ui: Ui, users: LocalResource<Result<Vec<UserRow>, Msg>>) -> impl IntoView {
     let login = RwSignal::new(String::new());
     let name = RwSignal::new(String::new());
-    let role = RwSignal::new("cadre".to_owned());
+    let role = RwSignal::new(Role::Cadre);
     let kind = RwSignal::new("site".to_owned());
     let area = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
@@ -313,7 +321,7 @@ fn CreateUser(ui: Ui, users: LocalResource<Result<Vec<UserRow>, Msg>>) -> impl I
     let busy = RwSignal::new(false);
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
-        let supervisor = role.get_untracked() == "supervisor";
+        let supervisor = role.get_untracked() == Role::Supervisor;
         let body = json!({
             "login": login.get_untracked().trim(),
             "name": name.get_untracked().trim(),
@@ -344,7 +352,7 @@ fn CreateUser(ui: Ui, users: LocalResource<Result<Vec<UserRow>, Msg>>) -> impl I
             {text_input(ui, "账号（字母、数字、_ . -）", "Login (letters, digits, _ . -)", "login", "text", login)}
             {text_input(ui, "姓名", "Name", "name", "text", name)}
             <label>{move || ui.t("角色", "Role")} {role_select(ui, role, "user-create-role")}</label>
-            <Show when=move || role.get() == "supervisor">{area_inputs(ui, kind, area, "user-create-area")}</Show>
+            <Show when=move || role.get() == Role::Supervisor>{area_inputs(ui, kind, area, "user-create-area")}</Show>
             {text_input(ui, "初始密码（至少 8 位）", "Initial password (8+ characters)", "password", "password", password)}
             <button type="submit" class="primary" data-testid="user-create" disabled=move || busy.get()>
                 {move || ui.t("创建", "Create")}

@@ -28,7 +28,7 @@ async fn download(ui: Ui, path: String, filename: String) -> Result<(), String> 
 pub fn Export(ui: Ui) -> impl IntoView {
     let unmask = RwSignal::new(false);
     let error = RwSignal::new(None::<String>);
-    let is_admin = move || ui.session.get().is_some_and(|s| s.user.role == "admin");
+    let is_admin = move || ui.session.get().is_some_and(|s| s.user.role == shared::api::Role::Admin);
     let button = move |file: &'static str, zh: &'static str, en: &'static str, testid: &'static str| {
         let go = move |_| {
             let period = ui.period.get_untracked();

@@ -109,7 +109,7 @@ pub fn encode(value: &str) -> String {
 /// The console's tabs, shown to supervisors and admins above every console page.
 #[component]
 pub fn ConsoleNav(ui: Ui) -> impl IntoView {
-    let is_admin = move || ui.session.get().is_some_and(|s| s.user.role == "admin");
+    let is_admin = move || ui.session.get().is_some_and(|s| s.user.role == shared::api::Role::Admin);
     let tab = move |page: Page, zh: &'static str, en: &'static str, testid: &'static str| {
         let target = page.clone();
         view! {
