@@ -42,6 +42,9 @@ fn main() {
         period: RwSignal::new(state::current_period()),
         return_to: RwSignal::new(state::Page::Dashboard),
     };
+    if let Some(splash) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("splash")) {
+        splash.remove();
+    }
     leptos::mount::mount_to_body(move || view! { <ui::App ui=ui /> });
     leptos::task::spawn_local(start(ui));
 }
@@ -84,7 +87,7 @@ async fn start(ui: Ui) {
             });
             loading.end();
         }
-        Err(e) => ui.notice.set(Some(format!("本机存储不可用 / Storage unavailable: {e}"))),
+        Err(e) => ui.say(format!("本机存储不可用 / Storage unavailable: {e}")),
     }
     ui.sync.update(|s| s.unsynced = state::with(|d| state::unsynced(d)));
     ui.touch();

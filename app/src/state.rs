@@ -33,6 +33,9 @@ thread_local! {
     });
 }
 
+/// How long a notice stays on screen.
+pub const NOTICE_SECONDS: u32 = 6;
+
 /// Runs `f` with the data.
 pub fn with<T>(f: impl FnOnce(&mut Data) -> T) -> T {
     DATA.with(|d| f(&mut d.borrow_mut()))
@@ -97,7 +100,7 @@ pub struct Ui {
     pub sync: RwSignal<SyncStatus>,
     /// Storage: (persisted, bytes used, quota).
     pub storage: RwSignal<Option<(bool, f64, f64)>>,
-    /// A short notice ("已保存").
+    /// A short notice ("已保存"), shown for a few seconds: set it with [`Ui::say`].
     pub notice: RwSignal<Option<String>>,
     /// The period the supervisor console shows.
     #[cfg_attr(not(feature = "console"), allow(dead_code))]
@@ -126,6 +129,19 @@ impl Ui {
     pub fn open(&self, page: Page) {
         self.return_to.set(self.page.get_untracked());
         self.page.set(page);
+    }
+    /// Shows `text` as the notice for [`NOTICE_SECONDS`]; a later notice replaces it,
+    /// and logging out clears it.
+    pub fn say(&self, text: impl Into<String>) {
+        let text = text.into();
+        self.notice.set(Some(text.clone()));
+        let notice = self.notice;
+        leptos::task::spawn_local(async move {
+            gloo_timers::future::TimeoutFuture::new(NOTICE_SECONDS * 1000).await;
+            if notice.get_untracked().as_deref() == Some(text.as_str()) {
+                notice.set(None);
+            }
+        });
     }
     /// Marks the documents changed.
     pub fn touch(&self) {

@@ -19,7 +19,12 @@ try {
   page.on("pageerror", (e) => console.log("page error:", e.message));
   const shot = (name) => page.screenshot({ path: `${out}/${name}.png`, fullPage: true });
 
+  // The first paint is the splash (index.html), replaced by the app once it starts.
+  const html = await fetch(base).then((r) => r.text());
+  assert.match(html, /id="splash"/, "index.html carries the splash");
   await page.goto(base);
+  await page.waitForSelector("input[name=login]");
+  assert.equal(await page.locator("#splash").count(), 0, "the splash is gone once the app runs");
   await page.fill("input[name=login]", "cadre01");
   await page.fill("input[name=password]", "huhujian2026");
   await shot("01-login");
@@ -60,6 +65,8 @@ try {
   assert.match(await page.textContent("[data-testid=notice]"), /已保存/);
   step(`visit to ${id} recorded offline (${n} labour-force members)`);
   await shot("05-saved-offline");
+  await page.waitForSelector("[data-testid=notice]", { state: "detached", timeout: 15_000 });
+  step("the notice went away by itself");
 
   // Reload with no network: the app comes from the service worker, the visit from IndexedDB.
   await page.reload();

@@ -78,7 +78,7 @@ pub fn Household(ui: Ui, id: String) -> impl IntoView {
                                 m.status = Some(to);
                             }
                             if let Err(e) = data::edit(ui, &hid, &before, &after).await {
-                                ui.notice.set(Some(e));
+                                ui.say(e);
                             }
                         });
                     }
@@ -152,7 +152,7 @@ pub fn Household(ui: Ui, id: String) -> impl IntoView {
                             let (hid, key, value) = (hid.clone(), key.clone(), value.clone());
                             leptos::task::spawn_local(async move {
                                 if let Err(e) = data::resolve(ui, &hid, &key, &value).await {
-                                    ui.notice.set(Some(e));
+                                    ui.say(e);
                                 }
                             });
                         };
@@ -201,7 +201,7 @@ pub fn Household(ui: Ui, id: String) -> impl IntoView {
                     new_name.set(String::new());
                     new_birth.set(String::new());
                 }
-                Err(e) => ui.notice.set(Some(e)),
+                Err(e) => ui.say(e),
             }
         });
     };

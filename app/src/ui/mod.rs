@@ -87,6 +87,8 @@ pub fn App(ui: Ui) -> impl IntoView {
         }
         session::clear();
         ui.session.set(None);
+        ui.notice.set(None);
+        ui.sync.update(|s| s.refused.clear());
         ui.page.set(Page::Login);
     };
     let logged_in = move || ui.session.get().is_some();

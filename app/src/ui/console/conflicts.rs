@@ -51,7 +51,7 @@ pub fn choices(ui: Ui, item: ConflictItem, done: impl Fn() + Copy + 'static) -> 
                 leptos::task::spawn_local(async move {
                     match post(ui, path, body).await {
                         Ok(_) => {
-                            ui.notice.set(Some(ui.t("已采用所选值", "The chosen value was kept").to_owned()));
+                            ui.say(ui.t("已采用所选值", "The chosen value was kept").to_owned());
                             done();
                         }
                         Err(e) => error.set(Some(e)),

@@ -160,7 +160,7 @@ fn review_view(ui: Ui, id: String, period: String, v: Visit, reload: impl Fn() +
                         } else {
                             ui.t("已退回干部修改", "Returned to the cadre")
                         };
-                        ui.notice.set(Some(done.to_owned()));
+                        ui.say(done.to_owned());
                         reload();
                     }
                     Err(e) => error.set(Some(e)),
