@@ -72,8 +72,9 @@ pub fn rewrite(w: &mut dyn Writer, id: &str, by: &Stamp, today: Date) -> Result<
     if !conflicts.is_empty() {
         return Err(RewriteRefused::Conflicts { household: id.to_owned(), count: conflicts.len() });
     }
-    let changes_before = doc.automerge().get_changes(&[]).len();
-    // (`get_changes` lists every change of the history; their hashes are kept.)
+    // Every change of the history: their hashes are kept to recognise phones that hold it.
+    let hashes: Vec<_> = doc.automerge().get_changes(&[]).iter().map(|c| c.hash()).collect();
+    let changes_before = hashes.len();
     if changes_before <= 1 {
         return Err(RewriteRefused::NothingToRewrite(id.to_owned()));
     }
@@ -81,7 +82,6 @@ pub fn rewrite(w: &mut dyn Writer, id: &str, by: &Stamp, today: Date) -> Result<
     let fresh = HouseholdDoc::from_fields(&fields, store::server_actor(), by).map_err(|e| invalid(e.to_string()))?;
     let household = fresh.check().map_err(|e| invalid(e.to_string()))?;
     let user = by.author.user.as_str();
-    let hashes: Vec<_> = doc.automerge().get_changes(&[]).iter().map(|c| c.hash()).collect();
     w.retire_doc(id, &stored.bytes, &hashes, user, by.at)?;
     w.log_changes(id, &fresh.heads(), user, "rewrite", by.at)?;
     w.save_doc(id, &fresh, &household, today, by.at)?;

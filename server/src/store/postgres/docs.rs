@@ -119,19 +119,20 @@ pub fn merge_inputs(c: &PgConn<'_>, user: &User, device: &str, ids: &[&str]) -> 
                 .await?;
         try_join3(tx.query(&a, &[&wanted]), tx.query(&b, &scope_params), tx.query(&d, &[&device, &wanted])).await
     })?;
-    let mut rewritten: Vec<&str> = Vec::new();
+    let mut rewritten: Vec<String> = Vec::new();
     let mut docs: HashMap<String, StoredDoc> = docs
         .iter()
         .map(|r| {
             let (id, bytes, changes, heads): (String, Vec<u8>, i64, Option<Vec<u8>>) =
                 (r.get(0), r.get(1), r.get(2), r.get(3));
             if r.get::<_, bool>(4) {
-                rewritten.extend(ids.iter().find(|i| **i == id));
+                rewritten.push(id.clone());
             }
             (id, StoredDoc { bytes, changes, heads: heads.as_deref().and_then(decode_heads), retired: HashSet::new() })
         })
         .collect();
     if !rewritten.is_empty() {
+        let rewritten: Vec<&str> = rewritten.iter().map(String::as_str).collect();
         for (id, hashes) in retired(c, &rewritten)? {
             if let Some(doc) = docs.get_mut(&id) {
                 doc.retired = hashes;
