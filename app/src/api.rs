@@ -2,9 +2,10 @@
 //! JSON calls for the supervisor console (`get_json`, `post_json`, `post_raw`).
 
 use gloo_net::http::Request;
+use shared::api::{ErrorBody, HouseholdRow, LoginOk, LoginRequest};
 use shared::wire::{self, Incoming, Outgoing};
 
-use crate::session::{Session, User};
+use crate::session::Session;
 
 /// Why a call failed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,19 +16,6 @@ pub enum ApiError {
     Unauthorized,
     /// The server said no, with a message for people.
     Refused(String),
-}
-
-#[derive(serde::Deserialize)]
-struct ErrorBody {
-    zh: String,
-    en: String,
-}
-
-#[derive(serde::Deserialize)]
-struct LoginOk {
-    token: String,
-    expires_at: i64,
-    user: User,
 }
 
 async fn refusal(resp: gloo_net::http::Response) -> ApiError {
@@ -42,7 +30,7 @@ async fn refusal(resp: gloo_net::http::Response) -> ApiError {
 
 /// Logs in (needs the network once).
 pub async fn login(login: &str, password: &str, device_id: &str) -> Result<Session, ApiError> {
-    let body = serde_json::json!({"login": login, "password": password, "device_id": device_id});
+    let body = LoginRequest { login: login.to_owned(), password: password.to_owned(), device_id: device_id.to_owned() };
     let resp = Request::post("/api/login")
         .json(&body)
         .map_err(|_| ApiError::Offline)?
@@ -63,11 +51,6 @@ pub async fn login(login: &str, password: &str, device_id: &str) -> Result<Sessi
     Ok(Session { token: ok.token, expires_at: ok.expires_at, user: ok.user })
 }
 
-#[derive(serde::Deserialize)]
-struct Row {
-    id: String,
-}
-
 /// The ids of the households this user may sync.
 pub async fn household_ids(token: &str) -> Result<Vec<String>, ApiError> {
     let resp = Request::get("/api/households")
@@ -78,7 +61,7 @@ pub async fn household_ids(token: &str) -> Result<Vec<String>, ApiError> {
     if !resp.ok() {
         return Err(refusal(resp).await);
     }
-    let rows: Vec<Row> = resp.json().await.map_err(|_| ApiError::Offline)?;
+    let rows: Vec<HouseholdRow> = resp.json().await.map_err(|_| ApiError::Offline)?;
     Ok(rows.into_iter().map(|r| r.id).collect())
 }
 

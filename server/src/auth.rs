@@ -15,6 +15,7 @@ pub use shared::api::{Area, Role, User};
 use crate::AppState;
 use crate::error::{AppError, AppResult};
 use crate::store::{Access, NewAccount, Reader, Store, Writer};
+pub use shared::api::LoginOk;
 
 /// How long a login lasts: a cadre works offline on the cached session until then.
 pub const SESSION_SECONDS: i64 = 30 * 24 * 3600;
@@ -120,17 +121,6 @@ pub fn create_user(w: &mut dyn Writer, user: &User, password_hash: &str) -> AppR
         ));
     }
     Ok(())
-}
-
-/// What a successful login returns.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct LoginOk {
-    /// The bearer token: send as `Authorization: Bearer <token>`.
-    pub token: String,
-    /// Unix seconds after which the token is refused.
-    pub expires_at: i64,
-    /// Who logged in.
-    pub user: User,
 }
 
 fn wrong_credentials() -> AppError {

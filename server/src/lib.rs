@@ -58,16 +58,7 @@ pub struct AppState {
     pub app_dir: Option<PathBuf>,
 }
 
-/// Answer of `GET /api/health`.
-#[derive(Debug, serde::Serialize, serde::Deserialize, PartialEq, Eq)]
-pub struct Health {
-    /// Always `true` when the server answers.
-    pub ok: bool,
-    /// The document layout version this server reads and writes.
-    pub schema: i64,
-    /// The server's version.
-    pub version: String,
-}
+pub use shared::api::Health;
 
 async fn health() -> Json<Health> {
     Json(Health { ok: true, schema: shared::fields::SCHEMA_VERSION, version: env!("CARGO_PKG_VERSION").to_owned() })

@@ -11,6 +11,7 @@ use crate::fields::{Scalar, SchemaError};
 
 /// A field with more than one concurrent value.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 pub struct Conflict {
     /// The field's path key (see `fields.rs`).
     pub key: String,
@@ -20,6 +21,7 @@ pub struct Conflict {
 
 /// One of a conflicted field's values.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 pub struct ConflictValue {
     /// The value.
     pub value: Scalar,

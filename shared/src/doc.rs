@@ -13,6 +13,7 @@ use crate::model::{Household, UserId};
 /// The client chooses it, so it is a claim; the server records the authenticated
 /// uploader separately.
 #[derive(Debug, Clone, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 pub struct Author {
     /// Login id (账号).
     #[serde(rename = "by")]

@@ -24,8 +24,12 @@
 //!
 //! Absent key = not recorded: empty strings, `false` flags and `None` are not stored.
 
+mod layout;
+
 use std::collections::BTreeMap;
 use std::fmt;
+
+pub use layout::{KeySpec, ValueKind, layout};
 
 use crate::label::{Coded, Lang};
 use crate::model::{
@@ -54,6 +58,7 @@ pub const MAX_ID_LEN: usize = 32;
 
 /// One stored value.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(untagged)]
 pub enum Scalar {
     /// A boolean.
@@ -157,6 +162,8 @@ impl SchemaError {
 
 /// A value kind that one field holds, with its conversion to and from [`Scalar`].
 trait FieldValue: Sized {
+    /// What the key holds, as `layout()` describes it.
+    const KIND: ValueKind;
     /// `None` when the value is "not recorded" and the key is absent.
     fn to_scalar(&self) -> Option<Scalar>;
     fn from_scalar(key: &str, v: Scalar) -> Result<Self, SchemaError>;
@@ -180,6 +187,7 @@ fn text(key: &str, v: Scalar) -> Result<String, SchemaError> {
 }
 
 impl FieldValue for String {
+    const KIND: ValueKind = ValueKind::Text;
     fn to_scalar(&self) -> Option<Scalar> {
         (!self.is_empty()).then(|| Scalar::Str(self.clone()))
     }
@@ -189,6 +197,7 @@ impl FieldValue for String {
 }
 
 impl FieldValue for bool {
+    const KIND: ValueKind = ValueKind::Flag;
     fn to_scalar(&self) -> Option<Scalar> {
         self.then_some(Scalar::Bool(true))
     }
@@ -201,6 +210,7 @@ impl FieldValue for bool {
 }
 
 impl FieldValue for Option<bool> {
+    const KIND: ValueKind = ValueKind::YesNo;
     fn to_scalar(&self) -> Option<Scalar> {
         self.map(Scalar::Bool)
     }
@@ -210,6 +220,7 @@ impl FieldValue for Option<bool> {
 }
 
 impl FieldValue for Option<i64> {
+    const KIND: ValueKind = ValueKind::Int;
     fn to_scalar(&self) -> Option<Scalar> {
         self.map(Scalar::Int)
     }
@@ -225,6 +236,7 @@ impl FieldValue for Option<i64> {
 }
 
 impl FieldValue for Option<Date> {
+    const KIND: ValueKind = ValueKind::Date;
     fn to_scalar(&self) -> Option<Scalar> {
         self.map(|d| Scalar::Str(d.to_string()))
     }
@@ -235,6 +247,7 @@ impl FieldValue for Option<Date> {
 }
 
 impl<T: Coded> FieldValue for Option<T> {
+    const KIND: ValueKind = ValueKind::Code(T::NAME);
     fn to_scalar(&self) -> Option<Scalar> {
         self.map(|c| Scalar::Str(c.code().to_owned()))
     }
@@ -255,6 +268,9 @@ macro_rules! field_table {
                     _ => None,
                 }
             }
+            fn keys() -> Vec<(&'static str, ValueKind, &'static str, &'static str)> {
+                vec![$( ($name, kind_of(|t: &$ty| &t.$field), $zh, $en) ),+]
+            }
             fn write(&self, prefix: &str, out: &mut Fields) {
                 $( if let Some(v) = FieldValue::to_scalar(&self.$field) {
                     out.insert(format!("{prefix}{}", $name), v);
@@ -274,6 +290,8 @@ macro_rules! field_table {
 trait Table {
     /// The (中文, English) label of the field stored under `name`.
     fn label(name: &str) -> Option<(&'static str, &'static str)>;
+    /// Every key name with what it holds and its labels, in declaration order.
+    fn keys() -> Vec<(&'static str, ValueKind, &'static str, &'static str)>;
     fn write(&self, prefix: &str, out: &mut Fields);
     fn read(&mut self, name: &str, key: &str, v: Scalar) -> Result<(), SchemaError>;
 }
@@ -326,8 +344,32 @@ field_table!(Employment {
     trained => "trained" ("已参加培训", "Training received"),
 });
 
+/// The kind of the field `f` reads, from its type (so a table cannot misstate it).
+fn kind_of<T, V: FieldValue>(_f: fn(&T) -> &V) -> ValueKind {
+    V::KIND
+}
+
 /// The scalar fields of a visit; its nested parts have their own key segments.
 impl Table for Visit {
+    fn keys() -> Vec<(&'static str, ValueKind, &'static str, &'static str)> {
+        let names = ["date", "mode", "risk_note", "help_note", "note", "review"];
+        let kinds = [
+            kind_of(|v: &Visit| &v.date),
+            kind_of(|v: &Visit| &v.mode),
+            kind_of(|v: &Visit| &v.risk_note),
+            kind_of(|v: &Visit| &v.help_note),
+            kind_of(|v: &Visit| &v.note),
+            kind_of(|v: &Visit| &v.review),
+        ];
+        names
+            .into_iter()
+            .zip(kinds)
+            .map(|(name, kind)| {
+                let (zh, en) = Self::label(name).expect("every visit field has a label");
+                (name, kind, zh, en)
+            })
+            .collect()
+    }
     fn label(name: &str) -> Option<(&'static str, &'static str)> {
         match name {
             "date" => Some(("走访日期", "Visit date")),

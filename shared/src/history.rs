@@ -1,14 +1,15 @@
 //! A household's history: every change with who (as stamped), when, and which fields
 //! it set or cleared. This is the audit trail supervisors read.
 
-use automerge::ScalarValue;
 use automerge::legacy::{Key, OpType};
+use automerge::{ROOT, ReadDoc, ScalarValue, Value};
 
 use crate::doc::{Author, HouseholdDoc};
 use crate::fields::Scalar;
 
 /// One change to a household.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 pub struct HistoryEntry {
     /// The change hash, hex.
     pub hash: String,
@@ -37,6 +38,7 @@ impl HouseholdDoc {
             .get_changes(&[])
             .into_iter()
             .map(|change| {
+                let hash = change.hash();
                 let fields = change
                     .decode()
                     .operations
@@ -45,13 +47,20 @@ impl HouseholdDoc {
                         let Key::Map(key) = &op.key else { return None };
                         let value = match &op.action {
                             OpType::Put(v) => scalar(v),
+                            // Automerge writes "keep the value that reads now" over a
+                            // conflict (a resolution) as a delete of the other values:
+                            // the field then holds what it reads right after the change.
+                            OpType::Delete => match self.automerge().get_at(ROOT, key.as_str(), &[hash]) {
+                                Ok(Some((Value::Scalar(v), _))) => scalar(&v),
+                                _ => None,
+                            },
                             _ => None,
                         };
                         Some((key.to_string(), value))
                     })
                     .collect();
                 HistoryEntry {
-                    hash: change.hash().to_string(),
+                    hash: hash.to_string(),
                     author: Author::from_message(change.message()),
                     at: change.timestamp(),
                     fields,
@@ -78,5 +87,23 @@ mod tests {
         assert_eq!(history[2].fields, [("f/address".to_owned(), None)]);
         assert_eq!(history[2].author.as_ref().unwrap().name, "王主任");
         assert_eq!(history[2].at, 30);
+    }
+
+    /// Settling a conflict on the value that reads now is stored by Automerge as a
+    /// delete of the other value; the history shows the value kept, not "cleared".
+    #[test]
+    fn a_resolution_shows_the_value_kept() {
+        let a = Stamp::new("cadre01", "李明", 10);
+        let mut x = HouseholdDoc::create("h1", automerge::ActorId::from(vec![1; 16]), &a).unwrap();
+        let mut y = HouseholdDoc::load(&x.save(), automerge::ActorId::from(vec![2; 16])).unwrap();
+        x.edit(&a, |h| h.facts.address = "A".into()).unwrap();
+        y.edit(&a, |h| h.facts.address = "B".into()).unwrap();
+        x.merge(&mut y).unwrap();
+        for keep in [x.household().unwrap().facts.address, "A".to_owned()] {
+            let mut d = HouseholdDoc::load(&x.save(), automerge::ActorId::from(vec![3; 16])).unwrap();
+            d.resolve(&Stamp::new("sup01", "王", 30), "f/address", &Scalar::Str(keep.clone())).unwrap();
+            assert!(d.conflicts().unwrap().is_empty());
+            assert_eq!(d.history().last().unwrap().fields, [("f/address".to_owned(), Some(Scalar::Str(keep)))]);
+        }
     }
 }

@@ -27,6 +27,7 @@ pub const STABLE_PERIODS: usize = 3;
 
 /// One household's numbers for one period.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 pub struct Summary {
     /// The period's visit mode, if there is a visit.
     pub visit_mode: Option<VisitMode>,
@@ -178,6 +179,7 @@ impl Summary {
 
 /// The indicators of a set of households for one period.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 pub struct Indicators {
     /// Households counted.
     pub households: u32,
@@ -380,6 +382,7 @@ pub fn indicators<'a>(households: impl IntoIterator<Item = &'a Household>, perio
 
 /// 三个不减: employed people, public-welfare posts and wage income, now and at the baseline.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 pub struct ThreeNoDecrease {
     /// (now, baseline) employed people.
     pub employed: (u32, u32),
@@ -408,6 +411,7 @@ impl ThreeNoDecrease {
 
 /// Households assigned and visited in person, for one row of a coverage table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 pub struct Coverage {
     /// Households assigned.
     pub assigned: u32,

@@ -3,6 +3,7 @@
 
 /// Interface language. 简体中文 first, English available.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 pub enum Lang {
     /// 简体中文
     #[default]
@@ -13,6 +14,8 @@ pub enum Lang {
 
 /// A coded answer: the code is what the document stores, the labels are what people read.
 pub trait Coded: Sized + Copy + 'static {
+    /// The list's name (the Rust type's), as `protocol/huhujian.json` names it.
+    const NAME: &'static str;
     /// Every variant, in display order.
     const ALL: &'static [Self];
     /// The stable code stored in documents and sent on the wire.
@@ -44,12 +47,14 @@ macro_rules! coded_enum {
     ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+        #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
         #[serde(rename_all = "snake_case")]
         pub enum $name {
             $( $(#[$vmeta])* #[doc = $zh] #[serde(rename = $code)] $variant ),+
         }
 
         impl $crate::label::Coded for $name {
+            const NAME: &'static str = stringify!($name);
             const ALL: &'static [Self] = &[$(Self::$variant),+];
             fn code(self) -> &'static str { match self { $(Self::$variant => $code),+ } }
             fn zh(self) -> &'static str { match self { $(Self::$variant => $zh),+ } }

@@ -19,7 +19,10 @@
 
 pub mod api;
 pub mod client;
+pub mod codes;
 pub mod conflict;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod describe;
 pub mod doc;
 pub mod fields;
 pub mod history;

@@ -15,6 +15,7 @@ pub type UserId = String;
 
 /// 户: one relocated household, one Automerge document.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 pub struct Household {
     /// Household facts (户基本情况).
     pub facts: Facts,
@@ -38,6 +39,7 @@ impl Household {
 
 /// 户基本情况: household facts.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 pub struct Facts {
     /// 户编码: registry number; also the document id.
     pub registry_no: String,
@@ -73,6 +75,7 @@ pub struct Facts {
 
 /// 家庭成员.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 pub struct Member {
     /// 姓名
     pub name: String,
@@ -118,6 +121,7 @@ impl Member {
 
 /// 月度走访: the visit of one monitoring period.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 pub struct Visit {
     /// 走访日期
     pub date: Option<Date>,
@@ -196,6 +200,7 @@ impl Visit {
 /// 审核记录: one step of a visit's review — a supervisor approves or returns it with a
 /// comment, the cadre resubmits it after correcting.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 pub struct Review {
     /// What was done.
     pub action: Option<ReviewAction>,
@@ -220,6 +225,7 @@ impl Review {
 
 /// 就业情况: one member's employment in one period.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 pub struct Employment {
     /// 就业状态
     pub status: Option<EmploymentStatus>,
@@ -249,6 +255,7 @@ pub struct Employment {
 
 /// 家庭当月收入 by component, in yuan.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 pub struct Income {
     /// 工资性收入
     pub wage: Option<i64>,
@@ -275,6 +282,7 @@ impl Income {
 
 /// 两不愁三保障 and safe drinking water: `Some(false)` is an alert.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 pub struct Guarantees {
     /// 不愁吃、不愁穿
     pub food_clothing: Option<bool>,

@@ -126,6 +126,22 @@ impl RefusalCode {
         }
     }
 
+    /// What the code means, (中文, English).
+    pub fn meaning(self) -> (&'static str, &'static str) {
+        match self {
+            RefusalCode::UnknownHousehold => ("不在名册上或不在你的范围内", "Not on the roster, or outside your scope"),
+            RefusalCode::BadMessage => ("同步消息无法读取", "The sync message cannot be read safely"),
+            RefusalCode::Schema => ("合并后的文档不符合字段布局", "The merged document breaks the key layout"),
+            RefusalCode::Invalid => ("合并后的文档违反规则", "The merged document breaks a rule"),
+            RefusalCode::DocTooLarge => ("文档超过存储上限", "The document would be stored larger than the cap"),
+            RefusalCode::NotAllowed => ("你的角色不能修改该字段", "Your role may not change that field"),
+            RefusalCode::HistoryRewritten => (
+                "管理员重写了该户的历史：下载新副本并带上未同步的修改",
+                "An admin rewrote the history: download the new copy and carry unsynced writes over",
+            ),
+        }
+    }
+
     /// The code of a wire string; `None` for one this build does not know (a newer
     /// server's).
     pub fn parse(code: &str) -> Option<Self> {
@@ -135,6 +151,7 @@ impl RefusalCode {
 
 /// A refusal of one document, in both languages.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 pub struct Refusal {
     /// Stable machine-readable code: a [`RefusalCode`]'s, e.g. `unknown_household`, `schema`.
     pub code: String,

@@ -1,7 +1,8 @@
 //! Project commands, so a fresh machine needs only the README's two commands:
 //! `cargo xtask test` (every check CI runs) and `cargo xtask run` (the whole system);
 //! also `cargo xtask load` (the full-size load test against a release server) and
-//! `cargo xtask bench` (the figures of BENCHMARKS.md, release builds, under 15 minutes).
+//! `cargo xtask bench` (the figures of BENCHMARKS.md, release builds, under 15 minutes)
+//! and `cargo xtask protocol` (rewrites `protocol/huhujian.json` from `shared`).
 //! Installs what is missing (wasm target, rustfmt, clippy) before using it.
 
 mod precompress;
@@ -16,9 +17,10 @@ fn main() -> ExitCode {
         Some("run") => run(&args[1..]),
         Some("load") => load(&args[1..]),
         Some("bench") => bench(),
+        Some("protocol") => protocol(),
         _ => {
             eprintln!(
-                "usage: cargo xtask test | cargo xtask run [server args] | cargo xtask load [phones] [households] | cargo xtask bench"
+                "usage: cargo xtask test | cargo xtask run [server args] | cargo xtask load [phones] [households] | cargo xtask bench | cargo xtask protocol"
             );
             return ExitCode::from(2);
         }
@@ -123,6 +125,17 @@ fn bench() -> Result {
     status("bench report → BENCHMARKS.md", Command::new(&bench_bin).args(["report", "--out", &out]))?;
     eprintln!("\nbenchmarks took {:.1} min", started.elapsed().as_secs_f64() / 60.0);
     Ok(())
+}
+
+/// Rewrites `protocol/huhujian.json` from `shared::describe` (the test that checks it
+/// is current, told to write instead).
+fn protocol() -> Result {
+    status(
+        "write protocol/huhujian.json",
+        cargo()
+            .args(["test", "-q", "-p", "shared", "--lib", "describe::tests::protocol_description_is_current"])
+            .env("HUHUJIAN_WRITE_PROTOCOL", "1"),
+    )
 }
 
 fn test() -> Result {

@@ -53,8 +53,9 @@ async fn fetch<T: serde::de::DeserializeOwned>(ui: Ui, path: &str) -> Result<T, 
 }
 
 /// `POST path` with a JSON body: the answer's text on 2xx, else the server's message.
-async fn send(ui: Ui, path: &str, body: &serde_json::Value) -> Result<String, Msg> {
-    match api::post_raw(&token(ui), path, "application/json", &body.to_string()).await {
+async fn send(ui: Ui, path: &str, body: &impl serde::Serialize) -> Result<String, Msg> {
+    let body = serde_json::to_string(body).unwrap_or_default();
+    match api::post_raw(&token(ui), path, "application/json", &body).await {
         Ok((status, text)) if (200..300).contains(&status) => Ok(text),
         Ok((status, text)) => Err(serde_json::from_str::<Msg>(&text).unwrap_or_else(|_| {
             Msg::new(format!("服务器答复 HTTP {status}"), format!("The server answered HTTP {status}"))

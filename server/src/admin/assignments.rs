@@ -6,29 +6,16 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use shared::api::{AreaCount, AssignedHousehold};
 
 use super::{admin_only, audit, json_body};
 use crate::AppState;
 use crate::auth::{Role, Session};
 use crate::error::{AppError, AppResult};
 use crate::store::{Reader, Writer};
+pub use shared::api::{Assignment, AssignmentsView, BulkReport};
 
 /// Most items in one `POST /api/admin/assignments`.
 pub const MAX_ITEMS: usize = 10_000;
-
-/// `POST /api/admin/assignments` body (or an array of them).
-#[derive(Debug, serde::Serialize, serde::Deserialize, Clone, PartialEq, Eq)]
-#[serde(deny_unknown_fields)]
-pub struct Assignment {
-    /// 户编码
-    pub household_id: String,
-    /// Cadre login.
-    pub user_id: String,
-    /// `true` to remove the assignment.
-    #[serde(default)]
-    pub remove: bool,
-}
 
 /// What a change did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -66,17 +53,6 @@ fn apply(w: &mut dyn Writer, a: &Assignment) -> AppResult<Outcome> {
 /// Assigns (or unassigns) a household to a cadre.
 pub fn assign(w: &mut dyn Writer, a: &Assignment) -> AppResult<()> {
     apply(w, a).map(|_| ())
-}
-
-/// Answer of a list of assignments.
-#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct BulkReport {
-    /// Assignments made.
-    pub added: usize,
-    /// Assignments removed.
-    pub removed: usize,
-    /// Items that changed nothing (already so).
-    pub unchanged: usize,
 }
 
 /// Applies every item in one transaction: all or nothing. An error names the item
@@ -172,15 +148,6 @@ pub struct AssignmentFilter {
     /// `true`: only `areas`, no households (a screen's first look).
     #[serde(default)]
     pub areas_only: bool,
-}
-
-/// Answer of `GET /api/admin/assignments`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct AssignmentsView {
-    /// Every site and grid (not filtered), to choose from.
-    pub areas: Vec<AreaCount>,
-    /// The households the filter selects, by site, grid, id.
-    pub households: Vec<AssignedHousehold>,
 }
 
 fn view(r: &mut dyn Reader, filter: &AssignmentFilter) -> AppResult<AssignmentsView> {

@@ -22,8 +22,9 @@ use crate::AppState;
 pub use crate::api::json_body;
 use crate::auth::{self, Area, Role, Session};
 use crate::error::{AppError, AppResult};
-use crate::roster::{self, ImportReport, RowError};
+use crate::roster::{self, ImportReport};
 use crate::store::Writer;
+pub use shared::api::ImportErrors;
 
 fn admin_only(session: &Session) -> AppResult<()> {
     if session.user.role != Role::Admin {
@@ -60,15 +61,6 @@ fn area_param(area: Option<&str>) -> AppResult<Option<Area>> {
 /// Records an admin action in the audit log.
 fn audit(w: &mut dyn Writer, by: &str, action: &str, detail: &str) -> AppResult<()> {
     Ok(w.audit(auth::now(), by, action, detail)?)
-}
-
-/// Answer of a roster import that failed.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct ImportErrors {
-    /// `roster_rejected`.
-    pub error: String,
-    /// Every bad row.
-    pub rows: Vec<RowError>,
 }
 
 /// `?confirm=` of a roster import.

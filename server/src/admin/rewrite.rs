@@ -14,21 +14,7 @@ use crate::AppState;
 use crate::auth::{self, Session};
 use crate::error::{AppError, AppResult};
 use crate::store::{self, Scope, StoreError, Writer};
-
-/// What a rewrite did.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct RewriteReport {
-    /// 户编码
-    pub household: String,
-    /// Stored bytes before.
-    pub bytes_before: usize,
-    /// Stored bytes after.
-    pub bytes_after: usize,
-    /// Changes in the retired history.
-    pub changes_before: usize,
-    /// Fields kept (every current value).
-    pub fields: usize,
-}
+pub use shared::api::RewriteReport;
 
 /// Why a household's history was not rewritten.
 #[derive(Debug, thiserror::Error)]

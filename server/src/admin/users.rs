@@ -14,24 +14,10 @@ use crate::AppState;
 use crate::auth::{self, Area, Role, Session, User};
 use crate::error::{AppError, AppResult};
 use crate::store::{Reader, Writer};
+pub use shared::api::{NewUser, UserUpdate};
 
 /// Longest display name.
 const MAX_NAME_CHARS: usize = 64;
-
-/// `POST /api/admin/users` body.
-#[derive(Debug, serde::Deserialize)]
-pub struct NewUser {
-    /// Login.
-    pub login: String,
-    /// Display name.
-    pub name: String,
-    /// Role: `admin`, `supervisor` or `cadre`.
-    pub role: String,
-    /// Supervisor area, `county:…`, `township:…` or `site:…`.
-    pub area: Option<String>,
-    /// Initial password.
-    pub password: String,
-}
 
 fn one_row(r: &mut dyn Reader, login: &str) -> AppResult<UserRow> {
     r.user_rows(Some(login), auth::now())?.into_iter().next().ok_or_else(|| unknown_user(login))
@@ -89,32 +75,6 @@ pub async fn create_user(
         })
         .await?;
     Ok((StatusCode::CREATED, Json(row)))
-}
-
-/// `POST /api/admin/users/{login}` body: every field optional; what is absent stays.
-#[derive(Debug, Default, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UserUpdate {
-    /// New display name.
-    pub name: Option<String>,
-    /// New role. A cadre who stops being one loses their assignments; the area is
-    /// kept only for supervisors.
-    pub role: Option<String>,
-    /// New area, `county:NAME` …; `null` or `""` removes it.
-    #[serde(default, deserialize_with = "present")]
-    pub area: Option<Option<String>>,
-    /// A new password (reset): clears the login lock and ends every session.
-    pub password: Option<String>,
-    /// `true` disables the account (login refused, sessions ended), `false` enables it.
-    pub disabled: Option<bool>,
-    /// `true` clears the lock of repeated wrong passwords.
-    #[serde(default)]
-    pub unlock: bool,
-}
-
-/// Tells a field given as `null` (`Some(None)`) from an absent one (`None`).
-fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
-    <Option<String> as serde::Deserialize>::deserialize(d).map(Some)
 }
 
 /// Applies `update` to account `login` as admin `by`, in the caller's transaction;

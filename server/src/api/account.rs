@@ -9,17 +9,7 @@ use super::json_body;
 use crate::AppState;
 use crate::auth::{self, Session, User};
 use crate::error::{AppError, AppResult};
-
-/// `POST /api/login` body.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct LoginRequest {
-    /// Login (账号).
-    pub login: String,
-    /// Password.
-    pub password: String,
-    /// A stable id of the device (phone install), `[A-Za-z0-9_.-]{1,32}`.
-    pub device_id: String,
-}
+pub use shared::api::{LoginRequest, PasswordChange};
 
 /// `POST /api/login`.
 pub async fn login(State(state): State<AppState>, body: Bytes) -> AppResult<Json<auth::LoginOk>> {
@@ -44,15 +34,6 @@ fn bearer_of(headers: &HeaderMap) -> AppResult<String> {
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(|t| t.trim().to_owned())
         .ok_or_else(AppError::unauthorized)
-}
-
-/// `POST /api/password` body.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct PasswordChange {
-    /// The current password.
-    pub old: String,
-    /// The new one.
-    pub new: String,
 }
 
 /// `POST /api/password`.

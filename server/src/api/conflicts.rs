@@ -14,20 +14,8 @@ use crate::AppState;
 use crate::auth::{Session, now};
 use crate::error::{AppError, AppResult};
 use crate::store::{Listing, StoreError};
+pub use shared::api::{ConflictItem, FieldConflict, ResolveRequest};
 use shared::idcard::masked_value;
-
-/// A conflicted field as the console shows it.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct FieldConflict {
-    /// The field's key.
-    pub key: String,
-    /// Readable name, Chinese.
-    pub field_zh: String,
-    /// …and English.
-    pub field_en: String,
-    /// Every value with author and time.
-    pub values: Vec<shared::ConflictValue>,
-}
 
 /// Every conflicted field of `doc`, named for people, as `session` may read it (ID
 /// numbers masked but for admins).
@@ -51,18 +39,6 @@ pub fn field_conflicts(doc: &HouseholdDoc, household: &Household, session: &Sess
             }
         })
         .collect())
-}
-
-/// A conflict as the review queue shows it: the household, then the field.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct ConflictItem {
-    /// 户编码
-    pub household_id: String,
-    /// 户主
-    pub head_name: String,
-    /// The field, its readable names and every value.
-    #[serde(flatten)]
-    pub field: FieldConflict,
 }
 
 /// `GET /api/conflicts`.
@@ -99,15 +75,6 @@ pub async fn list(
         })
         .await?;
     Ok(Json(items))
-}
-
-/// `POST /api/households/{id}/resolve` body.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct ResolveRequest {
-    /// The conflicted field's key.
-    pub key: String,
-    /// The value to keep: one of the conflicting values.
-    pub value: Scalar,
 }
 
 /// `POST /api/households/{id}/resolve`: settles a conflict on one of its values.

@@ -4,28 +4,14 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
-use shared::indicators::{Indicators, ThreeNoDecrease};
+use shared::indicators::ThreeNoDecrease;
 
 use super::{Filter, current_period, kept_period, period_param, supervisor_or_admin};
 use crate::AppState;
 use crate::auth::Session;
 use crate::error::{AppError, AppResult};
 use crate::store::{Grouping, SUMMARY_PERIODS, kept_periods};
-
-/// One row of a coverage table.
-#[derive(Debug, serde::Serialize, serde::Deserialize, Clone, PartialEq)]
-pub struct CoverageRow {
-    /// Site, grid or cadre login.
-    pub key: String,
-    /// Display label (cadre name; otherwise the key).
-    pub label: String,
-    /// Assigned households.
-    pub assigned: u32,
-    /// Visited in person.
-    pub visited: u32,
-    /// visited ÷ assigned.
-    pub rate: Option<f64>,
-}
+pub use shared::api::{CoverageRow, IndicatorReport, TrendPoint};
 
 /// `?by=` for coverage.
 #[derive(Debug, serde::Deserialize)]
@@ -81,32 +67,6 @@ pub struct IndicatorQuery {
     filter: Filter,
 }
 
-/// The indicators of one period and area, with the derived rates.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct IndicatorReport {
-    /// The period.
-    pub period: String,
-    /// The baseline period; `None` when none was asked for and the same month a year
-    /// earlier lies before the periods the server keeps (then there is no 三个不减).
-    pub baseline: Option<String>,
-    /// Raw counts and sums.
-    pub indicators: Indicators,
-    /// 户户见 coverage.
-    pub coverage: Option<f64>,
-    /// 劳动力就业率.
-    pub employment_rate: Option<f64>,
-    /// Households with labour that have someone in work.
-    pub one_in_work_rate: Option<f64>,
-    /// 人均纯收入.
-    pub per_capita_income: Option<f64>,
-    /// 人均纯收入增长.
-    pub per_capita_income_growth: Option<f64>,
-    /// 三个不减 against the baseline (`None`: no baseline).
-    pub three_no_decrease: Option<ThreeNoDecrease>,
-    /// …and whether it holds.
-    pub three_no_decrease_holds: Option<bool>,
-}
-
 /// `GET /api/indicators?period=&baseline=&site=`.
 pub async fn indicators(
     State(state): State<AppState>,
@@ -147,15 +107,6 @@ pub async fn indicators(
         three_no_decrease: three,
         indicators: now_ind,
     }))
-}
-
-/// One point of a trend line.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct TrendPoint {
-    /// `YYYY-MM`.
-    pub period: String,
-    /// The period's indicators (rates via `Indicators`' methods).
-    pub indicators: Indicators,
 }
 
 /// `?months=` of the trend.

@@ -14,6 +14,8 @@ use crate::store::{Flag, Listing};
 #[derive(Debug, serde::Deserialize)]
 pub struct FlaggedQuery {
     /// zero_employment | low_income | guarantee | new_risk | monitored | not_visited
+    /// (absent: `400 bad_kind`, as an unknown one).
+    #[serde(default)]
     pub kind: String,
     #[serde(flatten)]
     filter: Filter,

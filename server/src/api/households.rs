@@ -3,16 +3,17 @@
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
+use shared::Date;
 use shared::api::HouseholdRow;
 use shared::idcard::{mask_household, masked_value};
-use shared::{Date, Household};
 
-use super::conflicts::{FieldConflict, field_conflicts};
+use super::conflicts::field_conflicts;
 use super::{Filter, open, reads_id_numbers};
 use crate::AppState;
 use crate::auth::{Session, now, require_touch};
 use crate::error::{AppError, AppResult};
 use crate::store::{Listing, Reader};
+pub use shared::api::{HistoryItem, HouseholdDetail};
 
 /// `GET /api/households`: every household the caller may see.
 pub async fn list(
@@ -22,20 +23,6 @@ pub async fn list(
 ) -> AppResult<Json<Vec<HouseholdRow>>> {
     let selection = filter.selection(&session);
     Ok(Json(state.store.read(move |r| r.household_rows(&selection, &Listing::All)).await?))
-}
-
-/// `GET /api/households/{id}`: the household (ID numbers masked unless an admin asks),
-/// its validation problems and its conflicts.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct HouseholdDetail {
-    /// 户编码
-    pub id: String,
-    /// The household.
-    pub household: Household,
-    /// What `shared::validate` says about it today.
-    pub problems: Vec<shared::Problem>,
-    /// Conflicted fields.
-    pub conflicts: Vec<FieldConflict>,
 }
 
 /// Household `id` as `session` may see it.
@@ -62,20 +49,6 @@ pub async fn one(
 /// [`detail`] on a reader.
 pub async fn read_detail(state: &AppState, session: Session, id: String) -> AppResult<HouseholdDetail> {
     state.store.read(move |r| Ok(detail(r, &session, &id))).await?
-}
-
-/// One entry of a household's history, with who uploaded it.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct HistoryItem {
-    /// The change as the document records it.
-    #[serde(flatten)]
-    pub entry: shared::history::HistoryEntry,
-    /// The authenticated user who uploaded it (absent for server-side edits).
-    pub uploaded_by: Option<String>,
-    /// …from which device.
-    pub device_id: Option<String>,
-    /// …when the server received it.
-    pub received_at: Option<i64>,
 }
 
 /// `GET /api/households/{id}/history`.

@@ -3,13 +3,10 @@
 //! an Automerge change made on the server in the supervisor's name, logged like an
 //! upload, so phones receive it at their next sync and the history keeps it.
 
-use std::collections::BTreeMap;
-
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use shared::api::HouseholdRow;
 use shared::{Coded, ReviewAction, ReviewStatus, Stamp};
 
 use super::households::{HouseholdDetail, detail};
@@ -18,21 +15,10 @@ use crate::AppState;
 use crate::auth::{Session, now};
 use crate::error::{AppError, AppResult};
 use crate::store::Listing;
+pub use shared::api::{ReviewQueue, ReviewRequest};
 
 fn conflict(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> AppError {
     AppError::new(StatusCode::CONFLICT, code, zh, en)
-}
-
-/// `POST /api/households/{id}/review` body.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct ReviewRequest {
-    /// The visit's period, `YYYY-MM`.
-    pub period: String,
-    /// `approve` or `return`.
-    pub action: String,
-    /// 审核意见: required when returning.
-    #[serde(default)]
-    pub comment: String,
 }
 
 /// `POST /api/households/{id}/review`: a supervisor approves a visit, or returns it to
@@ -117,17 +103,6 @@ pub struct ReviewQuery {
     filter: Filter,
 }
 
-/// The review queue of a period.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct ReviewQueue {
-    /// The period.
-    pub period: String,
-    /// Visits per status.
-    pub counts: BTreeMap<String, u32>,
-    /// The households whose visit has the asked status.
-    pub rows: Vec<HouseholdRow>,
-}
-
 /// `GET /api/reviews?period=&status=`.
 pub async fn queue(
     State(state): State<AppState>,
@@ -148,7 +123,11 @@ pub async fn queue(
     let (counts, rows) = state
         .store
         .read(move |r| {
-            let counts = r.review_counts(&selection, period)?;
+            let mut counts = r.review_counts(&selection, period)?;
+            // Every status is in the answer, 0 included, so clients need not guess.
+            for status in ReviewStatus::ALL {
+                counts.entry(status.code().to_owned()).or_insert(0);
+            }
             Ok((counts, r.household_rows(&selection, &Listing::Review(period, status.clone()))?))
         })
         .await?;

@@ -26,6 +26,7 @@ use crate::store::{self, Reader, Writer};
 
 mod chunked;
 pub use chunked::{IMPORT_CHUNK, import_in_chunks};
+pub use shared::api::{FieldChange, ImportReport, RowError};
 
 /// The columns, as (English header, Chinese header). `registry_no`, `site`, `grid` and
 /// `name` are required.
@@ -59,52 +60,6 @@ pub const COLUMNS: &[(&str, &str)] = &[
     ("college_graduate", "高校毕业生"),
     ("vulnerable", "鳏寡孤独残"),
 ];
-
-/// One reason a row was refused.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct RowError {
-    /// Line in the file (1 = the header).
-    pub line: u64,
-    /// 中文说明.
-    pub zh: String,
-    /// English message.
-    pub en: String,
-}
-
-/// What an import would do (the preview), or did.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ImportReport {
-    /// Households in the sheet.
-    pub households: usize,
-    /// Member rows read.
-    pub members: usize,
-    /// Households the sheet creates.
-    pub added: Vec<String>,
-    /// Every change to a household already stored (facts, members renamed or
-    /// corrected, members added), in sheet order.
-    pub changes: Vec<FieldChange>,
-    /// The assignments the sheet gives, `household → cadre` (kept where they exist).
-    pub assigned: Vec<(String, String)>,
-    /// Whether this answer is the import done (`true`) or its preview.
-    pub imported: bool,
-    /// Send back as `?confirm=` to import exactly this preview.
-    pub confirm: String,
-}
-
-/// One value a re-import changes.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct FieldChange {
-    /// 户编码
-    pub household: String,
-    /// The field, readable: `李国华 · 姓名`, `安置点`.
-    pub field_zh: String,
-    /// …in English.
-    pub field_en: String,
-    /// The value stored now (`None`: nothing).
-    pub before: Option<String>,
-    /// The value the sheet gives.
-    pub after: Option<String>,
-}
 
 /// Why an import was not done.
 #[derive(Debug)]

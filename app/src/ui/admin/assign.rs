@@ -5,42 +5,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use leptos::prelude::*;
-use serde_json::json;
-
-use shared::api::UserRow;
+use shared::api::{AssignedHousehold as Household, Assignment, AssignmentsView as View, BulkReport, UserRow};
 
 use super::{Msg, feedback, fetch, send};
 use crate::state::Ui;
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
-struct AreaCount {
-    site: String,
-    grid: String,
-    households: i64,
-    unassigned: i64,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
-struct Household {
-    id: String,
-    head_name: String,
-    grid: String,
-    address: String,
-    cadres: Vec<String>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
-struct View {
-    areas: Vec<AreaCount>,
-    households: Vec<Household>,
-}
-
-#[derive(Debug, serde::Deserialize)]
-struct BulkReport {
-    added: usize,
-    removed: usize,
-    unchanged: usize,
-}
 
 fn encode(s: &str) -> String {
     String::from(js_sys::encode_uri_component(s))
@@ -111,11 +79,11 @@ pub fn Assign(ui: Ui) -> impl IntoView {
         if who.is_empty() || ids.is_empty() {
             return;
         }
-        let items: Vec<_> =
-            ids.iter().map(|id| json!({"household_id": id, "user_id": who, "remove": remove})).collect();
+        let items: Vec<Assignment> =
+            ids.iter().map(|id| Assignment { household_id: id.clone(), user_id: who.clone(), remove }).collect();
         busy.set(true);
         leptos::task::spawn_local(async move {
-            let result = send(ui, "/api/admin/assignments", &serde_json::Value::Array(items)).await;
+            let result = send(ui, "/api/admin/assignments", &items).await;
             busy.set(false);
             match result.map(|text| serde_json::from_str::<BulkReport>(&text)) {
                 Ok(Ok(r)) => {

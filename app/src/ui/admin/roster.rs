@@ -7,45 +7,11 @@ use leptos::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 
+use shared::api::{ImportErrors, ImportReport as Report, RowError};
+
 use super::{Msg, token};
 use crate::api;
 use crate::state::Ui;
-
-/// What a good file would do (a preview) or did.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
-struct Report {
-    households: usize,
-    members: usize,
-    added: Vec<String>,
-    changes: Vec<Change>,
-    imported: bool,
-    confirm: String,
-}
-
-/// One value a re-import changes.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
-struct Change {
-    household: String,
-    field_zh: String,
-    field_en: String,
-    before: Option<String>,
-    after: Option<String>,
-}
-
-/// One rejected row. `column` is shown when the server names one.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
-struct RowError {
-    line: u64,
-    #[serde(default)]
-    column: Option<String>,
-    zh: String,
-    en: String,
-}
-
-#[derive(Debug, serde::Deserialize)]
-struct Rejected {
-    rows: Vec<RowError>,
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Outcome {
@@ -119,7 +85,7 @@ pub fn Roster(ui: Ui) -> impl IntoView {
                     Ok(r) => Outcome::Preview(r),
                     Err(e) => unreadable(e),
                 },
-                Ok((422, body)) => match serde_json::from_str::<Rejected>(&body) {
+                Ok((422, body)) => match serde_json::from_str::<ImportErrors>(&body) {
                     Ok(r) => Outcome::Rejected(r.rows),
                     Err(e) => unreadable(e),
                 },
@@ -178,7 +144,6 @@ pub fn Roster(ui: Ui) -> impl IntoView {
                             <thead>
                                 <tr>
                                     <th>{move || ui.t("行号", "Line")}</th>
-                                    <th>{move || ui.t("列", "Column")}</th>
                                     <th>{move || ui.t("问题", "Problem")}</th>
                                 </tr>
                             </thead>
@@ -190,7 +155,6 @@ pub fn Roster(ui: Ui) -> impl IntoView {
                                         view! {
                                             <tr data-testid="roster-error-row" data-line=r.line>
                                                 <td data-label=move || ui.t("行号", "Line")>{r.line}</td>
-                                                <td data-label=move || ui.t("列", "Column")>{r.column.unwrap_or_else(|| "—".into())}</td>
                                                 <td data-label=move || ui.t("问题", "Problem")>{move || message.say(ui)}</td>
                                             </tr>
                                         }

@@ -3,9 +3,7 @@
 //! role and area, reset the password, unlock, disable or enable.
 
 use leptos::prelude::*;
-use serde_json::{Map, Value, json};
-
-use shared::api::{Role, UserRow};
+use shared::api::{NewUser, Role, UserRow, UserUpdate};
 
 use super::{Msg, area_label, feedback, fetch, role_label, send};
 use crate::state::Ui;
@@ -216,7 +214,7 @@ fn EditUser(
     // Sends `body`; on success says `done` and reloads the list (this form stays open).
     let run = {
         let path = path.clone();
-        move |body: Value, done: Msg| {
+        move |body: UserUpdate, done: Msg| {
             let path = path.clone();
             busy.set(true);
             leptos::task::spawn_local(async move {
@@ -239,30 +237,30 @@ fn EditUser(
         let run = run.clone();
         move |ev: leptos::ev::SubmitEvent| {
             ev.prevent_default();
-            let mut body = Map::new();
+            let mut body = UserUpdate::default();
             let new_name = name.get_untracked().trim().to_owned();
             if new_name != original.name {
-                body.insert("name".into(), json!(new_name));
+                body.name = Some(new_name);
             }
             let new_role = role.get_untracked();
             if new_role != original.role {
-                body.insert("role".into(), json!(new_role));
+                body.role = Some(new_role.code().to_owned());
             }
             if new_role == Role::Supervisor {
                 let a = format!("{}:{}", kind.get_untracked(), area.get_untracked().trim());
                 if original.area.as_deref() != Some(a.as_str()) {
-                    body.insert("area".into(), json!(a));
+                    body.area = Some(Some(a));
                 }
             }
             let pw = password.get_untracked();
             if !pw.is_empty() {
-                body.insert("password".into(), json!(pw));
+                body.password = Some(pw);
             }
-            if body.is_empty() {
+            if body == UserUpdate::default() {
                 said.set(Some(Err(Msg::new("没有要保存的修改", "Nothing to save"))));
                 return;
             }
-            run(Value::Object(body), Msg::new("已保存", "Saved"));
+            run(body, Msg::new("已保存", "Saved"));
         }
     };
     let disabled = user.disabled;
@@ -274,11 +272,11 @@ fn EditUser(
             } else {
                 Msg::new("账号已停用，其登录已失效", "The account is disabled; its sessions have ended")
             };
-            run(json!({"disabled": !disabled}), done);
+            run(UserUpdate { disabled: Some(!disabled), ..UserUpdate::default() }, done);
         }
     };
     let locked = user.locked_until.is_some();
-    let unlock = move |_| run(json!({"unlock": true}), Msg::new("已解除锁定", "Unlocked"));
+    let unlock = move |_| run(UserUpdate { unlock: true, ..UserUpdate::default() }, Msg::new("已解除锁定", "Unlocked"));
     let supervisor = move || role.get() == Role::Supervisor;
 
     view! {
@@ -322,13 +320,13 @@ fn CreateUser(ui: Ui, users: LocalResource<Result<Vec<UserRow>, Msg>>) -> impl I
     let submit = move |ev: leptos::ev::SubmitEvent| {
         ev.prevent_default();
         let supervisor = role.get_untracked() == Role::Supervisor;
-        let body = json!({
-            "login": login.get_untracked().trim(),
-            "name": name.get_untracked().trim(),
-            "role": role.get_untracked(),
-            "area": if supervisor { Some(format!("{}:{}", kind.get_untracked(), area.get_untracked().trim())) } else { None },
-            "password": password.get_untracked(),
-        });
+        let body = NewUser {
+            login: login.get_untracked().trim().to_owned(),
+            name: name.get_untracked().trim().to_owned(),
+            role: role.get_untracked().code().to_owned(),
+            area: supervisor.then(|| format!("{}:{}", kind.get_untracked(), area.get_untracked().trim())),
+            password: password.get_untracked(),
+        };
         busy.set(true);
         leptos::task::spawn_local(async move {
             let result = send(ui, "/api/admin/users", &body).await;

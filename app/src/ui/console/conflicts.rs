@@ -3,29 +3,12 @@
 //! for everyone after their next sync.
 
 use leptos::prelude::*;
-use shared::{ConflictValue, Scalar};
+use shared::Scalar;
+use shared::api::{ConflictItem, ResolveRequest};
 
 use super::{fetch, loaded, post};
 use crate::state::{Page, Ui};
 use crate::ui::clock;
-
-/// A conflict of the queue.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-pub struct ConflictItem {
-    /// 户编码
-    pub household_id: String,
-    /// 户主
-    #[serde(default)]
-    pub head_name: String,
-    /// The field's key.
-    pub key: String,
-    /// Readable name.
-    pub field_zh: String,
-    /// …in English.
-    pub field_en: String,
-    /// Every value.
-    pub values: Vec<ConflictValue>,
-}
 
 /// How a value reads to people: codes as their label where the field is coded.
 fn shown(value: &Scalar) -> String {
@@ -39,13 +22,18 @@ fn shown(value: &Scalar) -> String {
 /// The values of one conflict as buttons; `done` runs after the server took the pick.
 pub fn choices(ui: Ui, item: ConflictItem, done: impl Fn() + Copy + 'static) -> impl IntoView {
     let error = RwSignal::new(None::<String>);
-    let field = if ui.lang.get_untracked() == shared::Lang::Zh { item.field_zh.clone() } else { item.field_en.clone() };
+    let field = if ui.lang.get_untracked() == shared::Lang::Zh {
+        item.field.field_zh.clone()
+    } else {
+        item.field.field_en.clone()
+    };
     let buttons = item
+        .field
         .values
         .iter()
         .map(|v| {
             let path = format!("/api/households/{}/resolve", item.household_id);
-            let body = serde_json::json!({"key": item.key, "value": v.value});
+            let body = ResolveRequest { key: item.field.key.clone(), value: v.value.clone() };
             let pick = move |_| {
                 let (path, body) = (path.clone(), body.clone());
                 leptos::task::spawn_local(async move {
@@ -68,7 +56,7 @@ pub fn choices(ui: Ui, item: ConflictItem, done: impl Fn() + Copy + 'static) -> 
         })
         .collect_view();
     view! {
-        <li class="conflict" data-testid="console-conflict" data-key=item.key.clone() data-household=item.household_id.clone()>
+        <li class="conflict" data-testid="console-conflict" data-key=item.field.key.clone() data-household=item.household_id.clone()>
             <p><strong>{item.head_name.clone()}</strong>" · "{field}</p>
             <p class="hint">{ui.t("请核实后选择正确的值：", "Check, then pick the right value:")}</p>
             {buttons}
@@ -102,7 +90,7 @@ pub fn Conflicts(ui: Ui) -> impl IntoView {
                             .into_iter()
                             .map(|item| {
                                 // Open the household at the conflicted visit's period.
-                                let period = item.key.strip_prefix("v/").and_then(|k| k.split('/').next()).map(str::to_owned);
+                                let period = item.field.key.strip_prefix("v/").and_then(|k| k.split('/').next()).map(str::to_owned);
                                 let open = (item.household_id.clone(), period.unwrap_or_else(|| ui.period.get_untracked().to_string()));
                                 view! {
                                     {choices(ui, item, refresh)}

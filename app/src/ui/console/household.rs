@@ -3,24 +3,13 @@
 //! review exchange with approve and return-with-comment.
 
 use leptos::prelude::*;
-use shared::{Coded, Household, Lang, Problem, ReviewStatus, Visit};
+use shared::{Coded, Household, Lang, ReviewStatus, Visit};
 
-use super::conflicts::{ConflictItem, choices};
+use shared::api::{ConflictItem, HouseholdDetail, ReviewRequest};
+
+use super::conflicts::choices;
 use super::{fetch, post, thousands};
 use crate::state::Ui;
-
-/// `GET /api/households/{id}`.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-pub struct Detail {
-    /// 户编码
-    pub id: String,
-    /// The household.
-    pub household: Household,
-    /// Validation problems.
-    pub problems: Vec<Problem>,
-    /// Conflicts (without the household fields `ConflictItem` carries).
-    pub conflicts: Vec<serde_json::Value>,
-}
 
 /// The page.
 #[component]
@@ -28,7 +17,7 @@ pub fn ReviewHousehold(ui: Ui, id: String, period: String) -> impl IntoView {
     let path = format!("/api/households/{id}");
     let detail = LocalResource::new(move || {
         let path = path.clone();
-        async move { fetch::<Detail>(ui, path).await }
+        async move { fetch::<HouseholdDetail>(ui, path).await }
     });
     let reload = move || detail.refetch();
     view! {
@@ -43,7 +32,7 @@ pub fn ReviewHousehold(ui: Ui, id: String, period: String) -> impl IntoView {
     }
 }
 
-fn body(ui: Ui, d: Detail, period: String, reload: impl Fn() + Copy + 'static) -> impl IntoView {
+fn body(ui: Ui, d: HouseholdDetail, period: String, reload: impl Fn() + Copy + 'static) -> impl IntoView {
     let lang = ui.lang.get_untracked();
     let h = d.household;
     let f = &h.facts;
@@ -63,11 +52,7 @@ fn body(ui: Ui, d: Detail, period: String, reload: impl Fn() + Copy + 'static) -
     let conflicts: Vec<ConflictItem> = d
         .conflicts
         .into_iter()
-        .filter_map(|mut c| {
-            c["household_id"] = d.id.clone().into();
-            c["head_name"] = h.head_name().into();
-            serde_json::from_value(c).ok()
-        })
+        .map(|field| ConflictItem { household_id: d.id.clone(), head_name: h.head_name().to_owned(), field })
         .collect();
     let problems = d.problems;
     view! {
@@ -150,7 +135,8 @@ fn review_view(ui: Ui, id: String, period: String, v: Visit, reload: impl Fn() +
         let path = format!("/api/households/{id}/review");
         let period = period.clone();
         move |_| {
-            let body = serde_json::json!({"period": period, "action": action, "comment": comment.get_untracked()});
+            let body =
+                ReviewRequest { period: period.clone(), action: action.to_owned(), comment: comment.get_untracked() };
             let path = path.clone();
             leptos::task::spawn_local(async move {
                 match post(ui, path, body).await {

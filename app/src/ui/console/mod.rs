@@ -14,62 +14,10 @@ pub mod household;
 pub mod reviews;
 
 use leptos::prelude::*;
-use shared::indicators::{Indicators, ThreeNoDecrease};
+pub use shared::api::{CoverageRow, HouseholdRow, IndicatorReport, TrendPoint};
 
 use crate::api::{self, ApiError};
 use crate::state::{Page, Ui};
-
-/// A household row of the server's lists (`GET /api/households`, flagged, reviews).
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-pub struct HouseholdRow {
-    /// 户编码
-    pub id: String,
-    /// 户主
-    pub head_name: String,
-    /// 安置点
-    pub site: String,
-    /// 网格
-    pub grid: String,
-    /// 住址
-    pub address: String,
-    /// Latest visit period.
-    pub last_visit: Option<String>,
-    /// Conflicted fields.
-    pub conflicts: i64,
-}
-
-/// One row of a coverage table.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-pub struct CoverageRow {
-    /// Site, `site / grid` or cadre login.
-    pub key: String,
-    /// What to show.
-    pub label: String,
-    /// Households.
-    pub assigned: u32,
-    /// Visited in person.
-    pub visited: u32,
-}
-
-/// `GET /api/indicators`.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-pub struct IndicatorReport {
-    /// The baseline period of 三个不减 (`None`: before the kept periods).
-    pub baseline: Option<String>,
-    /// Counts and sums.
-    pub indicators: Indicators,
-    /// 三个不减 (`None`: no baseline).
-    pub three_no_decrease: Option<ThreeNoDecrease>,
-}
-
-/// One point of `GET /api/trend`.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-pub struct TrendPoint {
-    /// `YYYY-MM`.
-    pub period: String,
-    /// That period's indicators.
-    pub indicators: Indicators,
-}
 
 /// GETs `path` with the session's token.
 pub async fn fetch<T: serde::de::DeserializeOwned>(ui: Ui, path: String) -> Result<T, String> {
@@ -78,7 +26,7 @@ pub async fn fetch<T: serde::de::DeserializeOwned>(ui: Ui, path: String) -> Resu
 }
 
 /// POSTs JSON to `path` with the session's token.
-pub async fn post(ui: Ui, path: String, body: serde_json::Value) -> Result<String, String> {
+pub async fn post(ui: Ui, path: String, body: impl serde::Serialize) -> Result<String, String> {
     let Some(session) = ui.session.get_untracked() else { return Err(ApiError::Unauthorized.message()) };
     api::post_json(&session.token, &path, &body).await.map_err(|e| e.message())
 }

@@ -1,21 +1,11 @@
 //! 审核: the period's visits by review status — awaiting review (new or corrected),
 //! returned to the cadre, approved — each opening the household to decide.
 
-use std::collections::BTreeMap;
-
 use leptos::prelude::*;
+use shared::api::ReviewQueue;
 
-use super::{HouseholdRow, fetch, household_rows, loaded};
+use super::{fetch, household_rows, loaded};
 use crate::state::Ui;
-
-/// `GET /api/reviews`.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
-pub struct ReviewQueue {
-    /// Visits per status.
-    pub counts: BTreeMap<String, u32>,
-    /// The households with the asked status.
-    pub rows: Vec<HouseholdRow>,
-}
 
 const STATUSES: [(&str, &str, &str); 3] =
     [("pending", "待审核", "Awaiting review"), ("returned", "已退回", "Returned"), ("approved", "已通过", "Approved")];

@@ -1,8 +1,51 @@
-//! The vocabulary of the HTTP API that the server answers with and clients read:
-//! accounts (roles, areas) and the household row of every list. Plain data, no IO.
+//! The vocabulary of the HTTP API (PROTOCOL.md §1, §2, §5, §6): every request body and
+//! every JSON answer, used by the server's handlers and the app alike, so neither keeps
+//! a copy. Accounts (roles, areas), the household row of every list and the error body
+//! live here; `account`, `read` and `admin` hold the rest by section. Plain data, no IO.
+//! Natively each type also describes itself as JSON Schema (`describe`, written to
+//! `protocol/huhujian.json`); the wasm app leaves that out.
+
+pub mod account;
+pub mod admin;
+pub mod read;
+
+pub use account::{LoginOk, LoginRequest, PasswordChange};
+pub use admin::{
+    AreaCount, AssignedHousehold, Assignment, AssignmentsView, BulkReport, FieldChange, ImportErrors, ImportReport,
+    NewUser, RewriteReport, RowError, UserRow, UserUpdate,
+};
+pub use read::{
+    ConflictItem, CoverageRow, FieldConflict, HistoryItem, HouseholdDetail, IndicatorReport, ResolveRequest,
+    ReviewQueue, ReviewRequest, TrendPoint,
+};
+
+/// `GET /api/health`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+pub struct Health {
+    /// Always `true` when the server answers.
+    pub ok: bool,
+    /// The document layout version this server reads and writes.
+    pub schema: i64,
+    /// The server's version.
+    pub version: String,
+}
+
+/// The JSON body of every error answer: `{"error": code, "zh": …, "en": …}`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+pub struct ErrorBody {
+    /// Stable machine-readable code (PROTOCOL.md lists them per endpoint).
+    pub error: String,
+    /// 中文说明.
+    pub zh: String,
+    /// English message.
+    pub en: String,
+}
 
 /// 角色: what an account may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// 管理员: users, roster, assignments; sees everything.
@@ -55,6 +98,7 @@ impl AreaKind {
 
 /// A supervisor's area (督导区域).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 #[serde(tag = "kind", content = "name", rename_all = "snake_case")]
 pub enum Area {
     /// 县
@@ -101,6 +145,7 @@ impl Area {
 
 /// A user account as the API shows it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 pub struct User {
     /// Login (账号).
     pub id: String,
@@ -114,6 +159,7 @@ pub struct User {
 
 /// A household as lists show it.
 #[derive(Debug, serde::Serialize, serde::Deserialize, Clone, PartialEq, Eq)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 pub struct HouseholdRow {
     /// 户编码
     pub id: String,
@@ -137,62 +183,6 @@ pub struct HouseholdRow {
     pub conflicts: i64,
     /// Validation problems.
     pub problems: i64,
-}
-
-/// One account as `GET /api/admin/users` lists it.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct UserRow {
-    /// Login (账号).
-    pub login: String,
-    /// Display name.
-    pub name: String,
-    /// Role.
-    pub role: Role,
-    /// `county:NAME`, `township:NAME` or `site:NAME` (supervisors), else `null`.
-    pub area: Option<String>,
-    /// Households assigned to this account (cadres).
-    pub assigned: i64,
-    /// Wrong passwords in a row.
-    pub failed_logins: i64,
-    /// Unix seconds until which login is refused after wrong passwords; `null` when not
-    /// locked now.
-    pub locked_until: Option<i64>,
-    /// Disabled by an admin: login refused, no session works.
-    pub disabled: bool,
-    /// Unix seconds.
-    pub created_at: i64,
-}
-
-/// A household with its cadres.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct AssignedHousehold {
-    /// 户编码
-    pub id: String,
-    /// 户主
-    pub head_name: String,
-    /// 乡镇
-    pub township: String,
-    /// 安置点
-    pub site: String,
-    /// 网格
-    pub grid: String,
-    /// 住址
-    pub address: String,
-    /// Logins of the assigned cadres, sorted.
-    pub cadres: Vec<String>,
-}
-
-/// One site and grid: how many households, how many with no cadre.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct AreaCount {
-    /// 安置点
-    pub site: String,
-    /// 网格
-    pub grid: String,
-    /// Households.
-    pub households: i64,
-    /// Households with no cadre.
-    pub unassigned: i64,
 }
 
 #[cfg(test)]
