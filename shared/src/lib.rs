@@ -31,6 +31,7 @@ pub mod indicators;
 pub mod label;
 pub mod model;
 pub mod period;
+pub mod prefill;
 pub mod rules;
 pub mod validate;
 pub mod wire;

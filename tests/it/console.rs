@@ -49,7 +49,7 @@ async fn a_returned_visit_reaches_the_cadre_and_comes_back_corrected() {
 
     let (pending, counts) = queue(&s1, "pending").await;
     assert_eq!(pending, ["H2"], "only H2 has a visit to review");
-    assert_eq!(counts, json!({"pending": 1}));
+    assert_eq!(counts, json!({"pending": 1, "returned": 0, "approved": 0}), "every status is counted");
 
     // Refusals change nothing.
     let before = server.peek().documents();
@@ -109,7 +109,7 @@ async fn a_returned_visit_reaches_the_cadre_and_comes_back_corrected() {
     let again = s1.post_json(&review, &json!({"period": P, "action": "approve"})).await;
     assert_eq!(error_code(again, StatusCode::CONFLICT).await, "already_approved");
     let (_, counts) = queue(&s1, "approved").await;
-    assert_eq!(counts, json!({"approved": 1}));
+    assert_eq!(counts, json!({"pending": 0, "returned": 0, "approved": 1}));
 
     // The whole exchange is in the household's history, with who uploaded each step.
     let history: Vec<Value> = s1.get_json("/api/households/H2/history").await;

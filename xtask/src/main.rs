@@ -154,9 +154,10 @@ fn test() -> Result {
     build_app()?;
     let postgres = ensure_postgres()?;
     let (mut passed, mut failed, ok, on_postgres) = cargo_test(&postgres)?;
-    let checks: [(&str, Check); 6] = [
+    let checks: [(&str, Check); 7] = [
         ("interop", interop),
         ("browser offline", || browser("offline.mjs")),
+        ("browser visit", || browser("visit.mjs")),
         ("browser two cadres", || browser("two_cadres.mjs")),
         ("browser conflict", || browser("conflict.mjs")),
         ("browser console", || browser("console.mjs")),

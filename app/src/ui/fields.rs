@@ -25,7 +25,8 @@ where
     }
 }
 
-/// 是 / 否 / unset, as two big buttons.
+/// 是 / 否 as two big buttons; tapping the chosen one again keeps it (a stray second
+/// tap must not erase an answer), and a small × clears it.
 pub fn yes_no<G, S>(lang: RwSignal<Lang>, testid: String, get: G, set: S) -> impl IntoView
 where
     G: Fn() -> Option<bool> + Copy + Send + Sync + 'static,
@@ -34,14 +35,16 @@ where
     let zh = move || lang.get() == Lang::Zh;
     view! {
         <span class="yesno" data-testid=testid>
-            <button type="button" class:on=move || get() == Some(true)
-                on:click=move |_| set(if get() == Some(true) { None } else { Some(true) })>
+            <button type="button" class:on=move || get() == Some(true) on:click=move |_| set(Some(true))>
                 {move || if zh() { "是" } else { "Yes" }}
             </button>
-            <button type="button" class:on=move || get() == Some(false)
-                on:click=move |_| set(if get() == Some(false) { None } else { Some(false) })>
+            <button type="button" class:on=move || get() == Some(false) on:click=move |_| set(Some(false))>
                 {move || if zh() { "否" } else { "No" }}
             </button>
+            <Show when=move || get().is_some()>
+                <button type="button" class="clear" aria-label=move || if zh() { "清除" } else { "Clear" }
+                    on:click=move |_| set(None)>"×"</button>
+            </Show>
         </span>
     }
 }

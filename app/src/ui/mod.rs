@@ -52,7 +52,7 @@ fn SyncBar(ui: Ui) -> impl IntoView {
     view! {
         <div class="syncbar" data-testid="syncbar" class:busy=busy>
             <span data-testid="sync-status">{text}</span>
-            <button class="small" on:click=move |_| leptos::task::spawn_local(sync::run(ui)) disabled=busy>
+            <button class="small" data-testid="sync-now" on:click=move |_| leptos::task::spawn_local(sync::run(ui)) disabled=busy>
                 {move || ui.t("立即同步", "Sync now")}
             </button>
         </div>

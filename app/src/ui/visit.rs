@@ -1,12 +1,18 @@
 //! 走访记录: the visit form of one period, for a thumb on a 360-pixel screen. Every
 //! labour-force member's employment, income, 两不愁三保障, risks, help, notes; inline
 //! messages from `shared::validate`; saving is one Automerge commit written to
-//! IndexedDB before the app says it is saved.
+//! IndexedDB before the app says it is saved. A new visit starts from the last one
+//! (`shared::prefill`): each member's work and each group of answers is shown as it
+//! was, and written into this month's visit only when the cadre taps 与上月相同 (or
+//! changes it); 工资性收入 follows the workers' incomes until typed.
+
+use std::collections::BTreeSet;
 
 use leptos::prelude::*;
+use shared::prefill::{self, Carried, Group};
 use shared::{
-    Channel, Coded, EmploymentStatus, Guarantee, HelpKind, HelpState, IncomeComponent, PlaceScope, ReviewAction,
-    ReviewStatus, RiskSignal, Severity, Visit, VisitMode,
+    Channel, Coded, Employment, EmploymentStatus, Guarantee, HelpKind, HelpState, IncomeComponent, Lang, PlaceScope,
+    ReviewAction, ReviewStatus, RiskSignal, Severity, Visit, VisitMode,
 };
 
 use crate::data::edit as save;
@@ -24,6 +30,13 @@ pub fn VisitForm(ui: Ui, id: String, period: String) -> impl IntoView {
     if initial.date.is_none() && state::current_period().to_string() == period {
         initial.date = Some(state::today());
     }
+    let as_of = period.parse::<shared::Period>().map(|p| p.last_day()).unwrap_or_else(|_| state::today());
+    // Only a visit not begun yet starts from the last one.
+    let carried = initial.mode.is_none().then(|| prefill::carried(&before, &period, as_of)).flatten();
+    let carried = StoredValue::new(carried);
+    let confirmed = RwSignal::new(BTreeSet::<Group>::new());
+    let wage_typed = RwSignal::new(initial.income.wage.is_some());
+    let tried = RwSignal::new(false);
     let returned = (initial.review_status() == Some(ReviewStatus::Returned))
         .then(|| initial.review_thread().into_iter().rev().find(|(_, r)| r.action == Some(ReviewAction::Return)))
         .flatten()
@@ -41,7 +54,24 @@ pub fn VisitForm(ui: Ui, id: String, period: String) -> impl IntoView {
         shared::validate(&h, state::today()).into_iter().filter(|p| p.path.starts_with(&prefix)).collect::<Vec<_>>()
     });
     let at = move |suffix: &str| format!("v/{}/{suffix}", key.get_value());
-    let as_of = period.parse::<shared::Period>().map(|p| p.last_day()).unwrap_or_else(|_| state::today());
+    // Problems show once the cadre has tried to save (an untouched form is not wrong).
+    let problems = Memo::new(move |_| if tried.get() { problems.get() } else { Vec::new() });
+    let confirm = move |group: Group| {
+        carried.with_value(|c| {
+            if let Some(c) = c {
+                form.update(|v| prefill::confirm(v, c, &group, wage_typed.get_untracked()));
+                confirmed.update(|s| {
+                    s.insert(group);
+                });
+            }
+        })
+    };
+    let confirm_all = move |_| {
+        let groups = carried.with_value(|c| c.as_ref().map(Carried::groups).unwrap_or_default());
+        for g in groups {
+            confirm(g);
+        }
+    };
     let labour: Vec<(String, String)> = before
         .members
         .iter()
@@ -52,6 +82,7 @@ pub fn VisitForm(ui: Ui, id: String, period: String) -> impl IntoView {
     let blocked = RwSignal::new(false);
     let hid = StoredValue::new(id.clone());
     let submit = move |_| {
+        tried.set(true);
         if problems.get_untracked().iter().any(|p| p.severity == Severity::Error) {
             blocked.set(true);
             return;
@@ -108,14 +139,50 @@ pub fn VisitForm(ui: Ui, id: String, period: String) -> impl IntoView {
             let get = move |f: fn(&shared::Employment) -> Option<EmploymentStatus>| {
                 move || form.with(|v| m.with_value(|id| v.employment.get(id).and_then(f)))
             };
+            // Every edit of a member's work: a job field hidden by the status is cleared,
+            // and wages follow the workers' incomes unless the cadre typed them.
             let edit = move |f: Box<dyn FnOnce(&mut shared::Employment)>| {
-                form.update(|v| m.with_value(|id| f(v.employment.entry(id.clone()).or_default())))
+                form.update(|v| {
+                    m.with_value(|id| {
+                        let job = v.employment.entry(id.clone()).or_default();
+                        f(job);
+                        if job.status != Some(EmploymentStatus::Employed) {
+                            clear_job(job);
+                        }
+                    });
+                    if !wage_typed.get_untracked() {
+                        v.income.wage = prefill::wage_sum(&v.employment);
+                    }
+                })
             };
+            let group = Group::Work(mid.clone());
+            let last = carried.with_value(|c| c.as_ref().and_then(|c| c.visit.employment.get(&mid).cloned()));
+            let same = last.map(|job| {
+                let from = carried.with_value(|c| c.as_ref().map(|c| c.from.clone()).unwrap_or_default());
+                let g = group.clone();
+                let done = move || confirmed.with(|s| s.contains(&g));
+                let g = group.clone();
+                view! {
+                    <div class="carried" data-testid=format!("carried-{mid}")>
+                        <p class="hint">{move || format!("{} {from}：{}", ui.t("上次走访", "Last visit"), job_summary(&job, lang.get()))}</p>
+                        <Show when=done fallback=move || {
+                            let g = g.clone();
+                            view! {
+                                <button type="button" class="same" data-testid=format!("same-{}", m.get_value())
+                                    on:click=move |_| confirm(g.clone())>{move || ui.t("与上月相同", "Same as last month")}</button>
+                            }
+                        }>
+                            <p class="confirmed" data-testid="same-done">{move || ui.t("✓ 已确认与上月相同", "✓ Confirmed unchanged")}</p>
+                        </Show>
+                    </div>
+                }
+            });
             let employed = move || form.with(|v| m.with_value(|id| v.employment.get(id).and_then(|e| e.status)) == Some(EmploymentStatus::Employed));
             let path = |f: &str| format!("e/{mid}/{f}");
             view! {
                 <fieldset class="member-job" data-testid=format!("job-{mid}")>
                     <legend>{name}</legend>
+                    {same}
                     <label>{move || ui.t("就业状态", "Employment status")}
                         {coded_select(lang, format!("status-{mid}"), get(|e| e.status), move |s| edit(Box::new(move |e| e.status = s)))}
                     </label>
@@ -188,8 +255,23 @@ pub fn VisitForm(ui: Ui, id: String, period: String) -> impl IntoView {
                 <label>{move || c.label(lang.get())}
                     {amount(format!("income-{}", c.code()),
                         move || form.with(|v| v.income.items().iter().find(|(x, _)| *x == c).and_then(|(_, a)| *a)),
-                        move |a| form.update(|v| *v.income.slot(c) = a))}
+                        move |a| {
+                            if c == IncomeComponent::Wage {
+                                // Typed wages stay; cleared, they follow the workers again.
+                                wage_typed.set(a.is_some());
+                            }
+                            form.update(|v| *v.income.slot(c) = a.or_else(|| {
+                                if c == IncomeComponent::Wage { prefill::wage_sum(&v.employment) } else { None }
+                            }))
+                        })}
                 </label>
+                {(c == IncomeComponent::Wage).then(|| view! {
+                    <p class="hint" data-testid="wage-sum-hint">{move || if wage_typed.get() {
+                        ui.t("已手动填写", "Typed by hand").to_owned()
+                    } else {
+                        ui.t("= 各劳动力月收入之和（可修改）", "= the workers' monthly incomes added up (you may change it)").to_owned()
+                    }}</p>
+                })}
                 {problem(problems, lang, at(&format!("i/{}", c.code())))}
             }
         })
@@ -240,6 +322,32 @@ pub fn VisitForm(ui: Ui, id: String, period: String) -> impl IntoView {
         })
         .collect_view();
 
+    // 与上月相同 for one group of household answers, when the last visit had any.
+    let same_group = move |group: Group, testid: &'static str| {
+        let summary = carried.with_value(|c| {
+            c.as_ref().filter(|c| c.groups().contains(&group)).map(|c| (c.from.clone(), c.visit.clone()))
+        })?;
+        let (from, last) = summary;
+        let g = group.clone();
+        let done = move || confirmed.with(|s| s.contains(&g));
+        let shown = group.clone();
+        Some(view! {
+            <div class="carried" data-testid=format!("carried-{testid}")>
+                <p class="hint">{move || format!("{} {from}：{}", ui.t("上次走访", "Last visit"), group_summary(&last, &shown, lang.get()))}</p>
+                <Show when=done fallback=move || {
+                    let g = group.clone();
+                    view! {
+                        <button type="button" class="same" data-testid=testid on:click=move |_| confirm(g.clone())>
+                            {move || ui.t("与上月相同", "Same as last month")}
+                        </button>
+                    }
+                }>
+                    <p class="confirmed" data-testid="same-done">{move || ui.t("✓ 已确认与上月相同", "✓ Confirmed unchanged")}</p>
+                </Show>
+            </div>
+        })
+    };
+
     let note = move |get: fn(&Visit) -> String, set: fn(&mut Visit, String), testid: &'static str| {
         view! {
             <textarea data-testid=testid prop:value=move || form.with(get)
@@ -265,6 +373,30 @@ pub fn VisitForm(ui: Ui, id: String, period: String) -> impl IntoView {
             <h3>{move || ui.t("走访方式", "How")}</h3>
             <div class="modes">{modes}</div>
             {problem(problems, lang, at("mode"))}
+            {carried.with_value(|c| c.as_ref().map(|c| {
+                let (from, n) = (c.from.clone(), c.groups().len());
+                let all_done = move || carried.with_value(|c| c.as_ref().is_some_and(|c| c.groups().len() <= confirmed.with(BTreeSet::len)));
+                view! {
+                    <div class="carried-all" data-testid="carried-banner">
+                        <p>{move || match lang.get() {
+                            Lang::Zh => format!("已带入 {from} 走访的 {n} 项情况，核对后点“与上月相同”确认；未确认的不会保存。"),
+                            Lang::En => format!("{n} groups of answers from the {from} visit are shown; tap \"Same as last month\" for what has not changed. Nothing unconfirmed is saved."),
+                        }}</p>
+                        <Show when=all_done fallback=move || view! {
+                            <button type="button" class="same" data-testid="same-all" on:click=confirm_all>
+                                {move || ui.t("全部与上月相同", "All the same as last month")}
+                            </button>
+                        }>
+                            <p class="confirmed">{move || ui.t("✓ 全部已确认", "✓ All confirmed")}</p>
+                            // Nothing else to do when nothing changed: save from here, not
+                            // four screens down.
+                            <button class="primary" data-testid="save-visit-top" on:click=submit disabled=move || saving.get()>
+                                {move || ui.t("保存走访", "Save visit")}
+                            </button>
+                        </Show>
+                    </div>
+                }
+            }))}
             <label>{move || ui.t("走访日期", "Date")}
                 <input type="date" data-testid="visit-date"
                     prop:value=move || form.with(|v| v.date.map(|d| d.to_string()).unwrap_or_default())
@@ -274,10 +406,13 @@ pub fn VisitForm(ui: Ui, id: String, period: String) -> impl IntoView {
             <h3>{move || ui.t("劳动力就业", "Work of each labour-force member")}</h3>
             {employment}
             <h3>{move || ui.t("家庭当月收入（元）", "Household income this month (yuan)")}</h3>
+            {same_group(Group::Income, "same-income")}
             {income}
             <h3>{move || ui.t("两不愁三保障及饮水安全", "Two no-worries, three guarantees, safe water")}</h3>
+            {same_group(Group::Guarantees, "same-guarantees")}
             {guarantees}
             <h3>{move || ui.t("返贫风险", "Risks of falling back")}</h3>
+            {same_group(Group::RisksAndHelp, "same-risks")}
             <div class="checks">{risks}</div>
             <label>{move || ui.t("风险说明", "About the risk")}{note(|v| v.risk_note.clone(), |v, s| v.risk_note = s, "risk-note")}</label>
             {problem(problems, lang, at("risk_note"))}
@@ -291,4 +426,61 @@ pub fn VisitForm(ui: Ui, id: String, period: String) -> impl IntoView {
             </button>
         </section>
     }
+}
+
+/// Empties the fields that apply only to someone employed (they are hidden then, and a
+/// hidden answer must not be saved).
+fn clear_job(job: &mut Employment) {
+    job.channel = None;
+    job.place_scope = None;
+    job.industry.clear();
+    job.place.clear();
+    job.employer.clear();
+    job.monthly_income = None;
+    job.organised = None;
+}
+
+/// One member's work as a line: `已就业 · 县内务工 · 县产业园 · 3000 元`.
+fn job_summary(job: &Employment, lang: Lang) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    parts.extend(job.status.map(|s| s.label(lang).to_owned()));
+    parts.extend(job.channel.map(|c| c.label(lang).to_owned()));
+    parts.extend([&job.place, &job.employer].into_iter().filter(|s| !s.is_empty()).cloned());
+    parts.extend(
+        job.monthly_income.map(|i| if lang == Lang::Zh { format!("{i} 元/月") } else { format!("{i} yuan a month") }),
+    );
+    parts.join(" · ")
+}
+
+/// One group of the last visit's answers as a line.
+fn group_summary(last: &Visit, group: &Group, lang: Lang) -> String {
+    let yes_no = |b: bool| match (b, lang) {
+        (true, Lang::Zh) => "是",
+        (false, Lang::Zh) => "否",
+        (true, Lang::En) => "yes",
+        (false, Lang::En) => "no",
+    };
+    let parts: Vec<String> = match group {
+        Group::Work(id) => return last.employment.get(id).map(|j| job_summary(j, lang)).unwrap_or_default(),
+        Group::Income => last
+            .income
+            .items()
+            .into_iter()
+            .filter(|(c, a)| *c != IncomeComponent::Wage && a.is_some())
+            .map(|(c, a)| format!("{} {}", c.label(lang), a.unwrap_or_default()))
+            .collect(),
+        Group::Guarantees => last
+            .guarantees
+            .items()
+            .into_iter()
+            .filter_map(|(g, a)| a.map(|a| format!("{} {}", g.label(lang), yes_no(a))))
+            .collect(),
+        Group::RisksAndHelp => last
+            .risks
+            .iter()
+            .map(|r| r.label(lang).to_owned())
+            .chain(last.help.iter().map(|(k, s)| format!("{}（{}）", k.label(lang), s.label(lang))))
+            .collect(),
+    };
+    parts.join(" · ")
 }
