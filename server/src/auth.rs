@@ -7,13 +7,14 @@ use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier};
 use axum::extract::FromRequestParts;
+use axum::http::header;
 use axum::http::request::Parts;
-use axum::http::{StatusCode, header};
 use sha2::{Digest, Sha256};
 pub use shared::api::{Area, Role, User};
 
 use crate::AppState;
-use crate::error::{AppError, AppResult};
+use crate::denied::{Denied, DeniedResult, Kind};
+use crate::error::AppError;
 use crate::store::{Access, NewAccount, Reader, Store, Writer};
 pub use shared::api::LoginOk;
 
@@ -49,8 +50,8 @@ pub fn token_hash(token: &str) -> Vec<u8> {
 }
 
 /// An argon2id PHC string for `password`.
-pub fn hash_password(password: &str) -> AppResult<String> {
-    Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(AppError::internal)
+pub fn hash_password(password: &str) -> DeniedResult<String> {
+    Argon2::default().hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(Denied::internal)
 }
 
 fn verify_password(password: &str, phc: &str) -> bool {
@@ -75,10 +76,10 @@ pub async fn off_thread<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'stati
 }
 
 /// The password rules: at least [`MIN_PASSWORD_CHARS`] characters.
-pub fn check_password_rules(password: &str) -> AppResult<()> {
+pub fn check_password_rules(password: &str) -> DeniedResult<()> {
     // Spaces around a password do not count: eight spaces are no password.
     if password.trim().chars().count() < MIN_PASSWORD_CHARS {
-        return Err(AppError::bad_request(
+        return Err(Denied::invalid(
             "weak_password",
             format!("密码至少 {MIN_PASSWORD_CHARS} 位"),
             format!("The password needs at least {MIN_PASSWORD_CHARS} characters"),
@@ -87,11 +88,11 @@ pub fn check_password_rules(password: &str) -> AppResult<()> {
     Ok(())
 }
 
-fn check_login_id(id: &str) -> AppResult<()> {
+fn check_login_id(id: &str) -> DeniedResult<()> {
     if shared::fields::is_valid_id(id) {
         Ok(())
     } else {
-        Err(AppError::bad_request(
+        Err(Denied::invalid(
             "bad_login",
             "账号只能包含字母、数字、下划线、点和连字符（1–32 位）",
             "A login is 1–32 letters, digits, '_', '.' or '-'",
@@ -100,21 +101,21 @@ fn check_login_id(id: &str) -> AppResult<()> {
 }
 
 /// Checks a new account and hashes its password: what [`create_user`] writes.
-pub fn new_account(user: &User, password: &str) -> AppResult<String> {
+pub fn new_account(user: &User, password: &str) -> DeniedResult<String> {
     check_login_id(&user.id)?;
     check_password_rules(password)?;
     if user.role == Role::Supervisor && user.area.is_none() {
-        return Err(AppError::bad_request("area_required", "督导账号须指定区域", "A supervisor needs an area"));
+        return Err(Denied::invalid("area_required", "督导账号须指定区域", "A supervisor needs an area"));
     }
     hash_password(password)
 }
 
 /// Creates a user whose password is already hashed ([`new_account`]). Fails if the
 /// login exists.
-pub fn create_user(w: &mut dyn Writer, user: &User, password_hash: &str) -> AppResult<()> {
+pub fn create_user(w: &mut dyn Writer, user: &User, password_hash: &str) -> DeniedResult<()> {
     if !w.insert_user(&NewAccount { user, password_hash, created_at: now() })? {
-        return Err(AppError::new(
-            StatusCode::CONFLICT,
+        return Err(Denied::new(
+            Kind::Conflict,
             "user_exists",
             format!("账号 {} 已存在", user.id),
             format!("User {} already exists", user.id),
@@ -123,20 +124,19 @@ pub fn create_user(w: &mut dyn Writer, user: &User, password_hash: &str) -> AppR
     Ok(())
 }
 
-fn wrong_credentials() -> AppError {
-    AppError::new(StatusCode::UNAUTHORIZED, "wrong_credentials", "账号或密码错误", "Wrong login or password")
+fn wrong_credentials() -> Denied {
+    Denied::new(Kind::WrongCredentials, "wrong_credentials", "账号或密码错误", "Wrong login or password")
 }
 
-fn locked(wait: i64) -> AppError {
+fn locked(wait: i64) -> Denied {
     let wait = wait as u64;
-    let mut e = AppError::new(
-        StatusCode::TOO_MANY_REQUESTS,
-        "locked",
-        format!("密码错误次数过多，请 {wait} 秒后再试"),
-        format!("Too many wrong passwords; try again in {wait} seconds"),
-    );
-    e.retry_after = Some(wait);
-    e
+    Denied::Refused {
+        kind: Kind::Locked,
+        code: "locked",
+        zh: format!("密码错误次数过多，请 {wait} 秒后再试"),
+        en: format!("Too many wrong passwords; try again in {wait} seconds"),
+        retry_after: Some(wait),
+    }
 }
 
 /// How long an account is locked after `failed` wrong passwords in a row: not at all
@@ -153,7 +153,7 @@ fn lock_seconds(failed: i64) -> i64 {
 /// those are counted and locked the same way (in the database, `unknown_logins`, so
 /// that every server process sees the same count), and the lock answer does not tell
 /// which logins exist.
-async fn claim_attempt(store: &Store, login: &str, at: i64) -> AppResult<Option<String>> {
+async fn claim_attempt(store: &Store, login: &str, at: i64) -> DeniedResult<Option<String>> {
     let login = login.to_owned();
     store
         .write(move |w| {
@@ -172,16 +172,16 @@ async fn claim_attempt(store: &Store, login: &str, at: i64) -> AppResult<Option<
                 return Err(locked(locked_until - at));
             }
             w.set_unknown_login_lock(&login, at + lock_seconds(failed))?;
-            Ok::<_, AppError>(None)
+            Ok::<_, Denied>(None)
         })
         .await
 }
 
 /// Checks a password and opens a session for `device_id`. Repeated failures lock the
 /// account for a growing time (429 with `Retry-After`).
-pub async fn login(store: &Store, id: &str, password: &str, device_id: &str, at: i64) -> AppResult<LoginOk> {
+pub async fn login(store: &Store, id: &str, password: &str, device_id: &str, at: i64) -> DeniedResult<LoginOk> {
     if !shared::fields::is_valid_id(device_id) {
-        return Err(AppError::bad_request(
+        return Err(Denied::invalid(
             "bad_device",
             "设备编号格式错误",
             "The device id is malformed (1–32 letters, digits, '_', '.', '-')",
@@ -204,7 +204,7 @@ pub async fn login(store: &Store, id: &str, password: &str, device_id: &str, at:
         return Err(wrong_credentials());
     }
     let mut raw = [0u8; 32];
-    getrandom::fill(&mut raw).map_err(AppError::internal)?;
+    getrandom::fill(&mut raw).map_err(Denied::internal)?;
     let token = hex::encode(raw);
     let expires_at = at + SESSION_SECONDS;
     let (hash, device, login) = (token_hash(&token), device_id.to_owned(), id.to_owned());
@@ -221,13 +221,13 @@ pub async fn login(store: &Store, id: &str, password: &str, device_id: &str, at:
                 return Ok(None);
             }
             w.insert_session(&hash, &login, &device, at, expires_at)?;
-            Ok::<_, AppError>(w.user(&login)?)
+            Ok::<_, Denied>(w.user(&login)?)
         })
         .await?;
     let Some(user) = user else {
         // Said only to someone who knows the password.
-        return Err(AppError::new(
-            StatusCode::FORBIDDEN,
+        return Err(Denied::new(
+            Kind::Forbidden,
             "account_disabled",
             "该账号已停用，请联系管理员",
             "This account is disabled; ask an admin",
@@ -237,7 +237,7 @@ pub async fn login(store: &Store, id: &str, password: &str, device_id: &str, at:
 }
 
 /// Changes a password after checking the old one; every other session of the user ends.
-pub async fn change_password(store: &Store, session_token: &str, user: &str, old: &str, new: &str) -> AppResult<()> {
+pub async fn change_password(store: &Store, session_token: &str, user: &str, old: &str, new: &str) -> DeniedResult<()> {
     check_password_rules(new)?;
     // A wrong old password counts against the account as a wrong login does.
     let phc = claim_attempt(store, user, now()).await?;
@@ -254,14 +254,14 @@ pub async fn change_password(store: &Store, session_token: &str, user: &str, old
             // The old password was right: the count of wrong ones is cleared.
             w.set_password_hash(&login, &hash, true)?;
             w.delete_sessions_of(&login, Some(&keep))?;
-            Ok::<_, AppError>(())
+            Ok::<_, Denied>(())
         })
         .await
 }
 
 /// Sets a new password for `user` (an admin's reset), already hashed: clears the
 /// login throttling and ends every session of the user.
-pub fn reset_password(w: &mut dyn Writer, user: &str, password_hash: &str) -> AppResult<()> {
+pub fn reset_password(w: &mut dyn Writer, user: &str, password_hash: &str) -> DeniedResult<()> {
     w.set_password_hash(user, password_hash, true)?;
     w.delete_sessions_of(user, None)?;
     Ok(())
@@ -288,7 +288,7 @@ impl FromRequestParts<AppState> for Session {
 /// Household `id` for `user`, or why not: 404 both when it is not on the roster and
 /// when it is outside the user's scope, so that nobody learns which household numbers
 /// exist outside their own. The check every per-household endpoint starts with.
-pub fn require_touch(r: &mut dyn Reader, user: &User, id: &str) -> AppResult<()> {
+pub fn require_touch(r: &mut dyn Reader, user: &User, id: &str) -> DeniedResult<()> {
     match r.access(user, id)? {
         Access::Unknown | Access::OutOfScope => Err(not_yours(id)),
         Access::Allowed => Ok(()),
@@ -296,9 +296,9 @@ pub fn require_touch(r: &mut dyn Reader, user: &User, id: &str) -> AppResult<()>
 }
 
 /// 404 for a household that does not exist or is not the caller's (one answer for both).
-pub fn not_yours(id: &str) -> AppError {
-    AppError::new(
-        StatusCode::NOT_FOUND,
+pub fn not_yours(id: &str) -> Denied {
+    Denied::new(
+        Kind::NotFound,
         "not_found",
         format!("户 {id} 不存在或不在您的负责范围内"),
         format!("Household {id} does not exist or is outside your scope"),
@@ -318,7 +318,8 @@ mod tests {
         for at in times {
             out.push(match claim_attempt(store, login, *at).await {
                 Ok(_) => None,
-                Err(e) => Some(e.retry_after.unwrap()),
+                Err(Denied::Refused { kind: Kind::Locked, retry_after, .. }) => Some(retry_after.unwrap()),
+                Err(e) => panic!("a wrong password is refused as locked or not at all, not {e}"),
             });
         }
         out

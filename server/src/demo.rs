@@ -11,7 +11,7 @@ use shared::{
 };
 
 use crate::auth::{Area, Role, User, create_user, new_account, now};
-use crate::error::{AppError, AppResult};
+use crate::denied::{Denied, DeniedResult};
 use crate::store::{Selection, Writer};
 
 /// The demo password of every demo account.
@@ -255,13 +255,13 @@ fn visit(
 }
 
 /// Fills an empty database with the demo county. Returns the number of households.
-pub fn seed(w: &mut dyn Writer) -> AppResult<usize> {
+pub fn seed(w: &mut dyn Writer) -> DeniedResult<usize> {
     seed_sized(w, DemoSize::DEMO)
 }
 
 /// [`seed`] with another number of households per grid, or before the current month's
 /// visits (benchmarks).
-pub fn seed_sized(w: &mut dyn Writer, size: DemoSize) -> AppResult<usize> {
+pub fn seed_sized(w: &mut dyn Writer, size: DemoSize) -> DeniedResult<usize> {
     let admin_view = User { id: "admin".into(), name: String::new(), role: Role::Admin, area: None };
     if !w.household_ids(&Selection::of(&admin_view))?.is_empty() {
         return Ok(0);
@@ -303,7 +303,7 @@ pub fn seed_sized(w: &mut dyn Writer, size: DemoSize) -> AppResult<usize> {
                     ));
                 }
                 let (origin_township, origin_village) = *rng.pick(ORIGINS);
-                let mut doc = HouseholdDoc::create(&id, ActorId::random(), &admin).map_err(AppError::internal)?;
+                let mut doc = HouseholdDoc::create(&id, ActorId::random(), &admin).map_err(Denied::internal)?;
                 doc.edit(&admin, |h| {
                     h.facts.address = format!("{grid}{}单元{}室", k / 10 + 1, 101 + k % 10 + 100 * (k % 6));
                     h.facts.county = COUNTY.into();
@@ -325,7 +325,7 @@ pub fn seed_sized(w: &mut dyn Writer, size: DemoSize) -> AppResult<usize> {
                     h.facts.dibao = rng.chance(12);
                     h.members = members.iter().cloned().collect();
                 })
-                .map_err(AppError::internal)?;
+                .map_err(Denied::internal)?;
                 let mut jobs: Vec<Option<Job>> = (0..members.len())
                     .map(|_| {
                         rng.chance(86).then(|| {
@@ -335,7 +335,7 @@ pub fn seed_sized(w: &mut dyn Writer, size: DemoSize) -> AppResult<usize> {
                     })
                     .collect();
                 let cadre_actor = ActorId::random();
-                let mut cadre_doc = HouseholdDoc::load(&doc.save(), cadre_actor).map_err(AppError::internal)?;
+                let mut cadre_doc = HouseholdDoc::load(&doc.save(), cadre_actor).map_err(Denied::internal)?;
                 for back in (0..MONTHS).rev() {
                     let period = current.plus_months(-(back as i32));
                     // The current month is under way: about two thirds visited so far.
@@ -355,25 +355,25 @@ pub fn seed_sized(w: &mut dyn Writer, size: DemoSize) -> AppResult<usize> {
                         .edit(&stamp, |h| {
                             h.visits.insert(period.to_string(), v);
                         })
-                        .map_err(AppError::internal)?;
+                        .map_err(Denied::internal)?;
                 }
                 // Two households where two cadres entered different incomes offline: a
                 // real conflict for the review queue.
                 if k == 7 && grid_index == 0 {
                     let key = current.plus_months(-1).to_string();
                     let mut other =
-                        HouseholdDoc::load(&cadre_doc.save(), ActorId::random()).map_err(AppError::internal)?;
+                        HouseholdDoc::load(&cadre_doc.save(), ActorId::random()).map_err(Denied::internal)?;
                     let s1 = Stamp::new(cadre.id.clone(), cadre.name.clone(), now() - 20 * 86_400);
                     let s2 = Stamp::new(helper.id.clone(), helper.name.clone(), now() - 19 * 86_400);
                     cadre_doc
                         .edit(&s1, |h| h.visits.entry(key.clone()).or_default().income.wage = Some(5200))
-                        .map_err(AppError::internal)?;
+                        .map_err(Denied::internal)?;
                     other
                         .edit(&s2, |h| h.visits.entry(key.clone()).or_default().income.wage = Some(4800))
-                        .map_err(AppError::internal)?;
-                    cadre_doc.merge(&mut other).map_err(AppError::internal)?;
+                        .map_err(Denied::internal)?;
+                    cadre_doc.merge(&mut other).map_err(Denied::internal)?;
                 }
-                let household = cadre_doc.household().map_err(AppError::internal)?;
+                let household = cadre_doc.household().map_err(Denied::internal)?;
                 w.save_doc(&id, &cadre_doc, &household, today, now())?;
                 w.assign(&id, &cadre.id)?;
                 if k % 5 == 0 {

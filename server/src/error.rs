@@ -6,6 +6,7 @@ use axum::Json;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use crate::denied::{Denied, Kind};
 use crate::store::StoreError;
 
 /// An error answer.
@@ -84,6 +85,27 @@ impl AppError {
 impl From<StoreError> for AppError {
     fn from(e: StoreError) -> Self {
         AppError::internal(e)
+    }
+}
+
+impl From<Denied> for AppError {
+    fn from(e: Denied) -> Self {
+        match e {
+            Denied::Refused { kind, code, zh, en, retry_after } => {
+                let status = match kind {
+                    Kind::Invalid => StatusCode::BAD_REQUEST,
+                    Kind::WrongCredentials => StatusCode::UNAUTHORIZED,
+                    Kind::Forbidden => StatusCode::FORBIDDEN,
+                    Kind::NotFound => StatusCode::NOT_FOUND,
+                    Kind::Conflict => StatusCode::CONFLICT,
+                    Kind::Locked => StatusCode::TOO_MANY_REQUESTS,
+                    Kind::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+                };
+                AppError { status, code, zh, en, retry_after }
+            }
+            Denied::Store(e) => e.into(),
+            Denied::Internal(cause) => AppError::internal(cause),
+        }
     }
 }
 

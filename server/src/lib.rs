@@ -21,6 +21,7 @@ pub mod api;
 pub mod auth;
 pub mod backup;
 pub mod demo;
+pub mod denied;
 pub mod error;
 pub mod export;
 pub mod headers;

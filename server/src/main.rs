@@ -123,8 +123,9 @@ fn password_from_env_or_stdin() -> anyhow::Result<String> {
     Ok(line.trim_end_matches(['\r', '\n']).to_owned())
 }
 
-fn fail(e: server::error::AppError) -> anyhow::Error {
-    anyhow::anyhow!("{} ({})", e.en, e.zh)
+/// A refusal or failure as the command's error: the English message, then the Chinese.
+fn fail(e: server::denied::Denied) -> anyhow::Error {
+    anyhow::anyhow!("{e}")
 }
 
 #[tokio::main]
@@ -221,7 +222,9 @@ async fn main() -> anyhow::Result<()> {
             let today = shared::Date::in_china(stamp.at);
             let db = open().await?;
             let r = db
-                .write(move |w| server::admin::rewrite(w, &household, &stamp, today).map_err(|e| e.into_app_error()))
+                .write(move |w| {
+                    server::admin::rewrite(w, &household, &stamp, today).map_err(server::denied::Denied::from)
+                })
                 .await
                 .map_err(fail)?;
             println!(

@@ -22,7 +22,7 @@ use shared::wire::{self, Outgoing, Refusal, RefusalCode, Reply};
 use shared::{Date, Household, Lang, fields, rules};
 
 use crate::auth::Session;
-use crate::error::AppResult;
+use crate::denied::DeniedResult;
 use crate::store::{self, Access, DocWrite, MERGE_CHUNK, MergeInput, Projection, Writer};
 
 /// Merges `entries` for `session`'s device; one reply per entry, in order.
@@ -32,7 +32,7 @@ pub fn merge_batch(
     entries: &[Outgoing],
     today: Date,
     at: i64,
-) -> AppResult<Vec<Reply>> {
+) -> DeniedResult<Vec<Reply>> {
     let ids: Vec<&str> = entries.iter().map(|e| e.doc_id.as_str()).collect();
     w.lock_households(&store::Scope::of(&session.user), &ids)?;
     let mut seen = HashSet::with_capacity(entries.len());
@@ -73,11 +73,11 @@ fn pipeline(
     at: i64,
     workers: usize,
     replies: &mut [Option<Reply>],
-) -> AppResult<()> {
+) -> DeniedResult<()> {
     let failed = AtomicBool::new(false);
     let (to_merge, jobs) = mpsc::channel::<Job<'_>>();
     let jobs = Mutex::new(jobs);
-    let (merged_tx, merged) = mpsc::channel::<AppResult<(usize, Outcome)>>();
+    let (merged_tx, merged) = mpsc::channel::<DeniedResult<(usize, Outcome)>>();
     std::thread::scope(|scope| {
         for _ in 0..workers {
             let (jobs, merged_tx, failed) = (&jobs, merged_tx.clone(), &failed);
@@ -158,7 +158,7 @@ struct Change {
 
 /// Stage 1 for a chunk of entries: their access checks, stored documents and sync
 /// states, read in one go ([`Writer::merge_inputs`]).
-fn read_chunk(w: &mut dyn Writer, session: &Session, chunk: &[Outgoing]) -> AppResult<Vec<MergeInput>> {
+fn read_chunk(w: &mut dyn Writer, session: &Session, chunk: &[Outgoing]) -> DeniedResult<Vec<MergeInput>> {
     let ids: Vec<&str> = chunk.iter().map(|e| e.doc_id.as_str()).collect();
     Ok(w.merge_inputs(&session.user, &session.device_id, &ids)?)
 }
@@ -169,7 +169,7 @@ fn read_all<'e>(
     w: &mut dyn Writer,
     session: &Session,
     entries: &'e [Outgoing],
-) -> Vec<(&'e Outgoing, AppResult<MergeInput>)> {
+) -> Vec<(&'e Outgoing, DeniedResult<MergeInput>)> {
     let mut inputs = Vec::with_capacity(entries.len());
     for chunk in entries.chunks(MERGE_CHUNK) {
         match read_chunk(w, session, chunk) {
@@ -216,7 +216,7 @@ fn decide(entry: &Outgoing, input: MergeInput) -> Result<Stored, Reply> {
 
 /// Stage 2 for one job: the message applied to the stored document, and when it
 /// brought changes, the result checked against the layout and validated.
-fn merge(job: Job<'_>, uploader: &User, today: Date) -> AppResult<Outcome> {
+fn merge(job: Job<'_>, uploader: &User, today: Date) -> DeniedResult<Outcome> {
     let id = &job.entry.doc_id;
     let Stored { doc, mut state } = job.stored;
     // A phone's idle sync: it holds what is stored and brings nothing. The full path
@@ -358,7 +358,7 @@ fn breaks_a_rule(
 
 /// Stage 3 for one merged entry: the change log, the document and its projections,
 /// and the sync state.
-fn write(w: &mut dyn Writer, session: &Session, id: &str, outcome: Outcome, at: i64) -> AppResult<Reply> {
+fn write(w: &mut dyn Writer, session: &Session, id: &str, outcome: Outcome, at: i64) -> DeniedResult<Reply> {
     let (reply, state, change) = match outcome {
         Outcome::Refused(reply) => return Ok(reply),
         Outcome::Merged { reply, state, change } => (reply, state, change),

@@ -10,6 +10,7 @@ use axum::response::{IntoResponse, Response};
 use super::{admin_only, audit, json_body};
 use crate::AppState;
 use crate::auth::{Role, Session};
+use crate::denied::{Denied, DeniedResult, Kind};
 use crate::error::{AppError, AppResult};
 use crate::store::{Reader, Writer};
 pub use shared::api::{Assignment, AssignmentsView, BulkReport};
@@ -25,18 +26,18 @@ enum Outcome {
     Unchanged,
 }
 
-fn apply(w: &mut dyn Writer, a: &Assignment) -> AppResult<Outcome> {
+fn apply(w: &mut dyn Writer, a: &Assignment) -> DeniedResult<Outcome> {
     let role = w.user(&a.user_id)?.map(|u| u.role);
     if role != Some(Role::Cadre) {
-        return Err(AppError::bad_request(
+        return Err(Denied::invalid(
             "not_a_cadre",
             format!("{} 不是帮扶干部账号", a.user_id),
             format!("{} is not a cadre", a.user_id),
         ));
     }
     if !w.household_exists(&a.household_id)? {
-        return Err(AppError::new(
-            StatusCode::NOT_FOUND,
+        return Err(Denied::new(
+            Kind::NotFound,
             "not_found",
             format!("户 {} 不存在", a.household_id),
             format!("Household {} does not exist", a.household_id),
@@ -51,13 +52,13 @@ fn apply(w: &mut dyn Writer, a: &Assignment) -> AppResult<Outcome> {
 }
 
 /// Assigns (or unassigns) a household to a cadre.
-pub fn assign(w: &mut dyn Writer, a: &Assignment) -> AppResult<()> {
+pub fn assign(w: &mut dyn Writer, a: &Assignment) -> DeniedResult<()> {
     apply(w, a).map(|_| ())
 }
 
 /// Applies every item in one transaction: all or nothing. An error names the item
 /// (counted from 1) and what it asked.
-pub fn assign_many(w: &mut dyn Writer, by: &str, items: &[Assignment]) -> AppResult<BulkReport> {
+pub fn assign_many(w: &mut dyn Writer, by: &str, items: &[Assignment]) -> DeniedResult<BulkReport> {
     let mut report = BulkReport::default();
     for (i, a) in items.iter().enumerate() {
         let outcome = apply(w, a).map_err(|e| name_item(e, i, Some(a)))?;
@@ -73,7 +74,7 @@ pub fn assign_many(w: &mut dyn Writer, by: &str, items: &[Assignment]) -> AppRes
     Ok(report)
 }
 
-fn name_item(e: AppError, i: usize, a: Option<&Assignment>) -> AppError {
+fn name_item(e: Denied, i: usize, a: Option<&Assignment>) -> Denied {
     let n = i + 1;
     let (zh, en) = match a {
         Some(a) => {
@@ -85,7 +86,7 @@ fn name_item(e: AppError, i: usize, a: Option<&Assignment>) -> AppError {
         }
         None => (format!("第 {n} 项："), format!("Item {n}: ")),
     };
-    AppError { zh: format!("{zh}{}", e.zh), en: format!("{en}{}", e.en), ..e }
+    e.prefixed(&zh, &en)
 }
 
 /// `POST /api/admin/assignments`: one object (`204`), or an array applied all or
@@ -107,7 +108,7 @@ pub async fn assign_handler(State(state): State<AppState>, session: Session, bod
                 .into_iter()
                 .enumerate()
                 .map(|(i, v)| serde_json::from_value::<Assignment>(v).map_err(|e| name_item(bad_item(&e), i, None)))
-                .collect::<AppResult<Vec<_>>>()?;
+                .collect::<DeniedResult<Vec<_>>>()?;
             let report = state.store.write(move |w| assign_many(w, &by, &items)).await?;
             Ok(Json(report).into_response())
         }
@@ -120,7 +121,7 @@ pub async fn assign_handler(State(state): State<AppState>, session: Session, bod
                     if apply(w, &a)? != Outcome::Unchanged {
                         audit(w, &by, "assign", &format!("{} {what} {}", a.user_id, a.household_id))?;
                     }
-                    Ok::<_, AppError>(())
+                    Ok::<_, Denied>(())
                 })
                 .await?;
             Ok(StatusCode::NO_CONTENT.into_response())
@@ -128,8 +129,8 @@ pub async fn assign_handler(State(state): State<AppState>, session: Session, bod
     }
 }
 
-fn bad_item(e: &serde_json::Error) -> AppError {
-    AppError::bad_request(
+fn bad_item(e: &serde_json::Error) -> Denied {
+    Denied::invalid(
         "bad_json",
         format!("应为 {{\"household_id\", \"user_id\", \"remove\"}}：{e}"),
         format!("Expected {{\"household_id\", \"user_id\", \"remove\"}}: {e}"),
@@ -150,7 +151,7 @@ pub struct AssignmentFilter {
     pub areas_only: bool,
 }
 
-fn view(r: &mut dyn Reader, filter: &AssignmentFilter) -> AppResult<AssignmentsView> {
+fn view(r: &mut dyn Reader, filter: &AssignmentFilter) -> DeniedResult<AssignmentsView> {
     let areas = r.grid_counts()?;
     if filter.areas_only {
         return Ok(AssignmentsView { areas, households: Vec::new() });

@@ -21,22 +21,23 @@ pub use users::{NewUser, UserUpdate, create_user, list_users, update_user, updat
 use crate::AppState;
 pub use crate::api::json_body;
 use crate::auth::{self, Area, Role, Session};
-use crate::error::{AppError, AppResult};
+use crate::denied::{Denied, DeniedResult, Kind};
+use crate::error::AppResult;
 use crate::roster::{self, ImportReport};
 use crate::store::Writer;
 pub use shared::api::ImportErrors;
 
-fn admin_only(session: &Session) -> AppResult<()> {
+fn admin_only(session: &Session) -> DeniedResult<()> {
     if session.user.role != Role::Admin {
-        return Err(AppError::forbidden("仅管理员可操作", "Only an admin can do this"));
+        return Err(Denied::forbidden("仅管理员可操作", "Only an admin can do this"));
     }
     Ok(())
 }
 
 /// A role from its code, or a clear 400.
-fn role_param(role: &str) -> AppResult<Role> {
+fn role_param(role: &str) -> DeniedResult<Role> {
     Role::parse(role.trim()).ok_or_else(|| {
-        AppError::bad_request(
+        Denied::invalid(
             "bad_role",
             format!("角色“{role}”应为 admin（管理员）、supervisor（督导）或 cadre（帮扶干部）"),
             format!("Role \"{role}\" must be admin, supervisor or cadre"),
@@ -45,11 +46,11 @@ fn role_param(role: &str) -> AppResult<Role> {
 }
 
 /// An area from `county:NAME`, `township:NAME` or `site:NAME` (empty: none), or a clear 400.
-fn area_param(area: Option<&str>) -> AppResult<Option<Area>> {
+fn area_param(area: Option<&str>) -> DeniedResult<Option<Area>> {
     match area.map(str::trim) {
         None | Some("") => Ok(None),
         Some(a) => Area::parse(a).map(Some).ok_or_else(|| {
-            AppError::bad_request(
+            Denied::invalid(
                 "bad_area",
                 format!("区域“{a}”应为 county:名称、township:名称 或 site:名称"),
                 format!("Area \"{a}\" must be county:NAME, township:NAME or site:NAME"),
@@ -59,7 +60,7 @@ fn area_param(area: Option<&str>) -> AppResult<Option<Area>> {
 }
 
 /// Records an admin action in the audit log.
-fn audit(w: &mut dyn Writer, by: &str, action: &str, detail: &str) -> AppResult<()> {
+fn audit(w: &mut dyn Writer, by: &str, action: &str, detail: &str) -> DeniedResult<()> {
     Ok(w.audit(auth::now(), by, action, detail)?)
 }
 
@@ -83,7 +84,7 @@ pub async fn import_roster(
 ) -> AppResult<Result<Json<ImportReport>, (StatusCode, Json<ImportErrors>)>> {
     admin_only(&session)?;
     let text = String::from_utf8(body.to_vec()).map_err(|_| {
-        AppError::bad_request(
+        Denied::invalid(
             "not_utf8",
             "花名册须为 UTF-8 编码的 CSV（可另存为“CSV UTF-8”）",
             "The roster must be a UTF-8 CSV (save as \"CSV UTF-8\")",
@@ -99,14 +100,15 @@ pub async fn import_roster(
     match roster::import_in_chunks(&state.store, text, &confirm, stamp).await? {
         Ok(report) => Ok(Ok(Json(report))),
         Err(roster::Refused::Rows(rows)) => Ok(Err(rejected(rows))),
-        Err(roster::Refused::Stale) => Err(AppError::new(
-            StatusCode::CONFLICT,
+        Err(roster::Refused::Stale) => Err(Denied::new(
+            Kind::Conflict,
             "roster_changed",
             "预览之后花名册或相关户的记录有变化，请重新预览后再确认导入",
             "The sheet or its households changed since the preview; preview again, then confirm",
-        )),
-        Err(roster::Refused::Interrupted { imported, total }) => Err(AppError::new(
-            StatusCode::CONFLICT,
+        )
+        .into()),
+        Err(roster::Refused::Interrupted { imported, total }) => Err(Denied::new(
+            Kind::Conflict,
             "roster_interrupted",
             format!(
                 "已导入 {imported}/{total} 户；下一户花名册涉及的内容在预览之后被同步修改，其余 {} 户未导入，请重新预览并确认",
@@ -116,6 +118,7 @@ pub async fn import_roster(
                 "{imported} of {total} households were imported; in the next one a sync changed, after the preview, a value the sheet changes, so the other {} were not imported: preview again and confirm",
                 total - imported
             ),
-        )),
+        )
+        .into()),
     }
 }

@@ -6,12 +6,12 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use shared::{Date, HouseholdDoc, Stamp};
 
 use super::admin_only;
 use crate::AppState;
 use crate::auth::{self, Session};
+use crate::denied::{Denied, Kind};
 use crate::error::{AppError, AppResult};
 use crate::store::{self, Scope, StoreError, Writer};
 pub use shared::api::RewriteReport;
@@ -86,26 +86,26 @@ pub fn rewrite(w: &mut dyn Writer, id: &str, by: &Stamp, today: Date) -> Result<
     Ok(report)
 }
 
-impl RewriteRefused {
-    /// The answer for the administrator, in both languages.
-    pub fn into_app_error(self) -> AppError {
-        match self {
-            RewriteRefused::Unknown(id) => AppError::not_found(&id),
-            RewriteRefused::Conflicts { household, count } => AppError::new(
-                StatusCode::CONFLICT,
+impl From<RewriteRefused> for Denied {
+    /// The refusal for the administrator, in both languages.
+    fn from(e: RewriteRefused) -> Self {
+        match e {
+            RewriteRefused::Unknown(id) => Denied::not_found(&id),
+            RewriteRefused::Conflicts { household, count } => Denied::new(
+                Kind::Conflict,
                 "conflicts_first",
                 format!("户 {household} 有 {count} 项冲突未处理，请先处理冲突再整理记录"),
                 format!("Household {household} has {count} unsettled conflicts; settle them before rewriting"),
             ),
-            RewriteRefused::NothingToRewrite(id) => AppError::new(
-                StatusCode::CONFLICT,
+            RewriteRefused::NothingToRewrite(id) => Denied::new(
+                Kind::Conflict,
                 "nothing_to_rewrite",
                 format!("户 {id} 的记录只有一次修改，无需整理"),
                 format!("Household {id}'s history is a single change already; there is nothing to rewrite"),
             ),
-            RewriteRefused::Store(e) => e.into(),
-            RewriteRefused::Invalid { household, detail } => AppError::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
+            RewriteRefused::Store(e) => Denied::Store(e),
+            RewriteRefused::Invalid { household, detail } => Denied::new(
+                Kind::Unprocessable,
                 "schema",
                 format!("户 {household} 的当前记录不符合格式：{detail}"),
                 format!("Household {household}'s current record breaks the layout: {detail}"),
@@ -126,7 +126,6 @@ pub async fn rewrite_handler(
     }
     let stamp = Stamp::new(session.user.id.clone(), session.user.name.clone(), auth::now());
     let today = Date::in_china(stamp.at);
-    let report =
-        state.store.write(move |w| rewrite(w, &id, &stamp, today).map_err(RewriteRefused::into_app_error)).await?;
+    let report = state.store.write(move |w| rewrite(w, &id, &stamp, today).map_err(Denied::from)).await?;
     Ok(Json(report))
 }

@@ -12,30 +12,26 @@ use shared::api::UserRow;
 use super::{admin_only, area_param, audit, json_body, role_param};
 use crate::AppState;
 use crate::auth::{self, Area, Role, Session, User};
-use crate::error::{AppError, AppResult};
+use crate::denied::{Denied, DeniedResult, Kind};
+use crate::error::AppResult;
 use crate::store::{Reader, Writer};
 pub use shared::api::{NewUser, UserUpdate};
 
 /// Longest display name.
 const MAX_NAME_CHARS: usize = 64;
 
-fn one_row(r: &mut dyn Reader, login: &str) -> AppResult<UserRow> {
+fn one_row(r: &mut dyn Reader, login: &str) -> DeniedResult<UserRow> {
     r.user_rows(Some(login), auth::now())?.into_iter().next().ok_or_else(|| unknown_user(login))
 }
 
-fn unknown_user(login: &str) -> AppError {
-    AppError::new(
-        StatusCode::NOT_FOUND,
-        "unknown_user",
-        format!("账号“{login}”不存在"),
-        format!("There is no user \"{login}\""),
-    )
+fn unknown_user(login: &str) -> Denied {
+    Denied::new(Kind::NotFound, "unknown_user", format!("账号“{login}”不存在"), format!("There is no user \"{login}\""))
 }
 
-fn name_param(name: &str) -> AppResult<String> {
+fn name_param(name: &str) -> DeniedResult<String> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
-        return Err(AppError::bad_request(
+        return Err(Denied::invalid(
             "bad_name",
             format!("姓名须为 1–{MAX_NAME_CHARS} 个字，不含控制字符"),
             format!("A name is 1–{MAX_NAME_CHARS} characters, none of them control characters"),
@@ -86,7 +82,7 @@ pub fn update_user(
     login: &str,
     update: &UserUpdate,
     password_hash: Option<&str>,
-) -> AppResult<UserRow> {
+) -> DeniedResult<UserRow> {
     let current = w.user(login)?.ok_or_else(|| unknown_user(login))?;
     let name = update.name.as_deref().map(name_param).transpose()?;
     let role = update.role.as_deref().map(role_param).transpose()?.unwrap_or(current.role);
@@ -96,17 +92,17 @@ pub fn update_user(
     };
     let area = if role == Role::Supervisor { area } else { None };
     if role == Role::Supervisor && area.is_none() {
-        return Err(AppError::bad_request("area_required", "督导账号须指定区域", "A supervisor needs an area"));
+        return Err(Denied::invalid("area_required", "督导账号须指定区域", "A supervisor needs an area"));
     }
     if login == by && update.disabled == Some(true) {
-        return Err(AppError::bad_request(
+        return Err(Denied::invalid(
             "cannot_disable_self",
             "不能停用自己的账号",
             "You cannot disable your own account",
         ));
     }
     if login == by && role != Role::Admin {
-        return Err(AppError::bad_request(
+        return Err(Denied::invalid(
             "cannot_demote_self",
             "不能取消自己的管理员角色",
             "You cannot take the admin role away from yourself",

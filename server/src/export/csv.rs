@@ -3,20 +3,20 @@
 //! ([`spreadsheet_safe`]).
 
 use super::table::{Cell, Table};
-use crate::error::{AppError, AppResult};
+use crate::denied::{Denied, DeniedResult};
 
 /// The CSV bytes of `table`.
-pub fn render(table: &Table) -> AppResult<Vec<u8>> {
+pub fn render(table: &Table) -> DeniedResult<Vec<u8>> {
     let mut out = ::csv::Writer::from_writer(Vec::from("\u{feff}".as_bytes()));
-    out.write_record(table.header).map_err(AppError::internal)?;
+    out.write_record(table.header).map_err(Denied::internal)?;
     for row in &table.rows {
         out.write_record(row.iter().map(|cell| match cell {
             Cell::Text(s) => spreadsheet_safe(s),
             other => other.text(),
         }))
-        .map_err(AppError::internal)?;
+        .map_err(Denied::internal)?;
     }
-    out.into_inner().map_err(|e| AppError::internal(e.to_string()))
+    out.into_inner().map_err(|e| Denied::internal(e.to_string()))
 }
 
 /// Text as a CSV cell that Excel and WPS show as text, never run (OWASP's rule against

@@ -15,7 +15,7 @@ use shared::{Date, Stamp};
 
 use super::{ImportReport, Planned, Refused, audit_detail, make_plan, write_household};
 use crate::auth::now;
-use crate::error::{AppError, AppResult};
+use crate::denied::{Denied, DeniedResult};
 use crate::store::{self, Store};
 
 /// Households written per transaction.
@@ -24,7 +24,7 @@ pub const IMPORT_CHUNK: usize = 100;
 /// Writes `households` as `stamp`'s author, [`IMPORT_CHUNK`] per transaction, up to the
 /// first one whose rows no longer do what was planned: how many were written. `detail`
 /// describes the whole import for the audit log.
-async fn write_in_chunks(db: &Store, households: Vec<Planned>, stamp: Stamp, detail: String) -> AppResult<usize> {
+async fn write_in_chunks(db: &Store, households: Vec<Planned>, stamp: Stamp, detail: String) -> DeniedResult<usize> {
     let (stamp, detail) = (Arc::new(stamp), Arc::new(detail));
     let total = households.len();
     let mut imported = 0;
@@ -56,7 +56,7 @@ async fn write_in_chunks(db: &Store, households: Vec<Planned>, stamp: Stamp, det
                 if last {
                     w.audit(at, user, "import_roster", &detail)?;
                 }
-                Ok::<_, AppError>(chunk.len())
+                Ok::<_, Denied>(chunk.len())
             })
             .await?;
         imported += written;
@@ -75,7 +75,7 @@ pub async fn import_in_chunks(
     csv_text: String,
     confirm: &str,
     stamp: Stamp,
-) -> AppResult<Result<ImportReport, Refused>> {
+) -> DeniedResult<Result<ImportReport, Refused>> {
     let text: Arc<str> = csv_text.into();
     let plan = db.read(move |r| Ok(make_plan(r, &text))).await??;
     let plan = match plan {
@@ -139,7 +139,7 @@ mod tests {
                 doc.edit(&Stamp::new("c1", "干部", 1_790_000_100), edit).unwrap();
                 let h = doc.household().unwrap();
                 w.save_doc(id, &doc, &h, Date::in_china(1_790_000_100), 1_790_000_100)?;
-                Ok::<_, AppError>(())
+                Ok::<_, Denied>(())
             })
         };
         sync("K0120", |h| h.visits.entry("2026-11".into()).or_default().note = "走访".into()).await.unwrap();

@@ -21,7 +21,7 @@ use shared::{
 };
 
 use crate::auth::{Role, now};
-use crate::error::{AppError, AppResult};
+use crate::denied::{Denied, DeniedResult};
 use crate::store::{self, Reader, Writer};
 
 mod chunked;
@@ -478,13 +478,13 @@ struct Planned {
 /// Writes one planned household as `stamp`'s author, with its assignments, if its rows
 /// still do what the preview showed (a visit synced meanwhile changes nothing of that);
 /// `false`, writing nothing, when they no longer do.
-fn write_household(w: &mut dyn Writer, p: &Planned, stamp: &Stamp, today: Date, at: i64) -> AppResult<bool> {
+fn write_household(w: &mut dyn Writer, p: &Planned, stamp: &Stamp, today: Date, at: i64) -> DeniedResult<bool> {
     let stored = w.load_doc(&p.id)?;
     if stored.is_some() == p.new {
         return Ok(false);
     }
     let before = match &stored {
-        Some(d) => d.household().map_err(AppError::internal)?,
+        Some(d) => d.household().map_err(Denied::internal)?,
         None => Household::default(),
     };
     let Ok(after) = apply(&before, &p.rows) else { return Ok(false) };
@@ -493,10 +493,10 @@ fn write_household(w: &mut dyn Writer, p: &Planned, stamp: &Stamp, today: Date, 
     }
     let mut doc = match stored {
         Some(d) => d,
-        None => HouseholdDoc::create(&p.id, store::server_actor(), stamp).map_err(AppError::internal)?,
+        None => HouseholdDoc::create(&p.id, store::server_actor(), stamp).map_err(Denied::internal)?,
     };
-    doc.edit(stamp, |h| *h = after).map_err(AppError::internal)?;
-    let household = doc.household().map_err(AppError::internal)?;
+    doc.edit(stamp, |h| *h = after).map_err(Denied::internal)?;
+    let household = doc.household().map_err(Denied::internal)?;
     w.save_doc(&p.id, &doc, &household, today, at)?;
     for cadre in &p.rows.cadres {
         w.assign(&p.id, cadre)?;
@@ -534,7 +534,7 @@ fn changes(id: &str, before: &Household, after: &Household) -> Vec<FieldChange> 
 
 /// Reads `csv_text` against what is stored: what importing it would do (the preview),
 /// or every row error.
-fn make_plan(r: &mut dyn Reader, csv_text: &str) -> AppResult<Result<Plan, Vec<RowError>>> {
+fn make_plan(r: &mut dyn Reader, csv_text: &str) -> DeniedResult<Result<Plan, Vec<RowError>>> {
     let cadres = r.logins_with_role(Role::Cadre)?;
     let (parsed, mut errors) = parse(csv_text, &cadres);
     let mut digest = Sha256::new();
@@ -553,7 +553,7 @@ fn make_plan(r: &mut dyn Reader, csv_text: &str) -> AppResult<Result<Plan, Vec<R
         let id = rows.registry_no.clone();
         let doc = r.load_doc(&id)?;
         let stored = match &doc {
-            Some(d) => d.household().map_err(AppError::internal)?,
+            Some(d) => d.household().map_err(Denied::internal)?,
             None => Household::default(),
         };
         match apply(&stored, &rows) {
@@ -585,7 +585,7 @@ fn make_plan(r: &mut dyn Reader, csv_text: &str) -> AppResult<Result<Plan, Vec<R
 }
 
 /// The preview of importing `csv_text`: what would change, and the `confirm` digest.
-pub fn plan(r: &mut dyn Reader, csv_text: &str) -> AppResult<Result<ImportReport, Vec<RowError>>> {
+pub fn plan(r: &mut dyn Reader, csv_text: &str) -> DeniedResult<Result<ImportReport, Vec<RowError>>> {
     Ok(make_plan(r, csv_text)?.map(|p| p.report))
 }
 
@@ -597,7 +597,7 @@ pub fn import(
     csv_text: &str,
     confirm: &str,
     stamp: &Stamp,
-) -> AppResult<Result<ImportReport, Refused>> {
+) -> DeniedResult<Result<ImportReport, Refused>> {
     // Every household of the sheet is locked, in one order, before any is read: a
     // merge or another import (PostgreSQL) cannot change one between the plan's read
     // and the write (on SQLite the writer is one connection anyway).
@@ -630,7 +630,7 @@ pub fn import_at_once(
     w: &mut dyn Writer,
     csv_text: &str,
     stamp: &Stamp,
-) -> AppResult<Result<ImportReport, Vec<RowError>>> {
+) -> DeniedResult<Result<ImportReport, Vec<RowError>>> {
     let confirm = match make_plan(w, csv_text)? {
         Ok(plan) => plan.report.confirm,
         Err(rows) => return Ok(Err(rows)),
@@ -639,7 +639,7 @@ pub fn import_at_once(
         Ok(report) => Ok(Ok(report)),
         Err(Refused::Rows(rows)) => Ok(Err(rows)),
         Err(Refused::Stale | Refused::Interrupted { .. }) => {
-            Err(AppError::internal("a roster planned and imported in one transaction went stale"))
+            Err(Denied::internal("a roster planned and imported in one transaction went stale"))
         }
     }
 }
