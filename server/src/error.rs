@@ -24,16 +24,8 @@ pub struct AppError {
     pub retry_after: Option<u64>,
 }
 
-/// The JSON body of an error answer.
-#[derive(Debug, serde::Serialize, serde::Deserialize)]
-pub struct ErrorBody {
-    /// Stable code.
-    pub error: String,
-    /// 中文说明.
-    pub zh: String,
-    /// English message.
-    pub en: String,
-}
+/// The JSON body of an error answer (`shared::api`, as clients read it).
+pub use shared::api::ErrorBody;
 
 impl AppError {
     /// An error with a status, a code and both messages.

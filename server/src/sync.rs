@@ -16,6 +16,7 @@ use shared::wire::{self, Incoming, Outgoing, RefusalCode, Reply};
 
 use crate::AppState;
 use crate::auth::{Session, now};
+use crate::denied::{Denied, DeniedResult};
 use crate::error::{AppError, AppResult};
 use crate::merge::merge_batch;
 use crate::store::Writer;
@@ -88,7 +89,7 @@ fn may_sync(session: &Session) -> AppResult<()> {
 
 /// Records in the audit log that an admin synced (and so could read in full) the
 /// households of `entries`.
-fn audit_admin(w: &mut dyn Writer, session: &Session, entries: &[Outgoing], at: i64) -> AppResult<()> {
+fn audit_admin(w: &mut dyn Writer, session: &Session, entries: &[Outgoing], at: i64) -> DeniedResult<()> {
     if session.user.role != Role::Admin || entries.is_empty() {
         return Ok(());
     }
@@ -124,7 +125,7 @@ pub async fn sync(
                 .zip(replies)
                 .map(|(entry, reply)| Incoming { doc_id: entry.doc_id.clone(), reply })
                 .collect();
-            Ok::<_, AppError>(wire::encode_response(&replies))
+            Ok::<_, Denied>(wire::encode_response(&replies))
         })
         .await?;
     Ok(([(header::CONTENT_TYPE, CONTENT_TYPE)], response).into_response())
@@ -156,7 +157,7 @@ pub async fn sync_single(
             let at = now();
             audit_admin(w, &session, std::slice::from_ref(&entry), at)?;
             let reply = merge_batch(w, &session, std::slice::from_ref(&entry), Date::in_china(at), at)?.remove(0);
-            Ok::<_, AppError>(reply)
+            Ok::<_, Denied>(reply)
         })
         .await?;
     match reply {

@@ -253,6 +253,21 @@ pub struct Employment {
     pub trained: Option<bool>,
 }
 
+impl Employment {
+    /// Empties what applies only to someone employed (channel, place, industry,
+    /// employer, income, organised): a form hides those answers for anyone else, and a
+    /// hidden answer must not be stored.
+    pub fn drop_job_details(&mut self) {
+        self.channel = None;
+        self.place_scope = None;
+        self.industry.clear();
+        self.place.clear();
+        self.employer.clear();
+        self.monthly_income = None;
+        self.organised = None;
+    }
+}
+
 /// 家庭当月收入 by component, in yuan.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]

@@ -38,7 +38,9 @@ impl Carried {
         let v = &self.visit;
         let mut out: Vec<Group> = v.employment.keys().cloned().map(Group::Work).collect();
         let i = &v.income;
-        if [i.operating, i.property, i.transfer, i.costs].iter().any(Option::is_some) {
+        // Wages go with the workers, unless no worker's income makes them up.
+        let own_wage = i.wage.is_some() && wage_sum(&v.employment).is_none();
+        if own_wage || [i.operating, i.property, i.transfer, i.costs].iter().any(Option::is_some) {
             out.push(Group::Income);
         }
         if v.guarantees.items().iter().any(|(_, a)| a.is_some()) {
@@ -54,7 +56,7 @@ impl Carried {
 /// The answers the visit of `period` can start from: those of the most recent earlier
 /// visit made in person or by phone (a 未遇 visit recorded nothing), for the members
 /// who are in the labour force on `as_of` (the period's last day). `None` when there
-/// is no such visit.
+/// is no such visit, or it recorded nothing that is carried.
 pub fn carried(household: &Household, period: &str, as_of: Date) -> Option<Carried> {
     let (from, last) = household
         .visits
@@ -67,6 +69,9 @@ pub fn carried(household: &Household, period: &str, as_of: Date) -> Option<Carri
         let still = household.members.get(id).is_some_and(|m| m.is_labour_force(as_of));
         if still && job.status.is_some() {
             let mut job = job.clone();
+            if job.status != Some(EmploymentStatus::Employed) {
+                job.drop_job_details();
+            }
             // Events of that month, not facts that last.
             job.returned = None;
             job.trained = None;
@@ -78,7 +83,8 @@ pub fn carried(household: &Household, period: &str, as_of: Date) -> Option<Carri
     visit.guarantees = last.guarantees;
     visit.risks = last.risks.clone();
     visit.help = last.help.iter().filter(|(_, s)| **s == HelpState::Needed).map(|(k, s)| (*k, *s)).collect();
-    Some(Carried { from: from.clone(), visit })
+    let carried = Carried { from: from.clone(), visit };
+    (!carried.groups().is_empty()).then_some(carried)
 }
 
 /// 工资性收入 as the workers' monthly incomes add up: the sum over employed members
@@ -93,8 +99,9 @@ pub fn wage_sum(employment: &BTreeMap<MemberId, crate::model::Employment>) -> Op
 }
 
 /// Writes group `group` of `carried` into `visit` (the cadre confirmed it unchanged).
-/// Confirming a member's work also sets wages to the workers' sum unless the cadre
-/// typed wages themselves (`wage_overridden`).
+/// Confirming a member's work also sets wages to the workers' sum (when their incomes
+/// make one) unless the cadre typed wages themselves (`wage_overridden`); confirming
+/// income carries last month's wages when no worker's income makes them up.
 pub fn confirm(visit: &mut Visit, carried: &Carried, group: &Group, wage_overridden: bool) {
     let from = &carried.visit;
     match group {
@@ -102,8 +109,8 @@ pub fn confirm(visit: &mut Visit, carried: &Carried, group: &Group, wage_overrid
             if let Some(job) = from.employment.get(id) {
                 visit.employment.insert(id.clone(), job.clone());
             }
-            if !wage_overridden {
-                visit.income.wage = wage_sum(&visit.employment);
+            if let Some(sum) = wage_sum(&visit.employment).filter(|_| !wage_overridden) {
+                visit.income.wage = Some(sum);
             }
         }
         Group::Income => {
@@ -112,6 +119,9 @@ pub fn confirm(visit: &mut Visit, carried: &Carried, group: &Group, wage_overrid
             visit.income.property = i.property;
             visit.income.transfer = i.transfer;
             visit.income.costs = i.costs;
+            if !wage_overridden && wage_sum(&from.employment).is_none() {
+                visit.income.wage = i.wage;
+            }
         }
         Group::Guarantees => visit.guarantees = from.guarantees,
         Group::RisksAndHelp => {
@@ -241,6 +251,37 @@ mod tests {
         confirm(&mut v, &c, &Group::RisksAndHelp, true);
         assert_eq!(v.guarantees.water, Some(false));
         assert!(v.risks.contains(&RiskSignal::Illness));
+    }
+
+    #[test]
+    fn a_job_seeker_carries_no_job_details_and_wages_without_workers_go_with_income() {
+        let mut h = household();
+        let v = h.visits.get_mut("2026-10").expect("visit");
+        for job in v.employment.values_mut() {
+            job.status = Some(EmploymentStatus::Seeking);
+        }
+        let c = carried(&h, "2026-12", as_of()).expect("carried");
+        let a = &c.visit.employment["a"];
+        assert_eq!(
+            (a.channel, a.monthly_income, a.employer.as_str()),
+            (None, None, ""),
+            "hidden answers are not carried"
+        );
+        assert_eq!(c.visit.income.wage, Some(9999), "no worker's income makes the wages up: last month's stand");
+        let mut visit = Visit::default();
+        confirm(&mut visit, &c, &Group::Work("a".into()), false);
+        assert_eq!(visit.income.wage, None, "a job seeker adds nothing to wages");
+        confirm(&mut visit, &c, &Group::Income, false);
+        assert_eq!(visit.income.wage, Some(9999));
+        confirm(&mut visit, &c, &Group::Work("b".into()), false);
+        assert_eq!(visit.income.wage, Some(9999), "confirming a worker without income keeps the wages");
+    }
+
+    #[test]
+    fn a_visit_with_nothing_to_carry_carries_nothing() {
+        let mut h = household();
+        h.visits.insert("2026-11".into(), Visit { mode: Some(VisitMode::Phone), ..Default::default() });
+        assert_eq!(carried(&h, "2026-12", as_of()), None);
     }
 
     #[test]

@@ -3,9 +3,10 @@
 //   1. nothing changed since the last visit: open the household, 记录本月走访, 入户,
 //      全部与上月相同, 保存 — every carried answer is this month's, wages are the workers'
 //      sum, nothing that is never carried (notes, 当月返乡) is;
-//   2. one worker now seeks work: 与上月相同 for the others, that member's status
-//      changed (the hidden job fields are not stored), income confirmed, the rest not
-//      confirmed and therefore not saved;
+//   2. one worker now seeks work and the water answer is given anew: that member's
+//      status changed (the hidden job fields are not stored), 饮水 answered, then
+//      全部与上月相同 confirms the rest and leaves both changed groups as entered
+//      (the other 两不愁三保障 answers, not confirmed, are not saved);
 //   3. an untouched form shows no red errors; 是 tapped twice stays 是.
 // Usage: node visit.mjs BASE_URL ARTIFACTS_DIR (server started with --demo).
 import { asSupervisor, launch, period as thisMonth, phone } from "./lib.mjs";
@@ -78,7 +79,7 @@ try {
   assert.equal(saved.note, "", "notes are never carried");
   step(`the server holds the carried visit: ${Object.keys(saved.employment).length} members' work, wages ${sum}`);
 
-  // 2. One worker now seeks work; the guarantees are left unconfirmed.
+  // 2. One worker now seeks work, 饮水 answered anew, the rest the same.
   const second = candidates[1];
   await page.click("button.back");
   taps = 0; typed = 0;
@@ -87,17 +88,17 @@ try {
   await tap("[data-testid=record-visit]");
   await tap("[data-testid=mode-in_person]");
   const [changedId] = second.jobs[0];
-  for (const [mid] of second.jobs.slice(1)) await tap(`[data-testid=same-${mid}]`);
   taps++;
   await page.selectOption(`[data-testid=status-${changedId}]`, "seeking");
   assert.equal(await page.locator(`[data-testid=channel-${changedId}]`).count(), 0, "job fields hide for a job seeker");
-  if (await page.locator("[data-testid=same-income]").count()) await tap("[data-testid=same-income]");
   // 是 tapped twice stays 是.
   await tap("[data-testid=g-water] button:has-text('是')");
   await tap("[data-testid=g-water] button:has-text('是')");
   assert.equal(await page.locator("[data-testid=g-water] button.on").textContent(), "是", "a second tap keeps the answer");
+  await tap("[data-testid=same-all]");
+  assert.equal(await page.inputValue(`[data-testid=status-${changedId}]`), "seeking", "全部与上月相同 leaves a changed member as entered");
   await shot("03-one-changed");
-  await tap("[data-testid=save-visit]");
+  await tap("[data-testid=save-visit-top]");
   await page.waitForSelector("[data-testid=notice]");
   assert.ok(taps <= 15 && typed <= 3, `a visit with one change took ${taps} taps and ${typed} typed fields`);
   step(`one worker changed: ${taps} taps, ${typed} typed fields`);
@@ -108,6 +109,9 @@ try {
   assert.equal(changed.channel, null, "a hidden channel is not stored");
   assert.equal(changed.monthly_income, null, "a hidden income is not stored");
   assert.equal(saved.guarantees.water, true, "the answer given is stored");
+  for (const [mid, job] of second.jobs.slice(1)) {
+    assert.equal(saved.employment[mid]?.employer, job.employer, `member ${mid}'s work confirmed by 全部与上月相同`);
+  }
   const unconfirmed = Object.entries(saved.guarantees).filter(([k, v]) => k !== "water" && v !== null);
   assert.deepEqual(unconfirmed, [], "guarantees not confirmed are not saved");
   const workers = Object.values(saved.employment).filter((e) => e.status === "employed").reduce((s, e) => s + (e.monthly_income ?? 0), 0);

@@ -35,7 +35,16 @@ pub fn VisitForm(ui: Ui, id: String, period: String) -> impl IntoView {
     let carried = initial.mode.is_none().then(|| prefill::carried(&before, &period, as_of)).flatten();
     let carried = StoredValue::new(carried);
     let confirmed = RwSignal::new(BTreeSet::<Group>::new());
-    let wage_typed = RwSignal::new(initial.income.wage.is_some());
+    // Groups the cadre changed by hand: 全部与上月相同 leaves them as they are.
+    let touched = RwSignal::new(BTreeSet::<Group>::new());
+    let touch = move |group: Group| {
+        touched.update(|s| {
+            s.insert(group);
+        })
+    };
+    // Wages saved earlier count as typed only when the workers' incomes do not make them.
+    let wage_typed =
+        RwSignal::new(initial.income.wage.is_some() && initial.income.wage != prefill::wage_sum(&initial.employment));
     let tried = RwSignal::new(false);
     let returned = (initial.review_status() == Some(ReviewStatus::Returned))
         .then(|| initial.review_thread().into_iter().rev().find(|(_, r)| r.action == Some(ReviewAction::Return)))
@@ -54,12 +63,22 @@ pub fn VisitForm(ui: Ui, id: String, period: String) -> impl IntoView {
         shared::validate(&h, state::today()).into_iter().filter(|p| p.path.starts_with(&prefix)).collect::<Vec<_>>()
     });
     let at = move |suffix: &str| format!("v/{}/{suffix}", key.get_value());
-    // Problems show once the cadre has tried to save (an untouched form is not wrong).
-    let problems = Memo::new(move |_| if tried.get() { problems.get() } else { Vec::new() });
+    // Errors show once the cadre has tried to save (an untouched form is not wrong);
+    // warnings show all along, since they do not stop a save.
+    let problems = Memo::new(move |_| {
+        let all = problems.get();
+        if tried.get() { all } else { all.into_iter().filter(|p| p.severity != Severity::Error).collect() }
+    });
     let confirm = move |group: Group| {
         carried.with_value(|c| {
             if let Some(c) = c {
-                form.update(|v| prefill::confirm(v, c, &group, wage_typed.get_untracked()));
+                form.update(|v| {
+                    prefill::confirm(v, c, &group, wage_typed.get_untracked());
+                    // Wages carried without workers to make them up stay as they are.
+                    if v.income.wage.is_some() && v.income.wage != prefill::wage_sum(&v.employment) {
+                        wage_typed.set(true);
+                    }
+                });
                 confirmed.update(|s| {
                     s.insert(group);
                 });
@@ -68,7 +87,8 @@ pub fn VisitForm(ui: Ui, id: String, period: String) -> impl IntoView {
     };
     let confirm_all = move |_| {
         let groups = carried.with_value(|c| c.as_ref().map(Carried::groups).unwrap_or_default());
-        for g in groups {
+        let (done, changed) = (confirmed.get_untracked(), touched.get_untracked());
+        for g in groups.into_iter().filter(|g| !done.contains(g) && !changed.contains(g)) {
             confirm(g);
         }
     };
@@ -142,12 +162,13 @@ pub fn VisitForm(ui: Ui, id: String, period: String) -> impl IntoView {
             // Every edit of a member's work: a job field hidden by the status is cleared,
             // and wages follow the workers' incomes unless the cadre typed them.
             let edit = move |f: Box<dyn FnOnce(&mut shared::Employment)>| {
+                m.with_value(|id| touch(Group::Work(id.clone())));
                 form.update(|v| {
                     m.with_value(|id| {
                         let job = v.employment.entry(id.clone()).or_default();
                         f(job);
                         if job.status != Some(EmploymentStatus::Employed) {
-                            clear_job(job);
+                            job.drop_job_details();
                         }
                     });
                     if !wage_typed.get_untracked() {
@@ -160,7 +181,7 @@ pub fn VisitForm(ui: Ui, id: String, period: String) -> impl IntoView {
             let same = last.map(|job| {
                 let from = carried.with_value(|c| c.as_ref().map(|c| c.from.clone()).unwrap_or_default());
                 let g = group.clone();
-                let done = move || confirmed.with(|s| s.contains(&g));
+                let done = move || confirmed.with(|s| s.contains(&g)) || touched.with(|s| s.contains(&g));
                 let g = group.clone();
                 view! {
                     <div class="carried" data-testid=format!("carried-{mid}")>
@@ -172,7 +193,7 @@ pub fn VisitForm(ui: Ui, id: String, period: String) -> impl IntoView {
                                     on:click=move |_| confirm(g.clone())>{move || ui.t("与上月相同", "Same as last month")}</button>
                             }
                         }>
-                            <p class="confirmed" data-testid="same-done">{move || ui.t("✓ 已确认与上月相同", "✓ Confirmed unchanged")}</p>
+                            {done_line(ui, confirmed, group.clone())}
                         </Show>
                     </div>
                 }
@@ -257,12 +278,13 @@ pub fn VisitForm(ui: Ui, id: String, period: String) -> impl IntoView {
                         move || form.with(|v| v.income.items().iter().find(|(x, _)| *x == c).and_then(|(_, a)| *a)),
                         move |a| {
                             if c == IncomeComponent::Wage {
-                                // Typed wages stay; cleared, they follow the workers again.
+                                // Typed wages stay; emptied, they follow the workers again
+                                // from their next change (not at once: the cadre is typing).
                                 wage_typed.set(a.is_some());
+                            } else {
+                                touch(Group::Income);
                             }
-                            form.update(|v| *v.income.slot(c) = a.or_else(|| {
-                                if c == IncomeComponent::Wage { prefill::wage_sum(&v.employment) } else { None }
-                            }))
+                            form.update(|v| *v.income.slot(c) = a)
                         })}
                 </label>
                 {(c == IncomeComponent::Wage).then(|| view! {
@@ -285,7 +307,10 @@ pub fn VisitForm(ui: Ui, id: String, period: String) -> impl IntoView {
                 <label class="inline">{move || g.label(lang.get())}
                     {yes_no(lang, format!("g-{}", g.code()),
                         move || form.with(|v| v.guarantees.items().iter().find(|(x, _)| *x == g).and_then(|(_, a)| *a)),
-                        move |a| form.update(|v| *v.guarantees.slot(g) = a))}
+                        move |a| {
+                            touch(Group::Guarantees);
+                            form.update(|v| *v.guarantees.slot(g) = a)
+                        })}
                 </label>
             }
         })
@@ -300,6 +325,7 @@ pub fn VisitForm(ui: Ui, id: String, period: String) -> impl IntoView {
                     <input type="checkbox" prop:checked=move || form.with(|v| v.risks.contains(&r))
                         on:change=move |ev| {
                             let on = event_target_checked(&ev);
+                            touch(Group::RisksAndHelp);
                             form.update(|v| { if on { v.risks.insert(r); } else { v.risks.remove(&r); } })
                         } />
                     {move || r.label(lang.get())}
@@ -316,7 +342,8 @@ pub fn VisitForm(ui: Ui, id: String, period: String) -> impl IntoView {
                 <label>{move || k.label(lang.get())}
                     {coded_select(lang, format!("help-{}", k.code()),
                         move || form.with(|v| v.help.get(&k).copied()),
-                        move |s: Option<HelpState>| form.update(|v| { match s { Some(s) => { v.help.insert(k, s); } None => { v.help.remove(&k); } } }))}
+                        move |s: Option<HelpState>| form.update(|v| {
+                            touch(Group::RisksAndHelp); match s { Some(s) => { v.help.insert(k, s); } None => { v.help.remove(&k); } } }))}
                 </label>
             }
         })
@@ -329,8 +356,9 @@ pub fn VisitForm(ui: Ui, id: String, period: String) -> impl IntoView {
         })?;
         let (from, last) = summary;
         let g = group.clone();
-        let done = move || confirmed.with(|s| s.contains(&g));
+        let done = move || confirmed.with(|s| s.contains(&g)) || touched.with(|s| s.contains(&g));
         let shown = group.clone();
+        let line = group.clone();
         Some(view! {
             <div class="carried" data-testid=format!("carried-{testid}")>
                 <p class="hint">{move || format!("{} {from}：{}", ui.t("上次走访", "Last visit"), group_summary(&last, &shown, lang.get()))}</p>
@@ -342,7 +370,7 @@ pub fn VisitForm(ui: Ui, id: String, period: String) -> impl IntoView {
                         </button>
                     }
                 }>
-                    <p class="confirmed" data-testid="same-done">{move || ui.t("✓ 已确认与上月相同", "✓ Confirmed unchanged")}</p>
+                    {done_line(ui, confirmed, line.clone())}
                 </Show>
             </div>
         })
@@ -375,7 +403,10 @@ pub fn VisitForm(ui: Ui, id: String, period: String) -> impl IntoView {
             {problem(problems, lang, at("mode"))}
             {carried.with_value(|c| c.as_ref().map(|c| {
                 let (from, n) = (c.from.clone(), c.groups().len());
-                let all_done = move || carried.with_value(|c| c.as_ref().is_some_and(|c| c.groups().len() <= confirmed.with(BTreeSet::len)));
+                let all_done = move || {
+                    let handled = |g: &Group| confirmed.with(|s| s.contains(g)) || touched.with(|s| s.contains(g));
+                    carried.with_value(|c| c.as_ref().is_some_and(|c| c.groups().iter().all(handled)))
+                };
                 view! {
                     <div class="carried-all" data-testid="carried-banner">
                         <p>{move || match lang.get() {
@@ -387,7 +418,10 @@ pub fn VisitForm(ui: Ui, id: String, period: String) -> impl IntoView {
                                 {move || ui.t("全部与上月相同", "All the same as last month")}
                             </button>
                         }>
-                            <p class="confirmed">{move || ui.t("✓ 全部已确认", "✓ All confirmed")}</p>
+                            <p class="confirmed">{move || ui.t("✓ 全部已确认或已修改", "✓ All confirmed or changed")}</p>
+                            {move || blocked.get().then(|| view! {
+                                <p class="error">{move || ui.t("请先改正下方标红的项目", "Fix the items marked in red below first")}</p>
+                            })}
                             // Nothing else to do when nothing changed: save from here, not
                             // four screens down.
                             <button class="primary" data-testid="save-visit-top" on:click=submit disabled=move || saving.get()>
@@ -428,16 +462,15 @@ pub fn VisitForm(ui: Ui, id: String, period: String) -> impl IntoView {
     }
 }
 
-/// Empties the fields that apply only to someone employed (they are hidden then, and a
-/// hidden answer must not be saved).
-fn clear_job(job: &mut Employment) {
-    job.channel = None;
-    job.place_scope = None;
-    job.industry.clear();
-    job.place.clear();
-    job.employer.clear();
-    job.monthly_income = None;
-    job.organised = None;
+/// Under a group whose 与上月相同 is done: confirmed, or changed by hand.
+fn done_line(ui: Ui, confirmed: RwSignal<BTreeSet<Group>>, group: Group) -> impl IntoView {
+    move || {
+        if confirmed.with(|s| s.contains(&group)) {
+            view! { <p class="confirmed" data-testid="same-done">{move || ui.t("✓ 已确认与上月相同", "✓ Confirmed unchanged")}</p> }.into_any()
+        } else {
+            view! { <p class="hint" data-testid="same-changed">{move || ui.t("已修改，按本月填写保存", "Changed: saved as entered this month")}</p> }.into_any()
+        }
+    }
 }
 
 /// One member's work as a line: `已就业 · 县内务工 · 县产业园 · 3000 元`.
