@@ -29,7 +29,7 @@ mod layout;
 use std::collections::BTreeMap;
 use std::fmt;
 
-pub use layout::{KeySpec, ValueKind, layout};
+pub use layout::{KeySpec, ValueKind, kind_of_key, layout, value_label};
 
 use crate::label::{Coded, Lang};
 use crate::model::{

@@ -26,7 +26,10 @@ try {
   assert.match(text, /5200/);
   assert.match(text, /4800/);
   await page.screenshot({ path: `${out}/11-conflict.png`, fullPage: true });
+  assert.match(text, /4800 元/, "amounts show with their unit");
   await choices.filter({ hasText: "4800" }).click();
+  assert.equal(await conflict.count(), 1, "one tap only picks: nothing is settled before 确定");
+  await page.click("[data-testid=conflict-confirm]");
   await page.waitForFunction(() => !document.querySelector("[data-testid=conflict]"));
   let cleared = false;
   for (let i = 0; i < 60 && !cleared; i++) {

@@ -75,6 +75,18 @@ try {
   step("reloaded offline: the app and the visit are there, 1 household waits to sync");
   await shot("06-reloaded-offline");
 
+  // 退出 now would strand the visit: the app says so and stays until told.
+  await page.click("header button:has-text('退出')");
+  const warning = page.locator("[data-testid=logout-warning]");
+  await warning.waitFor();
+  assert.match(await warning.textContent(), /1 户的记录未同步，现在没有网络/);
+  assert.equal(await page.locator("[data-testid=logout-sync]").count(), 0, "no sync offered with no network");
+  await shot("06b-logout-warning");
+  await page.click("[data-testid=logout-cancel]");
+  assert.equal(await warning.count(), 0);
+  assert.equal(await page.locator("[data-testid=household-row]").count() > 0, true, "still logged in");
+  step("退出 with an unsynced visit offline warns (1 household) and cancelling keeps the session");
+
   // Meanwhile an admin rewrites that household's history: the phone holds the retired one.
   const rewritten = await asAdmin(base, "POST", `/api/admin/households/${id}/rewrite`);
   assert.equal(rewritten.status, 200, JSON.stringify(rewritten));

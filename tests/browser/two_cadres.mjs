@@ -100,7 +100,9 @@ try {
   assert.match(shown, /3200/);
   assert.match(shown, /3000/);
   await sup.page.screenshot({ path: `${out}/25-console-conflicts.png`, fullPage: true });
+  assert.match(shown, /3000 元/, "amounts show with their unit");
   await item.locator("[data-testid=console-conflict-choice][data-value='3000']").click();
+  await item.locator("[data-testid=console-conflict-confirm]").click();
   await item.waitFor({ state: "detached", timeout: 30_000 });
   assert.equal((await api("/api/conflicts")).filter((c) => c.household_id === id).length, 0, "gone from the server's queue");
   console.log("  · the supervisor picked 3000 in the console's conflict queue; the queue no longer lists it");

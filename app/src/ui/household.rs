@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 use shared::indicators::Summary;
-use shared::{Coded, LabourCapacity, Member, MemberStatus, Relation};
+use shared::{Coded, LabourCapacity, Lang, Member, MemberStatus, Relation};
 
 use crate::data;
 use crate::state::{self, Page, Ui};
@@ -141,35 +141,58 @@ pub fn Household(ui: Ui, id: String) -> impl IntoView {
                     }
                     .into_any();
                 }
+                // A pick is settled only after 确定: one stray tap must not decide it.
+                let picked = RwSignal::new(None::<usize>);
+                let lang_now = lang.get();
+                let shown: Vec<String> =
+                    c.values.iter().map(|v| shared::fields::value_label(&c.key, &v.value, lang_now)).collect();
                 let choices = c
                     .values
-                    .into_iter()
-                    .map(|v| {
-                        let hid = hid.clone();
-                        let key = c.key.clone();
-                        let value = v.value.clone();
-                        let pick = move |_| {
-                            let (hid, key, value) = (hid.clone(), key.clone(), value.clone());
-                            leptos::task::spawn_local(async move {
-                                if let Err(e) = data::resolve(ui, &hid, &key, &value).await {
-                                    ui.say(e);
-                                }
-                            });
-                        };
-                        let who = v.author.map(|a| a.name).unwrap_or_default();
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| {
+                        let who = v.author.clone().map(|a| a.name).unwrap_or_default();
                         view! {
-                            <button class="choice" data-testid="conflict-choice" on:click=pick>
-                                <strong>{v.value.to_string()}</strong>
+                            <button class="choice" data-testid="conflict-choice" class:on=move || picked.get() == Some(i)
+                                on:click=move |_| picked.set(Some(i))>
+                                <strong>{shown[i].clone()}</strong>
                                 <small>{who}" · "{clock(v.at)}</small>
                             </button>
                         }
                     })
                     .collect_view();
+                let values: Vec<shared::Scalar> = c.values.iter().map(|v| v.value.clone()).collect();
+                let key = c.key.clone();
+                let confirm = move |_| {
+                    let Some(i) = picked.get_untracked() else { return };
+                    let (hid, key, value) = (hid.clone(), key.clone(), values[i].clone());
+                    leptos::task::spawn_local(async move {
+                        if let Err(e) = data::resolve(ui, &hid, &key, &value).await {
+                            ui.say(e);
+                        }
+                    });
+                };
+                let chosen = shown.clone();
                 view! {
                     <li class="conflict" data-testid="conflict">
                         <p>{label}</p>
                         <p class="hint">{move || ui.t("两人录入了不同的值，请选择正确的：", "Two people entered different values; pick the right one:")}</p>
                         {choices}
+                        {move || picked.get().map(|i| {
+                            let text = chosen[i].clone();
+                            let confirm = confirm.clone();
+                            view! {
+                                <div class="confirm-pick">
+                                    <button class="primary" data-testid="conflict-confirm" on:click=confirm>
+                                        {move || match lang.get() {
+                                            Lang::Zh => format!("确定采用“{text}”"),
+                                            Lang::En => format!("Keep \"{text}\""),
+                                        }}
+                                    </button>
+                                    <button class="small" on:click=move |_| picked.set(None)>{move || ui.t("取消", "Cancel")}</button>
+                                </div>
+                            }
+                        })}
                     </li>
                 }
                 .into_any()

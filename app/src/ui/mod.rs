@@ -78,7 +78,7 @@ pub fn App(ui: Ui) -> impl IntoView {
         session::set_lang(next);
         ui.lang.set(next);
     };
-    let logout = move |_| {
+    let leave = move || {
         // End the session on the server too (best effort: offline, it simply expires).
         if let Some(s) = ui.session.get_untracked() {
             leptos::task::spawn_local(async move {
@@ -91,6 +91,28 @@ pub fn App(ui: Ui) -> impl IntoView {
         ui.sync.update(|s| s.refused.clear());
         ui.page.set(Page::Login);
     };
+    // 退出 with visits not yet on the server asks first, and says how many.
+    let unsent = RwSignal::new(None::<usize>);
+    let logout = move |_| {
+        let n = state::with(|d| d.replica.unsynced());
+        if n > 0 && ui.is_cadre() { unsent.set(Some(n)) } else { leave() }
+    };
+    let sync_then_leave = move |_| {
+        leptos::task::spawn_local(async move {
+            sync::run(ui).await;
+            let n = state::with(|d| d.replica.unsynced());
+            if n == 0 {
+                unsent.set(None);
+                leave();
+            } else {
+                unsent.set(Some(n));
+                ui.say(
+                    ui.t("同步未完成，记录仍在本机", "The sync did not finish; the records are still on this phone"),
+                );
+            }
+        });
+    };
+    let online = || web_sys::window().is_some_and(|w| w.navigator().on_line());
     let logged_in = move || ui.session.get().is_some();
     view! {
         <header>
@@ -104,6 +126,23 @@ pub fn App(ui: Ui) -> impl IntoView {
         <Show when=move || logged_in() && ui.is_cadre()>
             <SyncBar ui=ui />
         </Show>
+        {move || unsent.get().map(|n| view! {
+            <div class="leave-warning" role="alertdialog" data-testid="logout-warning">
+                <p>{move || match (ui.lang.get(), online()) {
+                    (Lang::Zh, true) => format!("本机还有 {n} 户的记录未同步。先同步再退出吗？"),
+                    (Lang::Zh, false) => format!("本机还有 {n} 户的记录未同步，现在没有网络。退出后它们留在本机，只有你本人再次登录后才会同步。"),
+                    (Lang::En, true) => format!("{n} households on this phone are not synced yet. Sync before logging out?"),
+                    (Lang::En, false) => format!("{n} households on this phone are not synced, and there is no network. They stay on this phone and sync only when you log in again."),
+                }}</p>
+                <Show when=online>
+                    <button class="primary" data-testid="logout-sync" on:click=sync_then_leave>{move || ui.t("先同步，再退出", "Sync, then log out")}</button>
+                </Show>
+                <button data-testid="logout-anyway" on:click=move |_| { unsent.set(None); leave() }>
+                    {move || ui.t("仍然退出（记录留在本机）", "Log out anyway (records stay here)")}
+                </button>
+                <button data-testid="logout-cancel" on:click=move |_| unsent.set(None)>{move || ui.t("取消", "Cancel")}</button>
+            </div>
+        })}
         {console_nav(ui)}
         {move || ui.notice.get().map(|n| view! { <div class="notice" data-testid="notice">{n}</div> })}
         <main class:wide=move || ui.session.get().is_some_and(|s| s.user.role != shared::api::Role::Cadre)>

@@ -2,8 +2,8 @@
 //! same field tables the encoder and decoder use, for PROTOCOL.md's machine-readable
 //! description (`protocol/huhujian.json`) and anyone writing a client.
 
-use super::{Table, kind_of};
-use crate::label::Coded;
+use super::{Scalar, Table, kind_of};
+use crate::label::{Coded, Lang};
 use crate::model::{
     Employment, Facts, Guarantee, HelpKind, HelpState, IncomeComponent, Member, Review, RiskSignal, Visit,
 };
@@ -89,6 +89,44 @@ pub fn layout() -> Vec<KeySpec> {
     keys
 }
 
+/// What the key `key` holds, by the pattern of `layout()` it matches.
+pub fn kind_of_key(key: &str) -> Option<ValueKind> {
+    let parts: Vec<&str> = key.split('/').collect();
+    layout().into_iter().find_map(|spec| {
+        let pattern: Vec<&str> = spec.key.split('/').collect();
+        let fits =
+            pattern.len() == parts.len() && pattern.iter().zip(&parts).all(|(p, k)| p.starts_with('<') || p == k);
+        fits.then_some(spec.kind)
+    })
+}
+
+/// A stored value as people read it, in `lang`: a code as its label, a yes/no as
+/// 是/否, an amount of money with 元 (`3200 元`); anything else as it is.
+pub fn value_label(key: &str, value: &Scalar, lang: Lang) -> String {
+    let zh = lang == Lang::Zh;
+    match (kind_of_key(key), value) {
+        (Some(ValueKind::Code(list)), Scalar::Str(code)) => crate::codes::code_lists()
+            .into_iter()
+            .find(|l| l.name == list)
+            .and_then(|l| l.codes.into_iter().find(|c| c.code == code))
+            .map_or_else(|| code.clone(), |c| if zh { c.zh.to_owned() } else { c.en.to_owned() }),
+        (_, Scalar::Bool(b)) => match (b, zh) {
+            (true, true) => "是".into(),
+            (false, true) => "否".into(),
+            (true, false) => "yes".into(),
+            (false, false) => "no".into(),
+        },
+        (Some(ValueKind::Int), Scalar::Int(n)) if key.contains("/i/") || key.ends_with("/income") => {
+            if zh {
+                format!("{n} 元")
+            } else {
+                format!("{n} yuan")
+            }
+        }
+        (_, other) => other.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::super::{Scalar, check};
@@ -131,6 +169,21 @@ mod tests {
         }
         let mut seen = std::collections::HashSet::new();
         assert!(keys.iter().all(|k| seen.insert(k.key.clone())), "a key is listed twice");
+    }
+
+    #[test]
+    fn values_read_as_labels_with_units() {
+        use crate::Lang;
+        let v = |k: &str, s: Scalar, lang| value_label(k, &s, lang);
+        assert_eq!(v("v/2026-11/e/k1/status", Scalar::Str("seeking".into()), Lang::Zh), "未就业(有意愿)");
+        assert_eq!(v("v/2026-11/e/k1/status", Scalar::Str("seeking".into()), Lang::En), "Unemployed, wants work");
+        assert_eq!(v("v/2026-11/i/wage", Scalar::Int(3200), Lang::Zh), "3200 元");
+        assert_eq!(v("v/2026-11/e/k1/income", Scalar::Int(3200), Lang::En), "3200 yuan");
+        assert_eq!(v("f/year", Scalar::Int(2018), Lang::Zh), "2018");
+        assert_eq!(v("v/2026-11/g/water", Scalar::Bool(false), Lang::Zh), "否");
+        assert_eq!(v("v/2026-11/note", Scalar::Str("好".into()), Lang::Zh), "好");
+        assert_eq!(kind_of_key("v/2026-11/h/training"), Some(ValueKind::Code("HelpState")));
+        assert_eq!(kind_of_key("x/unknown"), None);
     }
 
     #[test]

@@ -11,12 +11,8 @@ use crate::state::{Page, Ui};
 use crate::ui::clock;
 
 /// How a value reads to people: codes as their label where the field is coded.
-fn shown(value: &Scalar) -> String {
-    match value {
-        Scalar::Bool(true) => "是 / yes".into(),
-        Scalar::Bool(false) => "否 / no".into(),
-        other => other.to_string(),
-    }
+fn shown(key: &str, value: &Scalar, lang: shared::Lang) -> String {
+    shared::fields::value_label(key, value, lang)
 }
 
 /// The values of one conflict as buttons; `done` runs after the server took the pick.
@@ -27,39 +23,66 @@ pub fn choices(ui: Ui, item: ConflictItem, done: impl Fn() + Copy + 'static) -> 
     } else {
         item.field.field_en.clone()
     };
+    // A pick is settled only after 确定: one stray click must not decide it.
+    let picked = RwSignal::new(None::<usize>);
+    let lang = ui.lang.get_untracked();
+    let labels: Vec<String> = item.field.values.iter().map(|v| shown(&item.field.key, &v.value, lang)).collect();
     let buttons = item
         .field
         .values
         .iter()
-        .map(|v| {
-            let path = format!("/api/households/{}/resolve", item.household_id);
-            let body = ResolveRequest { key: item.field.key.clone(), value: v.value.clone() };
-            let pick = move |_| {
-                let (path, body) = (path.clone(), body.clone());
-                leptos::task::spawn_local(async move {
-                    match post(ui, path, body).await {
-                        Ok(_) => {
-                            ui.say(ui.t("已采用所选值", "The chosen value was kept").to_owned());
-                            done();
-                        }
-                        Err(e) => error.set(Some(e)),
-                    }
-                });
-            };
+        .enumerate()
+        .map(|(i, v)| {
             let who = v.author.as_ref().map(|a| a.name.clone()).unwrap_or_else(|| ui.t("未知", "unknown").to_owned());
             view! {
-                <button class="choice" data-testid="console-conflict-choice" data-value=v.value.to_string() on:click=pick>
-                    <strong>{shown(&v.value)}</strong>
+                <button class="choice" data-testid="console-conflict-choice" data-value=v.value.to_string()
+                    class:on=move || picked.get() == Some(i) on:click=move |_| picked.set(Some(i))>
+                    <strong>{labels[i].clone()}</strong>
                     <small>{who}" · "{clock(v.at)}</small>
                 </button>
             }
         })
         .collect_view();
+    let path = format!("/api/households/{}/resolve", item.household_id);
+    let requests: Vec<ResolveRequest> = item
+        .field
+        .values
+        .iter()
+        .map(|v| ResolveRequest { key: item.field.key.clone(), value: v.value.clone() })
+        .collect();
+    // The caller's callback is not `Send`: kept in the local arena, whose handle is.
+    let done = StoredValue::new_local(done);
+    let confirm = move |_| {
+        let Some(i) = picked.get_untracked() else { return };
+        let (path, body) = (path.clone(), requests[i].clone());
+        leptos::task::spawn_local(async move {
+            match post(ui, path, body).await {
+                Ok(_) => {
+                    ui.say(ui.t("已采用所选值", "The chosen value was kept").to_owned());
+                    done.with_value(|done| done());
+                }
+                Err(e) => error.set(Some(e)),
+            }
+        });
+    };
+    let chosen: Vec<String> = item.field.values.iter().map(|v| shown(&item.field.key, &v.value, lang)).collect();
     view! {
         <li class="conflict" data-testid="console-conflict" data-key=item.field.key.clone() data-household=item.household_id.clone()>
             <p><strong>{item.head_name.clone()}</strong>" · "{field}</p>
             <p class="hint">{ui.t("请核实后选择正确的值：", "Check, then pick the right value:")}</p>
             {buttons}
+            {move || picked.get().map(|i| {
+                let text = chosen[i].clone();
+                let confirm = confirm.clone();
+                view! {
+                    <div class="confirm-pick">
+                        <button class="primary" data-testid="console-conflict-confirm" on:click=confirm>
+                            {ui.t("确定采用", "Keep")}" “"{text}"”"
+                        </button>
+                        <button class="small" on:click=move |_| picked.set(None)>{ui.t("取消", "Cancel")}</button>
+                    </div>
+                }
+            })}
             {move || error.get().map(|e| view! { <p class="error">{e}</p> })}
         </li>
     }
