@@ -29,7 +29,7 @@ try {
   await page.click("button.chip:has-text('本月未走访')");
   const ids = await page.locator("[data-testid=household-row]").evaluateAll((rows) => rows.map((r) => r.dataset.id));
   const candidates = [];
-  for (const id of ids) {
+  for (const id of ids.reverse()) { // from the bottom: coming back must restore the scroll
     const d = await asSupervisor(base, `/api/households/${id}`);
     const visits = Object.entries(d.household.visits).filter(([p, v]) => p < period && ["in_person", "phone"].includes(v.mode));
     const last = visits.at(-1)?.[1];
@@ -42,7 +42,10 @@ try {
   // 1. Nothing changed.
   const first = candidates[0];
   taps = 0;
+  await page.locator(`[data-testid=household-row][data-id="${first.id}"]`).scrollIntoViewIfNeeded();
+  const listScroll = await page.evaluate(() => window.scrollY);
   await tap(`[data-testid=household-row][data-id="${first.id}"]`);
+  assert.equal(await page.evaluate(() => window.scrollY), 0, "a household opens at its top");
   await tap("[data-testid=record-visit]");
   await page.waitForSelector("[data-testid=carried-banner]");
   const untouched = await page.locator(".visit .error").count();
@@ -82,6 +85,10 @@ try {
   // 2. One worker now seeks work, 饮水 answered anew, the rest the same.
   const second = candidates[1];
   await page.click("button.back");
+  await page.waitForSelector("button.chip.on:has-text('本月未走访')");
+  const back = await page.evaluate(() => window.scrollY);
+  assert.ok(listScroll < 100 || back > 0, `the list comes back where it was left (${listScroll} → ${back})`);
+  step(`back on the list: the 本月未走访 filter is still on, scrolled to ${back} (left at ${listScroll})`);
   taps = 0; typed = 0;
   await page.waitForSelector(`[data-testid=household-row][data-id="${second.id}"]`);
   await tap(`[data-testid=household-row][data-id="${second.id}"]`);

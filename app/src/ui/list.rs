@@ -1,5 +1,6 @@
-//! 户列表: this month's households with search and filters; each row says whether this
-//! month's visit is done.
+//! 户列表: this month's households with search and filters (each with its count); each
+//! row says whether this month's visit is done. Coming back from a household, the list
+//! has the search, filter and scroll position it was left with (`Place`).
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -17,6 +18,19 @@ enum Filter {
     Flagged,
     Conflicts,
     Returned,
+}
+
+impl Filter {
+    /// Does the row pass this filter?
+    fn admits(self, r: &Row) -> bool {
+        match self {
+            Filter::All => true,
+            Filter::NotVisited => !r.visited,
+            Filter::Flagged => r.flagged,
+            Filter::Conflicts => r.conflicts > 0,
+            Filter::Returned => r.returned,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -44,8 +58,23 @@ struct KeptRow {
     row: Row,
 }
 
+/// Where the cadre was in the list: kept while they open a household and come back,
+/// forgotten at logout ([`forget_place`]).
+#[derive(Debug, Clone)]
+struct Place {
+    query: String,
+    filter: Filter,
+    scroll: f64,
+}
+
 thread_local! {
     static KEPT: RefCell<BTreeMap<String, KeptRow>> = const { RefCell::new(BTreeMap::new()) };
+    static PLACE: RefCell<Place> = const { RefCell::new(Place { query: String::new(), filter: Filter::All, scroll: 0.0 }) };
+}
+
+/// Forgets the search, filter and scroll position (another login starts afresh).
+pub fn forget_place() {
+    PLACE.with_borrow_mut(|p| *p = Place { query: String::new(), filter: Filter::All, scroll: 0.0 });
 }
 
 /// Takes the rows kept in IndexedDB (id, JSON); returns how many could be read.
@@ -121,8 +150,22 @@ fn rows() -> Vec<Row> {
 /// The household list.
 #[component]
 pub fn List(ui: Ui) -> impl IntoView {
-    let query = RwSignal::new(String::new());
-    let filter = RwSignal::new(Filter::All);
+    let place = PLACE.with_borrow(Place::clone);
+    let query = RwSignal::new(place.query);
+    let filter = RwSignal::new(place.filter);
+    // Back where the cadre left it, once the rows are drawn.
+    if place.scroll > 0.0 {
+        request_animation_frame(move || {
+            if let Some(w) = web_sys::window() {
+                w.scroll_to_with_x_and_y(0.0, place.scroll);
+            }
+        });
+    }
+    let open = move |id: String| {
+        let scroll = web_sys::window().and_then(|w| w.scroll_y().ok()).unwrap_or(0.0);
+        PLACE.with_borrow_mut(|p| *p = Place { query: query.get_untracked(), filter: filter.get_untracked(), scroll });
+        ui.page.set(Page::Household(id));
+    };
     let all = Memo::new(move |_| {
         ui.rev.track();
         rows()
@@ -133,19 +176,14 @@ pub fn List(ui: Ui) -> impl IntoView {
         all.get()
             .into_iter()
             .filter(|r| q.is_empty() || r.head.contains(&q) || r.id.contains(&q) || r.address.contains(&q))
-            .filter(|r| match f {
-                Filter::All => true,
-                Filter::NotVisited => !r.visited,
-                Filter::Flagged => r.flagged,
-                Filter::Conflicts => r.conflicts > 0,
-                Filter::Returned => r.returned,
-            })
+            .filter(|r| f.admits(r))
             .collect::<Vec<_>>()
     };
     let chip = move |f: Filter, zh: &'static str, en: &'static str| {
+        let count = move || all.with(|rows| rows.iter().filter(|r| f.admits(r)).count());
         view! {
             <button class="chip" class:on=move || filter.get() == f on:click=move |_| filter.set(f)>
-                {move || ui.t(zh, en)}
+                {move || format!("{} {}", ui.t(zh, en), count())}
             </button>
         }
     };
@@ -174,7 +212,7 @@ pub fn List(ui: Ui) -> impl IntoView {
                             let id = r.id.clone();
                             view! {
                                 <li class="row" data-testid="household-row" data-id=r.id.clone()
-                                    on:click=move |_| ui.page.set(Page::Household(id.clone()))>
+                                    on:click=move |_| open(id.clone())>
                                     <div class="main">
                                         <strong>{if r.downloaded { r.head.clone() } else { r.id.clone() }}</strong>
                                         <small>{r.address.clone()}" · "{r.id.clone()}</small>

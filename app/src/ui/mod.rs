@@ -89,8 +89,17 @@ pub fn App(ui: Ui) -> impl IntoView {
         ui.session.set(None);
         ui.notice.set(None);
         ui.sync.update(|s| s.refused.clear());
+        list::forget_place();
         ui.page.set(Page::Login);
     };
+    // Every screen but the list (which puts itself back) opens at its top.
+    Effect::new(move |_| {
+        if ui.page.get() != Page::List
+            && let Some(w) = web_sys::window()
+        {
+            w.scroll_to_with_x_and_y(0.0, 0.0);
+        }
+    });
     // 退出 with visits not yet on the server asks first, and says how many.
     let unsent = RwSignal::new(None::<usize>);
     let logout = move |_| {
