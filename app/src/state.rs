@@ -83,6 +83,10 @@ pub struct SyncStatus {
     pub refused: BTreeMap<String, String>,
     /// Households with edits the server has not acknowledged.
     pub unsynced: usize,
+    /// Households on this phone that hold their document (the rest wait for download).
+    pub downloaded: usize,
+    /// Households this phone tracks.
+    pub households: usize,
 }
 
 /// The reactive handles every view uses. All `Copy`.

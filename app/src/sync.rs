@@ -79,7 +79,17 @@ async fn session_rounds(ui: &Ui, session: &session::Session) -> Result<(), Strin
         }
         client::Session::start(&mut d.replica)
     });
+    let progress = |ui: &Ui| {
+        let (downloaded, households) = state::with(|d| {
+            (d.replica.docs.values().filter(|doc| !doc.heads().is_empty()).count(), d.replica.docs.len())
+        });
+        ui.sync.update(|s| {
+            s.downloaded = downloaded;
+            s.households = households;
+        });
+    };
     ui.sync.update(|s| s.refused.clear());
+    progress(ui);
     loop {
         let batch = match state::with(|d| engine.next_batch(&mut d.replica)) {
             Next::Send(batch) => batch,
@@ -112,6 +122,7 @@ async fn session_rounds(ui: &Ui, session: &session::Session) -> Result<(), Strin
             }
             s.refused.extend(applied.failed);
         });
+        progress(ui);
         ui.touch();
     }
 }

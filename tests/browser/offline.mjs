@@ -86,6 +86,9 @@ try {
   assert.equal(await warning.count(), 0);
   assert.equal(await page.locator("[data-testid=household-row]").count() > 0, true, "still logged in");
   step("退出 with an unsynced visit offline warns (1 household) and cancelling keeps the session");
+  await page.click("[data-testid=sync-now]");
+  await page.waitForSelector("[data-testid=notice]:has-text('现在没有网络')");
+  step("立即同步 offline says there is no network");
 
   // Meanwhile an admin rewrites that household's history: the phone holds the retired one.
   const rewritten = await asAdmin(base, "POST", `/api/admin/households/${id}/rewrite`);

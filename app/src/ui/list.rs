@@ -189,6 +189,9 @@ pub fn List(ui: Ui) -> impl IntoView {
     };
     let counts = move || {
         let rows = all.get();
+        if rows.is_empty() && ui.sync.with(|s| s.running) {
+            return ui.t("正在下载本月的户…", "Downloading this month's households…").to_owned();
+        }
         let done = rows.iter().filter(|r| r.visited).count();
         format!("{} {}：{done}/{}", state::current_period(), ui.t("本月已入户", "visited this month"), rows.len())
     };

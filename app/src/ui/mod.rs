@@ -33,7 +33,13 @@ fn SyncBar(ui: Ui) -> impl IntoView {
         let s: SyncStatus = ui.sync.get();
         let t = |zh, en| ui.t(zh, en);
         let mut parts = Vec::new();
-        if s.running {
+        if s.running && s.downloaded < s.households {
+            // The first sync: say what it is doing, not "0/0".
+            parts.push(match ui.lang.get() {
+                Lang::Zh => format!("正在下载 {}/{} 户", s.downloaded, s.households),
+                Lang::En => format!("Downloading {}/{} households", s.downloaded, s.households),
+            });
+        } else if s.running {
             parts.push(format!("{} {}/{}", t("同步中", "Syncing"), s.done, s.total));
         } else if let Some(e) = &s.error {
             parts.push(format!("{}：{e}", t("同步未完成", "Sync incomplete")));
@@ -52,7 +58,13 @@ fn SyncBar(ui: Ui) -> impl IntoView {
     view! {
         <div class="syncbar" data-testid="syncbar" class:busy=busy>
             <span data-testid="sync-status">{text}</span>
-            <button class="small" data-testid="sync-now" on:click=move |_| leptos::task::spawn_local(sync::run(ui)) disabled=busy>
+            <button class="small" data-testid="sync-now" disabled=busy on:click=move |_| {
+                if sync::online() {
+                    leptos::task::spawn_local(sync::run(ui));
+                } else {
+                    ui.say(ui.t("现在没有网络：记录已保存在本机，联网后会自动同步", "No network now: the records are kept on this phone and sync by themselves once online"));
+                }
+            }>
                 {move || ui.t("立即同步", "Sync now")}
             </button>
         </div>
