@@ -135,7 +135,7 @@ impl Ui {
         self.page.set(page);
     }
     /// Shows `text` as the notice for [`NOTICE_SECONDS`]; a later notice replaces it,
-    /// and logging out clears it.
+    /// and logging out or going on to another screen clears it ([`Ui::leave_screen`]).
     pub fn say(&self, text: impl Into<String>) {
         let text = text.into();
         self.notice.set(Some(text.clone()));
@@ -147,10 +147,28 @@ impl Ui {
             }
         });
     }
+    /// [`Ui::say`], for the screen the app goes to next (a save that returns to the
+    /// household says "已保存" there).
+    pub fn say_next(&self, text: impl Into<String>) {
+        CARRY_NOTICE.set(true);
+        self.say(text);
+    }
+    /// A new screen is shown: the notice of the screen before goes, unless it was
+    /// said for this one ([`Ui::say_next`]).
+    pub fn leave_screen(&self) {
+        if !CARRY_NOTICE.replace(false) {
+            self.notice.set(None);
+        }
+    }
     /// Marks the documents changed.
     pub fn touch(&self) {
         self.rev.update(|r| *r += 1);
     }
+}
+
+thread_local! {
+    /// The notice was said for the next screen ([`Ui::say_next`]).
+    static CARRY_NOTICE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// The home page for a session: the login page without one, the household list for a

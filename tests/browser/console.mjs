@@ -102,6 +102,8 @@ try {
   step(`supervisor returned ${id} with a comment (an empty comment was refused)`);
 
   await page.click("header h1");
+  // The list kept its 本月未走访 filter, which no longer shows the visited household.
+  await page.click("button.chip:has-text('全部')");
   await page.click("button:has-text('立即同步')");
   await page.waitForSelector(`[data-testid=household-row][data-id="${id}"] [data-testid=returned-badge]`, { timeout: 30_000 });
   await page.click(`[data-testid=household-row][data-id="${id}"]`);

@@ -89,6 +89,11 @@ try {
   await page.click("[data-testid=sync-now]");
   await page.waitForSelector("[data-testid=notice]:has-text('现在没有网络')");
   step("立即同步 offline says there is no network");
+  await page.locator("[data-testid=household-row]").first().click();
+  await page.waitForSelector("[data-testid=household-head]");
+  await page.waitForSelector("[data-testid=notice]", { state: "detached", timeout: 1000 });
+  await page.click("button.back");
+  step("the notice did not follow the cadre to the next screen");
 
   // Meanwhile an admin rewrites that household's history: the phone holds the retired one.
   const rewritten = await asAdmin(base, "POST", `/api/admin/households/${id}/rewrite`);

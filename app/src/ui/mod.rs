@@ -104,9 +104,12 @@ pub fn App(ui: Ui) -> impl IntoView {
         list::forget_place();
         ui.page.set(Page::Login);
     };
-    // Every screen but the list (which puts itself back) opens at its top.
+    // Every screen but the list (which puts itself back) opens at its top, without the
+    // notices of the screen before.
     Effect::new(move |_| {
-        if ui.page.get() != Page::List
+        let page = ui.page.get();
+        ui.leave_screen();
+        if page != Page::List
             && let Some(w) = web_sys::window()
         {
             w.scroll_to_with_x_and_y(0.0, 0.0);

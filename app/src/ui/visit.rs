@@ -129,7 +129,7 @@ pub fn VisitForm(ui: Ui, id: String, period: String) -> impl IntoView {
             span.end();
             match saved {
                 Ok(()) => {
-                    ui.say(ui.t("已保存到本机，联网后自动同步", "Saved on this phone; it will sync when online"));
+                    ui.say_next(ui.t("已保存到本机，联网后自动同步", "Saved on this phone; it will sync when online"));
                     ui.page.set(Page::Household(hid.get_value()));
                 }
                 Err(e) => ui.say(format!("{}：{e}", ui.t("保存失败", "Not saved"))),
