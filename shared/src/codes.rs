@@ -59,11 +59,6 @@ pub fn code_lists() -> Vec<CodeList> {
     ]
 }
 
-/// The first code of list `name`.
-pub fn first_code(name: &str) -> Option<&'static str> {
-    code_lists().into_iter().find(|l| l.name == name).and_then(|l| l.codes.first().map(|c| c.code))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

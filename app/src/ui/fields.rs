@@ -4,6 +4,8 @@
 use leptos::prelude::*;
 use shared::{Coded, Lang};
 
+use crate::state::Ui;
+
 /// A select over a coded answer; "—" is unset.
 pub fn coded_select<T, G, S>(lang: RwSignal<Lang>, testid: String, get: G, set: S) -> impl IntoView
 where
@@ -77,6 +79,38 @@ pub fn problem(problems: Memo<Vec<shared::Problem>>, lang: RwSignal<Lang>, path:
         problems.get().into_iter().find(|p| p.path == path).map(|p| {
             let class = if p.severity == shared::Severity::Error { "error" } else { "warning" };
             view! { <p class=class data-testid="problem">{p.message(lang.get()).to_owned()}</p> }
+        })
+    }
+}
+
+/// Under a conflict's values: once one is picked, 确定采用“…” (which runs `confirm` with
+/// the pick's index) and 取消. A pick is settled only after 确定: one stray tap must not
+/// decide it. Used by the phone's and the console's conflict pickers.
+pub fn confirm_pick<C>(
+    ui: Ui,
+    picked: RwSignal<Option<usize>>,
+    labels: Vec<String>,
+    testid: &'static str,
+    confirm: C,
+) -> impl IntoView
+where
+    C: Fn(usize) + Clone + Send + Sync + 'static,
+{
+    move || {
+        picked.get().map(|i| {
+            let text = labels[i].clone();
+            let confirm = confirm.clone();
+            view! {
+                <div class="confirm-pick">
+                    <button class="primary" data-testid=testid on:click=move |_| confirm(i)>
+                        {move || match ui.lang.get() {
+                            Lang::Zh => format!("确定采用“{text}”"),
+                            Lang::En => format!("Keep \"{text}\""),
+                        }}
+                    </button>
+                    <button class="small" on:click=move |_| picked.set(None)>{move || ui.t("取消", "Cancel")}</button>
+                </div>
+            }
         })
     }
 }

@@ -3,11 +3,12 @@
 
 use leptos::prelude::*;
 use shared::indicators::Summary;
-use shared::{Coded, LabourCapacity, Lang, Member, MemberStatus, Relation};
+use shared::{Coded, LabourCapacity, Member, MemberStatus, Relation};
 
 use crate::data;
 use crate::state::{self, Page, Ui};
 use crate::ui::clock;
+use crate::ui::fields::confirm_pick;
 
 /// The household page.
 #[component]
@@ -141,7 +142,6 @@ pub fn Household(ui: Ui, id: String) -> impl IntoView {
                     }
                     .into_any();
                 }
-                // A pick is settled only after 确定: one stray tap must not decide it.
                 let picked = RwSignal::new(None::<usize>);
                 let lang_now = lang.get();
                 let shown: Vec<String> =
@@ -163,8 +163,7 @@ pub fn Household(ui: Ui, id: String) -> impl IntoView {
                     .collect_view();
                 let values: Vec<shared::Scalar> = c.values.iter().map(|v| v.value.clone()).collect();
                 let key = c.key.clone();
-                let confirm = move |_| {
-                    let Some(i) = picked.get_untracked() else { return };
+                let confirm = move |i: usize| {
                     let (hid, key, value) = (hid.clone(), key.clone(), values[i].clone());
                     leptos::task::spawn_local(async move {
                         if let Err(e) = data::resolve(ui, &hid, &key, &value).await {
@@ -172,27 +171,12 @@ pub fn Household(ui: Ui, id: String) -> impl IntoView {
                         }
                     });
                 };
-                let chosen = shown.clone();
                 view! {
                     <li class="conflict" data-testid="conflict">
                         <p>{label}</p>
                         <p class="hint">{move || ui.t("两人录入了不同的值，请选择正确的：", "Two people entered different values; pick the right one:")}</p>
                         {choices}
-                        {move || picked.get().map(|i| {
-                            let text = chosen[i].clone();
-                            let confirm = confirm.clone();
-                            view! {
-                                <div class="confirm-pick">
-                                    <button class="primary" data-testid="conflict-confirm" on:click=confirm>
-                                        {move || match lang.get() {
-                                            Lang::Zh => format!("确定采用“{text}”"),
-                                            Lang::En => format!("Keep \"{text}\""),
-                                        }}
-                                    </button>
-                                    <button class="small" on:click=move |_| picked.set(None)>{move || ui.t("取消", "Cancel")}</button>
-                                </div>
-                            }
-                        })}
+                        {confirm_pick(ui, picked, shown, "conflict-confirm", confirm)}
                     </li>
                 }
                 .into_any()

@@ -67,14 +67,19 @@ struct Place {
     scroll: f64,
 }
 
+impl Place {
+    /// The top of the whole list, no search.
+    const START: Place = Place { query: String::new(), filter: Filter::All, scroll: 0.0 };
+}
+
 thread_local! {
     static KEPT: RefCell<BTreeMap<String, KeptRow>> = const { RefCell::new(BTreeMap::new()) };
-    static PLACE: RefCell<Place> = const { RefCell::new(Place { query: String::new(), filter: Filter::All, scroll: 0.0 }) };
+    static PLACE: RefCell<Place> = const { RefCell::new(Place::START) };
 }
 
 /// Forgets the search, filter and scroll position (another login starts afresh).
 pub fn forget_place() {
-    PLACE.with_borrow_mut(|p| *p = Place { query: String::new(), filter: Filter::All, scroll: 0.0 });
+    PLACE.with_borrow_mut(|p| *p = Place::START);
 }
 
 /// Takes the rows kept in IndexedDB (id, JSON); returns how many could be read.

@@ -136,7 +136,6 @@ pub fn App(ui: Ui) -> impl IntoView {
             }
         });
     };
-    let online = || web_sys::window().is_some_and(|w| w.navigator().on_line());
     let logged_in = move || ui.session.get().is_some();
     view! {
         <header>
@@ -152,13 +151,13 @@ pub fn App(ui: Ui) -> impl IntoView {
         </Show>
         {move || unsent.get().map(|n| view! {
             <div class="leave-warning" role="alertdialog" data-testid="logout-warning">
-                <p>{move || match (ui.lang.get(), online()) {
+                <p>{move || match (ui.lang.get(), sync::online()) {
                     (Lang::Zh, true) => format!("本机还有 {n} 户的记录未同步。先同步再退出吗？"),
                     (Lang::Zh, false) => format!("本机还有 {n} 户的记录未同步，现在没有网络。退出后它们留在本机，只有你本人再次登录后才会同步。"),
                     (Lang::En, true) => format!("{n} households on this phone are not synced yet. Sync before logging out?"),
                     (Lang::En, false) => format!("{n} households on this phone are not synced, and there is no network. They stay on this phone and sync only when you log in again."),
                 }}</p>
-                <Show when=online>
+                <Show when=sync::online>
                     <button class="primary" data-testid="logout-sync" on:click=sync_then_leave>{move || ui.t("先同步，再退出", "Sync, then log out")}</button>
                 </Show>
                 <button data-testid="logout-anyway" on:click=move |_| { unsent.set(None); leave() }>

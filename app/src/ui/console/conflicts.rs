@@ -3,17 +3,12 @@
 //! for everyone after their next sync.
 
 use leptos::prelude::*;
-use shared::Scalar;
 use shared::api::{ConflictItem, ResolveRequest};
 
 use super::{fetch, loaded, post};
 use crate::state::{Page, Ui};
 use crate::ui::clock;
-
-/// How a value reads to people: codes as their label where the field is coded.
-fn shown(key: &str, value: &Scalar, lang: shared::Lang) -> String {
-    shared::fields::value_label(key, value, lang)
-}
+use crate::ui::fields::confirm_pick;
 
 /// The values of one conflict as buttons; `done` runs after the server took the pick.
 pub fn choices(ui: Ui, item: ConflictItem, done: impl Fn() + Copy + 'static) -> impl IntoView {
@@ -23,10 +18,11 @@ pub fn choices(ui: Ui, item: ConflictItem, done: impl Fn() + Copy + 'static) -> 
     } else {
         item.field.field_en.clone()
     };
-    // A pick is settled only after 确定: one stray click must not decide it.
     let picked = RwSignal::new(None::<usize>);
     let lang = ui.lang.get_untracked();
-    let labels: Vec<String> = item.field.values.iter().map(|v| shown(&item.field.key, &v.value, lang)).collect();
+    let labels: Vec<String> =
+        item.field.values.iter().map(|v| shared::fields::value_label(&item.field.key, &v.value, lang)).collect();
+    let shown_labels = labels.clone();
     let buttons = item
         .field
         .values
@@ -37,7 +33,7 @@ pub fn choices(ui: Ui, item: ConflictItem, done: impl Fn() + Copy + 'static) -> 
             view! {
                 <button class="choice" data-testid="console-conflict-choice" data-value=v.value.to_string()
                     class:on=move || picked.get() == Some(i) on:click=move |_| picked.set(Some(i))>
-                    <strong>{labels[i].clone()}</strong>
+                    <strong>{shown_labels[i].clone()}</strong>
                     <small>{who}" · "{clock(v.at)}</small>
                 </button>
             }
@@ -52,8 +48,7 @@ pub fn choices(ui: Ui, item: ConflictItem, done: impl Fn() + Copy + 'static) -> 
         .collect();
     // The caller's callback is not `Send`: kept in the local arena, whose handle is.
     let done = StoredValue::new_local(done);
-    let confirm = move |_| {
-        let Some(i) = picked.get_untracked() else { return };
+    let confirm = move |i: usize| {
         let (path, body) = (path.clone(), requests[i].clone());
         leptos::task::spawn_local(async move {
             match post(ui, path, body).await {
@@ -65,24 +60,12 @@ pub fn choices(ui: Ui, item: ConflictItem, done: impl Fn() + Copy + 'static) -> 
             }
         });
     };
-    let chosen: Vec<String> = item.field.values.iter().map(|v| shown(&item.field.key, &v.value, lang)).collect();
     view! {
         <li class="conflict" data-testid="console-conflict" data-key=item.field.key.clone() data-household=item.household_id.clone()>
             <p><strong>{item.head_name.clone()}</strong>" · "{field}</p>
             <p class="hint">{ui.t("请核实后选择正确的值：", "Check, then pick the right value:")}</p>
             {buttons}
-            {move || picked.get().map(|i| {
-                let text = chosen[i].clone();
-                let confirm = confirm.clone();
-                view! {
-                    <div class="confirm-pick">
-                        <button class="primary" data-testid="console-conflict-confirm" on:click=confirm>
-                            {ui.t("确定采用", "Keep")}" “"{text}"”"
-                        </button>
-                        <button class="small" on:click=move |_| picked.set(None)>{ui.t("取消", "Cancel")}</button>
-                    </div>
-                }
-            })}
+            {confirm_pick(ui, picked, labels, "console-conflict-confirm", confirm)}
             {move || error.get().map(|e| view! { <p class="error">{e}</p> })}
         </li>
     }
