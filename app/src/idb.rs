@@ -1,34 +1,39 @@
-//! The phone's durable store: IndexedDB database `huhujian` with three object stores
-//! keyed by household id: `docs` (Automerge bytes), `sync` (encoded sync state) and
-//! `rows` (the household list's row, with the heads it was computed from: a cache, so
-//! that the list shows before the documents are read). A write resolves only when its
-//! transaction has completed, so "saved" means on disk.
+//! The phone's durable store: one IndexedDB database per login (`session::db_name`:
+//! another cadre on the same phone never reads it) with object stores keyed
+//! by household id: `docs` (Automerge bytes), `sync` (encoded sync state) and `rows`
+//! (the household list's row, with the heads it was computed from: a cache, so that
+//! the list shows before the documents are read); and `drafts` (visits in progress,
+//! keyed by login, household and period: `drafts::key`). A write resolves only when
+//! its transaction has completed, so "saved" means on disk.
 
 use idb::{Database, DatabaseEvent, Factory, ObjectStoreParams, TransactionMode};
 use js_sys::Uint8Array;
 use wasm_bindgen::JsValue;
 
-const NAME: &str = "huhujian";
-/// 2 added `rows`.
-const VERSION: u32 = 2;
+/// 2 added `rows`, 3 `drafts`.
+const VERSION: u32 = 3;
 /// Household documents.
 pub const DOCS: &str = "docs";
 /// Sync states.
 pub const SYNC: &str = "sync";
 /// The household list's rows (`ui::list`).
 pub const ROWS: &str = "rows";
+/// Visits in progress (`drafts`).
+pub const DRAFTS: &str = "drafts";
+/// Every store, in the scope of every write.
+const STORES: [&str; 4] = [DOCS, SYNC, ROWS, DRAFTS];
 
 fn err(e: impl std::fmt::Debug) -> String {
     format!("IndexedDB: {e:?}")
 }
 
-/// Opens (creating) the database.
-pub async fn open() -> Result<Database, String> {
+/// Opens (creating) database `name` (one per login: `session::db_name`).
+pub async fn open(name: &str) -> Result<Database, String> {
     let factory = Factory::new().map_err(err)?;
-    let mut request = factory.open(NAME, Some(VERSION)).map_err(err)?;
+    let mut request = factory.open(name, Some(VERSION)).map_err(err)?;
     request.on_upgrade_needed(|event| {
         if let Ok(db) = event.database() {
-            for store in [DOCS, SYNC, ROWS] {
+            for store in STORES {
                 if !db.store_names().iter().any(|s| s == store) {
                     let _ = db.create_object_store(store, ObjectStoreParams::new());
                 }
@@ -55,14 +60,24 @@ pub async fn all(db: &Database, store: &str) -> Result<Vec<(String, Vec<u8>)>, S
 
 /// Writes several (store, key, bytes) in one transaction; resolves when it is durable.
 pub async fn put_many(db: &Database, items: &[(&str, String, Vec<u8>)]) -> Result<(), String> {
-    if items.is_empty() {
+    write(db, items, &[]).await
+}
+
+/// Writes `puts` and deletes `deletes` (store, key) in one transaction: both or
+/// neither. Resolves when it is durable.
+pub async fn write(db: &Database, puts: &[(&str, String, Vec<u8>)], deletes: &[(&str, String)]) -> Result<(), String> {
+    if puts.is_empty() && deletes.is_empty() {
         return Ok(());
     }
-    let tx = db.transaction(&[DOCS, SYNC, ROWS], TransactionMode::ReadWrite).map_err(err)?;
-    for (store, key, bytes) in items {
+    let tx = db.transaction(&STORES, TransactionMode::ReadWrite).map_err(err)?;
+    for (store, key, bytes) in puts {
         let os = tx.object_store(store).map_err(err)?;
         let value: JsValue = Uint8Array::from(bytes.as_slice()).into();
         os.put(&value, Some(&JsValue::from_str(key))).map_err(err)?.await.map_err(err)?;
+    }
+    for (store, key) in deletes {
+        let os = tx.object_store(store).map_err(err)?;
+        os.delete(JsValue::from_str(key)).map_err(err)?.await.map_err(err)?;
     }
     tx.commit().map_err(err)?.await.map_err(err)?;
     Ok(())

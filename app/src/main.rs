@@ -5,8 +5,10 @@
 
 mod api;
 mod data;
+mod drafts;
 mod idb;
 mod perf;
+mod route;
 mod session;
 mod state;
 mod sync;
@@ -15,15 +17,9 @@ mod ui;
 use std::time::Duration;
 
 use leptos::prelude::*;
-use shared::HouseholdDoc;
-use shared::automerge::sync::State;
 use wasm_bindgen::JsCast;
 
 use crate::state::{SyncStatus, Ui};
-
-/// Documents loaded between two yields to the browser at start (about 7 ms each with
-/// 4× CPU throttling, BENCHMARKS.md): taps and paints wait at most one slice.
-const DOCS_PER_SLICE: usize = 8;
 
 fn main() {
     perf::mark("hhj:main");
@@ -33,10 +29,11 @@ fn main() {
     }
     let ui = Ui {
         rev: RwSignal::new(0),
-        page: RwSignal::new(ui::start_page()),
+        loaded: RwSignal::new(false),
+        page: RwSignal::new(route::start_page(session::load(state::now()).as_ref())),
         lang: RwSignal::new(session::lang()),
         session: RwSignal::new(session::load(state::now())),
-        sync: RwSignal::new(SyncStatus { last_ok: session::last_sync(), ..SyncStatus::default() }),
+        sync: RwSignal::new(SyncStatus::default()),
         storage: RwSignal::new(None),
         notice: RwSignal::new(None),
         period: RwSignal::new(state::current_period()),
@@ -49,48 +46,14 @@ fn main() {
     leptos::task::spawn_local(start(ui));
 }
 
-/// Opens storage, shows the household list from its kept rows, loads every document
-/// (a few at a time, so the page answers taps meanwhile), then keeps syncing.
+/// Opens the cadre's store and reads it (the list shows from its kept rows first),
+/// then keeps syncing.
 async fn start(ui: Ui) {
     register_service_worker();
-    match idb::open().await {
-        Ok(db) => {
-            let db = std::rc::Rc::new(db);
-            state::with(|d| d.db = Some(db.clone()));
-            let rows = perf::start("hhj:load-rows");
-            let kept = ui::keep_rows(idb::all(&db, idb::ROWS).await.unwrap_or_default());
-            rows.end();
-            if kept > 0 {
-                ui.touch();
-            }
-            let loading = perf::start("hhj:load-docs");
-            let docs = idb::all(&db, idb::DOCS).await.unwrap_or_default();
-            let states = idb::all(&db, idb::SYNC).await.unwrap_or_default();
-            for slice in docs.chunks(DOCS_PER_SLICE) {
-                state::with(|d| {
-                    for (id, bytes) in slice {
-                        if let Ok(doc) = HouseholdDoc::load(bytes, d.actor.clone()) {
-                            d.replica.docs.insert(id.clone(), doc);
-                        }
-                    }
-                });
-                gloo_timers::future::TimeoutFuture::new(0).await;
-            }
-            state::with(|d| {
-                for (id, bytes) in states {
-                    if let Ok(s) = State::decode(&bytes) {
-                        d.replica.states.insert(id, s);
-                    }
-                }
-                // Sync and the list's own rows wait for every document.
-                d.loaded = true;
-            });
-            loading.end();
-        }
-        Err(e) => ui.say(format!("本机存储不可用 / Storage unavailable: {e}")),
+    match ui.session.get_untracked() {
+        Some(s) if ui.is_cadre() => data::open(ui, &s.user.id).await,
+        _ => ui.loaded.set(true),
     }
-    ui.sync.update(|s| s.unsynced = state::with(|d| state::unsynced(d)));
-    ui.touch();
     persist_storage(ui).await;
     // Sync now, whenever the network returns, and every minute while online.
     let online = leptos::prelude::window_event_listener(leptos::ev::online, move |_| {

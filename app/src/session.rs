@@ -1,5 +1,6 @@
 //! Small settings in localStorage (gloo-storage): the device id, the cached session,
-//! the language, the last successful sync. Household documents live in IndexedDB.
+//! the language, each login's last successful sync and IndexedDB database name.
+//! Household documents live in IndexedDB.
 
 use gloo_storage::{LocalStorage, Storage};
 use shared::Lang;
@@ -35,6 +36,30 @@ pub fn device_id() -> String {
     id
 }
 
+/// The device id `login` uses on this phone: this installation's, with a short digest
+/// of the login, so that the server keeps one sync state per person on a shared phone
+/// (each person's households are a separate store here: `data::open`).
+pub fn device_for(login: &str) -> String {
+    // FNV-1a: stable and short; a device id has at most 32 characters.
+    let digest = login.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    format!("{}.{:08x}", device_id(), digest as u32)
+}
+
+/// The IndexedDB database of `user`'s households on this phone. The first login after
+/// an update from a single-store app keeps the database it already has (`huhujian`,
+/// with whatever it had not synced); every other login has its own.
+pub fn db_name(user: &str) -> String {
+    const LEGACY_OWNER: &str = "hhj.db.legacy-owner";
+    match LocalStorage::get::<String>(LEGACY_OWNER) {
+        Ok(owner) if owner == user => "huhujian".into(),
+        Ok(_) => format!("huhujian-{user}"),
+        Err(_) => {
+            let _ = LocalStorage::set(LEGACY_OWNER, user);
+            "huhujian".into()
+        }
+    }
+}
+
 /// The cached session, if any and not expired.
 pub fn load(now: i64) -> Option<Session> {
     LocalStorage::get::<Session>(SESSION).ok().filter(|s| s.expires_at > now)
@@ -63,12 +88,12 @@ pub fn set_lang(lang: Lang) {
     let _ = LocalStorage::set(LANG, if lang == Lang::En { "en" } else { "zh" });
 }
 
-/// Unix seconds of the last complete sync.
-pub fn last_sync() -> Option<i64> {
-    LocalStorage::get::<i64>(LAST_SYNC).ok()
+/// Unix seconds of `user`'s last complete sync on this phone.
+pub fn last_sync(user: &str) -> Option<i64> {
+    LocalStorage::get::<i64>(format!("{LAST_SYNC}.{user}")).ok()
 }
 
-/// Records a complete sync.
-pub fn set_last_sync(at: i64) {
-    let _ = LocalStorage::set(LAST_SYNC, at);
+/// Records a complete sync of `user`.
+pub fn set_last_sync(user: &str, at: i64) {
+    let _ = LocalStorage::set(format!("{LAST_SYNC}.{user}"), at);
 }

@@ -11,25 +11,32 @@ use shared::client::Replica;
 use shared::{Date, Lang, Period};
 
 use crate::session::Session;
+pub use crate::ui::Step;
 
 /// Everything stored on the phone, in memory.
 pub struct Data {
-    /// The IndexedDB handle, once open.
+    /// The IndexedDB handle of the logged-in cadre's store, once open.
     pub db: Option<std::rc::Rc<idb::Database>>,
+    /// Whose store is open (a login id).
+    pub owner: Option<String>,
     /// Household documents and their sync states (`shared::client`).
     pub replica: Replica,
     /// This page load's Automerge actor (a new one per load, so two tabs never share one).
     pub actor: ActorId,
     /// Every stored document has been read (at start they are read a few at a time).
     pub loaded: bool,
+    /// Visits in progress (草稿), by `drafts::key`: every login's, each shown only to its own.
+    pub drafts: BTreeMap<String, crate::drafts::Draft>,
 }
 
 thread_local! {
     static DATA: RefCell<Data> = RefCell::new(Data {
         db: None,
+        owner: None,
         replica: Replica::default(),
         actor: ActorId::random(),
         loaded: false,
+        drafts: BTreeMap::new(),
     });
 }
 
@@ -52,8 +59,8 @@ pub enum Page {
     List,
     /// 户详情
     Household(String),
-    /// 走访记录: household, period.
-    Visit(String, String),
+    /// 走访记录: household, period, and the step shown.
+    Visit(String, String, Step),
     /// 督导工作台: coverage, indicators, flagged lists (supervisors and admins).
     Dashboard,
     /// 审核: visits awaiting review, and one household's visit under review.
@@ -64,6 +71,17 @@ pub enum Page {
     Review(String, String),
     /// 系统管理: users, roster import, assignments (admins).
     Admin,
+}
+
+impl Page {
+    /// The screen this page shows: the steps of one visit are one screen (the form stays
+    /// as it is while the cadre goes from step to step).
+    pub fn screen(&self) -> Page {
+        match self {
+            Page::Visit(id, period, _) => Page::Visit(id.clone(), period.clone(), Step::Start),
+            other => other.clone(),
+        }
+    }
 }
 
 /// What the sync bar shows.
@@ -94,6 +112,8 @@ pub struct SyncStatus {
 pub struct Ui {
     /// Bumped when documents change.
     pub rev: RwSignal<u64>,
+    /// Every stored document and draft has been read at start.
+    pub loaded: RwSignal<bool>,
     /// The screen.
     pub page: RwSignal<Page>,
     /// Interface language.

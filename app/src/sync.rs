@@ -39,7 +39,7 @@ pub async fn run(ui: Ui) {
             Ok(()) => {
                 let at = state::now();
                 s.last_ok = Some(at);
-                session::set_last_sync(at);
+                session::set_last_sync(&session.user.id, at);
             }
             Err(e) => s.error = Some(e.clone()),
         }
@@ -48,7 +48,8 @@ pub async fn run(ui: Ui) {
     if result.as_ref().err().map(String::as_str) == Some(UNAUTHORIZED) {
         session::clear();
         ui.session.set(None);
-        ui.page.set(state::Page::Login);
+        crate::data::close(ui);
+        crate::route::replace(ui, state::Page::Login);
     }
     ui.touch();
 }
@@ -70,8 +71,17 @@ async fn session_rounds(ui: &Ui, session: &session::Session) -> Result<(), Strin
         return Err("本机存储尚未就绪 / Storage is not ready yet".into());
     }
     let token = &session.token;
+    // Another login may open its own store while this one awaits the server: nothing
+    // of this session is then applied to it.
+    let mine = || {
+        state::with(|d| d.owner.as_deref() == Some(session.user.id.as_str()))
+            .then_some(())
+            .ok_or_else(|| "已切换账号 / Another login is using the phone".to_owned())
+    };
+    mine()?;
     // New assignments: start tracking them with empty documents.
     let ids = api::household_ids(token).await.map_err(message)?;
+    mine()?;
     let mut engine = state::with(|d| {
         for id in ids {
             let actor = d.actor.clone();
@@ -100,6 +110,7 @@ async fn session_rounds(ui: &Ui, session: &session::Session) -> Result<(), Strin
             s.done = 0;
         });
         let replies = api::sync(token, &batch).await.map_err(message)?;
+        mine()?;
         let stamp = Stamp::new(session.user.id.clone(), session.user.name.clone(), state::now());
         let (applied, writes, db) = state::with(|d| {
             let applied = engine.receive(&mut d.replica, replies, &stamp);

@@ -11,7 +11,7 @@ use crate::model::{EmploymentStatus, HelpState, Household, MemberId, Visit, Visi
 use crate::period::Date;
 
 /// A group of answers the cadre confirms with one tap (与上月相同).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Group {
     /// One labour-force member's work (就业情况).
     Work(MemberId),

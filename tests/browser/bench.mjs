@@ -4,7 +4,7 @@
 // on real errors (the app does not load, a save is refused), never because the machine
 // is slow. Writes OUT_DIR/browser.json (tests/src/bench/mod.rs, `Part`).
 // Usage: node bench.mjs SERVER_URL OUT_DIR [DIST_DIR]   (server started with --demo)
-import { launch } from "./lib.mjs";
+import { launch, toStep } from "./lib.mjs";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -257,6 +257,7 @@ async function fillVisit(page, i) {
   await page.click("[data-testid=mode-in_person]");
   // Today in China: a visit date the form accepts (the demo may hold later dates).
   await page.fill("[data-testid=visit-date]", new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10));
+  await toStep(page, "work");
   const jobs = page.locator("fieldset.member-job");
   const n = await jobs.count();
   for (let j = 0; j < n; j++) {
@@ -267,7 +268,9 @@ async function fillVisit(page, i) {
       await job.locator("input[data-testid^=income-]").fill("3200");
     }
   }
+  await toStep(page, "income");
   await page.fill("[data-testid=income-wage]", "3200");
+  await toStep(page, "review");
   await page.fill("[data-testid=note]", `bench ${i} ${Date.now()}`);
 }
 

@@ -8,7 +8,7 @@
 //      and masked ID numbers;
 //   4. screenshots of the dashboard at desk and phone widths.
 // Usage: node console.mjs BASE_URL ARTIFACTS_DIR
-import { asSupervisor, desk, launch, period as thisMonth, phone } from "./lib.mjs";
+import { asSupervisor, desk, launch, period as thisMonth, phone, toStep } from "./lib.mjs";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 import XLSX from "xlsx";
@@ -57,12 +57,15 @@ try {
   await row.click();
   await page.click("[data-testid=record-visit]");
   await page.click("[data-testid=mode-in_person]");
+  await toStep(page, "work");
   const jobs = page.locator("fieldset.member-job");
   for (let i = 0; i < await jobs.count(); i++) {
     await jobs.nth(i).locator("select[data-testid^=status-]").selectOption("employed");
     await jobs.nth(i).locator("select[data-testid^=channel-]").selectOption("in_county");
   }
+  await toStep(page, "income");
   await page.fill("[data-testid=income-wage]", "300");
+  await toStep(page, "review");
   await page.click("[data-testid=save-visit]");
   await until("the visit reached the server", async () => (await api("/api/households")).find((r) => r.id === id)?.last_visit === period);
   const hh = (await api("/api/households")).find((r) => r.id === id);
@@ -112,8 +115,10 @@ try {
   await page.click("[data-testid=record-visit]");
   assert.match(await page.textContent("[data-testid=returned-banner]"), /工资性收入偏低，请核实后修改/);
   await page.screenshot({ path: `${out}/32-returned-phone.png`, fullPage: true });
-  await page.fill("[data-testid=income-wage]", "3300");
   await page.fill("[data-testid=resubmit-reply]", "已核实，改为3300");
+  await toStep(page, "income");
+  await page.fill("[data-testid=income-wage]", "3300");
+  await toStep(page, "review");
   await page.click("[data-testid=save-visit]");
   await until("the resubmission reached the server",
     async () => (await api(`/api/reviews?period=${period}&status=pending`)).rows.some((r) => r.id === id));

@@ -59,3 +59,10 @@ export async function desk(browser, base, login = "sup01", width = 1280) {
   await page.waitForSelector("[data-testid=coverage-row]", { timeout: 60_000 });
   return { context, page, login };
 }
+
+/// Goes to step `code` of the open visit form (start, work, income, guarantees, risks,
+/// review) by its tab on the progress line, and waits for it to show.
+export async function toStep(page, code) {
+  await page.click(`[data-testid=step-${code}]`);
+  await page.waitForSelector(`[data-testid=visit-step-${code}]:not(.hidden)`);
+}

@@ -4,7 +4,7 @@
 // visit reaches the server without pressing anything, although an admin rewrote that
 // household's history meanwhile (the phone replaces its copy and carries the visit
 // over, PROTOCOL.md §4.5). Screenshots go to the artifacts folder. Usage: node offline.mjs BASE_URL ARTIFACTS_DIR (server started with --demo).
-import { asAdmin, asSupervisor, launch, period } from "./lib.mjs";
+import { asAdmin, asSupervisor, launch, period, toStep } from "./lib.mjs";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 
@@ -47,6 +47,7 @@ try {
   await shot("03-household");
   await page.click("[data-testid=record-visit]");
   await page.click("[data-testid=mode-in_person]");
+  await toStep(page, "work");
   const jobs = page.locator("fieldset.member-job");
   const n = await jobs.count();
   for (let i = 0; i < n; i++) {
@@ -57,9 +58,12 @@ try {
       await job.locator("input[data-testid^=income-]").fill("3200");
     }
   }
+  await shot("04-visit-work");
+  await toStep(page, "income");
   await page.fill("[data-testid=income-wage]", "3200");
+  await toStep(page, "review");
   await page.fill("[data-testid=note]", "离线录入：无信号");
-  await shot("04-visit-form");
+  await shot("04-visit-review");
   await page.click("[data-testid=save-visit]");
   await page.waitForSelector("[data-testid=notice]");
   assert.match(await page.textContent("[data-testid=notice]"), /已保存/);
@@ -69,7 +73,11 @@ try {
   step("the notice went away by itself");
 
   // Reload with no network: the app comes from the service worker, the visit from IndexedDB.
+  // It stays on the screen it was on (its address), and its back button goes to the list.
   await page.reload();
+  await page.waitForSelector("[data-testid=household-head]", { timeout: 30_000 });
+  assert.equal(await page.evaluate(() => location.hash), `#/h/${id}`, "a reload stays on the household");
+  await page.click("button.back");
   await page.waitForSelector(`[data-testid=household-row][data-id="${id}"] .badge.done`, { timeout: 30_000 });
   assert.match(await page.textContent("[data-testid=sync-status]"), /待同步 1/);
   step("reloaded offline: the app and the visit are there, 1 household waits to sync");

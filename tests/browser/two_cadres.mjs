@@ -9,7 +9,7 @@
 // The supervisor then settles the clash in the console's conflict queue, and it
 // disappears from the queue and, after their next sync, from both phones.
 // Usage: node two_cadres.mjs BASE_URL ARTIFACTS_DIR (server started with --demo).
-import { asSupervisor, desk, launch, period as thisMonth, phone as newPhone } from "./lib.mjs";
+import { asSupervisor, desk, launch, period as thisMonth, phone as newPhone, toStep } from "./lib.mjs";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 
@@ -28,11 +28,14 @@ async function recordVisit({ page }, wage, note) {
   await page.click(`[data-testid=household-row][data-id="${id}"]`);
   await page.click("[data-testid=record-visit]");
   await page.click("[data-testid=mode-in_person]");
+  await toStep(page, "work");
   const jobs = page.locator("fieldset.member-job");
   for (let i = 0; i < await jobs.count(); i++) {
     await jobs.nth(i).locator("select[data-testid^=status-]").selectOption("seeking");
   }
+  await toStep(page, "income");
   await page.fill("[data-testid=income-wage]", String(wage));
+  await toStep(page, "review");
   if (note) await page.fill("[data-testid=note]", note);
   await page.click("[data-testid=save-visit]");
   await page.waitForSelector("[data-testid=notice]");

@@ -3,13 +3,16 @@
 //   1. nothing changed since the last visit: open the household, 记录本月走访, 入户,
 //      全部与上月相同, 保存 — every carried answer is this month's, wages are the workers'
 //      sum, nothing that is never carried (notes, 当月返乡) is;
-//   2. one worker now seeks work and the water answer is given anew: that member's
-//      status changed (the hidden job fields are not stored), 饮水 answered, then
-//      全部与上月相同 confirms the rest and leaves both changed groups as entered
-//      (the other 两不愁三保障 answers, not confirmed, are not saved);
-//   3. an untouched form shows no red errors; 是 tapped twice stays 是.
+//   2. one worker now seeks work and the water answer is given anew: on the 就业 step
+//      that member's status changed (the hidden job fields are not stored), on the 保障
+//      step 饮水 answered, then back on the first step 全部与上月相同 confirms the rest
+//      and leaves both changed groups as entered (the other 两不愁三保障 answers, not
+//      confirmed, are not saved);
+//   3. an untouched form shows no red errors; 是 tapped twice stays 是; 下一步 with an
+//      error (已就业 without a channel) stays on the step, outlines the field and says
+//      how many remain.
 // Usage: node visit.mjs BASE_URL ARTIFACTS_DIR (server started with --demo).
-import { asSupervisor, launch, period as thisMonth, phone } from "./lib.mjs";
+import { asSupervisor, launch, period as thisMonth, phone, toStep } from "./lib.mjs";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 
@@ -48,7 +51,7 @@ try {
   assert.equal(await page.evaluate(() => window.scrollY), 0, "a household opens at its top");
   await tap("[data-testid=record-visit]");
   await page.waitForSelector("[data-testid=carried-banner]");
-  const untouched = await page.locator(".visit .error").count();
+  const untouched = await page.locator(".visit .error:visible").count();
   assert.equal(untouched, 0, "an untouched form shows no errors");
   await shot("01-carried");
   await tap("[data-testid=mode-in_person]");
@@ -94,17 +97,48 @@ try {
   await tap(`[data-testid=household-row][data-id="${second.id}"]`);
   await tap("[data-testid=record-visit]");
   await tap("[data-testid=mode-in_person]");
+  await tap("[data-testid=step-next]");
+  await page.waitForSelector("[data-testid=visit-step-work]:not(.hidden)");
   const [changedId] = second.jobs[0];
+  // 下一步 with an error stays, outlines it and says how many remain.
+  const [otherId] = second.jobs[1];
+  const otherStatus = await page.inputValue(`[data-testid=status-${otherId}]`);
+  await page.selectOption(`[data-testid=status-${otherId}]`, "employed");
+  await page.selectOption(`[data-testid=channel-${otherId}]`, "");
+  await page.click("[data-testid=step-next]");
+  await page.waitForSelector(".flagged");
+  assert.ok(await page.locator("[data-testid=visit-step-work]:not(.hidden)").count(), "下一步 with an error stays on the step");
+  // The channel, and the status of every other member (an in-person visit needs each).
+  const remaining = Number((await page.textContent("[data-testid=notice]")).match(/还有 (\d+) 处需要改正/)?.[1]);
+  assert.equal(remaining, await page.locator("[data-testid=visit-step-work] [data-testid=problem].error").count(), "the notice counts the errors shown");
+  assert.equal(await page.locator(".flagged").count(), 1, "the first of them is outlined");
+  assert.equal(await page.evaluate(() => document.activeElement?.closest(".flagged") !== null), true, "and has the cursor");
+  await shot("03-error-outlined");
+  step(`下一步 with 已就业 and no channel: stayed, outlined the first, 还有 ${remaining} 处需要改正`);
+  // Put the other member back as it was (untouched, so 全部与上月相同 confirms it): a new visit.
+  await page.click("button.back");
+  await page.waitForSelector("[data-testid=draft-banner]");
+  await page.click("[data-testid=draft-discard]");
+  await page.click("[data-testid=draft-discard-confirm]");
+  await page.waitForSelector("[data-testid=draft-banner]", { state: "detached" });
+  assert.equal(otherStatus, "", "last month's status is not this month's until confirmed");
+  step("放弃草稿: the half-done visit is gone");
+  taps = 1; typed = 0; // the household row, tapped above
+  await tap("[data-testid=record-visit]");
+  await tap("[data-testid=mode-in_person]");
+  await tap("[data-testid=step-next]");
   taps++;
   await page.selectOption(`[data-testid=status-${changedId}]`, "seeking");
   assert.equal(await page.locator(`[data-testid=channel-${changedId}]`).count(), 0, "job fields hide for a job seeker");
   // 是 tapped twice stays 是.
+  await tap("[data-testid=step-guarantees]");
   await tap("[data-testid=g-water] button:has-text('是')");
   await tap("[data-testid=g-water] button:has-text('是')");
   assert.equal(await page.locator("[data-testid=g-water] button.on").textContent(), "是", "a second tap keeps the answer");
+  await tap("[data-testid=step-start]");
   await tap("[data-testid=same-all]");
   assert.equal(await page.inputValue(`[data-testid=status-${changedId}]`), "seeking", "全部与上月相同 leaves a changed member as entered");
-  await shot("03-one-changed");
+  await shot("04-one-changed");
   await tap("[data-testid=save-visit-top]");
   await page.waitForSelector("[data-testid=notice]");
   assert.ok(taps <= 15 && typed <= 3, `a visit with one change took ${taps} taps and ${typed} typed fields`);

@@ -6,7 +6,7 @@ use shared::indicators::Summary;
 use shared::{Coded, LabourCapacity, Member, MemberStatus, Relation};
 
 use crate::data;
-use crate::state::{self, Page, Ui};
+use crate::state::{self, Page, Step, Ui};
 use crate::ui::clock;
 use crate::ui::fields::confirm_pick;
 
@@ -32,7 +32,17 @@ pub fn Household(ui: Ui, id: String) -> impl IntoView {
     let household = move || data.get().map(|(h, _)| h).unwrap_or_default();
     let period = state::current_period();
     let visit_id = id.clone();
-    let record = move |_| ui.page.set(Page::Visit(visit_id.clone(), period.to_string()));
+    // A visit in progress goes on from its step; otherwise from the first.
+    let record = move |_| {
+        let step = crate::drafts::get(ui, &visit_id, &period.to_string()).map_or(Step::Start, |d| d.step);
+        ui.page.set(Page::Visit(visit_id.clone(), period.to_string(), step));
+    };
+    let draft_id = id.clone();
+    let drafts = Memo::new(move |_| {
+        ui.rev.track();
+        crate::drafts::of_household(ui, &draft_id)
+    });
+    let has_draft = move || drafts.with(|d| d.iter().any(|(p, _)| *p == period.to_string()));
     let lang = ui.lang;
     let flags = move || {
         let h = household();
@@ -214,7 +224,7 @@ pub fn Household(ui: Ui, id: String) -> impl IntoView {
     };
     view! {
         <section class="household">
-            <button class="back" on:click=move |_| ui.page.set(Page::List)>{move || ui.t("‹ 返回列表", "‹ Back")}</button>
+            <button class="back" on:click=move |_| crate::route::back_to(ui, Page::List)>{move || ui.t("‹ 返回列表", "‹ Back")}</button>
             <h2 data-testid="household-head">{move || household().head_name().to_owned()}" · "{id.clone()}</h2>
             <p class="facts">
                 {move || {
@@ -244,8 +254,13 @@ pub fn Household(ui: Ui, id: String) -> impl IntoView {
                     </div>
                 })
             }}
+            {draft_banner(ui, id.clone(), drafts)}
             <button class="primary" data-testid="record-visit" on:click=record>
-                {move || format!("{} {}", ui.t("记录本月走访", "Record this month's visit"), period)}
+                {move || if has_draft() {
+                    format!("{} {}", ui.t("继续本月走访（草稿）", "Go on with this month's visit (draft)"), period)
+                } else {
+                    format!("{} {}", ui.t("记录本月走访", "Record this month's visit"), period)
+                }}
             </button>
             {move || {
                 let items = conflicts();
@@ -267,5 +282,57 @@ pub fn Household(ui: Ui, id: String) -> impl IntoView {
             <h3>{move || ui.t("走访记录", "Visits")}</h3>
             <ul class="history" data-testid="visit-history">{history}</ul>
         </section>
+    }
+}
+
+/// The cadre's visits in progress of this household (草稿), each to go on with or to
+/// discard (after a second tap: a draft may hold a whole visit).
+fn draft_banner(ui: Ui, id: String, drafts: Memo<Vec<(String, crate::drafts::Draft)>>) -> impl IntoView {
+    let id = StoredValue::new(id);
+    let discarding = RwSignal::new(None::<String>);
+    move || {
+        drafts
+            .get()
+            .into_iter()
+            .map(|(period, d)| {
+                let (p, go, drop, sure) = (period.clone(), period.clone(), period.clone(), period.clone());
+                let line = move || match ui.lang.get() {
+                    shared::Lang::Zh => format!("{p} 走访草稿 · 停在“{}” · {}", d.step.label(shared::Lang::Zh), clock(d.at)),
+                    shared::Lang::En => format!("Draft of the {p} visit · at “{}” · {}", d.step.label(shared::Lang::En), clock(d.at)),
+                };
+                let step = d.step;
+                view! {
+                    <div class="draft" data-testid="draft-banner">
+                        <p>{line}</p>
+                        <button class="primary small" data-testid="draft-continue"
+                            on:click=move |_| ui.page.set(Page::Visit(id.get_value(), go.clone(), step))>{move || ui.t("继续", "Go on")}</button>
+                        <Show when=move || discarding.get().as_deref() == Some(sure.as_str()) fallback=move || {
+                            let drop = drop.clone();
+                            view! {
+                                <button class="small" data-testid="draft-discard" on:click=move |_| discarding.set(Some(drop.clone()))>
+                                    {move || ui.t("放弃草稿", "Discard draft")}
+                                </button>
+                            }
+                        }>
+                            {
+                                let period = period.clone();
+                                view! {
+                                    <button class="small danger" data-testid="draft-discard-confirm" on:click=move |_| {
+                                        let period = period.clone();
+                                        leptos::task::spawn_local(async move {
+                                            match crate::drafts::discard(ui, &id.get_value(), &period).await {
+                                                Ok(()) => ui.say(ui.t("草稿已放弃", "Draft discarded")),
+                                                Err(e) => ui.say(e),
+                                            }
+                                        });
+                                    }>{move || ui.t("确定放弃（所填内容将删除）", "Discard it (what was entered is deleted)")}</button>
+                                    <button class="small" on:click=move |_| discarding.set(None)>{move || ui.t("取消", "Cancel")}</button>
+                                }
+                            }
+                        </Show>
+                    </div>
+                }
+            })
+            .collect_view()
     }
 }

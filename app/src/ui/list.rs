@@ -77,6 +77,11 @@ thread_local! {
     static PLACE: RefCell<Place> = const { RefCell::new(Place::START) };
 }
 
+/// Forgets the kept rows in memory (logout: the next login has its own).
+pub fn forget_rows() {
+    KEPT.with_borrow_mut(BTreeMap::clear);
+}
+
 /// Forgets the search, filter and scroll position (another login starts afresh).
 pub fn forget_place() {
     PLACE.with_borrow_mut(|p| *p = Place::START);
@@ -175,6 +180,11 @@ pub fn List(ui: Ui) -> impl IntoView {
         ui.rev.track();
         rows()
     });
+    // Households with a visit in progress (草稿) of this login.
+    let drafted = Memo::new(move |_| {
+        ui.rev.track();
+        crate::drafts::households(ui)
+    });
     let shown = move || {
         let q = query.get();
         let f = filter.get();
@@ -218,6 +228,7 @@ pub fn List(ui: Ui) -> impl IntoView {
                         .into_iter()
                         .map(|r| {
                             let id = r.id.clone();
+                            let draft = drafted.with(|d| d.contains(&r.id));
                             view! {
                                 <li class="row" data-testid="household-row" data-id=r.id.clone()
                                     on:click=move |_| open(id.clone())>
@@ -226,6 +237,7 @@ pub fn List(ui: Ui) -> impl IntoView {
                                         <small>{r.address.clone()}" · "{r.id.clone()}</small>
                                     </div>
                                     <div class="badges">
+                                        {draft.then(|| view! { <span class="badge draft" data-testid="draft-badge">{move || ui.t("草稿", "Draft")}</span> })}
                                         {r.returned.then(|| view! { <span class="badge warn" data-testid="returned-badge">{move || ui.t("已退回", "Returned")}</span> })}
                                         {r.flagged.then(|| view! { <span class="badge warn">{move || ui.t("风险", "Risk")}</span> })}
                                         {(r.conflicts > 0).then(|| view! { <span class="badge conflict">{move || ui.t("冲突", "Conflict")}</span> })}

@@ -17,14 +17,19 @@ pub fn Login(ui: Ui) -> impl IntoView {
         busy.set(true);
         error.set(None);
         leptos::task::spawn_local(async move {
-            match api::login(&login.get_untracked(), &password.get_untracked(), &session::device_id()).await {
+            let who = login.get_untracked();
+            match api::login(&who, &password.get_untracked(), &session::device_for(who.trim())).await {
                 Ok(s) => {
                     session::save(&s);
                     if super::go_elsewhere(Some(&s)) {
                         return;
                     }
+                    let user = s.user.id.clone();
                     ui.session.set(Some(s));
-                    ui.page.set(ui.home());
+                    crate::route::replace(ui, ui.home());
+                    if ui.is_cadre() {
+                        crate::data::open(ui, &user).await;
+                    }
                     sync::run(ui).await;
                 }
                 Err(api::ApiError::Offline) => error.set(Some(

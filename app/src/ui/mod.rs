@@ -15,7 +15,8 @@ mod visit;
 use leptos::prelude::*;
 use shared::Lang;
 
-pub use list::keep_rows;
+pub use list::{forget_rows, keep_rows};
+pub use visit::Step;
 
 use crate::state::{self, Page, SyncStatus, Ui};
 use crate::{session, sync};
@@ -100,10 +101,15 @@ pub fn App(ui: Ui) -> impl IntoView {
         session::clear();
         ui.session.set(None);
         ui.notice.set(None);
-        ui.sync.update(|s| s.refused.clear());
+        // The next login sees none of this one's households, drafts or refusals; what
+        // is not synced stays in this login's own store until it logs in again.
+        crate::data::close(ui);
         list::forget_place();
-        ui.page.set(Page::Login);
+        crate::route::replace(ui, Page::Login);
     };
+    crate::route::install(ui);
+    // The steps of a visit are one screen: going from step to step keeps the form.
+    let screen = Memo::new(move |_| ui.page.get().screen());
     // Every screen but the list (which puts itself back) opens at its top, without the
     // notices of the screen before.
     Effect::new(move |_| {
@@ -139,7 +145,7 @@ pub fn App(ui: Ui) -> impl IntoView {
     let logged_in = move || ui.session.get().is_some();
     view! {
         <header>
-            <h1 on:click=move |_| if logged_in() { ui.page.set(ui.home()) }>{move || ui.t("户户见", "Huhujian")}</h1>
+            <h1 on:click=move |_| if logged_in() { crate::route::back_to(ui, ui.home()) }>{move || ui.t("户户见", "Huhujian")}</h1>
             <span class="who">{move || ui.session.get().map(|s| s.user.name)}</span>
             <button class="small" on:click=toggle>{move || ui.t("English", "中文")}</button>
             <Show when=logged_in>
@@ -169,7 +175,7 @@ pub fn App(ui: Ui) -> impl IntoView {
         {console_nav(ui)}
         {move || ui.notice.get().map(|n| view! { <div class="notice" data-testid="notice">{n}</div> })}
         <main class:wide=move || ui.session.get().is_some_and(|s| s.user.role != shared::api::Role::Cadre)>
-            {move || page_view(ui, ui.page.get())}
+            {move || page_view(ui, screen.get())}
         </main>
     }
 }
@@ -193,7 +199,7 @@ fn page_view(ui: Ui, page: Page) -> AnyView {
         Page::Login => login::Login(login::LoginProps { ui }).into_any(),
         Page::List => list::List(list::ListProps { ui }).into_any(),
         Page::Household(id) => household::Household(household::HouseholdProps { ui, id }).into_any(),
-        Page::Visit(id, period) => visit::VisitForm(visit::VisitFormProps { ui, id, period }).into_any(),
+        Page::Visit(id, period, _) => visit::VisitForm(visit::VisitFormProps { ui, id, period }).into_any(),
         #[cfg(feature = "console")]
         Page::Admin => admin::Admin(admin::AdminProps { ui }).into_any(),
         #[cfg(feature = "console")]
@@ -230,11 +236,6 @@ fn elsewhere(session: Option<&crate::session::Session>) -> Option<&'static str> 
 pub fn go_elsewhere(session: Option<&crate::session::Session>) -> bool {
     let Some(url) = elsewhere(session) else { return false };
     web_sys::window().is_some_and(|w| w.location().replace(url).is_ok())
-}
-
-/// The page for a fresh start: the cached session (and its role) decides.
-pub fn start_page() -> Page {
-    state::home_of(session::load(state::now()).as_ref())
 }
 
 /// A visit's review steps (审核记录) in order: action, who, when, and the comment.

@@ -22,7 +22,7 @@ pub fn ReviewHousehold(ui: Ui, id: String, period: String) -> impl IntoView {
     let reload = move || detail.refetch();
     view! {
         <section class="console-household">
-            <button class="back" data-testid="console-back" on:click=move |_| ui.page.set(ui.return_to.get_untracked())>{move || ui.t("‹ 返回", "‹ Back")}</button>
+            <button class="back" data-testid="console-back" on:click=move |_| crate::route::back_to(ui, ui.return_to.get_untracked())>{move || ui.t("‹ 返回", "‹ Back")}</button>
             {move || match detail.get() {
                 None => view! { <p class="loading">{ui.t("加载中…", "Loading…")}</p> }.into_any(),
                 Some(Err(e)) => view! { <p class="error">{e}</p> }.into_any(),
