@@ -1,10 +1,12 @@
 // The browser half of `cargo xtask bench` (issue 7): the app bundle's size, the cold
-// start from the offline cache in headless Chromium with 4× CPU throttling, and the
-// time to open a household and to save a visit. A benchmark, not a test: it fails only
+// start from the offline cache in headless Chromium with 4× CPU throttling, the time
+// to open a household and to save a visit, the first open over Slow 3G, and the taps
+// of three scripted visits (taps.mjs). A benchmark, not a test: it fails only
 // on real errors (the app does not load, a save is refused), never because the machine
 // is slow. Writes OUT_DIR/browser.json (tests/src/bench/mod.rs, `Part`).
 // Usage: node bench.mjs SERVER_URL OUT_DIR [DIST_DIR]   (server started with --demo)
 import { launch, toStep } from "./lib.mjs";
+import { visitTaps } from "./taps.mjs";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -427,7 +429,7 @@ async function firstOpen(browser) {
 // ---------------------------------------------------------------- run
 const started = Date.now();
 // BENCH_PARTS=first_open (comma-separated) runs only the parts named.
-const parts = (process.env.BENCH_PARTS ?? "bundle,cold,open_save,first_open").split(",");
+const parts = (process.env.BENCH_PARTS ?? "bundle,cold,open_save,first_open,taps").split(",");
 if (parts.includes("bundle")) bundle();
 const browser = await launch();
 const version = browser.version();
@@ -438,6 +440,7 @@ try {
     openSaveRows(await openAndSave(browser, "cadre03", THROTTLE), THROTTLE);
   }
   if (parts.includes("first_open")) await firstOpen(browser);
+  if (parts.includes("taps")) await visitTaps(browser, base, rows, log);
 } finally {
   await browser.close();
 }
