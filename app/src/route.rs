@@ -33,6 +33,7 @@ pub fn hash_of(page: &Page) -> String {
         Page::List => "#/".into(),
         Page::Household(id) => format!("#/h/{}", enc(id)),
         Page::Visit(id, period, step) => format!("#/h/{}/v/{}/{}", enc(id), enc(period), step.code()),
+        Page::Member(id, member) => format!("#/h/{}/m/{}", enc(id), enc(member)),
         Page::Dashboard => "#/dashboard".into(),
         Page::Reviews => "#/reviews".into(),
         Page::Conflicts => "#/conflicts".into(),
@@ -50,6 +51,7 @@ pub fn page_of(hash: &str) -> Option<Page> {
         ["login"] => Page::Login,
         ["h", id] => Page::Household(dec(id)?),
         ["h", id, "v", period, step] => Page::Visit(dec(id)?, dec(period)?, Step::from_code(step)?),
+        ["h", id, "m", member] => Page::Member(dec(id)?, dec(member)?),
         ["dashboard"] => Page::Dashboard,
         ["reviews"] => Page::Reviews,
         ["conflicts"] => Page::Conflicts,
@@ -63,7 +65,7 @@ pub fn page_of(hash: &str) -> Option<Page> {
 /// page, a cadre only the phone's screens, supervisors and admins only the console's.
 pub fn allowed(page: Page, session: Option<&Session>) -> Page {
     let home = home_of(session);
-    let phone = matches!(page, Page::List | Page::Household(_) | Page::Visit(..));
+    let phone = matches!(page, Page::List | Page::Household(_) | Page::Visit(..) | Page::Member(..));
     let fits = match (&home, &page) {
         (Page::Login, _) | (_, Page::Login) => false,
         (Page::List, _) => phone,

@@ -61,6 +61,8 @@ pub enum Page {
     Household(String),
     /// 走访记录: household, period, and the step shown.
     Visit(String, String, Step),
+    /// 成员: household, member (`ui::member::NEW` to add one).
+    Member(String, String),
     /// 督导工作台: coverage, indicators, flagged lists (supervisors and admins).
     Dashboard,
     /// 审核: visits awaiting review, and one household's visit under review.

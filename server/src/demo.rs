@@ -153,6 +153,10 @@ fn person(rng: &mut Rng, surname: &str, relation: Relation, age_from: u16, age_t
         college_graduate: (22..=30).contains(&age) && rng.chance(15),
         vulnerable: age >= 70 && rng.chance(30),
         status: Some(MemberStatus::Present),
+        // Members since the household was registered; no number on the roster.
+        phone: String::new(),
+        change: None,
+        changed_on: None,
     }
 }
 

@@ -3,8 +3,9 @@
 
 use crate::label::Coded;
 use crate::model::{
-    Category, Channel, EmploymentStatus, Guarantee, HelpKind, HelpState, IncomeComponent, LabourCapacity, MemberStatus,
-    Monitoring, PlaceScope, Placement, PlacementArea, Relation, ReviewAction, ReviewStatus, RiskSignal, Sex, VisitMode,
+    Category, Channel, EmploymentStatus, Guarantee, HelpKind, HelpState, IncomeComponent, LabourCapacity, MemberChange,
+    MemberStatus, Monitoring, PlaceScope, Placement, PlacementArea, Relation, ReviewAction, ReviewStatus, RiskSignal,
+    Sex, VisitMode,
 };
 
 /// One coded list.
@@ -41,6 +42,7 @@ pub fn code_lists() -> Vec<CodeList> {
         list::<Relation>(),
         list::<LabourCapacity>(),
         list::<MemberStatus>(),
+        list::<MemberChange>(),
         list::<Category>(),
         list::<Monitoring>(),
         list::<Placement>(),

@@ -327,6 +327,9 @@ field_table!(Member {
     college_graduate => "graduate" ("高校毕业生", "College graduate"),
     vulnerable => "vulnerable" ("鳏寡孤独残", "Widowed, orphaned, alone or disabled"),
     status => "status" ("状态", "Status"),
+    phone => "phone" ("联系电话", "Phone number"),
+    change => "change" ("变动原因", "Change of membership"),
+    changed_on => "changed_on" ("变动日期", "Date of the change"),
 });
 
 field_table!(Employment {

@@ -117,7 +117,8 @@ impl Summary {
             visited_in_person: visit.is_some_and(Visit::is_in_person),
             recorded: visit.is_some_and(recorded),
             monitoring: h.facts.monitoring.unwrap_or(Monitoring::None),
-            present_members: h.members.values().filter(|m| m.is_present()).count() as u32,
+            // Per capita: the members living in the household at the period's end.
+            present_members: h.members.values().filter(|m| m.is_present_on(as_of)).count() as u32,
             ..Summary::default()
         };
         let labour: Vec<&String> =

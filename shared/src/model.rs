@@ -101,6 +101,13 @@ pub struct Member {
     pub vulnerable: bool,
     /// 状态: present, moved out, deceased. `None` reads as present.
     pub status: Option<MemberStatus>,
+    /// 联系电话
+    pub phone: String,
+    /// 成员变动: the last change of membership (birth, marriage, moving, death, split),
+    /// on `changed_on`. `None`: a member since the household was registered.
+    pub change: Option<MemberChange>,
+    /// 变动日期
+    pub changed_on: Option<Date>,
 }
 
 impl Member {
@@ -109,10 +116,33 @@ impl Member {
         matches!(self.status, None | Some(MemberStatus::Present))
     }
 
+    /// Living in the household on `day`: present now and not joined after `day`, or
+    /// gone now but left after `day`. A period's figures count the members present on
+    /// its last day (per-capita income, the labour force).
+    pub fn is_present_on(&self, day: Date) -> bool {
+        let later = self.changed_on.is_some_and(|d| d > day);
+        match (self.is_present(), self.change) {
+            (true, Some(c)) => !(c.joins() && later),
+            (true, None) => true,
+            (false, Some(c)) => !c.joins() && later,
+            (false, None) => false,
+        }
+    }
+
+    /// Records a change of membership on `on`: the status follows the change (a birth,
+    /// marriage in or return makes the member present; death makes them deceased; any
+    /// other leaving, moved out).
+    pub fn record_change(&mut self, change: MemberChange, on: Date) {
+        self.status = Some(change.status());
+        self.change = Some(change);
+        self.changed_on = Some(on);
+    }
+
     /// 劳动力: aged 16 or over on `on`, full or weak labour capacity, not in school,
-    /// and present (seed 002 §(五)). A member with no birth date counts by capacity alone.
+    /// and present on `on` (seed 002 §(五)). A member with no birth date counts by
+    /// capacity alone.
     pub fn is_labour_force(&self, on: Date) -> bool {
-        self.is_present()
+        self.is_present_on(on)
             && !self.in_school
             && matches!(self.labour, Some(LabourCapacity::Full | LabourCapacity::Weak))
             && self.birth_date.is_none_or(|b| b.age_on(on) >= 16)
@@ -400,6 +430,35 @@ coded_enum! {
         Present = ("present", "在户", "Present"),
         MovedOut = ("moved_out", "已迁出", "Moved out"),
         Deceased = ("deceased", "已故", "Deceased"),
+    }
+}
+
+coded_enum! {
+    /// 成员变动原因: why a member joined or left the household.
+    pub enum MemberChange {
+        Birth = ("birth", "出生", "Birth"),
+        MarriageIn = ("marriage_in", "婚入", "Married in"),
+        Returned = ("returned", "迁回", "Moved back"),
+        MarriageOut = ("marriage_out", "婚出", "Married out"),
+        MovedOut = ("moved_out", "迁出", "Moved out"),
+        Split = ("split", "分户", "Household split"),
+        Deceased = ("deceased", "死亡", "Died"),
+    }
+}
+
+impl MemberChange {
+    /// The member comes into the household (birth, marriage in, return).
+    pub fn joins(self) -> bool {
+        matches!(self, MemberChange::Birth | MemberChange::MarriageIn | MemberChange::Returned)
+    }
+
+    /// The member's status after the change.
+    pub fn status(self) -> MemberStatus {
+        match self {
+            c if c.joins() => MemberStatus::Present,
+            MemberChange::Deceased => MemberStatus::Deceased,
+            _ => MemberStatus::MovedOut,
+        }
     }
 }
 

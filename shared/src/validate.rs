@@ -6,7 +6,7 @@
 
 use crate::idcard::{IdNumberError, parse_id_number};
 use crate::label::{Coded, Lang};
-use crate::model::{EmploymentStatus, Household, IncomeComponent, Relation, RiskSignal};
+use crate::model::{EmploymentStatus, Household, IncomeComponent, Member, MemberStatus, Relation, RiskSignal};
 use crate::period::{Date, Period};
 
 /// Which rule a problem breaks.
@@ -58,6 +58,12 @@ pub enum Rule {
     ImplausibleAmount,
     /// Risk "other" without a note saying what it is.
     RiskOtherWithoutNote,
+    /// A change of membership without its date, or dated after today.
+    MemberChangeDate,
+    /// A change of membership that disagrees with the member's status.
+    MemberChangeStatus,
+    /// A contact phone number that is not 11 digits starting with 1, nor a landline.
+    PhoneFormat,
 }
 
 impl Rule {
@@ -193,6 +199,7 @@ fn members(h: &Household, today: Date, r: &mut Report) {
         if m.relation == Some(Relation::Head) && m.is_present() {
             heads.push(id);
         }
+        membership(m, today, &p, r);
         if m.id_number.is_empty() {
             continue;
         }
@@ -244,6 +251,43 @@ fn members(h: &Household, today: Date, r: &mut Report) {
                 "A household has only one head",
             );
         }
+    }
+}
+
+/// A member's change of membership and contact number.
+fn membership(m: &Member, today: Date, p: &dyn Fn(&str) -> String, r: &mut Report) {
+    match (m.change, m.changed_on) {
+        (Some(_), None) => {
+            r.error(p("changed_on"), Rule::MemberChangeDate, "请填写成员变动的日期", "Give the date of the change")
+        }
+        (_, Some(d)) if d > today => r.error(
+            p("changed_on"),
+            Rule::MemberChangeDate,
+            format!("变动日期 {d} 晚于今天"),
+            format!("The change's date {d} is in the future"),
+        ),
+        _ => {}
+    }
+    if let Some(c) = m.change
+        && m.status.unwrap_or(MemberStatus::Present) != c.status()
+    {
+        r.error(
+            p("status"),
+            Rule::MemberChangeStatus,
+            format!("成员状态与变动原因“{}”不一致", c.zh()),
+            format!("The member's status disagrees with the change “{}”", c.en()),
+        );
+    }
+    let digits: String = m.phone.chars().filter(|c| !matches!(c, ' ' | '-')).collect();
+    let mobile = digits.len() == 11 && digits.starts_with('1');
+    let landline = (10..=12).contains(&digits.len()) && digits.starts_with('0');
+    if !digits.is_empty() && (!digits.bytes().all(|b| b.is_ascii_digit()) || !(mobile || landline)) {
+        r.warn(
+            p("phone"),
+            Rule::PhoneFormat,
+            "联系电话应为11位手机号或带区号的固定电话",
+            "A phone number is 11 digits starting with 1, or a landline with its area code",
+        );
     }
 }
 
@@ -364,6 +408,31 @@ mod tests {
         let mut v: Vec<_> = validate(h, today()).into_iter().map(|p| (p.path, p.rule)).collect();
         v.sort_by(|a, b| a.0.cmp(&b.0));
         v
+    }
+
+    #[test]
+    fn a_change_of_membership_needs_its_date_and_agrees_with_the_status() {
+        let mut h = Household::default();
+        h.facts.registry_no = "H".into();
+        let mut m = worker("甲");
+        m.change = Some(MemberChange::MovedOut);
+        h.members.insert("a".into(), m.clone());
+        assert_eq!(
+            rules(&h),
+            [("m/a/changed_on".into(), Rule::MemberChangeDate), ("m/a/status".into(), Rule::MemberChangeStatus)]
+        );
+        m.record_change(MemberChange::MovedOut, "2026-11-30".parse().unwrap());
+        h.members.insert("a".into(), m.clone());
+        assert_eq!(rules(&h), [("m/a/changed_on".into(), Rule::MemberChangeDate)], "after today");
+        m.record_change(MemberChange::MovedOut, "2026-11-02".parse().unwrap());
+        m.phone = "1391234567".into();
+        h.members.insert("a".into(), m.clone());
+        assert_eq!(rules(&h), [("m/a/phone".into(), Rule::PhoneFormat)], "ten digits");
+        for ok in ["139 1234 5678", "0871-6543210"] {
+            m.phone = ok.into();
+            h.members.insert("a".into(), m.clone());
+            assert_eq!(rules(&h), [], "{ok}");
+        }
     }
 
     fn worker(name: &str) -> Member {

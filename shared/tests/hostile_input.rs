@@ -297,6 +297,9 @@ fn full_household() -> Household {
         college_graduate: true,
         vulnerable: true,
         status: Some(MemberStatus::ALL[0]),
+        phone: "13912345678".into(),
+        change: Some(MemberChange::ALL[0]),
+        changed_on: Some("2026-10-02".parse().unwrap()),
     };
     h.members.insert("k1".into(), member);
     let mut v = Visit {

@@ -220,3 +220,31 @@ fn totals_of_parts_absorbed_equal_the_whole() {
         assert_eq!(total, indicators(&all, nov()), "split at {split}");
     }
 }
+
+/// Membership over time: a period's figures count the members living in the household
+/// on its last day. A (above) in 2026-11; a4 died on 2026-10-15, a5 was born on
+/// 2026-11-20 and a2 married out on 2026-12-02. For 2026-10: a1 a2 a3 (a4 gone, a5 not
+/// born) = 3; for 2026-11: a1 a2 a3 a5 = 4, a2 still there and in the labour force.
+#[test]
+fn a_period_counts_the_members_present_at_its_end() {
+    let mut h = household_a();
+    let day = |d: &str| d.parse::<Date>().unwrap();
+    h.members.get_mut("a4").unwrap().record_change(MemberChange::Deceased, day("2026-10-15"));
+    let mut baby = member("甲五", "2026-11-20", LabourCapacity::None);
+    baby.record_change(MemberChange::Birth, day("2026-11-20"));
+    h.members.insert("a5".into(), baby);
+    h.members.get_mut("a2").unwrap().record_change(MemberChange::MarriageOut, day("2026-12-02"));
+    let oct = Summary::of(&h, "2026-10".parse().unwrap());
+    assert_eq!(oct.present_members, 3, "a4 died in October, a5 not born yet");
+    let nov = Summary::of(&h, "2026-11".parse().unwrap());
+    assert_eq!(nov.present_members, 4, "a5 born in November; a2 left only in December");
+    assert_eq!(nov.labour_force, 2, "a2 is still in the labour force in November");
+    let dec: Period = "2026-12".parse().unwrap();
+    assert!(!h.members["a2"].is_labour_force(dec.last_day()), "a2 left in December");
+    assert_eq!(h.members["a2"].status, Some(MemberStatus::MovedOut));
+    assert_eq!(h.members["a4"].status, Some(MemberStatus::Deceased));
+    // Undone (the change recorded by mistake): present again, counted everywhere.
+    let a2 = h.members.get_mut("a2").unwrap();
+    (a2.status, a2.change, a2.changed_on) = (None, None, None);
+    assert!(h.members["a2"].is_labour_force(dec.last_day()));
+}

@@ -324,22 +324,27 @@ fn member_strategy() -> impl Strategy<Value = Member> {
         "[0-9]{17}[0-9X]",
         opt::<LabourCapacity>(),
         any::<[bool; 5]>(),
-        opt::<MemberStatus>(),
+        (opt::<MemberStatus>(), text(), opt::<MemberChange>(), date()),
     )
-        .prop_map(|(name, sex, birth_date, relation, id_number, labour, flags, status)| Member {
-            name,
-            sex,
-            birth_date,
-            relation,
-            id_number,
-            labour,
-            in_school: flags[0],
-            disabled: flags[1],
-            serious_illness: flags[2],
-            college_graduate: flags[3],
-            vulnerable: flags[4],
-            status,
-        })
+        .prop_map(
+            |(name, sex, birth_date, relation, id_number, labour, flags, (status, phone, change, changed_on))| Member {
+                name,
+                sex,
+                birth_date,
+                relation,
+                id_number,
+                labour,
+                in_school: flags[0],
+                disabled: flags[1],
+                serious_illness: flags[2],
+                college_graduate: flags[3],
+                vulnerable: flags[4],
+                status,
+                phone,
+                change,
+                changed_on,
+            },
+        )
 }
 
 fn employment_strategy() -> impl Strategy<Value = Employment> {

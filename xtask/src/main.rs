@@ -154,12 +154,13 @@ fn test() -> Result {
     build_app()?;
     let postgres = ensure_postgres()?;
     let (mut passed, mut failed, ok, on_postgres) = cargo_test(&postgres)?;
-    let checks: [(&str, Check); 9] = [
+    let checks: [(&str, Check); 10] = [
         ("interop", interop),
         ("browser offline", || browser("offline.mjs")),
         ("browser visit", || browser("visit.mjs")),
         ("browser visit steps", || browser("steps.mjs")),
         ("browser shared phone", || browser("shared_phone.mjs")),
+        ("browser members", || browser("member.mjs")),
         ("browser two cadres", || browser("two_cadres.mjs")),
         ("browser conflict", || browser("conflict.mjs")),
         ("browser console", || browser("console.mjs")),

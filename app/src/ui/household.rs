@@ -1,9 +1,9 @@
-//! 户详情: facts, members (add, mark moved out or deceased), flags computed by `shared`,
+//! 户详情: facts, members (each opens its page, `member`; 添加成员), flags computed by `shared`,
 //! visit history, and conflicts with every value and who entered it, to pick from.
 
 use leptos::prelude::*;
 use shared::indicators::Summary;
-use shared::{Coded, LabourCapacity, Member, MemberStatus, Relation};
+use shared::{Coded, MemberStatus};
 
 use crate::data;
 use crate::state::{self, Page, Step, Ui};
@@ -65,7 +65,7 @@ pub fn Household(ui: Ui, id: String) -> impl IntoView {
         }
         out
     };
-    let member_id = id.clone();
+    let member_id = StoredValue::new(id.clone());
     let members = move || {
         let h = household();
         let as_of = period.last_day();
@@ -75,40 +75,23 @@ pub fn Household(ui: Ui, id: String) -> impl IntoView {
             .map(|(mid, m)| {
                 let labour = m.is_labour_force(as_of);
                 let status = m.status.unwrap_or(MemberStatus::Present);
-                let hid = member_id.clone();
-                let mark = move |to: MemberStatus| {
-                    let hid = hid.clone();
-                    let mid = mid.clone();
-                    move |_| {
-                        let hid = hid.clone();
-                        let mid = mid.clone();
-                        leptos::task::spawn_local(async move {
-                            let before = state::with(|d| d.replica.docs.get(&hid).and_then(|x| x.household().ok())).unwrap_or_default();
-                            let mut after = before.clone();
-                            if let Some(m) = after.members.get_mut(&mid) {
-                                m.status = Some(to);
-                            }
-                            if let Err(e) = data::edit(ui, &hid, &before, &after).await {
-                                ui.say(e);
-                            }
-                        });
-                    }
+                let change = match (m.change, m.changed_on) {
+                    (Some(c), Some(d)) if status != MemberStatus::Present => format!(" · {} {d}", c.label(lang.get())),
+                    _ => String::new(),
                 };
+                let open = mid.clone();
                 view! {
-                    <li class="member">
-                        <strong>{m.name.clone()}</strong>
-                        <small>
-                            {m.relation.map(|r| r.label(lang.get()))}" · "{m.birth_date.map(|d| d.to_string())}" · "
-                            {m.labour.map(|l| l.label(lang.get()))}
-                            {labour.then(|| view! { <span class="badge">{move || ui.t("劳动力", "Labour force")}</span> })}
-                            " · "{status.label(lang.get())}
-                        </small>
-                        {(status == MemberStatus::Present).then(|| view! {
-                            <span class="actions">
-                                <button class="small" on:click=mark(MemberStatus::MovedOut)>{move || ui.t("迁出", "Moved out")}</button>
-                                <button class="small" on:click=mark(MemberStatus::Deceased)>{move || ui.t("已故", "Deceased")}</button>
-                            </span>
-                        })}
+                    <li class="member" class:gone=status != MemberStatus::Present data-testid=format!("member-{mid}")>
+                        <button class="member-open" data-testid=format!("edit-member-{mid}")
+                            on:click=move |_| ui.page.set(Page::Member(member_id.get_value(), open.clone()))>
+                            <strong>{m.name.clone()}</strong>
+                            <small>
+                                {m.relation.map(|r| r.label(lang.get()))}" · "{m.birth_date.map(|d| d.to_string())}" · "
+                                {m.labour.map(|l| l.label(lang.get()))}
+                                {labour.then(|| view! { <span class="badge">{move || ui.t("劳动力", "Labour force")}</span> })}
+                                " · "{status.label(lang.get())}{change}
+                            </small>
+                        </button>
                     </li>
                 }
             })
@@ -193,35 +176,7 @@ pub fn Household(ui: Ui, id: String) -> impl IntoView {
             })
             .collect::<Vec<_>>()
     };
-    let add_id = id.clone();
-    let new_name = RwSignal::new(String::new());
-    let new_birth = RwSignal::new(String::new());
-    let new_labour = RwSignal::new(None::<LabourCapacity>);
-    let new_relation = RwSignal::new(None::<Relation>);
-    let add_member = move |_| {
-        let name = new_name.get_untracked().trim().to_owned();
-        if name.is_empty() {
-            return;
-        }
-        let hid = add_id.clone();
-        let birth = new_birth.get_untracked().parse().ok();
-        let (labour, relation) = (new_labour.get_untracked(), new_relation.get_untracked());
-        leptos::task::spawn_local(async move {
-            let before = state::with(|d| d.replica.docs.get(&hid).and_then(|x| x.household().ok())).unwrap_or_default();
-            let mut after = before.clone();
-            let mut raw = [0u8; 5];
-            let _ = getrandom::fill(&mut raw);
-            let mid = format!("p{}", raw.iter().map(|b| format!("{b:02x}")).collect::<String>());
-            after.members.insert(mid, Member { name, birth_date: birth, labour, relation, ..Default::default() });
-            match data::edit(ui, &hid, &before, &after).await {
-                Ok(()) => {
-                    new_name.set(String::new());
-                    new_birth.set(String::new());
-                }
-                Err(e) => ui.say(e),
-            }
-        });
-    };
+    let add_id = StoredValue::new(id.clone());
     view! {
         <section class="household">
             <button class="back" on:click=move |_| crate::route::back_to(ui, Page::List)>{move || ui.t("‹ 返回列表", "‹ Back")}</button>
@@ -271,14 +226,9 @@ pub fn Household(ui: Ui, id: String) -> impl IntoView {
             }}
             <h3>{move || ui.t("家庭成员", "Members")}</h3>
             <ul class="members">{members}</ul>
-            <details class="add-member">
-                <summary>{move || ui.t("添加成员", "Add a member")}</summary>
-                <label>{move || ui.t("姓名", "Name")}<input prop:value=move || new_name.get() on:input=move |ev| new_name.set(event_target_value(&ev)) /></label>
-                <label>{move || ui.t("出生日期", "Birth date")}<input type="date" prop:value=move || new_birth.get() on:input=move |ev| new_birth.set(event_target_value(&ev)) /></label>
-                <label>{move || ui.t("与户主关系", "Relation")}{crate::ui::fields::coded_select(lang, "new-relation".into(), move || new_relation.get(), move |v| new_relation.set(v))}</label>
-                <label>{move || ui.t("劳动能力", "Labour capacity")}{crate::ui::fields::coded_select(lang, "new-labour".into(), move || new_labour.get(), move |v| new_labour.set(v))}</label>
-                <button class="primary" on:click=add_member>{move || ui.t("保存成员", "Save member")}</button>
-            </details>
+            <button data-testid="add-member" on:click=move |_| ui.page.set(Page::Member(add_id.get_value(), crate::ui::member::NEW.into()))>
+                {move || ui.t("＋ 添加成员", "+ Add a member")}
+            </button>
             <h3>{move || ui.t("走访记录", "Visits")}</h3>
             <ul class="history" data-testid="visit-history">{history}</ul>
         </section>

@@ -10,6 +10,7 @@ mod fields;
 mod household;
 mod list;
 mod login;
+mod member;
 mod visit;
 
 use leptos::prelude::*;
@@ -200,6 +201,7 @@ fn page_view(ui: Ui, page: Page) -> AnyView {
         Page::List => list::List(list::ListProps { ui }).into_any(),
         Page::Household(id) => household::Household(household::HouseholdProps { ui, id }).into_any(),
         Page::Visit(id, period, _) => visit::VisitForm(visit::VisitFormProps { ui, id, period }).into_any(),
+        Page::Member(id, mid) => member::MemberPage(member::MemberPageProps { ui, id, mid }).into_any(),
         #[cfg(feature = "console")]
         Page::Admin => admin::Admin(admin::AdminProps { ui }).into_any(),
         #[cfg(feature = "console")]
