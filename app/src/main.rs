@@ -37,7 +37,7 @@ fn main() {
         storage: RwSignal::new(None),
         notice: RwSignal::new(None),
         period: RwSignal::new(state::current_period()),
-        return_to: RwSignal::new(state::Page::Dashboard),
+        return_to: RwSignal::new(state::Page::Dashboard(String::new())),
     };
     if let Some(splash) = web_sys::window().and_then(|w| w.document()).and_then(|d| d.get_element_by_id("splash")) {
         splash.remove();

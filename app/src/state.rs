@@ -63,8 +63,9 @@ pub enum Page {
     Visit(String, String, Step),
     /// 成员: household, member (`ui::member::NEW` to add one).
     Member(String, String),
-    /// 督导工作台: coverage, indicators, flagged lists (supervisors and admins).
-    Dashboard,
+    /// 督导工作台: coverage, indicators, flagged lists (supervisors and admins), with
+    /// where the coverage table is drilled to (`ui::console::dashboard`'s `Drill`).
+    Dashboard(String),
     /// 审核: visits awaiting review, and one household's visit under review.
     Reviews,
     /// 冲突处理: the conflict review queue.
@@ -81,6 +82,7 @@ impl Page {
     pub fn screen(&self) -> Page {
         match self {
             Page::Visit(id, period, _) => Page::Visit(id.clone(), period.clone(), Step::Start),
+            Page::Dashboard(_) => Page::Dashboard(String::new()),
             other => other.clone(),
         }
     }
@@ -199,7 +201,7 @@ pub fn home_of(session: Option<&Session>) -> Page {
     match session {
         None => Page::Login,
         Some(s) if s.user.role == shared::api::Role::Cadre => Page::List,
-        Some(_) => Page::Dashboard,
+        Some(_) => Page::Dashboard(String::new()),
     }
 }
 

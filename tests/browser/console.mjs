@@ -4,6 +4,11 @@
 //      cadre's visit arrives; the site → grid → not-visited drill-down lists them;
 //   2. a visit returned with a comment reaches the cadre's phone, is corrected and
 //      resubmitted, comes back to the queue and is approved; the history keeps it all;
+//      The drill-down has its own address: a household opened from it shows its
+//      cadres, members and last visit, and coming back finds the list as it was;
+//      coverage by cadre starts with the furthest behind and sorts by each column;
+//   2b. the visit after the one decided is one tap away (下一户); two others are
+//      approved at once, each its own review step;
 //   3. the period's XLSX export downloads and parses, with one 户表 row per household
 //      and masked ID numbers;
 //   4. screenshots of the dashboard at desk and phone widths.
@@ -90,6 +95,41 @@ try {
   assert.equal(await notVisited.count(), gridAssigned - gridVisited, "the not-visited list has the grid's unvisited households");
   assert.equal(await sup.page.locator(`[data-testid=not-visited] [data-id="${id}"]`).count(), 0, `${id} is not in it`);
   step(`drill-down ${site} → ${hh.grid}: ${gridVisited}/${gridAssigned}, ${gridAssigned - gridVisited} listed as not visited`);
+  const drilled = await sup.page.evaluate(() => location.hash);
+  assert.match(drilled, /^#\/dashboard\/nv/, "the drill-down has its own address");
+  if (await notVisited.count()) {
+    const other = await notVisited.first().getAttribute("data-id");
+    await notVisited.first().click();
+    await sup.page.waitForSelector("[data-testid=no-visit]");
+    const detail = await api(`/api/households/${other}`);
+    assert.ok(detail.cadres.length >= 1, "the household has a cadre");
+    assert.match(await sup.page.textContent("[data-testid=household-cadres]"), new RegExp(detail.cadres[0].name));
+    assert.equal(await sup.page.locator("[data-testid=console-members] li").count(), Object.keys(detail.household.members).length);
+    const earlier = Object.keys(detail.household.visits).filter((p) => p < period).sort().at(-1);
+    if (earlier) assert.match(await sup.page.textContent(".console-household"), new RegExp(`上次走访 ${earlier}`));
+    await sup.page.screenshot({ path: `${out}/30b-not-visited-household.png`, fullPage: true });
+    await sup.page.click("[data-testid=console-back]");
+    await sup.page.waitForSelector("[data-testid=drill-here]:has-text('本月未入户')");
+    assert.equal(await sup.page.evaluate(() => location.hash), drilled, "back on the drill-down where it was");
+    step(`an unvisited household (${other}) shows its cadre, ${Object.keys(detail.household.members).length} members and its last visit (${earlier}); back finds the drill-down`);
+  }
+  // Coverage by cadre: the furthest behind first, then by each column.
+  await sup.page.click("[data-testid=by-cadre]");
+  await sup.page.waitForSelector("[data-testid=sort-rate].on");
+  const cadreRows = async () => sup.page.locator("[data-testid=coverage-row]").evaluateAll((rows) =>
+    rows.map((r) => ({ label: r.cells[0].textContent, visited: Number(r.dataset.visited), assigned: Number(r.dataset.assigned) })));
+  const rate = (r) => (r.assigned ? r.visited / r.assigned : 1);
+  const byRate = await cadreRows();
+  assert.ok(byRate.length > 2, "several cadres");
+  assert.ok(byRate.every((r, i) => i === 0 || rate(byRate[i - 1]) <= rate(r)), "cadres furthest behind first");
+  await sup.page.click("[data-testid=sort-area]");
+  const byName = await cadreRows();
+  assert.deepEqual(byName.map((r) => r.label), [...byName.map((r) => r.label)].sort(), "sorted by name");
+  await sup.page.click("[data-testid=sort-notvisited]");
+  const byLeft = await cadreRows();
+  assert.ok(byLeft.every((r, i) => i === 0 || byLeft[i - 1].assigned - byLeft[i - 1].visited >= r.assigned - r.visited), "most households left first");
+  step(`coverage by cadre: ${byRate[0].label} furthest behind (${byRate[0].visited}/${byRate[0].assigned}); sorted by each column`);
+  await sup.page.click("[data-testid=by-site]");
 
   // 2. Return for correction, and back.
   await sup.page.click("[data-testid=nav-reviews]");
@@ -135,6 +175,28 @@ try {
   const steps = history.flatMap((h) => h.fields.filter(([k]) => k.endsWith("/act")).map(([, v]) => `${v}:${h.uploaded_by}`));
   assert.deepEqual(steps, ["return:sup01", "resubmit:cadre01", "approve:sup01"]);
   step(`back in the queue with the corrected wage, approved; history: ${steps.join(" → ")}`);
+
+  // 2b. 下一户, and two approved at once.
+  await sup.page.click("[data-testid=review-next]");
+  await sup.page.waitForFunction((id) => location.hash.startsWith("#/review/") && !location.hash.includes(id), id);
+  await sup.page.waitForSelector("[data-testid=review-status][data-status=pending]");
+  step("下一户 opened the next visit awaiting review");
+  await sup.page.click("[data-testid=nav-reviews]");
+  const picks = sup.page.locator("[data-testid=review-list] [data-testid=review-pick]");
+  await picks.first().waitFor();
+  const queued = await sup.page.locator("[data-testid=review-list] [data-testid=console-row]").evaluateAll((r) => r.map((x) => x.dataset.id));
+  const two = queued.slice(0, 2);
+  await picks.nth(0).check();
+  await picks.nth(1).check();
+  await sup.page.click("[data-testid=review-approve-picked]");
+  await sup.page.waitForSelector("[data-testid=notice]:has-text('已审核通过 2 户')");
+  const approved = (await api(`/api/reviews?period=${period}&status=approved`)).rows.map((r) => r.id);
+  for (const done of two) {
+    assert.ok(approved.includes(done), `${done} approved`);
+    const acts = (await api(`/api/households/${done}/history`)).flatMap((h) => h.fields.filter(([k]) => k.endsWith("/act")).map(([, v]) => v));
+    assert.equal(acts.filter((a) => a === "approve").length, 1, `${done}: its own review step`);
+  }
+  step(`two visits approved at once (${two.join(", ")}), each with its own review step`);
 
   // 3. Export.
   await sup.page.click("[data-testid=nav-dashboard]");

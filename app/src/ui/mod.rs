@@ -205,7 +205,7 @@ fn page_view(ui: Ui, page: Page) -> AnyView {
         #[cfg(feature = "console")]
         Page::Admin => admin::Admin(admin::AdminProps { ui }).into_any(),
         #[cfg(feature = "console")]
-        Page::Dashboard => console::dashboard::Dashboard(console::dashboard::DashboardProps { ui }).into_any(),
+        Page::Dashboard(_) => console::dashboard::Dashboard(console::dashboard::DashboardProps { ui }).into_any(),
         #[cfg(feature = "console")]
         Page::Reviews => console::reviews::Reviews(console::reviews::ReviewsProps { ui }).into_any(),
         #[cfg(feature = "console")]
@@ -216,7 +216,7 @@ fn page_view(ui: Ui, page: Page) -> AnyView {
         }
         // The phone bundle has no console: `elsewhere` is on its way to it.
         #[cfg(not(feature = "console"))]
-        Page::Admin | Page::Dashboard | Page::Reviews | Page::Conflicts | Page::Review(..) => {
+        Page::Admin | Page::Dashboard(_) | Page::Reviews | Page::Conflicts | Page::Review(..) => {
             view! { <p class="notice">{move || ui.t("正在打开督导台…", "Opening the console…")}</p> }.into_any()
         }
     }

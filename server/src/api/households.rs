@@ -34,7 +34,8 @@ pub fn detail(r: &mut dyn Reader, session: &Session, id: &str) -> AppResult<Hous
     if !reads_id_numbers(session) {
         mask_household(&mut household);
     }
-    Ok(HouseholdDetail { id: id.to_owned(), household, problems, conflicts })
+    let cadres = r.cadres_of(id)?;
+    Ok(HouseholdDetail { id: id.to_owned(), household, problems, conflicts, cadres })
 }
 
 /// `GET /api/households/{id}`.

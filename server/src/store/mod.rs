@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use shared::HouseholdDoc;
-use shared::api::{AreaCount, AssignedHousehold, HouseholdRow, Role, User, UserRow};
+use shared::api::{AreaCount, AssignedHousehold, HouseholdRow, Person, Role, User, UserRow};
 use shared::automerge::ChangeHash;
 use shared::indicators::{Coverage, Indicators};
 use shared::{Household, Period};
@@ -168,6 +168,8 @@ pub trait Reader {
 
     /// The admin's assignment view: every grid with its counts.
     fn grid_counts(&mut self) -> StoreResult<Vec<AreaCount>>;
+    /// The cadres household `id` is assigned to, with their names, by login.
+    fn cadres_of(&mut self, id: &str) -> StoreResult<Vec<Person>>;
     /// The households of one site (and grid), or of one cadre, with their cadres.
     fn assigned_rows(
         &mut self,

@@ -15,7 +15,7 @@ pub use admin::{
     NewUser, RewriteReport, RowError, UserRow, UserUpdate,
 };
 pub use read::{
-    ConflictItem, CoverageRow, FieldConflict, HistoryItem, HouseholdDetail, IndicatorReport, ResolveRequest,
+    ConflictItem, CoverageRow, FieldConflict, HistoryItem, HouseholdDetail, IndicatorReport, Person, ResolveRequest,
     ReviewQueue, ReviewRequest, TrendPoint,
 };
 

@@ -114,6 +114,18 @@ pub struct HouseholdDetail {
     pub problems: Vec<Problem>,
     /// Conflicted fields.
     pub conflicts: Vec<FieldConflict>,
+    /// The cadres it is assigned to (帮扶干部).
+    pub cadres: Vec<Person>,
+}
+
+/// A user as others see them: login and display name.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+pub struct Person {
+    /// 账号
+    pub id: String,
+    /// 姓名
+    pub name: String,
 }
 
 /// One item of `GET /api/households/{id}/history`.

@@ -10,7 +10,7 @@ use super::charts::{bar, sparkline};
 use super::{
     CoverageRow, HouseholdRow, IndicatorReport, TrendPoint, encode, fetch, household_rows, loaded, percent, thousands,
 };
-use crate::state::Ui;
+use crate::state::{Page, Ui};
 
 /// Where the coverage table is: which grouping, and inside what.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +58,59 @@ impl Drill {
             Drill::NotVisited { .. } => self.clone(),
         }
     }
+
+    /// The drill as the page's address holds it (`Page::Dashboard`): `""`, `site/S`,
+    /// `cadres`, `nv/S/G`, `nvc/LOGIN/NAME`.
+    fn path(&self) -> String {
+        match self {
+            Drill::Sites => String::new(),
+            Drill::Grids(site) => format!("site/{site}"),
+            Drill::Cadres => "cadres".into(),
+            Drill::NotVisited { cadre: Some((id, name)), .. } => format!("nvc/{id}/{name}"),
+            Drill::NotVisited { site, grid, .. } => {
+                format!("nv/{}/{}", site.clone().unwrap_or_default(), grid.clone().unwrap_or_default())
+            }
+        }
+    }
+
+    /// The drill at `path` ([`Drill::path`]); the sites when it names none.
+    fn parse(path: &str) -> Drill {
+        let some = |s: &str| (!s.is_empty()).then(|| s.to_owned());
+        match path.splitn(3, '/').collect::<Vec<_>>().as_slice() {
+            ["site", site] => Drill::Grids((*site).to_owned()),
+            ["cadres"] => Drill::Cadres,
+            ["nvc", id, name] => {
+                Drill::NotVisited { site: None, grid: None, cadre: Some(((*id).into(), (*name).into())) }
+            }
+            ["nv", site, grid] => Drill::NotVisited { site: some(site), grid: some(grid), cadre: None },
+            _ => Drill::Sites,
+        }
+    }
+}
+
+/// A column of the coverage table to sort by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Column {
+    /// 范围, by name.
+    Area,
+    /// Households not yet visited, most first.
+    NotVisited,
+    /// 覆盖率, lowest first.
+    Rate,
+}
+
+impl Column {
+    /// `a` before `b` in this column's own order (ascending for names, furthest
+    /// behind first for the rest).
+    fn order(self, a: &CoverageRow, b: &CoverageRow) -> std::cmp::Ordering {
+        let rate = |r: &CoverageRow| if r.assigned == 0 { 1.0 } else { f64::from(r.visited) / f64::from(r.assigned) };
+        let left = |r: &CoverageRow| r.assigned.saturating_sub(r.visited);
+        match self {
+            Column::Area => a.label.cmp(&b.label),
+            Column::NotVisited => left(b).cmp(&left(a)).then_with(|| a.label.cmp(&b.label)),
+            Column::Rate => rate(a).total_cmp(&rate(b)).then_with(|| left(b).cmp(&left(a))),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -69,7 +122,13 @@ enum Table {
 /// The dashboard.
 #[component]
 pub fn Dashboard(ui: Ui) -> impl IntoView {
-    let drill = RwSignal::new(Drill::Sites);
+    // Where the table is drilled to lives in the address: coming back from a household
+    // finds it as it was, and the back button climbs back up.
+    let drill = Memo::new(move |_| match ui.page.get() {
+        Page::Dashboard(path) => Drill::parse(&path),
+        _ => Drill::Sites,
+    });
+    let go = move |d: Drill| ui.page.set(Page::Dashboard(d.path()));
     let table = LocalResource::new(move || {
         let period = ui.period.get().to_string();
         let d = drill.get();
@@ -111,7 +170,7 @@ pub fn Dashboard(ui: Ui) -> impl IntoView {
         };
         view! {
             <div class="crumbs">
-                {back.map(|b| view! { <button class="small" data-testid="drill-up" on:click=move |_| drill.set(b.clone())>{ui.t("‹ 上一级", "‹ Up")}</button> })}
+                {back.map(|b| view! { <button class="small" data-testid="drill-up" on:click=move |_| go(b.clone())>{ui.t("‹ 上一级", "‹ Up")}</button> })}
                 <span data-testid="drill-here">{here}</span>
             </div>
         }
@@ -134,13 +193,13 @@ pub fn Dashboard(ui: Ui) -> impl IntoView {
             <p class="summary" data-testid="coverage-total">{total}</p>
             <div class="chips">
                 <button class="chip" data-testid="by-site" class:on=move || !matches!(drill.get(), Drill::Cadres | Drill::NotVisited { cadre: Some(_), .. })
-                    on:click=move |_| drill.set(Drill::Sites)>{move || ui.t("按安置点", "By site")}</button>
+                    on:click=move |_| go(Drill::Sites)>{move || ui.t("按安置点", "By site")}</button>
                 <button class="chip" data-testid="by-cadre" class:on=move || matches!(drill.get(), Drill::Cadres | Drill::NotVisited { cadre: Some(_), .. })
-                    on:click=move |_| drill.set(Drill::Cadres)>{move || ui.t("按帮扶干部", "By cadre")}</button>
+                    on:click=move |_| go(Drill::Cadres)>{move || ui.t("按帮扶干部", "By cadre")}</button>
             </div>
             {crumbs}
             {loaded(ui, table, move |t| match t {
-                Table::Coverage(rows) => coverage_table(ui, drill, rows).into_any(),
+                Table::Coverage(rows) => coverage_table(ui, drill.get_untracked(), go, rows).into_any(),
                 Table::Households(rows) if rows.is_empty() => view! { <p>{ui.t("全部已入户。", "Everyone was visited.")}</p> }.into_any(),
                 Table::Households(rows) => household_rows(ui, rows, "not-visited").into_any(),
             })}
@@ -158,30 +217,52 @@ pub fn Dashboard(ui: Ui) -> impl IntoView {
     }
 }
 
-fn coverage_table(ui: Ui, drill: RwSignal<Drill>, rows: Vec<CoverageRow>) -> impl IntoView {
-    let level = drill.get_untracked();
+/// The coverage rows of `level`, sorted by a column the supervisor picks (cadres
+/// furthest behind first to begin with); a row opens the level below.
+fn coverage_table(
+    ui: Ui,
+    level: Drill,
+    go: impl Fn(Drill) + Copy + Send + Sync + 'static,
+    rows: Vec<CoverageRow>,
+) -> impl IntoView {
+    let sort = RwSignal::new(if level == Drill::Cadres { Column::Rate } else { Column::Area });
+    let header = move |column: Column, zh: &'static str, en: &'static str| {
+        view! {
+            <th>
+                <button class="sort" data-testid=format!("sort-{column:?}").to_lowercase() class:on=move || sort.get() == column
+                    on:click=move |_| sort.set(column)>
+                    {move || ui.t(zh, en)}{move || if sort.get() == column { " ▾" } else { "" }}
+                </button>
+            </th>
+        }
+    };
+    let rows = move || {
+        let mut rows = rows.clone();
+        let column = sort.get();
+        rows.sort_by(|a, b| column.order(a, b));
+        rows.into_iter()
+            .map(|r| {
+                let share = (r.assigned > 0).then(|| f64::from(r.visited) / f64::from(r.assigned));
+                let next = level.below(&r);
+                view! {
+                    <tr data-testid="coverage-row" data-key=r.key.clone() data-visited=r.visited data-assigned=r.assigned
+                        on:click=move |_| go(next.clone())>
+                        <td class="link">{r.label.clone()}</td>
+                        <td class="num">{format!("{}/{}", r.visited, r.assigned)}</td>
+                        <td class="rate">{percent(share)}{bar(share, share.is_some_and(|s| s < 1.0))}</td>
+                    </tr>
+                }
+            })
+            .collect_view()
+    };
     view! {
         <table class="coverage" data-testid="coverage">
             <thead><tr>
-                <th>{ui.t("范围", "Area")}</th><th>{ui.t("已入户/户数", "Visited / households")}</th><th>{ui.t("覆盖率", "Rate")}</th>
+                {header(Column::Area, "范围", "Area")}
+                {header(Column::NotVisited, "已入户/户数", "Visited / households")}
+                {header(Column::Rate, "覆盖率", "Rate")}
             </tr></thead>
-            <tbody>
-                {rows
-                    .into_iter()
-                    .map(|r| {
-                        let share = (r.assigned > 0).then(|| f64::from(r.visited) / f64::from(r.assigned));
-                        let next = level.below(&r);
-                        view! {
-                            <tr data-testid="coverage-row" data-key=r.key.clone() data-visited=r.visited data-assigned=r.assigned
-                                on:click=move |_| drill.set(next.clone())>
-                                <td class="link">{r.label.clone()}</td>
-                                <td class="num">{format!("{}/{}", r.visited, r.assigned)}</td>
-                                <td class="rate">{percent(share)}{bar(share, share.is_some_and(|s| s < 1.0))}</td>
-                            </tr>
-                        }
-                    })
-                    .collect_view()}
-            </tbody>
+            <tbody>{rows}</tbody>
         </table>
     }
 }

@@ -55,14 +55,31 @@ fn body(ui: Ui, d: HouseholdDetail, period: String, reload: impl Fn() + Copy + '
         .map(|field| ConflictItem { household_id: d.id.clone(), head_name: h.head_name().to_owned(), field })
         .collect();
     let problems = d.problems;
+    let cadres = if d.cadres.is_empty() {
+        ui.t("未分配", "nobody").to_owned()
+    } else {
+        d.cadres.iter().map(|c| format!("{}（{}）", c.name, c.id)).collect::<Vec<_>>().join("、")
+    };
+    // Not visited this period: the visit before, to see where the household stood.
+    let before = visit.is_none().then(|| h.visits.range(..period.clone()).next_back()).flatten();
+    let before = before.map(|(p, v)| {
+        view! {
+            <h3>{format!("{} {p}", ui.t("上次走访", "Last visit"))}</h3>
+            {visit_view(ui, &h, v)}
+        }
+    });
     view! {
         <h2 data-testid="console-household-head">{head}</h2>
         <p class="facts">{facts}</p>
+        <p data-testid="household-cadres">{ui.t("帮扶干部：", "Cadres: ")}{cadres}</p>
         <h3>{format!("{period} {}", ui.t("走访", "visit"))}</h3>
         {match visit.clone() {
             None => view! { <p data-testid="no-visit">{ui.t("本期尚无走访记录。", "No visit recorded this period.")}</p> }.into_any(),
             Some(v) => visit_view(ui, &h, &v).into_any(),
         }}
+        {before}
+        <h3>{ui.t("家庭成员", "Members")}</h3>
+        <ul class="members" data-testid="console-members">{members(ui, &h, &period)}</ul>
         {(!problems.is_empty()).then(|| view! {
             <h3>{ui.t("需核实", "To check")}</h3>
             <ul class="problems">
@@ -75,6 +92,28 @@ fn body(ui: Ui, d: HouseholdDetail, period: String, reload: impl Fn() + Copy + '
         })}
         {visit.map(|v| review_view(ui, d.id.clone(), period.clone(), v, reload))}
     }
+}
+
+/// The members as the period saw them: relation, age, labour capacity, status.
+fn members(ui: Ui, h: &Household, period: &str) -> impl IntoView + use<> {
+    let lang = ui.lang.get_untracked();
+    let as_of = period.parse::<shared::Period>().map(|p| p.last_day()).ok();
+    h.members
+        .values()
+        .map(|m| {
+            let labour = as_of.is_some_and(|d| m.is_labour_force(d));
+            let parts = [
+                m.relation.map(|r| r.label(lang).to_owned()),
+                m.birth_date.and_then(|b| as_of.map(|d| format!("{}{}", b.age_on(d), ui.t("岁", " years")))),
+                m.labour.map(|l| l.label(lang).to_owned()),
+                labour.then(|| ui.t("劳动力", "labour force").to_owned()),
+                m.status.filter(|s| *s != shared::MemberStatus::Present).map(|s| s.label(lang).to_owned()),
+                m.change.zip(m.changed_on).map(|(c, d)| format!("{} {d}", c.label(lang))),
+            ];
+            let line = parts.into_iter().flatten().collect::<Vec<_>>().join(" · ");
+            view! { <li><strong>{m.name.clone()}</strong>" "{line}</li> }
+        })
+        .collect_view()
 }
 
 fn visit_view(ui: Ui, h: &Household, v: &Visit) -> impl IntoView {
@@ -131,6 +170,22 @@ fn review_view(ui: Ui, id: String, period: String, v: Visit, reload: impl Fn() +
     let thread = crate::ui::review_steps(lang, &v);
     let comment = RwSignal::new(String::new());
     let error = RwSignal::new(None::<String>);
+    // 下一户: the next visit awaiting review, once this one is decided (or skipped).
+    let here = id.clone();
+    let next_period = period.clone();
+    let next = move |_| {
+        let (here, period) = (here.clone(), next_period.clone());
+        leptos::task::spawn_local(async move {
+            let path = format!("/api/reviews?period={period}&status=pending");
+            match fetch::<shared::api::ReviewQueue>(ui, path).await {
+                Ok(q) => match q.rows.into_iter().find(|r| r.id != here) {
+                    Some(r) => ui.page.set(crate::state::Page::Review(r.id, period)),
+                    None => ui.say(ui.t("没有待审核的走访了", "Nothing else awaits review")),
+                },
+                Err(e) => ui.say(e),
+            }
+        });
+    };
     let act = move |action: &'static str| {
         let path = format!("/api/households/{id}/review");
         let period = period.clone();
@@ -169,6 +224,7 @@ fn review_view(ui: Ui, id: String, period: String, v: Visit, reload: impl Fn() +
         <div class="review-actions">
             <button class="primary" data-testid="approve" on:click=approve>{ui.t("审核通过", "Approve")}</button>
             <button class="small" data-testid="return" on:click=send_back>{ui.t("退回修改", "Return for correction")}</button>
+            <button class="small" data-testid="review-next" on:click=next>{ui.t("下一户待审核 ›", "Next awaiting review ›")}</button>
         </div>
         {move || error.get().map(|e| view! { <p class="error" data-testid="review-error">{e}</p> })}
     }

@@ -61,7 +61,7 @@ pub fn ConsoleNav(ui: Ui) -> impl IntoView {
     let tab = move |page: Page, zh: &'static str, en: &'static str, testid: &'static str| {
         let target = page.clone();
         view! {
-            <button class="tab" data-testid=testid class:on=move || ui.page.get() == page
+            <button class="tab" data-testid=testid class:on=move || ui.page.get().screen() == page.screen()
                 on:click=move |_| ui.page.set(target.clone())>
                 {move || ui.t(zh, en)}
             </button>
@@ -69,7 +69,7 @@ pub fn ConsoleNav(ui: Ui) -> impl IntoView {
     };
     view! {
         <nav class="console-nav">
-            {tab(Page::Dashboard, "工作台", "Dashboard", "nav-dashboard")}
+            {tab(Page::Dashboard(String::new()), "工作台", "Dashboard", "nav-dashboard")}
             {tab(Page::Reviews, "审核", "Reviews", "nav-reviews")}
             {tab(Page::Conflicts, "冲突", "Conflicts", "nav-conflicts")}
             <Show when=is_admin>{tab(Page::Admin, "系统管理", "Admin", "nav-admin")}</Show>

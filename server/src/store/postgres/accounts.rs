@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use shared::api::{Area, AreaCount, AssignedHousehold, Role, User, UserRow};
+use shared::api::{Area, AreaCount, AssignedHousehold, Person, Role, User, UserRow};
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
@@ -221,6 +221,17 @@ pub fn grid_counts(c: &PgConn<'_>) -> StoreResult<Vec<AreaCount>> {
         .iter()
         .map(|r| AreaCount { site: r.get(0), grid: r.get(1), households: r.get(2), unassigned: r.get(3) })
         .collect())
+}
+
+pub fn cadres_of(c: &PgConn<'_>, id: &str) -> StoreResult<Vec<Person>> {
+    Ok(c.query(
+        "SELECT u.id, u.name FROM assignments a JOIN users u ON u.id = a.user_id
+         WHERE a.household_id = $1 ORDER BY u.id COLLATE \"C\"",
+        &[&id],
+    )?
+    .iter()
+    .map(|r| Person { id: r.get(0), name: r.get(1) })
+    .collect())
 }
 
 pub fn assigned_rows(

@@ -343,6 +343,9 @@ impl Reader for PgConn<'_> {
     fn grid_counts(&mut self) -> StoreResult<Vec<AreaCount>> {
         accounts::grid_counts(self)
     }
+    fn cadres_of(&mut self, id: &str) -> StoreResult<Vec<shared::api::Person>> {
+        accounts::cadres_of(self, id)
+    }
     fn assigned_rows(
         &mut self,
         site: Option<&str>,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use rusqlite::types::Value;
 use rusqlite::{OptionalExtension, params};
-use shared::api::{Area, AreaCount, AssignedHousehold, Role, User, UserRow};
+use shared::api::{Area, AreaCount, AssignedHousehold, Person, Role, User, UserRow};
 
 use super::Conn;
 use crate::store::{Credentials, NewAccount, StoreResult};
@@ -228,6 +228,16 @@ pub fn grid_counts(conn: &Conn<'_>) -> StoreResult<Vec<AreaCount>> {
         Ok(AreaCount { site: r.get(0)?, grid: r.get(1)?, households: r.get(2)?, unassigned: r.get(3)? })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub fn cadres_of(conn: &Conn<'_>, id: &str) -> StoreResult<Vec<Person>> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT u.id, u.name FROM assignments a JOIN users u ON u.id = a.user_id
+             WHERE a.household_id = ?1 ORDER BY u.id",
+        )?
+        .query_map([id], |r| Ok(Person { id: r.get(0)?, name: r.get(1)? }))?
+        .collect::<Result<_, _>>()?)
 }
 
 pub fn assigned_rows(
