@@ -39,6 +39,10 @@ enum Command {
         /// Fill an empty database with the demo county and print the demo logins.
         #[arg(long)]
         demo: bool,
+        /// Start without checking the SQLite file first (`PRAGMA quick_check`, about a
+        /// second per 100 MB): for a file just checked by hand.
+        #[arg(long)]
+        skip_check: bool,
     },
     /// Create a user. The password is read from HUHUJIAN_PASSWORD or the first line of stdin.
     CreateUser {
@@ -142,8 +146,14 @@ async fn main() -> anyhow::Result<()> {
     let open = || async { Store::open(&spec).await.with_context(|| format!("opening {shown}")) };
     let on_postgres = server::store::postgres::is_url(&spec);
     match cli.command {
-        Command::Serve { bind, app_dir, demo } => {
+        Command::Serve { bind, app_dir, demo, skip_check } => {
             let db = open().await?;
+            // A damaged file is refused before anything is served or written.
+            if !skip_check {
+                let started = std::time::Instant::now();
+                db.check().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                tracing::info!("database checked in {:.1?}", started.elapsed());
+            }
             if demo {
                 let started = std::time::Instant::now();
                 let n = db.write(|w| server::demo::seed(w)).await.map_err(fail)?;
@@ -157,10 +167,11 @@ async fn main() -> anyhow::Result<()> {
             }
             let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
             println!("\nhuhujian is listening on http://{}/", listener.local_addr()?);
-            let shutdown = async {
-                let _ = tokio::signal::ctrl_c().await;
-            };
-            server::serve(listener, server::AppState { store: db, app_dir }, shutdown).await?;
+            server::serve(listener, server::AppState { store: db.clone(), app_dir }, stop_signal()).await?;
+            // `systemctl stop` (SIGTERM) or Ctrl-C: requests under way were answered;
+            // now the file alone holds everything.
+            db.close().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            tracing::info!("stopped cleanly");
         }
         Command::CreateUser { login, name, role, area } => {
             let role = match role.as_str() {
@@ -302,4 +313,27 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Completes at Ctrl-C (SIGINT) or SIGTERM (`systemctl stop`, `docker stop`).
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }

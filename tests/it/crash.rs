@@ -152,6 +152,14 @@ impl ServerProcess {
         }
     }
 
+    /// SIGTERM (what `systemctl stop` sends), then waits for the process to end.
+    pub(crate) fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args(["-TERM", &pid]).status().expect("kill -TERM");
+        assert!(sent.success(), "kill -TERM {pid}");
+        self.child.wait().expect("wait")
+    }
+
     /// SIGKILL, then reap.
     pub(crate) fn kill(mut self) {
         self.child.kill().expect("kill");

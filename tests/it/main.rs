@@ -15,6 +15,7 @@ mod durability;
 mod export;
 mod health;
 mod hostile;
+mod lifecycle;
 mod load;
 mod logs;
 mod postgres;

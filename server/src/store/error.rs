@@ -18,6 +18,18 @@ pub enum StoreError {
         /// The newest version this program knows.
         supported: i64,
     },
+    /// The database file is damaged: SQLite's own check found faults in it.
+    #[error(
+        "数据库文件已损坏，服务器未启动；请用 `server restore` 从备份恢复（先复制保存这个文件）。\n\
+         The database file {path} is damaged, so the server did not start; restore it from a \
+         backup with `server restore` (keep a copy of this file first). SQLite's check says: {detail}"
+    )]
+    Damaged {
+        /// The file.
+        path: String,
+        /// What the check reported (its first lines).
+        detail: String,
+    },
     /// A stored household document does not load.
     #[error("household {household}: the stored document is damaged ({detail})")]
     Corrupt {

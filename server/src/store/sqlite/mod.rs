@@ -87,9 +87,36 @@ fn configure(conn: &Connection) -> StoreResult<()> {
     Ok(())
 }
 
+/// `e` as [`StoreError::Damaged`] when SQLite says the file at `path` is damaged or
+/// not a database; otherwise as it is.
+fn damaged(path: &Path, e: rusqlite::Error) -> StoreError {
+    match e {
+        rusqlite::Error::SqliteFailure(code, message)
+            if matches!(code.code, rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) =>
+        {
+            StoreError::Damaged {
+                path: path.display().to_string(),
+                detail: message.unwrap_or_else(|| code.to_string()),
+            }
+        }
+        other => other.into(),
+    }
+}
+
 impl Sqlite {
-    /// Opens (creating if needed) and migrates the database at `path`.
+    /// Opens (creating if needed) and migrates the database at `path`. A file SQLite
+    /// finds damaged or not a database at all is [`StoreError::Damaged`].
     pub fn open(path: &Path) -> StoreResult<Self> {
+        Self::open_file(path).map_err(|e| match e {
+            StoreError::Engine(inner) => match inner.downcast::<rusqlite::Error>() {
+                Ok(e) => damaged(path, *e),
+                Err(other) => StoreError::Engine(other),
+            },
+            other => other,
+        })
+    }
+
+    fn open_file(path: &Path) -> StoreResult<Self> {
         let mut writer = Connection::open(path)?;
         writer.pragma_update(None, "journal_mode", "WAL")?;
         // FULL: a commit is on disk before the server acknowledges a sync.
@@ -103,6 +130,33 @@ impl Sqlite {
             permits: tokio::sync::Semaphore::new(READERS),
             long_permits: tokio::sync::Semaphore::new(LONG_READERS),
         })))
+    }
+
+    /// SQLite's `quick_check` of the whole file (every page and index, in a read
+    /// snapshot): a damaged file is refused before anything is served from it.
+    pub fn check(&self) -> StoreResult<()> {
+        let path = &self.0.path;
+        let conn = self.take_reader()?;
+        let lines = (|| -> rusqlite::Result<Vec<String>> {
+            let mut stmt = conn.prepare("PRAGMA quick_check")?;
+            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+            rows.take(5).collect()
+        })();
+        self.give_back(conn);
+        match lines {
+            Ok(lines) if lines.len() == 1 && lines[0] == "ok" => Ok(()),
+            Ok(lines) => Err(StoreError::Damaged { path: path.display().to_string(), detail: lines.join("; ") }),
+            // So damaged that the check itself cannot read the file.
+            Err(e) => Err(damaged(path, e)),
+        }
+    }
+
+    /// Moves everything in the write-ahead log into the file and empties the log, so
+    /// that the file alone holds the database (a stop, then a copy of the file).
+    pub fn checkpoint(&self) -> StoreResult<()> {
+        let conn = self.lock();
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     /// The file.
