@@ -73,12 +73,45 @@ pub struct Summary {
     pub welfare_posts: u32,
     /// The household's wage income this period.
     pub wage_income: i64,
+    /// 三个不减 of the same month a year earlier, when this period and that one both
+    /// have a recorded visit: the household is then compared with itself.
+    pub year_ago: Option<Three>,
     /// Employed members by channel.
     pub by_channel: BTreeMap<Channel, u32>,
     /// Employed members by place scope.
     pub by_scope: BTreeMap<PlaceScope, u32>,
     /// Employed members by industry (as written, trimmed; empty = "unknown").
     pub by_industry: BTreeMap<String, u32>,
+}
+
+/// 三个不减's three figures of one visit: people employed, public-welfare posts, wages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+pub struct Three {
+    /// Everybody recorded as employed.
+    pub employed: u32,
+    /// Employed on a public-welfare post (公益性岗位).
+    pub welfare_posts: u32,
+    /// 工资性收入
+    pub wage_income: i64,
+}
+
+impl Three {
+    /// The figures of visit `v`.
+    pub fn of(v: &Visit) -> Three {
+        let employed: Vec<_> = v.employment.values().filter(|e| e.status == Some(EmploymentStatus::Employed)).collect();
+        Three {
+            employed: employed.len() as u32,
+            welfare_posts: employed.iter().filter(|e| e.channel == Some(Channel::WelfarePost)).count() as u32,
+            wage_income: v.income.wage.unwrap_or(0),
+        }
+    }
+
+    fn add(&mut self, other: Three) {
+        self.employed += other.employed;
+        self.welfare_posts += other.welfare_posts;
+        self.wage_income += other.wage_income;
+    }
 }
 
 fn recorded(v: &Visit) -> bool {
@@ -138,6 +171,9 @@ impl Summary {
             if last3.len() == STABLE_PERIODS {
                 s.stable_employed = labour.iter().filter(|id| last3.iter().all(|v| employed(id, v))).count() as u32;
             }
+            let three = Three::of(v);
+            (s.employed_people, s.welfare_posts, s.wage_income) =
+                (three.employed, three.welfare_posts, three.wage_income);
             for e in v.employment.values() {
                 if e.returned == Some(true) {
                     s.returned += 1;
@@ -145,12 +181,8 @@ impl Summary {
                 if e.status != Some(EmploymentStatus::Employed) {
                     continue;
                 }
-                s.employed_people += 1;
                 if let Some(c) = e.channel {
                     *s.by_channel.entry(c).or_default() += 1;
-                    if c == Channel::WelfarePost {
-                        s.welfare_posts += 1;
-                    }
                 }
                 if let Some(scope) = e.place_scope.or_else(|| e.channel.and_then(Channel::implied_scope)) {
                     *s.by_scope.entry(scope).or_default() += 1;
@@ -159,7 +191,7 @@ impl Summary {
             }
             s.zero_employment = seeking && s.employed_people == 0;
             s.one_in_work = s.labour_force > 0 && s.employed_people > 0;
-            s.wage_income = v.income.wage.unwrap_or(0);
+            s.year_ago = h.visits.get(&period.plus_months(-12).to_string()).filter(|v| recorded(v)).map(Three::of);
             s.risk = !v.risks.is_empty();
             let previous = recorded_visits.get(1);
             s.new_risk = v.risks.iter().any(|r| !previous.is_some_and(|p| p.risks.contains(r)));
@@ -226,6 +258,12 @@ pub struct Indicators {
     pub welfare_posts: u32,
     /// Σ wage income this period.
     pub wage_income: i64,
+    /// Households recorded this period and in the same month a year earlier.
+    pub year_on_year: u32,
+    /// 三个不减 of those households this period…
+    pub three_now: Three,
+    /// …and a year earlier.
+    pub three_year_ago: Three,
     /// Employed by channel.
     pub by_channel: BTreeMap<Channel, u32>,
     /// Employed by place scope.
@@ -272,6 +310,15 @@ impl Indicators {
         self.returned += s.returned;
         self.welfare_posts += s.welfare_posts;
         self.wage_income += s.wage_income;
+        if let Some(before) = s.year_ago.filter(|_| s.recorded) {
+            self.year_on_year += 1;
+            self.three_now.add(Three {
+                employed: s.employed_people,
+                welfare_posts: s.welfare_posts,
+                wage_income: s.wage_income,
+            });
+            self.three_year_ago.add(before);
+        }
         for (k, n) in &s.by_channel {
             *self.by_channel.entry(*k).or_default() += n;
         }
@@ -311,6 +358,9 @@ impl Indicators {
             returned,
             welfare_posts,
             wage_income,
+            year_on_year,
+            three_now,
+            three_year_ago,
             by_channel,
             by_scope,
             by_industry,
@@ -336,6 +386,9 @@ impl Indicators {
         self.returned += returned;
         self.welfare_posts += welfare_posts;
         self.wage_income += wage_income;
+        self.year_on_year += year_on_year;
+        self.three_now.add(three_now);
+        self.three_year_ago.add(three_year_ago);
         for (k, n) in monitored {
             *self.monitored.entry(k).or_default() += n;
         }
@@ -350,6 +403,10 @@ impl Indicators {
         }
     }
 
+    /// 三个不减's figures over every household counted.
+    pub fn three(&self) -> Three {
+        Three { employed: self.employed_people, welfare_posts: self.welfare_posts, wage_income: self.wage_income }
+    }
     /// 户户见 coverage: visited in person ÷ households.
     pub fn coverage(&self) -> Option<f64> {
         ratio(self.visited_in_person, self.households)
@@ -381,7 +438,9 @@ pub fn indicators<'a>(households: impl IntoIterator<Item = &'a Household>, perio
     out
 }
 
-/// 三个不减: employed people, public-welfare posts and wage income, now and at the baseline.
+/// 三个不减: employed people, public-welfare posts and wage income, now and at the
+/// baseline, like with like ([`Basis`]): a month still being visited must not look like
+/// a fall.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 pub struct ThreeNoDecrease {
@@ -391,15 +450,46 @@ pub struct ThreeNoDecrease {
     pub welfare_posts: (u32, u32),
     /// (now, baseline) wage income.
     pub wage_income: (i64, i64),
+    /// Which households are compared.
+    pub basis: Basis,
+    /// (now, baseline) households compared.
+    pub households: (u32, u32),
+}
+
+/// Which households 三个不减 compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum Basis {
+    /// Every household: both months are complete (every household's visit recorded).
+    Complete,
+    /// The households recorded in both months, each compared with itself: a month is
+    /// not complete, and the baseline is the same month a year earlier.
+    SameHouseholds,
+    /// Every household though a month is not complete: a baseline other than the same
+    /// month a year earlier is compared in total only.
+    Incomplete,
 }
 
 impl ThreeNoDecrease {
-    /// Compares `now` with `baseline` (the same set of households, another period).
-    pub fn compare(now: &Indicators, baseline: &Indicators) -> Self {
+    /// Compares `now` with `baseline`: in total when both months are complete; else
+    /// household by household when `baseline` is the same month a year earlier
+    /// (`Indicators::three_now` and `three_year_ago`); else in total, saying so.
+    pub fn compare(now: &Indicators, baseline: &Indicators, year_ago: bool) -> Self {
+        let complete = |i: &Indicators| i.households > 0 && i.recorded >= i.households;
+        let (basis, a, b, households) = match (complete(now) && complete(baseline), year_ago) {
+            (true, _) => (Basis::Complete, now.three(), baseline.three(), (now.households, baseline.households)),
+            (false, true) => {
+                (Basis::SameHouseholds, now.three_now, now.three_year_ago, (now.year_on_year, now.year_on_year))
+            }
+            (false, false) => (Basis::Incomplete, now.three(), baseline.three(), (now.recorded, baseline.recorded)),
+        };
         Self {
-            employed: (now.employed_people, baseline.employed_people),
-            welfare_posts: (now.welfare_posts, baseline.welfare_posts),
-            wage_income: (now.wage_income, baseline.wage_income),
+            employed: (a.employed, b.employed),
+            welfare_posts: (a.welfare_posts, b.welfare_posts),
+            wage_income: (a.wage_income, b.wage_income),
+            basis,
+            households,
         }
     }
     /// None of the three went down.

@@ -2,7 +2,7 @@
 //! hand in the comments, then checked against `shared::indicators`.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use shared::indicators::{Coverage, Summary, ThreeNoDecrease, coverage_by, indicators};
+use shared::indicators::{Basis, Coverage, Indicators, Summary, ThreeNoDecrease, coverage_by, indicators};
 use shared::*;
 
 fn member(name: &str, birth: &str, labour: LabourCapacity) -> Member {
@@ -164,11 +164,30 @@ fn three_no_decrease_against_the_same_month_last_year() {
     let base = indicators(&all, nov().plus_months(-12));
     // Baseline 2025-11: only A was visited: a1 employed, no welfare post, wage 5000.
     // Now: a1 and b1 employed (2), one welfare post, wages 7500. Nothing decreased.
-    let t = ThreeNoDecrease::compare(&now, &base);
-    assert_eq!(t, ThreeNoDecrease { employed: (2, 1), welfare_posts: (1, 0), wage_income: (7500, 5000) });
+    // Neither month is complete, so each household recorded in both is compared with
+    // itself: only A, a1 employed in both, no welfare post, wages 6000 against 5000.
+    let t = ThreeNoDecrease::compare(&now, &base, true);
+    assert_eq!(
+        t,
+        ThreeNoDecrease {
+            employed: (1, 1),
+            welfare_posts: (0, 0),
+            wage_income: (6000, 5000),
+            basis: Basis::SameHouseholds,
+            households: (1, 1)
+        }
+    );
     assert!(t.holds());
+    // Another baseline: in total (B's b1 counts now, nobody then), and it says so.
+    let other = ThreeNoDecrease::compare(&now, &base, false);
+    assert_eq!((other.employed, other.welfare_posts, other.wage_income), ((2, 1), (1, 0), (7500, 5000)));
+    assert_eq!(other.basis, Basis::Incomplete);
     // Reversed (as if the baseline were the later period), all three decrease.
-    assert!(!ThreeNoDecrease::compare(&base, &now).holds());
+    assert!(!ThreeNoDecrease::compare(&base, &now, false).holds());
+    // Both complete: every household, in total.
+    let complete = Indicators { households: 4, recorded: 4, employed_people: 3, ..Indicators::default() };
+    let whole = ThreeNoDecrease::compare(&complete, &complete, true);
+    assert_eq!((whole.basis, whole.employed, whole.households), (Basis::Complete, (3, 3), (4, 4)));
 }
 
 #[test]

@@ -213,3 +213,47 @@ async fn trend_and_cadre_filters_count_what_was_recorded() {
     assert_eq!(cadre_detail.status(), StatusCode::NOT_FOUND, "H2 is c1's");
     server.stop().await;
 }
+
+/// 三个不减 compares like with like (issue 17): while 2026-11 is still being visited,
+/// only the households recorded both then and in 2025-11 are compared, each with
+/// itself. H1 and H2 were visited in 2025-11, both with a worker; so far in 2026-11
+/// only H1 (the same worker, a higher wage). In total that looks like a fall (1 worker
+/// against 2); like with like it is 1 against 1, and wages rose.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_no_decreases_compares_the_same_households_while_a_month_is_not_complete() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = roster_server(&dir).await;
+    let mut c1 = Phone::login(&server, "c1", "phone-c1").await;
+    let admin = Phone::login(&server, "admin", "desk-admin").await;
+    c1.want(&["H1", "H2"]);
+    c1.sync().await;
+    let stamp = Stamp::new("c1", "李明", 1_795_000_000);
+    for (id, period, wage) in [("H1", "2025-11", 3000), ("H2", "2025-11", 2000), ("H1", P, 3500)] {
+        c1.docs
+            .get_mut(id)
+            .unwrap()
+            .edit(&stamp, |h| {
+                let v = h.visits.entry(period.into()).or_default();
+                v.mode = Some(VisitMode::InPerson);
+                v.income.wage = Some(wage);
+                v.employment.entry("a".into()).or_default().status = Some(shared::EmploymentStatus::Employed);
+            })
+            .unwrap();
+    }
+    assert!(c1.sync().await.refused.is_empty());
+    let report: Value = admin.get_json(&format!("/api/indicators?period={P}")).await;
+    let three = &report["three_no_decrease"];
+    assert_eq!(report["baseline"], "2025-11");
+    assert_eq!(three["basis"], "same_households", "{report}");
+    assert_eq!(three["households"], json!([1, 1]));
+    assert_eq!((three["employed"].clone(), three["wage_income"].clone()), (json!([1, 1]), json!([3500, 3000])));
+    assert_eq!(report["three_no_decrease_holds"], true);
+    // In total it would have been 1 worker against 2.
+    assert_eq!(report["indicators"]["employed_people"], 1);
+    let base: Value = admin.get_json("/api/indicators?period=2025-11&baseline=2024-11").await;
+    assert_eq!(base["indicators"]["employed_people"], 2);
+    // Another baseline is compared in total, and the answer says so.
+    let other: Value = admin.get_json(&format!("/api/indicators?period={P}&baseline=2025-10")).await;
+    assert_eq!(other["three_no_decrease"]["basis"], "incomplete");
+    server.stop().await;
+}

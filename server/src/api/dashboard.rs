@@ -94,7 +94,8 @@ pub async fn indicators(
             Ok((r.indicators(&selection, period)?, base))
         })
         .await?;
-    let three = base_ind.map(|base| ThreeNoDecrease::compare(&now_ind, &base));
+    let year_ago = baseline == Some(period.plus_months(-12));
+    let three = base_ind.map(|base| ThreeNoDecrease::compare(&now_ind, &base, year_ago));
     Ok(Json(IndicatorReport {
         period: period.to_string(),
         baseline: baseline.map(|b| b.to_string()),

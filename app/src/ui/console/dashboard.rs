@@ -3,8 +3,8 @@
 //! employment by channel, place and industry, the flagged lists, and the export.
 
 use leptos::prelude::*;
-use shared::Coded;
-use shared::indicators::Indicators;
+use shared::indicators::{Basis, Indicators};
+use shared::{Coded, Lang};
 
 use super::charts::{bar, sparkline};
 use super::{
@@ -399,8 +399,29 @@ fn cards(ui: Ui, report: &IndicatorReport, trend: &[TrendPoint]) -> impl IntoVie
         },
     ];
     let baseline = report.baseline.clone().unwrap_or_else(|| "—".to_owned());
+    // Like with like: say which households the comparison holds.
+    let basis = three.map(|t| match (t.basis, ui.lang.get_untracked()) {
+        (Basis::Complete, Lang::Zh) => format!("两期均已走访完毕，{} 户全部对比", t.households.0),
+        (Basis::Complete, Lang::En) => format!("both months complete: all {} households", t.households.0),
+        (Basis::SameHouseholds, Lang::Zh) => format!("本期尚未走访完，只比较两期都有记录的 {} 户", t.households.0),
+        (Basis::SameHouseholds, Lang::En) => {
+            format!("a month is not complete: only the {} households recorded in both", t.households.0)
+        }
+        (Basis::Incomplete, Lang::Zh) => {
+            format!("有一期尚未走访完，按已记录的户合计对比（{}/{} 户）", t.households.0, t.households.1)
+        }
+        (Basis::Incomplete, Lang::En) => {
+            format!(
+                "a month is not complete: totals of the households recorded ({}/{})",
+                t.households.0, t.households.1
+            )
+        }
+    });
     view! {
-        <p class="hint">{format!("{} {baseline}", ui.t("三个不减基期", "Baseline of the three no-decreases:"))}</p>
+        <p class="hint" data-testid="three-basis">
+            {format!("{} {baseline}", ui.t("三个不减基期", "Baseline of the three no-decreases:"))}
+            {basis.map(|b| format!(" · {b}"))}
+        </p>
         <div class="cards">
             {cards
                 .into_iter()

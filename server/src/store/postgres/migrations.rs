@@ -199,6 +199,11 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX unknown_logins_until ON unknown_logins(locked_until);
     "#,
+    // 4: the SQLite file's migration 9: summaries and kept totals are recomputed (they
+    // now carry the same month a year earlier, for 三个不减 like with like).
+    r#"
+    TRUNCATE area_totals, summaries;
+    "#,
 ];
 
 /// The schema version this program writes.

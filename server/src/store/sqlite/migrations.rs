@@ -226,6 +226,12 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX unknown_logins_until ON unknown_logins(locked_until);
     "#,
+    // 9: summaries carry the same month a year earlier (三个不减 like with like) and
+    // kept totals their sums: both are projections, recomputed when next read.
+    r#"
+    DELETE FROM area_totals;
+    DELETE FROM summaries;
+    "#,
 ];
 
 /// The schema version this program writes.
