@@ -95,10 +95,17 @@ try {
   await page.waitForSelector("[data-testid=visit-step-income]:not(.hidden)", { timeout: 30_000 });
   assert.equal(await page.inputValue("[data-testid=income-transfer]"), "450", "the draft survived the reload");
   assert.equal(await page.inputValue("[data-testid=income-wage]"), n ? "2900" : "");
-  await shot("03-after-reload");
+  await shot("03-step-income-after-reload");
   step(`reloaded offline at step 3 (${await hash()}): the draft is there`);
+  // The remaining steps, each looked at (test-artifacts/steps-0N-*.png).
+  for (const [n, code] of [[4, "guarantees"], [5, "risks"]]) {
+    await page.click(`[data-testid=step-${code}]`);
+    await page.waitForSelector(`[data-testid=visit-step-${code}]:not(.hidden)`);
+    await shot(`0${n}-step-${code}`);
+  }
   await page.click("[data-testid=step-review]");
   await page.fill("[data-testid=note]", "重新加载后继续");
+  await shot("06-step-review");
   await page.click("[data-testid=save-visit]");
   await page.waitForSelector("[data-testid=household-head]");
   assert.equal(await page.locator("[data-testid=draft-banner]").count(), 0, "saved: no draft left");
@@ -124,7 +131,7 @@ try {
   await page.click("[data-testid=record-visit]");
   await page.click("[data-testid=mode-not_met]");
   assert.equal(await page.locator("[data-testid=visit-steps] button").count(), 2, "未遇: 方式 and 核对");
-  await shot("04-not-met");
+  await shot("07-not-met");
   await page.click("[data-testid=step-next]");
   await page.fill("[data-testid=note]", "家中无人");
   await page.click("[data-testid=save-visit]");

@@ -50,10 +50,12 @@ try {
   await b.context.setOffline(true);
   await recordVisit(a, 3200, null);
   await recordVisit(b, 3000, "二人同户走访：已核实务工情况");
-  await b.page.click("summary:has-text('添加成员')");
-  await b.page.fill(".add-member label:has-text('姓名') input", "新生儿小芳");
-  await b.page.fill(".add-member input[type=date]", `${period}-01`);
-  await b.page.click("button:has-text('保存成员')");
+  await b.page.click("[data-testid=add-member]");
+  await b.page.fill("[data-testid=member-name]", "新生儿小芳");
+  await b.page.fill("[data-testid=member-birth]", `${period}-01`);
+  await b.page.selectOption("[data-testid=member-joined]", "birth");
+  await b.page.fill("[data-testid=member-joined-on]", `${period}-01`);
+  await b.page.click("[data-testid=member-save]");
   await b.page.waitForSelector("li.member:has-text('新生儿小芳')");
   await a.page.screenshot({ path: `${out}/21-cadre01-offline.png`, fullPage: true });
   await b.page.screenshot({ path: `${out}/22-cadre02-offline.png`, fullPage: true });
