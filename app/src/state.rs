@@ -161,12 +161,17 @@ impl Ui {
     /// Shows `text` as the notice for [`NOTICE_SECONDS`]; a later notice replaces it,
     /// and logging out or going on to another screen clears it ([`Ui::leave_screen`]).
     pub fn say(&self, text: impl Into<String>) {
-        let text = text.into();
-        self.notice.set(Some(text.clone()));
+        // Each notice has its own number: an earlier notice's timer must not take
+        // away a later one, even one with the same words (two saves in a row).
+        let number = NOTICE_NUMBER.with(|n| {
+            n.set(n.get() + 1);
+            n.get()
+        });
+        self.notice.set(Some(text.into()));
         let notice = self.notice;
         leptos::task::spawn_local(async move {
             gloo_timers::future::TimeoutFuture::new(NOTICE_SECONDS * 1000).await;
-            if notice.get_untracked().as_deref() == Some(text.as_str()) {
+            if NOTICE_NUMBER.with(std::cell::Cell::get) == number {
                 notice.set(None);
             }
         });
@@ -191,6 +196,8 @@ impl Ui {
 }
 
 thread_local! {
+    /// The number of the notice on screen ([`Ui::say`]).
+    static NOTICE_NUMBER: std::cell::Cell<u64> = const { std::cell::Cell::new(0) };
     /// The notice was said for the next screen ([`Ui::say_next`]).
     static CARRY_NOTICE: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }

@@ -259,7 +259,8 @@ async function fillVisit(page, i) {
   await page.click("[data-testid=mode-in_person]");
   // Today in China: a visit date the form accepts (the demo may hold later dates).
   await page.fill("[data-testid=visit-date]", new Date(Date.now() + 8 * 3600e3).toISOString().slice(0, 10));
-  await toStep(page, "work");
+  // A household without labour-force members has no 就业 step.
+  if (await page.locator("[data-testid=step-work]").count()) await toStep(page, "work");
   const jobs = page.locator("fieldset.member-job");
   const n = await jobs.count();
   for (let j = 0; j < n; j++) {
@@ -319,7 +320,10 @@ async function openAndSave(browser, login, rate) {
       await page.screenshot({ path: join(out, `bench-save-failed-${login}.png`), fullPage: true });
       throw e;
     });
-    const notice = await page.textContent("[data-testid=notice]");
+    const notice = await page.textContent("[data-testid=notice]", { timeout: 5000 }).catch(async () => {
+      await page.screenshot({ path: join(out, `bench-save-notice-${login}-${i}.png`), fullPage: true });
+      return `no notice after save ${i + 1} (${page.url()})`;
+    });
     if (!/已保存/.test(notice ?? "")) throw new Error(`save ${i + 1} (${id}) did not save: ${notice}`);
     saved.push(t);
     await page.click("button.back");
