@@ -39,7 +39,11 @@ pub async fn open(ui: Ui, user: &str) {
     }
     state::with(|d| d.db = Some(db.clone()));
     let rows = crate::perf::start("hhj:load-rows");
-    let kept = crate::ui::keep_rows(idb::all(&db, idb::ROWS).await.unwrap_or_default());
+    let stored_rows = idb::all(&db, idb::ROWS).await.unwrap_or_default();
+    if state::with(|d| d.owner.as_deref() != Some(user)) {
+        return;
+    }
+    let kept = crate::ui::keep_rows(stored_rows);
     rows.end();
     if kept > 0 {
         ui.touch();

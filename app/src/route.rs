@@ -111,7 +111,10 @@ pub fn install(ui: Ui) {
         if current_hash() == hash && !entries.is_empty() {
             return;
         }
-        if replace {
+        if page == Page::Login {
+            // A new login starts a new back stack: nothing of the last one's screens.
+            entries.clear();
+        } else if replace {
             entries.pop();
         }
         entries.push(hash.clone());

@@ -33,6 +33,11 @@ pub async fn run(ui: Ui) {
         s.total = 0;
     });
     let result = session_rounds(&ui, &session).await;
+    // Logged out meanwhile: this session's end (its error, a refused token) belongs to
+    // a login that is gone; the bar and the session now are another's.
+    if state::with(|d| d.owner.as_deref() != Some(session.user.id.as_str())) {
+        return;
+    }
     ui.sync.update(|s| {
         s.running = false;
         match &result {

@@ -147,13 +147,14 @@ async fn main() -> anyhow::Result<()> {
     let on_postgres = server::store::postgres::is_url(&spec);
     match cli.command {
         Command::Serve { bind, app_dir, demo, skip_check } => {
-            let db = open().await?;
-            // A damaged file is refused before anything is served or written.
-            if !skip_check {
+            // A damaged file is refused before anything opens it to write (migrations,
+            // the journal mode): its bytes stay as they were.
+            if !skip_check && !on_postgres {
                 let started = std::time::Instant::now();
-                db.check().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+                server::store::sqlite::check_file(&cli.db).map_err(|e| anyhow::anyhow!("{e}"))?;
                 tracing::info!("database checked in {:.1?}", started.elapsed());
             }
+            let db = open().await?;
             if demo {
                 let started = std::time::Instant::now();
                 let n = db.write(|w| server::demo::seed(w)).await.map_err(fail)?;

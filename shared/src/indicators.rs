@@ -492,11 +492,13 @@ impl ThreeNoDecrease {
             households,
         }
     }
-    /// None of the three went down.
-    pub fn holds(&self) -> bool {
-        self.employed.0 >= self.employed.1
+    /// None of the three went down; `None` when no household was compared (early in
+    /// a month, nobody recorded in both months yet): no evidence either way.
+    pub fn holds(&self) -> Option<bool> {
+        let holds = self.employed.0 >= self.employed.1
             && self.welfare_posts.0 >= self.welfare_posts.1
-            && self.wage_income.0 >= self.wage_income.1
+            && self.wage_income.0 >= self.wage_income.1;
+        (self.households.0 > 0 || self.households.1 > 0).then_some(holds)
     }
 }
 

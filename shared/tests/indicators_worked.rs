@@ -177,13 +177,16 @@ fn three_no_decrease_against_the_same_month_last_year() {
             households: (1, 1)
         }
     );
-    assert!(t.holds());
+    assert_eq!(t.holds(), Some(true));
     // Another baseline: in total (B's b1 counts now, nobody then), and it says so.
     let other = ThreeNoDecrease::compare(&now, &base, false);
     assert_eq!((other.employed, other.welfare_posts, other.wage_income), ((2, 1), (1, 0), (7500, 5000)));
     assert_eq!(other.basis, Basis::Incomplete);
     // Reversed (as if the baseline were the later period), all three decrease.
-    assert!(!ThreeNoDecrease::compare(&base, &now, false).holds());
+    assert_eq!(ThreeNoDecrease::compare(&base, &now, false).holds(), Some(false));
+    // Nobody recorded in both months yet: no verdict.
+    let none = ThreeNoDecrease::compare(&Indicators::default(), &Indicators::default(), true);
+    assert_eq!((none.basis, none.holds()), (Basis::SameHouseholds, None));
     // Both complete: every household, in total.
     let complete = Indicators { households: 4, recorded: 4, employed_people: 3, ..Indicators::default() };
     let whole = ThreeNoDecrease::compare(&complete, &complete, true);

@@ -53,6 +53,13 @@ async fn a_damaged_file_is_refused_at_start_and_left_as_it_was() {
         store.write(|w| server::demo::seed(w)).await.unwrap();
         store.close().await.unwrap();
     }
+    // A migration still to run (a file from the version before), so that anything
+    // opening it to write would change it.
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.pragma_update(None, "user_version", server::store::sqlite::SCHEMA_VERSION - 1).unwrap();
+        conn.pragma_update(None, "journal_mode", "DELETE").unwrap();
+    }
     // 64 KiB of zeros in the middle of the file, page aligned.
     let mut bytes = std::fs::read(&db).unwrap();
     assert!(bytes.len() > 4 * 65_536, "a file of some size ({} bytes)", bytes.len());

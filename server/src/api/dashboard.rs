@@ -104,7 +104,7 @@ pub async fn indicators(
         one_in_work_rate: now_ind.one_in_work_rate(),
         per_capita_income: now_ind.per_capita_income(),
         per_capita_income_growth: now_ind.per_capita_income_growth(),
-        three_no_decrease_holds: three.map(|t| t.holds()),
+        three_no_decrease_holds: three.and_then(|t| t.holds()),
         three_no_decrease: three,
         indicators: now_ind,
     }))

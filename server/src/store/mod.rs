@@ -322,20 +322,6 @@ impl Store {
         }
     }
 
-    /// Checks the database before it is served: SQLite's `quick_check` of the file
-    /// ([`StoreError::Damaged`] when it finds faults). PostgreSQL checks its own pages.
-    pub async fn check(&self) -> StoreResult<()> {
-        match self {
-            Store::Sqlite(db) => {
-                let db = db.clone();
-                tokio::task::spawn_blocking(move || db.check())
-                    .await
-                    .map_err(|e| StoreError::Transfer(format!("the check stopped: {e}")))?
-            }
-            Store::Postgres(_) => Ok(()),
-        }
-    }
-
     /// At a clean stop: SQLite's write-ahead log is moved into the file, so the file
     /// alone is the whole database. Nothing to do for PostgreSQL.
     pub async fn close(&self) -> StoreResult<()> {

@@ -49,7 +49,8 @@ pub struct IndicatorReport {
     pub per_capita_income_growth: Option<f64>,
     /// 三个不减 against the baseline (`null`: no baseline).
     pub three_no_decrease: Option<ThreeNoDecrease>,
-    /// …and whether it holds.
+    /// …and whether it holds (`null` without a baseline, or when no household was
+    /// compared).
     pub three_no_decrease_holds: Option<bool>,
 }
 

@@ -375,7 +375,7 @@ fn cards(ui: Ui, report: &IndicatorReport, trend: &[TrendPoint]) -> impl IntoVie
             } else {
                 ("上年同期早于保留的数据，无法对比", "A year earlier is before the kept data")
             },
-            met: three.map(|t| t.holds()),
+            met: three.and_then(|t| t.holds()),
             series: series(trend, |i| count(i.employed_people)),
             target_line: three.map(|t| f64::from(t.employed.1)),
         },

@@ -18,6 +18,9 @@ const STATUSES: [(&str, &str, &str); 3] =
 #[component]
 pub fn Reviews(ui: Ui) -> impl IntoView {
     let status = RwSignal::new("pending");
+    // Visits a batch approval could not approve: named until the next batch (kept here,
+    // since the queue is drawn again after each batch).
+    let failed = RwSignal::new(Vec::<String>::new());
     let queue = LocalResource::new(move || {
         let path = format!("/api/reviews?period={}&status={}", ui.period.get(), status.get());
         async move { fetch::<ReviewQueue>(ui, path).await }
@@ -41,7 +44,7 @@ pub fn Reviews(ui: Ui) -> impl IntoView {
                 if q.rows.is_empty() {
                     view! { <p data-testid="review-empty">{ui.t("没有记录。", "Nothing here.")}</p> }.into_any()
                 } else if status.get_untracked() == "pending" {
-                    batch(ui, q, move || queue.refetch()).into_any()
+                    batch(ui, q, failed, move || queue.refetch()).into_any()
                 } else {
                     household_rows(ui, q.rows, "review-list").into_any()
                 }
@@ -51,11 +54,15 @@ pub fn Reviews(ui: Ui) -> impl IntoView {
 }
 
 /// The visits awaiting review, each with a box to tick, and 批量通过 for the ticked.
-fn batch(ui: Ui, q: ReviewQueue, done: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+fn batch(
+    ui: Ui,
+    q: ReviewQueue,
+    failed: RwSignal<Vec<String>>,
+    done: impl Fn() + Copy + Send + Sync + 'static,
+) -> impl IntoView {
     let ids: Vec<String> = q.rows.iter().map(|r| r.id.clone()).collect();
     let picked = RwSignal::new(BTreeSet::<String>::new());
     let busy = RwSignal::new(false);
-    let failed = RwSignal::new(Vec::<String>::new());
     let period = q.period.clone();
     let all = ids.clone();
     let approve = move |_| {

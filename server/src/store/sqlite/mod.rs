@@ -87,6 +87,28 @@ fn configure(conn: &Connection) -> StoreResult<()> {
     Ok(())
 }
 
+/// SQLite's `quick_check` of the file at `path` (every page and index), before
+/// anything opens it to write: a damaged file is refused with its bytes as they were
+/// ([`StoreError::Damaged`]). A file that does not exist yet, or is empty, is fine.
+pub fn check_file(path: &Path) -> StoreResult<()> {
+    if std::fs::metadata(path).map_or(true, |m| m.len() == 0) {
+        return Ok(());
+    }
+    let lines = (|| -> rusqlite::Result<Vec<String>> {
+        let conn = Connection::open(path)?;
+        conn.pragma_update(None, "query_only", "ON")?;
+        let mut stmt = conn.prepare("PRAGMA quick_check")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        rows.take(5).collect()
+    })();
+    match lines {
+        Ok(lines) if lines.len() == 1 && lines[0] == "ok" => Ok(()),
+        Ok(lines) => Err(StoreError::Damaged { path: path.display().to_string(), detail: lines.join("; ") }),
+        // So damaged that the check itself cannot read the file.
+        Err(e) => Err(damaged(path, e)),
+    }
+}
+
 /// `e` as [`StoreError::Damaged`] when SQLite says the file at `path` is damaged or
 /// not a database; otherwise as it is.
 fn damaged(path: &Path, e: rusqlite::Error) -> StoreError {
@@ -132,30 +154,20 @@ impl Sqlite {
         })))
     }
 
-    /// SQLite's `quick_check` of the whole file (every page and index, in a read
-    /// snapshot): a damaged file is refused before anything is served from it.
-    pub fn check(&self) -> StoreResult<()> {
-        let path = &self.0.path;
-        let conn = self.take_reader()?;
-        let lines = (|| -> rusqlite::Result<Vec<String>> {
-            let mut stmt = conn.prepare("PRAGMA quick_check")?;
-            let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
-            rows.take(5).collect()
-        })();
-        self.give_back(conn);
-        match lines {
-            Ok(lines) if lines.len() == 1 && lines[0] == "ok" => Ok(()),
-            Ok(lines) => Err(StoreError::Damaged { path: path.display().to_string(), detail: lines.join("; ") }),
-            // So damaged that the check itself cannot read the file.
-            Err(e) => Err(damaged(path, e)),
-        }
-    }
-
     /// Moves everything in the write-ahead log into the file and empties the log, so
     /// that the file alone holds the database (a stop, then a copy of the file).
     pub fn checkpoint(&self) -> StoreResult<()> {
         let conn = self.lock();
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        // (busy, frames in the log, frames moved): a reader still in a snapshot makes
+        // it give up after the busy timeout, without an error.
+        let (busy, log, moved): (i64, i64, i64) =
+            conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        if busy != 0 || log != moved {
+            return Err(StoreError::Transfer(format!(
+                "the write-ahead log could not be moved into the file ({moved} of {log} pages; a reader was busy): \
+                 the file and its -wal together hold the database"
+            )));
+        }
         Ok(())
     }
 
