@@ -125,9 +125,23 @@ pub async fn post_json(token: &str, path: &str, body: &impl serde::Serialize) ->
 /// answer the server gave, so callers can read structured refusals (roster rows).
 #[cfg(feature = "console")]
 pub async fn post_raw(token: &str, path: &str, content_type: &str, body: &str) -> Result<(u16, String), ApiError> {
+    post_body(token, path, content_type, wasm_bindgen::JsValue::from_str(body)).await
+}
+
+/// POSTs `bytes` as they are (a roster file): the status and the body's text.
+pub async fn post_bytes(token: &str, path: &str, content_type: &str, bytes: &[u8]) -> Result<(u16, String), ApiError> {
+    post_body(token, path, content_type, js_sys::Uint8Array::from(bytes).into()).await
+}
+
+async fn post_body(
+    token: &str,
+    path: &str,
+    content_type: &str,
+    body: wasm_bindgen::JsValue,
+) -> Result<(u16, String), ApiError> {
     let resp = authorized(Request::post(path), token)
         .header("Content-Type", content_type)
-        .body(body.to_owned())
+        .body(body)
         .map_err(|e| ApiError::Refused(e.to_string()))?
         .send()
         .await

@@ -11,6 +11,7 @@
 //! - `admin`, `roster`: users, roster import, assignments;
 //! - `demo`: the demo county of `serve --demo`;
 //! - `listen`: accepting connections within limits (no client can stall the rest);
+//! - `edge`: the client's address (trusted proxies), per-address rate limits, HTTPS;
 //! - `backup`: online backup and restore of the SQLite file (the CLI's `backup`, `restore`).
 //!
 //! `router(state)` builds the HTTP surface and `serve(listener, state, shutdown)` runs
@@ -22,12 +23,14 @@ pub mod auth;
 pub mod backup;
 pub mod demo;
 pub mod denied;
+pub mod edge;
 pub mod error;
 pub mod export;
 pub mod headers;
 pub mod listen;
 pub mod merge;
 pub mod roster;
+pub mod start;
 pub mod store;
 pub mod sync;
 
@@ -57,6 +60,16 @@ pub struct AppState {
     pub store: store::Store,
     /// The built app (Trunk's `dist/`), served at `/` when present.
     pub app_dir: Option<PathBuf>,
+    /// Trusted proxies, rate limits, HTTPS (`Edge::default()`: none of them).
+    pub edge: std::sync::Arc<edge::Edge>,
+}
+
+impl AppState {
+    /// The state for `store`, serving the app in `app_dir`, with no proxy trusted, no
+    /// rate limit and plain http (tests, and embedding).
+    pub fn new(store: store::Store, app_dir: Option<PathBuf>) -> Self {
+        Self { store, app_dir, edge: Default::default() }
+    }
 }
 
 pub use shared::api::Health;
@@ -125,18 +138,31 @@ pub fn router(state: AppState) -> Router {
         None => api,
     };
     let security = std::sync::Arc::new(headers::SecurityHeaders::for_app_dir(state.app_dir.as_deref()));
-    app.layer(axum::middleware::from_fn_with_state(security, headers::add)).layer(CompressionLayer::new())
+    app.layer(axum::middleware::from_fn_with_state(security, headers::add))
+        .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn_with_state(state.edge.clone(), edge::guard))
 }
 
 /// Largest JSON request body (login, users, reviews, conflict picks).
 pub const MAX_JSON_BODY: usize = 64 << 10;
 
 /// Serves `router(state)` on `listener` until `shutdown` completes, within the
-/// default [`listen::Limits`].
+/// default [`listen::Limits`], over plain http.
 pub async fn serve(
     listener: TcpListener,
     state: AppState,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    listen::serve(listener, router(state), listen::Limits::default(), shutdown).await
+    serve_with(listener, state, None, shutdown).await
+}
+
+/// [`serve`], over TLS when `tls` is given.
+pub async fn serve_with(
+    listener: TcpListener,
+    state: AppState,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    state.edge.spawn_upkeep();
+    listen::serve(listener, router(state), listen::Limits::default(), tls, shutdown).await
 }

@@ -1,7 +1,7 @@
 //! Accepting connections so that no client can stall the others: at most
 //! [`Limits::max_connections`] open at once (the rest wait in the kernel's queue, never
-//! as file descriptors), a deadline for a request's headers and for each piece of its
-//! body, and a graceful stop that lets requests under way finish.
+//! as file descriptors), a deadline for the TLS handshake, for a request's headers and
+//! for each piece of its body, and a graceful stop that lets requests under way finish.
 //!
 //! axum's own `serve` sets neither a header deadline nor a connection cap: a client
 //! that opens connections and never finishes its headers used to hold them (and
@@ -9,6 +9,7 @@
 
 use std::convert::Infallible;
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,6 +20,7 @@ use hyper::body::Incoming;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, watch};
+use tokio_rustls::TlsAcceptor;
 
 /// How much of the server one client may hold.
 #[derive(Debug, Clone, Copy)]
@@ -55,12 +57,13 @@ fn default_max_connections() -> usize {
     open_files_limit().map_or(1024, |n| n / 2).clamp(64, 8192)
 }
 
-/// Serves `router` on `listener` within `limits` until `shutdown` completes, then
-/// waits for the requests under way.
+/// Serves `router` on `listener` within `limits` (over TLS when `tls` is given) until
+/// `shutdown` completes, then waits for the requests under way.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     limits: Limits,
+    tls: Option<TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     let permits = Arc::new(Semaphore::new(limits.max_connections));
@@ -90,30 +93,18 @@ pub async fn serve(
             () = stopped(&mut stopping) => break,
         };
         let _ = stream.set_nodelay(true);
-        let router = router.clone();
-        let (mut stop, done) = (stop_rx.clone(), done_rx.clone());
+        let (router, tls) = (router.clone(), tls.clone());
+        let (stop, done) = (stop_rx.clone(), done_rx.clone());
         tokio::spawn(async move {
-            let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
-                req.extensions_mut().insert(ConnectInfo(peer));
-                let mut router = router.clone();
-                async move {
-                    Ok::<_, Infallible>(
-                        tower_service::Service::call(&mut router, req.map(Body::new))
-                            .await
-                            .unwrap_or_else(|e| match e {}),
-                    )
-                }
-            });
-            let mut builder = hyper::server::conn::http1::Builder::new();
-            builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
-            let conn = builder.serve_connection(TokioIo::new(stream), service);
-            tokio::pin!(conn);
-            tokio::select! {
-                _ = conn.as_mut() => {}
-                () = stopped(&mut stop) => {
-                    conn.as_mut().graceful_shutdown();
-                    let _ = conn.await;
-                }
+            match tls {
+                None => connection(stream, peer, router, limits, stop).await,
+                // The handshake has the headers' deadline: a client that opens a
+                // connection and says nothing holds it no longer over TLS.
+                Some(tls) => match tokio::time::timeout(limits.header_timeout, tls.accept(stream)).await {
+                    Ok(Ok(stream)) => connection(stream, peer, router, limits, stop).await,
+                    Ok(Err(e)) => tracing::debug!(%peer, error = %e, "TLS handshake failed"),
+                    Err(_) => tracing::debug!(%peer, "TLS handshake timed out"),
+                },
             }
             drop((permit, done));
         });
@@ -122,6 +113,34 @@ pub async fn serve(
     drop(done_rx);
     done_tx.closed().await;
     Ok(())
+}
+
+/// Serves HTTP/1.1 on one connection until it closes, or until the stop signal (then
+/// gracefully: the request under way is answered).
+async fn connection<S>(stream: S, peer: SocketAddr, router: Router, limits: Limits, mut stop: watch::Receiver<bool>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let service = hyper::service::service_fn(move |mut req: hyper::Request<Incoming>| {
+        req.extensions_mut().insert(ConnectInfo(peer));
+        let mut router = router.clone();
+        async move {
+            Ok::<_, Infallible>(
+                tower_service::Service::call(&mut router, req.map(Body::new)).await.unwrap_or_else(|e| match e {}),
+            )
+        }
+    });
+    let mut builder = hyper::server::conn::http1::Builder::new();
+    builder.timer(TokioTimer::new()).header_read_timeout(limits.header_timeout);
+    let conn = builder.serve_connection(TokioIo::new(stream), service);
+    tokio::pin!(conn);
+    tokio::select! {
+        _ = conn.as_mut() => {}
+        () = stopped(&mut stop) => {
+            conn.as_mut().graceful_shutdown();
+            let _ = conn.await;
+        }
+    }
 }
 
 /// Completes once the stop signal is given (or its sender is gone).

@@ -43,6 +43,27 @@ enum Command {
         /// second per 100 MB): for a file just checked by hand.
         #[arg(long)]
         skip_check: bool,
+        /// Serve HTTPS with this certificate chain (PEM); re-read on SIGHUP or when it
+        /// changes. Needs --tls-key.
+        #[arg(long, env = "HUHUJIAN_TLS_CERT", requires = "tls_key")]
+        tls_cert: Option<PathBuf>,
+        /// The certificate's private key (PEM).
+        #[arg(long, env = "HUHUJIAN_TLS_KEY", requires = "tls_cert")]
+        tls_key: Option<PathBuf>,
+        /// Also listen for plain http here (e.g. 0.0.0.0:80), only to redirect to HTTPS.
+        #[arg(long, env = "HUHUJIAN_REDIRECT_BIND")]
+        redirect_bind: Option<SocketAddr>,
+        /// A reverse proxy (address or network, e.g. 127.0.0.1 or 10.0.0.0/8) whose
+        /// X-Forwarded-For and X-Forwarded-Proto are believed; repeat, or separate by commas.
+        #[arg(long, env = "HUHUJIAN_TRUSTED_PROXY", value_delimiter = ',')]
+        trusted_proxy: Vec<server::edge::Network>,
+        /// Logins per minute per client address (0: no limit).
+        #[arg(long, env = "HUHUJIAN_LOGIN_LIMIT", default_value_t = 30)]
+        login_limit: u32,
+        /// API requests per minute per client address (0: no limit). Phones behind a
+        /// carrier's NAT share an address: keep it generous.
+        #[arg(long, env = "HUHUJIAN_REQUEST_LIMIT", default_value_t = 1200)]
+        request_limit: u32,
     },
     /// Create a user. The password is read from HUHUJIAN_PASSWORD or the first line of stdin.
     CreateUser {
@@ -66,10 +87,10 @@ enum Command {
         /// 户编码
         household: String,
     },
-    /// Import a roster CSV (see README); all or nothing. Shows what would change;
+    /// Import a roster (an Excel workbook, or a CSV in UTF-8 or GBK; see README); all or nothing. Shows what would change;
     /// imports only with `--yes`.
     ImportRoster {
-        /// The CSV file.
+        /// The roster file (.xlsx or .csv).
         file: PathBuf,
         /// Import after showing the changes (without it, nothing is written).
         #[arg(long)]
@@ -146,7 +167,18 @@ async fn main() -> anyhow::Result<()> {
     let open = || async { Store::open(&spec).await.with_context(|| format!("opening {shown}")) };
     let on_postgres = server::store::postgres::is_url(&spec);
     match cli.command {
-        Command::Serve { bind, app_dir, demo, skip_check } => {
+        Command::Serve {
+            bind,
+            app_dir,
+            demo,
+            skip_check,
+            tls_cert,
+            tls_key,
+            redirect_bind,
+            trusted_proxy,
+            login_limit,
+            request_limit,
+        } => {
             // A damaged file is refused before anything opens it to write (migrations,
             // the journal mode): its bytes stay as they were.
             if !skip_check && !on_postgres {
@@ -166,9 +198,17 @@ async fn main() -> anyhow::Result<()> {
                     println!("  {:<8} {:<6} {}", u.id, u.name, u.role.code());
                 }
             }
-            let listener = tokio::net::TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
-            println!("\nhuhujian is listening on http://{}/", listener.local_addr()?);
-            server::serve(listener, server::AppState { store: db.clone(), app_dir }, stop_signal()).await?;
+            let tls = tls_cert.zip(tls_key).map(|(cert, key)| server::edge::tls::TlsFiles { cert, key });
+            let options = server::start::Options {
+                bind,
+                app_dir,
+                tls,
+                redirect_bind,
+                trusted_proxies: trusted_proxy,
+                login_limit,
+                request_limit,
+            };
+            server::start::run(db.clone(), options, stop_signal()).await?;
             // `systemctl stop` (SIGTERM) or Ctrl-C: requests under way were answered;
             // now the file alone holds everything.
             db.close().await.map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -196,19 +236,24 @@ async fn main() -> anyhow::Result<()> {
             println!("created {login}");
         }
         Command::ImportRoster { file, yes } => {
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("reading {} (it must be UTF-8)", file.display()))?;
+            let bytes = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let sheet = std::sync::Arc::new(server::roster::Sheet::read(&bytes).map_err(fail)?);
             let stamp = shared::Stamp::new("admin", "管理员", server::auth::now());
             let db = open().await?;
             let show_rows = |rows: &[server::roster::RowError]| {
                 for r in rows {
-                    eprintln!("line {}: {} ({})", r.line, r.en, r.zh);
+                    let sheet = r.sheet.as_ref().map(|s| format!("sheet {s}, ")).unwrap_or_default();
+                    let column = r.column.as_ref().map(|c| format!(", column {c}")).unwrap_or_default();
+                    eprintln!("{sheet}line {}{column}: {} ({})", r.line, r.en, r.zh);
                 }
                 anyhow::anyhow!("{} problems; nothing was imported", rows.len())
             };
             let preview = {
-                let text = text.clone();
-                db.read(move |r| Ok(server::roster::plan(r, &text))).await.map_err(|e| fail(e.into()))?.map_err(fail)?
+                let sheet = sheet.clone();
+                db.read(move |r| Ok(server::roster::plan(r, &sheet)))
+                    .await
+                    .map_err(|e| fail(e.into()))?
+                    .map_err(fail)?
             };
             let report = preview.map_err(|rows| show_rows(&rows))?;
             println!("{} households ({} new), {} members", report.households, report.added.len(), report.members);
@@ -220,7 +265,7 @@ async fn main() -> anyhow::Result<()> {
                 println!("nothing imported yet: run again with --yes to import these changes");
                 return Ok(());
             }
-            match server::roster::import_in_chunks(&db, text, &report.confirm, stamp).await.map_err(fail)? {
+            match server::roster::import_in_chunks(&db, sheet, &report.confirm, stamp).await.map_err(fail)? {
                 Ok(report) => println!("imported {} households, {} members", report.households, report.members),
                 Err(server::roster::Refused::Rows(rows)) => return Err(show_rows(&rows)),
                 Err(server::roster::Refused::Stale) => anyhow::bail!("the households changed meanwhile; run again"),

@@ -424,7 +424,7 @@ async fn every_answer_carries_the_security_headers() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let task = tokio::spawn(server::serve(listener, server::AppState { store, app_dir: Some(app) }, async {
+    let task = tokio::spawn(server::serve(listener, server::AppState::new(store, Some(app)), async {
         let _ = stopped.await;
     }));
 

@@ -113,17 +113,25 @@ pub(crate) fn server_binary() -> PathBuf {
 pub(crate) struct ServerProcess {
     child: Child,
     pub(crate) base: String,
+    /// The plain-http redirect listener's URL, with `--redirect-bind`.
+    pub(crate) redirect: Option<String>,
 }
 
 impl ServerProcess {
     /// Starts the server on `db` (a SQLite file, or a PostgreSQL URL as a path); its
     /// log is appended to `log`.
     pub(crate) fn start(bin: &Path, db: &Path, log: &Path) -> Self {
+        Self::start_with(bin, db, log, &[])
+    }
+
+    /// [`ServerProcess::start`] with more `serve` flags.
+    pub(crate) fn start_with(bin: &Path, db: &Path, log: &Path, flags: &[&str]) -> Self {
         let log_file = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("server log");
         let mut child = Command::new(bin)
             .arg("--db")
             .arg(db)
             .args(["serve", "--bind", "127.0.0.1:0"])
+            .args(flags)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -132,17 +140,22 @@ impl ServerProcess {
             .unwrap_or_else(|e| panic!("starting {}: {e}", bin.display()));
         let stdout = child.stdout.take().expect("stdout");
         let (tx, rx) = std::sync::mpsc::channel();
-        // Reads "huhujian is listening on http://127.0.0.1:PORT/", then keeps draining.
+        // Reads "redirecting http://… to HTTPS" if there is one, then "huhujian is
+        // listening on http(s)://127.0.0.1:PORT/", then keeps draining.
         std::thread::spawn(move || {
+            let mut redirect = None;
             for line in std::io::BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
-                if let Some(addr) = line.split("listening on http://").nth(1) {
-                    let _ = tx.send(addr.trim_end_matches('/').to_owned());
+                if let Some(rest) = line.strip_prefix("redirecting ") {
+                    redirect = rest.split_whitespace().next().map(|u| u.trim_end_matches('/').to_owned());
+                }
+                if let Some(url) = line.split("listening on ").nth(1) {
+                    let _ = tx.send((url.trim_end_matches('/').to_owned(), redirect.take()));
                 }
             }
         });
         match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok(addr) => Self { child, base: format!("http://{addr}") },
+            Ok((base, redirect)) => Self { child, base, redirect },
             Err(_) => {
                 let _ = child.kill();
                 let status = child.wait();
@@ -150,6 +163,13 @@ impl ServerProcess {
                 panic!("the server did not say it was listening within 30 s ({status:?}); its log:\n{log}");
             }
         }
+    }
+
+    /// Sends the signal `name` (`HUP`: what `systemctl reload` sends).
+    pub(crate) fn signal(&self, name: &str) {
+        let pid = self.child.id().to_string();
+        let sent = Command::new("kill").args([&format!("-{name}"), &pid]).status().expect("kill");
+        assert!(sent.success(), "kill -{name} {pid}");
     }
 
     /// SIGTERM (what `systemctl stop` sends), then waits for the process to end.

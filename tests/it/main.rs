@@ -12,6 +12,7 @@ mod console;
 mod crash;
 mod demo;
 mod durability;
+mod edge;
 mod export;
 mod health;
 mod hostile;

@@ -1,5 +1,6 @@
 //! Roster import: every bad row reported with its line number, and then nothing of the
-//! file imported; a good file creates households, members and assignments.
+//! file imported; a good file creates households, members and assignments; an Excel
+//! workbook and a CSV saved by Excel in GBK import as a UTF-8 CSV does.
 
 use huhujian_tests::Phone;
 
@@ -202,4 +203,134 @@ async fn values_over_a_limit_are_row_errors_with_line_column_and_limit() {
     assert!(line(3)["en"].as_str().unwrap().contains("name") && line(3)["en"].as_str().unwrap().contains("2000"));
     assert!(line(64)["zh"].as_str().unwrap().contains("60"), "the 61st member: {body}");
     assert_eq!(server.peek().documents(), before, "nothing imported");
+}
+
+/// POSTs `bytes` as a roster preview: the status and the JSON answer.
+async fn preview(server: &huhujian_tests::TestServer, token: &str, bytes: Vec<u8>) -> (u16, serde_json::Value) {
+    let resp = reqwest::Client::new()
+        .post(server.url("/api/admin/roster"))
+        .bearer_auth(token)
+        .header("content-type", "application/octet-stream")
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    (resp.status().as_u16(), resp.json().await.unwrap())
+}
+
+/// A workbook as a county office makes one: a 说明 sheet first, the roster on the
+/// second sheet below a title row, 户编码 and 身份证号 typed as numbers or text, birth
+/// dates as Excel dates. Its bad cells are named by sheet, row and column; fixed, it
+/// imports with the numbers and dates as written.
+#[tokio::test]
+async fn an_excel_workbook_imports_and_its_errors_name_sheet_row_and_column() {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let dir = tempfile::tempdir().unwrap();
+    let server = roster_server(&dir).await;
+    let admin = Phone::login(&server, "admin", "desk").await;
+    let before = server.peek().documents();
+    let book = |bad_birth: bool| {
+        let mut book = Workbook::new();
+        let notes = book.add_worksheet().set_name("说明").unwrap();
+        notes.write_string(0, 0, "每行一名成员").unwrap();
+        let ws = book.add_worksheet().set_name("花名册").unwrap();
+        let date = Format::new().set_num_format("yyyy-mm-dd");
+        // Excel row 2 (index 1) is the header: the title sits above it.
+        ws.write_string(0, 0, "光禄新村花名册").unwrap();
+        for (c, h) in ["户编码", "安置点", "网格", "姓名", "出生日期", "身份证号", "帮扶干部"].iter().enumerate()
+        {
+            ws.write_string(1, c as u16, *h).unwrap();
+        }
+        /// 户编码 (a number), name, birth date, ID number.
+        type Cells<'a> = (f64, &'a str, (u16, u8, u8), &'a str);
+        let rows: [Cells; 2] = [
+            (5323250301901.0, "罗一", (1980, 1, 1), ""),
+            (5323250301901.0, "罗二", (1949, 12, 31), "11010519491231002X"),
+        ];
+        for (i, (no, name, (y, m, d), idn)) in rows.iter().enumerate() {
+            let r = 2 + i as u32;
+            ws.write_number(r, 0, *no).unwrap();
+            ws.write_string(r, 1, "光禄新村").unwrap();
+            ws.write_string(r, 2, "东片").unwrap();
+            ws.write_string(r, 3, *name).unwrap();
+            ws.write_datetime_with_format(r, 4, ExcelDateTime::from_ymd(*y, *m, *d).unwrap(), &date).unwrap();
+            ws.write_string(r, 5, *idn).unwrap();
+            ws.write_string(r, 6, "c1").unwrap();
+        }
+        if bad_birth {
+            // Excel row 5: a birth date typed as text, wrongly; an unknown cadre.
+            ws.write_number(4, 0, 5323250301901.0).unwrap();
+            ws.write_string(4, 1, "光禄新村").unwrap();
+            ws.write_string(4, 2, "东片").unwrap();
+            ws.write_string(4, 3, "罗三").unwrap();
+            ws.write_string(4, 4, "1990年3月").unwrap();
+            ws.write_string(4, 6, "nobody").unwrap();
+        }
+        book.save_to_buffer().unwrap()
+    };
+    let (status, body) = preview(&server, &admin.token, book(true)).await;
+    assert_eq!(status, 422, "{body}");
+    let rows = body["rows"].as_array().unwrap();
+    let places: Vec<(&str, u64, &str)> = rows
+        .iter()
+        .map(|r| (r["sheet"].as_str().unwrap(), r["line"].as_u64().unwrap(), r["column"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(places, [("花名册", 5, "帮扶干部"), ("花名册", 5, "出生日期")], "{body}");
+    assert_eq!(server.peek().documents(), before, "nothing imported");
+
+    let (status, body) = preview(&server, &admin.token, book(false)).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!((body["households"].as_u64(), body["members"].as_u64()), (Some(1), Some(2)), "{body}");
+    let resp = admin.import_roster_bytes(book(false)).await;
+    assert_eq!(resp.status(), 200);
+    let mut c1 = Phone::login(&server, "c1", "phone").await;
+    c1.want(&["5323250301901"]);
+    c1.sync().await;
+    let h = c1.docs["5323250301901"].household().unwrap();
+    let mut people: Vec<(String, String, String)> = h
+        .members
+        .values()
+        .map(|m| (m.name.clone(), m.birth_date.map(|d| d.to_string()).unwrap_or_default(), m.id_number.clone()))
+        .collect();
+    people.sort();
+    assert_eq!(
+        people,
+        [
+            ("罗一".to_owned(), "1980-01-01".to_owned(), String::new()),
+            ("罗二".to_owned(), "1949-12-31".to_owned(), "11010519491231002X".to_owned())
+        ],
+        "the number is the registry number, not 5.3e12; the dates are dates"
+    );
+}
+
+/// A CSV saved by Excel on a Chinese Windows ("CSV (逗号分隔)") is GBK: it previews and
+/// imports as its UTF-8 twin does, with the same digest; bytes in no encoding it knows
+/// are refused with what to do, and nothing is stored.
+#[tokio::test]
+async fn a_gbk_csv_imports_as_its_utf8_twin_and_junk_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = roster_server(&dir).await;
+    let admin = Phone::login(&server, "admin", "desk").await;
+    let before = server.peek().documents();
+    let (gbk, _, unmappable) = encoding_rs::GBK.encode(FIRST);
+    assert!(!unmappable && std::str::from_utf8(&gbk).is_err());
+    let (status, as_gbk) = preview(&server, &admin.token, gbk.to_vec()).await;
+    assert_eq!(status, 200, "{as_gbk}");
+    let (_, as_utf8) = preview(&server, &admin.token, FIRST.as_bytes().to_vec()).await;
+    assert_eq!(as_gbk, as_utf8, "the same preview, digest included");
+
+    let (status, junk) = preview(&server, &admin.token, b"\x81\x20\xff\xfe,,\n".to_vec()).await;
+    assert_eq!(status, 400, "{junk}");
+    assert_eq!(junk["error"], "bad_encoding");
+    assert!(junk["zh"].as_str().unwrap().contains("GBK") && junk["en"].as_str().unwrap().contains("UTF-8"), "{junk}");
+    assert_eq!(server.peek().documents(), before, "nothing imported");
+
+    let resp = admin.import_roster_bytes(gbk.to_vec()).await;
+    assert_eq!(resp.status(), 200);
+    let mut c1 = Phone::login(&server, "c1", "phone").await;
+    c1.want(&["H7"]);
+    c1.sync().await;
+    let names: std::collections::BTreeSet<String> =
+        c1.docs["H7"].household().unwrap().members.values().map(|m| m.name.clone()).collect();
+    assert_eq!(names, ["张三", "李四", "王五"].map(String::from).into());
 }

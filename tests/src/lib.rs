@@ -6,6 +6,7 @@
 pub mod bench;
 pub mod load;
 pub mod pg;
+pub mod tls;
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -44,10 +45,15 @@ impl TestServer {
     /// Starts a server on 127.0.0.1:0 over `store`, opened on the file `db_path`; the
     /// caller may keep a clone of the store and use it beside the server.
     pub async fn start_with(store: server::store::Store, db_path: &Path) -> Self {
+        Self::start_with_edge(store, db_path, server::edge::Edge::default()).await
+    }
+
+    /// [`TestServer::start_with`], with these trusted proxies and rate limits.
+    pub async fn start_with_edge(store: server::store::Store, db_path: &Path, edge: server::edge::Edge) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();
-        let state = server::AppState { store, app_dir: None };
+        let state = server::AppState { edge: std::sync::Arc::new(edge), ..server::AppState::new(store, None) };
         let task = tokio::spawn(server::serve(listener, state, async {
             let _ = stopped.await;
         }));
@@ -128,7 +134,8 @@ pub fn seed(db_path: &Path, users: &[(&str, &str, server::auth::Role, Option<&st
         db.write_blocking(|w| server::auth::create_user(w, &user, &hash)).expect("create user");
     }
     let stamp = shared::Stamp::new("admin", "管理员", 1_790_000_000);
-    db.write_blocking(|w| server::roster::import_at_once(w, roster_csv, &stamp)).expect("import").expect("roster rows");
+    let sheet = server::roster::Sheet::from_csv(roster_csv);
+    db.write_blocking(|w| server::roster::import_at_once(w, &sheet, &stamp)).expect("import").expect("roster rows");
 }
 
 /// Creates users and imports a roster (unless empty) through `store`, on any engine.
@@ -141,9 +148,10 @@ pub async fn seed_store(
         store.write(move |w| server::auth::create_user(w, &user, &hash)).await.expect("create user");
     }
     if !roster_csv.is_empty() {
-        let (csv, stamp) = (roster_csv.to_owned(), shared::Stamp::new("admin", "管理员", 1_790_000_000));
+        let (sheet, stamp) =
+            (server::roster::Sheet::from_csv(roster_csv), shared::Stamp::new("admin", "管理员", 1_790_000_000));
         store
-            .write(move |w| server::roster::import_at_once(w, &csv, &stamp))
+            .write(move |w| server::roster::import_at_once(w, &sheet, &stamp))
             .await
             .expect("import")
             .expect("roster rows");
@@ -276,12 +284,19 @@ impl Phone {
     /// POSTs a roster CSV for a preview and, when it previews cleanly, confirms it:
     /// the answer of the confirmation (or of the preview when that refused).
     pub async fn import_roster(&self, csv: &str) -> reqwest::Response {
+        self.import_roster_bytes(csv.as_bytes().to_vec()).await
+    }
+
+    /// Imports a roster file (a workbook, or a CSV in any encoding the server reads) as
+    /// an admin does: the preview, then its confirmation; the preview's answer if it
+    /// refused.
+    pub async fn import_roster_bytes(&self, file: Vec<u8>) -> reqwest::Response {
         let post = |query: String| {
             self.http
                 .post(format!("{}/api/admin/roster{query}", self.base))
                 .bearer_auth(&self.token)
-                .header("content-type", "text/csv")
-                .body(csv.to_owned())
+                .header("content-type", "application/octet-stream")
+                .body(file.clone())
                 .send()
         };
         let preview = post(String::new()).await.expect("roster preview");

@@ -71,7 +71,8 @@ pub struct RosterQuery {
     pub confirm: Option<String>,
 }
 
-/// `POST /api/admin/roster` with a CSV body: without `?confirm=`, the preview (200,
+/// `POST /api/admin/roster` with the roster file as the body (an Excel workbook, or a
+/// CSV in UTF-8 or GBK: `roster::sheet`): without `?confirm=`, the preview (200,
 /// nothing written: what would be added and changed, and the digest to confirm it
 /// with); with `?confirm=<digest>`, the import of exactly that preview (200), or 409
 /// when the sheet or the households changed since. Either way, 422 with every bad
@@ -83,21 +84,15 @@ pub async fn import_roster(
     body: Bytes,
 ) -> AppResult<Result<Json<ImportReport>, (StatusCode, Json<ImportErrors>)>> {
     admin_only(&session)?;
-    let text = String::from_utf8(body.to_vec()).map_err(|_| {
-        Denied::invalid(
-            "not_utf8",
-            "花名册须为 UTF-8 编码的 CSV（可另存为“CSV UTF-8”）",
-            "The roster must be a UTF-8 CSV (save as \"CSV UTF-8\")",
-        )
-    })?;
+    let sheet = std::sync::Arc::new(roster::Sheet::read(&body)?);
     let rejected =
         |rows| (StatusCode::UNPROCESSABLE_ENTITY, Json(ImportErrors { error: "roster_rejected".into(), rows }));
     let Some(confirm) = q.confirm else {
-        let preview = state.store.read(move |r| Ok(roster::plan(r, &text))).await??;
+        let preview = state.store.read(move |r| Ok(roster::plan(r, &sheet))).await??;
         return Ok(preview.map(Json).map_err(rejected));
     };
     let stamp = shared::Stamp::new(session.user.id.clone(), session.user.name.clone(), auth::now());
-    match roster::import_in_chunks(&state.store, text, &confirm, stamp).await? {
+    match roster::import_in_chunks(&state.store, sheet, &confirm, stamp).await? {
         Ok(report) => Ok(Ok(Json(report))),
         Err(roster::Refused::Rows(rows)) => Ok(Err(rejected(rows))),
         Err(roster::Refused::Stale) => Err(Denied::new(

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use shared::{Date, Stamp};
 
-use super::{ImportReport, Planned, Refused, audit_detail, make_plan, write_household};
+use super::{ImportReport, Planned, Refused, Sheet, audit_detail, make_plan, write_household};
 use crate::auth::now;
 use crate::denied::{Denied, DeniedResult};
 use crate::store::{self, Store};
@@ -67,17 +67,16 @@ async fn write_in_chunks(db: &Store, households: Vec<Planned>, stamp: Stamp, det
     Ok(imported)
 }
 
-/// Imports `csv_text` as `stamp`'s author if it still plans as the preview whose
-/// digest is `confirm`, [`IMPORT_CHUNK`] households per transaction. Row errors refuse
-/// the whole sheet before anything is written.
+/// Imports `sheet` as `stamp`'s author if it still plans as the preview whose digest
+/// is `confirm`, [`IMPORT_CHUNK`] households per transaction. Row errors refuse the
+/// whole sheet before anything is written.
 pub async fn import_in_chunks(
     db: &Store,
-    csv_text: String,
+    sheet: Arc<Sheet>,
     confirm: &str,
     stamp: Stamp,
 ) -> DeniedResult<Result<ImportReport, Refused>> {
-    let text: Arc<str> = csv_text.into();
-    let plan = db.read(move |r| Ok(make_plan(r, &text))).await??;
+    let plan = db.read(move |r| Ok(make_plan(r, &sheet))).await??;
     let plan = match plan {
         Ok(p) => p,
         Err(rows) => return Ok(Err(Refused::Rows(rows))),
@@ -102,12 +101,12 @@ mod tests {
     use super::*;
 
     /// A sheet of `n` households, one member each, named `{name}{i}`.
-    fn sheet(n: usize, name: &str) -> String {
+    fn sheet(n: usize, name: &str) -> Arc<Sheet> {
         let mut csv = "户编码,县,乡镇,安置点,网格,住址,成员编号,姓名,与户主关系\n".to_owned();
         for i in 0..n {
             csv.push_str(&format!("K{i:04},云岭县,栋川镇,阳光社区,1栋,{i}号,a,{name}{i},户主\n"));
         }
-        csv
+        Arc::new(Sheet::from_csv(&csv))
     }
 
     /// Household `id`'s head's name and its address.
@@ -131,7 +130,7 @@ mod tests {
         assert_eq!(report.unwrap().unwrap().households, 250);
         // The second sheet renames everyone; the plan is read, then K0150 changes.
         let second = sheet(250, "乙");
-        let text: Arc<str> = second.clone().into();
+        let text = second.clone();
         let plan = db.read(move |r| Ok(make_plan(r, &text))).await.unwrap().unwrap().unwrap();
         let sync = |id: &'static str, edit: fn(&mut shared::Household)| {
             db.write(move |w| {
@@ -176,8 +175,8 @@ mod tests {
         assert_eq!(name(&db, "K0150").await, ("乙150".to_owned(), "150号".to_owned()));
     }
 
-    async fn plan_digest(db: &Store, csv: &str) -> String {
-        let text: Arc<str> = csv.into();
+    async fn plan_digest(db: &Store, sheet: &Arc<Sheet>) -> String {
+        let text = sheet.clone();
         db.read(move |r| Ok(make_plan(r, &text))).await.unwrap().unwrap().unwrap().report.confirm
     }
 }

@@ -1,7 +1,7 @@
-//! Roster import (花名册导入) from CSV: one row per member, household facts repeated on
-//! each row of the household. UTF-8, with or without BOM; headers in English or
-//! Chinese. Every bad row is reported with its line number and reason, and then
-//! nothing of the file is imported.
+//! Roster import (花名册导入): one row per member, household facts repeated on each row
+//! of the household; an Excel workbook or a CSV in UTF-8 or GBK (`sheet`); headers in
+//! English or Chinese. Every bad row is reported with its row, column and reason, and
+//! then nothing of the file is imported.
 //!
 //! A re-import is safe (issue 16): rows are matched to the members a household has
 //! (by 成员编号, else by ID number, else by name and birth date), a value is written
@@ -25,8 +25,10 @@ use crate::denied::{Denied, DeniedResult};
 use crate::store::{self, Reader, Writer};
 
 mod chunked;
+pub mod sheet;
 pub use chunked::{IMPORT_CHUNK, import_in_chunks};
 pub use shared::api::{FieldChange, ImportReport, RowError};
+pub use sheet::Sheet;
 
 /// The columns, as (English header, Chinese header). `registry_no`, `site`, `grid` and
 /// `name` are required.
@@ -141,56 +143,54 @@ fn zh_column(col: &str) -> &'static str {
     COLUMNS.iter().find(|(en, _)| *en == col).map_or("", |(_, zh)| zh)
 }
 
-/// Reads and checks the whole file: the rows of each household in sheet order, and
+/// Reads and checks the whole sheet: the rows of each household in sheet order, and
 /// every row error found reading them (with a bad header, no rows).
-fn parse(csv_text: &str, cadres: &[String]) -> (Vec<HouseholdRows>, Vec<RowError>) {
-    let text = csv_text.strip_prefix('\u{feff}').unwrap_or(csv_text);
-    let mut reader = csv::ReaderBuilder::new().flexible(false).from_reader(text.as_bytes());
-    let mut errors = Vec::new();
-    let err = |line: u64, zh: String, en: String| RowError { line, zh, en };
-    let headers = match reader.headers() {
-        Ok(h) => h.clone(),
-        Err(e) => {
-            return (Vec::new(), vec![err(1, format!("无法读取表头：{e}"), format!("Cannot read the header: {e}"))]);
-        }
-    };
+fn parse(sheet: &Sheet, cadres: &[String]) -> (Vec<HouseholdRows>, Vec<RowError>) {
+    let mut errors = sheet.unreadable.clone();
+    let header = &sheet.header;
     let mut index: BTreeMap<&str, usize> = BTreeMap::new();
-    for (i, h) in headers.iter().enumerate() {
+    for (i, h) in header.cells.iter().enumerate() {
         match COLUMNS.iter().find(|(en, zh)| h.trim() == *en || h.trim() == *zh) {
             Some((en, _)) => {
                 index.insert(en, i);
             }
-            None => errors.push(err(1, format!("未知列“{h}”"), format!("Unknown column \"{h}\""))),
+            None if h.trim().is_empty() => {}
+            None => errors.push(RowError::at(
+                header.number,
+                Some(h.clone()),
+                format!("未知列“{h}”"),
+                format!("Unknown column \"{h}\""),
+            )),
         }
     }
     for required in ["registry_no", "site", "grid", "name"] {
         if !index.contains_key(required) {
-            errors.push(err(1, format!("缺少必填列 {required}"), format!("Missing required column {required}")));
+            errors.push(RowError::at(
+                header.number,
+                None,
+                format!("缺少必填列“{}”（{required}）", zh_column(required)),
+                format!("Missing required column {required} ({})", zh_column(required)),
+            ));
         }
     }
     if !errors.is_empty() {
         return (Vec::new(), errors);
     }
+    // A column's header as the file writes it.
+    let named = |col: &str| index.get(col).and_then(|&i| header.cells.get(i)).map(|h| h.trim().to_owned());
 
     let mut order: Vec<String> = Vec::new();
     let mut by_id: BTreeMap<String, HouseholdRows> = BTreeMap::new();
-    for record in reader.records() {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                errors.push(err(line, format!("该行无法解析：{e}"), format!("The row cannot be read: {e}")));
-                continue;
-            }
-        };
-        let line = record.position().map_or(0, |p| p.line());
-        let mut bad = |zh: String, en: String| errors.push(RowError { line, zh, en });
+    for record in &sheet.rows {
+        let line = record.number;
+        let mut bad = |col: &str, zh: String, en: String| errors.push(RowError::at(line, named(col), zh, en));
         // A cell, trimmed; text over the layout's limit is a row error (and no value).
-        let cell = |col: &str, bad: &mut dyn FnMut(String, String)| -> String {
-            let v = index.get(col).and_then(|&i| record.get(i)).unwrap_or("").trim().to_owned();
+        let cell = |col: &str, bad: &mut dyn FnMut(&str, String, String)| -> String {
+            let v = index.get(col).and_then(|&i| record.cells.get(i)).map_or("", |c| c.trim()).to_owned();
             let chars = v.chars().count();
             if chars > MAX_TEXT_CHARS {
                 bad(
+                    col,
                     format!("“{}”（{col}）长 {chars} 字，最多 {MAX_TEXT_CHARS} 字", zh_column(col)),
                     format!("{col} is {chars} characters long; at most {MAX_TEXT_CHARS} are allowed"),
                 );
@@ -201,7 +201,11 @@ fn parse(csv_text: &str, cadres: &[String]) -> (Vec<HouseholdRows>, Vec<RowError
 
         let registry_no = cell("registry_no", &mut bad);
         if !shared::fields::is_valid_id(&registry_no) {
-            bad(format!("户编码“{registry_no}”格式错误"), format!("Registry number \"{registry_no}\" is malformed"));
+            bad(
+                "registry_no",
+                format!("户编码“{registry_no}”格式错误"),
+                format!("Registry number \"{registry_no}\" is malformed"),
+            );
             continue;
         }
         if !by_id.contains_key(&registry_no) {
@@ -226,6 +230,7 @@ fn parse(csv_text: &str, cadres: &[String]) -> (Vec<HouseholdRows>, Vec<RowError
                     entry.facts.text.insert(col, v);
                 }
                 Some(slot) if *slot != v => bad(
+                    col,
                     format!("同一户的{label}不一致（“{slot}”与“{v}”）"),
                     format!("{col} differs within the household (\"{slot}\" vs \"{v}\")"),
                 ),
@@ -235,13 +240,21 @@ fn parse(csv_text: &str, cadres: &[String]) -> (Vec<HouseholdRows>, Vec<RowError
         if line == entry.first_line
             && (!entry.facts.text.contains_key("site") || !entry.facts.text.contains_key("grid"))
         {
-            bad("安置点和网格必填".into(), "site and grid are required".into());
+            bad(
+                if entry.facts.text.contains_key("site") { "grid" } else { "site" },
+                "安置点和网格必填".into(),
+                "site and grid are required".into(),
+            );
         }
         let year = cell("relocated_year", &mut bad);
         if !year.is_empty() {
             match year.parse::<i64>() {
                 Ok(y) if (1980..=2100).contains(&y) => entry.facts.relocated_year = Some(y),
-                _ => bad(format!("搬迁年份“{year}”不是有效年份"), format!("relocated_year \"{year}\" is not a year")),
+                _ => bad(
+                    "relocated_year",
+                    format!("搬迁年份“{year}”不是有效年份"),
+                    format!("relocated_year \"{year}\" is not a year"),
+                ),
             }
         }
         macro_rules! coded_cell {
@@ -251,6 +264,7 @@ fn parse(csv_text: &str, cadres: &[String]) -> (Vec<HouseholdRows>, Vec<RowError
                     match coded::<$ty>(&v) {
                         Some(c) => $slot = Some(c),
                         None => bad(
+                            $col,
                             format!(
                                 "{}“{v}”不是可选值之一：{}",
                                 zh_column($col),
@@ -277,12 +291,12 @@ fn parse(csv_text: &str, cadres: &[String]) -> (Vec<HouseholdRows>, Vec<RowError
                     *slot = Some(slot.unwrap_or(false) | b);
                 }
                 Some(None) => {}
-                None => bad(format!("{} 应填 是/否", zh_column(col)), format!("{col} must be yes/no")),
+                None => bad(col, format!("{} 应填 是/否", zh_column(col)), format!("{col} must be yes/no")),
             }
         }
         for cadre in cell("cadre", &mut bad).split([';', '；']).map(str::trim).filter(|c| !c.is_empty()) {
             if !cadres.iter().any(|c| c == cadre) {
-                bad(format!("帮扶干部账号“{cadre}”不存在"), format!("Cadre login \"{cadre}\" does not exist"));
+                bad("cadre", format!("帮扶干部账号“{cadre}”不存在"), format!("Cadre login \"{cadre}\" does not exist"));
             } else if !entry.cadres.iter().any(|c| c == cadre) {
                 entry.cadres.push(cadre.to_owned());
             }
@@ -298,6 +312,7 @@ fn parse(csv_text: &str, cadres: &[String]) -> (Vec<HouseholdRows>, Vec<RowError
             match birth.parse::<Date>() {
                 Ok(d) => m.birth_date = Some(d),
                 Err(_) => bad(
+                    "birth_date",
                     format!("出生日期“{birth}”应为 YYYY-MM-DD"),
                     format!("birth_date \"{birth}\" must be YYYY-MM-DD"),
                 ),
@@ -308,7 +323,7 @@ fn parse(csv_text: &str, cadres: &[String]) -> (Vec<HouseholdRows>, Vec<RowError
             match boolean(&cell(col, &mut bad)) {
                 Some(Some(b)) => m.flags.push((col, b)),
                 Some(None) => {}
-                None => bad(format!("{} 应填 是/否", zh_column(col)), format!("{col} must be yes/no")),
+                None => bad(col, format!("{} 应填 是/否", zh_column(col)), format!("{col} must be yes/no")),
             }
         }
         let member_id = cell("member_id", &mut bad);
@@ -317,6 +332,7 @@ fn parse(csv_text: &str, cadres: &[String]) -> (Vec<HouseholdRows>, Vec<RowError
                 || entry.members.iter().any(|o| o.member_id.as_deref() == Some(member_id.as_str()))
             {
                 bad(
+                    "member_id",
                     format!("成员编号“{member_id}”格式错误或重复"),
                     format!("member_id \"{member_id}\" is malformed or repeated"),
                 );
@@ -396,20 +412,22 @@ fn apply(stored: &Household, rows: &HouseholdRows) -> Result<Household, Vec<RowE
             None => row.member_id.clone().unwrap_or_else(|| fresh_member_id(&h)),
         };
         if let Some(first) = matched.insert(id.clone(), row.line) {
-            errors.push(RowError {
-                line: row.line,
-                zh: format!("与第 {first} 行是同一成员（成员编号、身份证号或姓名与出生日期相同）"),
-                en: format!("The same member as line {first} (same member id, ID number, or name and birth date)"),
-            });
+            errors.push(RowError::at(
+                row.line,
+                None,
+                format!("与第 {first} 行是同一成员（成员编号、身份证号或姓名与出生日期相同）"),
+                format!("The same member as line {first} (same member id, ID number, or name and birth date)"),
+            ));
             continue;
         }
         let is_new = !h.members.contains_key(&id);
         if is_new && h.members.len() >= MAX_MEMBERS {
-            errors.push(RowError {
-                line: row.line,
-                zh: format!("一户最多 {MAX_MEMBERS} 名成员"),
-                en: format!("A household has at most {MAX_MEMBERS} members"),
-            });
+            errors.push(RowError::at(
+                row.line,
+                None,
+                format!("一户最多 {MAX_MEMBERS} 名成员"),
+                format!("A household has at most {MAX_MEMBERS} members"),
+            ));
             continue;
         }
         let m: &mut Member = h.members.entry(id).or_default();
@@ -450,10 +468,18 @@ fn apply(stored: &Household, rows: &HouseholdRows) -> Result<Household, Vec<RowE
         }
         let member = problem.path.strip_prefix("m/").and_then(|r| r.split('/').next()).map(str::to_owned);
         let line = member.as_ref().and_then(|m| lines.get(m)).copied().unwrap_or(rows.first_line);
-        errors.push(RowError { line, zh: problem.zh, en: problem.en });
+        // The column the rule is about, by its key's last part (`m/a/id_no`).
+        let key = problem.path.rsplit('/').next().unwrap_or("");
+        let column = match key {
+            "id_no" => Some("id_number"),
+            "birth" => Some("birth_date"),
+            "no" => Some("registry_no"),
+            k => COLUMNS.iter().map(|(en, _)| *en).find(|en| *en == k),
+        };
+        errors.push(RowError::at(line, column.map(str::to_owned), problem.zh, problem.en));
     }
     if let Err(e) = shared::fields::encode(&h) {
-        errors.push(RowError { line: rows.first_line, zh: e.zh(), en: e.to_string() });
+        errors.push(RowError::at(rows.first_line, None, e.zh(), e.to_string()));
     }
     if errors.is_empty() { Ok(h) } else { Err(errors) }
 }
@@ -532,13 +558,13 @@ fn changes(id: &str, before: &Household, after: &Household) -> Vec<FieldChange> 
         .collect()
 }
 
-/// Reads `csv_text` against what is stored: what importing it would do (the preview),
+/// Reads `sheet` against what is stored: what importing it would do (the preview),
 /// or every row error.
-fn make_plan(r: &mut dyn Reader, csv_text: &str) -> DeniedResult<Result<Plan, Vec<RowError>>> {
+fn make_plan(r: &mut dyn Reader, sheet: &Sheet) -> DeniedResult<Result<Plan, Vec<RowError>>> {
     let cadres = r.logins_with_role(Role::Cadre)?;
-    let (parsed, mut errors) = parse(csv_text, &cadres);
+    let (parsed, mut errors) = parse(sheet, &cadres);
     let mut digest = Sha256::new();
-    digest.update(csv_text.as_bytes());
+    sheet.digest_into(&mut digest);
     let mut households = Vec::new();
     let mut report = ImportReport {
         households: parsed.len(),
@@ -578,15 +604,30 @@ fn make_plan(r: &mut dyn Reader, csv_text: &str) -> DeniedResult<Result<Plan, Ve
     }
     if !errors.is_empty() {
         errors.sort_by_key(|e| e.line);
+        for e in &mut errors {
+            // `apply` names a column by its English name; say it as the file does.
+            if let Some(col) = &e.column
+                && let Some(named) = header_of(sheet, col)
+            {
+                e.column = Some(named);
+            }
+            e.sheet.clone_from(&sheet.name);
+        }
         return Ok(Err(errors));
     }
     report.confirm = hex::encode(&digest.finalize()[..16]);
     Ok(Ok(Plan { households, report }))
 }
 
-/// The preview of importing `csv_text`: what would change, and the `confirm` digest.
-pub fn plan(r: &mut dyn Reader, csv_text: &str) -> DeniedResult<Result<ImportReport, Vec<RowError>>> {
-    Ok(make_plan(r, csv_text)?.map(|p| p.report))
+/// The preview of importing `sheet`: what would change, and the `confirm` digest.
+pub fn plan(r: &mut dyn Reader, sheet: &Sheet) -> DeniedResult<Result<ImportReport, Vec<RowError>>> {
+    Ok(make_plan(r, sheet)?.map(|p| p.report))
+}
+
+/// The header cell of `sheet` that is column `col` (by its English name), as written.
+fn header_of(sheet: &Sheet, col: &str) -> Option<String> {
+    let zh = zh_column(col);
+    sheet.header.cells.iter().map(|h| h.trim()).find(|h| *h == col || (!zh.is_empty() && *h == zh)).map(str::to_owned)
 }
 
 /// Imports a roster in one transaction, as `stamp`'s author, if it still plans as the
@@ -594,16 +635,16 @@ pub fn plan(r: &mut dyn Reader, csv_text: &str) -> DeniedResult<Result<ImportRep
 /// error is returned.
 pub fn import(
     w: &mut dyn Writer,
-    csv_text: &str,
+    sheet: &Sheet,
     confirm: &str,
     stamp: &Stamp,
 ) -> DeniedResult<Result<ImportReport, Refused>> {
     // Every household of the sheet is locked, in one order, before any is read: a
     // merge or another import (PostgreSQL) cannot change one between the plan's read
     // and the write (on SQLite the writer is one connection anyway).
-    let ids: Vec<String> = parse(csv_text, &[]).0.into_iter().map(|rows| rows.registry_no).collect();
+    let ids: Vec<String> = parse(sheet, &[]).0.into_iter().map(|rows| rows.registry_no).collect();
     w.lock_households(&store::Scope::All, &ids.iter().map(String::as_str).collect::<Vec<_>>())?;
-    let plan = match make_plan(w, csv_text)? {
+    let plan = match make_plan(w, sheet)? {
         Ok(p) => p,
         Err(errors) => return Ok(Err(Refused::Rows(errors))),
     };
@@ -624,18 +665,18 @@ pub fn import(
     Ok(Ok(report))
 }
 
-/// Plans and imports `csv_text` in one transaction, without a person reading the
+/// Plans and imports `sheet` in one transaction, without a person reading the
 /// preview: for seeding a database (tests, benchmarks), never for a county's sheet.
 pub fn import_at_once(
     w: &mut dyn Writer,
-    csv_text: &str,
+    sheet: &Sheet,
     stamp: &Stamp,
 ) -> DeniedResult<Result<ImportReport, Vec<RowError>>> {
-    let confirm = match make_plan(w, csv_text)? {
+    let confirm = match make_plan(w, sheet)? {
         Ok(plan) => plan.report.confirm,
         Err(rows) => return Ok(Err(rows)),
     };
-    match import(w, csv_text, &confirm, stamp)? {
+    match import(w, sheet, &confirm, stamp)? {
         Ok(report) => Ok(Ok(report)),
         Err(Refused::Rows(rows)) => Ok(Err(rows)),
         Err(Refused::Stale | Refused::Interrupted { .. }) => {

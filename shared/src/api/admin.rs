@@ -165,12 +165,25 @@ pub struct RewriteReport {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
 pub struct RowError {
-    /// Line in the file (1 = the header).
+    /// The worksheet, for an Excel workbook; `null` for a CSV.
+    #[serde(default)]
+    pub sheet: Option<String>,
+    /// The row: a CSV's line (1 = the header), or the row as Excel numbers it.
     pub line: u64,
+    /// The column's header as the file writes it, when the error is about one cell.
+    #[serde(default)]
+    pub column: Option<String>,
     /// 中文说明.
     pub zh: String,
     /// English message.
     pub en: String,
+}
+
+impl RowError {
+    /// An error at `line` (of the file's only sheet, or set later), about `column` if any.
+    pub fn at(line: u64, column: Option<String>, zh: impl Into<String>, en: impl Into<String>) -> Self {
+        Self { sheet: None, line, column, zh: zh.into(), en: en.into() }
+    }
 }
 
 /// `POST /api/admin/roster`: what an import would do (the preview), or did.

@@ -1,6 +1,7 @@
-//! 花名册导入: choose a CSV file, read it in the browser (UTF-8; a GB18030 file saved
-//! by Excel is decoded too), send it to `POST /api/admin/roster` for a preview (the
-//! households it adds, every value it changes), then, on 确认导入, import exactly
+//! 花名册导入: choose a roster file (an Excel workbook, or a CSV in UTF-8 or GBK), send
+//! its bytes as they are to `POST /api/admin/roster` (the server reads every format,
+//! `server::roster::sheet`) for a preview (the households it adds, every value it
+//! changes), then, on 确认导入, import exactly
 //! that preview; or show every rejected row (and that nothing was imported).
 
 use leptos::prelude::*;
@@ -21,28 +22,18 @@ enum Outcome {
     Failed(Msg),
 }
 
-/// A chosen file: name, text, and whether it was decoded as GB18030.
+/// A chosen file: its name and bytes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct Chosen {
     name: String,
-    text: String,
-    gb18030: bool,
+    bytes: Vec<u8>,
 }
 
-/// Reads a file's text: UTF-8 when it is, else GB18030 (what Excel's plain "CSV" saves
-/// on a Chinese Windows).
+/// Reads a chosen file's bytes.
 async fn read(file: &web_sys::File) -> Result<Chosen, Msg> {
     let failed = |_| Msg::new("无法读取该文件", "The file cannot be read");
     let buffer = JsFuture::from(file.array_buffer()).await.map_err(failed)?;
-    let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
-    let (text, gb18030) = match String::from_utf8(bytes) {
-        Ok(text) => (text, false),
-        Err(e) => {
-            let decoder = web_sys::TextDecoder::new_with_label("gb18030").map_err(failed)?;
-            (decoder.decode_with_u8_array(e.as_bytes()).map_err(failed)?, true)
-        }
-    };
-    Ok(Chosen { name: file.name(), text, gb18030 })
+    Ok(Chosen { name: file.name(), bytes: js_sys::Uint8Array::new(&buffer).to_vec() })
 }
 
 /// The roster tab.
@@ -74,7 +65,7 @@ pub fn Roster(ui: Ui) -> impl IntoView {
                 Some(digest) => format!("/api/admin/roster?confirm={digest}"),
                 None => "/api/admin/roster".to_owned(),
             };
-            let answer = api::post_raw(&token(ui), &path, "text/csv; charset=utf-8", &c.text).await;
+            let answer = api::post_bytes(&token(ui), &path, "application/octet-stream", &c.bytes).await;
             busy.set(false);
             let unreadable = |e: serde_json::Error| {
                 Outcome::Failed(Msg::new(format!("答复无法解读：{e}"), format!("Unreadable answer: {e}")))
@@ -101,17 +92,8 @@ pub fn Roster(ui: Ui) -> impl IntoView {
 
     let file_info = move || {
         chosen.get().map(|c| {
-            let lines = c.text.lines().filter(|l| !l.trim().is_empty()).count().saturating_sub(1);
-            view! {
-                <p class="admin-file" data-testid="roster-file-info">
-                    {move || {
-                        format!("{} · {} {}", c.name, lines, ui.t("行数据", "data rows"))
-                    }}
-                    {c.gb18030.then(|| view! {
-                        <span class="warning">{move || ui.t("（按 GB18030 编码读取）", " (read as GB18030)")}</span>
-                    })}
-                </p>
-            }
+            let size = format!("{:.1} KB", c.bytes.len() as f64 / 1024.0);
+            view! { <p class="admin-file" data-testid="roster-file-info">{format!("{} · {size}", c.name)}</p> }
         })
     };
 
@@ -143,7 +125,8 @@ pub fn Roster(ui: Ui) -> impl IntoView {
                         <table class="admin-table admin-errors" data-testid="roster-errors">
                             <thead>
                                 <tr>
-                                    <th>{move || ui.t("行号", "Line")}</th>
+                                    <th>{move || ui.t("行号", "Row")}</th>
+                                    <th>{move || ui.t("列", "Column")}</th>
                                     <th>{move || ui.t("问题", "Problem")}</th>
                                 </tr>
                             </thead>
@@ -152,9 +135,16 @@ pub fn Roster(ui: Ui) -> impl IntoView {
                                     .into_iter()
                                     .map(|r| {
                                         let message = Msg::new(r.zh, r.en);
+                                        let place = match &r.sheet {
+                                            Some(sheet) => format!("{sheet} · {}", r.line),
+                                            None => r.line.to_string(),
+                                        };
                                         view! {
                                             <tr data-testid="roster-error-row" data-line=r.line>
-                                                <td data-label=move || ui.t("行号", "Line")>{r.line}</td>
+                                                <td data-label=move || ui.t("行号", "Row")>{place}</td>
+                                                <td data-label=move || ui.t("列", "Column") data-testid="roster-error-column">
+                                                    {r.column.unwrap_or_else(|| "—".into())}
+                                                </td>
                                                 <td data-label=move || ui.t("问题", "Problem")>{move || message.say(ui)}</td>
                                             </tr>
                                         }
@@ -177,13 +167,13 @@ pub fn Roster(ui: Ui) -> impl IntoView {
         <div class="admin-roster">
             <p class="admin-hint">
                 {move || ui.t(
-                    "每行一名成员，同户各行的户信息须一致。必填列：户编码、安置点、网格、姓名；表头可用中文或英文。用 Excel 编辑时请另存为“CSV UTF-8”。有任何一行出错时整份花名册都不导入。",
-                    "One row per member; a household's facts must agree on each of its rows. Required columns: 户编码 registry_no, 安置点 site, 网格 grid, 姓名 name; headers in Chinese or English. From Excel, save as \"CSV UTF-8\". If any row is wrong, nothing of the file is imported.",
+                    "每行一名成员，同户各行的户信息须一致。必填列：户编码、安置点、网格、姓名；表头可用中文或英文。可直接导入 Excel 工作簿（.xlsx），或 UTF-8、GBK 编码的 CSV。有任何一行出错时整份花名册都不导入。",
+                    "One row per member; a household's facts must agree on each of its rows. Required columns: 户编码 registry_no, 安置点 site, 网格 grid, 姓名 name; headers in Chinese or English. An Excel workbook (.xlsx) or a CSV in UTF-8 or GBK is read as it is. If any row is wrong, nothing of the file is imported.",
                 )}
             </p>
             <label class="admin-file-pick">
-                {move || ui.t("选择花名册文件（.csv）", "Choose the roster file (.csv)")}
-                <input type="file" accept=".csv,text/csv" data-testid="roster-file" on:change=on_file />
+                {move || ui.t("选择花名册文件（.xlsx 或 .csv）", "Choose the roster file (.xlsx or .csv)")}
+                <input type="file" accept=".xlsx,.csv,text/csv,application/vnd.openxmlformats-officedocument.spreadsheetml.sheet" data-testid="roster-file" on:change=on_file />
             </label>
             {file_info}
             <button data-testid="roster-submit" on:click=preview
