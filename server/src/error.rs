@@ -103,6 +103,7 @@ impl From<Denied> for AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
+        crate::metrics::refused(self.code);
         let body = ErrorBody { error: self.code.to_owned(), zh: self.zh, en: self.en };
         let mut response = (self.status, Json(body)).into_response();
         if let Some(secs) = self.retry_after

@@ -12,6 +12,7 @@
 //! - `demo`: the demo county of `serve --demo`;
 //! - `listen`: accepting connections within limits (no client can stall the rest);
 //! - `edge`: the client's address (trusted proxies), per-address rate limits, HTTPS;
+//! - `metrics`: counters and latencies for Prometheus, on a listener of their own;
 //! - `backup`: online backup and restore of the SQLite file (the CLI's `backup`, `restore`).
 //!
 //! `router(state)` builds the HTTP surface and `serve(listener, state, shutdown)` runs
@@ -29,6 +30,7 @@ pub mod export;
 pub mod headers;
 pub mod listen;
 pub mod merge;
+pub mod metrics;
 pub mod roster;
 pub mod start;
 pub mod store;
@@ -140,6 +142,7 @@ pub fn router(state: AppState) -> Router {
     let security = std::sync::Arc::new(headers::SecurityHeaders::for_app_dir(state.app_dir.as_deref()));
     app.layer(axum::middleware::from_fn_with_state(security, headers::add))
         .layer(CompressionLayer::new())
+        .layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn_with_state(state.edge.clone(), edge::guard))
 }
 

@@ -64,6 +64,10 @@ enum Command {
         /// carrier's NAT share an address: keep it generous.
         #[arg(long, env = "HUHUJIAN_REQUEST_LIMIT", default_value_t = 1200)]
         request_limit: u32,
+        /// Serve Prometheus metrics at http://ADDR/metrics (keep it private, e.g.
+        /// 127.0.0.1:9464); off when not given.
+        #[arg(long, env = "HUHUJIAN_METRICS_BIND")]
+        metrics_bind: Option<SocketAddr>,
     },
     /// Create a user. The password is read from HUHUJIAN_PASSWORD or the first line of stdin.
     CreateUser {
@@ -178,6 +182,7 @@ async fn main() -> anyhow::Result<()> {
             trusted_proxy,
             login_limit,
             request_limit,
+            metrics_bind,
         } => {
             // A damaged file is refused before anything opens it to write (migrations,
             // the journal mode): its bytes stay as they were.
@@ -207,6 +212,7 @@ async fn main() -> anyhow::Result<()> {
                 trusted_proxies: trusted_proxy,
                 login_limit,
                 request_limit,
+                metrics_bind,
             };
             server::start::run(db.clone(), options, stop_signal()).await?;
             // `systemctl stop` (SIGTERM) or Ctrl-C: requests under way were answered;

@@ -31,6 +31,8 @@ pub struct Options {
     pub login_limit: u32,
     /// API requests per minute per address (0: no limit).
     pub request_limit: u32,
+    /// Where `GET /metrics` is served (nowhere if `None`).
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 /// Serves until `shutdown` completes. Prints `listening on <url>` once the listeners
@@ -73,6 +75,18 @@ pub async fn run(
         let router = crate::edge::tls::redirect(local.port());
         tasks.push(tokio::spawn(listen::serve(
             plain,
+            router,
+            listen::Limits::default(),
+            None,
+            stopped(stop_rx.clone()),
+        )));
+    }
+    if let Some(bind) = options.metrics_bind {
+        let listener = TcpListener::bind(bind).await.with_context(|| format!("binding {bind}"))?;
+        println!("metrics at http://{}/metrics", listener.local_addr()?);
+        let router = crate::metrics::router();
+        tasks.push(tokio::spawn(listen::serve(
+            listener,
             router,
             listen::Limits::default(),
             None,

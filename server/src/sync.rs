@@ -101,6 +101,19 @@ fn audit_admin(w: &mut dyn Writer, session: &Session, entries: &[Outgoing], at: 
     Ok(w.audit(at, &session.user.id, "sync_whole_documents", &detail)?)
 }
 
+/// Counts a merged batch for the metrics: its documents taken, each refusal by code
+/// (a transaction retried on PostgreSQL counts again: a rare over-count).
+fn count(replies: &[Reply]) {
+    let mut merged = 0;
+    for reply in replies {
+        match reply {
+            Reply::Refused(r) => crate::metrics::refused(&r.code),
+            _ => merged += 1,
+        }
+    }
+    crate::metrics::sync_batch(merged);
+}
+
 /// The handler.
 pub async fn sync(
     State(state): State<AppState>,
@@ -120,6 +133,7 @@ pub async fn sync(
             let today = Date::in_china(at);
             audit_admin(w, &session, &entries, at)?;
             let replies = merge_batch(w, &session, &entries, today, at)?;
+            count(&replies);
             let replies: Vec<Incoming> = entries
                 .iter()
                 .zip(replies)
@@ -157,6 +171,9 @@ pub async fn sync_single(
             let at = now();
             audit_admin(w, &session, std::slice::from_ref(&entry), at)?;
             let reply = merge_batch(w, &session, std::slice::from_ref(&entry), Date::in_china(at), at)?.remove(0);
+            if !matches!(reply, Reply::Refused(_)) {
+                crate::metrics::sync_batch(1);
+            }
             Ok::<_, Denied>(reply)
         })
         .await?;

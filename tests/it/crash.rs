@@ -115,6 +115,8 @@ pub(crate) struct ServerProcess {
     pub(crate) base: String,
     /// The plain-http redirect listener's URL, with `--redirect-bind`.
     pub(crate) redirect: Option<String>,
+    /// The metrics URL, with `--metrics-bind`.
+    pub(crate) metrics: Option<String>,
 }
 
 impl ServerProcess {
@@ -143,19 +145,22 @@ impl ServerProcess {
         // Reads "redirecting http://… to HTTPS" if there is one, then "huhujian is
         // listening on http(s)://127.0.0.1:PORT/", then keeps draining.
         std::thread::spawn(move || {
-            let mut redirect = None;
+            let (mut redirect, mut metrics) = (None, None);
             for line in std::io::BufReader::new(stdout).lines() {
                 let Ok(line) = line else { break };
                 if let Some(rest) = line.strip_prefix("redirecting ") {
                     redirect = rest.split_whitespace().next().map(|u| u.trim_end_matches('/').to_owned());
                 }
+                if let Some(rest) = line.strip_prefix("metrics at ") {
+                    metrics = Some(rest.trim().to_owned());
+                }
                 if let Some(url) = line.split("listening on ").nth(1) {
-                    let _ = tx.send((url.trim_end_matches('/').to_owned(), redirect.take()));
+                    let _ = tx.send((url.trim_end_matches('/').to_owned(), redirect.take(), metrics.take()));
                 }
             }
         });
         match rx.recv_timeout(Duration::from_secs(30)) {
-            Ok((base, redirect)) => Self { child, base, redirect },
+            Ok((base, redirect, metrics)) => Self { child, base, redirect, metrics },
             Err(_) => {
                 let _ = child.kill();
                 let status = child.wait();

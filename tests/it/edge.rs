@@ -2,7 +2,7 @@
 //! after N, the forwarded address believed only from a trusted proxy), HTTPS from the
 //! server itself with a certificate from a CA the client trusts (HSTS, the plain-http
 //! redirect, a renewed certificate taken on SIGHUP, a bad one refused and the old one
-//! kept), and the start-up warning on an empty database.
+//! kept), the start-up warning on an empty database, and the metrics listener.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -239,4 +239,43 @@ async fn a_database_with_no_accounts_or_no_households_is_warned_about_at_start()
     let full = roster_db(&dir);
     drop(ServerProcess::start_with(&bin, &full, &log3, &[]));
     assert!(!std::fs::read_to_string(&log3).unwrap().contains("has no"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_requests_syncs_and_refusals_on_their_own_listener_with_nothing_personal() {
+    let bin = server_binary();
+    let dir = tempfile::tempdir().unwrap();
+    let db = roster_db(&dir);
+    let server =
+        ServerProcess::start_with(&bin, &db, &dir.path().join("server.log"), &["--metrics-bind", "127.0.0.1:0"]);
+    let mut c1 = huhujian_tests::Phone::login_at(&server.base, "c1", "phone").await.unwrap();
+    c1.want(&["H1", "H2"]);
+    c1.sync().await;
+    let refused = reqwest::get(format!("{}/api/households", server.base)).await.unwrap();
+    assert_eq!(refused.status(), 401);
+    let on_main = reqwest::get(format!("{}/metrics", server.base)).await.unwrap();
+    assert_eq!(on_main.status(), 404, "metrics are not on the public address");
+
+    let url = server.metrics.clone().expect("the metrics listener");
+    let text = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    let value = |prefix: &str| -> f64 {
+        text.lines()
+            .find(|l| l.starts_with(prefix))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("no {prefix} in:\n{text}"))
+    };
+    assert_eq!(value(r#"huhujian_http_requests_total{route="/api/login",method="POST",status="200"}"#), 1.0);
+    assert!(value(r#"huhujian_http_requests_total{route="/api/sync",method="POST",status="200"}"#) >= 1.0);
+    assert!(value("huhujian_sync_batches_total") >= 1.0);
+    assert!(value("huhujian_documents_merged_total") >= 2.0, "H1 and H2");
+    assert_eq!(value(r#"huhujian_refusals_total{code="unauthorized"}"#), 1.0);
+    assert!(value(r#"huhujian_store_wait_seconds_count{kind="write"}"#) >= 1.0);
+    assert!(
+        text.contains(r#"huhujian_http_request_duration_seconds_bucket{le="#)
+            || text.contains("huhujian_http_request_duration_seconds_bucket{route=")
+    );
+    for personal in ["c1", "H1", "李明", "127.0.0.1"] {
+        assert!(!text.contains(personal), "{personal} appears in the metrics:\n{text}");
+    }
 }

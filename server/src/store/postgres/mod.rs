@@ -197,13 +197,17 @@ impl Postgres {
         T: Send + 'static,
         F: Fn(&mut dyn Reader) -> StoreResult<T> + Send + 'static,
     {
+        let waiting = std::time::Instant::now();
         let _permit = self.0.long_permits.acquire().await.map_err(StoreError::engine)?;
+        crate::metrics::store_wait("long_read", waiting.elapsed());
         self.read(read).await
     }
 
     fn read_blocking<T>(&self, read: &dyn Fn(&mut dyn Reader) -> StoreResult<T>) -> StoreResult<T> {
         let rt = Handle::current();
+        let waiting = std::time::Instant::now();
         let mut client = rt.block_on(self.0.pool.get()).map_err(StoreError::engine)?;
+        crate::metrics::store_wait("read", waiting.elapsed());
         let tx = rt.block_on(
             client
                 .build_transaction()
@@ -242,7 +246,9 @@ impl Postgres {
         F: FnMut(&mut dyn Writer) -> Result<T, E>,
     {
         let rt = Handle::current();
+        let waiting = std::time::Instant::now();
         let mut client = rt.block_on(self.0.pool.get()).map_err(StoreError::engine)?;
+        crate::metrics::store_wait("write", waiting.elapsed());
         let mut attempt = 0;
         loop {
             attempt += 1;

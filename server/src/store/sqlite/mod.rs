@@ -224,7 +224,10 @@ impl Sqlite {
         T: Send + 'static,
         F: Fn(&mut dyn Reader) -> StoreResult<T> + Send + 'static,
     {
+        let waiting = std::time::Instant::now();
         let permit = permits.acquire().await.map_err(StoreError::engine)?;
+        let long = std::ptr::eq(permits, &self.0.long_permits);
+        crate::metrics::store_wait(if long { "long_read" } else { "read" }, waiting.elapsed());
         let this = self.clone();
         let (result, read) = blocking(move || {
             let result = this.read_blocking(&read);
@@ -266,7 +269,9 @@ impl Sqlite {
         E: From<StoreError>,
         F: FnMut(&mut dyn Writer) -> Result<T, E>,
     {
+        let waiting = std::time::Instant::now();
         let mut conn = self.lock();
+        crate::metrics::store_wait("write", waiting.elapsed());
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(StoreError::from)?;
         let out = write(&mut Conn { conn: &tx, writable: true })?;
         tx.commit().map_err(StoreError::from)?;
