@@ -91,7 +91,7 @@ enum Command {
         /// 户编码
         household: String,
     },
-    /// Import a roster (an Excel workbook, or a CSV in UTF-8 or GBK; see README); all or nothing. Shows what would change;
+    /// Import a roster (an Excel workbook, or a CSV in UTF-8, GBK or UTF-16; see README); all or nothing. Shows what would change;
     /// imports only with `--yes`.
     ImportRoster {
         /// The roster file (.xlsx or .csv).

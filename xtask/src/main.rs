@@ -18,9 +18,17 @@ fn main() -> ExitCode {
         Some("load") => load(&args[1..]),
         Some("bench") => bench(),
         Some("protocol") => protocol(),
+        Some("bundle") => build_app(),
+        // One scenario of tests/browser against the built dist/ (`cargo xtask browser
+        // visit.mjs`; `https.mjs` with its test CA).
+        Some("browser") => match args.get(1).map(String::as_str) {
+            Some("https.mjs") => browser_https(),
+            Some(script) => browser(script),
+            None => Err("usage: cargo xtask browser SCRIPT.mjs".into()),
+        },
         _ => {
             eprintln!(
-                "usage: cargo xtask test | cargo xtask run [server args] | cargo xtask load [phones] [households] | cargo xtask bench | cargo xtask protocol"
+                "usage: cargo xtask test | run [server args] | load [phones] [households] | bench | protocol | bundle | browser SCRIPT.mjs"
             );
             return ExitCode::from(2);
         }
@@ -154,7 +162,7 @@ fn test() -> Result {
     build_app()?;
     let postgres = ensure_postgres()?;
     let (mut passed, mut failed, ok, on_postgres) = cargo_test(&postgres)?;
-    let checks: [(&str, Check); 10] = [
+    let checks: [(&str, Check); 11] = [
         ("interop", interop),
         ("browser offline", || browser("offline.mjs")),
         ("browser visit", || browser("visit.mjs")),
@@ -165,6 +173,7 @@ fn test() -> Result {
         ("browser conflict", || browser("conflict.mjs")),
         ("browser console", || browser("console.mjs")),
         ("browser admin", || browser("admin.mjs")),
+        ("browser https", browser_https),
     ];
     for (name, check) in checks {
         match check() {
@@ -188,6 +197,11 @@ fn with_demo_server(app_dir: Option<&str>, f: impl FnOnce(&str) -> Result) -> Re
 
 /// [`with_demo_server`] with the server already built, debug or `release`.
 fn with_server(release: bool, app_dir: Option<&str>, f: impl FnOnce(&str) -> Result) -> Result {
+    with_server_flags(release, app_dir, &[], f)
+}
+
+/// [`with_server`] with more `serve` flags.
+fn with_server_flags(release: bool, app_dir: Option<&str>, flags: &[&str], f: impl FnOnce(&str) -> Result) -> Result {
     let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
     let db = std::env::temp_dir().join(format!("huhujian-xtask-{}-{}.sqlite3", std::process::id(), app_dir.is_some()));
     let profile = if release { "release" } else { "debug" };
@@ -196,6 +210,7 @@ fn with_server(release: bool, app_dir: Option<&str>, f: impl FnOnce(&str) -> Res
     if let Some(dir) = app_dir {
         cmd.args(["--app-dir", dir]);
     }
+    cmd.args(flags);
     let mut server = cmd.stdout(Stdio::piped()).spawn().map_err(|e| format!("could not start the server: {e}"))?;
     let url = server.stdout.take().and_then(|out| {
         BufReader::new(out)
@@ -254,6 +269,62 @@ fn browser(script: &str) -> Result {
             Command::new("node").arg(script).arg(url).arg(&artifacts).current_dir(dir).env("CHROMIUM", &chromium),
         )
     })
+}
+
+/// The app over HTTPS from the server itself (`tests/browser/https.mjs`): a test CA
+/// (`tests/src/bin/test-ca.rs`, with the openssl command) that Chromium trusts through
+/// the NSS store in a HOME of its own (certutil, from libnss3-tools); the server
+/// serves a certificate it signed for huhujian.test.
+fn browser_https() -> Result {
+    eprintln!("\n==> browser: https.mjs in headless Chromium, over HTTPS with a test CA");
+    node_tools()?;
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !std::path::Path::new(&chromium).exists() {
+        apt_install(&["chromium"])?;
+    }
+    if Command::new("openssl").arg("version").output().is_err() {
+        apt_install(&["openssl"])?;
+    }
+    if Command::new("certutil").arg("-H").output().is_err() {
+        apt_install(&["libnss3-tools"])?;
+    }
+    status("build the test CA tool", cargo().args(["build", "-q", "-p", "huhujian-tests", "--bin", "test-ca"]))?;
+    status("build the server", cargo().args(["build", "-p", "server"]))?;
+    let target = std::env::var("CARGO_TARGET_DIR").unwrap_or_else(|_| "target".into());
+    let dir = std::env::temp_dir().join(format!("huhujian-https-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let (ca_dir, home) = (dir.join("ca"), dir.join("home"));
+    let nssdb = home.join(".pki/nssdb");
+    std::fs::create_dir_all(&nssdb).map_err(|e| e.to_string())?;
+    status("make a test CA", Command::new(format!("{target}/debug/test-ca")).arg(&ca_dir))?;
+    let db = format!("sql:{}", nssdb.display());
+    status("an NSS store for Chromium", Command::new("certutil").args(["-N", "--empty-password", "-d", &db]))?;
+    status(
+        "Chromium trusts the test CA",
+        Command::new("certutil")
+            .args(["-A", "-t", "C,,", "-n", "huhujian test CA", "-d", &db, "-i"])
+            .arg(ca_dir.join("ca.pem")),
+    )?;
+    let dir_browser = std::path::Path::new("tests/browser");
+    status("npm ci (browser)", Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(dir_browser))?;
+    let artifacts = std::env::current_dir().map_err(|e| e.to_string())?.join("test-artifacts");
+    let (cert, key) = (ca_dir.join("server.pem"), ca_dir.join("server.key"));
+    let flags = ["--tls-cert", &cert.to_string_lossy(), "--tls-key", &key.to_string_lossy()].map(str::to_owned);
+    let flags: Vec<&str> = flags.iter().map(String::as_str).collect();
+    let result = with_server_flags(false, Some("dist"), &flags, |url| {
+        status(
+            "node tests/browser/https.mjs",
+            Command::new("node")
+                .arg("https.mjs")
+                .arg(url)
+                .arg(&artifacts)
+                .current_dir(dir_browser)
+                .env("CHROMIUM", &chromium)
+                .env("HOME", &home),
+        )
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    result
 }
 
 /// Installs Debian packages, or says what to install when it cannot.
