@@ -129,10 +129,12 @@ pub async fn post_raw(token: &str, path: &str, content_type: &str, body: &str) -
 }
 
 /// POSTs `bytes` as they are (a roster file): the status and the body's text.
+#[cfg(feature = "console")]
 pub async fn post_bytes(token: &str, path: &str, content_type: &str, bytes: &[u8]) -> Result<(u16, String), ApiError> {
     post_body(token, path, content_type, js_sys::Uint8Array::from(bytes).into()).await
 }
 
+#[cfg(feature = "console")]
 async fn post_body(
     token: &str,
     path: &str,

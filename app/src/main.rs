@@ -6,6 +6,7 @@
 mod api;
 mod data;
 mod drafts;
+mod health;
 mod idb;
 mod perf;
 mod route;

@@ -40,6 +40,8 @@ pub fn hash_of(page: &Page) -> String {
         Page::Conflicts => "#/conflicts".into(),
         Page::Review(id, period) => format!("#/review/{}/{}", enc(id), enc(period)),
         Page::Admin => "#/admin".into(),
+        Page::Device => "#/device".into(),
+        Page::Phones => "#/phones".into(),
     }
 }
 
@@ -59,6 +61,8 @@ pub fn page_of(hash: &str) -> Option<Page> {
         ["conflicts"] => Page::Conflicts,
         ["review", id, period] => Page::Review(dec(id)?, dec(period)?),
         ["admin"] => Page::Admin,
+        ["device"] => Page::Device,
+        ["phones"] => Page::Phones,
         _ => return None,
     })
 }
@@ -67,7 +71,7 @@ pub fn page_of(hash: &str) -> Option<Page> {
 /// page, a cadre only the phone's screens, supervisors and admins only the console's.
 pub fn allowed(page: Page, session: Option<&Session>) -> Page {
     let home = home_of(session);
-    let phone = matches!(page, Page::List | Page::Household(_) | Page::Visit(..) | Page::Member(..));
+    let phone = matches!(page, Page::List | Page::Household(_) | Page::Visit(..) | Page::Member(..) | Page::Device);
     let fits = match (&home, &page) {
         (Page::Login, _) | (_, Page::Login) => false,
         (Page::List, _) => phone,

@@ -63,6 +63,10 @@ pub enum Page {
     Visit(String, String, Step),
     /// 成员: household, member (`ui::member::NEW` to add one).
     Member(String, String),
+    /// 本机状态: this phone's sync and storage.
+    Device,
+    /// 手机状态: the cadres' phones (console).
+    Phones,
     /// 督导工作台: coverage, indicators, flagged lists (supervisors and admins), with
     /// where the coverage table is drilled to (`ui::console::dashboard`'s `Drill`).
     Dashboard(String),

@@ -32,6 +32,9 @@ pub async fn run(ui: Ui) {
         s.done = 0;
         s.total = 0;
     });
+    // The phone's state first (a small request that gets through a poor link), then
+    // the batches, then the state again.
+    crate::health::send(ui, &session.token, false).await;
     let result = session_rounds(&ui, &session).await;
     // Logged out meanwhile: this session's end (its error, a refused token) belongs to
     // a login that is gone; the bar and the session now are another's.
@@ -50,6 +53,9 @@ pub async fn run(ui: Ui) {
         }
         s.unsynced = state::with(|d| state::unsynced(d));
     });
+    if result.is_ok() || online() {
+        crate::health::send(ui, &session.token, result.is_ok()).await;
+    }
     if result.as_ref().err().map(String::as_str) == Some(UNAUTHORIZED) {
         session::clear();
         ui.session.set(None);

@@ -67,6 +67,24 @@ impl Replica {
     pub fn unsynced(&self) -> usize {
         self.docs.keys().filter(|id| self.is_unsynced(id)).count()
     }
+
+    /// When the oldest change the server has not confirmed was made (its stamp, Unix
+    /// seconds), over every household; `None` when all is confirmed (a household whose
+    /// confirmed heads are not in its document is left out: its age is unknown).
+    pub fn oldest_unsynced(&self) -> Option<i64> {
+        self.docs
+            .iter()
+            .filter(|(id, _)| self.is_unsynced(id))
+            .filter_map(|(id, doc)| {
+                let shared = self.states.get(id).map(|s| s.shared_heads.clone()).unwrap_or_default();
+                let am = doc.automerge();
+                if shared.is_empty() || !shared.iter().all(|h| am.get_change_by_hash(h).is_some()) {
+                    return None;
+                }
+                am.get_changes(&shared).iter().map(|c| c.timestamp()).min()
+            })
+            .min()
+    }
 }
 
 /// The persisted form of a sync state: what is kept between sessions (its shared heads).

@@ -46,6 +46,8 @@ fn endpoints(g: &mut SchemaGenerator) -> Vec<Endpoint> {
         e("GET", "/api/households", None, Some(list::<HouseholdRow>(g)), ""),
         e("POST", "/api/sync", None, None, "application/vnd.huhujian.sync both ways (PROTOCOL.md §4.2)"),
         e("POST", "/api/sync/{id}", None, None, "one Automerge sync message both ways (PROTOCOL.md §4.1)"),
+        e("POST", "/api/phone", Some(one::<api::PhoneReport>(g)), None, "204"),
+        e("GET", "/api/phones", None, Some(list::<api::PhoneRow>(g)), ""),
         e("GET", "/api/coverage", None, Some(list::<api::CoverageRow>(g)), ""),
         e("GET", "/api/indicators", None, Some(one::<api::IndicatorReport>(g)), ""),
         e("GET", "/api/flagged", None, Some(list::<HouseholdRow>(g)), ""),

@@ -19,6 +19,7 @@ mod hostile;
 mod lifecycle;
 mod load;
 mod logs;
+mod phones;
 mod postgres;
 mod rewrite;
 mod roster;

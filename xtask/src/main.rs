@@ -432,7 +432,7 @@ const POSTGRES_MODULES: [&str; 2] = ["postgres", "scale_out"];
 
 /// Runs `cargo test` with the tests' PostgreSQL at `postgres`, echoing its output, and
 /// adds up its `test result:` lines; also counts the passed tests that ran on
-/// PostgreSQL ([`POSTGRES_MODULES`]).
+/// PostgreSQL ([`POSTGRES_MODULES`], and tests elsewhere named `…on_postgres…`).
 fn cargo_test(postgres: &str) -> Result<(u64, u64, bool, u64)> {
     eprintln!("\n==> tests");
     let mut child = cargo()
@@ -445,7 +445,9 @@ fn cargo_test(postgres: &str) -> Result<(u64, u64, bool, u64)> {
     if let Some(out) = child.stdout.take() {
         for line in BufReader::new(out).lines().map_while(std::io::Result::ok) {
             println!("{line}");
-            if POSTGRES_MODULES.iter().any(|m| line.starts_with(&format!("test {m}::"))) && line.ends_with(" ok") {
+            let on_pg = POSTGRES_MODULES.iter().any(|m| line.starts_with(&format!("test {m}::")))
+                || (line.starts_with("test ") && line.contains("on_postgres"));
+            if on_pg && line.ends_with(" ok") {
                 on_postgres += 1;
             }
             if let Some(rest) = line.strip_prefix("test result: ") {

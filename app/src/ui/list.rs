@@ -270,6 +270,10 @@ fn StorageInfo(ui: Ui) -> impl IntoView {
             view! {
                 <p class="storage" data-testid="storage">
                     {format!("{state} · {:.1} MB / {:.0} MB", used / 1e6, quota / 1e6)}
+                    " "
+                    <button class="small link" data-testid="open-device" on:click=move |_| ui.page.set(Page::Device)>
+                        {move || ui.t("本机状态 ›", "This phone ›")}
+                    </button>
                 </p>
             }
         })

@@ -6,6 +6,7 @@
 mod admin;
 #[cfg(feature = "console")]
 mod console;
+mod device;
 mod fields;
 mod household;
 mod list;
@@ -202,6 +203,9 @@ fn page_view(ui: Ui, page: Page) -> AnyView {
         Page::Household(id) => household::Household(household::HouseholdProps { ui, id }).into_any(),
         Page::Visit(id, period, _) => visit::VisitForm(visit::VisitFormProps { ui, id, period }).into_any(),
         Page::Member(id, mid) => member::MemberPage(member::MemberPageProps { ui, id, mid }).into_any(),
+        Page::Device => device::Device(device::DeviceProps { ui }).into_any(),
+        #[cfg(feature = "console")]
+        Page::Phones => console::phones::Phones(console::phones::PhonesProps { ui }).into_any(),
         #[cfg(feature = "console")]
         Page::Admin => admin::Admin(admin::AdminProps { ui }).into_any(),
         #[cfg(feature = "console")]
@@ -216,7 +220,7 @@ fn page_view(ui: Ui, page: Page) -> AnyView {
         }
         // The phone bundle has no console: `elsewhere` is on its way to it.
         #[cfg(not(feature = "console"))]
-        Page::Admin | Page::Dashboard(_) | Page::Reviews | Page::Conflicts | Page::Review(..) => {
+        Page::Admin | Page::Dashboard(_) | Page::Reviews | Page::Conflicts | Page::Review(..) | Page::Phones => {
             view! { <p class="notice">{move || ui.t("正在打开督导台…", "Opening the console…")}</p> }.into_any()
         }
     }

@@ -14,6 +14,7 @@ pub mod conflicts;
 pub mod dashboard;
 pub mod flagged;
 pub mod households;
+pub mod phones;
 pub mod reviews;
 
 use serde::de::DeserializeOwned;

@@ -168,6 +168,9 @@ pub trait Reader {
 
     /// The admin's assignment view: every grid with its counts.
     fn grid_counts(&mut self) -> StoreResult<Vec<AreaCount>>;
+    /// Every phone's latest health report, with its cadre's name (`concerns` empty:
+    /// `shared::api::phone::order` fills them).
+    fn phone_reports(&mut self) -> StoreResult<Vec<shared::api::PhoneRow>>;
     /// The cadres household `id` is assigned to, with their names, by login.
     fn cadres_of(&mut self, id: &str) -> StoreResult<Vec<Person>>;
     /// The households of one site (and grid), or of one cadre, with their cadres.
@@ -258,6 +261,14 @@ pub trait Writer: Reader {
     fn unassign_all(&mut self, login: &str) -> StoreResult<usize>;
     /// Records an action in the audit log.
     fn audit(&mut self, at: i64, login: &str, action: &str, detail: &str) -> StoreResult<()>;
+    /// Keeps `report` as the latest from `login`'s phone `device`, received at `at`.
+    fn put_phone_report(
+        &mut self,
+        login: &str,
+        device: &str,
+        report: &shared::api::PhoneReport,
+        at: i64,
+    ) -> StoreResult<()>;
 
     /// Records who uploaded each of `hashes` into household `id`.
     fn log_changes(&mut self, id: &str, hashes: &[ChangeHash], login: &str, device: &str, at: i64) -> StoreResult<()>;

@@ -148,6 +148,22 @@ pub const TABLES: &[Table] = &[
         order_by: "household_id, retired_at",
     },
     Table {
+        name: "phones",
+        columns: &[
+            ("user_id", Text),
+            ("device_id", Text),
+            ("app_version", Text),
+            ("unsynced", Int),
+            ("oldest_unsynced_at", Int),
+            ("persisted", Bool),
+            ("storage_used", Int),
+            ("storage_quota", Int),
+            ("reported_at", Int),
+            ("synced_at", Int),
+        ],
+        order_by: "user_id, device_id",
+    },
+    Table {
         name: "audit_log",
         columns: &[("at", Int), ("user_id", Text), ("action", Text), ("detail", Text)],
         order_by: "id",

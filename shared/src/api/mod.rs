@@ -7,6 +7,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod phone;
 pub mod read;
 
 pub use account::{LoginOk, LoginRequest, PasswordChange};
@@ -14,6 +15,7 @@ pub use admin::{
     AreaCount, AssignedHousehold, Assignment, AssignmentsView, BulkReport, FieldChange, ImportErrors, ImportReport,
     NewUser, RewriteReport, RowError, UserRow, UserUpdate,
 };
+pub use phone::{Concern, PhoneReport, PhoneRow};
 pub use read::{
     ConflictItem, CoverageRow, FieldConflict, HistoryItem, HouseholdDetail, IndicatorReport, Person, ResolveRequest,
     ReviewQueue, ReviewRequest, TrendPoint,

@@ -165,6 +165,27 @@ fn edits_made_before_the_first_download_go_up_and_the_session_ends() {
     assert_eq!(phone.replica.unsynced(), 0);
 }
 
+/// The age the phone reports (phone health) is its oldest unconfirmed change's stamp:
+/// the first of two edits in one household, the older of two households; gone once
+/// confirmed.
+#[test]
+fn the_oldest_unsynced_change_is_the_first_edit_not_yet_confirmed() {
+    let mut server = Server::with(&["H1", "H2"]);
+    let mut phone = Phone::new("c1", &["H1", "H2"]);
+    phone.sync(&mut server, None);
+    assert_eq!(phone.replica.oldest_unsynced(), None);
+    let write = |phone: &mut Phone, id: &str, at: i64| {
+        let doc = phone.replica.docs.get_mut(id).unwrap();
+        doc.edit(&stamp("c1", at), |h| h.visits.entry("2026-11".into()).or_default().note = format!("{at}")).unwrap();
+    };
+    write(&mut phone, "H2", 1_795_000_500);
+    write(&mut phone, "H1", 1_795_000_200);
+    write(&mut phone, "H1", 1_795_000_900);
+    assert_eq!(phone.replica.oldest_unsynced(), Some(1_795_000_200));
+    phone.sync(&mut server, None);
+    assert_eq!(phone.replica.oldest_unsynced(), None);
+}
+
 #[test]
 fn an_edit_goes_up_in_one_round_trip_and_is_confirmed() {
     let mut server = Server::with(&["H1"]);

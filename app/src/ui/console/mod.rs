@@ -2,7 +2,8 @@
 //! a desk or on a phone) through the read API of PROTOCOL.md §5; nothing here is kept
 //! on the device. Screens: `dashboard` (coverage, indicators, breakdowns, flagged
 //! lists, export), `reviews` (审核 queue), `conflicts` (冲突 queue), `household` (one
-//! household's visit, to approve, return or settle); `flagged` and `export` are parts
+//! household's visit, to approve, return or settle), `phones` (手机状态: whose phone
+//! holds unsynced work or may lose it); `flagged` and `export` are parts
 //! of the dashboard; `charts` draws the SVG.
 
 pub mod charts;
@@ -11,6 +12,7 @@ pub mod dashboard;
 pub mod export;
 pub mod flagged;
 pub mod household;
+pub mod phones;
 pub mod reviews;
 
 use leptos::prelude::*;
@@ -72,6 +74,7 @@ pub fn ConsoleNav(ui: Ui) -> impl IntoView {
             {tab(Page::Dashboard(String::new()), "工作台", "Dashboard", "nav-dashboard")}
             {tab(Page::Reviews, "审核", "Reviews", "nav-reviews")}
             {tab(Page::Conflicts, "冲突", "Conflicts", "nav-conflicts")}
+            {tab(Page::Phones, "手机状态", "Phones", "nav-phones")}
             <Show when=is_admin>{tab(Page::Admin, "系统管理", "Admin", "nav-admin")}</Show>
             <label class="period">
                 {move || ui.t("监测期", "Period")}

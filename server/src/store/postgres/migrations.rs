@@ -204,6 +204,22 @@ const MIGRATIONS: &[&str] = &[
     r#"
     TRUNCATE area_totals, summaries;
     "#,
+    // 5: the SQLite file's migration 10: phone health.
+    r#"
+    CREATE TABLE phones (
+        user_id            TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        device_id          TEXT NOT NULL,
+        app_version        TEXT NOT NULL,
+        unsynced           BIGINT NOT NULL,
+        oldest_unsynced_at BIGINT,
+        persisted          BOOLEAN,
+        storage_used       BIGINT,
+        storage_quota      BIGINT,
+        reported_at        BIGINT NOT NULL,
+        synced_at          BIGINT,
+        PRIMARY KEY (user_id, device_id)
+    );
+    "#,
 ];
 
 /// The schema version this program writes.

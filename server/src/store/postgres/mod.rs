@@ -19,6 +19,7 @@ mod accounts;
 mod docs;
 mod load;
 mod migrations;
+mod phones;
 mod reads;
 
 use std::collections::BTreeMap;
@@ -349,6 +350,9 @@ impl Reader for PgConn<'_> {
     fn grid_counts(&mut self) -> StoreResult<Vec<AreaCount>> {
         accounts::grid_counts(self)
     }
+    fn phone_reports(&mut self) -> StoreResult<Vec<shared::api::PhoneRow>> {
+        phones::reports(self)
+    }
     fn cadres_of(&mut self, id: &str) -> StoreResult<Vec<shared::api::Person>> {
         accounts::cadres_of(self, id)
     }
@@ -411,6 +415,15 @@ impl Writer for PgConn<'_> {
     }
     fn audit(&mut self, at: i64, login: &str, action: &str, detail: &str) -> StoreResult<()> {
         accounts::audit(self, at, login, action, detail)
+    }
+    fn put_phone_report(
+        &mut self,
+        login: &str,
+        device: &str,
+        report: &shared::api::PhoneReport,
+        at: i64,
+    ) -> StoreResult<()> {
+        phones::put_report(self, login, device, report, at)
     }
     fn log_changes(&mut self, id: &str, hashes: &[ChangeHash], login: &str, device: &str, at: i64) -> StoreResult<()> {
         docs::log_changes(self, id, hashes, login, device, at)

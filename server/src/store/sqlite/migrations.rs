@@ -232,6 +232,22 @@ const MIGRATIONS: &[&str] = &[
     DELETE FROM area_totals;
     DELETE FROM summaries;
     "#,
+    // 10: phone health (issue 19): the latest report of each cadre's phone.
+    r#"
+    CREATE TABLE phones (
+        user_id            TEXT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+        device_id          TEXT NOT NULL,
+        app_version        TEXT NOT NULL,
+        unsynced           INTEGER NOT NULL,
+        oldest_unsynced_at INTEGER,
+        persisted          INTEGER,
+        storage_used       INTEGER,
+        storage_quota      INTEGER,
+        reported_at        INTEGER NOT NULL,
+        synced_at          INTEGER,
+        PRIMARY KEY (user_id, device_id)
+    );
+    "#,
 ];
 
 /// The schema version this program writes.

@@ -12,6 +12,7 @@ mod accounts;
 mod docs;
 mod dump;
 mod migrations;
+mod phones;
 mod reads;
 
 use std::path::{Path, PathBuf};
@@ -333,6 +334,9 @@ impl Reader for Conn<'_> {
     fn grid_counts(&mut self) -> StoreResult<Vec<AreaCount>> {
         accounts::grid_counts(self)
     }
+    fn phone_reports(&mut self) -> StoreResult<Vec<shared::api::PhoneRow>> {
+        phones::reports(self)
+    }
     fn cadres_of(&mut self, id: &str) -> StoreResult<Vec<shared::api::Person>> {
         accounts::cadres_of(self, id)
     }
@@ -395,6 +399,15 @@ impl Writer for Conn<'_> {
     }
     fn audit(&mut self, at: i64, login: &str, action: &str, detail: &str) -> StoreResult<()> {
         accounts::audit(self, at, login, action, detail)
+    }
+    fn put_phone_report(
+        &mut self,
+        login: &str,
+        device: &str,
+        report: &shared::api::PhoneReport,
+        at: i64,
+    ) -> StoreResult<()> {
+        phones::put_report(self, login, device, report, at)
     }
     fn log_changes(&mut self, id: &str, hashes: &[ChangeHash], login: &str, device: &str, at: i64) -> StoreResult<()> {
         docs::log_changes(self, id, hashes, login, device, at)
