@@ -37,7 +37,7 @@ pub fn Device(ui: Ui) -> impl IntoView {
         let unsynced = match (r.unsynced, r.oldest_unsynced_at) {
             (0, _) => ui.t("没有，全部已同步", "none, all synced").to_owned(),
             (n, Some(at)) => match lang {
-                shared::Lang::Zh => format!("{n} 户，最早的修改在 {} 前", age(now() - at, lang)),
+                shared::Lang::Zh => format!("{n} 户，最早的修改在 {}前", age(now() - at, lang)),
                 shared::Lang::En => format!("{n} households, the oldest edit {} ago", age(now() - at, lang)),
             },
             (n, None) => n.to_string(),

@@ -62,7 +62,7 @@ fn row(ui: Ui, r: PhoneRow) -> impl IntoView {
     let unsynced = match (r.unsynced, r.oldest_unsynced_at) {
         (0, _) => "0".to_owned(),
         (n, Some(at)) => match lang {
-            shared::Lang::Zh => format!("{n} 户，最早 {} 前", age(now() - at, lang)),
+            shared::Lang::Zh => format!("{n} 户，最早 {}前", age(now() - at, lang)),
             shared::Lang::En => format!("{n}, oldest {} ago", age(now() - at, lang)),
         },
         (n, None) => n.to_string(),
