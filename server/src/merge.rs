@@ -248,7 +248,21 @@ fn merge(job: Job<'_>, uploader: &User, today: Date) -> DeniedResult<Outcome> {
     let (merged, new) = match fast {
         Some((merged, new)) => (merged, Some(new)),
         None => {
-            let mut merged = store::parse_doc(id, &doc.bytes)?;
+            // A damaged stored copy refuses this household alone: the rest of the
+            // batch merges, and the phone keeps its edits until it is restored.
+            let mut merged = match store::parse_doc(id, &doc.bytes) {
+                Ok(merged) => merged,
+                Err(e) => {
+                    tracing::error!(household = %id, error = %e, "sync: the stored document is damaged; refused");
+                    return Ok(Outcome::Refused(refused(
+                        RefusalCode::Damaged,
+                        format!("服务器上户 {id} 的记录已损坏，本次未合并；手机上的修改保留，请联系管理员从备份恢复"),
+                        format!(
+                            "The server's record of household {id} is damaged, so nothing was merged; the phone keeps its edits. Ask an administrator to restore it from a backup."
+                        ),
+                    )));
+                }
+            };
             if message.is_empty() {
                 (merged, None)
             } else {

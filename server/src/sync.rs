@@ -187,6 +187,7 @@ pub async fn sync_single(
                 Some(RefusalCode::DocTooLarge) => StatusCode::PAYLOAD_TOO_LARGE,
                 Some(RefusalCode::NotAllowed) => StatusCode::FORBIDDEN,
                 Some(RefusalCode::HistoryRewritten) => StatusCode::CONFLICT,
+                Some(RefusalCode::Damaged) => StatusCode::INTERNAL_SERVER_ERROR,
                 Some(RefusalCode::Schema | RefusalCode::Invalid) | None => StatusCode::UNPROCESSABLE_ENTITY,
             };
             let code = r.kind().unwrap_or(RefusalCode::Invalid).code();

@@ -99,11 +99,14 @@ pub enum RefusalCode {
     /// copy descends from the retired history and must be replaced, carrying its unsynced
     /// writes over (`client::rebase`). Not a refusal of the phone's work.
     HistoryRewritten,
+    /// The server's stored copy of the household is damaged (a disk fault): nothing is
+    /// merged into it until an administrator restores it; the phone keeps its edits.
+    Damaged,
 }
 
 impl RefusalCode {
     /// Every code.
-    pub const ALL: [RefusalCode; 7] = [
+    pub const ALL: [RefusalCode; 8] = [
         RefusalCode::UnknownHousehold,
         RefusalCode::BadMessage,
         RefusalCode::Schema,
@@ -111,6 +114,7 @@ impl RefusalCode {
         RefusalCode::DocTooLarge,
         RefusalCode::NotAllowed,
         RefusalCode::HistoryRewritten,
+        RefusalCode::Damaged,
     ];
 
     /// The code on the wire.
@@ -123,6 +127,7 @@ impl RefusalCode {
             RefusalCode::DocTooLarge => "doc_too_large",
             RefusalCode::NotAllowed => "not_allowed",
             RefusalCode::HistoryRewritten => "history_rewritten",
+            RefusalCode::Damaged => "damaged",
         }
     }
 
@@ -138,6 +143,10 @@ impl RefusalCode {
             RefusalCode::HistoryRewritten => (
                 "管理员重写了该户的历史：下载新副本并带上未同步的修改",
                 "An admin rewrote the history: download the new copy and carry unsynced writes over",
+            ),
+            RefusalCode::Damaged => (
+                "服务器上该户的记录已损坏，须由管理员从备份恢复；手机上的修改保留",
+                "The server's copy is damaged and must be restored by an admin; the phone keeps its edits",
             ),
         }
     }

@@ -10,6 +10,7 @@ mod bad_input;
 mod concurrency;
 mod console;
 mod crash;
+mod damaged;
 mod demo;
 mod durability;
 mod edge;

@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 use shared::{Household, HouseholdDoc, Lang, Scalar, Stamp};
 
 use super::households::{HouseholdDetail, detail};
-use super::{Filter, commit, json_body, open, reads_id_numbers, supervisor_or_admin};
+use super::{Filter, Skipped, commit, json_body, open, reads_id_numbers, supervisor_or_admin};
 use crate::AppState;
 use crate::auth::{Session, now};
 use crate::error::{AppError, AppResult};
@@ -46,14 +46,14 @@ pub async fn list(
     State(state): State<AppState>,
     session: Session,
     Query(filter): Query<Filter>,
-) -> AppResult<Json<Vec<ConflictItem>>> {
+) -> AppResult<impl axum::response::IntoResponse> {
     let selection = filter.selection(&session);
     let items = state
         .store
         .read_long(move |r| {
             let session = &session;
             let rows = r.household_rows(&selection, &Listing::Conflicted)?;
-            let mut out = Vec::new();
+            let (mut out, mut skipped) = (Vec::new(), Vec::new());
             for row in rows {
                 // A damaged household is logged and left out; the rest are listed.
                 let doc = match r.load_doc(&row.id) {
@@ -61,6 +61,7 @@ pub async fn list(
                     Ok(None) => continue,
                     Err(e @ StoreError::Corrupt { .. }) => {
                         tracing::error!(household = %row.id, error = %e, "conflict list: household skipped");
+                        skipped.push(row.id.clone());
                         continue;
                     }
                     Err(e) => return Err(e),
@@ -71,10 +72,10 @@ pub async fn list(
                     out.push(ConflictItem { household_id: row.id.clone(), head_name: row.head_name.clone(), field });
                 }
             }
-            Ok(out)
+            Ok((out, skipped))
         })
         .await?;
-    Ok(Json(items))
+    Ok((Skipped::header(&items.1), Json(items.0)))
 }
 
 /// `POST /api/households/{id}/resolve`: settles a conflict on one of its values.

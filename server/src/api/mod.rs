@@ -102,6 +102,29 @@ pub fn reads_id_numbers(session: &Session) -> bool {
     session.user.role == shared::api::Role::Admin
 }
 
+/// The households an answer left out because their stored document is damaged, named
+/// by registry number in the `X-Skipped-Households` header (comma-separated; absent
+/// when none), so that one damaged household never fails a county's export or list.
+#[derive(Debug)]
+pub struct Skipped;
+
+impl Skipped {
+    /// The header's name.
+    pub const HEADER: &'static str = "x-skipped-households";
+
+    /// The header for `ids` (no header when there are none).
+    pub fn header(
+        ids: &[String],
+    ) -> axum::response::AppendHeaders<Vec<(axum::http::HeaderName, axum::http::HeaderValue)>> {
+        let value = ids.join(",");
+        let pair = axum::http::HeaderValue::from_str(&value)
+            .ok()
+            .filter(|_| !ids.is_empty())
+            .map(|v| (axum::http::HeaderName::from_static(Self::HEADER), v));
+        axum::response::AppendHeaders(pair.into_iter().collect())
+    }
+}
+
 /// Refuses cadres.
 pub fn supervisor_or_admin(session: &Session) -> AppResult<()> {
     if session.user.role == Role::Cadre {

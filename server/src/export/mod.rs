@@ -38,38 +38,55 @@ pub struct ExportQuery {
 pub const XLSX_TYPE: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 const CSV_TYPE: &str = "text/csv; charset=utf-8";
 
-/// Every household of `selection`, in site, grid, id order. A household whose stored
-/// document is damaged is logged and left out; the rest are exported.
-fn load(r: &mut dyn Reader, selection: &Selection) -> StoreResult<Vec<Loaded>> {
+/// Every household of `selection`, in site, grid, id order, and the registry numbers
+/// of those whose stored document is damaged: they are logged and left out, the rest
+/// are exported, and the answer names them ([`crate::api::Skipped`]).
+fn load(r: &mut dyn Reader, selection: &Selection) -> StoreResult<(Vec<Loaded>, Vec<String>)> {
     let ids = r.household_ids(selection)?;
-    let mut out = Vec::with_capacity(ids.len());
+    let (mut out, mut skipped) = (Vec::with_capacity(ids.len()), Vec::new());
     for id in ids {
         let doc = match r.load_doc(&id) {
             Ok(Some(doc)) => doc,
             Ok(None) => continue,
             Err(e @ StoreError::Corrupt { .. }) => {
                 tracing::error!(household = %id, error = %e, "export: household skipped");
+                skipped.push(id);
                 continue;
             }
             Err(e) => return Err(e),
         };
         match doc.household() {
             Ok(h) => out.push((id, h)),
-            Err(e) => tracing::error!(household = %id, error = %e, "export: household skipped"),
+            Err(e) => {
+                tracing::error!(household = %id, error = %e, "export: household skipped");
+                skipped.push(id);
+            }
         }
     }
-    Ok(out)
+    Ok((out, skipped))
+}
+
+/// The sheet listing the households left out of a workbook (none: no sheet).
+fn skipped_sheet(skipped: &[String]) -> Option<Table> {
+    if skipped.is_empty() {
+        return None;
+    }
+    let mut t = Table::new("未导出的户", &["户编码", "原因"]);
+    for id in skipped {
+        t.push(vec![id.into(), "服务器上该户的记录已损坏，请管理员从备份恢复 / the stored record is damaged".into()]);
+    }
+    Some(t)
 }
 
 /// Checks who may export what, reads the scope and builds the tables; `what` names the
-/// export in the audit log.
+/// export in the audit log. Also the households left out as damaged.
 async fn tables<F>(
     state: &AppState,
     session: &Session,
     q: &ExportQuery,
     what: impl Into<String>,
     build: F,
-) -> AppResult<(Period, Vec<Table>)>
+) -> AppResult<(Period, Vec<Table>, Vec<String>)>
 where
     F: FnOnce(&[Loaded], Period, bool) -> Vec<Table> + Send + 'static,
 {
@@ -85,7 +102,7 @@ where
     let what: String = what.into();
     // On a reader: an export of the whole county never holds up a sync.
     let selection = Selection::of(&user);
-    let households = state.store.read_long(move |r| load(r, &selection)).await?;
+    let (households, skipped) = state.store.read_long(move |r| load(r, &selection)).await?;
     if unmask {
         let detail = format!("{what}, period {period}, {} households", households.len());
         let login = user.id.clone();
@@ -94,12 +111,17 @@ where
     }
     let tables =
         tokio::task::spawn_blocking(move || build(&households, period, unmask)).await.map_err(AppError::internal)?;
-    Ok((period, tables))
+    Ok((period, tables, skipped))
 }
 
-fn attachment(content_type: &str, filename: String, body: Vec<u8>) -> impl IntoResponse + use<> {
+/// A download, naming the households left out (`X-Skipped-Households`).
+fn attachment(content_type: &str, filename: String, body: Vec<u8>, skipped: &[String]) -> impl IntoResponse + use<> {
     let disposition = format!("attachment; filename=\"{filename}\"");
-    ([(header::CONTENT_TYPE, content_type.to_owned()), (header::CONTENT_DISPOSITION, disposition)], body)
+    (
+        crate::api::Skipped::header(skipped),
+        [(header::CONTENT_TYPE, content_type.to_owned()), (header::CONTENT_DISPOSITION, disposition)],
+        body,
+    )
 }
 
 /// `GET /api/export.csv?period=&unmask=`: one row per present member with the period's
@@ -109,10 +131,10 @@ pub async fn export_csv(
     session: Session,
     Query(q): Query<ExportQuery>,
 ) -> AppResult<impl IntoResponse> {
-    let (period, tables) =
+    let (period, tables, skipped) =
         tables(&state, &session, &q, "export.csv", |hs, p, unmask| vec![flat::table(hs, p, unmask)]).await?;
     let body = tables.first().map(csv::render).transpose()?.unwrap_or_default();
-    Ok(attachment(CSV_TYPE, format!("huhujian-{period}.csv"), body))
+    Ok(attachment(CSV_TYPE, format!("huhujian-{period}.csv"), body, &skipped))
 }
 
 /// `GET /api/export.xlsx?period=&unmask=`: the workbook 户表, 成员, 就业, 指标.
@@ -121,11 +143,12 @@ pub async fn export_xlsx(
     session: Session,
     Query(q): Query<ExportQuery>,
 ) -> AppResult<impl IntoResponse> {
-    let (period, tables) = tables(&state, &session, &q, "export.xlsx", |hs, p, unmask| {
+    let (period, mut tables, skipped) = tables(&state, &session, &q, "export.xlsx", |hs, p, unmask| {
         Sheet::ALL.iter().map(|s| s.build(hs, p, unmask)).collect()
     })
     .await?;
-    Ok(attachment(XLSX_TYPE, format!("huhujian-{period}.xlsx"), xlsx::render(&tables)?))
+    tables.extend(skipped_sheet(&skipped));
+    Ok(attachment(XLSX_TYPE, format!("huhujian-{period}.xlsx"), xlsx::render(&tables)?, &skipped))
 }
 
 /// `GET /api/export/{sheet}.csv?period=&unmask=`: one sheet of the workbook as CSV;
@@ -145,8 +168,8 @@ pub async fn export_sheet_csv(
         )
     })?;
     let what = format!("export/{}.csv", sheet.slug());
-    let (period, tables) =
+    let (period, tables, skipped) =
         tables(&state, &session, &q, what, move |hs, p, unmask| vec![sheet.build(hs, p, unmask)]).await?;
     let body = tables.first().map(csv::render).transpose()?.unwrap_or_default();
-    Ok(attachment(CSV_TYPE, format!("huhujian-{period}-{}.csv", sheet.slug()), body))
+    Ok(attachment(CSV_TYPE, format!("huhujian-{period}-{}.csv", sheet.slug()), body, &skipped))
 }
