@@ -51,16 +51,40 @@ async fn storage() -> (Option<bool>, Option<u64>, Option<u64>) {
     (persisted, used, quota)
 }
 
-/// Sends the phone's state; a failure is left for the next sync (the report is
-/// small, and is sent before the batches so that it gets through a link too poor for
-/// them).
-pub async fn send(ui: Ui, token: &str, synced: bool) {
+/// How often an unchanged state is sent again (seconds): it keeps the server's "last
+/// completed sync" fresh without a write per minute per phone.
+const RESEND_AFTER: i64 = 600;
+
+thread_local! {
+    /// The last report the server took, and when.
+    static LAST: std::cell::RefCell<Option<(PhoneReport, i64)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Sends the phone's state: `before` a sync's batches (only when it holds unsynced
+/// work: a small request that gets through a link too poor for the batches), or after
+/// it (`synced`: it completed). A state the server already has is sent again only
+/// after [`RESEND_AFTER`]. A failure is left for the next sync.
+pub async fn send(ui: Ui, token: &str, before: bool, synced: bool) {
     // Before the phone's records are read it would say "nothing unsynced".
     if !state::with(|d| d.loaded) {
         return;
     }
     let report = snapshot(ui, synced).await;
-    let _ = crate::api::post_json(token, "/api/phone", &report).await;
+    if before && report.unsynced == 0 {
+        return;
+    }
+    let at = state::now();
+    let same = LAST.with_borrow(|last| {
+        last.as_ref().is_some_and(|(sent, sent_at)| {
+            at - sent_at < RESEND_AFTER && PhoneReport { synced: report.synced, ..sent.clone() } == report
+        })
+    });
+    if same {
+        return;
+    }
+    if crate::api::post_json(token, "/api/phone", &report).await.is_ok() {
+        LAST.set(Some((report, at)));
+    }
 }
 
 /// `seconds` as people say an age: 3 天, 5 小时, 12 分钟.

@@ -34,7 +34,7 @@ pub async fn run(ui: Ui) {
     });
     // The phone's state first (a small request that gets through a poor link), then
     // the batches, then the state again.
-    crate::health::send(ui, &session.token, false).await;
+    crate::health::send(ui, &session.token, true, false).await;
     let result = session_rounds(&ui, &session).await;
     // Logged out meanwhile: this session's end (its error, a refused token) belongs to
     // a login that is gone; the bar and the session now are another's.
@@ -54,7 +54,7 @@ pub async fn run(ui: Ui) {
         s.unsynced = state::with(|d| state::unsynced(d));
     });
     if result.is_ok() || online() {
-        crate::health::send(ui, &session.token, result.is_ok()).await;
+        crate::health::send(ui, &session.token, false, result.is_ok()).await;
     }
     if result.as_ref().err().map(String::as_str) == Some(UNAUTHORIZED) {
         session::clear();

@@ -97,10 +97,17 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
 /// Middleware counting each answer by route, method and status, with its latency.
 pub async fn track(request: Request, next: Next) -> Response {
     let route = request.extensions().get::<MatchedPath>().map_or_else(
-        || if request.uri().path().starts_with("/api/") { "/api/unknown" } else { "app" }.to_owned(),
+        // Unknown API paths match `/api/{*rest}`; what matches no route is the app's files.
+        || "app".to_owned(),
         |p| p.as_str().to_owned(),
     );
-    let method = request.method().as_str().to_owned();
+    // A fixed set: hyper accepts any token as a method, and each new label value
+    // would be a series kept for ever.
+    let method = match request.method().as_str() {
+        m @ ("GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS") => m,
+        _ => "other",
+    }
+    .to_owned();
     let started = Instant::now();
     let response = next.run(request).await;
     let m = &*METRICS;

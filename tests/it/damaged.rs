@@ -29,6 +29,7 @@ async fn a_damaged_household_is_named_and_left_out_and_the_rest_is_served() {
         let resp = admin.get(path).await;
         assert_eq!(resp.status(), 200, "{path}");
         assert_eq!(skipped(&resp).as_deref(), Some("H2"), "{path} names the damaged household");
+        assert_eq!(resp.headers()["x-skipped-count"], "1", "{path}");
         let body = resp.text().await.unwrap();
         assert!(!body.contains("H2") || path == "/api/conflicts" && !body.contains("\"H2\""), "{path}: {body}");
     }

@@ -258,13 +258,15 @@ async fn an_excel_workbook_imports_and_its_errors_name_sheet_row_and_column() {
             ws.write_string(r, 6, "c1").unwrap();
         }
         if bad_birth {
-            // Excel row 5: a birth date typed as text, wrongly; an unknown cadre.
+            // Excel row 5: a birth date typed as text, wrongly; an unknown cadre; an
+            // ID number typed as a number (Excel keeps 15 of its 18 digits).
             ws.write_number(4, 0, 5323250301901.0).unwrap();
             ws.write_string(4, 1, "光禄新村").unwrap();
             ws.write_string(4, 2, "东片").unwrap();
             ws.write_string(4, 3, "罗三").unwrap();
             ws.write_string(4, 4, "1990年3月").unwrap();
             ws.write_string(4, 6, "nobody").unwrap();
+            ws.write_number(4, 5, 532325199001011234.0).unwrap();
         }
         book.save_to_buffer().unwrap()
     };
@@ -275,7 +277,12 @@ async fn an_excel_workbook_imports_and_its_errors_name_sheet_row_and_column() {
         .iter()
         .map(|r| (r["sheet"].as_str().unwrap(), r["line"].as_u64().unwrap(), r["column"].as_str().unwrap_or("")))
         .collect();
-    assert_eq!(places, [("花名册", 5, "帮扶干部"), ("花名册", 5, "出生日期")], "{body}");
+    assert_eq!(
+        places[..3],
+        [("花名册", 5, "身份证号"), ("花名册", 5, "帮扶干部"), ("花名册", 5, "出生日期")],
+        "{body}"
+    );
+    assert!(rows[0]["zh"].as_str().unwrap().contains("15 位"), "{body}");
     assert_eq!(server.peek().documents(), before, "nothing imported");
 
     let (status, body) = preview(&server, &admin.token, book(false)).await;

@@ -22,7 +22,7 @@ use crate::AppState;
 pub use crate::api::json_body;
 use crate::auth::{self, Area, Role, Session};
 use crate::denied::{Denied, DeniedResult, Kind};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::roster::{self, ImportReport};
 use crate::store::Writer;
 pub use shared::api::ImportErrors;
@@ -84,7 +84,9 @@ pub async fn import_roster(
     body: Bytes,
 ) -> AppResult<Result<Json<ImportReport>, (StatusCode, Json<ImportErrors>)>> {
     admin_only(&session)?;
-    let sheet = std::sync::Arc::new(roster::Sheet::read(&body)?);
+    // Decoding a county's workbook takes a while: off the async workers.
+    let sheet = tokio::task::spawn_blocking(move || roster::Sheet::read(&body)).await.map_err(AppError::internal)??;
+    let sheet = std::sync::Arc::new(sheet);
     let rejected =
         |rows| (StatusCode::UNPROCESSABLE_ENTITY, Json(ImportErrors { error: "roster_rejected".into(), rows }));
     let Some(confirm) = q.confirm else {

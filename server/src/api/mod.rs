@@ -112,16 +112,27 @@ impl Skipped {
     /// The header's name.
     pub const HEADER: &'static str = "x-skipped-households";
 
-    /// The header for `ids` (no header when there are none).
+    /// The count's header: how many were left out (the list names at most [`Self::NAMED`]).
+    pub const COUNT_HEADER: &'static str = "x-skipped-count";
+
+    /// Registry numbers named in the header at most (a proxy's header buffer is a few KB).
+    pub const NAMED: usize = 100;
+
+    /// The headers for `ids` (none when there are none).
     pub fn header(
         ids: &[String],
     ) -> axum::response::AppendHeaders<Vec<(axum::http::HeaderName, axum::http::HeaderValue)>> {
-        let value = ids.join(",");
-        let pair = axum::http::HeaderValue::from_str(&value)
-            .ok()
-            .filter(|_| !ids.is_empty())
-            .map(|v| (axum::http::HeaderName::from_static(Self::HEADER), v));
-        axum::response::AppendHeaders(pair.into_iter().collect())
+        use axum::http::{HeaderName, HeaderValue};
+        if ids.is_empty() {
+            return axum::response::AppendHeaders(Vec::new());
+        }
+        let named = ids.iter().take(Self::NAMED).map(String::as_str).collect::<Vec<_>>().join(",");
+        let mut pairs = vec![(HeaderName::from_static(Self::COUNT_HEADER), HeaderValue::from(ids.len()))];
+        // Registry numbers are `[A-Za-z0-9_.-]` (`shared::fields::is_valid_id`): a valid value.
+        if let Ok(v) = HeaderValue::from_str(&named) {
+            pairs.push((HeaderName::from_static(Self::HEADER), v));
+        }
+        axum::response::AppendHeaders(pairs)
     }
 }
 

@@ -33,27 +33,31 @@ pub async fn report(
     }
     // The phone's clock may be wrong; an age in the future is no age.
     let at = now();
-    report.oldest_unsynced_at = report.oldest_unsynced_at.map(|t| t.min(at));
+    // Nor one before the app existed (2020-01-01).
+    report.oldest_unsynced_at = report.oldest_unsynced_at.map(|t| t.clamp(1_577_836_800, at));
     let Session { user, device_id } = session;
     state.store.write(move |w| w.put_phone_report(&user.id, &device_id, &report, at)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `GET /api/phones`: the phones of the cadres with households in the caller's scope
-/// (narrowed like the dashboard, `?site=` …), and a row for each such cadre no phone
-/// has reported for.
+/// (narrowed like the dashboard, `?site=` …; for an admin without a filter, every
+/// phone that reported), and a row for each such cadre no phone has reported for.
 pub async fn list(
     State(state): State<AppState>,
     session: Session,
     axum::extract::Query(filter): axum::extract::Query<Filter>,
 ) -> AppResult<Json<Vec<PhoneRow>>> {
     supervisor_or_admin(&session)?;
+    // An admin also sees phones of cadres with no households left (unassigned, their
+    // phone may still hold work); a supervisor sees the cadres of their area.
+    let everyone = session.user.role == shared::api::Role::Admin && filter.households == Default::default();
     let selection = filter.selection(&session);
     let period = current_period();
     let (cadres, reports) =
         state.store.read(move |r| Ok((r.coverage(&selection, period, Grouping::Cadre)?, r.phone_reports()?))).await?;
     let names: BTreeMap<String, String> = cadres.into_iter().map(|(login, (name, _))| (login, name)).collect();
-    let mut rows: Vec<PhoneRow> = reports.into_iter().filter(|r| names.contains_key(&r.login)).collect();
+    let mut rows: Vec<PhoneRow> = reports.into_iter().filter(|r| everyone || names.contains_key(&r.login)).collect();
     for (login, name) in &names {
         if !rows.iter().any(|r| &r.login == login) {
             rows.push(PhoneRow {

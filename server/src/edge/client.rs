@@ -58,6 +58,25 @@ fn canonical(ip: IpAddr) -> IpAddr {
     }
 }
 
+/// An `X-Forwarded-For` entry: `1.2.3.4`, `1.2.3.4:5678`, `2001:db8::1` or
+/// `[2001:db8::1]:443`.
+fn parse_forwarded(entry: &str) -> Option<IpAddr> {
+    if let Ok(ip) = entry.parse::<IpAddr>() {
+        return Some(canonical(ip));
+    }
+    entry.parse::<std::net::SocketAddr>().ok().map(|s| canonical(s.ip()))
+}
+
+/// The key an address is limited by: an IPv4 address itself, an IPv6 address's /64
+/// (one subscriber's block: a phone on a Chinese mobile network holds a whole /64 and
+/// could otherwise take a fresh address for every attempt).
+pub fn limit_key(ip: IpAddr) -> IpAddr {
+    match canonical(ip) {
+        IpAddr::V6(v6) => IpAddr::V6(std::net::Ipv6Addr::from(u128::from(v6) & (u128::MAX << 64))),
+        v4 => v4,
+    }
+}
+
 /// The proxies whose forwarded headers are believed.
 #[derive(Debug, Clone, Default)]
 pub struct TrustedProxies(Vec<Network>);
@@ -75,20 +94,27 @@ impl TrustedProxies {
     /// The client's address for a connection from `peer` with `headers`: the rightmost
     /// `X-Forwarded-For` address that is not itself a trusted proxy (each proxy appends
     /// the address it saw; the ones left of it could be written by the client), when
-    /// `peer` is trusted; else `peer`.
+    /// `peer` is trusted; else `peer`. The walk from the right stops at an entry that is
+    /// not an address (`unknown`, garbage): what lies left of it is the client's word.
     pub fn client(&self, peer: IpAddr, headers: &HeaderMap) -> IpAddr {
         let peer = canonical(peer);
         if !self.trusts(peer) {
             return peer;
         }
-        let forwarded: Vec<IpAddr> = headers
+        let entries: Vec<&str> = headers
             .get_all("x-forwarded-for")
             .iter()
             .filter_map(|v| v.to_str().ok())
             .flat_map(|v| v.split(','))
-            .filter_map(|a| a.trim().parse::<IpAddr>().ok().map(canonical))
+            .map(str::trim)
             .collect();
-        forwarded.into_iter().rev().find(|ip| !self.trusts(*ip)).unwrap_or(peer)
+        for entry in entries.into_iter().rev() {
+            let Some(ip) = parse_forwarded(entry) else { return peer };
+            if !self.trusts(ip) {
+                return ip;
+            }
+        }
+        peer
     }
 
     /// Whether the request reached the proxy over HTTPS (`X-Forwarded-Proto: https`
@@ -139,5 +165,22 @@ mod tests {
         assert_eq!(proxies.client(outsider, &h), outsider, "an untrusted peer's header is ignored");
         assert_eq!(proxies.client(local, &HeaderMap::new()), local);
         assert_eq!(TrustedProxies::default().client(local, &h), local);
+        // A proxy that adds ports; an entry that is no address stops the walk there.
+        let h = headers("6.6.6.6, 198.51.100.7:51234");
+        assert_eq!(proxies.client(local, &h), "198.51.100.7".parse::<IpAddr>().unwrap());
+        let h = headers("6.6.6.6, unknown, 10.0.0.5");
+        assert_eq!(proxies.client(local, &h), local, "the forged 6.6.6.6 is never taken");
+        let h = headers("[2001:db8::1]:443");
+        assert_eq!(proxies.client(local, &h), "2001:db8::1".parse::<IpAddr>().unwrap());
+    }
+
+    #[test]
+    fn an_ipv6_client_is_limited_by_its_64() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        assert_eq!(limit_key(a), limit_key(b));
+        assert_ne!(limit_key(a), limit_key("2001:db8:1:3::1".parse().unwrap()));
+        let v4: IpAddr = "203.0.113.9".parse().unwrap();
+        assert_eq!(limit_key(v4), v4);
     }
 }

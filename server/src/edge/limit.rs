@@ -32,9 +32,10 @@ impl Limiter {
         self.per_minute
     }
 
-    /// Counts one for `ip`: `Err(seconds to wait)` when over the limit.
+    /// Counts one for `ip` (an IPv6 address by its /64, `client::limit_key`):
+    /// `Err(seconds to wait)` when over the limit.
     pub fn check(&self, ip: IpAddr) -> Result<(), u64> {
-        self.inner.check_key(&ip).map_err(|not_until| {
+        self.inner.check_key(&super::client::limit_key(ip)).map_err(|not_until| {
             let wait = not_until.wait_time_from(DefaultClock::default().now());
             // Whole seconds, rounded up, at least 1 (`Retry-After` has no fractions).
             (wait.as_millis().div_ceil(1000) as u64).max(1)

@@ -112,10 +112,21 @@ impl Certificate {
     /// ends.
     pub fn watch(self: &Arc<Self>) {
         let cert = self.clone();
+        // Caught before this returns: a SIGHUP a moment after start must not take the
+        // default action (ending the process).
+        #[cfg(unix)]
+        let mut hangup = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+            Ok(h) => Some(h),
+            Err(e) => {
+                tracing::error!(error = %e, "SIGHUP cannot be caught: renewals are taken from the files' times only");
+                None
+            }
+        };
         tokio::spawn(async move {
-            #[cfg(unix)]
-            let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()).ok();
             let mut seen = cert.files.modified();
+            // The last refusal: a pair that failed is tried again at every tick (until
+            // fixed, e.g. by `chmod`, which changes no modification time), logged once.
+            let mut failed: Option<String> = None;
             let mut tick = tokio::time::interval(WATCH_EVERY);
             tick.tick().await;
             loop {
@@ -130,15 +141,20 @@ impl Certificate {
                     "the files changed"
                 };
                 let now = cert.files.modified();
-                if why != "SIGHUP" && (now == seen || now.is_none()) {
+                if why != "SIGHUP" && failed.is_none() && (now == seen || now.is_none()) {
                     continue;
                 }
-                seen = now;
                 match cert.reload() {
-                    Ok(()) => tracing::info!(cert = %cert.files.cert.display(), "TLS certificate reloaded ({why})"),
-                    Err(e) => {
-                        tracing::error!(error = %e, "TLS certificate NOT reloaded ({why}); the previous one stays in use")
+                    Ok(()) => {
+                        seen = now;
+                        failed = None;
+                        tracing::info!(cert = %cert.files.cert.display(), "TLS certificate reloaded ({why})");
                     }
+                    Err(e) if why == "SIGHUP" || failed.as_ref() != Some(&e) => {
+                        tracing::error!(error = %e, "TLS certificate NOT reloaded ({why}); the previous one stays in use");
+                        failed = Some(e);
+                    }
+                    Err(_) => {}
                 }
             }
         });

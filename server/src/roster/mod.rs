@@ -183,6 +183,17 @@ fn parse(sheet: &Sheet, cadres: &[String]) -> (Vec<HouseholdRows>, Vec<RowError>
     let mut by_id: BTreeMap<String, HouseholdRows> = BTreeMap::new();
     for record in &sheet.rows {
         let line = record.number;
+        // A number Excel cut to 15 digits: the cell's value is not what was typed.
+        for &i in &record.imprecise {
+            let column = header.cells.get(i).map(|h| h.trim().to_owned());
+            let shown = column.clone().unwrap_or_default();
+            errors.push(RowError::at(
+                line,
+                column,
+                format!("“{shown}”是数字格式，Excel 只保留 15 位，后面的数字已丢失：请把该列设为文本后重新输入"),
+                format!("\"{shown}\" is a number cell: Excel keeps 15 digits and lost the rest; format the column as text and type it again"),
+            ));
+        }
         let mut bad = |col: &str, zh: String, en: String| errors.push(RowError::at(line, named(col), zh, en));
         // A cell, trimmed; text over the layout's limit is a row error (and no value).
         let cell = |col: &str, bad: &mut dyn FnMut(&str, String, String)| -> String {

@@ -25,6 +25,9 @@ pub struct Row {
     pub number: u64,
     /// The cells, left to right.
     pub cells: Vec<String>,
+    /// Cells (by index) that a workbook holds as numbers of 16 digits or more: Excel
+    /// keeps 15, so the digits after are lost (an ID number typed as a number).
+    pub imprecise: Vec<usize>,
 }
 
 /// What the file was, as the import's report says it.
@@ -58,6 +61,10 @@ pub struct Sheet {
 
 /// The largest workbook read (its zip; the cells are about as large again in memory).
 pub const MAX_WORKBOOK: usize = 32 << 20;
+
+/// The most cells a worksheet's range may span (a county's roster: 30 columns by
+/// 100,000 members is 3 million).
+pub const MAX_CELLS: u64 = 4_000_000;
 
 impl Sheet {
     /// Reads a roster file: a workbook by its zip signature, else a CSV in one of the
@@ -96,20 +103,25 @@ impl Sheet {
         // The line an editor shows, from the byte offset (the csv crate's own line
         // count leaves out blank lines, and a record's offset is where the blank lines
         // before it start).
+        // Offsets only grow: a cursor counts each byte once.
         let bytes = text.as_bytes();
-        let line_at = |p: Option<&csv::Position>| {
+        let mut cursor = (0usize, 1u64);
+        let mut line_at = |p: Option<&csv::Position>| {
             let Some(p) = p else { return 0 };
             let mut at = (p.byte() as usize).min(bytes.len());
             while at < bytes.len() && matches!(bytes[at], b'\n' | b'\r') {
                 at += 1;
             }
-            1 + bytes[..at].iter().filter(|b| **b == b'\n').count() as u64
+            let (from, line) = cursor;
+            let at = at.max(from);
+            cursor = (at, line + bytes[from..at].iter().filter(|b| **b == b'\n').count() as u64);
+            cursor.1
         };
         for record in reader.records() {
             match record {
                 Ok(r) => {
                     let number = line_at(r.position());
-                    rows.push(Row { number, cells: r.iter().map(str::to_owned).collect() });
+                    rows.push(Row { number, cells: r.iter().map(str::to_owned).collect(), imprecise: Vec::new() });
                 }
                 Err(e) => {
                     let line = line_at(e.position());
@@ -151,7 +163,11 @@ impl Sheet {
         let mut rows: Vec<Row> = rows.into_iter().filter(|r| r.cells.iter().any(|c| !c.trim().is_empty())).collect();
         let at = rows.iter().take(10).position(known).unwrap_or(0);
         let mut below = rows.split_off(at.min(rows.len()));
-        let header = if below.is_empty() { Row { number: 1, cells: Vec::new() } } else { below.remove(0) };
+        let header = if below.is_empty() {
+            Row { number: 1, cells: Vec::new(), imprecise: Vec::new() }
+        } else {
+            below.remove(0)
+        };
         Sheet { name, format, header, rows: below, unreadable: Vec::new() }
     }
 
@@ -173,6 +189,20 @@ impl Sheet {
         let mut book: Xlsx<_> = Xlsx::new(Cursor::new(bytes)).map_err(|e| unreadable(&e))?;
         let mut first = None;
         for name in book.sheet_names() {
+            // The sheet's own size first: one stray cell far to the right would make
+            // the reader allocate every cell of the rectangle up to it.
+            let size = book.worksheet_cells_reader(&name).map_err(|e| unreadable(&e))?.dimensions().len();
+            if size > MAX_CELLS {
+                return Err(Denied::invalid(
+                    "sheet_too_large",
+                    format!(
+                        "工作表“{name}”的范围有 {size} 个单元格（上限 {MAX_CELLS}）：请删除表格右侧或下方多余的内容，或另存为 CSV"
+                    ),
+                    format!(
+                        "Worksheet \"{name}\" spans {size} cells (limit {MAX_CELLS}): delete stray content to the right or below, or save as CSV"
+                    ),
+                ));
+            }
             let range = book.worksheet_range(&name).map_err(|e| unreadable(&e))?;
             let sheet = Self::from_range(&name, &range);
             if sheet.header.cells.iter().any(|h| matches!(h.trim(), "户编码" | "registry_no")) {
@@ -189,7 +219,16 @@ impl Sheet {
         let rows = range
             .rows()
             .enumerate()
-            .map(|(i, cells)| Row { number: top + i as u64, cells: cells.iter().map(cell_text).collect() })
+            .map(|(i, cells)| Row {
+                number: top + i as u64,
+                cells: cells.iter().map(cell_text).collect(),
+                imprecise: cells
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, c)| matches!(c, Data::Float(f) if f.abs() >= 1e15))
+                    .map(|(i, _)| i)
+                    .collect(),
+            })
             .collect();
         Self::settle(Some(name.to_owned()), Format::Xlsx, rows)
     }
@@ -273,7 +312,9 @@ mod tests {
             assert_eq!(sheet.rows.len(), 2, "the empty line is left out");
             assert_eq!(
                 sheet.rows[1],
-                Row { number: 4, cells: vec!["5323250301002".into(), "李四".into(), "2栋".into()] }
+                Row {
+                    number: 4, cells: vec!["5323250301002".into(), "李四".into(), "2栋".into()], imprecise: vec![]
+                }
             );
         }
     }
@@ -281,7 +322,7 @@ mod tests {
     #[test]
     fn a_title_above_the_header_is_skipped_and_a_misplaced_comma_is_a_row_error() {
         let sheet = Sheet::from_csv("光禄新村花名册\n户编码,姓名\nH1,张三\nH2,李四,多\n");
-        assert_eq!(sheet.header, Row { number: 2, cells: vec!["户编码".into(), "姓名".into()] });
+        assert_eq!(sheet.header, Row { number: 2, cells: vec!["户编码".into(), "姓名".into()], imprecise: vec![] });
         assert_eq!(sheet.rows.len(), 1);
         assert_eq!(sheet.unreadable.len(), 1);
         assert_eq!(sheet.unreadable[0].line, 4);

@@ -111,7 +111,7 @@ impl PhoneRow {
     pub fn concerns_at(&self, now: i64) -> Vec<Concern> {
         let mut out = Vec::new();
         let unsynced = self.unsynced > 0;
-        if unsynced && self.oldest_unsynced_at.is_some_and(|at| now - at > OLD_WORK_SECONDS) {
+        if unsynced && self.oldest_unsynced_at.is_some_and(|at| now.saturating_sub(at) > OLD_WORK_SECONDS) {
             out.push(Concern::OldWork);
         }
         let this_month = Period::of(Date::in_china(now));
