@@ -33,7 +33,7 @@ pub async fn snapshot(ui: Ui, synced: bool) -> PhoneReport {
 }
 
 /// Whether storage is persistent, and the bytes used and allowed, as the browser says.
-async fn storage() -> (Option<bool>, Option<u64>, Option<u64>) {
+pub async fn storage() -> (Option<bool>, Option<u64>, Option<u64>) {
     let Some(w) = web_sys::window() else { return (None, None, None) };
     let manager = w.navigator().storage();
     let persisted = match manager.persisted() {

@@ -18,7 +18,6 @@ mod ui;
 use std::time::Duration;
 
 use leptos::prelude::*;
-use wasm_bindgen::JsCast;
 
 use crate::state::{SyncStatus, Ui};
 
@@ -75,18 +74,10 @@ fn register_service_worker() {
 /// Asks the browser to keep our data (`navigator.storage.persist()`) and reports use.
 async fn persist_storage(ui: Ui) {
     let Some(w) = web_sys::window() else { return };
-    let manager = w.navigator().storage();
-    let persisted = match manager.persist() {
+    let persisted = match w.navigator().storage().persist() {
         Ok(p) => wasm_bindgen_futures::JsFuture::from(p).await.ok().and_then(|v| v.as_bool()).unwrap_or(false),
         Err(_) => false,
     };
-    let (mut used, mut quota) = (0.0, 0.0);
-    if let Ok(p) = manager.estimate()
-        && let Ok(v) = wasm_bindgen_futures::JsFuture::from(p).await
-    {
-        let estimate: web_sys::StorageEstimate = v.unchecked_into();
-        used = estimate.get_usage().unwrap_or(0.0);
-        quota = estimate.get_quota().unwrap_or(0.0);
-    }
-    ui.storage.set(Some((persisted, used, quota)));
+    let (_, used, quota) = health::storage().await;
+    ui.storage.set(Some((persisted, used.unwrap_or(0) as f64, quota.unwrap_or(0) as f64)));
 }

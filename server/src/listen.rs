@@ -159,19 +159,11 @@ pub async fn limit_body(
     next: axum::middleware::Next,
 ) -> axum::response::Response {
     use axum::response::IntoResponse;
-    use futures_util::StreamExt;
-    let announced = req
-        .headers()
-        .get(axum::http::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse::<u64>().ok());
+    let announced = announced_length(&req);
     if announced.is_none_or(|n| n <= limit as u64) {
         return next.run(req).await;
     }
-    if announced.is_some_and(|n| n <= 2 * crate::sync::MAX_BODY as u64) {
-        let mut body = req.into_body().into_data_stream();
-        while let Some(Ok(_)) = body.next().await {}
-    }
+    drain(req, 2 * crate::sync::MAX_BODY as u64, None).await;
     if limit >= crate::sync::MAX_BODY {
         return crate::error::AppError::too_large(limit).into_response();
     }
@@ -182,4 +174,27 @@ pub async fn limit_body(
         format!("The request body is too large (limit {} KB)", limit >> 10),
     )
     .into_response()
+}
+
+/// The body length `req` announces (`Content-Length`).
+pub fn announced_length(req: &axum::extract::Request) -> Option<u64> {
+    req.headers().get(axum::http::header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok())
+}
+
+/// Reads and drops a refused request's body when it announces at most `max` bytes, so
+/// that a client still sending reads the refusal rather than a connection reset; for
+/// at most `within` when given (outside the router's body deadline).
+pub async fn drain(req: axum::extract::Request, max: u64, within: Option<Duration>) {
+    use futures_util::StreamExt;
+    if !announced_length(&req).is_some_and(|n| n > 0 && n <= max) {
+        return;
+    }
+    let mut body = req.into_body().into_data_stream();
+    let read = async { while let Some(Ok(_)) = body.next().await {} };
+    match within {
+        Some(limit) => {
+            let _ = tokio::time::timeout(limit, read).await;
+        }
+        None => read.await,
+    }
 }

@@ -78,7 +78,8 @@ pub async fn guard(State(edge): State<Arc<Edge>>, mut request: Request, next: Ne
         && let Err(wait) = limiter.check(ip)
     {
         tracing::warn!(client = %ip, path, wait, "rate limited");
-        drain(request).await;
+        // Read before answering (as for 413), so a phone still sending sees the 429.
+        crate::listen::drain(request, crate::sync::MAX_BODY as u64, Some(std::time::Duration::from_secs(10))).await;
         return rate_limited(limiter.limit(), login, wait).into_response();
     }
     if let Some(ip) = client {
@@ -89,23 +90,6 @@ pub async fn guard(State(edge): State<Arc<Edge>>, mut request: Request, next: Ne
         response.headers_mut().insert(header::STRICT_TRANSPORT_SECURITY, HeaderValue::from_static(HSTS));
     }
     response
-}
-
-/// Reads and drops a refused request's body (announced no larger than a sync batch,
-/// for at most 10 s), so that a phone still sending reads the 429 and its
-/// `Retry-After` rather than a connection reset (as `listen::limit_body` does for 413).
-async fn drain(request: Request) {
-    use futures_util::StreamExt;
-    let announced =
-        request.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<u64>().ok());
-    if !announced.is_some_and(|n| n > 0 && n <= crate::sync::MAX_BODY as u64) {
-        return;
-    }
-    let mut body = request.into_body().into_data_stream();
-    let _ = tokio::time::timeout(std::time::Duration::from_secs(10), async {
-        while let Some(Ok(_)) = body.next().await {}
-    })
-    .await;
 }
 
 /// 429 for an address over its limit of `per_minute`.
