@@ -1,5 +1,7 @@
 //! Small settings in localStorage (gloo-storage): the device id, the cached session,
-//! the language, each login's last successful sync and IndexedDB database name.
+//! the language, each login's last successful sync and IndexedDB database name, and
+//! the monitoring settings by year (`shared::Settings`, read from the server at each
+//! sync, so flags are computed offline against the right line).
 //! Household documents live in IndexedDB.
 
 use gloo_storage::{LocalStorage, Storage};
@@ -9,6 +11,28 @@ const DEVICE: &str = "hhj.device";
 const SESSION: &str = "hhj.session";
 const LANG: &str = "hhj.lang";
 const LAST_SYNC: &str = "hhj.last_sync";
+const SETTINGS: &str = "hhj.settings";
+
+thread_local! {
+    static CACHED_SETTINGS: std::cell::RefCell<Option<shared::Settings>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The monitoring settings as last read from the server (none before the first sync).
+pub fn settings() -> shared::Settings {
+    CACHED_SETTINGS.with_borrow_mut(|cached| {
+        cached.get_or_insert_with(|| LocalStorage::get(SETTINGS).unwrap_or_default()).clone()
+    })
+}
+
+/// Keeps the settings the server sent; `true` when they differ from those kept.
+pub fn set_settings(new: shared::Settings) -> bool {
+    if settings() == new {
+        return false;
+    }
+    let _ = LocalStorage::set(SETTINGS, &new);
+    CACHED_SETTINGS.set(Some(new));
+    true
+}
 
 /// The logged-in user, as the server described them at login (`shared::api::User`).
 pub use shared::api::User;

@@ -35,6 +35,12 @@ pub async fn run(ui: Ui) {
     // The phone's state first (a small request that gets through a poor link), then
     // the batches, then the state again.
     crate::health::send(ui, &session.token, true, false).await;
+    // The year's lines, for the flags the phone computes offline.
+    if let Ok(settings) = api::get_json::<shared::Settings>(&session.token, "/api/settings").await
+        && session::set_settings(settings)
+    {
+        ui.touch();
+    }
     let result = session_rounds(&ui, &session).await;
     // Logged out meanwhile: this session's end (its error, a refused token) belongs to
     // a login that is gone; the bar and the session now are another's.

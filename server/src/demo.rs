@@ -5,7 +5,7 @@
 
 use shared::automerge::ActorId;
 use shared::{
-    Category, Channel, Coded, Date, Employment, EmploymentStatus, HelpKind, HelpState, HouseholdDoc, LabourCapacity,
+    AbsentReason, Category, Channel, Coded, Date, Employment, EmploymentStatus, Expense, HelpKind, HelpState, HouseholdDoc, LabourCapacity,
     Member, MemberStatus, Monitoring, Period, PlaceScope, Placement, PlacementArea, Relation, RiskSignal, Sex, Stamp,
     Visit, VisitMode,
 };
@@ -183,6 +183,9 @@ fn visit(
         ..Visit::default()
     };
     if mode == VisitMode::NotMet {
+        // The reason follows from the day drawn above: no draw of its own, so the rest
+        // of the demo county stays as it was.
+        v.absent_reason = Some(AbsentReason::ALL[usize::from(day) % AbsentReason::ALL.len()]);
         v.note = "家中无人，已电话预约下次走访".into();
         return v;
     }
@@ -251,11 +254,28 @@ fn visit(
         water: Some(!rng.chance(1)),
     };
     if rng.chance(4) {
-        v.risks.insert(*rng.pick(RiskSignal::ALL));
+        let risk = *rng.pick(RiskSignal::ALL);
+        v.risks.insert(risk);
+        if matches!(risk, RiskSignal::Illness | RiskSignal::Accident) {
+            v.expenses.insert(Expense::Medical, 1_500 + i64::from(day) * 400);
+        }
         v.risk_note = "已上报乡镇，持续跟踪".into();
         v.help.insert(*rng.pick(HelpKind::ALL), HelpState::Needed);
     }
     v
+}
+
+/// The demo county's settings: Yunnan's monitoring line of 2024 (8,700 yuan) and, for
+/// the demo, 9,000 from 2026; seed 000's low-income target of 10,000; expenses large
+/// at half a year's net income.
+pub fn demo_settings() -> shared::Settings {
+    let year = |year, line| shared::YearSettings {
+        year,
+        monitoring_line: Some(line),
+        low_income_target: Some(10_000),
+        expense_share_percent: Some(50),
+    };
+    shared::Settings { years: vec![year(2024, 8_700), year(2026, 9_000)] }
 }
 
 /// Fills an empty database with the demo county. Returns the number of households.
@@ -274,6 +294,9 @@ pub fn seed_sized(w: &mut dyn Writer, size: DemoSize) -> DeniedResult<usize> {
     for u in &users {
         create_user(w, u, &new_account(u, DEMO_PASSWORD)?)?;
     }
+    let settings = demo_settings();
+    let changed = w.settings()?.changed_years(&settings);
+    w.replace_settings(&settings, &changed, "admin", now())?;
     let cadres: Vec<&User> = users.iter().filter(|u| u.role == Role::Cadre).collect();
     let mut rng = Rng(0x5EED_CAFE_F00D_BEEF);
     let today = Date::in_china(now());

@@ -46,7 +46,7 @@ use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 
 pub use crate::api::account::{LoginRequest, PasswordChange};
-use crate::api::{account, conflicts, dashboard, flagged, households, phones, reviews};
+use crate::api::{account, conflicts, dashboard, flagged, households, phones, reviews, settings};
 use crate::error::AppError;
 
 /// The memory allocator the server's programs use (each declares it as its
@@ -105,6 +105,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/trend", get(dashboard::trend))
         .route("/api/phone", post(phones::report))
         .route("/api/phones", get(phones::list))
+        .route("/api/settings", get(settings::get).put(settings::put))
         .route("/api/coverage", get(dashboard::coverage))
         .route("/api/indicators", get(dashboard::indicators))
         .route("/api/flagged", get(flagged::list))

@@ -19,11 +19,17 @@ use shared::api::User;
 use shared::automerge::ChangeHash;
 use shared::automerge::sync::State as SyncState;
 use shared::wire::{self, Outgoing, Refusal, RefusalCode, Reply};
-use shared::{Date, Household, Lang, fields, rules};
+use shared::{Date, Household, Lang, Settings, fields, rules};
 
 use crate::auth::Session;
 use crate::denied::DeniedResult;
 use crate::store::{self, Access, DocWrite, MERGE_CHUNK, MergeInput, Projection, Writer};
+
+/// What a merge measures households on: the day, and every year's settings.
+struct Today {
+    date: Date,
+    settings: Settings,
+}
 
 /// Merges `entries` for `session`'s device; one reply per entry, in order.
 pub fn merge_batch(
@@ -33,13 +39,25 @@ pub fn merge_batch(
     today: Date,
     at: i64,
 ) -> DeniedResult<Vec<Reply>> {
+    // Read before any household is locked (`Reader::settings`).
+    let today = Today { date: today, settings: w.settings()? };
+    merge_entries(w, session, entries, &today, at)
+}
+
+fn merge_entries(
+    w: &mut dyn Writer,
+    session: &Session,
+    entries: &[Outgoing],
+    today: &Today,
+    at: i64,
+) -> DeniedResult<Vec<Reply>> {
     let ids: Vec<&str> = entries.iter().map(|e| e.doc_id.as_str()).collect();
     w.lock_households(&store::Scope::of(&session.user), &ids)?;
     let mut seen = HashSet::with_capacity(entries.len());
     if !entries.iter().all(|e| seen.insert(e.doc_id.as_str())) {
         let mut replies = Vec::with_capacity(entries.len());
         for entry in entries {
-            replies.extend(merge_batch(w, session, std::slice::from_ref(entry), today, at)?);
+            replies.extend(merge_entries(w, session, std::slice::from_ref(entry), today, at)?);
         }
         return Ok(replies);
     }
@@ -69,7 +87,7 @@ fn pipeline(
     w: &mut dyn Writer,
     session: &Session,
     entries: &[Outgoing],
-    today: Date,
+    today: &Today,
     at: i64,
     workers: usize,
     replies: &mut [Option<Reply>],
@@ -216,7 +234,7 @@ fn decide(entry: &Outgoing, input: MergeInput) -> Result<Stored, Reply> {
 
 /// Stage 2 for one job: the message applied to the stored document, and when it
 /// brought changes, the result checked against the layout and validated.
-fn merge(job: Job<'_>, uploader: &User, today: Date) -> DeniedResult<Outcome> {
+fn merge(job: Job<'_>, uploader: &User, today: &Today) -> DeniedResult<Outcome> {
     let id = &job.entry.doc_id;
     let Stored { doc, mut state } = job.stored;
     // A phone's idle sync: it holds what is stored and brings nothing. The full path
@@ -288,7 +306,7 @@ fn merge(job: Job<'_>, uploader: &User, today: Date) -> DeniedResult<Outcome> {
                 if let Some(refusal) = breaks_a_rule(&merged, &new.hashes, &household, uploader) {
                     return Ok(Outcome::Refused(refusal));
                 }
-                let problems = shared::validate(&household, today);
+                let problems = shared::validate(&household, today.date);
                 if let Some(p) = problems.iter().find(|p| p.rule.rejects_document()) {
                     return Ok(Outcome::Refused(refused(
                         RefusalCode::Invalid,
@@ -329,7 +347,7 @@ fn merge(job: Job<'_>, uploader: &User, today: Date) -> DeniedResult<Outcome> {
                     ),
                 )));
             }
-            let projection = Projection::counted(&household, conflicts, problems, today)?;
+            let projection = Projection::counted(&household, conflicts, problems, today.date, &today.settings)?;
             let heads = merged.heads();
             Some(Box::new(Change { hashes: new.hashes, bytes, doc_changes, heads, household, projection }))
         }

@@ -3,7 +3,7 @@
 
 use crate::label::Coded;
 use crate::model::{
-    Category, Channel, EmploymentStatus, Guarantee, HelpKind, HelpState, IncomeComponent, LabourCapacity, MemberChange,
+    AbsentReason, Category, Channel, EmploymentStatus, Expense, Guarantee, HelpKind, HelpState, IncomeComponent, LabourCapacity, MemberChange,
     MemberStatus, Monitoring, PlaceScope, Placement, PlacementArea, Relation, ReviewAction, ReviewStatus, RiskSignal,
     Sex, VisitMode,
 };
@@ -48,10 +48,12 @@ pub fn code_lists() -> Vec<CodeList> {
         list::<Placement>(),
         list::<PlacementArea>(),
         list::<VisitMode>(),
+        list::<AbsentReason>(),
         list::<EmploymentStatus>(),
         list::<Channel>(),
         list::<PlaceScope>(),
         list::<IncomeComponent>(),
+        list::<Expense>(),
         list::<Guarantee>(),
         list::<RiskSignal>(),
         list::<HelpKind>(),

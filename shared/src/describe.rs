@@ -48,6 +48,8 @@ fn endpoints(g: &mut SchemaGenerator) -> Vec<Endpoint> {
         e("POST", "/api/sync/{id}", None, None, "one Automerge sync message both ways (PROTOCOL.md §4.1)"),
         e("POST", "/api/phone", Some(one::<api::PhoneReport>(g)), None, "204"),
         e("GET", "/api/phones", None, Some(list::<api::PhoneRow>(g)), ""),
+        e("GET", "/api/settings", None, Some(one::<crate::Settings>(g)), ""),
+        e("PUT", "/api/settings", Some(one::<crate::Settings>(g)), Some(one::<crate::Settings>(g)), "admin"),
         e("GET", "/api/coverage", None, Some(list::<api::CoverageRow>(g)), ""),
         e("GET", "/api/indicators", None, Some(one::<api::IndicatorReport>(g)), ""),
         e("GET", "/api/flagged", None, Some(list::<HouseholdRow>(g)), ""),

@@ -13,7 +13,7 @@
 //! | `schema` | int, [`SCHEMA_VERSION`] |
 //! | `f/<fact>` | household facts |
 //! | `m/<member>/<field>` | members, keyed by member id |
-//! | `v/<period>/<field>` | visit: `date`, `mode`, `risk_note`, `help_note`, `note`, `review` (status) |
+//! | `v/<period>/<field>` | visit: `date`, `mode`, `absent`, `risk_note`, `help_note`, `note`, `review` (status) |
 //! | `v/<period>/by/<user>` | visitor's display name |
 //! | `v/<period>/e/<member>/<field>` | employment of one member |
 //! | `v/<period>/i/<component>` | income component, int yuan |
@@ -33,7 +33,7 @@ pub use layout::{KeySpec, ValueKind, kind_of_key, layout, value_label};
 
 use crate::label::{Coded, Lang};
 use crate::model::{
-    Employment, Facts, Guarantee, HelpKind, HelpState, Household, IncomeComponent, Member, RiskSignal, Visit,
+    Employment, Expense, Facts, Guarantee, HelpKind, HelpState, Household, IncomeComponent, Member, RiskSignal, Visit,
 };
 use crate::period::Date;
 
@@ -355,10 +355,11 @@ fn kind_of<T, V: FieldValue>(_f: fn(&T) -> &V) -> ValueKind {
 /// The scalar fields of a visit; its nested parts have their own key segments.
 impl Table for Visit {
     fn keys() -> Vec<(&'static str, ValueKind, &'static str, &'static str)> {
-        let names = ["date", "mode", "risk_note", "help_note", "note", "review"];
+        let names = ["date", "mode", "absent", "risk_note", "help_note", "note", "review"];
         let kinds = [
             kind_of(|v: &Visit| &v.date),
             kind_of(|v: &Visit| &v.mode),
+            kind_of(|v: &Visit| &v.absent_reason),
             kind_of(|v: &Visit| &v.risk_note),
             kind_of(|v: &Visit| &v.help_note),
             kind_of(|v: &Visit| &v.note),
@@ -377,6 +378,7 @@ impl Table for Visit {
         match name {
             "date" => Some(("走访日期", "Visit date")),
             "mode" => Some(("走访方式", "Visit mode")),
+            "absent" => Some(("未遇原因", "Why not met")),
             "risk_note" => Some(("风险说明", "Risk note")),
             "help_note" => Some(("帮扶说明", "Help note")),
             "note" => Some(("备注", "Notes")),
@@ -392,6 +394,7 @@ impl Table for Visit {
         };
         put("date", self.date.to_scalar());
         put("mode", self.mode.to_scalar());
+        put("absent", self.absent_reason.to_scalar());
         put("risk_note", self.risk_note.to_scalar());
         put("help_note", self.help_note.to_scalar());
         put("note", self.note.to_scalar());
@@ -401,6 +404,7 @@ impl Table for Visit {
         match name {
             "date" => self.date = FieldValue::from_scalar(key, v)?,
             "mode" => self.mode = FieldValue::from_scalar(key, v)?,
+            "absent" => self.absent_reason = FieldValue::from_scalar(key, v)?,
             "risk_note" => self.risk_note = FieldValue::from_scalar(key, v)?,
             "help_note" => self.help_note = FieldValue::from_scalar(key, v)?,
             "note" => self.note = FieldValue::from_scalar(key, v)?,
@@ -450,6 +454,9 @@ pub fn encode(household: &Household) -> Result<Fields, SchemaError> {
             if let Some(a) = amount {
                 out.insert(format!("{p}i/{}", c.code()), Scalar::Int(a));
             }
+        }
+        for (x, amount) in &visit.expenses {
+            out.insert(format!("{p}x/{}", x.code()), Scalar::Int(*amount));
         }
         for (g, answer) in visit.guarantees.items() {
             if let Some(a) = answer {
@@ -599,6 +606,14 @@ fn read_visit(visit: &mut Visit, rest: &[&str], key: &str, value: Scalar) -> Res
             *visit.income.slot(c) = FieldValue::from_scalar(key, value)?;
             Ok(())
         }
+        ["x", code] => {
+            let x = Expense::from_code(code).ok_or_else(unknown)?;
+            let amount: Option<i64> = FieldValue::from_scalar(key, value)?;
+            if let Some(a) = amount {
+                visit.expenses.insert(x, a);
+            }
+            Ok(())
+        }
         ["g", code] => {
             let g = Guarantee::from_code(code).ok_or_else(unknown)?;
             *visit.guarantees.slot(g) = FieldValue::from_scalar(key, value)?;
@@ -658,6 +673,7 @@ pub fn describe(key: &str, household: &Household, lang: Lang) -> String {
         ["v", p, "by", user] => vec![visit(p), pick(("走访人", "Visitor")).to_owned(), (*user).to_owned()],
         ["v", p, "e", id, name] => vec![visit(p), member(id), coded(Employment::label(name))],
         ["v", p, "i", c] => vec![visit(p), coded(IncomeComponent::from_code(c).map(|c| (c.zh(), c.en())))],
+        ["v", p, "x", c] => vec![visit(p), coded(Expense::from_code(c).map(|c| (c.zh(), c.en())))],
         ["v", p, "g", c] => vec![visit(p), coded(Guarantee::from_code(c).map(|c| (c.zh(), c.en())))],
         ["v", p, "r", c] => vec![visit(p), coded(RiskSignal::from_code(c).map(|c| (c.zh(), c.en())))],
         ["v", p, "h", c] => vec![visit(p), coded(HelpKind::from_code(c).map(|c| (c.zh(), c.en())))],

@@ -5,25 +5,32 @@
 //! summaries up. Summing stored summaries gives the same result as recomputing.
 //!
 //! Conventions, each chosen from the seeds:
-//! - Ages are reckoned on the last day of the period.
+//! - Ages are reckoned on the last day of the period; a member under 16 is never
+//!   counted as employed (劳动年龄 starts at 16, seed 002 §(五)), whatever a visit says.
 //! - Employment figures of a period come from that period's visit; a household with
 //!   no visit for the period, or only a "not met" one, is *not recorded* and stays out
 //!   of the employment denominators (coverage reports it instead).
-//! - Annual net income = mean of the monthly net incomes recorded in the 12 periods
-//!   ending at the period × 12; per capita divides by present members.
-//! - 低收入 (seed 000 §(二十八)): per capita below 10,000 yuan, at least one
-//!   labour-force member, and a 脱贫户 or a monitored household — the seed names those
-//!   two groups, so a 同步搬迁户 that is not monitored is not counted.
+//! - 稳定就业 (seed 001 item 6, 稳定就业3个月及以上): employed in each of the three
+//!   consecutive months ending with the period; a month without a recorded visit
+//!   breaks the run.
+//! - Net income, per capita and the hardship flags follow [`crate::income`] (a rolling
+//!   12 months to the end of last month, against the line of the period's year).
+//! - 低收入 (seed 000 §(二十八)): per capita below the county's low-income target (the
+//!   monitoring line when none is set), at least one labour-force member, and a 脱贫户
+//!   or a monitored household — the seed names those two groups, so a 同步搬迁户 that
+//!   is not monitored is not counted.
 
 use std::collections::BTreeMap;
 
-use crate::model::{Category, Channel, EmploymentStatus, Household, Monitoring, PlaceScope, Visit, VisitMode};
-use crate::period::Period;
+use crate::income::{Hardship, RollingIncome, expenses_of_year};
+use crate::model::{
+    Category, Channel, Employment, EmploymentStatus, Household, MemberId, Monitoring, PlaceScope, Visit, VisitMode,
+};
+use crate::period::{Date, Period};
+use crate::settings::Settings;
 
-/// 低收入线: yearly per-capita net income below which a labour household is flagged.
-pub const LOW_INCOME_PER_CAPITA: i64 = 10_000;
-/// Consecutive recorded periods of employment that make it stable (seed 001 item 6).
-pub const STABLE_PERIODS: usize = 3;
+/// Consecutive months of employment that make it stable (seed 001 item 6).
+pub const STABLE_PERIODS: i32 = 3;
 
 /// One household's numbers for one period.
 #[derive(Debug, Clone, PartialEq, Default, serde::Serialize, serde::Deserialize)]
@@ -43,7 +50,8 @@ pub struct Summary {
     pub employed_labour: u32,
     /// Everybody recorded as employed this period (三个不减, breakdowns).
     pub employed_people: u32,
-    /// 稳定就业: labour-force members employed in each of the last 3 recorded periods.
+    /// 稳定就业: labour-force members employed in each of the 3 consecutive months
+    /// ending with this one.
     pub stable_employed: u32,
     /// 零就业家庭
     pub zero_employment: bool,
@@ -51,14 +59,22 @@ pub struct Summary {
     pub one_in_work: bool,
     /// Members present.
     pub present_members: u32,
-    /// Annual net income over the 12 periods ending here; `None` if none recorded.
+    /// Annual net income over the rolling 12 months (P−12 … P−1); `None` if none recorded.
     pub annual_income: Option<i64>,
-    /// The same over the 12 periods before those.
+    /// The same over the 12 months before those.
     pub annual_income_prev: Option<i64>,
-    /// 人均纯收入 (yearly, yuan).
+    /// 人均纯收入 (yearly, yuan) over the rolling 12 months.
     pub per_capita_income: Option<i64>,
+    /// The same a year earlier.
+    pub per_capita_prev: Option<i64>,
+    /// Members resident at the end of the rolling 12 months, whom per capita divides by.
+    pub income_members: u32,
     /// 低收入且有劳动力 (see module docs).
     pub low_income_labour: bool,
+    /// 刚性支出 of the 12 months ending here.
+    pub expenses_year: i64,
+    /// Hardship flags against the period's line.
+    pub hardship: Hardship,
     /// 两不愁三保障: any "no" in the latest recorded visit.
     pub guarantee_alert: bool,
     /// 监测对象类型.
@@ -96,10 +112,18 @@ pub struct Three {
     pub wage_income: i64,
 }
 
+/// The members visit `v` counts as employed: recorded employed and not under 16 on
+/// `as_of` (a member the household does not know counts as recorded).
+pub fn employed<'v>(h: &'v Household, v: &'v Visit, as_of: Date) -> impl Iterator<Item = (&'v MemberId, &'v Employment)> {
+    v.employment.iter().filter(move |(id, e)| {
+        e.status == Some(EmploymentStatus::Employed) && !h.members.get(*id).is_some_and(|m| m.is_minor_on(as_of))
+    })
+}
+
 impl Three {
-    /// The figures of visit `v`.
-    pub fn of(v: &Visit) -> Three {
-        let employed: Vec<_> = v.employment.values().filter(|e| e.status == Some(EmploymentStatus::Employed)).collect();
+    /// The figures of household `h`'s visit `v` of the period ending `as_of`.
+    pub fn of(h: &Household, v: &Visit, as_of: Date) -> Three {
+        let employed: Vec<_> = employed(h, v, as_of).map(|(_, e)| e).collect();
         Three {
             employed: employed.len() as u32,
             welfare_posts: employed.iter().filter(|e| e.channel == Some(Channel::WelfarePost)).count() as u32,
@@ -127,20 +151,10 @@ fn visits_until(h: &Household, period: Period) -> impl Iterator<Item = (Period, 
         .filter(move |(p, _)| *p <= period)
 }
 
-/// Annual net income over the 12 periods ending at `end`.
-fn annual_income(h: &Household, end: Period) -> Option<i64> {
-    let start = end.plus_months(-11);
-    let nets: Vec<i64> =
-        visits_until(h, end).take_while(|(p, _)| *p >= start).filter_map(|(_, v)| v.income.net()).collect();
-    if nets.is_empty() {
-        return None;
-    }
-    Some(nets.iter().sum::<i64>() * 12 / nets.len() as i64)
-}
-
 impl Summary {
-    /// Reduces `h` to its numbers for `period`.
-    pub fn of(h: &Household, period: Period) -> Summary {
+    /// Reduces `h` to its numbers for `period`, measured against `settings`' figures
+    /// for the period's year.
+    pub fn of(h: &Household, period: Period, settings: &Settings) -> Summary {
         let key = period.to_string();
         let as_of = period.last_day();
         let visit = h.visits.get(&key);
@@ -150,7 +164,7 @@ impl Summary {
             visited_in_person: visit.is_some_and(Visit::is_in_person),
             recorded: visit.is_some_and(recorded),
             monitoring: h.facts.monitoring.unwrap_or(Monitoring::None),
-            // Per capita: the members living in the household at the period's end.
+            // Members living in the household at the period's end.
             present_members: h.members.values().filter(|m| m.is_present_on(as_of)).count() as u32,
             ..Summary::default()
         };
@@ -160,27 +174,26 @@ impl Summary {
 
         let recorded_visits: Vec<&Visit> = visits_until(h, period).map(|(_, v)| v).filter(|v| recorded(v)).collect();
         if let Some(v) = visit.filter(|v| recorded(v)) {
-            let employed = |id: &String, v: &Visit| {
+            let works = |id: &String, v: &Visit| {
                 v.employment.get(id).is_some_and(|e| e.status == Some(EmploymentStatus::Employed))
             };
-            s.employed_labour = labour.iter().filter(|id| employed(id, v)).count() as u32;
+            s.employed_labour = labour.iter().filter(|id| works(id, v)).count() as u32;
             let seeking = labour
                 .iter()
                 .any(|id| v.employment.get(*id).is_some_and(|e| e.status == Some(EmploymentStatus::Seeking)));
-            let last3 = &recorded_visits[..recorded_visits.len().min(STABLE_PERIODS)];
-            if last3.len() == STABLE_PERIODS {
-                s.stable_employed = labour.iter().filter(|id| last3.iter().all(|v| employed(id, v))).count() as u32;
-            }
-            let three = Three::of(v);
+            // The two months before this one, each with its own recorded visit.
+            let before: Vec<Option<&Visit>> = (1..STABLE_PERIODS)
+                .map(|n| h.visits.get(&period.plus_months(-n).to_string()).filter(|v| recorded(v)))
+                .collect();
+            s.stable_employed = labour
+                .iter()
+                .filter(|id| works(id, v) && before.iter().all(|b| b.is_some_and(|b| works(id, b))))
+                .count() as u32;
+            let three = Three::of(h, v, as_of);
             (s.employed_people, s.welfare_posts, s.wage_income) =
                 (three.employed, three.welfare_posts, three.wage_income);
-            for e in v.employment.values() {
-                if e.returned == Some(true) {
-                    s.returned += 1;
-                }
-                if e.status != Some(EmploymentStatus::Employed) {
-                    continue;
-                }
+            s.returned = v.employment.values().filter(|e| e.returned == Some(true)).count() as u32;
+            for (_, e) in employed(h, v, as_of) {
                 if let Some(c) = e.channel {
                     *s.by_channel.entry(c).or_default() += 1;
                 }
@@ -191,21 +204,26 @@ impl Summary {
             }
             s.zero_employment = seeking && s.employed_people == 0;
             s.one_in_work = s.labour_force > 0 && s.employed_people > 0;
-            s.year_ago = h.visits.get(&period.plus_months(-12).to_string()).filter(|v| recorded(v)).map(Three::of);
+            let year_ago = period.plus_months(-12);
+            s.year_ago =
+                h.visits.get(&year_ago.to_string()).filter(|v| recorded(v)).map(|v| Three::of(h, v, year_ago.last_day()));
             s.risk = !v.risks.is_empty();
             let previous = recorded_visits.get(1);
             s.new_risk = v.risks.iter().any(|r| !previous.is_some_and(|p| p.risks.contains(r)));
         }
         s.guarantee_alert = recorded_visits.first().is_some_and(|v| v.guarantees.any_failed());
 
-        s.annual_income = annual_income(h, period);
-        s.annual_income_prev = annual_income(h, period.plus_months(-12));
-        if s.present_members > 0 {
-            s.per_capita_income = s.annual_income.map(|a| a / i64::from(s.present_members));
-        }
+        let year = settings.for_period(period);
+        let (now, before) = (RollingIncome::of(h, period), RollingIncome::of(h, period.plus_months(-12)));
+        (s.annual_income, s.annual_income_prev) = (now.annual, before.annual);
+        (s.per_capita_income, s.per_capita_prev) = (now.per_capita, before.per_capita);
+        s.income_members = now.members;
+        s.expenses_year = expenses_of_year(h, period);
+        s.hardship = Hardship::of(&now, &before, s.expenses_year, &year);
         let targeted = h.facts.category == Some(Category::Lifted) || s.monitoring != Monitoring::None;
-        s.low_income_labour =
-            targeted && s.labour_force > 0 && s.per_capita_income.is_some_and(|p| p < LOW_INCOME_PER_CAPITA);
+        s.low_income_labour = targeted
+            && s.labour_force > 0
+            && s.per_capita_income.zip(year.low_income_line()).is_some_and(|(p, line)| p < line);
         s
     }
 }
@@ -236,13 +254,21 @@ pub struct Indicators {
     pub stable_employed: u32,
     /// 低收入且有劳动力 households.
     pub low_income_labour: u32,
-    /// Households with no income recorded in the last 12 periods.
+    /// Households whose per-capita income is below the monitoring line.
+    pub below_line: u32,
+    /// …less than 10 % above it (边缘).
+    pub near_line: u32,
+    /// …fell by more than 30 % in a year.
+    pub income_fall: u32,
+    /// …with large unavoidable expenses (刚性支出较大).
+    pub heavy_expenses: u32,
+    /// Households with no income recorded in the rolling 12 months.
     pub income_unknown: u32,
     /// Σ annual income this year, over households with income in both years.
     pub income_this_year: i64,
     /// Σ annual income last year, same households.
     pub income_last_year: i64,
-    /// Σ present members of those households.
+    /// Σ resident members of those households (at the end of the rolling 12 months).
     pub persons_compared: u32,
     /// 两不愁三保障 alerts.
     pub guarantee_alerts: u32,
@@ -293,13 +319,17 @@ impl Indicators {
             self.stable_employed += s.stable_employed;
         }
         self.low_income_labour += u32::from(s.low_income_labour);
+        self.below_line += u32::from(s.hardship.below_line);
+        self.near_line += u32::from(s.hardship.near_line);
+        self.income_fall += u32::from(s.hardship.income_fall);
+        self.heavy_expenses += u32::from(s.hardship.heavy_expenses);
         self.income_unknown += u32::from(s.annual_income.is_none());
         if let (Some(now), Some(before)) = (s.annual_income, s.annual_income_prev)
-            && s.present_members > 0
+            && s.income_members > 0
         {
             self.income_this_year += now;
             self.income_last_year += before;
-            self.persons_compared += s.present_members;
+            self.persons_compared += s.income_members;
         }
         self.guarantee_alerts += u32::from(s.guarantee_alert);
         if s.monitoring != Monitoring::None {
@@ -347,6 +377,10 @@ impl Indicators {
             one_in_work,
             stable_employed,
             low_income_labour,
+            below_line,
+            near_line,
+            income_fall,
+            heavy_expenses,
             income_unknown,
             income_this_year,
             income_last_year,
@@ -376,6 +410,10 @@ impl Indicators {
         self.one_in_work += one_in_work;
         self.stable_employed += stable_employed;
         self.low_income_labour += low_income_labour;
+        self.below_line += below_line;
+        self.near_line += near_line;
+        self.income_fall += income_fall;
+        self.heavy_expenses += heavy_expenses;
         self.income_unknown += income_unknown;
         self.income_this_year += income_this_year;
         self.income_last_year += income_last_year;
@@ -430,10 +468,14 @@ impl Indicators {
 }
 
 /// The indicators of `households` for `period`.
-pub fn indicators<'a>(households: impl IntoIterator<Item = &'a Household>, period: Period) -> Indicators {
+pub fn indicators<'a>(
+    households: impl IntoIterator<Item = &'a Household>,
+    period: Period,
+    settings: &Settings,
+) -> Indicators {
     let mut out = Indicators::default();
     for h in households {
-        out.add(&Summary::of(h, period));
+        out.add(&Summary::of(h, period, settings));
     }
     out
 }

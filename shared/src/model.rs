@@ -138,6 +138,12 @@ impl Member {
         self.changed_on = Some(on);
     }
 
+    /// Under 16 on `on` (birth date known): never counted as employed (劳动年龄 starts
+    /// at 16, seed 002 §(五)), whatever a visit records.
+    pub fn is_minor_on(&self, on: Date) -> bool {
+        self.birth_date.is_some_and(|b| b.age_on(on) < 16)
+    }
+
     /// 劳动力: aged 16 or over on `on`, full or weak labour capacity, not in school,
     /// and present on `on` (seed 002 §(五)). A member with no birth date counts by
     /// capacity alone.
@@ -157,12 +163,16 @@ pub struct Visit {
     pub date: Option<Date>,
     /// 走访方式
     pub mode: Option<VisitMode>,
+    /// 未遇原因, when the mode is 未遇.
+    pub absent_reason: Option<AbsentReason>,
     /// 走访人: user id → display name.
     pub visitors: BTreeMap<UserId, String>,
     /// 就业情况, keyed by member id.
     pub employment: BTreeMap<MemberId, Employment>,
     /// 家庭当月收入
     pub income: Income,
+    /// 当月刚性支出 (yuan), by kind; absent = none recorded.
+    pub expenses: BTreeMap<Expense, i64>,
     /// 两不愁三保障 and safe water.
     pub guarantees: Guarantees,
     /// 返贫风险
@@ -500,8 +510,29 @@ coded_enum! {
     /// 走访方式
     pub enum VisitMode {
         InPerson = ("in_person", "入户", "In person"),
+        Video = ("video", "视频", "By video call"),
         Phone = ("phone", "电话", "By phone"),
         NotMet = ("not_met", "未遇", "Not met"),
+    }
+}
+
+coded_enum! {
+    /// 未遇原因: why a household was not met.
+    pub enum AbsentReason {
+        WorkingAway = ("working_away", "外出务工", "Away at work"),
+        InHospital = ("in_hospital", "住院", "In hospital"),
+        MovedAway = ("moved_away", "搬离", "Moved away"),
+        Other = ("other", "其他", "Other"),
+    }
+}
+
+coded_enum! {
+    /// 刚性支出: large unavoidable expenses (seed 003 §二(二): 因病因灾因意外事故等刚性支出较大).
+    pub enum Expense {
+        Medical = ("medical", "医疗支出", "Medical"),
+        Schooling = ("schooling", "教育支出", "Schooling"),
+        Disaster = ("disaster", "灾害损失", "Disaster loss"),
+        Other = ("other", "其他刚性支出", "Other"),
     }
 }
 

@@ -63,7 +63,7 @@ pub fn carried(household: &Household, period: &str, as_of: Date) -> Option<Carri
         .iter()
         .rev()
         .filter(|(p, _)| p.as_str() < period)
-        .find(|(_, v)| matches!(v.mode, Some(VisitMode::InPerson | VisitMode::Phone)))?;
+        .find(|(_, v)| matches!(v.mode, Some(VisitMode::InPerson | VisitMode::Video | VisitMode::Phone)))?;
     let mut visit = Visit::default();
     for (id, job) in &last.employment {
         let still = household.members.get(id).is_some_and(|m| m.is_labour_force(as_of));

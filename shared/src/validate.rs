@@ -6,7 +6,9 @@
 
 use crate::idcard::{IdNumberError, parse_id_number};
 use crate::label::{Coded, Lang};
-use crate::model::{EmploymentStatus, Household, IncomeComponent, Member, MemberStatus, Relation, RiskSignal};
+use crate::model::{
+    EmploymentStatus, Household, IncomeComponent, Member, MemberStatus, Relation, RiskSignal, VisitMode,
+};
 use crate::period::{Date, Period};
 
 /// Which rule a problem breaks.
@@ -64,6 +66,12 @@ pub enum Rule {
     MemberChangeStatus,
     /// A contact phone number that is not 11 digits starting with 1, nor a landline.
     PhoneFormat,
+    /// 未遇 without saying why.
+    AbsentReasonMissing,
+    /// A reason for not meeting the household, on a visit that met it.
+    AbsentReasonWithoutNotMet,
+    /// A member under 16 recorded as employed: not counted as employed anywhere.
+    MinorEmployed,
 }
 
 impl Rule {
@@ -318,6 +326,21 @@ fn visit(h: &Household, key: &str, today: Date, r: &mut Report) {
         }
         Some(_) => {}
     }
+    match (v.mode, v.absent_reason) {
+        (Some(VisitMode::NotMet), None) => r.error(
+            p("absent"),
+            Rule::AbsentReasonMissing,
+            "未遇须选择原因（外出务工、住院、搬离或其他）",
+            "Say why the household was not met (away at work, in hospital, moved away or other)",
+        ),
+        (Some(m), Some(_)) if m != VisitMode::NotMet => r.warn(
+            p("absent"),
+            Rule::AbsentReasonWithoutNotMet,
+            format!("走访方式为“{}”，却填写了未遇原因", m.zh()),
+            format!("The visit was made {}, yet a reason for not meeting is recorded", m.en().to_lowercase()),
+        ),
+        _ => {}
+    }
     if let Some(d) = v.date
         && (Period::of(d) != period || d > today)
     {
@@ -350,6 +373,16 @@ fn visit(h: &Household, key: &str, today: Date, r: &mut Report) {
                 Rule::EmploymentForUnknownMember,
                 format!("就业记录对应的成员 {id} 不存在"),
                 format!("Employment is recorded for member {id}, who is not in the household"),
+            );
+        }
+        let minor = h.members.get(id).is_some_and(|m| m.is_minor_on(as_of));
+        if minor && e.status == Some(EmploymentStatus::Employed) {
+            let name = &h.members[id].name;
+            r.warn(
+                ep("status"),
+                Rule::MinorEmployed,
+                format!("{name} 未满16周岁，记为已就业不计入就业人数，请核实"),
+                format!("{name} is under 16: recorded as employed but not counted as employed; check"),
             );
         }
         match e.status {
@@ -389,6 +422,16 @@ fn visit(h: &Household, key: &str, today: Date, r: &mut Report) {
     for (c, amount) in v.income.items() {
         // 经营性净收入 is a net figure and may be a loss.
         r.amount(p(&format!("i/{}", c.code())), amount, c == IncomeComponent::Operating);
+    }
+    for (x, &amount) in &v.expenses {
+        if amount < 0 {
+            r.error(
+                p(&format!("x/{}", x.code())),
+                Rule::NegativeAmount,
+                format!("金额不能为负数（{amount} 元）"),
+                format!("The amount cannot be negative ({amount} yuan)"),
+            );
+        }
     }
     if v.risks.contains(&RiskSignal::Other) && v.risk_note.trim().is_empty() {
         r.warn(p("risk_note"), Rule::RiskOtherWithoutNote, "选择了“其他”风险，请说明", "Say what the “other” risk is");

@@ -449,7 +449,7 @@ fn exercise(doc: &HouseholdDoc) -> Result<(), TestCaseError> {
         let mut total = Indicators::default();
         for key in h.visits.keys() {
             if let Some(p) = period_of(key) {
-                total.add(&Summary::of(&h, p));
+                total.add(&Summary::of(&h, p, &Settings::default()));
             }
         }
         for key in fields::encode(&h).map(|f| f.into_keys().collect::<Vec<_>>()).unwrap_or_default() {
@@ -1111,7 +1111,7 @@ fn unknown_periods_are_refused_by_validation() {
             "{key}: {rejecting:?}"
         );
         // Nothing downstream trips over it.
-        let _ = Summary::of(&h, Period::new(2026, 11).unwrap());
+        let _ = Summary::of(&h, Period::new(2026, 11).unwrap(), &Settings::default());
     }
 }
 
@@ -1348,8 +1348,8 @@ fn accepted_documents_with_extreme_values_do_not_trip_anything_downstream() {
             let _ = validate(&h, today());
             let mut total = Indicators::default();
             for p in h.visits.keys().filter_map(|k| period_of(k)).chain([Period::new(2026, 11).unwrap()]) {
-                total.add(&Summary::of(&h, p));
-                total.add(&Summary::of(&h, p.plus_months(12)));
+                total.add(&Summary::of(&h, p, &Settings::default()));
+                total.add(&Summary::of(&h, p.plus_months(12), &Settings::default()));
             }
             let _ = (total.employment_rate(), total.per_capita_income(), total.per_capita_income_growth());
             for (key, _) in &entries {

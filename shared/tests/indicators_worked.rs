@@ -2,7 +2,7 @@
 //! hand in the comments, then checked against `shared::indicators`.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
-use shared::indicators::{Basis, Coverage, Indicators, Summary, ThreeNoDecrease, coverage_by, indicators};
+use shared::indicators::{Basis, Coverage, Indicators, Summary, ThreeNoDecrease, coverage_by};
 use shared::*;
 
 fn member(name: &str, birth: &str, labour: LabourCapacity) -> Member {
@@ -24,7 +24,7 @@ fn visit(mode: VisitMode, wage: Option<i64>) -> Visit {
 /// A: 脱贫户, four present members. a1 (b. 1980, full) works out of province every
 /// month; a2 (b. 1985, weak) worked flexibly in Sep and Oct, seeks work in Nov and came
 /// home in Nov; a3 is a child (b. 2015), a4 (b. 1950) has lost labour capacity.
-/// Wages: 5000 in 2025-11; 6000 in each of 2026-09, -10, -11.
+/// Wages: 5000 in each of 2025-10 and 2025-11; 6000 in each of 2026-09, -10, -11.
 fn household_a() -> Household {
     let mut h = Household::default();
     h.facts.registry_no = "A".into();
@@ -39,6 +39,7 @@ fn household_a() -> Household {
         "a1".into(),
         Employment { place_scope: Some(PlaceScope::OutOfProvince), ..job(Channel::OutOfProvince) },
     );
+    h.visits.insert("2025-10".into(), old.clone());
     h.visits.insert("2025-11".into(), old);
     for p in ["2026-09", "2026-10", "2026-11"] {
         let mut v = visit(VisitMode::InPerson, Some(6000));
@@ -108,6 +109,19 @@ fn nov() -> Period {
     "2026-11".parse().unwrap()
 }
 
+/// Seed 000's county: its low-income target of 10,000 yuan, no monitoring line set.
+fn settings() -> Settings {
+    Settings { years: vec![YearSettings { year: 2020, low_income_target: Some(10_000), ..Default::default() }] }
+}
+
+fn indicators<'a>(all: impl IntoIterator<Item = &'a Household>, period: Period) -> Indicators {
+    shared::indicators::indicators(all, period, &settings())
+}
+
+fn summary(h: &Household, period: Period) -> Summary {
+    Summary::of(h, period, &settings())
+}
+
 #[test]
 fn indicators_for_november_match_the_hand_derivation() {
     let all = [household_a(), household_b(), household_c(), household_d()];
@@ -126,20 +140,24 @@ fn indicators_for_november_match_the_hand_derivation() {
     assert_eq!(ind.zero_employment, 1);
     // One in work: A and B of the three households with labour force.
     assert_eq!((ind.one_in_work, ind.households_with_labour), (2, 3));
-    // Stable: a1 employed in A's last three recorded visits (Sep, Oct, Nov); a2 not in Nov.
+    // Stable: a1 employed in Sep, Oct and Nov, three consecutive months; a2 not in Nov.
     assert_eq!(ind.stable_employed, 1);
-    // Income, last 12 periods (2025-12..2026-11):
-    //   A: mean(6000, 6000, 6000) × 12 = 72,000; ÷ 4 = 18,000 per capita: not low.
-    //   B: 1500 × 12 = 18,000 ÷ 2 = 9,000: low, but a 同步搬迁户 not monitored → not counted.
-    //   C: mean(1000, 1000) × 12 = 12,000 ÷ 2 = 6,000 < 10,000, has labour, 脱贫户 → counted.
+    // Income, the rolling 12 months 2025-11..2026-10 (from the same month last year to
+    // the end of last month):
+    //   A: 2025-11 5000, 2026-09 6000, 2026-10 6000: 17,000 ÷ 3 months × 12 = 68,000;
+    //      ÷ 4 residents on 2026-10-31 = 17,000 per capita: not low.
+    //   B: its only visit is November's, after the window → unknown.
+    //   C: 2026-10 1000 → 12,000 ÷ 2 = 6,000 < 10,000, has labour, 脱贫户 → counted.
     //   D: no income → unknown.
     assert_eq!(ind.low_income_labour, 1);
-    assert_eq!(ind.income_unknown, 1);
-    // Growth: only A has both years: last year's window (2024-12..2025-11) holds 5000 →
-    // 60,000. 72,000 ÷ 60,000 − 1 = 20 %; per capita this year 72,000 ÷ 4 = 18,000.
-    assert_eq!((ind.income_this_year, ind.income_last_year, ind.persons_compared), (72_000, 60_000, 4));
-    assert!((ind.per_capita_income_growth().unwrap() - 0.2).abs() < 1e-12);
-    assert_eq!(ind.per_capita_income(), Some(18_000.0));
+    assert_eq!(ind.income_unknown, 2);
+    // Growth: only A has both years: last year's window (2024-11..2025-10) holds
+    // 2025-10's 5000 → 60,000. 68,000 ÷ 60,000 − 1 = 13.3 %; per capita 68,000 ÷ 4.
+    assert_eq!((ind.income_this_year, ind.income_last_year, ind.persons_compared), (68_000, 60_000, 4));
+    assert!((ind.per_capita_income_growth().unwrap() - 68.0 / 60.0 + 1.0).abs() < 1e-12);
+    assert_eq!(ind.per_capita_income(), Some(17_000.0));
+    // No monitoring line is set: no household is flagged against one.
+    assert_eq!((ind.below_line, ind.near_line), (0, 0));
     // 两不愁三保障: C's Nov visit says no to medical.
     assert_eq!(ind.guarantee_alerts, 1);
     // Monitored: C as 边缘易致贫户. Risk: C's illness, new since Oct.
@@ -197,7 +215,7 @@ fn three_no_decrease_against_the_same_month_last_year() {
 fn not_met_visits_and_missing_visits_stay_out_of_employment_denominators() {
     let mut d = household_d();
     d.visits.insert("2026-11".into(), visit(VisitMode::NotMet, None));
-    let s = Summary::of(&d, nov());
+    let s = summary(&d, nov());
     assert!(!s.recorded && !s.visited_in_person);
     assert_eq!(s.last_visit.as_deref(), Some("2026-11"));
     let ind = indicators([&d], nov());
@@ -208,12 +226,12 @@ fn not_met_visits_and_missing_visits_stay_out_of_employment_denominators() {
 fn coverage_groups_by_any_key() {
     let all = [household_a(), household_b(), household_c(), household_d()];
     // By site: S1 holds A (in person) and B (phone) → 1/2; S2 holds C (in person) and D → 1/2.
-    let by_site = coverage_by(all.iter().map(|h| (h.facts.site.clone(), Summary::of(h, nov()).visited_in_person)));
+    let by_site = coverage_by(all.iter().map(|h| (h.facts.site.clone(), summary(h, nov()).visited_in_person)));
     assert_eq!(by_site["S1"], Coverage { assigned: 2, visited: 1 });
     assert_eq!(by_site["S2"], Coverage { assigned: 2, visited: 1 });
     // By cadre, with an assignment the server keeps: cadre01 has A and C, cadre02 has B and D.
     let cadre = |h: &Household| if matches!(h.facts.registry_no.as_str(), "A" | "C") { "cadre01" } else { "cadre02" };
-    let by_cadre = coverage_by(all.iter().map(|h| (cadre(h), Summary::of(h, nov()).visited_in_person)));
+    let by_cadre = coverage_by(all.iter().map(|h| (cadre(h), summary(h, nov()).visited_in_person)));
     assert_eq!(by_cadre["cadre01"].rate(), Some(1.0));
     assert_eq!(by_cadre["cadre02"].rate(), Some(0.0));
 }
@@ -224,7 +242,7 @@ fn summaries_add_up_to_the_same_indicators() {
     let all = [household_a(), household_b(), household_c(), household_d()];
     let mut summed = shared::indicators::Indicators::default();
     for h in &all {
-        let stored: Summary = serde_json::from_str(&serde_json::to_string(&Summary::of(h, nov())).unwrap()).unwrap();
+        let stored: Summary = serde_json::from_str(&serde_json::to_string(&summary(h, nov())).unwrap()).unwrap();
         summed.add(&stored);
     }
     assert_eq!(summed, indicators(&all, nov()));
@@ -256,9 +274,9 @@ fn a_period_counts_the_members_present_at_its_end() {
     baby.record_change(MemberChange::Birth, day("2026-11-20"));
     h.members.insert("a5".into(), baby);
     h.members.get_mut("a2").unwrap().record_change(MemberChange::MarriageOut, day("2026-12-02"));
-    let oct = Summary::of(&h, "2026-10".parse().unwrap());
+    let oct = summary(&h, "2026-10".parse().unwrap());
     assert_eq!(oct.present_members, 3, "a4 died in October, a5 not born yet");
-    let nov = Summary::of(&h, "2026-11".parse().unwrap());
+    let nov = summary(&h, "2026-11".parse().unwrap());
     assert_eq!(nov.present_members, 4, "a5 born in November; a2 left only in December");
     assert_eq!(nov.labour_force, 2, "a2 is still in the labour force in November");
     let dec: Period = "2026-12".parse().unwrap();

@@ -377,7 +377,12 @@ fn visit_strategy() -> impl Strategy<Value = Visit> {
         (date(), opt::<VisitMode>(), prop::collection::btree_map("[a-z0-9]{1,6}", "[王李]{1,2}", 0..3)),
         prop::collection::btree_map("[a-z0-9]{1,4}", employment_strategy(), 0..4),
         ([amount(), amount(), amount(), amount(), amount()], any::<[Option<bool>; 5]>()),
-        (prop::collection::btree_set(prop::sample::select(RiskSignal::ALL), 0..3), text()),
+        (
+            prop::collection::btree_set(prop::sample::select(RiskSignal::ALL), 0..3),
+            text(),
+            opt::<AbsentReason>(),
+            prop::collection::btree_map(prop::sample::select(Expense::ALL), 0..100_000i64, 0..3),
+        ),
         (
             prop::collection::btree_map(
                 prop::sample::select(HelpKind::ALL),
@@ -394,13 +399,14 @@ fn visit_strategy() -> impl Strategy<Value = Visit> {
                 (date, mode, visitors),
                 employment,
                 (inc, g),
-                (risks, risk_note),
+                (risks, risk_note, absent_reason, expenses),
                 (help, help_note, note),
                 (review, reviews),
             )| {
                 Visit {
                     date,
                     mode,
+                    absent_reason,
                     visitors,
                     employment,
                     income: Income {
@@ -418,6 +424,7 @@ fn visit_strategy() -> impl Strategy<Value = Visit> {
                         water: g[4],
                     },
                     risks,
+                    expenses,
                     risk_note,
                     help,
                     help_note,

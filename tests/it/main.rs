@@ -26,6 +26,7 @@ mod rewrite;
 mod roster;
 mod scale_out;
 mod scope;
+mod settings;
 mod sync;
 mod trust;
 

@@ -126,10 +126,11 @@ async fn two_processes_on_one_database_one_killed_at_random_keep_everything() {
     let console = huhujian_tests::TestServer::start_with(store.clone(), Path::new("postgres")).await;
     let admin = huhujian_tests::Phone::login(&console, "admin", "desk").await;
     let households: Vec<shared::Household> = on_server.values().map(|d| d.household().unwrap()).collect();
+    let settings: shared::Settings = admin.get_json("/api/settings").await;
     for period in ["2026-01", "2026-06", "2026-12"] {
         let report: server::api::dashboard::IndicatorReport =
             admin.get_json(&format!("/api/indicators?period={period}")).await;
-        let expected = shared::indicators::indicators(&households, period.parse().unwrap());
+        let expected = shared::indicators::indicators(&households, period.parse().unwrap(), &settings);
         assert_eq!(report.indicators, expected, "indicators of {period}");
     }
     let edits: u64 = clients.iter().map(|c| c.edits).sum();

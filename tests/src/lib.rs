@@ -276,6 +276,17 @@ impl Phone {
             .expect("request")
     }
 
+    /// PUT a JSON body with the token.
+    pub async fn put_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
+        self.http
+            .put(format!("{}{path}", self.base))
+            .bearer_auth(&self.token)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
     /// GET with the token.
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.http.get(format!("{}{path}", self.base)).bearer_auth(&self.token).send().await.expect("request")

@@ -46,20 +46,9 @@ pub fn Household(ui: Ui, id: String) -> impl IntoView {
     let lang = ui.lang;
     let flags = move || {
         let h = household();
-        let s = Summary::of(&h, period);
-        let mut out = Vec::new();
-        if s.zero_employment {
-            out.push(ui.t("零就业家庭", "Zero-employment household"));
-        }
-        if s.low_income_labour {
-            out.push(ui.t("低收入（人均纯收入不足1万元）", "Low income (under 10,000 yuan a head)"));
-        }
-        if s.guarantee_alert {
-            out.push(ui.t("两不愁三保障存在问题", "A guarantee failed"));
-        }
-        if s.risk {
-            out.push(ui.t("本月有返贫风险", "Risk signal this month"));
-        }
+        let settings = crate::session::settings();
+        let s = Summary::of(&h, period, &settings);
+        let mut out = crate::ui::income::flags(&s, &settings, period, lang.get());
         if let Some(m) = h.facts.monitoring.filter(|m| *m != shared::Monitoring::None) {
             out.push(m.label(lang.get()));
         }
@@ -196,7 +185,8 @@ pub fn Household(ui: Ui, id: String) -> impl IntoView {
                     )
                 }}
             </p>
-            <ul class="flags">{move || flags().into_iter().map(|f| view! { <li>{f}</li> }).collect_view()}</ul>
+            <ul class="flags" data-testid="flags">{move || flags().into_iter().map(|f| view! { <li>{f}</li> }).collect_view()}</ul>
+            {move || crate::ui::income::panel(&household(), period, &crate::session::settings(), lang.get())}
             {move || {
                 let h = household();
                 let v = h.visits.get(&period.to_string())?.clone();

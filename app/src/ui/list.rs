@@ -101,13 +101,13 @@ pub fn keep_rows(stored: Vec<(String, Vec<u8>)>) -> usize {
 
 fn row_of(id: &str, doc: &HouseholdDoc, period: Period) -> Row {
     let h = doc.household().unwrap_or_default();
-    let s = Summary::of(&h, period);
+    let s = Summary::of(&h, period, &crate::session::settings());
     Row {
         id: id.to_owned(),
         head: h.head_name().to_owned(),
         address: format!("{} {} {}", h.facts.site, h.facts.grid, h.facts.address),
         visited: s.visited_in_person,
-        flagged: s.zero_employment || s.low_income_labour || s.guarantee_alert || s.risk,
+        flagged: s.zero_employment || s.low_income_labour || s.guarantee_alert || s.risk || s.hardship.any(),
         conflicts: doc.conflicts().map(|c| c.len()).unwrap_or(0),
         downloaded: !doc.heads().is_empty(),
         returned: h.visits.get(&period.to_string()).and_then(|v| v.review_status())

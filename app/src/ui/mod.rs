@@ -9,6 +9,7 @@ mod console;
 mod device;
 mod fields;
 mod household;
+mod income;
 mod list;
 mod login;
 mod member;

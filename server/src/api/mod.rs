@@ -16,6 +16,7 @@ pub mod flagged;
 pub mod households;
 pub mod phones;
 pub mod reviews;
+pub mod settings;
 
 use serde::de::DeserializeOwned;
 use shared::{Date, HouseholdDoc, Period};

@@ -15,7 +15,7 @@ mod xlsx;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
-use shared::Period;
+use shared::{Period, Settings};
 
 use self::rows::{Loaded, Sheet};
 use self::table::Table;
@@ -41,7 +41,8 @@ const CSV_TYPE: &str = "text/csv; charset=utf-8";
 /// Every household of `selection`, in site, grid, id order, and the registry numbers
 /// of those whose stored document is damaged: they are logged and left out, the rest
 /// are exported, and the answer names them ([`crate::api::Skipped`]).
-fn load(r: &mut dyn Reader, selection: &Selection) -> StoreResult<(Vec<Loaded>, Vec<String>)> {
+fn load(r: &mut dyn Reader, selection: &Selection) -> StoreResult<(Vec<Loaded>, Vec<String>, Settings)> {
+    let settings = r.settings()?;
     let ids = r.household_ids(selection)?;
     let (mut out, mut skipped) = (Vec::with_capacity(ids.len()), Vec::new());
     for id in ids {
@@ -63,7 +64,7 @@ fn load(r: &mut dyn Reader, selection: &Selection) -> StoreResult<(Vec<Loaded>, 
             }
         }
     }
-    Ok((out, skipped))
+    Ok((out, skipped, settings))
 }
 
 /// The sheet listing the households left out of a workbook (none: no sheet).
@@ -88,7 +89,7 @@ async fn tables<F>(
     build: F,
 ) -> AppResult<(Period, Vec<Table>, Vec<String>)>
 where
-    F: FnOnce(&[Loaded], Period, bool) -> Vec<Table> + Send + 'static,
+    F: FnOnce(&[Loaded], Period, bool, &Settings) -> Vec<Table> + Send + 'static,
 {
     if session.user.role == Role::Cadre {
         return Err(AppError::forbidden("仅督导和管理员可导出", "Only supervisors and admins can export"));
@@ -102,7 +103,7 @@ where
     let what: String = what.into();
     // On a reader: an export of the whole county never holds up a sync.
     let selection = Selection::of(&user);
-    let (households, skipped) = state.store.read_long(move |r| load(r, &selection)).await?;
+    let (households, skipped, settings) = state.store.read_long(move |r| load(r, &selection)).await?;
     if unmask {
         let detail = format!("{what}, period {period}, {} households", households.len());
         let login = user.id.clone();
@@ -110,7 +111,7 @@ where
         tracing::warn!(user = %user.id, period = %period, export = %what, "unmasked export");
     }
     let tables =
-        tokio::task::spawn_blocking(move || build(&households, period, unmask)).await.map_err(AppError::internal)?;
+        tokio::task::spawn_blocking(move || build(&households, period, unmask, &settings)).await.map_err(AppError::internal)?;
     Ok((period, tables, skipped))
 }
 
@@ -132,7 +133,7 @@ pub async fn export_csv(
     Query(q): Query<ExportQuery>,
 ) -> AppResult<impl IntoResponse> {
     let (period, tables, skipped) =
-        tables(&state, &session, &q, "export.csv", |hs, p, unmask| vec![flat::table(hs, p, unmask)]).await?;
+        tables(&state, &session, &q, "export.csv", |hs, p, unmask, _| vec![flat::table(hs, p, unmask)]).await?;
     let body = tables.first().map(csv::render).transpose()?.unwrap_or_default();
     Ok(attachment(CSV_TYPE, format!("huhujian-{period}.csv"), body, &skipped))
 }
@@ -143,8 +144,8 @@ pub async fn export_xlsx(
     session: Session,
     Query(q): Query<ExportQuery>,
 ) -> AppResult<impl IntoResponse> {
-    let (period, mut tables, skipped) = tables(&state, &session, &q, "export.xlsx", |hs, p, unmask| {
-        Sheet::ALL.iter().map(|s| s.build(hs, p, unmask)).collect()
+    let (period, mut tables, skipped) = tables(&state, &session, &q, "export.xlsx", |hs, p, unmask, settings| {
+        Sheet::ALL.iter().map(|s| s.build(hs, p, unmask, settings)).collect()
     })
     .await?;
     tables.extend(skipped_sheet(&skipped));
@@ -169,7 +170,7 @@ pub async fn export_sheet_csv(
     })?;
     let what = format!("export/{}.csv", sheet.slug());
     let (period, tables, skipped) =
-        tables(&state, &session, &q, what, move |hs, p, unmask| vec![sheet.build(hs, p, unmask)]).await?;
+        tables(&state, &session, &q, what, move |hs, p, unmask, settings| vec![sheet.build(hs, p, unmask, settings)]).await?;
     let body = tables.first().map(csv::render).transpose()?.unwrap_or_default();
     Ok(attachment(CSV_TYPE, format!("huhujian-{period}-{}.csv", sheet.slug()), body, &skipped))
 }

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use shared::idcard::mask_id_number;
 use shared::indicators::{Indicators, Summary};
-use shared::{Coded, Household, Member, Period};
+use shared::{Coded, Household, Member, Period, Settings};
 
 use super::table::{Cell, Table};
 
@@ -45,12 +45,12 @@ impl Sheet {
     }
 
     /// Builds this sheet for `households` (in scope, in site/grid/id order).
-    pub fn build(self, households: &[Loaded], period: Period, unmask: bool) -> Table {
+    pub fn build(self, households: &[Loaded], period: Period, unmask: bool, settings: &Settings) -> Table {
         match self {
-            Sheet::Households => household_table(households, period),
+            Sheet::Households => household_table(households, period, settings),
             Sheet::Members => member_table(households, period, unmask),
             Sheet::Employment => employment_table(households, period),
-            Sheet::Indicators => indicator_table(households, period),
+            Sheet::Indicators => indicator_table(households, period, settings),
         }
     }
 }
@@ -128,11 +128,11 @@ pub(super) fn present(h: &Household) -> impl Iterator<Item = (&String, &Member)>
     h.members.iter().filter(|(_, m)| m.is_present())
 }
 
-fn household_table(households: &[Loaded], period: Period) -> Table {
+fn household_table(households: &[Loaded], period: Period, settings: &Settings) -> Table {
     let mut t = Table::new("户表", HOUSEHOLD_HEADER);
     let key = period.to_string();
     for (id, h) in households {
-        let s = Summary::of(h, period);
+        let s = Summary::of(h, period, settings);
         let visit = h.visits.get(&key);
         // Employment figures exist only for a recorded visit; otherwise they stay empty.
         let recorded = |cell: Cell| if s.recorded { cell } else { Cell::Empty };
@@ -232,12 +232,12 @@ fn indicator_row(scope: &str, i: &Indicators) -> Vec<Cell> {
     ]
 }
 
-fn indicator_table(households: &[Loaded], period: Period) -> Table {
+fn indicator_table(households: &[Loaded], period: Period, settings: &Settings) -> Table {
     let mut t = Table::new("指标", INDICATOR_HEADER);
     let mut by_site: BTreeMap<&str, Indicators> = BTreeMap::new();
     let mut total = Indicators::default();
     for (_, h) in households {
-        let s = Summary::of(h, period);
+        let s = Summary::of(h, period, settings);
         by_site.entry(h.facts.site.as_str()).or_default().add(&s);
         total.add(&s);
     }

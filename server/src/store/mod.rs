@@ -171,6 +171,9 @@ pub trait Reader {
     /// Every phone's latest health report, with its cadre's name (`concerns` empty:
     /// `shared::api::phone::order` fills them).
     fn phone_reports(&mut self) -> StoreResult<Vec<shared::api::PhoneRow>>;
+    /// The monitoring settings of every year (年度监测设置). In a write, read before
+    /// anything is locked: a change of settings waits for the writes that read them.
+    fn settings(&mut self) -> StoreResult<shared::Settings>;
     /// The cadres household `id` is assigned to, with their names, by login.
     fn cadres_of(&mut self, id: &str) -> StoreResult<Vec<Person>>;
     /// The households of one site (and grid), or of one cadre, with their cadres.
@@ -270,6 +273,9 @@ pub trait Writer: Reader {
         at: i64,
     ) -> StoreResult<()>;
 
+    /// Replaces the settings of every year with `new`; the summaries of the `changed`
+    /// years are dropped, to be computed again with the new figures.
+    fn replace_settings(&mut self, new: &shared::Settings, changed: &[i32], by: &str, at: i64) -> StoreResult<()>;
     /// Records who uploaded each of `hashes` into household `id`.
     fn log_changes(&mut self, id: &str, hashes: &[ChangeHash], login: &str, device: &str, at: i64) -> StoreResult<()>;
     /// Locks, for the rest of the transaction and in one order, households `ids`
@@ -299,7 +305,8 @@ pub trait Writer: Reader {
         today: shared::Date,
         at: i64,
     ) -> StoreResult<()> {
-        let projection = Projection::of(doc, household, today)?;
+        let settings = self.settings()?;
+        let projection = Projection::of(doc, household, today, &settings)?;
         let (bytes, heads) = (doc.save(), doc.heads());
         self.write_doc(
             &DocWrite { id, bytes: &bytes, doc_changes: 0, heads: &heads, household, projection: &projection },

@@ -6,7 +6,7 @@
 use shared::automerge::{ActorId, ChangeHash};
 use shared::indicators::{Indicators, Summary};
 use shared::wire::{self, NewChanges};
-use shared::{Coded, Household, HouseholdDoc, Period};
+use shared::{Coded, Household, HouseholdDoc, Period, Settings};
 
 use super::{StoreError, StoreResult};
 
@@ -121,24 +121,30 @@ pub struct Projection {
 
 impl Projection {
     /// The projection of `doc`, which reads as `household`, on `today`.
-    pub fn of(doc: &HouseholdDoc, household: &Household, today: shared::Date) -> StoreResult<Self> {
+    pub fn of(doc: &HouseholdDoc, household: &Household, today: shared::Date, settings: &Settings) -> StoreResult<Self> {
         let conflicts = doc.conflicts().map_err(|e| StoreError::Corrupt {
             household: household.facts.registry_no.clone(),
             detail: e.to_string(),
         })?;
-        Self::counted(household, conflicts.len(), shared::validate(household, today).len(), today)
+        Self::counted(household, conflicts.len(), shared::validate(household, today).len(), today, settings)
     }
 
     /// [`Projection::of`] with the document's conflicts
     /// (`HouseholdDoc::check_counting_conflicts`) and problems (`shared::validate`)
-    /// already counted.
-    pub fn counted(household: &Household, conflicts: usize, problems: usize, today: shared::Date) -> StoreResult<Self> {
+    /// already counted; summaries measured against `settings`.
+    pub fn counted(
+        household: &Household,
+        conflicts: usize,
+        problems: usize,
+        today: shared::Date,
+        settings: &Settings,
+    ) -> StoreResult<Self> {
         let current = Period::of(today);
         let (first, last) = summary_span(household, current);
         let mut summaries = Vec::new();
         let mut p = first;
         while p <= last {
-            summaries.push((p, SummaryRow::of(household, p)?));
+            summaries.push((p, SummaryRow::of(household, p, settings)?));
             p = p.plus_months(1);
         }
         Ok(Self { conflicts: conflicts as i64, problems: problems as i64, summaries })
@@ -177,9 +183,9 @@ pub struct SummaryRow {
 }
 
 impl SummaryRow {
-    /// Household `h`'s row for `period`.
-    pub fn of(h: &Household, period: Period) -> StoreResult<Self> {
-        let summary = Summary::of(h, period);
+    /// Household `h`'s row for `period`, against `settings`.
+    pub fn of(h: &Household, period: Period, settings: &Settings) -> StoreResult<Self> {
+        let summary = Summary::of(h, period, settings);
         let review = h.visits.get(&period.to_string()).and_then(|v| v.review_status()).map(|r| r.code().to_owned());
         let blob = postcard::to_allocvec(&summary).map_err(|e| StoreError::Projection(e.to_string()))?;
         Ok(Self { summary, blob, review })

@@ -164,6 +164,18 @@ pub const TABLES: &[Table] = &[
         order_by: "user_id, device_id",
     },
     Table {
+        name: "settings",
+        columns: &[
+            ("year", Int),
+            ("monitoring_line", Int),
+            ("low_income_target", Int),
+            ("expense_share_percent", Int),
+            ("updated_by", Text),
+            ("updated_at", Int),
+        ],
+        order_by: "year",
+    },
+    Table {
         name: "audit_log",
         columns: &[("at", Int), ("user_id", Text), ("action", Text), ("detail", Text)],
         order_by: "id",

@@ -5,7 +5,7 @@
 use super::{Scalar, Table, kind_of};
 use crate::label::{Coded, Lang};
 use crate::model::{
-    Employment, Facts, Guarantee, HelpKind, HelpState, IncomeComponent, Member, Review, RiskSignal, Visit,
+    Employment, Expense, Facts, Guarantee, HelpKind, HelpState, IncomeComponent, Member, Review, RiskSignal, Visit,
 };
 
 /// What the value under a key is.
@@ -82,6 +82,7 @@ pub fn layout() -> Vec<KeySpec> {
     keys.push(spec(format!("{v}by/<login>"), ValueKind::Text, "走访人姓名", "Visitor's name"));
     keys.extend(table::<Employment>(&format!("{v}e/<member>/"), "就业", "Employment"));
     keys.extend(each::<IncomeComponent>(&format!("{v}i/"), ValueKind::Int));
+    keys.extend(each::<Expense>(&format!("{v}x/"), ValueKind::Int));
     keys.extend(each::<Guarantee>(&format!("{v}g/"), ValueKind::YesNo));
     keys.extend(each::<RiskSignal>(&format!("{v}r/"), ValueKind::Flag));
     keys.extend(each::<HelpKind>(&format!("{v}h/"), ValueKind::Code(HelpState::NAME)));

@@ -1,9 +1,9 @@
-//! Steps 家庭收入, 两不愁三保障 and 返贫风险/帮扶: the household's answers, each group
+//! Steps 家庭收入, 两不愁三保障 and 返贫风险/刚性支出/帮扶: the household's answers, each group
 //! with last month's to confirm.
 
 use leptos::prelude::*;
 use shared::prefill::Group;
-use shared::{Coded, Guarantee, HelpKind, HelpState, IncomeComponent, Problem, RiskSignal, Visit};
+use shared::{Coded, Expense, Guarantee, HelpKind, HelpState, IncomeComponent, Problem, RiskSignal, Visit};
 
 use super::carried;
 use super::form::Form;
@@ -94,6 +94,24 @@ pub fn risks(form: Form, problems: Memo<Vec<Problem>>) -> impl IntoView {
             }
         })
         .collect_view();
+    // This month's bills: never carried from last month, so not part of the group.
+    let expenses = Expense::ALL
+        .iter()
+        .map(|x| {
+            let x = *x;
+            view! {
+                <label>{move || x.label(lang.get())}
+                    {amount(format!("expense-{}", x.code()),
+                        move || visit.with(|v| v.expenses.get(&x).copied()),
+                        move |a| {
+                            form.mark(&format!("x/{}", x.code()));
+                            visit.update(|v| match a { Some(a) => { v.expenses.insert(x, a); } None => { v.expenses.remove(&x); } })
+                        })}
+                </label>
+                {problem(problems, lang, form.at(&format!("x/{}", x.code())))}
+            }
+        })
+        .collect_view();
     let help = HelpKind::ALL
         .iter()
         .map(|k| {
@@ -115,6 +133,8 @@ pub fn risks(form: Form, problems: Memo<Vec<Problem>>) -> impl IntoView {
         <div class="checks">{risks}</div>
         <label>{move || ui.t("风险说明", "About the risk")}{note(form, |v| v.risk_note.clone(), |v, s| v.risk_note = s, "risk-note", "risk_note")}</label>
         {problem(problems, lang, form.at("risk_note"))}
+        <h3>{move || ui.t("本月刚性支出（元，没有不填）", "Large unavoidable expenses this month (yuan; leave empty if none)")}</h3>
+        {expenses}
         <h3>{move || ui.t("帮扶措施", "Help needed or given")}</h3>
         {help}
         <label>{move || ui.t("帮扶说明", "About the help")}{note(form, |v| v.help_note.clone(), |v, s| v.help_note = s, "help-note", "help_note")}</label>

@@ -132,6 +132,7 @@ impl Form {
             v.income = Default::default();
             v.guarantees = Default::default();
             v.risks.clear();
+            v.expenses.clear();
             v.help.clear();
             v.risk_note.clear();
             v.help_note.clear();

@@ -346,7 +346,10 @@ fn start_step(
                     on:click=move |_| {
                         form.mark("mode");
                         if m == VisitMode::NotMet { form.clear_answers(); }
-                        visit.update(|v| v.mode = Some(m))
+                        visit.update(|v| {
+                            v.mode = Some(m);
+                            if m != VisitMode::NotMet { v.absent_reason = None; }
+                        })
                     }>
                     {move || m.label(lang.get())}
                 </button>
@@ -395,7 +398,13 @@ fn start_step(
         <div class="modes">{modes}</div>
         {problem(problems, lang, form.at("mode"))}
         <Show when=move || visit.with(|v| v.mode == Some(VisitMode::NotMet))>
-            <p class="hint" data-testid="not-met-hint">{move || ui.t("未遇：只记录日期和备注，不记录就业和收入情况。", "Not met: only the date and a note are recorded, no work or income.")}</p>
+            <p class="hint" data-testid="not-met-hint">{move || ui.t("未遇：只记录原因、日期和备注，不记录就业和收入情况。", "Not met: only why, the date and a note are recorded, no work or income.")}</p>
+            <p class="required-note">{move || ui.t("未遇原因", "Why not met")}</p>
+            <div class="modes">{absent_reasons(form)}</div>
+            {problem(problems, lang, form.at("absent"))}
+        </Show>
+        <Show when=move || visit.with(|v| v.mode == Some(VisitMode::Video))>
+            <p class="hint" data-testid="video-hint">{move || ui.t("视频走访记入本月情况，但不计入户户见（入户）覆盖率。", "A video call records the month but does not count as an in-person visit (户户见).")}</p>
         </Show>
         {banner}
         <label>{move || ui.t("走访日期", "Date")}
@@ -409,6 +418,27 @@ fn start_step(
         </label>
         {problem(problems, lang, form.at("date"))}
     }
+}
+
+/// 未遇原因: one tap each.
+fn absent_reasons(form: Form) -> impl IntoView {
+    let (lang, visit) = (form.ui.lang, form.visit);
+    shared::AbsentReason::ALL
+        .iter()
+        .map(|r| {
+            let r = *r;
+            view! {
+                <button type="button" class="mode" data-testid=format!("absent-{}", r.code())
+                    class:on=move || visit.with(|v| v.absent_reason == Some(r))
+                    on:click=move |_| {
+                        form.mark("absent");
+                        visit.update(|v| v.absent_reason = Some(r))
+                    }>
+                    {move || r.label(lang.get())}
+                </button>
+            }
+        })
+        .collect_view()
 }
 
 /// The last step: the note, what will be saved (each group: confirmed, changed, or

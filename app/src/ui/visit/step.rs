@@ -14,7 +14,7 @@ pub enum Step {
     Income,
     /// 两不愁三保障及饮水安全
     Guarantees,
-    /// 返贫风险和帮扶措施
+    /// 返贫风险、刚性支出和帮扶措施
     Risks,
     /// 备注和核对: notes, what will be saved, and 保存.
     Review,
@@ -72,11 +72,11 @@ impl Step {
     pub fn of_path(path: &str) -> Step {
         let head = path.split('/').next().unwrap_or_default();
         match head {
-            "mode" | "date" | "by" => Step::Start,
+            "mode" | "absent" | "date" | "by" => Step::Start,
             "e" => Step::Work,
             "i" => Step::Income,
             "g" => Step::Guarantees,
-            "risk_note" | "help_note" | "r" | "h" => Step::Risks,
+            "risk_note" | "help_note" | "r" | "h" | "x" => Step::Risks,
             _ => Step::Review,
         }
     }

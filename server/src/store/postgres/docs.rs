@@ -377,6 +377,8 @@ pub fn ensure_summaries(c: &PgConn<'_>, period: Period, today: Date, selection: 
     if !c.writable {
         return Err(StoreError::NeedsWriter);
     }
+    // Read before any document is locked (see `settings`).
+    let settings = super::settings::read(c)?;
     // Locked in one statement, by id (see [`lock`]).
     let rows = c.query("SELECT id, doc FROM households WHERE id = ANY($1) ORDER BY id FOR SHARE", &[&missing])?;
     for row in rows {
@@ -384,7 +386,7 @@ pub fn ensure_summaries(c: &PgConn<'_>, period: Period, today: Date, selection: 
         let h = parse_doc(&id, &bytes)?
             .household()
             .map_err(|e| StoreError::Corrupt { household: id.clone(), detail: e.to_string() })?;
-        put_missing_summary(c, &id, period, &SummaryRow::of(&h, period)?)?;
+        put_missing_summary(c, &id, period, &SummaryRow::of(&h, period, &settings)?)?;
     }
     Ok(missing.len())
 }

@@ -220,6 +220,20 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (user_id, device_id)
     );
     "#,
+    // 6: the SQLite file's migration 11: monitoring settings by year; summaries and
+    // kept totals recomputed (they carry the rolling income and the hardship flags).
+    r#"
+    CREATE TABLE settings (
+        year                  INTEGER PRIMARY KEY,
+        monitoring_line       BIGINT,
+        low_income_target     BIGINT,
+        expense_share_percent BIGINT,
+        updated_by            TEXT NOT NULL,
+        updated_at            BIGINT NOT NULL
+    );
+    INSERT INTO settings VALUES (2020, NULL, 10000, NULL, 'migration', 0);
+    TRUNCATE area_totals, summaries;
+    "#,
 ];
 
 /// The schema version this program writes.

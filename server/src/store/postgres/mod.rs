@@ -21,6 +21,7 @@ mod load;
 mod migrations;
 mod phones;
 mod reads;
+mod settings;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -350,6 +351,9 @@ impl Reader for PgConn<'_> {
     fn grid_counts(&mut self) -> StoreResult<Vec<AreaCount>> {
         accounts::grid_counts(self)
     }
+    fn settings(&mut self) -> StoreResult<shared::Settings> {
+        settings::read(self)
+    }
     fn phone_reports(&mut self) -> StoreResult<Vec<shared::api::PhoneRow>> {
         phones::reports(self)
     }
@@ -424,6 +428,9 @@ impl Writer for PgConn<'_> {
         at: i64,
     ) -> StoreResult<()> {
         phones::put_report(self, login, device, report, at)
+    }
+    fn replace_settings(&mut self, new: &shared::Settings, changed: &[i32], by: &str, at: i64) -> StoreResult<()> {
+        settings::replace(self, new, changed, by, at)
     }
     fn log_changes(&mut self, id: &str, hashes: &[ChangeHash], login: &str, device: &str, at: i64) -> StoreResult<()> {
         docs::log_changes(self, id, hashes, login, device, at)

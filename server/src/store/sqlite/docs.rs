@@ -227,12 +227,13 @@ pub fn ensure_summaries(conn: &Conn<'_>, period: Period, today: Date, selection:
     if !conn.writable {
         return Err(StoreError::NeedsWriter);
     }
+    let settings = super::settings::read(conn)?;
     for id in &missing {
         if let Some(d) = stored(conn, id)? {
             let h = parse_doc(id, &d.bytes)?
                 .household()
                 .map_err(|e| StoreError::Corrupt { household: id.clone(), detail: e.to_string() })?;
-            put_summary(conn, id, period, &SummaryRow::of(&h, period)?)?;
+            put_summary(conn, id, period, &SummaryRow::of(&h, period, &settings)?)?;
         }
     }
     Ok(missing.len())
@@ -266,7 +267,7 @@ mod tests {
                     let h = merged.check().unwrap();
                     let stored = w.stored_doc(id).unwrap().unwrap();
                     let (bytes, changes) = merged_bytes(id, &stored.bytes, stored.changes, &merged, &new);
-                    let projection = Projection::of(&merged, &h, Date::in_china(now())).unwrap();
+                    let projection = Projection::of(&merged, &h, Date::in_china(now()), &shared::Settings::default()).unwrap();
                     let heads = merged.heads();
                     let doc = DocWrite {
                         id,

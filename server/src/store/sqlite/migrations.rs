@@ -248,6 +248,23 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY (user_id, device_id)
     );
     "#,
+    // 11: monitoring settings by year (issue 18): the province's monitoring line, the
+    // county's low-income target (seed 000's 10,000 yuan from 2020, what the indicator
+    // used before it was a setting) and the share of income that makes expenses large.
+    // Summaries now carry the rolling income and the hardship flags: recomputed.
+    r#"
+    CREATE TABLE settings (
+        year                  INTEGER PRIMARY KEY,
+        monitoring_line       INTEGER,
+        low_income_target     INTEGER,
+        expense_share_percent INTEGER,
+        updated_by            TEXT NOT NULL,
+        updated_at            INTEGER NOT NULL
+    ) STRICT;
+    INSERT INTO settings VALUES (2020, NULL, 10000, NULL, 'migration', 0);
+    DELETE FROM area_totals;
+    DELETE FROM summaries;
+    "#,
 ];
 
 /// The schema version this program writes.

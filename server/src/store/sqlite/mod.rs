@@ -14,6 +14,7 @@ mod dump;
 mod migrations;
 mod phones;
 mod reads;
+mod settings;
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -334,6 +335,9 @@ impl Reader for Conn<'_> {
     fn grid_counts(&mut self) -> StoreResult<Vec<AreaCount>> {
         accounts::grid_counts(self)
     }
+    fn settings(&mut self) -> StoreResult<shared::Settings> {
+        settings::read(self)
+    }
     fn phone_reports(&mut self) -> StoreResult<Vec<shared::api::PhoneRow>> {
         phones::reports(self)
     }
@@ -408,6 +412,9 @@ impl Writer for Conn<'_> {
         at: i64,
     ) -> StoreResult<()> {
         phones::put_report(self, login, device, report, at)
+    }
+    fn replace_settings(&mut self, new: &shared::Settings, changed: &[i32], by: &str, at: i64) -> StoreResult<()> {
+        settings::replace(self, new, changed, by, at)
     }
     fn log_changes(&mut self, id: &str, hashes: &[ChangeHash], login: &str, device: &str, at: i64) -> StoreResult<()> {
         docs::log_changes(self, id, hashes, login, device, at)

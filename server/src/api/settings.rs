@@ -1,0 +1,48 @@
+//! 年度监测设置 (monitoring settings by year): `GET /api/settings`, which every logged-in
+//! user reads (the phone keeps them to compute its flags offline), and
+//! `PUT /api/settings`, an admin's replacement of every year's figures.
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::State;
+use shared::Settings;
+use shared::api::Role;
+
+use super::json_body;
+use crate::AppState;
+use crate::auth::{Session, now};
+use crate::error::{AppError, AppResult};
+
+/// `GET /api/settings`: every year's settings.
+pub async fn get(State(state): State<AppState>, _session: Session) -> AppResult<Json<Settings>> {
+    Ok(Json(state.store.read(|r| r.settings()).await?))
+}
+
+/// `PUT /api/settings`: replaces every year's settings (admins). The summaries of the
+/// years whose figures changed are computed again; the change is audited with the old
+/// and the new figures.
+pub async fn put(State(state): State<AppState>, session: Session, body: Bytes) -> AppResult<Json<Settings>> {
+    if session.user.role != Role::Admin {
+        return Err(AppError::forbidden("仅管理员可修改监测设置", "Only an admin can change the monitoring settings"));
+    }
+    let new = json_body::<Settings>(&body)?
+        .checked()
+        .map_err(|e| AppError::bad_request("bad_settings", e.zh, e.en))?;
+    let login = session.user.id.clone();
+    let saved = new.clone();
+    state
+        .store
+        .write(move |w| {
+            let old = w.settings()?;
+            let changed = old.changed_years(&new);
+            if changed.is_empty() {
+                return Ok(());
+            }
+            let at = now();
+            w.replace_settings(&new, &changed, &login, at)?;
+            let json = |s: &Settings| serde_json::to_string(s).unwrap_or_default();
+            w.audit(at, &login, "settings", &format!("{} -> {}", json(&old), json(&new)))
+        })
+        .await?;
+    Ok(Json(saved))
+}

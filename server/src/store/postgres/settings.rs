@@ -1,0 +1,54 @@
+//! Monitoring settings by year in PostgreSQL (`shared::settings`).
+//!
+//! A merge computes its summaries with the settings it read in its transaction. So
+//! that none is written with figures a concurrent change has just replaced, a writing
+//! transaction reads them `FOR SHARE` (a lock on the table that the change's
+//! `EXCLUSIVE` lock waits for, and that waits for the change).
+
+use shared::{Settings, YearSettings};
+
+use super::PgConn;
+use crate::store::StoreResult;
+
+/// Every year's settings, by year.
+pub fn read(c: &PgConn<'_>) -> StoreResult<Settings> {
+    let lock = if c.writable { " FOR SHARE" } else { "" };
+    let rows = c.query(
+        &format!(
+            "SELECT year, monitoring_line, low_income_target, expense_share_percent FROM settings ORDER BY year{lock}"
+        ),
+        &[],
+    )?;
+    let years = rows
+        .iter()
+        .map(|r| YearSettings {
+            year: r.get(0),
+            monitoring_line: r.get(1),
+            low_income_target: r.get(2),
+            expense_share_percent: r.get(3),
+        })
+        .collect();
+    Ok(Settings { years })
+}
+
+/// Replaces every year's settings and drops the summaries of `changed` years (as the
+/// SQLite engine's `replace`), after every transaction that read the old ones ends.
+pub fn replace(c: &PgConn<'_>, settings: &Settings, changed: &[i32], by: &str, at: i64) -> StoreResult<()> {
+    c.execute("LOCK TABLE settings IN EXCLUSIVE MODE", &[])?;
+    c.execute("DELETE FROM settings", &[])?;
+    for y in &settings.years {
+        c.execute(
+            "INSERT INTO settings (year, monitoring_line, low_income_target, expense_share_percent, updated_by,
+                                   updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+            &[&y.year, &y.monitoring_line, &y.low_income_target, &y.expense_share_percent, &by, &at],
+        )?;
+    }
+    for year in changed {
+        c.execute(
+            "DELETE FROM summaries WHERE period >= $1 AND period < $2",
+            &[&format!("{year}-"), &format!("{}-", year + 1)],
+        )?;
+    }
+    Ok(())
+}
