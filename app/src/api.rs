@@ -88,7 +88,6 @@ fn authorized(builder: gloo_net::http::RequestBuilder, token: &str) -> gloo_net:
 }
 
 /// `GET path` with the session's token, decoded from JSON.
-#[cfg(feature = "console")]
 pub async fn get_json<T: serde::de::DeserializeOwned>(token: &str, path: &str) -> Result<T, ApiError> {
     let resp = authorized(Request::get(path), token).send().await.map_err(|_| ApiError::Offline)?;
     if !resp.ok() {
@@ -125,23 +124,29 @@ pub async fn post_json(token: &str, path: &str, body: &impl serde::Serialize) ->
 /// answer the server gave, so callers can read structured refusals (roster rows).
 #[cfg(feature = "console")]
 pub async fn post_raw(token: &str, path: &str, content_type: &str, body: &str) -> Result<(u16, String), ApiError> {
-    post_body(token, path, content_type, wasm_bindgen::JsValue::from_str(body)).await
+    post_body(token, Request::post(path), content_type, wasm_bindgen::JsValue::from_str(body)).await
+}
+
+/// `PUT path` with a JSON body: the status and the body's text (settings).
+#[cfg(feature = "console")]
+pub async fn put_json_raw(token: &str, path: &str, body: &str) -> Result<(u16, String), ApiError> {
+    post_body(token, Request::put(path), "application/json", wasm_bindgen::JsValue::from_str(body)).await
 }
 
 /// POSTs `bytes` as they are (a roster file): the status and the body's text.
 #[cfg(feature = "console")]
 pub async fn post_bytes(token: &str, path: &str, content_type: &str, bytes: &[u8]) -> Result<(u16, String), ApiError> {
-    post_body(token, path, content_type, js_sys::Uint8Array::from(bytes).into()).await
+    post_body(token, Request::post(path), content_type, js_sys::Uint8Array::from(bytes).into()).await
 }
 
 #[cfg(feature = "console")]
 async fn post_body(
     token: &str,
-    path: &str,
+    request: gloo_net::http::RequestBuilder,
     content_type: &str,
     body: wasm_bindgen::JsValue,
 ) -> Result<(u16, String), ApiError> {
-    let resp = authorized(Request::post(path), token)
+    let resp = authorized(request, token)
         .header("Content-Type", content_type)
         .body(body)
         .map_err(|e| ApiError::Refused(e.to_string()))?

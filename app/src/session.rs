@@ -19,9 +19,8 @@ thread_local! {
 
 /// The monitoring settings as last read from the server (none before the first sync).
 pub fn settings() -> shared::Settings {
-    CACHED_SETTINGS.with_borrow_mut(|cached| {
-        cached.get_or_insert_with(|| LocalStorage::get(SETTINGS).unwrap_or_default()).clone()
-    })
+    CACHED_SETTINGS
+        .with_borrow_mut(|cached| cached.get_or_insert_with(|| LocalStorage::get(SETTINGS).unwrap_or_default()).clone())
 }
 
 /// Keeps the settings the server sent; `true` when they differ from those kept.

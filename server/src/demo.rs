@@ -5,9 +5,9 @@
 
 use shared::automerge::ActorId;
 use shared::{
-    AbsentReason, Category, Channel, Coded, Date, Employment, EmploymentStatus, Expense, HelpKind, HelpState, HouseholdDoc, LabourCapacity,
-    Member, MemberStatus, Monitoring, Period, PlaceScope, Placement, PlacementArea, Relation, RiskSignal, Sex, Stamp,
-    Visit, VisitMode,
+    AbsentReason, Category, Channel, Coded, Date, Employment, EmploymentStatus, Expense, HelpKind, HelpState,
+    HouseholdDoc, LabourCapacity, Member, MemberStatus, Monitoring, Period, PlaceScope, Placement, PlacementArea,
+    Relation, RiskSignal, Sex, Stamp, Visit, VisitMode,
 };
 
 use crate::auth::{Area, Role, User, create_user, new_account, now};

@@ -3,9 +3,9 @@
 
 use crate::label::Coded;
 use crate::model::{
-    AbsentReason, Category, Channel, EmploymentStatus, Expense, Guarantee, HelpKind, HelpState, IncomeComponent, LabourCapacity, MemberChange,
-    MemberStatus, Monitoring, PlaceScope, Placement, PlacementArea, Relation, ReviewAction, ReviewStatus, RiskSignal,
-    Sex, VisitMode,
+    AbsentReason, Category, Channel, EmploymentStatus, Expense, Guarantee, HelpKind, HelpState, IncomeComponent,
+    LabourCapacity, MemberChange, MemberStatus, Monitoring, PlaceScope, Placement, PlacementArea, Relation,
+    ReviewAction, ReviewStatus, RiskSignal, Sex, VisitMode,
 };
 
 /// One coded list.

@@ -114,7 +114,11 @@ pub struct Three {
 
 /// The members visit `v` counts as employed: recorded employed and not under 16 on
 /// `as_of` (a member the household does not know counts as recorded).
-pub fn employed<'v>(h: &'v Household, v: &'v Visit, as_of: Date) -> impl Iterator<Item = (&'v MemberId, &'v Employment)> {
+pub fn employed<'v>(
+    h: &'v Household,
+    v: &'v Visit,
+    as_of: Date,
+) -> impl Iterator<Item = (&'v MemberId, &'v Employment)> {
     v.employment.iter().filter(move |(id, e)| {
         e.status == Some(EmploymentStatus::Employed) && !h.members.get(*id).is_some_and(|m| m.is_minor_on(as_of))
     })
@@ -205,8 +209,11 @@ impl Summary {
             s.zero_employment = seeking && s.employed_people == 0;
             s.one_in_work = s.labour_force > 0 && s.employed_people > 0;
             let year_ago = period.plus_months(-12);
-            s.year_ago =
-                h.visits.get(&year_ago.to_string()).filter(|v| recorded(v)).map(|v| Three::of(h, v, year_ago.last_day()));
+            s.year_ago = h
+                .visits
+                .get(&year_ago.to_string())
+                .filter(|v| recorded(v))
+                .map(|v| Three::of(h, v, year_ago.last_day()));
             s.risk = !v.risks.is_empty();
             let previous = recorded_visits.get(1);
             s.new_risk = v.risks.iter().any(|r| !previous.is_some_and(|p| p.risks.contains(r)));

@@ -16,12 +16,7 @@ fn day(s: &str) -> Date {
 }
 
 fn member(name: &str, birth: &str) -> Member {
-    Member {
-        name: name.into(),
-        birth_date: Some(day(birth)),
-        labour: Some(LabourCapacity::Full),
-        ..Default::default()
-    }
+    Member { name: name.into(), birth_date: Some(day(birth)), labour: Some(LabourCapacity::Full), ..Default::default() }
 }
 
 fn employed() -> Employment {
@@ -43,7 +38,12 @@ fn settings() -> Settings {
     Settings {
         years: vec![
             YearSettings { year: 2025, monitoring_line: Some(8_500), ..Default::default() },
-            YearSettings { year: 2026, monitoring_line: Some(9_000), expense_share_percent: Some(50), ..Default::default() },
+            YearSettings {
+                year: 2026,
+                monitoring_line: Some(9_000),
+                expense_share_percent: Some(50),
+                ..Default::default()
+            },
         ],
     }
 }

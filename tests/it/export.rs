@@ -91,6 +91,14 @@ async fn november(server: &TestServer) {
             v.income.transfer = Some(300);
             v.guarantees = Guarantees { medical: Some(false), ..Default::default() };
             v.risks.extend([RiskSignal::Illness, RiskSignal::IncomeDrop]);
+            // October's income, by phone: November's per-capita figure rests on the 12
+            // months to the end of October.
+            let o = h.visits.entry("2026-10".into()).or_default();
+            o.mode = Some(VisitMode::Phone);
+            o.date = Date::new(2026, 10, 12);
+            o.visitors.insert("c1".into(), "李明".into());
+            o.income.wage = Some(5200);
+            o.income.transfer = Some(300);
         })
         .unwrap();
     c1.docs
@@ -117,6 +125,11 @@ async fn november(server: &TestServer) {
             a.channel = Some(Channel::WelfarePost);
             a.monthly_income = Some(800);
             v.income.wage = Some(800);
+            let o = h.visits.entry("2026-10".into()).or_default();
+            o.mode = Some(VisitMode::Phone);
+            o.date = Date::new(2026, 10, 5);
+            o.visitors.insert("c2".into(), "张华".into());
+            o.income.wage = Some(800);
         })
         .unwrap();
     assert!(c1.sync().await.refused.is_empty());

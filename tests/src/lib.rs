@@ -278,13 +278,7 @@ impl Phone {
 
     /// PUT a JSON body with the token.
     pub async fn put_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
-        self.http
-            .put(format!("{}{path}", self.base))
-            .bearer_auth(&self.token)
-            .json(body)
-            .send()
-            .await
-            .expect("request")
+        self.http.put(format!("{}{path}", self.base)).bearer_auth(&self.token).json(body).send().await.expect("request")
     }
 
     /// GET with the token.

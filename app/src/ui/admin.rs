@@ -1,9 +1,11 @@
-//! 系统管理 (admins): three tabs, 用户 (accounts and roles), 花名册导入 (roster import
-//! with every rejected row) and 分配 (which cadre visits which household). Everything
+//! 系统管理 (admins): four tabs, 用户 (accounts and roles), 花名册导入 (roster import
+//! with every rejected row), 分配 (which cadre visits which household) and 监测设置
+//! (the monitoring line and targets by year). Everything
 //! here talks to the server directly (`/api/admin/...`); nothing is kept offline.
 
 mod assign;
 mod roster;
+mod settings;
 mod users;
 
 use leptos::prelude::*;
@@ -105,6 +107,7 @@ enum Tab {
     Users,
     Roster,
     Assign,
+    Settings,
 }
 
 /// The admin screen.
@@ -130,11 +133,13 @@ pub fn Admin(ui: Ui) -> impl IntoView {
                     {tab_button(Tab::Users, "用户", "Users", "admin-tab-users")}
                     {tab_button(Tab::Roster, "花名册导入", "Roster", "admin-tab-roster")}
                     {tab_button(Tab::Assign, "分配", "Assign", "admin-tab-assign")}
+                    {tab_button(Tab::Settings, "监测设置", "Settings", "admin-tab-settings")}
                 </div>
                 {move || match tab.get() {
                     Tab::Users => users::Users(users::UsersProps { ui }).into_any(),
                     Tab::Roster => roster::Roster(roster::RosterProps { ui }).into_any(),
                     Tab::Assign => assign::Assign(assign::AssignProps { ui }).into_any(),
+                    Tab::Settings => settings::SettingsTab(settings::SettingsTabProps { ui }).into_any(),
                 }}
             </Show>
         </section>

@@ -50,7 +50,7 @@ pub fn Household(ui: Ui, id: String) -> impl IntoView {
         let s = Summary::of(&h, period, &settings);
         let mut out = crate::ui::income::flags(&s, &settings, period, lang.get());
         if let Some(m) = h.facts.monitoring.filter(|m| *m != shared::Monitoring::None) {
-            out.push(m.label(lang.get()));
+            out.push(m.label(lang.get()).to_owned());
         }
         out
     };

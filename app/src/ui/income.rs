@@ -7,8 +7,8 @@ use shared::income::RollingIncome;
 use shared::indicators::Summary;
 use shared::{Household, Lang, Period, Settings};
 
-/// Yuan with thousands separators: `16,800`.
-pub fn yuan(v: i64) -> String {
+/// A number with thousands separators: `16,800`.
+pub fn thousands(v: i64) -> String {
     let digits = v.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
@@ -29,8 +29,12 @@ pub fn flags(s: &Summary, settings: &Settings, period: Period, lang: Lang) -> Ve
         out.push(t("零就业家庭", "Zero-employment household"));
     }
     if s.low_income_labour {
-        let line = settings.for_period(period).low_income_line().map(yuan).unwrap_or_default();
-        out.push(if zh { format!("低收入（人均纯收入低于 {line} 元）") } else { format!("Low income (under {line} yuan a head)") });
+        let line = settings.for_period(period).low_income_line().map(thousands).unwrap_or_default();
+        out.push(if zh {
+            format!("低收入（人均纯收入低于 {line} 元）")
+        } else {
+            format!("Low income (under {line} yuan a head)")
+        });
     }
     let h = s.hardship;
     if h.below_line {
@@ -65,7 +69,7 @@ pub fn panel(h: &Household, period: Period, settings: &Settings, lang: Lang) -> 
         _ => String::new(),
     };
     let per_capita = match now.per_capita {
-        Some(p) => format!("{} 元", yuan(p)),
+        Some(p) => format!("{} {}", thousands(p), if zh { "元" } else { "yuan" }),
         None if zh => "无收入记录".into(),
         None => "no income recorded".into(),
     };
@@ -73,34 +77,38 @@ pub fn panel(h: &Household, period: Period, settings: &Settings, lang: Lang) -> 
         (Some(a), true) => format!(
             "{window}：{} 个月有记录，合计 {} 元，折合全年 {} 元 ÷ {} 人（期末在户）",
             now.months,
-            yuan(now.recorded),
-            yuan(a),
+            thousands(now.recorded),
+            thousands(a),
             now.members
         ),
         (Some(a), false) => format!(
             "{window}: {} months recorded, {} yuan in all, {} a year ÷ {} residents at the end",
             now.months,
-            yuan(now.recorded),
-            yuan(a),
+            thousands(now.recorded),
+            thousands(a),
             now.members
         ),
         (None, true) => format!("{window}：没有收入记录"),
         (None, false) => format!("{window}: no income recorded"),
     };
     let line = match (year.monitoring_line, zh) {
-        (Some(l), true) => format!("{} 年监测线 {} 元", period.year(), yuan(l)),
-        (Some(l), false) => format!("Monitoring line of {}: {} yuan", period.year(), yuan(l)),
+        (Some(l), true) => format!("{} 年监测线 {} 元", period.year(), thousands(l)),
+        (Some(l), false) => format!("Monitoring line of {}: {} yuan", period.year(), thousands(l)),
         (None, true) => format!("{} 年监测线未设置（请管理员在“设置”中填写）", period.year()),
         (None, false) => format!("No monitoring line set for {} (an admin sets it in Settings)", period.year()),
     };
     let before = s.per_capita_prev.map(|p| {
-        if zh { format!("上年同期人均 {} 元", yuan(p)) } else { format!("A year earlier: {} yuan a head", yuan(p)) }
+        if zh {
+            format!("上年同期人均 {} 元", thousands(p))
+        } else {
+            format!("A year earlier: {} yuan a head", thousands(p))
+        }
     });
     let expenses = (s.expenses_year > 0).then(|| {
         if zh {
-            format!("近12个月刚性支出 {} 元", yuan(s.expenses_year))
+            format!("近12个月刚性支出 {} 元", thousands(s.expenses_year))
         } else {
-            format!("Unavoidable expenses, last 12 months: {} yuan", yuan(s.expenses_year))
+            format!("Unavoidable expenses, last 12 months: {} yuan", thousands(s.expenses_year))
         }
     });
     view! {

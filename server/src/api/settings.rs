@@ -25,9 +25,7 @@ pub async fn put(State(state): State<AppState>, session: Session, body: Bytes) -
     if session.user.role != Role::Admin {
         return Err(AppError::forbidden("仅管理员可修改监测设置", "Only an admin can change the monitoring settings"));
     }
-    let new = json_body::<Settings>(&body)?
-        .checked()
-        .map_err(|e| AppError::bad_request("bad_settings", e.zh, e.en))?;
+    let new = json_body::<Settings>(&body)?.checked().map_err(|e| AppError::bad_request("bad_settings", e.zh, e.en))?;
     let login = session.user.id.clone();
     let saved = new.clone();
     state

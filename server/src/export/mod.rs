@@ -110,8 +110,9 @@ where
         state.store.write(move |w| w.audit(now(), &login, "export_unmasked", &detail)).await?;
         tracing::warn!(user = %user.id, period = %period, export = %what, "unmasked export");
     }
-    let tables =
-        tokio::task::spawn_blocking(move || build(&households, period, unmask, &settings)).await.map_err(AppError::internal)?;
+    let tables = tokio::task::spawn_blocking(move || build(&households, period, unmask, &settings))
+        .await
+        .map_err(AppError::internal)?;
     Ok((period, tables, skipped))
 }
 
@@ -170,7 +171,8 @@ pub async fn export_sheet_csv(
     })?;
     let what = format!("export/{}.csv", sheet.slug());
     let (period, tables, skipped) =
-        tables(&state, &session, &q, what, move |hs, p, unmask, settings| vec![sheet.build(hs, p, unmask, settings)]).await?;
+        tables(&state, &session, &q, what, move |hs, p, unmask, settings| vec![sheet.build(hs, p, unmask, settings)])
+            .await?;
     let body = tables.first().map(csv::render).transpose()?.unwrap_or_default();
     Ok(attachment(CSV_TYPE, format!("huhujian-{period}-{}.csv", sheet.slug()), body, &skipped))
 }

@@ -121,7 +121,12 @@ pub struct Projection {
 
 impl Projection {
     /// The projection of `doc`, which reads as `household`, on `today`.
-    pub fn of(doc: &HouseholdDoc, household: &Household, today: shared::Date, settings: &Settings) -> StoreResult<Self> {
+    pub fn of(
+        doc: &HouseholdDoc,
+        household: &Household,
+        today: shared::Date,
+        settings: &Settings,
+    ) -> StoreResult<Self> {
         let conflicts = doc.conflicts().map_err(|e| StoreError::Corrupt {
             household: household.facts.registry_no.clone(),
             detail: e.to_string(),

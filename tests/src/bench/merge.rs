@@ -235,7 +235,9 @@ async fn profile(work: &Path, seeded: &Path) -> Vec<(&'static str, Duration)> {
             time(3, t);
             let t = Instant::now();
             let (bytes, doc_changes) = store::merged_bytes(id, &stored.bytes, stored.changes, &merged, &new);
-            let projection = store::Projection::counted(&household, conflicts, problems, today, &shared::Settings::default()).expect("projection");
+            let projection =
+                store::Projection::counted(&household, conflicts, problems, today, &shared::Settings::default())
+                    .expect("projection");
             time(4, t);
             let t = Instant::now();
             let _ = wire::answer(&merged, &mut state);

@@ -19,6 +19,8 @@ pub fn ReviewHousehold(ui: Ui, id: String, period: String) -> impl IntoView {
         let path = path.clone();
         async move { fetch::<HouseholdDetail>(ui, path).await }
     });
+    let settings =
+        LocalResource::new(move || async move { fetch::<shared::Settings>(ui, "/api/settings".into()).await });
     let reload = move || detail.refetch();
     view! {
         <section class="console-household">
@@ -26,13 +28,22 @@ pub fn ReviewHousehold(ui: Ui, id: String, period: String) -> impl IntoView {
             {move || match detail.get() {
                 None => view! { <p class="loading">{ui.t("加载中…", "Loading…")}</p> }.into_any(),
                 Some(Err(e)) => view! { <p class="error">{e}</p> }.into_any(),
-                Some(Ok(d)) => body(ui, d, period.clone(), reload).into_any(),
+                Some(Ok(d)) => {
+                    let settings = settings.get().and_then(Result::ok).unwrap_or_default();
+                    body(ui, d, period.clone(), &settings, reload).into_any()
+                }
             }}
         </section>
     }
 }
 
-fn body(ui: Ui, d: HouseholdDetail, period: String, reload: impl Fn() + Copy + 'static) -> impl IntoView {
+fn body(
+    ui: Ui,
+    d: HouseholdDetail,
+    period: String,
+    settings: &shared::Settings,
+    reload: impl Fn() + Copy + 'static,
+) -> impl IntoView {
     let lang = ui.lang.get_untracked();
     let h = d.household;
     let f = &h.facts;
@@ -68,9 +79,18 @@ fn body(ui: Ui, d: HouseholdDetail, period: String, reload: impl Fn() + Copy + '
             {visit_view(ui, &h, v)}
         }
     });
+    let income = period.parse().ok().map(|p| {
+        let s = shared::indicators::Summary::of(&h, p, settings);
+        let flags = crate::ui::income::flags(&s, settings, p, lang);
+        view! {
+            <ul class="flags" data-testid="flags">{flags.into_iter().map(|f| view! { <li>{f}</li> }).collect_view()}</ul>
+            {crate::ui::income::panel(&h, p, settings, lang)}
+        }
+    });
     view! {
         <h2 data-testid="console-household-head">{head}</h2>
         <p class="facts">{facts}</p>
+        {income}
         <p data-testid="household-cadres">{ui.t("帮扶干部：", "Cadres: ")}{cadres}</p>
         <h3>{format!("{period} {}", ui.t("走访", "visit"))}</h3>
         {match visit.clone() {
@@ -120,8 +140,9 @@ fn visit_view(ui: Ui, h: &Household, v: &Visit) -> impl IntoView {
     let lang = ui.lang.get_untracked();
     let who = v.visitors.values().cloned().collect::<Vec<_>>().join("、");
     let head = format!(
-        "{} · {} · {}",
+        "{}{} · {} · {}",
         v.mode.map(|m| m.label(lang)).unwrap_or_default(),
+        v.absent_reason.map(|r| format!("（{}）", r.label(lang))).unwrap_or_default(),
         v.date.map(|d| d.to_string()).unwrap_or_default(),
         who
     );
@@ -152,11 +173,16 @@ fn visit_view(ui: Ui, h: &Household, v: &Visit) -> impl IntoView {
     let failed: Vec<&str> =
         v.guarantees.items().into_iter().filter(|(_, a)| *a == Some(false)).map(|(g, _)| g.label(lang)).collect();
     let risks: Vec<&str> = v.risks.iter().map(|r| r.label(lang)).collect();
+    let expenses = v.expenses.iter().map(|(x, a)| format!("{} {}", x.label(lang), thousands(*a))).collect::<Vec<_>>();
+    let expenses = (!expenses.is_empty()).then(|| {
+        view! { <p data-testid="visit-expenses">{ui.t("刚性支出：", "Unavoidable expenses: ")}{expenses.join(" · ")}</p> }
+    });
     view! {
         <div class="visit-detail" data-testid="visit-detail">
             <p>{head}</p>
             <ul class="jobs">{jobs}</ul>
             <p>{ui.t("当月收入：", "Income this month: ")}{income}</p>
+            {expenses}
             {(!failed.is_empty()).then(|| view! { <p class="warning">{ui.t("两不愁三保障问题：", "Guarantees failed: ")}{failed.join("、")}</p> })}
             {(!risks.is_empty()).then(|| view! { <p class="warning">{ui.t("风险：", "Risks: ")}{risks.join("、")}" "{v.risk_note.clone()}</p> })}
             {(!v.note.is_empty()).then(|| view! { <p>{ui.t("备注：", "Notes: ")}{v.note.clone()}</p> })}

@@ -224,7 +224,7 @@ const MIGRATIONS: &[&str] = &[
     // kept totals recomputed (they carry the rolling income and the hardship flags).
     r#"
     CREATE TABLE settings (
-        year                  INTEGER PRIMARY KEY,
+        year                  BIGINT PRIMARY KEY,
         monitoring_line       BIGINT,
         low_income_target     BIGINT,
         expense_share_percent BIGINT,

@@ -22,7 +22,8 @@ pub fn read(c: &PgConn<'_>) -> StoreResult<Settings> {
     let years = rows
         .iter()
         .map(|r| YearSettings {
-            year: r.get(0),
+            // Within `shared::settings::YEARS`: checked before it was stored.
+            year: i32::try_from(r.get::<_, i64>(0)).unwrap_or_default(),
             monitoring_line: r.get(1),
             low_income_target: r.get(2),
             expense_share_percent: r.get(3),
@@ -41,7 +42,7 @@ pub fn replace(c: &PgConn<'_>, settings: &Settings, changed: &[i32], by: &str, a
             "INSERT INTO settings (year, monitoring_line, low_income_target, expense_share_percent, updated_by,
                                    updated_at)
              VALUES ($1, $2, $3, $4, $5, $6)",
-            &[&y.year, &y.monitoring_line, &y.low_income_target, &y.expense_share_percent, &by, &at],
+            &[&i64::from(y.year), &y.monitoring_line, &y.low_income_target, &y.expense_share_percent, &by, &at],
         )?;
     }
     for year in changed {

@@ -267,7 +267,8 @@ mod tests {
                     let h = merged.check().unwrap();
                     let stored = w.stored_doc(id).unwrap().unwrap();
                     let (bytes, changes) = merged_bytes(id, &stored.bytes, stored.changes, &merged, &new);
-                    let projection = Projection::of(&merged, &h, Date::in_china(now()), &shared::Settings::default()).unwrap();
+                    let projection =
+                        Projection::of(&merged, &h, Date::in_china(now()), &shared::Settings::default()).unwrap();
                     let heads = merged.heads();
                     let doc = DocWrite {
                         id,
