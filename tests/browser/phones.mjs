@@ -35,6 +35,7 @@ try {
     await page.click(`[data-testid=household-row][data-id="${id}"]`);
     await page.click("[data-testid=record-visit]");
     await page.click("[data-testid=mode-not_met]");
+    await page.click("[data-testid=absent-working_away]");
     await page.click("[data-testid=step-next]"); // 未遇 has two steps: 方式, then 核对
     await page.click("[data-testid=save-visit]");
     await page.waitForSelector("[data-testid=draft-banner], [data-testid=record-visit], [data-testid=notice]");

@@ -131,6 +131,11 @@ try {
   await page.click("[data-testid=record-visit]");
   await page.click("[data-testid=mode-not_met]");
   assert.equal(await page.locator("[data-testid=visit-steps] button").count(), 2, "未遇: 方式 and 核对");
+  // Why not met is required: 下一步 without it stays here and says so.
+  await page.click("[data-testid=step-next]");
+  await page.waitForSelector("text=未遇须选择原因");
+  assert.equal(await page.locator("[data-testid=absent-working_away]").count(), 1, "still on 方式");
+  await page.click("[data-testid=absent-working_away]");
   await shot("07-not-met");
   await page.click("[data-testid=step-next]");
   await page.fill("[data-testid=note]", "家中无人");
@@ -138,8 +143,9 @@ try {
   await page.waitForSelector("[data-testid=household-head]");
   const notMet = await onServer(c);
   assert.equal(notMet.mode, "not_met");
+  assert.equal(notMet.absent_reason, "working_away");
   assert.deepEqual(notMet.employment, {}, "未遇 records no work");
-  step("未遇: two steps, saved with its note and no answers");
+  step("未遇: two steps, its reason required (外出务工), saved with its note and no answers");
   console.log("steps: passed");
 } finally {
   await browser.close();

@@ -162,7 +162,7 @@ fn test() -> Result {
     build_app()?;
     let postgres = ensure_postgres()?;
     let (mut passed, mut failed, ok, on_postgres) = cargo_test(&postgres)?;
-    let checks: [(&str, Check); 12] = [
+    let checks: [(&str, Check); 13] = [
         ("interop", interop),
         ("browser offline", || browser("offline.mjs")),
         ("browser visit", || browser("visit.mjs")),
@@ -174,6 +174,7 @@ fn test() -> Result {
         ("browser console", || browser("console.mjs")),
         ("browser admin", || browser("admin.mjs")),
         ("browser phone health", || browser("phones.mjs")),
+        ("browser monitoring", || browser("monitoring.mjs")),
         ("browser https", browser_https),
     ];
     for (name, check) in checks {
