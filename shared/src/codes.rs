@@ -60,6 +60,10 @@ pub fn code_lists() -> Vec<CodeList> {
         list::<HelpState>(),
         list::<ReviewAction>(),
         list::<ReviewStatus>(),
+        list::<crate::case::CaseStatus>(),
+        list::<crate::case::CaseAct>(),
+        list::<crate::case::ClueSource>(),
+        list::<crate::case::MeasureKind>(),
     ]
 }
 

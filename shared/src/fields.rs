@@ -32,6 +32,7 @@ use std::fmt;
 pub use layout::{KeySpec, ValueKind, kind_of_key, layout, value_label};
 
 use crate::label::{Coded, Lang};
+use crate::case::{CaseStep, Measure};
 use crate::model::{
     Employment, Expense, Facts, Guarantee, HelpKind, HelpState, Household, IncomeComponent, Member, RiskSignal, Visit,
 };
@@ -49,6 +50,10 @@ pub const MAX_VISITS: usize = 600;
 pub const MAX_VISITORS: usize = 50;
 /// Most review steps (审核记录) one visit may have.
 pub const MAX_REVIEW_STEPS: usize = 200;
+/// Most steps a household's monitoring case may hold.
+pub const MAX_CASE_STEPS: usize = 200;
+/// Most entries the ledger of help measures may hold.
+pub const MAX_MEASURES: usize = 200;
 /// Largest absolute amount, in yuan.
 pub const MAX_AMOUNT: i64 = 100_000_000;
 /// Latest time a review step may carry (year 2100).
@@ -332,6 +337,26 @@ field_table!(Member {
     changed_on => "changed_on" ("变动日期", "Date of the change"),
 });
 
+field_table!(CaseStep {
+    act => "act" ("监测步骤", "Case step"),
+    by => "by" ("操作人账号", "Login"),
+    name => "name" ("操作人姓名", "Name"),
+    on => "on" ("日期", "Date"),
+    text => "text" ("说明", "Why / what was found"),
+    source => "source" ("线索来源", "Clue source"),
+    kind => "kind" ("监测类型", "Monitoring type"),
+});
+
+field_table!(Measure {
+    kind => "kind" ("措施类别", "Kind of help"),
+    start => "start" ("开始日期", "From"),
+    end => "end" ("结束日期", "Until"),
+    amount => "amount" ("金额", "Amount"),
+    provider => "provider" ("提供单位", "Provided by"),
+    note => "note" ("备注", "Note"),
+    by => "by" ("登记人", "Recorded by"),
+});
+
 field_table!(Employment {
     status => "status" ("就业状态", "Employment status"),
     channel => "channel" ("就业渠道", "Channel"),
@@ -435,6 +460,17 @@ pub fn encode(household: &Household) -> Result<Fields, SchemaError> {
     for (id, member) in &household.members {
         check_id("m/", id)?;
         member.write(&format!("m/{id}/"), &mut out);
+    }
+    if let Some(status) = household.case.status {
+        out.insert("k/status".into(), Scalar::Str(status.code().to_owned()));
+    }
+    for (entry, step) in &household.case.steps {
+        check_id("k/s/", entry)?;
+        step.write(&format!("k/s/{entry}/"), &mut out);
+    }
+    for (id, measure) in &household.measures {
+        check_id("p/", id)?;
+        measure.write(&format!("p/{id}/"), &mut out);
     }
     for (period, visit) in &household.visits {
         check_id("v/", period)?;
@@ -577,6 +613,22 @@ fn read_into(h: &mut Household, key: &str, value: Scalar) -> Result<(), SchemaEr
             check_id(key, period)?;
             read_visit(entry(&mut h.visits, period), rest, key, value)
         }
+        ["k", "status"] => {
+            h.case.status = FieldValue::from_scalar(key, value)?;
+            Ok(())
+        }
+        ["k", "s", step, name] => {
+            check_id(key, step)?;
+            let steps = h.case.steps.len() + usize::from(!h.case.steps.contains_key(*step));
+            at_most("steps in a monitoring case", steps, MAX_CASE_STEPS)?;
+            entry(&mut h.case.steps, step).read(name, key, value)
+        }
+        ["p", id, name] => {
+            check_id(key, id)?;
+            let measures = h.measures.len() + usize::from(!h.measures.contains_key(*id));
+            at_most("help measures", measures, MAX_MEASURES)?;
+            entry(&mut h.measures, id).read(name, key, value)
+        }
         _ => Err(unknown()),
     }
 }
@@ -678,6 +730,14 @@ pub fn describe(key: &str, household: &Household, lang: Lang) -> String {
         ["v", p, "r", c] => vec![visit(p), coded(RiskSignal::from_code(c).map(|c| (c.zh(), c.en())))],
         ["v", p, "h", c] => vec![visit(p), coded(HelpKind::from_code(c).map(|c| (c.zh(), c.en())))],
         ["v", p, "rv", entry, _] => vec![visit(p), pick(("审核记录", "Review")).to_owned(), (*entry).to_owned()],
+        ["k", "status"] => vec![pick(("监测状态", "Case status")).to_owned()],
+        ["k", "s", entry, name] => {
+            vec![pick(("监测步骤", "Case step")).to_owned(), (*entry).to_owned(), coded(CaseStep::label(name))]
+        }
+        ["p", id, name] => {
+            let kind = household.measures.get(*id).and_then(|m| m.kind).map(|k| pick((k.zh(), k.en())).to_owned());
+            vec![pick(("帮扶措施", "Help measure")).to_owned(), kind.unwrap_or_else(|| (*id).to_owned()), coded(Measure::label(name))]
+        }
         _ => vec![key.to_owned()],
     };
     segments.join(" · ")

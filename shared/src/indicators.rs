@@ -75,6 +75,10 @@ pub struct Summary {
     pub expenses_year: i64,
     /// Hardship flags against the period's line.
     pub hardship: Hardship,
+    /// 监测状态 of the household's case (as it stands now: a case is not kept by period).
+    pub case: Option<crate::case::CaseStatus>,
+    /// A help measure was in force at some time in the period.
+    pub measure_in_force: bool,
     /// 两不愁三保障: any "no" in the latest recorded visit.
     pub guarantee_alert: bool,
     /// 监测对象类型.
@@ -227,6 +231,9 @@ impl Summary {
         s.income_members = now.members;
         s.expenses_year = expenses_of_year(h, period);
         s.hardship = Hardship::of(&now, &before, s.expenses_year, &year);
+        s.case = h.case.status;
+        let first = Date::new(period.year(), period.month(), 1).unwrap_or(as_of);
+        s.measure_in_force = h.measures.values().any(|m| m.delivered_by(as_of) && m.end.is_none_or(|e| e >= first));
         let targeted = h.facts.category == Some(Category::Lifted) || s.monitoring != Monitoring::None;
         s.low_income_labour = targeted
             && s.labour_force > 0
@@ -281,6 +288,10 @@ pub struct Indicators {
     pub guarantee_alerts: u32,
     /// Monitored households per type (三类).
     pub monitored: BTreeMap<Monitoring, u32>,
+    /// …of which with at least one help measure in force this period.
+    pub monitored_with_measure: u32,
+    /// Households by the status of their case.
+    pub cases: BTreeMap<crate::case::CaseStatus, u32>,
     /// Households with a risk signal this period.
     pub with_risk: u32,
     /// …of which new since the previous visit.
@@ -341,6 +352,10 @@ impl Indicators {
         self.guarantee_alerts += u32::from(s.guarantee_alert);
         if s.monitoring != Monitoring::None {
             *self.monitored.entry(s.monitoring).or_default() += 1;
+            self.monitored_with_measure += u32::from(s.measure_in_force);
+        }
+        if let Some(c) = s.case {
+            *self.cases.entry(c).or_default() += 1;
         }
         self.with_risk += u32::from(s.risk);
         self.new_risk += u32::from(s.new_risk);
@@ -394,6 +409,8 @@ impl Indicators {
             persons_compared,
             guarantee_alerts,
             monitored,
+            monitored_with_measure,
+            cases,
             with_risk,
             new_risk,
             returned,
@@ -436,6 +453,10 @@ impl Indicators {
         self.three_year_ago.add(three_year_ago);
         for (k, n) in monitored {
             *self.monitored.entry(k).or_default() += n;
+        }
+        self.monitored_with_measure += monitored_with_measure;
+        for (k, n) in cases {
+            *self.cases.entry(k).or_default() += n;
         }
         for (k, n) in by_channel {
             *self.by_channel.entry(k).or_default() += n;

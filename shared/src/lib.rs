@@ -18,6 +18,7 @@
 //! ```
 
 pub mod api;
+pub mod case;
 pub mod client;
 pub mod codes;
 pub mod conflict;
@@ -39,6 +40,7 @@ pub mod validate;
 pub mod wire;
 
 pub use automerge;
+pub use case::{Case, CaseAct, CaseStatus, CaseStep, ClueSource, Measure, MeasureKind};
 pub use conflict::{Conflict, ConflictValue};
 pub use doc::{Author, DocError, HouseholdDoc, Stamp};
 pub use fields::{Fields, Scalar, SchemaError};

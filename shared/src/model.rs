@@ -24,6 +24,10 @@ pub struct Household {
     /// 月度走访, keyed by period `YYYY-MM` (kept as text so that a malformed key can be
     /// reported by validation instead of vanishing).
     pub visits: BTreeMap<String, Visit>,
+    /// 监测帮扶: the monitoring case.
+    pub case: crate::case::Case,
+    /// 帮扶措施台账, keyed by measure id.
+    pub measures: BTreeMap<String, crate::case::Measure>,
 }
 
 impl Household {

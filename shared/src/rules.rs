@@ -14,6 +14,7 @@ use crate::api::Role;
 use crate::doc::HouseholdDoc;
 use crate::fields::Scalar;
 use crate::label::Coded;
+use crate::case::{CaseAct, CaseStatus};
 use crate::model::{ReviewAction, ReviewStatus};
 
 /// A set of fields with one write rule.
@@ -30,6 +31,10 @@ pub enum FieldGroup {
     ReviewStep,
     /// `v/<P>/by/<user>` (走访人).
     Visitor,
+    /// `k/status` (监测状态).
+    CaseStatus,
+    /// `k/s/<entry>/<field>` (监测步骤).
+    CaseStep,
     /// Everything else: the facts a cadre may correct (address, origin, category …),
     /// members, and visits.
     Record,
@@ -50,6 +55,11 @@ pub enum CadreMay {
     OwnResubmitSteps,
     /// Put or delete their own entry only (`by/<their login>`).
     OwnEntry,
+    /// Put `clue` (待核实) or `verified` (待研判) only: a clue or its verification.
+    PutClueOrVerified,
+    /// Add their own steps that raise a clue or verify one, and change nothing of any
+    /// other step.
+    OwnClueSteps,
 }
 
 /// One row of the table.
@@ -68,7 +78,7 @@ pub struct WriteRule {
 }
 
 /// The write rules, by group.
-pub const RULES: [WriteRule; 6] = [
+pub const RULES: [WriteRule; 8] = [
     WriteRule {
         group: FieldGroup::Identity,
         keys: "schema, f/registry_no",
@@ -105,11 +115,25 @@ pub const RULES: [WriteRule; 6] = [
         en: "A cadre may only record themselves as a visitor",
     },
     WriteRule {
+        group: FieldGroup::CaseStatus,
+        keys: "k/status",
+        cadre: CadreMay::PutClueOrVerified,
+        zh: "监测状态由督导研判写入；帮扶干部只能上报线索（待核实）或完成入户核实（待研判）",
+        en: "The case status is decided by supervisors; a cadre may only raise a clue or record its verification",
+    },
+    WriteRule {
+        group: FieldGroup::CaseStep,
+        keys: "k/s/<entry>/<field>",
+        cadre: CadreMay::OwnClueSteps,
+        zh: "帮扶干部只能添加本人的“发现风险线索”“入户核实”步骤，不能修改或删除任何监测步骤",
+        en: "A cadre may only add their own clue and verification steps, and may change or delete no case step",
+    },
+    WriteRule {
         group: FieldGroup::Record,
-        keys: "f/<other facts>, m/…, v/<P>/<other fields>",
+        keys: "f/<other facts>, m/…, v/<P>/<other fields>, p/<measure>/<field>",
         cadre: CadreMay::Write,
-        zh: "帮扶干部可记录走访、成员及可更正的户信息",
-        en: "A cadre may record visits, members and the household facts a cadre may correct",
+        zh: "帮扶干部可记录走访、成员、帮扶措施及可更正的户信息",
+        en: "A cadre may record visits, members, help measures and the household facts a cadre may correct",
     },
 ];
 
@@ -122,6 +146,8 @@ pub fn group(key: &str) -> FieldGroup {
         (Some("v"), Some(_), Some("review"), None) => FieldGroup::ReviewStatus,
         (Some("v"), Some(_), Some("rv"), Some(_)) => FieldGroup::ReviewStep,
         (Some("v"), Some(_), Some("by"), Some(_)) => FieldGroup::Visitor,
+        (Some("k"), Some("status"), None, _) => FieldGroup::CaseStatus,
+        (Some("k"), Some("s"), Some(_), Some(_)) => FieldGroup::CaseStep,
         _ => FieldGroup::Record,
     }
 }
@@ -146,6 +172,9 @@ pub fn may_write(role: Role, user: &str, key: &str, value: Option<&Scalar>) -> b
             }
             CadreMay::OwnResubmitSteps => value.is_some(),
             CadreMay::OwnEntry => key.rsplit('/').next() == Some(user),
+            CadreMay::PutClueOrVerified => matches!(value, Some(Scalar::Str(s))
+                if s == CaseStatus::Clue.code() || s == CaseStatus::Verified.code()),
+            CadreMay::OwnClueSteps => value.is_some(),
         },
     }
 }
@@ -212,6 +241,23 @@ pub fn check_upload(role: Role, user: &str, writes: &[Write], merged: &Household
     for w in writes {
         if !may_write(role, user, &w.key, w.value.as_ref()) {
             return Err(breach(&w.key));
+        }
+        if group(&w.key) == FieldGroup::CaseStep {
+            // As review steps: new steps of one's own, each a clue or a verification
+            // in every value it holds once merged.
+            let entry = w.key.rsplit_once('/').map_or(w.key.as_str(), |(entry, _)| entry);
+            let values = |field: &str| merged.all_values(&format!("{entry}/{field}"));
+            let by_me = values("by")
+                .is_ok_and(|vs| !vs.is_empty() && vs.iter().all(|(v, _)| matches!(v, Scalar::Str(s) if s == user)));
+            let acts_ok = values("act").is_ok_and(|vs| {
+                !vs.is_empty()
+                    && vs.iter().all(|(v, _)| {
+                        matches!(v, Scalar::Str(s) if s == CaseAct::Clue.code() || s == CaseAct::Verify.code())
+                    })
+            });
+            if w.overwrites || !by_me || !acts_ok {
+                return Err(breach(&w.key));
+            }
         }
         if group(&w.key) == FieldGroup::ReviewStep {
             // Only new steps of one's own, only as resubmissions: nothing someone

@@ -72,6 +72,10 @@ pub enum Rule {
     AbsentReasonWithoutNotMet,
     /// A member under 16 recorded as employed: not counted as employed anywhere.
     MinorEmployed,
+    /// A help measure without its kind or start date.
+    MeasureIncomplete,
+    /// A help measure that ends before it starts.
+    MeasureEndBeforeStart,
 }
 
 impl Rule {
@@ -168,6 +172,7 @@ pub fn validate(household: &Household, today: Date) -> Vec<Problem> {
     for key in household.visits.keys() {
         visit(household, key, today, &mut r);
     }
+    measures(household, &mut r);
     r.0
 }
 
@@ -296,6 +301,32 @@ fn membership(m: &Member, today: Date, p: &dyn Fn(&str) -> String, r: &mut Repor
             "联系电话应为11位手机号或带区号的固定电话",
             "A phone number is 11 digits starting with 1, or a landline with its area code",
         );
+    }
+}
+
+/// The ledger of help measures: each with its kind and start, ending after it starts.
+fn measures(h: &Household, r: &mut Report) {
+    for (id, m) in &h.measures {
+        let p = |f: &str| format!("p/{id}/{f}");
+        if m.kind.is_none() {
+            r.error(p("kind"), Rule::MeasureIncomplete, "请选择帮扶措施类别", "Choose the kind of help")
+        }
+        if m.start.is_none() {
+            r.error(p("start"), Rule::MeasureIncomplete, "请填写帮扶措施的开始日期", "Give the date the help started")
+        }
+        if let (Some(start), Some(end)) = (m.start, m.end)
+            && end < start
+        {
+            r.error(
+                p("end"),
+                Rule::MeasureEndBeforeStart,
+                format!("结束日期 {end} 早于开始日期 {start}"),
+                format!("The end {end} is before the start {start}"),
+            );
+        }
+        if m.amount.is_some_and(|a| a < 0) {
+            r.error(p("amount"), Rule::NegativeAmount, "金额不能为负数", "The amount cannot be negative");
+        }
     }
 }
 

@@ -481,5 +481,5 @@ fn household_strategy() -> impl Strategy<Value = Household> {
         prop::collection::btree_map("[a-z0-9]{1,6}", member_strategy(), 0..6),
         prop::collection::btree_map(period, visit_strategy(), 0..4),
     )
-        .prop_map(|(facts, members, visits)| Household { facts, members, visits })
+        .prop_map(|(facts, members, visits)| Household { facts, members, visits, ..Default::default() })
 }

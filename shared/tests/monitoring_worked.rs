@@ -232,3 +232,101 @@ fn not_met_needs_a_reason_and_a_video_call_is_not_in_person() {
     let s = Summary::of(&h, p("2026-11"), &Settings::default());
     assert!(s.recorded && !s.visited_in_person, "a video call records the month but is not 户户见");
 }
+
+fn step(act: CaseAct, by: &str, on: &str) -> CaseStep {
+    CaseStep { act: Some(act), by: by.into(), name: by.into(), on: Some(day(on)), ..Default::default() }
+}
+
+/// An elimination refused at five months and accepted at six.
+///
+/// One member with labour, 500 a month through 2025, 1,200 a month from 2026-01, every
+/// guarantee met at each visit; the line is 9,000 (2026). The rolling per-capita income
+/// of period P covers P−12 … P−1; with k months of 2026 in it, it is 500 × (12 − k) +
+/// 1,200 × k = 6,000 + 700 k, at or above 9,000 from k = 5, i.e. from period 2026-06
+/// (window 2025-06 … 2026-05). In 2026-10 the months 06 … 10 make five: refused. In
+/// 2026-11, six: accepted — with the household monitored since 2026-03 and a
+/// public-welfare post delivered from 2026-04.
+#[test]
+fn elimination_is_refused_at_five_months_and_accepted_at_six() {
+    let mut h = Household::default();
+    h.facts.registry_no = "E".into();
+    h.members.insert("a".into(), member("甲", "1980-01-01"));
+    for (year, wage) in [(2025, 500), (2026, 1_200)] {
+        for m in 1..=12 {
+            let mut v = visit(wage);
+            v.guarantees = Guarantees {
+                food_clothing: Some(true),
+                schooling: Some(true),
+                medical: Some(true),
+                housing: Some(true),
+                water: Some(true),
+            };
+            h.visits.insert(format!("{year}-{m:02}"), v);
+        }
+    }
+    let s = settings();
+    let pc = |p: &str| Summary::of(&h, self::p(p), &s).per_capita_income;
+    assert_eq!((pc("2026-05"), pc("2026-06")), (Some(8_800), Some(9_500)));
+
+    // Not monitored, no measure: everything is missing but the guarantees.
+    let blockers = shared::case::elimination_blockers(&h, p("2026-11"), &s, day("2026-11-20"));
+    assert_eq!(blockers.len(), 2, "{blockers:?}");
+
+    let t = |d: &str| i64::from(day(d).to_unix_days() as i32) * 86_400;
+    h.case.record(step(CaseAct::Clue, "c1", "2026-03-02"), t("2026-03-02"));
+    h.case.record(step(CaseAct::Verify, "c1", "2026-03-05"), t("2026-03-05"));
+    h.case.record(
+        CaseStep { kind: Some(Monitoring::Edge), ..step(CaseAct::Include, "s1", "2026-03-10") },
+        t("2026-03-10"),
+    );
+    h.measures.insert(
+        "m1".into(),
+        Measure {
+            kind: Some(MeasureKind::WelfarePost),
+            start: Some(day("2026-04-01")),
+            amount: Some(800),
+            provider: "镇政府".into(),
+            ..Default::default()
+        },
+    );
+    assert_eq!(h.case.status, Some(CaseStatus::Monitored));
+    let five = shared::case::elimination_blockers(&h, p("2026-10"), &s, day("2026-10-20"));
+    assert_eq!(five.len(), 1, "{five:?}");
+    assert!(five[0].zh.contains("连续 5 个月"), "{}", five[0].zh);
+    let six = shared::case::elimination_blockers(&h, p("2026-11"), &s, day("2026-11-20"));
+    assert!(six.is_empty(), "{six:?}");
+    assert!(h.case.may(CaseAct::Eliminate).is_ok());
+
+    // Without labour force and without 低保 or 特困, income alone does not clear it.
+    h.members.get_mut("a").unwrap().labour = Some(LabourCapacity::Lost);
+    let alone = shared::case::elimination_blockers(&h, p("2026-11"), &s, day("2026-11-20"));
+    assert_eq!(alone.len(), 1);
+    assert!(alone[0].zh.contains("兜底"));
+    h.facts.dibao = true;
+    assert!(shared::case::elimination_blockers(&h, p("2026-11"), &s, day("2026-11-20")).is_empty());
+}
+
+/// A case overdue on the eighth day after its clue.
+///
+/// A clue raised on 2026-12-01 is to be verified within 7 days: on 12-08 it is not
+/// overdue (7 days), on 12-09 it is (8 days). Verified on 12-05, it is to be decided
+/// within 15 days of the clue: overdue on 12-17 (16 days), not on 12-16. Decided, it is
+/// never overdue.
+#[test]
+fn a_case_is_overdue_on_the_eighth_day_after_its_clue() {
+    let mut case = Case::default();
+    assert!(case.may(CaseAct::Verify).is_err(), "nothing to verify");
+    case.record(CaseStep { source: Some(ClueSource::Visit), ..step(CaseAct::Clue, "c1", "2026-12-01") }, 1);
+    assert_eq!(case.overdue(day("2026-12-08")), None);
+    assert_eq!(case.overdue(day("2026-12-09")), Some(shared::case::Overdue::Verify));
+    assert!(case.may(CaseAct::Clue).is_err(), "one open case at a time");
+    assert!(case.may(CaseAct::Eliminate).is_err(), "not monitored");
+    case.record(step(CaseAct::Verify, "c1", "2026-12-05"), 2);
+    assert_eq!(case.overdue(day("2026-12-16")), None);
+    assert_eq!(case.overdue(day("2026-12-17")), Some(shared::case::Overdue::Decide));
+    case.record(step(CaseAct::Close, "s1", "2026-12-18"), 3);
+    assert_eq!((case.status, case.overdue(day("2027-01-30"))), (Some(CaseStatus::Closed), None));
+    assert!(case.may(CaseAct::Clue).is_ok(), "a new clue after a closed case");
+    let err = case.may(CaseAct::Include).unwrap_err();
+    assert!(err.zh.contains("已排除") && err.en.contains("Closed"), "{err:?}");
+}

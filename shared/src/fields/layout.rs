@@ -87,6 +87,9 @@ pub fn layout() -> Vec<KeySpec> {
     keys.extend(each::<RiskSignal>(&format!("{v}r/"), ValueKind::Flag));
     keys.extend(each::<HelpKind>(&format!("{v}h/"), ValueKind::Code(HelpState::NAME)));
     keys.extend(review.map(|(name, kind, zh, en)| spec(format!("{v}rv/<entry>/{name}"), kind, zh, en)));
+    keys.push(spec("k/status".into(), ValueKind::Code(crate::case::CaseStatus::NAME), "监测状态", "Case status"));
+    keys.extend(table::<crate::case::CaseStep>("k/s/<entry>/", "监测步骤", "Case step"));
+    keys.extend(table::<crate::case::Measure>("p/<measure>/", "帮扶措施", "Help measure"));
     keys
 }
 
@@ -158,6 +161,7 @@ mod tests {
             .replace("<member>", "k1")
             .replace("<login>", "cadre01")
             .replace("<entry>", "1795000000-sup01")
+            .replace("<measure>", "m1")
     }
 
     #[test]
