@@ -46,7 +46,7 @@ use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 
 pub use crate::api::account::{LoginRequest, PasswordChange};
-use crate::api::{account, conflicts, dashboard, flagged, households, phones, reviews, settings};
+use crate::api::{account, cases, conflicts, dashboard, flagged, households, phones, reviews, settings};
 use crate::error::AppError;
 
 /// The memory allocator the server's programs use (each declares it as its
@@ -101,6 +101,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/households/{id}/history", get(households::history))
         .route("/api/households/{id}/review", post(reviews::act))
         .route("/api/households/{id}/resolve", post(conflicts::resolve))
+        .route("/api/households/{id}/case", post(cases::step))
+        .route("/api/households/{id}/measures", post(cases::measure))
+        .route("/api/cases", get(cases::queue))
         .route("/api/reviews", get(reviews::queue))
         .route("/api/trend", get(dashboard::trend))
         .route("/api/phone", post(phones::report))

@@ -106,9 +106,10 @@ pub struct Case {
     pub steps: BTreeMap<String, CaseStep>,
 }
 
-/// 帮扶措施: one entry of the ledger.
+/// 帮扶措施: one entry of the ledger. Every field may be left out of a request.
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+#[serde(default)]
 pub struct Measure {
     /// Which kind of help.
     pub kind: Option<MeasureKind>,

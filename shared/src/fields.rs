@@ -31,8 +31,8 @@ use std::fmt;
 
 pub use layout::{KeySpec, ValueKind, kind_of_key, layout, value_label};
 
-use crate::label::{Coded, Lang};
 use crate::case::{CaseStep, Measure};
+use crate::label::{Coded, Lang};
 use crate::model::{
     Employment, Expense, Facts, Guarantee, HelpKind, HelpState, Household, IncomeComponent, Member, RiskSignal, Visit,
 };
@@ -736,7 +736,11 @@ pub fn describe(key: &str, household: &Household, lang: Lang) -> String {
         }
         ["p", id, name] => {
             let kind = household.measures.get(*id).and_then(|m| m.kind).map(|k| pick((k.zh(), k.en())).to_owned());
-            vec![pick(("帮扶措施", "Help measure")).to_owned(), kind.unwrap_or_else(|| (*id).to_owned()), coded(Measure::label(name))]
+            vec![
+                pick(("帮扶措施", "Help measure")).to_owned(),
+                kind.unwrap_or_else(|| (*id).to_owned()),
+                coded(Measure::label(name)),
+            ]
         }
         _ => vec![key.to_owned()],
     };

@@ -11,10 +11,10 @@
 use std::collections::HashSet;
 
 use crate::api::Role;
+use crate::case::{CaseAct, CaseStatus};
 use crate::doc::HouseholdDoc;
 use crate::fields::Scalar;
 use crate::label::Coded;
-use crate::case::{CaseAct, CaseStatus};
 use crate::model::{ReviewAction, ReviewStatus};
 
 /// A set of fields with one write rule.

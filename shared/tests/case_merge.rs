@@ -83,8 +83,12 @@ fn two_different_decisions_at_once_are_a_conflict() {
     .unwrap();
     let (mut a, mut b) = (fork(&base, 2), fork(&base, 3));
     a.edit(&Stamp::new("s1", "赵", 1_795_100_000), |h| {
-        let include =
-            CaseStep { act: Some(CaseAct::Include), by: "s1".into(), kind: Some(Monitoring::Edge), ..Default::default() };
+        let include = CaseStep {
+            act: Some(CaseAct::Include),
+            by: "s1".into(),
+            kind: Some(Monitoring::Edge),
+            ..Default::default()
+        };
         h.case.record(include, 1_795_100_000);
     })
     .unwrap();

@@ -7,6 +7,7 @@ mod accounts;
 mod admin;
 mod backup;
 mod bad_input;
+mod cases;
 mod concurrency;
 mod console;
 mod crash;

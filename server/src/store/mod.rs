@@ -117,6 +117,8 @@ pub enum Listing {
     Flagged(Period, Flag),
     /// Those whose visit of a period has this review status code.
     Review(Period, String),
+    /// Those with a monitoring case (any status).
+    Cases,
 }
 
 /// Who uploaded a change (`change_log`).

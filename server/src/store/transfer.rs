@@ -91,6 +91,7 @@ pub const TABLES: &[Table] = &[
             ("conflicts", Int),
             ("problems", Int),
             ("rewritten_at", Int),
+            ("case_status", Text),
         ],
         order_by: "id",
     },

@@ -7,6 +7,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod case;
 pub mod phone;
 pub mod read;
 
@@ -15,6 +16,7 @@ pub use admin::{
     AreaCount, AssignedHousehold, Assignment, AssignmentsView, BulkReport, FieldChange, ImportErrors, ImportReport,
     NewUser, RewriteReport, RowError, UserRow, UserUpdate,
 };
+pub use case::{CaseQueue, CaseRequest, CaseRow, MeasureRequest};
 pub use phone::{Concern, PhoneReport, PhoneRow};
 pub use read::{
     ConflictItem, CoverageRow, FieldConflict, HistoryItem, HouseholdDetail, IndicatorReport, Person, ResolveRequest,

@@ -224,7 +224,8 @@ pub fn write(c: &PgConn<'_>, doc: &DocWrite<'_>, at: i64) -> StoreResult<()> {
     let heads = encode_heads(doc.heads);
     let (county, township, site, grid, address) =
         (text(&f.county), text(&f.township), text(&f.site), text(&f.grid), text(&f.address));
-    let params: [&(dyn ToSql + Sync); 16] = [
+    let case_status = household.case.status.map(|c| shared::Coded::code(c));
+    let params: [&(dyn ToSql + Sync); 17] = [
         &doc.id,
         &doc.bytes,
         &doc.doc_changes,
@@ -241,6 +242,7 @@ pub fn write(c: &PgConn<'_>, doc: &DocWrite<'_>, at: i64) -> StoreResult<()> {
         &members,
         &doc.projection.conflicts,
         &doc.projection.problems,
+        &case_status,
     ];
     let tx = c.tx;
     // The row and the read of the stored summaries go together (one round trip).
@@ -262,14 +264,16 @@ const READ_SUMMARIES: &str = "SELECT period, summary, review FROM summaries WHER
 
 const UPSERT_HOUSEHOLD: &str =
     "INSERT INTO households (id, doc, doc_changes, heads, updated_at, county, township, site, grid,
-                                 head_name, address, last_visit, last_mode, members, conflicts, problems)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                                 head_name, address, last_visit, last_mode, members, conflicts, problems,
+                                 case_status)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
          ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, doc_changes = EXCLUDED.doc_changes,
              heads = EXCLUDED.heads, updated_at = EXCLUDED.updated_at,
              county = EXCLUDED.county, township = EXCLUDED.township, site = EXCLUDED.site,
              grid = EXCLUDED.grid, head_name = EXCLUDED.head_name, address = EXCLUDED.address,
              last_visit = EXCLUDED.last_visit, last_mode = EXCLUDED.last_mode,
-             members = EXCLUDED.members, conflicts = EXCLUDED.conflicts, problems = EXCLUDED.problems";
+             members = EXCLUDED.members, conflicts = EXCLUDED.conflicts, problems = EXCLUDED.problems,
+             case_status = EXCLUDED.case_status";
 
 /// Writes the summary rows that differ from the stored ones and deletes the stored
 /// rows of other periods.

@@ -234,6 +234,11 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO settings VALUES (2020, NULL, 10000, NULL, 'migration', 0);
     TRUNCATE area_totals, summaries;
     "#,
+    // 7: the SQLite file's migration 12: each household's case status.
+    r#"
+    ALTER TABLE households ADD COLUMN case_status TEXT;
+    CREATE INDEX households_case ON households(case_status) WHERE case_status IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this program writes.

@@ -23,6 +23,7 @@ pub fn household_rows(c: &PgConn<'_>, selection: &Selection, listing: &Listing) 
     let condition = match listing {
         Listing::All => "1 = 1".to_owned(),
         Listing::Conflicted => "h.conflicts > 0".to_owned(),
+        Listing::Cases => "h.case_status IS NOT NULL".to_owned(),
         Listing::Flagged(period, flag) => {
             ensure_summaries(c, *period, today(), selection)?;
             let column = match flag {

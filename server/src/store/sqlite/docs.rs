@@ -127,15 +127,17 @@ pub fn write(conn: &Conn<'_>, doc: &DocWrite<'_>, at: i64) -> StoreResult<()> {
     let last = household.visits.iter().next_back();
     conn.prepare_cached(
         "INSERT INTO households (id, doc, doc_changes, heads, updated_at, county, township, site, grid,
-                                 head_name, address, last_visit, last_mode, members, conflicts, problems)
-         VALUES (?1, ?2, ?15, ?16, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+                                 head_name, address, last_visit, last_mode, members, conflicts, problems,
+                                 case_status)
+         VALUES (?1, ?2, ?15, ?16, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?17)
          ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, doc_changes = excluded.doc_changes,
              heads = excluded.heads,
              updated_at = excluded.updated_at,
              county = excluded.county, township = excluded.township, site = excluded.site,
              grid = excluded.grid, head_name = excluded.head_name, address = excluded.address,
              last_visit = excluded.last_visit, last_mode = excluded.last_mode,
-             members = excluded.members, conflicts = excluded.conflicts, problems = excluded.problems",
+             members = excluded.members, conflicts = excluded.conflicts, problems = excluded.problems,
+             case_status = excluded.case_status",
     )?
     .execute(params![
         doc.id,
@@ -154,6 +156,7 @@ pub fn write(conn: &Conn<'_>, doc: &DocWrite<'_>, at: i64) -> StoreResult<()> {
         doc.projection.problems,
         doc.doc_changes,
         encode_heads(doc.heads),
+        household.case.status.map(|c| shared::Coded::code(c)),
     ])?;
     write_summaries(conn, doc.id, &doc.projection.summaries)
 }

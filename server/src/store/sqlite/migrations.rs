@@ -265,6 +265,12 @@ const MIGRATIONS: &[&str] = &[
     DELETE FROM area_totals;
     DELETE FROM summaries;
     "#,
+    // 12: the status of each household's monitoring case (监测状态), for the case queue.
+    // Documents written before hold no case: NULL is what they say.
+    r#"
+    ALTER TABLE households ADD COLUMN case_status TEXT;
+    CREATE INDEX households_case ON households(case_status) WHERE case_status IS NOT NULL;
+    "#,
 ];
 
 /// The schema version this program writes.

@@ -34,6 +34,7 @@ pub fn household_rows(conn: &Conn<'_>, selection: &Selection, listing: &Listing)
     let condition = match listing {
         Listing::All => "1 = 1".to_owned(),
         Listing::Conflicted => "h.conflicts > 0".to_owned(),
+        Listing::Cases => "h.case_status IS NOT NULL".to_owned(),
         Listing::Flagged(period, flag) => {
             // Only the selection's households: a site supervisor's first look at a new
             // month does not compute the whole county's summaries.

@@ -1,0 +1,160 @@
+//! 监测帮扶 on both engines: a cadre raises a clue from the phone (the write rules let
+//! a cadre raise and verify, never decide); the supervisor finds it first in the case
+//! queue, includes the household as 边缘易致贫户 (its monitoring type follows), is told
+//! why the risk cannot be eliminated yet, adds a public-welfare post to the ledger; the
+//! cadre's phone receives the decision and the measure at its next sync. Bad steps and
+//! measures are refused with a reason and change nothing.
+
+use huhujian_tests::pg::PgDb;
+use huhujian_tests::{Phone, ROSTER, TestServer, seed_store};
+use serde_json::{Value, json};
+use server::auth::Role;
+use shared::api::CaseQueue;
+use shared::{CaseAct, CaseStatus, CaseStep, ClueSource, MeasureKind, Monitoring, Stamp};
+
+use crate::roster_server;
+
+async fn post(phone: &Phone, path: &str, body: Value) -> (u16, Value) {
+    let resp = phone.post_json(path, &body).await;
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+async fn scenario(server: &TestServer) {
+    let mut c1 = Phone::login(server, "c1", "c1-phone").await;
+    c1.want(&["H2"]);
+    c1.sync().await;
+    let at = server::auth::now();
+    let today = shared::Date::in_china(at);
+    // A clue raised at the door: allowed.
+    c1.docs
+        .get_mut("H2")
+        .unwrap()
+        .edit(&Stamp::new("c1", "李明", at), |h| {
+            let clue = CaseStep {
+                act: Some(CaseAct::Clue),
+                by: "c1".into(),
+                name: "李明".into(),
+                on: Some(today),
+                text: "户主摔伤住院，务工中断".into(),
+                source: Some(ClueSource::Visit),
+                kind: None,
+            };
+            h.case.record(clue, at);
+        })
+        .unwrap();
+    let report = c1.sync().await;
+    assert!(report.refused.is_empty(), "{:?}", report.refused);
+
+    // A cadre may not decide: including the household from the phone is refused.
+    let mut rogue = Phone::login(server, "c1", "c1-other").await;
+    rogue.want(&["H2"]);
+    rogue.sync().await;
+    rogue
+        .docs
+        .get_mut("H2")
+        .unwrap()
+        .edit(&Stamp::new("c1", "李明", at + 1), |h| {
+            let include = CaseStep {
+                act: Some(CaseAct::Include),
+                by: "c1".into(),
+                kind: Some(Monitoring::Sudden),
+                ..Default::default()
+            };
+            h.case.record(include, at + 1);
+        })
+        .unwrap();
+    let refused = rogue.sync().await.refused.remove("H2").expect("refused");
+    assert_eq!(refused.code, "not_allowed", "{refused:?}");
+
+    // The supervisor's queue: H2, a new clue, first.
+    let s1 = Phone::login(server, "s1", "desk").await;
+    let queue: CaseQueue = s1.get_json("/api/cases").await;
+    assert_eq!(queue.rows.len(), 1, "{queue:?}");
+    let row = &queue.rows[0];
+    assert_eq!((row.household.id.as_str(), row.status, row.overdue), ("H2", CaseStatus::Clue, None));
+    assert_eq!(row.latest, "户主摔伤住院，务工中断");
+
+    // Refused steps, each with its reason; nothing changes.
+    let (status, err) = post(&s1, "/api/households/H2/case", json!({"act": "include"})).await;
+    assert_eq!((status, err["error"].as_str()), (400, Some("bad_case_step")), "{err}");
+    let (status, err) = post(&s1, "/api/households/H2/case", json!({"act": "eliminate", "text": "收入稳定"})).await;
+    assert_eq!((status, err["error"].as_str()), (409, Some("case_step_not_allowed")), "{err}");
+    assert!(err["zh"].as_str().unwrap().contains("待核实"), "{err}");
+    let (status, _) = post(&s1, "/api/households/H2/case", json!({"act": "nonsense"})).await;
+    assert_eq!(status, 400);
+
+    // Included as 边缘易致贫户: the type follows.
+    let (status, detail) =
+        post(&s1, "/api/households/H2/case", json!({"act": "include", "kind": "edge", "text": "核实属实"})).await;
+    assert_eq!(status, 200, "{detail}");
+    assert_eq!(detail["household"]["case"]["status"], "monitored");
+    assert_eq!(detail["household"]["facts"]["monitoring"], "edge");
+
+    // Not eliminable yet: no income above the line, no measure.
+    let (status, err) = post(&s1, "/api/households/H2/case", json!({"act": "eliminate", "text": "收入稳定"})).await;
+    assert_eq!((status, err["error"].as_str()), (409, Some("cannot_eliminate")), "{err}");
+    let why = err["zh"].as_str().unwrap();
+    assert!(why.contains("尚未落实任何帮扶措施") && why.contains("监测线"), "{why}");
+
+    // The ledger: a bad measure refused, then a public-welfare post.
+    let (status, err) = post(&s1, "/api/households/H2/measures", json!({"measure": {"kind": "welfare_post"}})).await;
+    assert_eq!((status, err["error"].as_str()), (400, Some("bad_measure")), "{err}");
+    let post_job = json!({"measure": {"kind": "welfare_post", "start": today.to_string(), "end": null,
+        "amount": 800, "provider": "镇人社所", "note": "保洁员", "by": ""}});
+    let (status, detail) = post(&s1, "/api/households/H2/measures", post_job).await;
+    assert_eq!(status, 200, "{detail}");
+    let measures = detail["household"]["measures"].as_object().unwrap();
+    assert_eq!(measures.len(), 1);
+    let (mid, m) = measures.iter().next().unwrap();
+    assert_eq!((m["kind"].as_str(), m["by"].as_str()), (Some("welfare_post"), Some("s1")));
+    // Its end, later: the same entry changed.
+    let ended = json!({"id": mid, "measure": {"kind": "welfare_post", "start": today.to_string(),
+        "end": today.to_string(), "amount": 800, "provider": "镇人社所", "note": "保洁员", "by": ""}});
+    let (status, detail) = post(&s1, "/api/households/H2/measures", ended).await;
+    assert_eq!(status, 200);
+    assert_eq!(detail["household"]["measures"][mid]["end"], today.to_string());
+    let (status, _) = post(&s1, "/api/households/H2/measures", json!({"id": "nope", "measure": m})).await;
+    assert_eq!(status, 404);
+
+    // The cadre's phone has the decision and the measure after its sync.
+    c1.sync().await;
+    let h = c1.docs["H2"].household().unwrap();
+    assert_eq!(h.case.status, Some(CaseStatus::Monitored));
+    assert_eq!(h.case.steps.len(), 2, "the clue and the inclusion");
+    assert_eq!(h.facts.monitoring, Some(Monitoring::Edge));
+    assert_eq!(h.measures.values().next().unwrap().kind, Some(MeasureKind::WelfarePost));
+    let queue: CaseQueue = s1.get_json("/api/cases").await;
+    assert_eq!((queue.rows[0].status, queue.rows[0].measures), (CaseStatus::Monitored, 1));
+
+    // Cadres do not read the queue or decide.
+    assert_eq!(c1.get("/api/cases").await.status(), 403);
+    let (status, _) = post(&c1, "/api/households/H2/case", json!({"act": "close", "text": "x"})).await;
+    assert_eq!(status, 403);
+}
+
+#[tokio::test]
+async fn a_clue_from_the_phone_is_decided_in_the_console_and_helped() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = roster_server(&dir).await;
+    scenario(&server).await;
+}
+
+#[tokio::test]
+async fn cases_work_the_same_on_postgres_too() {
+    let pg = PgDb::create().await;
+    let store = server::store::Store::open(&pg.url).await.unwrap();
+    seed_store(
+        &store,
+        &[
+            ("admin", "管理员", Role::Admin, None),
+            ("s1", "赵主任", Role::Supervisor, Some("site:阳光社区")),
+            ("c1", "李明", Role::Cadre, None),
+            ("c2", "张华", Role::Cadre, None),
+        ],
+        ROSTER,
+    )
+    .await;
+    let server = TestServer::start_with(store, std::path::Path::new("postgres")).await;
+    scenario(&server).await;
+}
