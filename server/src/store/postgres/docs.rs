@@ -224,7 +224,7 @@ pub fn write(c: &PgConn<'_>, doc: &DocWrite<'_>, at: i64) -> StoreResult<()> {
     let heads = encode_heads(doc.heads);
     let (county, township, site, grid, address) =
         (text(&f.county), text(&f.township), text(&f.site), text(&f.grid), text(&f.address));
-    let case_status = household.case.status.map(|c| shared::Coded::code(c));
+    let case_status = household.case.status.map(shared::Coded::code);
     let params: [&(dyn ToSql + Sync); 17] = [
         &doc.id,
         &doc.bytes,

@@ -156,7 +156,7 @@ pub fn write(conn: &Conn<'_>, doc: &DocWrite<'_>, at: i64) -> StoreResult<()> {
         doc.projection.problems,
         doc.doc_changes,
         encode_heads(doc.heads),
-        household.case.status.map(|c| shared::Coded::code(c)),
+        household.case.status.map(shared::Coded::code),
     ])?;
     write_summaries(conn, doc.id, &doc.projection.summaries)
 }
