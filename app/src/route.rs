@@ -42,6 +42,7 @@ pub fn hash_of(page: &Page) -> String {
         Page::Admin => "#/admin".into(),
         Page::Device => "#/device".into(),
         Page::Phones => "#/phones".into(),
+        Page::Cases => "#/cases".into(),
     }
 }
 
@@ -63,6 +64,7 @@ pub fn page_of(hash: &str) -> Option<Page> {
         ["admin"] => Page::Admin,
         ["device"] => Page::Device,
         ["phones"] => Page::Phones,
+        ["cases"] => Page::Cases,
         _ => return None,
     })
 }

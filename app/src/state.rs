@@ -67,6 +67,8 @@ pub enum Page {
     Device,
     /// 手机状态: the cadres' phones (console).
     Phones,
+    /// 监测帮扶: the case queue (console).
+    Cases,
     /// 督导工作台: coverage, indicators, flagged lists (supervisors and admins), with
     /// where the coverage table is drilled to (`ui::console::dashboard`'s `Drill`).
     Dashboard(String),

@@ -244,10 +244,12 @@ fn entry_time(id: &str) -> i64 {
 
 /// Why a risk may not be declared eliminated in `period` (the current one) on
 /// `today`; empty: it may. The rule (DOMAIN.md; seed 003 §二(三)):
-/// - the household is monitored;
+/// - the household is monitored, and has been for [`STABLE_MONTHS`] months (included
+///   in or before the month five months back);
 /// - its rolling per-capita net income was at or above the line of each month's year
 ///   in each of the last [`STABLE_MONTHS`] months, this one included;
-/// - the 两不愁三保障 and safe water hold at the latest recorded visit;
+/// - the 两不愁三保障 and safe water hold (each answered yes) at the latest visit that
+///   answered them;
 /// - at least one help measure was delivered;
 /// - a household with no labour force is never eliminated by income alone: it also
 ///   has 兜底 (低保 or 特困, or a 低保 measure in force).
@@ -255,6 +257,15 @@ pub fn elimination_blockers(h: &Household, period: Period, settings: &Settings, 
     let mut out = Vec::new();
     if h.case.status != Some(CaseStatus::Monitored) {
         out.push(NotNow::new("尚未纳入监测", "The household is not monitored"));
+    } else {
+        let included = h.case.thread().into_iter().rev().find(|(_, s)| s.act == Some(CaseAct::Include));
+        let since = included.and_then(|(_, s)| s.on).map(Period::of);
+        if since.is_none_or(|p| p > period.plus_months(-(STABLE_MONTHS - 1))) {
+            out.push(NotNow::new(
+                format!("纳入监测未满 {STABLE_MONTHS} 个月"),
+                format!("Monitored for less than {STABLE_MONTHS} months"),
+            ));
+        }
     }
     let mut stable = 0;
     for n in 0..STABLE_MONTHS {
@@ -272,8 +283,8 @@ pub fn elimination_blockers(h: &Household, period: Period, settings: &Settings, 
             format!("Income per head has been at or above the line for {stable} months; {STABLE_MONTHS} are needed"),
         ));
     }
-    let latest = h.visits.values().rev().find(|v| v.mode.is_some_and(|m| m != crate::model::VisitMode::NotMet));
-    if latest.is_none_or(|v| v.guarantees.any_failed()) {
+    let answered = h.visits.values().rev().find(|v| v.guarantees.items().iter().any(|(_, a)| a.is_some()));
+    if answered.is_none_or(|v| v.guarantees.items().iter().any(|(_, a)| *a != Some(true))) {
         out.push(NotNow::new(
             "最近一次走访的两不愁三保障及饮水安全未全部达标",
             "The latest visit does not show every guarantee and safe water met",

@@ -296,6 +296,14 @@ fn elimination_is_refused_at_five_months_and_accepted_at_six() {
     let six = shared::case::elimination_blockers(&h, p("2026-11"), &s, day("2026-11-20"));
     assert!(six.is_empty(), "{six:?}");
     assert!(h.case.may(CaseAct::Eliminate).is_ok());
+    // Had it been included only in July, it would not have been monitored six months.
+    let mut late = h.clone();
+    for s in late.case.steps.values_mut().filter(|s| s.act == Some(CaseAct::Include)) {
+        s.on = Some(day("2026-07-01"));
+    }
+    let late = shared::case::elimination_blockers(&late, p("2026-11"), &s, day("2026-11-20"));
+    assert_eq!(late.len(), 1);
+    assert!(late[0].zh.contains("纳入监测未满 6 个月"));
 
     // Without labour force and without 低保 or 特困, income alone does not clear it.
     h.members.get_mut("a").unwrap().labour = Some(LabourCapacity::Lost);

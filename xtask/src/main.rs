@@ -162,7 +162,7 @@ fn test() -> Result {
     build_app()?;
     let postgres = ensure_postgres()?;
     let (mut passed, mut failed, ok, on_postgres) = cargo_test(&postgres)?;
-    let checks: [(&str, Check); 13] = [
+    let checks: [(&str, Check); 14] = [
         ("interop", interop),
         ("browser offline", || browser("offline.mjs")),
         ("browser visit", || browser("visit.mjs")),
@@ -175,6 +175,7 @@ fn test() -> Result {
         ("browser admin", || browser("admin.mjs")),
         ("browser phone health", || browser("phones.mjs")),
         ("browser monitoring", || browser("monitoring.mjs")),
+        ("browser cases", || browser("cases.mjs")),
         ("browser https", browser_https),
     ];
     for (name, check) in checks {

@@ -187,6 +187,8 @@ pub fn Household(ui: Ui, id: String) -> impl IntoView {
             </p>
             <ul class="flags" data-testid="flags">{move || flags().into_iter().map(|f| view! { <li>{f}</li> }).collect_view()}</ul>
             {move || crate::ui::income::panel(&household(), period, &crate::session::settings(), lang.get())}
+            {move || crate::ui::case::view(&household(), shared::Date::in_china(state::now()), lang.get())}
+            {crate::ui::case::cadre_actions(ui, id.clone(), household)}
             {move || {
                 let h = household();
                 let v = h.visits.get(&period.to_string())?.clone();

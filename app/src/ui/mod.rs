@@ -4,6 +4,7 @@
 
 #[cfg(feature = "console")]
 mod admin;
+mod case;
 #[cfg(feature = "console")]
 mod console;
 mod device;
@@ -208,6 +209,8 @@ fn page_view(ui: Ui, page: Page) -> AnyView {
         #[cfg(feature = "console")]
         Page::Phones => console::phones::Phones(console::phones::PhonesProps { ui }).into_any(),
         #[cfg(feature = "console")]
+        Page::Cases => console::cases::Cases(console::cases::CasesProps { ui }).into_any(),
+        #[cfg(feature = "console")]
         Page::Admin => admin::Admin(admin::AdminProps { ui }).into_any(),
         #[cfg(feature = "console")]
         Page::Dashboard(_) => console::dashboard::Dashboard(console::dashboard::DashboardProps { ui }).into_any(),
@@ -221,7 +224,13 @@ fn page_view(ui: Ui, page: Page) -> AnyView {
         }
         // The phone bundle has no console: `elsewhere` is on its way to it.
         #[cfg(not(feature = "console"))]
-        Page::Admin | Page::Dashboard(_) | Page::Reviews | Page::Conflicts | Page::Review(..) | Page::Phones => {
+        Page::Admin
+        | Page::Dashboard(_)
+        | Page::Reviews
+        | Page::Conflicts
+        | Page::Review(..)
+        | Page::Phones
+        | Page::Cases => {
             view! { <p class="notice">{move || ui.t("正在打开督导台…", "Opening the console…")}</p> }.into_any()
         }
     }

@@ -42,7 +42,7 @@ fn body(
     d: HouseholdDetail,
     period: String,
     settings: &shared::Settings,
-    reload: impl Fn() + Copy + 'static,
+    reload: impl Fn() + Copy + Send + Sync + 'static,
 ) -> impl IntoView {
     let lang = ui.lang.get_untracked();
     let h = d.household;
@@ -87,10 +87,16 @@ fn body(
             {crate::ui::income::panel(&h, p, settings, lang)}
         }
     });
+    let today = crate::state::today();
+    let case = view! {
+        {crate::ui::case::view(&h, today, lang)}
+        {super::cases::actions(ui, d.id.clone(), &h, reload)}
+    };
     view! {
         <h2 data-testid="console-household-head">{head}</h2>
         <p class="facts">{facts}</p>
         {income}
+        {case}
         <p data-testid="household-cadres">{ui.t("帮扶干部：", "Cadres: ")}{cadres}</p>
         <h3>{format!("{period} {}", ui.t("走访", "visit"))}</h3>
         {match visit.clone() {

@@ -6,6 +6,7 @@
 //! holds unsynced work or may lose it); `flagged` and `export` are parts
 //! of the dashboard; `charts` draws the SVG.
 
+pub mod cases;
 pub mod charts;
 pub mod conflicts;
 pub mod dashboard;
@@ -63,6 +64,7 @@ pub fn ConsoleNav(ui: Ui) -> impl IntoView {
             {tab(Page::Dashboard(String::new()), "工作台", "Dashboard", "nav-dashboard")}
             {tab(Page::Reviews, "审核", "Reviews", "nav-reviews")}
             {tab(Page::Conflicts, "冲突", "Conflicts", "nav-conflicts")}
+            {tab(Page::Cases, "监测帮扶", "Monitoring", "nav-cases")}
             {tab(Page::Phones, "手机状态", "Phones", "nav-phones")}
             <Show when=is_admin>{tab(Page::Admin, "系统管理", "Admin", "nav-admin")}</Show>
             <label class="period">

@@ -131,6 +131,13 @@ pub fn risks(form: Form, problems: Memo<Vec<Problem>>) -> impl IntoView {
     view! {
         {carried::same(form, Group::RisksAndHelp, "same-risks".into())}
         <div class="checks">{risks}</div>
+        <Show when=move || form.may_raise && visit.with(|v| !v.risks.is_empty())>
+            <label class="check raise-clue">
+                <input type="checkbox" data-testid="raise-clue" prop:checked=move || form.raise_clue.get()
+                    on:change=move |ev| form.raise_clue.set(event_target_checked(&ev)) />
+                {move || ui.t("保存时上报为风险线索（由督导研判是否纳入监测）", "Report as a risk clue when saving (a supervisor decides on monitoring)")}
+            </label>
+        </Show>
         <label>{move || ui.t("风险说明", "About the risk")}{note(form, |v| v.risk_note.clone(), |v, s| v.risk_note = s, "risk-note", "risk_note")}</label>
         {problem(problems, lang, form.at("risk_note"))}
         <h3>{move || ui.t("本月刚性支出（元，没有不填）", "Large unavoidable expenses this month (yuan; leave empty if none)")}</h3>

@@ -34,6 +34,11 @@ pub struct Form {
     pub tried: RwSignal<BTreeSet<Step>>,
     /// Every problem of this visit (`shared::validate`).
     pub all: Memo<Vec<Problem>>,
+    /// 上报风险线索: saving the visit also raises a clue of its risks (a household with
+    /// no open case only).
+    pub raise_clue: RwSignal<bool>,
+    /// The household has no open case, so a clue may be raised.
+    pub may_raise: bool,
 }
 
 impl Form {

@@ -94,6 +94,8 @@ fn steps(ui: Ui, id: String, period: String) -> impl IntoView {
         seen: RwSignal::new(BTreeSet::new()),
         tried: RwSignal::new(BTreeSet::new()),
         all,
+        raise_clue: RwSignal::new(false),
+        may_raise: stored.case.may(shared::CaseAct::Clue).is_ok(),
     };
     let problems = Memo::new(move |_| form.shown());
     let lang = ui.lang;
@@ -203,6 +205,28 @@ fn steps(ui: Ui, id: String, period: String) -> impl IntoView {
                     state::now(),
                     reply.get_untracked().trim(),
                 );
+            }
+            if form.raise_clue.get_untracked()
+                && !v.risks.is_empty()
+                && after.case.may(shared::CaseAct::Clue).is_ok()
+                && let Some(s) = ui.session.get_untracked()
+            {
+                // One tap from the risk signals: the clue goes with the visit, in its commit.
+                let lang = ui.lang.get_untracked();
+                let risks = v.risks.iter().map(|r| r.label(lang)).collect::<Vec<_>>().join("、");
+                let text =
+                    if v.risk_note.trim().is_empty() { risks } else { format!("{risks}：{}", v.risk_note.trim()) };
+                let at = state::now();
+                let clue = shared::CaseStep {
+                    act: Some(shared::CaseAct::Clue),
+                    by: s.user.id.clone(),
+                    name: s.user.name.clone(),
+                    on: Some(shared::Date::in_china(at)),
+                    text,
+                    source: Some(shared::ClueSource::Visit),
+                    kind: None,
+                };
+                after.case.record(clue, at);
             }
             after.visits.insert(key.get_value(), v);
             let span = crate::perf::start("hhj:save-visit");
