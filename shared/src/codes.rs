@@ -64,6 +64,7 @@ pub fn code_lists() -> Vec<CodeList> {
         list::<crate::case::CaseAct>(),
         list::<crate::case::ClueSource>(),
         list::<crate::case::MeasureKind>(),
+        list::<crate::must_visit::MustVisit>(),
     ]
 }
 

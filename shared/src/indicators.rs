@@ -79,6 +79,8 @@ pub struct Summary {
     pub case: Option<crate::case::CaseStatus>,
     /// A help measure was in force at some time in the period.
     pub measure_in_force: bool,
+    /// 八必访: why the household must be visited in person this period.
+    pub must_visit: Vec<crate::must_visit::MustVisit>,
     /// 两不愁三保障: any "no" in the latest recorded visit.
     pub guarantee_alert: bool,
     /// 监测对象类型.
@@ -232,6 +234,7 @@ impl Summary {
         s.expenses_year = expenses_of_year(h, period);
         s.hardship = Hardship::of(&now, &before, s.expenses_year, &year);
         s.case = h.case.status;
+        s.must_visit = crate::must_visit::reasons(h, period, &s.hardship);
         let first = Date::new(period.year(), period.month(), 1).unwrap_or(as_of);
         s.measure_in_force = h.measures.values().any(|m| m.delivered_by(as_of) && m.end.is_none_or(|e| e >= first));
         let targeted = h.facts.category == Some(Category::Lifted) || s.monitoring != Monitoring::None;
@@ -292,6 +295,10 @@ pub struct Indicators {
     pub monitored_with_measure: u32,
     /// Households by the status of their case.
     pub cases: BTreeMap<crate::case::CaseStatus, u32>,
+    /// 八必访 households…
+    pub must_visit: u32,
+    /// …of which visited in person this period.
+    pub must_visit_visited: u32,
     /// Households with a risk signal this period.
     pub with_risk: u32,
     /// …of which new since the previous visit.
@@ -357,6 +364,10 @@ impl Indicators {
         if let Some(c) = s.case {
             *self.cases.entry(c).or_default() += 1;
         }
+        if !s.must_visit.is_empty() {
+            self.must_visit += 1;
+            self.must_visit_visited += u32::from(s.visited_in_person);
+        }
         self.with_risk += u32::from(s.risk);
         self.new_risk += u32::from(s.new_risk);
         self.returned += s.returned;
@@ -411,6 +422,8 @@ impl Indicators {
             monitored,
             monitored_with_measure,
             cases,
+            must_visit,
+            must_visit_visited,
             with_risk,
             new_risk,
             returned,
@@ -455,6 +468,8 @@ impl Indicators {
             *self.monitored.entry(k).or_default() += n;
         }
         self.monitored_with_measure += monitored_with_measure;
+        self.must_visit += must_visit;
+        self.must_visit_visited += must_visit_visited;
         for (k, n) in cases {
             *self.cases.entry(k).or_default() += n;
         }

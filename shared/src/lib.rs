@@ -32,6 +32,7 @@ pub mod income;
 pub mod indicators;
 pub mod label;
 pub mod model;
+pub mod must_visit;
 pub mod period;
 pub mod prefill;
 pub mod rules;

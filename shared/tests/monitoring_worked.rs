@@ -338,3 +338,40 @@ fn a_case_is_overdue_on_the_eighth_day_after_its_clue() {
     let err = case.may(CaseAct::Include).unwrap_err();
     assert!(err.zh.contains("已排除") && err.en.contains("Closed"), "{err:?}");
 }
+
+/// 八必访, each reason from its own fact.
+///
+/// A 低保 household whose member b is disabled and whose case is open: 特困或低保户,
+/// 家有残疾人, 在监测帮扶中. Then a: employed in October, seeking work in November:
+/// for December 务工收入不稳定 (work lost between the two latest visits); two members in
+/// school aged 16 and 18: 多子女非义务教育阶段就学. A household with none of these: none.
+#[test]
+fn must_visit_reasons_each_come_from_their_fact() {
+    use shared::must_visit::MustVisit;
+    let mut h = Household::default();
+    h.facts.registry_no = "V".into();
+    h.members.insert("a".into(), member("甲", "1980-01-01"));
+    h.members.insert("b".into(), Member { disabled: true, ..member("乙", "1982-01-01") });
+    let s = Settings::default();
+    let why = |h: &Household| Summary::of(h, p("2026-12"), &s).must_visit;
+    assert_eq!(why(&h), [MustVisit::Disability]);
+    h.facts.dibao = true;
+    h.case.record(step(CaseAct::Clue, "c1", "2026-12-01"), 1);
+    assert_eq!(why(&h), [MustVisit::Safety, MustVisit::Disability, MustVisit::Case]);
+
+    let mut w = Household::default();
+    w.facts.registry_no = "W".into();
+    w.members.insert("a".into(), member("甲", "1980-01-01"));
+    assert!(why(&w).is_empty());
+    let mut oct = visit(3_000);
+    oct.employment.insert("a".into(), employed());
+    let mut nov = visit(0);
+    nov.employment.insert("a".into(), Employment { status: Some(EmploymentStatus::Seeking), ..Default::default() });
+    w.visits.insert("2026-10".into(), oct);
+    w.visits.insert("2026-11".into(), nov);
+    assert_eq!(why(&w), [MustVisit::Work]);
+    for (id, birth) in [("k1", "2010-06-01"), ("k2", "2008-03-01")] {
+        w.members.insert(id.into(), Member { in_school: true, ..member("学", birth) });
+    }
+    assert_eq!(why(&w), [MustVisit::Schooling, MustVisit::Work]);
+}

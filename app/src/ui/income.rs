@@ -55,6 +55,10 @@ pub fn flags(s: &Summary, settings: &Settings, period: Period, lang: Lang) -> Ve
     if s.risk {
         out.push(t("本月有返贫风险", "Risk signal this month"));
     }
+    if !s.must_visit.is_empty() {
+        let why = s.must_visit.iter().map(|m| shared::Coded::label(*m, lang)).collect::<Vec<_>>().join("、");
+        out.push(if zh { format!("八必访：{why}") } else { format!("Must visit: {why}") });
+    }
     out
 }
 

@@ -18,6 +18,7 @@ enum Filter {
     Flagged,
     Conflicts,
     Returned,
+    MustVisit,
 }
 
 impl Filter {
@@ -29,6 +30,7 @@ impl Filter {
             Filter::Flagged => r.flagged,
             Filter::Conflicts => r.conflicts > 0,
             Filter::Returned => r.returned,
+            Filter::MustVisit => !r.must_visit.is_empty(),
         }
     }
 }
@@ -44,6 +46,9 @@ struct Row {
     downloaded: bool,
     /// This month's visit was returned by a supervisor (已退回).
     returned: bool,
+    /// 八必访: why it must be visited in person this month.
+    #[serde(default)]
+    must_visit: Vec<shared::must_visit::MustVisit>,
 }
 
 /// A household's row as kept, in memory and in IndexedDB (`idb::ROWS`): with the heads
@@ -99,6 +104,9 @@ pub fn keep_rows(stored: Vec<(String, Vec<u8>)>) -> usize {
     })
 }
 
+/// Changed when a row gains a field: rows kept before are computed again.
+const ROWS_VERSION: u32 = 2;
+
 fn row_of(id: &str, doc: &HouseholdDoc, period: Period) -> Row {
     let h = doc.household().unwrap_or_default();
     let s = Summary::of(&h, period, &crate::session::settings());
@@ -112,6 +120,7 @@ fn row_of(id: &str, doc: &HouseholdDoc, period: Period) -> Row {
         downloaded: !doc.heads().is_empty(),
         returned: h.visits.get(&period.to_string()).and_then(|v| v.review_status())
             == Some(shared::ReviewStatus::Returned),
+        must_visit: s.must_visit,
     }
 }
 
@@ -120,7 +129,10 @@ fn row_of(id: &str, doc: &HouseholdDoc, period: Period) -> Row {
 /// the document or the month changed, and those written back to IndexedDB.
 fn rows() -> Vec<Row> {
     let period = state::current_period();
-    let month = period.to_string();
+    // A kept row is for a month, this version of the rows, and the settings it was
+    // measured against.
+    let settings = serde_json::to_string(&crate::session::settings()).unwrap_or_default();
+    let month = format!("{period}#{ROWS_VERSION}#{settings}");
     let span = crate::perf::start("hhj:list-rows");
     let (rows, writes, db) = state::with(|d| {
         KEPT.with_borrow_mut(|kept| {
@@ -218,6 +230,7 @@ pub fn List(ui: Ui) -> impl IntoView {
             <div class="chips">
                 {chip(Filter::All, "全部", "All")}
                 {chip(Filter::NotVisited, "本月未走访", "Not visited")}
+                {chip(Filter::MustVisit, "八必访", "Must visit")}
                 {chip(Filter::Flagged, "有风险", "Flagged")}
                 {chip(Filter::Conflicts, "有冲突", "Conflicts")}
                 {chip(Filter::Returned, "被退回", "Returned")}
@@ -235,6 +248,13 @@ pub fn List(ui: Ui) -> impl IntoView {
                                     <div class="main">
                                         <strong>{if r.downloaded { r.head.clone() } else { r.id.clone() }}</strong>
                                         <small>{r.address.clone()}" · "{r.id.clone()}</small>
+                                        {(!r.must_visit.is_empty()).then(|| {
+                                            let why = r.must_visit.clone();
+                                            view! { <small class="must-visit" data-testid="must-visit-why">{move || {
+                                                let lang = ui.lang.get();
+                                                format!("{}：{}", ui.t("必访", "Must visit"), why.iter().map(|m| shared::Coded::label(*m, lang)).collect::<Vec<_>>().join("、"))
+                                            }}</small> }
+                                        })}
                                     </div>
                                     <div class="badges">
                                         {draft.then(|| view! { <span class="badge draft" data-testid="draft-badge">{move || ui.t("草稿", "Draft")}</span> })}

@@ -30,12 +30,13 @@ fn flag(kind: &str) -> AppResult<Flag> {
         "new_risk" => Flag::NewRisk,
         "monitored" => Flag::Monitored,
         "not_visited" => Flag::NotVisited,
+        "must_visit" => Flag::MustVisit,
         other => {
             return Err(AppError::bad_request(
                 "bad_kind",
                 format!("未知名单类型“{other}”"),
                 format!(
-                    "Unknown list \"{other}\"; use zero_employment, low_income, guarantee, new_risk, monitored or not_visited"
+                    "Unknown list \"{other}\"; use zero_employment, low_income, guarantee, new_risk, monitored, not_visited or must_visit"
                 ),
             ));
         }

@@ -104,6 +104,8 @@ pub enum Flag {
     Monitored,
     /// Not visited in person this period.
     NotVisited,
+    /// 八必访: must be visited in person this period.
+    MustVisit,
 }
 
 /// Which households of a selection a list shows.

@@ -113,6 +113,7 @@ pub const TABLES: &[Table] = &[
             ("monitored", Bool),
             ("summary", Blob),
             ("review", Text),
+            ("must_visit", Bool),
         ],
         order_by: "household_id, period",
     },

@@ -397,6 +397,24 @@ fn cards(ui: Ui, report: &IndicatorReport, trend: &[TrendPoint]) -> impl IntoVie
             series: series(trend, |i| count(i.monitored.values().sum())),
             target_line: None,
         },
+        Card {
+            testid: "card-must-visit",
+            title: ("八必访 · 已入户", "Must visit · visited"),
+            value: format!("{} · {}", i.must_visit, i.must_visit_visited),
+            target: ("本月全部入户", "All in person this month"),
+            met: Some(i.must_visit_visited >= i.must_visit),
+            series: series(trend, |i| count(i.must_visit - i.must_visit_visited.min(i.must_visit))),
+            target_line: Some(0.0),
+        },
+        Card {
+            testid: "card-income-line",
+            title: ("低于监测线 · 边缘", "Below the line · just above"),
+            value: format!("{} · {}", i.below_line, i.near_line),
+            target: ("及时发现、动态清零", "Find early, clear"),
+            met: Some(i.below_line == 0),
+            series: series(trend, |i| count(i.below_line)),
+            target_line: Some(0.0),
+        },
     ];
     let baseline = report.baseline.clone().unwrap_or_else(|| "—".to_owned());
     // Like with like: say which households the comparison holds.

@@ -7,12 +7,13 @@ use leptos::prelude::*;
 use super::{HouseholdRow, fetch, household_rows, loaded};
 use crate::state::Ui;
 
-const KINDS: [(&str, &str, &str); 5] = [
+const KINDS: [(&str, &str, &str); 6] = [
     ("zero_employment", "零就业家庭", "Zero employment"),
     ("low_income", "低收入有劳动力", "Low income with labour"),
     ("guarantee", "两不愁三保障", "Guarantee failures"),
     ("new_risk", "新增风险", "New risk signals"),
     ("monitored", "监测对象", "Monitored"),
+    ("must_visit", "八必访", "Must visit"),
 ];
 
 /// The flagged lists, one kind at a time.

@@ -234,10 +234,12 @@ const MIGRATIONS: &[&str] = &[
     INSERT INTO settings VALUES (2020, NULL, 10000, NULL, 'migration', 0);
     TRUNCATE area_totals, summaries;
     "#,
-    // 7: the SQLite file's migration 12: each household's case status.
+    // 7: the SQLite file's migration 12: each household's case status, 八必访.
     r#"
     ALTER TABLE households ADD COLUMN case_status TEXT;
     CREATE INDEX households_case ON households(case_status) WHERE case_status IS NOT NULL;
+    TRUNCATE area_totals, summaries;
+    ALTER TABLE summaries ADD COLUMN must_visit BOOLEAN NOT NULL DEFAULT FALSE;
     "#,
 ];
 

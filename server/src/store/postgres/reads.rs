@@ -33,6 +33,7 @@ pub fn household_rows(c: &PgConn<'_>, selection: &Selection, listing: &Listing) 
                 Flag::NewRisk => "s.new_risk",
                 Flag::Monitored => "s.monitored",
                 Flag::NotVisited => "NOT COALESCE(s.visited_in_person, FALSE)",
+                Flag::MustVisit => "s.must_visit",
             };
             params.push(period.to_string());
             format!(

@@ -186,8 +186,8 @@ fn put_summary(conn: &Conn<'_>, id: &str, period: Period, row: &SummaryRow) -> S
     let s = &row.summary;
     conn.prepare_cached(
         "INSERT OR REPLACE INTO summaries (household_id, period, visited_in_person, zero_employment,
-             low_income_labour, guarantee_alert, new_risk, monitored, summary, review)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+             low_income_labour, guarantee_alert, new_risk, monitored, summary, review, must_visit)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )?
     .execute(params![
         id,
@@ -199,7 +199,8 @@ fn put_summary(conn: &Conn<'_>, id: &str, period: Period, row: &SummaryRow) -> S
         s.new_risk,
         s.monitoring != Monitoring::None,
         row.blob,
-        row.review
+        row.review,
+        !s.must_visit.is_empty(),
     ])?;
     Ok(())
 }

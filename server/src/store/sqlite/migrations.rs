@@ -265,11 +265,15 @@ const MIGRATIONS: &[&str] = &[
     DELETE FROM area_totals;
     DELETE FROM summaries;
     "#,
-    // 12: the status of each household's monitoring case (监测状态), for the case queue.
-    // Documents written before hold no case: NULL is what they say.
+    // 12: the status of each household's monitoring case (监测状态), for the case queue
+    // (documents written before hold no case: NULL is what they say), and 八必访 in the
+    // summaries (recomputed).
     r#"
     ALTER TABLE households ADD COLUMN case_status TEXT;
     CREATE INDEX households_case ON households(case_status) WHERE case_status IS NOT NULL;
+    DELETE FROM area_totals;
+    DELETE FROM summaries;
+    ALTER TABLE summaries ADD COLUMN must_visit INTEGER NOT NULL DEFAULT 0;
     "#,
 ];
 

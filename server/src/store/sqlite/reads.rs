@@ -46,6 +46,7 @@ pub fn household_rows(conn: &Conn<'_>, selection: &Selection, listing: &Listing)
                 Flag::NewRisk => "s.new_risk = 1",
                 Flag::Monitored => "s.monitored = 1",
                 Flag::NotVisited => "COALESCE(s.visited_in_person, 0) = 0",
+                Flag::MustVisit => "s.must_visit = 1",
             };
             params.push(Value::Text(period.to_string()));
             format!(
