@@ -127,6 +127,13 @@ async fn scenario(server: &TestServer) {
     let queue: CaseQueue = s1.get_json("/api/cases").await;
     assert_eq!((queue.rows[0].status, queue.rows[0].measures), (CaseStatus::Monitored, 1));
 
+    // The exports' 监测帮扶 and 帮扶措施 sheets.
+    let cases_csv = s1.get("/api/export/cases.csv").await.text().await.unwrap();
+    assert!(cases_csv.contains("H2") && cases_csv.contains("纳入监测") && cases_csv.contains("边缘易致贫户"), "{cases_csv}");
+    assert!(cases_csv.contains("户主摔伤住院"), "{cases_csv}");
+    let measures_csv = s1.get("/api/export/measures.csv").await.text().await.unwrap();
+    assert!(measures_csv.contains("公益性岗位") && measures_csv.contains("镇人社所"), "{measures_csv}");
+
     // Cadres do not read the queue or decide.
     assert_eq!(c1.get("/api/cases").await.status(), 403);
     let (status, _) = post(&c1, "/api/households/H2/case", json!({"act": "close", "text": "x"})).await;

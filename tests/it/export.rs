@@ -195,7 +195,7 @@ async fn a_site_supervisor_gets_four_sheets_of_their_site_with_masked_ids() {
     let s1 = Phone::login(&server, "s1", "desk").await;
     let mut book = workbook(&s1, "period=2026-11").await;
     let names: Vec<&str> = book.sheets.iter().map(|(n, _)| n.as_str()).collect();
-    assert_eq!(names, ["户表", "成员", "就业", "指标"]);
+    assert_eq!(names, ["户表", "成员", "就业", "指标", "监测帮扶", "帮扶措施"]);
 
     let households = book.sheet("户表");
     assert_eq!(

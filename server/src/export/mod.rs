@@ -8,6 +8,7 @@
 
 mod csv;
 pub mod flat;
+mod monitoring;
 pub mod rows;
 pub mod table;
 mod xlsx;
@@ -165,8 +166,8 @@ pub async fn export_sheet_csv(
         AppError::new(
             StatusCode::NOT_FOUND,
             "not_found",
-            format!("没有导出表“{file}”，可选 households、members、employment、indicators（.csv）"),
-            format!("No export \"{file}\"; use households, members, employment or indicators (.csv)"),
+            format!("没有导出表“{file}”，可选 households、members、employment、indicators、cases、measures（.csv）"),
+            format!("No export \"{file}\"; use households, members, employment, indicators, cases or measures (.csv)"),
         )
     })?;
     let what = format!("export/{}.csv", sheet.slug());

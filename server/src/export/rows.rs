@@ -23,11 +23,16 @@ pub enum Sheet {
     Employment,
     /// 指标: one row per site and a total.
     Indicators,
+    /// 监测帮扶: one row per step of each case.
+    Cases,
+    /// 帮扶措施: one row per help measure.
+    Measures,
 }
 
 impl Sheet {
     /// Every sheet, in workbook order.
-    pub const ALL: [Sheet; 4] = [Sheet::Households, Sheet::Members, Sheet::Employment, Sheet::Indicators];
+    pub const ALL: [Sheet; 6] =
+        [Sheet::Households, Sheet::Members, Sheet::Employment, Sheet::Indicators, Sheet::Cases, Sheet::Measures];
 
     /// The name in `/api/export/{name}.csv`.
     pub fn slug(self) -> &'static str {
@@ -36,6 +41,8 @@ impl Sheet {
             Sheet::Members => "members",
             Sheet::Employment => "employment",
             Sheet::Indicators => "indicators",
+            Sheet::Cases => "cases",
+            Sheet::Measures => "measures",
         }
     }
 
@@ -51,6 +58,8 @@ impl Sheet {
             Sheet::Members => member_table(households, period, unmask),
             Sheet::Employment => employment_table(households, period),
             Sheet::Indicators => indicator_table(households, period, settings),
+            Sheet::Cases => super::monitoring::case_table(households),
+            Sheet::Measures => super::monitoring::measure_table(households),
         }
     }
 }
