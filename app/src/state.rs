@@ -69,6 +69,8 @@ pub enum Page {
     Phones,
     /// 监测帮扶: the case queue (console).
     Cases,
+    /// 明白卡: a household's printable card (phone and console).
+    Card(String),
     /// 督导工作台: coverage, indicators, flagged lists (supervisors and admins), with
     /// where the coverage table is drilled to (`ui::console::dashboard`'s `Drill`).
     Dashboard(String),
@@ -139,8 +141,7 @@ pub struct Ui {
     /// The period the supervisor console shows.
     #[cfg_attr(not(feature = "console"), allow(dead_code))]
     pub period: RwSignal<Period>,
-    /// Where the console's household page goes back to.
-    #[cfg_attr(not(feature = "console"), allow(dead_code))]
+    /// Where the console's household page (and 明白卡) goes back to.
     pub return_to: RwSignal<Page>,
 }
 
@@ -158,8 +159,7 @@ impl Ui {
     pub fn home(&self) -> Page {
         home_of(self.session.get_untracked().as_ref())
     }
-    /// Opens `page`, remembering the current one for its back button (the console).
-    #[cfg(feature = "console")]
+    /// Opens `page`, remembering the current one for its back button.
     pub fn open(&self, page: Page) {
         self.return_to.set(self.page.get_untracked());
         self.page.set(page);

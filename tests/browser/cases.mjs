@@ -87,6 +87,21 @@ try {
   assert.match(await page.textContent("[data-testid=flags]"), /边缘易致贫户/);
   await page.screenshot({ path: `${out}/cases-04-phone.png`, fullPage: true });
   step("phone: after its sync the household shows 监测帮扶中 · 边缘易致贫户 and the 公益性岗位");
+
+  // 4. 明白卡, printed from the phone (A5) and the console (A4).
+  await page.click("[data-testid=open-card]");
+  await page.waitForSelector("[data-testid=card]");
+  assert.match(await page.textContent("[data-testid=card-measures]"), /公益性岗位/);
+  assert.match(await page.textContent("[data-testid=card-income]"), /人均纯收入/);
+  await page.emulateMedia({ media: "print" });
+  await page.screenshot({ path: `${out}/cases-05-card-print.png`, fullPage: true });
+  await page.pdf({ path: `${out}/card-a5.pdf`, format: "A5", printBackground: true });
+  await page.emulateMedia({ media: "screen" });
+  await sup.click("[data-testid=open-card]");
+  await sup.waitForSelector("[data-testid=card]");
+  assert.match(await sup.textContent("[data-testid=card]"), /张华/, "the household's cadres");
+  await sup.pdf({ path: `${out}/card-a4.pdf`, format: "A4", printBackground: true });
+  step("明白卡: members, work, 12 months of income, the 公益性岗位, cadres and signature lines; PDFs in A5 (phone) and A4 (console)");
   console.log("cases: passed");
 } finally {
   await browser.close();

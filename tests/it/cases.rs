@@ -129,7 +129,10 @@ async fn scenario(server: &TestServer) {
 
     // The exports' 监测帮扶 and 帮扶措施 sheets.
     let cases_csv = s1.get("/api/export/cases.csv").await.text().await.unwrap();
-    assert!(cases_csv.contains("H2") && cases_csv.contains("纳入监测") && cases_csv.contains("边缘易致贫户"), "{cases_csv}");
+    assert!(
+        cases_csv.contains("H2") && cases_csv.contains("纳入监测") && cases_csv.contains("边缘易致贫户"),
+        "{cases_csv}"
+    );
     assert!(cases_csv.contains("户主摔伤住院"), "{cases_csv}");
     let measures_csv = s1.get("/api/export/measures.csv").await.text().await.unwrap();
     assert!(measures_csv.contains("公益性岗位") && measures_csv.contains("镇人社所"), "{measures_csv}");

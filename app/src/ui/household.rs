@@ -189,6 +189,9 @@ pub fn Household(ui: Ui, id: String) -> impl IntoView {
             {move || crate::ui::income::panel(&household(), period, &crate::session::settings(), lang.get())}
             {move || crate::ui::case::view(&household(), shared::Date::in_china(state::now()), lang.get())}
             {crate::ui::case::cadre_actions(ui, id.clone(), household)}
+            {let card_id = id.clone(); view! {
+                <button data-testid="open-card" on:click=move |_| ui.open(Page::Card(card_id.clone()))>{move || ui.t("明白卡", "Household card")}</button>
+            }}
             {move || {
                 let h = household();
                 let v = h.visits.get(&period.to_string())?.clone();

@@ -4,6 +4,7 @@
 
 #[cfg(feature = "console")]
 mod admin;
+mod card;
 mod case;
 #[cfg(feature = "console")]
 mod console;
@@ -206,6 +207,7 @@ fn page_view(ui: Ui, page: Page) -> AnyView {
         Page::Visit(id, period, _) => visit::VisitForm(visit::VisitFormProps { ui, id, period }).into_any(),
         Page::Member(id, mid) => member::MemberPage(member::MemberPageProps { ui, id, mid }).into_any(),
         Page::Device => device::Device(device::DeviceProps { ui }).into_any(),
+        Page::Card(id) => card::CardPage(card::CardPageProps { ui, id }).into_any(),
         #[cfg(feature = "console")]
         Page::Phones => console::phones::Phones(console::phones::PhonesProps { ui }).into_any(),
         #[cfg(feature = "console")]

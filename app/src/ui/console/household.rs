@@ -88,7 +88,9 @@ fn body(
         }
     });
     let today = crate::state::today();
+    let card_id = d.id.clone();
     let case = view! {
+        <button data-testid="open-card" on:click=move |_| ui.open(crate::state::Page::Card(card_id.clone()))>{ui.t("明白卡（打印）", "Household card (print)")}</button>
         {crate::ui::case::view(&h, today, lang)}
         {super::cases::actions(ui, d.id.clone(), &h, reload)}
     };
