@@ -126,6 +126,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/sync", post(sync::sync))
         .route("/api/sync/{id}", post(sync::sync_single))
         .route("/api/admin/roster", post(admin::import_roster).layer(DefaultBodyLimit::max(sync::MAX_BODY)))
+        .route("/api/cases/import", post(cases::import).layer(DefaultBodyLimit::max(sync::MAX_BODY)))
         .layer(axum::middleware::from_fn_with_state(sync::MAX_BODY, listen::limit_body));
     let api = small
         .merge(large)

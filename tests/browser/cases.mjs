@@ -102,6 +102,23 @@ try {
   assert.match(await sup.textContent("[data-testid=card]"), /张华/, "the household's cadres");
   await sup.pdf({ path: `${out}/card-a4.pdf`, format: "A4", printBackground: true });
   step("明白卡: members, work, 12 months of income, the 公益性岗位, cadres and signature lines; PDFs in A5 (phone) and A4 (console)");
+
+  // 5. A department's list: one bad row refuses it, the corrected list raises clues.
+  await sup.goBack().catch(() => {});
+  await sup.goto(`${base}/console/#/cases`);
+  await sup.waitForSelector("[data-testid=case-row]");
+  const more = (await asSupervisor(base, `/api/flagged?period=${period()}&kind=not_visited&cadre=cadre01`))
+    .map((r) => r.id).filter((x) => x !== id).slice(0, 2);
+  const file = (rows) => ({ name: "民政局比对名单.csv", mimeType: "text/csv", buffer: Buffer.from(`户编码,原因,部门\n${rows}`) });
+  await sup.click(".clue-import summary");
+  await sup.setInputFiles("[data-testid=clues-file]", file(`${more[0]},低保边缘户,县民政局\n9999999999999,大病,县医保局\n`));
+  await sup.waitForSelector("[data-testid=clues-said].error");
+  assert.match(await sup.textContent("[data-testid=clues-said]"), /第 3.*不在您负责的范围内或不存在/);
+  await sup.setInputFiles("[data-testid=clues-file]", file(`${more[0]},低保边缘户,县民政局\n${more[1]},大病医疗支出较大,县医保局\n`));
+  await sup.waitForSelector("[data-testid=clues-said].admin-ok");
+  await sup.waitForSelector(`[data-testid=case-row][data-id="${more[1]}"]`);
+  await sup.screenshot({ path: `${out}/cases-06-department.png`, fullPage: true });
+  step(`console: a department's list with an unknown household refused (row 3 named), then ${more.join(", ")} raised as clues`);
   console.log("cases: passed");
 } finally {
   await browser.close();

@@ -137,6 +137,38 @@ async fn scenario(server: &TestServer) {
     let measures_csv = s1.get("/api/export/measures.csv").await.text().await.unwrap();
     assert!(measures_csv.contains("公益性岗位") && measures_csv.contains("镇人社所"), "{measures_csv}");
 
+    // A department's list: refused whole for its bad rows, then imported.
+    let list = |csv: &str| {
+        let s1 = &s1;
+        let csv = csv.to_owned();
+        async move {
+            let resp = reqwest::Client::new()
+                .post(server.url("/api/cases/import"))
+                .bearer_auth(&s1.token)
+                .body(csv.into_bytes())
+                .send()
+                .await
+                .unwrap();
+            let status = resp.status().as_u16();
+            (status, resp.json::<Value>().await.unwrap())
+        }
+    };
+    let bad = "户编码,身份证号,原因,部门\nH1,,大病医疗支出超3万元,县医保局\nH9,,低保边缘,县民政局\nH2,,失业,县人社局\n,532325198005011230,残疾,县残联\nH3,,,县民政局\n";
+    let (status, err) = list(bad).await;
+    assert_eq!((status, err["error"].as_str()), (422, Some("clues_rejected")), "{err}");
+    let lines: Vec<u64> = err["rows"].as_array().unwrap().iter().map(|r| r["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, [3, 4, 5, 6], "H9 unknown, H2 already monitored, an unknown ID number, no reason: {err}");
+    assert!(err["rows"][1]["zh"].as_str().unwrap().contains("监测帮扶中"), "{err}");
+    let queue: CaseQueue = s1.get_json("/api/cases").await;
+    assert_eq!(queue.rows.len(), 1, "nothing imported");
+    let good = "户编码,原因,部门\nH1,大病医疗支出超3万元,县医保局\nH3,低保边缘,县民政局\n";
+    let (status, done) = list(good).await;
+    assert_eq!(status, 200, "{done}");
+    assert_eq!(done["households"], json!(["H1", "H3"]));
+    let queue: CaseQueue = s1.get_json("/api/cases").await;
+    let h1 = queue.rows.iter().find(|r| r.household.id == "H1").unwrap();
+    assert_eq!((h1.status, h1.latest.as_str()), (CaseStatus::Clue, "县医保局：大病医疗支出超3万元"));
+
     // Cadres do not read the queue or decide.
     assert_eq!(c1.get("/api/cases").await.status(), 403);
     let (status, _) = post(&c1, "/api/households/H2/case", json!({"act": "close", "text": "x"})).await;

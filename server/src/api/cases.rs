@@ -190,3 +190,61 @@ pub async fn queue(
     rows.sort_by(|a, b| (a.rank(), &a.clue_on, &a.household.id).cmp(&(b.rank(), &b.clue_on, &b.household.id)));
     Ok(Json(CaseQueue { rows }))
 }
+
+/// `POST /api/cases/import`: a department's list (the file's bytes, `.xlsx` or CSV in
+/// UTF-8 or GBK) raises one clue (部门数据比对) per row, all or nothing: 200 with the
+/// households, or 422 `clues_rejected` with every bad row and nothing written.
+pub async fn import(
+    State(state): State<AppState>,
+    session: Session,
+    body: Bytes,
+) -> AppResult<Result<Json<shared::api::ClueImport>, (StatusCode, Json<shared::api::ImportErrors>)>> {
+    supervisor_or_admin(&session)?;
+    let sheet =
+        tokio::task::spawn_blocking(move || crate::roster::Sheet::read(&body)).await.map_err(AppError::internal)??;
+    let outcome = state
+        .store
+        .write(move |w| {
+            let clues = match crate::roster::clues::plan(w, &session.user, &sheet)? {
+                Ok(clues) => clues,
+                Err(rows) => return Ok(Err(rows)),
+            };
+            let at = now();
+            let user = session.user.clone();
+            let mut households = Vec::with_capacity(clues.len());
+            for clue in clues {
+                let mut doc = open(w, &session, &clue.household)?;
+                let before = doc.heads();
+                let step = CaseStep {
+                    act: Some(CaseAct::Clue),
+                    by: user.id.clone(),
+                    name: user.name.clone(),
+                    on: Some(Date::in_china(at)),
+                    text: clue.text,
+                    source: Some(ClueSource::Department),
+                    kind: None,
+                };
+                doc.edit(&Stamp::new(user.id.clone(), user.name.clone(), at), |h| {
+                    h.case.record(step, at);
+                })
+                .map_err(AppError::internal)?;
+                commit(w, &session, &clue.household, &before, &doc)?;
+                households.push(clue.household);
+            }
+            w.audit(
+                at,
+                &user.id,
+                "clues_import",
+                &format!("{} households: {}", households.len(), households.join(",")),
+            )?;
+            Ok::<_, AppError>(Ok(households))
+        })
+        .await?;
+    Ok(match outcome {
+        Ok(households) => Ok(Json(shared::api::ClueImport { imported: households.len(), households })),
+        Err(rows) => Err((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(shared::api::ImportErrors { error: "clues_rejected".into(), rows }),
+        )),
+    })
+}

@@ -25,6 +25,7 @@ use crate::denied::{Denied, DeniedResult};
 use crate::store::{self, Reader, Writer};
 
 mod chunked;
+pub mod clues;
 pub mod sheet;
 pub use chunked::{IMPORT_CHUNK, import_in_chunks};
 pub use shared::api::{FieldChange, ImportReport, RowError};

@@ -81,3 +81,13 @@ impl CaseRow {
         }
     }
 }
+
+/// `POST /api/cases/import`: the clues a department's list raised.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+pub struct ClueImport {
+    /// How many households got a clue.
+    pub imported: usize,
+    /// Which, in the list's order.
+    pub households: Vec<String>,
+}

@@ -16,7 +16,7 @@ pub use admin::{
     AreaCount, AssignedHousehold, Assignment, AssignmentsView, BulkReport, FieldChange, ImportErrors, ImportReport,
     NewUser, RewriteReport, RowError, UserRow, UserUpdate,
 };
-pub use case::{CaseQueue, CaseRequest, CaseRow, MeasureRequest};
+pub use case::{CaseQueue, CaseRequest, CaseRow, ClueImport, MeasureRequest};
 pub use phone::{Concern, PhoneReport, PhoneRow};
 pub use read::{
     ConflictItem, CoverageRow, FieldConflict, HistoryItem, HouseholdDetail, IndicatorReport, Person, ResolveRequest,

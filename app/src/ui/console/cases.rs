@@ -22,6 +22,7 @@ pub fn Cases(ui: Ui) -> impl IntoView {
                 "线索须在7天内入户核实、15天内研判；超期的排在最前并标红。",
                 "A clue is verified within 7 days and decided within 15; overdue cases come first, in red.",
             )}</p>
+            {department_list(ui, move || rows.refetch())}
             {loaded(ui, rows, move |q: CaseQueue| {
                 if q.rows.is_empty() {
                     return view! { <p data-testid="no-cases">{ui.t("范围内没有监测帮扶记录。", "No cases in your area.")}</p> }.into_any();
@@ -40,6 +41,66 @@ pub fn Cases(ui: Ui) -> impl IntoView {
                 .into_any()
             })}
         </section>
+    }
+}
+
+/// 部门数据比对: a department's list (户编码 or 身份证号, 原因, 部门) sent as the file's
+/// bytes; every bad row listed, or the households that got a clue.
+fn department_list(ui: Ui, reload: impl Fn() + Copy + Send + Sync + 'static) -> impl IntoView {
+    use wasm_bindgen::JsCast;
+    let said = RwSignal::new(None::<Result<String, Vec<String>>>);
+    let on_file = move |ev: leptos::ev::Event| {
+        let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
+        let Some(file) = input.files().and_then(|l| l.get(0)) else { return };
+        leptos::task::spawn_local(async move {
+            let Ok(buffer) = wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await else {
+                said.set(Some(Err(vec![ui.t("无法读取该文件", "The file cannot be read").to_owned()])));
+                return;
+            };
+            let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
+            let token = ui.session.get_untracked().map(|s| s.token).unwrap_or_default();
+            let answer = crate::api::post_bytes(&token, "/api/cases/import", "application/octet-stream", &bytes).await;
+            let lang = ui.lang.get_untracked();
+            said.set(Some(match answer {
+                Ok((200, text)) => {
+                    reload();
+                    let n = serde_json::from_str::<shared::api::ClueImport>(&text).map(|c| c.imported).unwrap_or(0);
+                    Ok(format!("{} {n} {}", ui.t("已为", "Clues raised for"), ui.t("户生成风险线索", "households")))
+                }
+                Ok((_, text)) => match serde_json::from_str::<shared::api::ImportErrors>(&text) {
+                    Ok(e) => Err(e
+                        .rows
+                        .iter()
+                        .map(|r| {
+                            let msg = if lang == shared::Lang::Zh { &r.zh } else { &r.en };
+                            format!("{} {}：{msg}", ui.t("第", "Row"), r.line)
+                        })
+                        .collect()),
+                    Err(_) => Err(vec![
+                        serde_json::from_str::<shared::api::ErrorBody>(&text)
+                            .map(|b| if lang == shared::Lang::Zh { b.zh } else { b.en })
+                            .unwrap_or(text),
+                    ]),
+                },
+                Err(e) => Err(vec![e.message()]),
+            }));
+        });
+    };
+    view! {
+        <details class="clue-import">
+            <summary>{move || ui.t("导入部门比对名单", "Import a department's list")}</summary>
+            <p class="hint">{move || ui.t(
+                "Excel 或 CSV，列：户编码（或身份证号）、原因、部门（可选）。有一行出错则整表不导入。",
+                "Excel or CSV with columns 户编码 (or 身份证号), 原因, 部门 (optional). One bad row refuses the whole list.",
+            )}</p>
+            <input type="file" accept=".xlsx,.csv,text/csv" data-testid="clues-file" on:change=on_file />
+            {move || said.get().map(|r| match r {
+                Ok(m) => view! { <p class="admin-ok" data-testid="clues-said">{m}</p> }.into_any(),
+                Err(rows) => view! {
+                    <ul class="error" role="alert" data-testid="clues-said">{rows.into_iter().map(|r| view! { <li>{r}</li> }).collect_view()}</ul>
+                }.into_any(),
+            })}
+        </details>
     }
 }
 
