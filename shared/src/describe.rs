@@ -50,6 +50,7 @@ fn endpoints(g: &mut SchemaGenerator) -> Vec<Endpoint> {
         e("GET", "/api/phones", None, Some(list::<api::PhoneRow>(g)), ""),
         e("GET", "/api/settings", None, Some(one::<crate::Settings>(g)), ""),
         e("GET", "/api/cases", None, Some(one::<api::CaseQueue>(g)), ""),
+        e("POST", "/api/cases/import", None, Some(one::<api::ClueImport>(g)), "the list's bytes; 422 clues_rejected"),
         e(
             "POST",
             "/api/households/{id}/case",

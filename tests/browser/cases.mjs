@@ -73,6 +73,7 @@ try {
   await sup.click("[data-testid=case-act-eliminate]");
   await sup.waitForSelector("[data-testid=case-said]");
   assert.match(await sup.textContent("[data-testid=case-said]"), /暂不能消除风险/);
+  await sup.evaluate(() => window.scrollTo(0, 0));
   await sup.screenshot({ path: `${out}/cases-03-decided.png`, fullPage: true });
   step("console: first in 监测帮扶, included as 边缘易致贫户, a 公益性岗位 of 800 added; elimination refused with its reasons");
 
