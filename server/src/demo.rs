@@ -294,9 +294,7 @@ pub fn seed_sized(w: &mut dyn Writer, size: DemoSize) -> DeniedResult<usize> {
     for u in &users {
         create_user(w, u, &new_account(u, DEMO_PASSWORD)?)?;
     }
-    let settings = demo_settings();
-    let changed = w.settings()?.changed_years(&settings);
-    w.replace_settings(&settings, &changed, "admin", now())?;
+    w.replace_settings(&demo_settings(), "admin", now())?;
     let cadres: Vec<&User> = users.iter().filter(|u| u.role == Role::Cadre).collect();
     let mut rng = Rng(0x5EED_CAFE_F00D_BEEF);
     let today = Date::in_china(now());

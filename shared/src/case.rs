@@ -172,9 +172,15 @@ impl Case {
         steps
     }
 
-    /// The day the case's current round began: its latest clue.
+    /// The day the case's current round began: its first clue after the latest close
+    /// or elimination (a second clue while a case is open does not restart the clock).
     pub fn clue_on(&self) -> Option<Date> {
-        self.thread().into_iter().rev().find(|(_, s)| s.act == Some(CaseAct::Clue)).and_then(|(_, s)| s.on)
+        let thread = self.thread();
+        let round = thread
+            .iter()
+            .rposition(|(_, s)| matches!(s.act, Some(CaseAct::Close | CaseAct::Eliminate)))
+            .map_or(0, |i| i + 1);
+        thread[round..].iter().find(|(_, s)| s.act == Some(CaseAct::Clue)).and_then(|(_, s)| s.on)
     }
 
     /// Whether a case is open: a clue not yet decided, or a household monitored.
@@ -244,8 +250,8 @@ fn entry_time(id: &str) -> i64 {
 
 /// Why a risk may not be declared eliminated in `period` (the current one) on
 /// `today`; empty: it may. The rule (DOMAIN.md; seed 003 §二(三)):
-/// - the household is monitored, and has been for [`STABLE_MONTHS`] months (included
-///   in or before the month five months back);
+/// - the household is monitored, and has been for [`STABLE_MONTHS`] months (counted
+///   from the day of inclusion);
 /// - its rolling per-capita net income was at or above the line of each month's year
 ///   in each of the last [`STABLE_MONTHS`] months, this one included;
 /// - the 两不愁三保障 and safe water hold (each answered yes) at the latest visit that
@@ -259,8 +265,13 @@ pub fn elimination_blockers(h: &Household, period: Period, settings: &Settings, 
         out.push(NotNow::new("尚未纳入监测", "The household is not monitored"));
     } else {
         let included = h.case.thread().into_iter().rev().find(|(_, s)| s.act == Some(CaseAct::Include));
-        let since = included.and_then(|(_, s)| s.on).map(Period::of);
-        if since.is_none_or(|p| p > period.plus_months(-(STABLE_MONTHS - 1))) {
+        // Six months from the day of inclusion (the same day of the month, or the
+        // month's last day when it has no such day).
+        let due = included.and_then(|(_, s)| s.on).map(|on| {
+            let month = Period::of(on).plus_months(STABLE_MONTHS);
+            Date::new(month.year(), month.month(), on.day().min(month.last_day().day())).unwrap_or(month.last_day())
+        });
+        if due.is_none_or(|d| d > today) {
             out.push(NotNow::new(
                 format!("纳入监测未满 {STABLE_MONTHS} 个月"),
                 format!("Monitored for less than {STABLE_MONTHS} months"),

@@ -31,6 +31,11 @@ pub enum FieldGroup {
     ReviewStep,
     /// `v/<P>/by/<user>` (走访人).
     Visitor,
+    /// `f/monitoring`, `f/dibao`, `f/tekun`: the household's monitoring type (which a
+    /// case's decision sets) and its safety-net support (which elimination relies on).
+    Support,
+    /// `p/<measure>/<field>` (帮扶措施台账), kept by supervisors.
+    Measure,
     /// `k/status` (监测状态).
     CaseStatus,
     /// `k/s/<entry>/<field>` (监测步骤).
@@ -78,7 +83,7 @@ pub struct WriteRule {
 }
 
 /// The write rules, by group.
-pub const RULES: [WriteRule; 8] = [
+pub const RULES: [WriteRule; 10] = [
     WriteRule {
         group: FieldGroup::Identity,
         keys: "schema, f/registry_no",
@@ -115,6 +120,20 @@ pub const RULES: [WriteRule; 8] = [
         en: "A cadre may only record themselves as a visitor",
     },
     WriteRule {
+        group: FieldGroup::Support,
+        keys: "f/monitoring, f/dibao, f/tekun",
+        cadre: CadreMay::Nothing,
+        zh: "监测类型由督导研判写入；低保、特困由花名册导入或管理员修改",
+        en: "The monitoring type follows a supervisor's decision; 低保 and 特困 are changed by roster imports and admins only",
+    },
+    WriteRule {
+        group: FieldGroup::Measure,
+        keys: "p/<measure>/<field>",
+        cadre: CadreMay::Nothing,
+        zh: "帮扶措施由督导在督导台登记",
+        en: "Help measures are recorded by supervisors in the console",
+    },
+    WriteRule {
         group: FieldGroup::CaseStatus,
         keys: "k/status",
         cadre: CadreMay::PutClueOrVerified,
@@ -130,10 +149,10 @@ pub const RULES: [WriteRule; 8] = [
     },
     WriteRule {
         group: FieldGroup::Record,
-        keys: "f/<other facts>, m/…, v/<P>/<other fields>, p/<measure>/<field>",
+        keys: "f/<other facts>, m/…, v/<P>/<other fields>",
         cadre: CadreMay::Write,
-        zh: "帮扶干部可记录走访、成员、帮扶措施及可更正的户信息",
-        en: "A cadre may record visits, members, help measures and the household facts a cadre may correct",
+        zh: "帮扶干部可记录走访、成员及可更正的户信息",
+        en: "A cadre may record visits, members and the household facts a cadre may correct",
     },
 ];
 
@@ -146,10 +165,37 @@ pub fn group(key: &str) -> FieldGroup {
         (Some("v"), Some(_), Some("review"), None) => FieldGroup::ReviewStatus,
         (Some("v"), Some(_), Some("rv"), Some(_)) => FieldGroup::ReviewStep,
         (Some("v"), Some(_), Some("by"), Some(_)) => FieldGroup::Visitor,
+        (Some("f"), Some("monitoring" | "dibao" | "tekun"), None, _) => FieldGroup::Support,
+        (Some("p"), Some(_), Some(_), None) => FieldGroup::Measure,
         (Some("k"), Some("status"), None, _) => FieldGroup::CaseStatus,
         (Some("k"), Some("s"), Some(_), Some(_)) => FieldGroup::CaseStep,
         _ => FieldGroup::Record,
     }
+}
+
+/// Whether a cadre's write of the case's status moves it as a cadre may: a clue only
+/// where there was no case, or a closed or eliminated one (a new round); a verification
+/// only of a clue. The statuses judged are those the cadre's changes were made on, so
+/// a decision the cadre had seen is never undone, and one they had not is a conflict.
+fn cadre_may_move(w: &Write) -> bool {
+    let to = match &w.value {
+        Some(Scalar::Str(s)) => CaseStatus::from_code(s),
+        _ => None,
+    };
+    let from: Vec<Option<CaseStatus>> = w
+        .replaced
+        .iter()
+        .map(|v| match v {
+            Scalar::Str(s) => CaseStatus::from_code(s),
+            _ => None,
+        })
+        .collect();
+    let from = if from.is_empty() { vec![None] } else { from };
+    from.iter().all(|f| match to {
+        Some(CaseStatus::Clue) => matches!(f, None | Some(CaseStatus::Closed | CaseStatus::Eliminated)),
+        Some(CaseStatus::Verified) => *f == Some(CaseStatus::Clue),
+        _ => false,
+    })
 }
 
 /// The rule of `group`.
@@ -172,8 +218,9 @@ pub fn may_write(role: Role, user: &str, key: &str, value: Option<&Scalar>) -> b
             }
             CadreMay::OwnResubmitSteps => value.is_some(),
             CadreMay::OwnEntry => key.rsplit('/').next() == Some(user),
-            CadreMay::PutClueOrVerified => matches!(value, Some(Scalar::Str(s))
-                if s == CaseStatus::Clue.code() || s == CaseStatus::Verified.code()),
+            // Never offered as a conflict pick: a cadre's clue or verification is judged
+            // with the status it was made on (`check_upload`).
+            CadreMay::PutClueOrVerified => false,
             CadreMay::OwnClueSteps => value.is_some(),
         },
     }
@@ -189,6 +236,9 @@ pub struct Write {
     pub value: Option<Scalar>,
     /// It replaces (or deletes) a value someone else wrote before.
     pub overwrites: bool,
+    /// For the case's status (`k/status`), the values the uploader's changes were made
+    /// on (what the key held at the changes' dependencies); empty elsewhere.
+    pub replaced: Vec<Scalar>,
 }
 
 /// An upload that breaks a rule: the first write that does, and the rule.
@@ -214,6 +264,14 @@ pub fn writes_of(doc: &HouseholdDoc, hashes: &[automerge::ChangeHash]) -> Result
         .iter()
         .flat_map(|c| (0..c.operations.len() as u64).map(|i| OpId(c.start_op.get() + i, c.actor_id.clone())))
         .collect();
+    // What the uploader had when making these changes: the dependencies outside them.
+    let uploaded: HashSet<automerge::ChangeHash> = hashes.iter().copied().collect();
+    let base: Vec<automerge::ChangeHash> = hashes
+        .iter()
+        .filter_map(|h| doc.automerge().get_change_by_hash(h))
+        .flat_map(|c| c.deps().to_vec())
+        .filter(|d| !uploaded.contains(d))
+        .collect();
     let mut writes = Vec::new();
     for op in changes.iter().flat_map(|c| &c.operations) {
         let Key::Map(key) = &op.key else { return Err("<list element>".to_owned()) };
@@ -226,7 +284,19 @@ pub fn writes_of(doc: &HouseholdDoc, hashes: &[automerge::ChangeHash]) -> Result
             _ => return Err(key.to_string()),
         };
         let overwrites = op.pred.iter().any(|p| !ours.contains(p));
-        writes.push(Write { key: key.to_string(), value, overwrites });
+        let replaced = if group(key) == FieldGroup::CaseStatus {
+            let before = doc.automerge().get_all_at(automerge::ROOT, key.as_str(), &base).unwrap_or_default();
+            before
+                .into_iter()
+                .filter_map(|(v, _)| match v {
+                    automerge::Value::Scalar(s) => crate::doc::scalar_from_owned(key, &s).ok(),
+                    automerge::Value::Object(_) => None,
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
+        writes.push(Write { key: key.to_string(), value, overwrites, replaced });
     }
     Ok(writes)
 }
@@ -239,14 +309,28 @@ pub fn check_upload(role: Role, user: &str, writes: &[Write], merged: &Household
         return Ok(());
     }
     for w in writes {
+        if group(&w.key) == FieldGroup::CaseStatus && role == Role::Cadre {
+            if cadre_may_move(w) {
+                continue;
+            }
+            return Err(breach(&w.key));
+        }
         if !may_write(role, user, &w.key, w.value.as_ref()) {
             return Err(breach(&w.key));
         }
         if group(&w.key) == FieldGroup::CaseStep {
             // As review steps: new steps of one's own, each a clue or a verification
-            // in every value it holds once merged.
+            // in every value it holds once merged, dated the day its entry id says.
             let entry = w.key.rsplit_once('/').map_or(w.key.as_str(), |(entry, _)| entry);
             let values = |field: &str| merged.all_values(&format!("{entry}/{field}"));
+            let at = entry.rsplit('/').next().and_then(|id| id.split('-').next()).and_then(|t| t.parse::<i64>().ok());
+            let day = at.map(|t| crate::period::Date::in_china(t).to_string());
+            let dated = values("on").is_ok_and(|vs| {
+                !vs.is_empty() && vs.iter().all(|(v, _)| matches!(v, Scalar::Str(s) if Some(s) == day.as_ref()))
+            });
+            if !dated {
+                return Err(breach(&w.key));
+            }
             let by_me = values("by")
                 .is_ok_and(|vs| !vs.is_empty() && vs.iter().all(|(v, _)| matches!(v, Scalar::Str(s) if s == user)));
             let acts_ok = values("act").is_ok_and(|vs| {

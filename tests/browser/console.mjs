@@ -204,7 +204,7 @@ try {
   const file = `${out}/export-${period}.xlsx`;
   await download.saveAs(file);
   const book = XLSX.readFile(file);
-  assert.deepEqual(book.SheetNames, ["户表", "成员", "就业", "指标"]);
+  assert.deepEqual(book.SheetNames, ["户表", "成员", "就业", "指标", "监测帮扶", "帮扶措施"]);
   const households = XLSX.utils.sheet_to_json(book.Sheets["户表"]);
   const all = await api("/api/households");
   assert.equal(households.length, all.length, "one 户表 row per household in scope");

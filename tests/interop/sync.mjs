@@ -354,7 +354,7 @@ class Phone {
 // ---------------------------------------------------------------- the document layout
 
 const SEGMENT = "[A-Za-z0-9_.-]{1,32}";
-const PLACEHOLDER = { "<member>": SEGMENT, "<login>": SEGMENT, "<entry>": SEGMENT, "<period>": "[0-9]{4}-(?:0[1-9]|1[0-2])" };
+const PLACEHOLDER = { "<member>": SEGMENT, "<login>": SEGMENT, "<entry>": SEGMENT, "<measure>": SEGMENT, "<period>": "[0-9]{4}-(?:0[1-9]|1[0-2])" };
 const LAYOUT = DESCRIPTION.document.keys.map((k) => ({
   ...k,
   re: new RegExp(

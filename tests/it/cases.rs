@@ -127,6 +127,44 @@ async fn scenario(server: &TestServer) {
     let queue: CaseQueue = s1.get_json("/api/cases").await;
     assert_eq!((queue.rows[0].status, queue.rows[0].measures), (CaseStatus::Monitored, 1));
 
+    // Having seen the decision, the cadre cannot undo it with a new clue of their own,
+    // nor write the ledger or the monitoring type: each refused, the household as it was.
+    let later = server::auth::now() + 5;
+    type Forgery = Box<dyn Fn(&mut shared::Household)>;
+    let forgeries: [(&str, Forgery); 3] = [
+        (
+            "status",
+            Box::new(move |h| {
+                let clue = CaseStep {
+                    act: Some(CaseAct::Clue),
+                    by: "c1".into(),
+                    name: "李明".into(),
+                    on: Some(shared::Date::in_china(later)),
+                    text: "重新上报".into(),
+                    ..Default::default()
+                };
+                h.case.record(clue, later);
+            }),
+        ),
+        (
+            "measure",
+            Box::new(|h| {
+                h.measures.values_mut().for_each(|m| m.amount = Some(8_000));
+            }),
+        ),
+        ("monitoring", Box::new(|h| h.facts.monitoring = Some(Monitoring::None))),
+    ];
+    for (what, forge) in forgeries {
+        let mut phone = Phone::login(server, "c1", &format!("c1-{what}")).await;
+        phone.want(&["H2"]);
+        phone.sync().await;
+        phone.docs.get_mut("H2").unwrap().edit(&Stamp::new("c1", "李明", later), |h| forge(h)).unwrap();
+        let refusal = phone.sync().await.refused.remove("H2").unwrap_or_else(|| panic!("{what} not refused"));
+        assert_eq!(refusal.code, "not_allowed", "{what}: {refusal:?}");
+    }
+    let queue: CaseQueue = s1.get_json("/api/cases").await;
+    assert_eq!(queue.rows[0].status, CaseStatus::Monitored);
+
     // The exports' 监测帮扶 and 帮扶措施 sheets.
     let cases_csv = s1.get("/api/export/cases.csv").await.text().await.unwrap();
     assert!(
@@ -199,4 +237,91 @@ async fn cases_work_the_same_on_postgres_too() {
     .await;
     let server = TestServer::start_with(store, std::path::Path::new("postgres")).await;
     scenario(&server).await;
+}
+
+/// Six months on: a household monitored since seven months ago, whose income has been
+/// above the line all along, is refused elimination until a measure is recorded, then
+/// eliminated; its monitoring type goes back to 非监测户. (The history is written by
+/// an admin's sync, the only way to date steps in the past.)
+#[tokio::test]
+async fn a_risk_is_eliminated_once_every_condition_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = roster_server(&dir).await;
+    let admin_desk = Phone::login(&server, "admin", "desk").await;
+    let line = json!({"years": [{"year": 2020, "monitoring_line": 9000, "low_income_target": 10000,
+        "expense_share_percent": null}]});
+    assert_eq!(admin_desk.put_json("/api/settings", &line).await.status(), 200);
+
+    let mut admin = Phone::login(&server, "admin", "admin-phone").await;
+    admin.want(&["H1"]);
+    admin.sync().await;
+    let now = server::auth::now();
+    let current = server::api::current_period();
+    let month = |n: i32| current.plus_months(-n);
+    admin
+        .docs
+        .get_mut("H1")
+        .unwrap()
+        .edit(&Stamp::new("admin", "管理员", now), |h| {
+            // Two members, 1,600 a month each month of the last year: 9,600 a head.
+            for n in 1..=12 {
+                let mut v = shared::Visit { mode: Some(shared::VisitMode::InPerson), ..Default::default() };
+                v.date = Some(month(n).last_day());
+                v.visitors.insert("admin".into(), "管理员".into());
+                v.income.wage = Some(1_600);
+                v.guarantees = shared::Guarantees {
+                    food_clothing: Some(true),
+                    schooling: Some(true),
+                    medical: Some(true),
+                    housing: Some(true),
+                    water: Some(true),
+                };
+                for m in ["a", "b"] {
+                    v.employment.insert(
+                        m.into(),
+                        shared::Employment {
+                            status: Some(shared::EmploymentStatus::Employed),
+                            channel: Some(shared::Channel::InCounty),
+                            ..Default::default()
+                        },
+                    );
+                }
+                h.visits.insert(month(n).to_string(), v);
+            }
+            let at = |n: i32| now - i64::from(n) * 31 * 86_400;
+            let step = |act, n: i32| CaseStep {
+                act: Some(act),
+                by: "s1".into(),
+                name: "赵主任".into(),
+                on: Some(shared::Date::in_china(at(n))),
+                text: "历史记录".into(),
+                ..Default::default()
+            };
+            h.case.record(step(CaseAct::Clue, 8), at(8));
+            h.case.record(CaseStep { kind: Some(Monitoring::Edge), ..step(CaseAct::Include, 7) }, at(7));
+            h.facts.monitoring = Some(Monitoring::Edge);
+        })
+        .unwrap();
+    let report = admin.sync().await;
+    assert!(report.refused.is_empty(), "{:?}", report.refused);
+
+    let eliminate = json!({"act": "eliminate", "text": "务工收入稳定，两不愁三保障达标"});
+    let (status, err) = post(&admin_desk, "/api/households/H1/case", eliminate.clone()).await;
+    assert_eq!((status, err["error"].as_str()), (409, Some("cannot_eliminate")), "{err}");
+    assert_eq!(err["zh"], "暂不能消除风险：尚未落实任何帮扶措施", "only the measure is missing: {err}");
+    let queue: CaseQueue = admin_desk.get_json("/api/cases").await;
+    assert!(!queue.rows[0].eligible);
+
+    let started = shared::Date::in_china(now - 6 * 31 * 86_400).to_string();
+    let job = json!({"measure": {"kind": "welfare_post", "start": started, "amount": 800}});
+    assert_eq!(post(&admin_desk, "/api/households/H1/measures", job).await.0, 200);
+    let queue: CaseQueue = admin_desk.get_json("/api/cases").await;
+    assert!(queue.rows[0].eligible, "{queue:?}");
+    let (status, detail) = post(&admin_desk, "/api/households/H1/case", eliminate).await;
+    assert_eq!(status, 200, "{detail}");
+    assert_eq!(detail["household"]["case"]["status"], "eliminated");
+    assert_eq!(detail["household"]["facts"]["monitoring"], "none");
+    // A new clue may follow an eliminated risk.
+    let again = json!({"act": "clue", "text": "家人重病"});
+    assert_eq!(post(&admin_desk, "/api/households/H1/case", again).await.0, 200);
 }

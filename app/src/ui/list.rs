@@ -49,6 +49,10 @@ struct Row {
     /// 八必访: why it must be visited in person this month.
     #[serde(default)]
     must_visit: Vec<shared::must_visit::MustVisit>,
+    /// Its case has passed a deadline (verification or decision), as of the day the
+    /// row was computed.
+    #[serde(default)]
+    overdue: bool,
 }
 
 /// A household's row as kept, in memory and in IndexedDB (`idb::ROWS`): with the heads
@@ -121,6 +125,7 @@ fn row_of(id: &str, doc: &HouseholdDoc, period: Period) -> Row {
         returned: h.visits.get(&period.to_string()).and_then(|v| v.review_status())
             == Some(shared::ReviewStatus::Returned),
         must_visit: s.must_visit,
+        overdue: h.case.overdue(state::today()).is_some(),
     }
 }
 
@@ -132,7 +137,8 @@ fn rows() -> Vec<Row> {
     // A kept row is for a month, this version of the rows, and the settings it was
     // measured against.
     let settings = serde_json::to_string(&crate::session::settings()).unwrap_or_default();
-    let month = format!("{period}#{ROWS_VERSION}#{settings}");
+    // The day too: a case becomes overdue on a day, not at a change.
+    let month = format!("{period}#{ROWS_VERSION}#{}#{settings}", state::today());
     let span = crate::perf::start("hhj:list-rows");
     let (rows, writes, db) = state::with(|d| {
         KEPT.with_borrow_mut(|kept| {
@@ -259,6 +265,7 @@ pub fn List(ui: Ui) -> impl IntoView {
                                     <div class="badges">
                                         {draft.then(|| view! { <span class="badge draft" data-testid="draft-badge">{move || ui.t("草稿", "Draft")}</span> })}
                                         {r.returned.then(|| view! { <span class="badge warn" data-testid="returned-badge">{move || ui.t("已退回", "Returned")}</span> })}
+                                        {r.overdue.then(|| view! { <span class="badge warn" data-testid="overdue-badge">{move || ui.t("监测超期", "Case overdue")}</span> })}
                                         {r.flagged.then(|| view! { <span class="badge warn">{move || ui.t("风险", "Risk")}</span> })}
                                         {(r.conflicts > 0).then(|| view! { <span class="badge conflict">{move || ui.t("冲突", "Conflict")}</span> })}
                                         {if r.visited {

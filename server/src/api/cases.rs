@@ -127,7 +127,19 @@ pub async fn measure(
                 Some(e) => {
                     return Err(AppError::not_found(&format!("{id}/p/{e}")));
                 }
-                None => shared::model::Review::entry_id(at, &session.user.id),
+                None => {
+                    // Unique, like a case step's: a second measure in the same second
+                    // gets a suffix instead of replacing the first.
+                    let base = shared::model::Review::entry_id(at, &session.user.id);
+                    let mut id = base.clone();
+                    for n in 2.. {
+                        if !household.measures.contains_key(&id) {
+                            break;
+                        }
+                        id = format!("{}.{n}", &base[..base.len().min(shared::fields::MAX_ID_LEN - 4)]);
+                    }
+                    id
+                }
             };
             measure.by = session.user.id.clone();
             let before = doc.heads();
@@ -202,25 +214,47 @@ pub async fn import(
     supervisor_or_admin(&session)?;
     let sheet =
         tokio::task::spawn_blocking(move || crate::roster::Sheet::read(&body)).await.map_err(AppError::internal)??;
+    // Every row checked on a reader (an ID number may mean reading the whole area's
+    // documents: no sync waits for that), then written with only the households named
+    // locked, in the order every writer locks them.
+    let user = session.user.clone();
+    let planned = state.store.read_long(move |r| crate::roster::clues::plan(r, &user, &sheet)).await?;
+    let clues = match planned {
+        Ok(clues) => clues,
+        Err(rows) => {
+            return Ok(Err((
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Json(shared::api::ImportErrors { error: "clues_rejected".into(), rows }),
+            )));
+        }
+    };
     let outcome = state
         .store
         .write(move |w| {
-            let clues = match crate::roster::clues::plan(w, &session.user, &sheet)? {
-                Ok(clues) => clues,
-                Err(rows) => return Ok(Err(rows)),
-            };
+            let mut ids: Vec<&str> = clues.iter().map(|c| c.household.as_str()).collect();
+            ids.sort_unstable();
+            w.lock_households(&crate::store::Scope::of(&session.user), &ids)?;
             let at = now();
             let user = session.user.clone();
             let mut households = Vec::with_capacity(clues.len());
-            for clue in clues {
+            for clue in &clues {
                 let mut doc = open(w, &session, &clue.household)?;
+                let household = doc.household().map_err(AppError::internal)?;
+                if let Err(e) = household.case.may(CaseAct::Clue) {
+                    // Changed since the rows were checked: nothing is written.
+                    return Err(refused(
+                        "clues_changed",
+                        format!("户 {} 在核对名单后有了变化：{}；名单未导入，请重新导入", clue.household, e.zh),
+                        format!("Household {} changed after the list was checked: {}; nothing was imported, import it again", clue.household, e.en),
+                    ));
+                }
                 let before = doc.heads();
                 let step = CaseStep {
                     act: Some(CaseAct::Clue),
                     by: user.id.clone(),
                     name: user.name.clone(),
                     on: Some(Date::in_china(at)),
-                    text: clue.text,
+                    text: clue.text.clone(),
                     source: Some(ClueSource::Department),
                     kind: None,
                 };
@@ -229,22 +263,12 @@ pub async fn import(
                 })
                 .map_err(AppError::internal)?;
                 commit(w, &session, &clue.household, &before, &doc)?;
-                households.push(clue.household);
+                households.push(clue.household.clone());
             }
-            w.audit(
-                at,
-                &user.id,
-                "clues_import",
-                &format!("{} households: {}", households.len(), households.join(",")),
-            )?;
-            Ok::<_, AppError>(Ok(households))
+            let detail = format!("{} households: {}", households.len(), households.join(","));
+            w.audit(at, &user.id, "clues_import", &detail)?;
+            Ok::<_, AppError>(households)
         })
         .await?;
-    Ok(match outcome {
-        Ok(households) => Ok(Json(shared::api::ClueImport { imported: households.len(), households })),
-        Err(rows) => Err((
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Json(shared::api::ImportErrors { error: "clues_rejected".into(), rows }),
-        )),
-    })
+    Ok(Ok(Json(shared::api::ClueImport { imported: outcome.len(), households: outcome })))
 }

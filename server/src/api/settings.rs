@@ -31,13 +31,8 @@ pub async fn put(State(state): State<AppState>, session: Session, body: Bytes) -
     state
         .store
         .write(move |w| {
-            let old = w.settings()?;
-            let changed = old.changed_years(&new);
-            if changed.is_empty() {
-                return Ok(());
-            }
             let at = now();
-            w.replace_settings(&new, &changed, &login, at)?;
+            let Some(old) = w.replace_settings(&new, &login, at)? else { return Ok(()) };
             let json = |s: &Settings| serde_json::to_string(s).unwrap_or_default();
             w.audit(at, &login, "settings", &format!("{} -> {}", json(&old), json(&new)))
         })

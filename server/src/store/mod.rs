@@ -277,9 +277,10 @@ pub trait Writer: Reader {
         at: i64,
     ) -> StoreResult<()>;
 
-    /// Replaces the settings of every year with `new`; the summaries of the `changed`
-    /// years are dropped, to be computed again with the new figures.
-    fn replace_settings(&mut self, new: &shared::Settings, changed: &[i32], by: &str, at: i64) -> StoreResult<()>;
+    /// Replaces the settings of every year with `new` (sorted by year) and drops the
+    /// summaries of the years whose figures change, to be computed again; returns the
+    /// settings replaced, or `None` when `new` is what is stored (nothing written).
+    fn replace_settings(&mut self, new: &shared::Settings, by: &str, at: i64) -> StoreResult<Option<shared::Settings>>;
     /// Records who uploaded each of `hashes` into household `id`.
     fn log_changes(&mut self, id: &str, hashes: &[ChangeHash], login: &str, device: &str, at: i64) -> StoreResult<()>;
     /// Locks, for the rest of the transaction and in one order, households `ids`

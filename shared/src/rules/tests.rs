@@ -132,7 +132,7 @@ fn an_admin_may_move_a_household() {
     merged.merge(&mut admin).unwrap();
     let hashes: Vec<_> = merged.automerge().get_changes(&before).iter().map(|c| c.hash()).collect();
     let writes = writes_of(&merged, &hashes).unwrap();
-    assert_eq!(writes, [Write { key: "f/site".into(), value: s("光禄新村"), overwrites: true }]);
+    assert_eq!(writes, [Write { key: "f/site".into(), value: s("光禄新村"), overwrites: true, replaced: Vec::new() }]);
     assert!(check_upload(Role::Admin, "admin", &writes, &merged).is_ok());
     assert!(check_upload(Role::Supervisor, "sup01", &writes, &merged).is_err());
 }

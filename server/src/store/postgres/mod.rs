@@ -429,8 +429,8 @@ impl Writer for PgConn<'_> {
     ) -> StoreResult<()> {
         phones::put_report(self, login, device, report, at)
     }
-    fn replace_settings(&mut self, new: &shared::Settings, changed: &[i32], by: &str, at: i64) -> StoreResult<()> {
-        settings::replace(self, new, changed, by, at)
+    fn replace_settings(&mut self, new: &shared::Settings, by: &str, at: i64) -> StoreResult<Option<shared::Settings>> {
+        settings::replace(self, new, by, at)
     }
     fn log_changes(&mut self, id: &str, hashes: &[ChangeHash], login: &str, device: &str, at: i64) -> StoreResult<()> {
         docs::log_changes(self, id, hashes, login, device, at)

@@ -32,10 +32,16 @@ pub fn read(c: &PgConn<'_>) -> StoreResult<Settings> {
     Ok(Settings { years })
 }
 
-/// Replaces every year's settings and drops the summaries of `changed` years (as the
-/// SQLite engine's `replace`), after every transaction that read the old ones ends.
-pub fn replace(c: &PgConn<'_>, settings: &Settings, changed: &[i32], by: &str, at: i64) -> StoreResult<()> {
+/// Replaces every year's settings and drops the summaries of the years whose figures
+/// change (as the SQLite engine's `replace`), after every transaction that read the old
+/// ones ends: the table is locked before it is read, so two changes queue.
+pub fn replace(c: &PgConn<'_>, settings: &Settings, by: &str, at: i64) -> StoreResult<Option<Settings>> {
     c.execute("LOCK TABLE settings IN EXCLUSIVE MODE", &[])?;
+    let old = read(c)?;
+    if old == *settings {
+        return Ok(None);
+    }
+    let changed = old.changed_years(settings);
     c.execute("DELETE FROM settings", &[])?;
     for y in &settings.years {
         c.execute(
@@ -51,5 +57,5 @@ pub fn replace(c: &PgConn<'_>, settings: &Settings, changed: &[i32], by: &str, a
             &[&format!("{year}-"), &format!("{}-", year + 1)],
         )?;
     }
-    Ok(())
+    Ok(Some(old))
 }

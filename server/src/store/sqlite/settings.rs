@@ -22,10 +22,16 @@ pub fn read(conn: &Conn<'_>) -> StoreResult<Settings> {
     Ok(Settings { years: years.collect::<Result<_, _>>()? })
 }
 
-/// Replaces every year's settings with `settings` and drops the summaries (and so the
-/// kept totals, by their triggers) of `changed` years: they are computed again, with
-/// the new figures, when next read or merged.
-pub fn replace(conn: &Conn<'_>, settings: &Settings, changed: &[i32], by: &str, at: i64) -> StoreResult<()> {
+/// Replaces every year's settings with `settings` (sorted by year) and drops the
+/// summaries (and so the kept totals, by their triggers) of the years whose figures
+/// change: they are computed again, with the new figures, when next read or merged.
+/// The settings replaced, or `None` when nothing changes.
+pub fn replace(conn: &Conn<'_>, settings: &Settings, by: &str, at: i64) -> StoreResult<Option<Settings>> {
+    let old = read(conn)?;
+    if old == *settings {
+        return Ok(None);
+    }
+    let changed = old.changed_years(settings);
     conn.execute("DELETE FROM settings", [])?;
     let mut insert = conn.prepare_cached(
         "INSERT INTO settings (year, monitoring_line, low_income_target, expense_share_percent, updated_by, updated_at)
@@ -38,5 +44,5 @@ pub fn replace(conn: &Conn<'_>, settings: &Settings, changed: &[i32], by: &str, 
     for year in changed {
         drop.execute(params![format!("{year}-"), format!("{}-", year + 1)])?;
     }
-    Ok(())
+    Ok(Some(old))
 }
