@@ -274,6 +274,7 @@ pub fn demo_settings() -> shared::Settings {
         monitoring_line: Some(line),
         low_income_target: Some(10_000),
         expense_share_percent: Some(50),
+        baseline: None,
     };
     shared::Settings { years: vec![year(2024, 8_700), year(2026, 9_000)] }
 }

@@ -32,6 +32,10 @@ pub struct YearSettings {
     /// 刚性支出较大: a household is flagged when its unavoidable expenses of the last 12
     /// months reach this percentage of its yearly net income. `None`: not flagged.
     pub expense_share_percent: Option<i64>,
+    /// 三个不减基期: the month the year's figures are compared with (e.g. the end of the
+    /// year before); `None`: the same month a year earlier.
+    #[serde(default)]
+    pub baseline: Option<Period>,
 }
 
 /// Every year's settings, as the server keeps them and the phone caches them.
@@ -108,6 +112,14 @@ impl Settings {
                         format!("The {en} of {year} must be between 1 and {MAX_LINE} yuan"),
                     );
                 }
+            }
+            if let Some(b) = y.baseline
+                && i32::from(b.year()) >= year
+            {
+                return bad(
+                    format!("{year} 年的三个不减基期 {b} 应早于当年"),
+                    format!("The baseline of {year} ({b}) must be before that year"),
+                );
             }
             if y.expense_share_percent.is_some_and(|v| !(1..=1000).contains(&v)) {
                 return bad(

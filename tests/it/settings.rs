@@ -86,6 +86,19 @@ async fn scenario(server: &TestServer) {
     let i = indicators(&s1).await;
     assert_eq!((i.low_income_labour, i.below_line, i.near_line), (0, 0, 1));
 
+    // 三个不减 against the end of last year: the dashboard's default baseline follows.
+    let december = format!("{}-12", year - 1);
+    let based = json!({"years": [{"year": year, "monitoring_line": 8000, "low_income_target": null,
+        "expense_share_percent": null, "baseline": december}]});
+    assert_eq!(admin.put_json("/api/settings", &based).await.status(), 200);
+    let period = server::api::current_period();
+    let report: IndicatorReport = s1.get_json(&format!("/api/indicators?period={period}")).await;
+    assert_eq!(report.baseline.as_deref(), Some(december.as_str()));
+    let same_year = json!({"years": [{"year": year, "baseline": format!("{year}-01")}]});
+    let resp = admin.put_json("/api/settings", &same_year).await;
+    assert_eq!(resp.status(), 400);
+    assert!(resp.text().await.unwrap().contains("三个不减基期"));
+
     // Refused, each saying why, and nothing changes.
     let before: Value = admin.get_json("/api/settings").await;
     let refused = |body: Value, status: u16, code: &'static str, needle: &'static str| {
@@ -117,7 +130,7 @@ async fn settings_are_read_by_all_changed_by_admins_and_move_the_indicators() {
     let server = roster_server(&dir).await;
     scenario(&server).await;
     let audited = server.peek().count("SELECT COUNT(*) FROM audit_log WHERE action = 'settings'");
-    assert_eq!(audited, 2, "two changes, each audited; refusals are not");
+    assert_eq!(audited, 3, "three changes, each audited; refusals are not");
 }
 
 #[tokio::test]

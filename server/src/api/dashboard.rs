@@ -75,13 +75,17 @@ pub async fn indicators(
 ) -> AppResult<Json<IndicatorReport>> {
     supervisor_or_admin(&session)?;
     let period = q.filter.period()?;
-    // An explicit baseline must be a kept period; the default (a year earlier) is left
-    // out when it is not, rather than refusing the period itself.
+    // An explicit baseline must be a kept period; the default (the year's 三个不减基期
+    // from the settings, else a year earlier) is left out when it is not, rather than
+    // refusing the period itself.
     let baseline = match q.baseline.as_deref() {
         Some(_) => {
             Some(kept_period(period_param(q.baseline.as_deref(), period, "基期", "Baseline")?, "基期", "Baseline")?)
         }
-        None => kept_period(period.plus_months(-12), "基期", "Baseline").ok(),
+        None => {
+            let set = state.store.read(|r| r.settings()).await?.for_period(period).baseline;
+            kept_period(set.unwrap_or(period.plus_months(-12)), "基期", "Baseline").ok()
+        }
     };
     let selection = q.filter.selection(&session);
     let (now_ind, base_ind) = state

@@ -174,6 +174,7 @@ pub const TABLES: &[Table] = &[
             ("expense_share_percent", Int),
             ("updated_by", Text),
             ("updated_at", Int),
+            ("baseline", Text),
         ],
         order_by: "year",
     },

@@ -79,6 +79,12 @@ pub fn SettingsTab(ui: Ui) -> impl IntoView {
                         <td>{number(years, i, format!("settings-line-{i}"), |y| y.monitoring_line, |y, n| y.monitoring_line = n)}</td>
                         <td>{number(years, i, format!("settings-target-{i}"), |y| y.low_income_target, |y, n| y.low_income_target = n)}</td>
                         <td>{number(years, i, format!("settings-share-{i}"), |y| y.expense_share_percent, |y, n| y.expense_share_percent = n)}</td>
+                        <td><input type="month" data-testid=format!("settings-baseline-{i}")
+                            prop:value=move || years.with(|v| v.get(i).and_then(|y| y.baseline).map(|b| b.to_string()).unwrap_or_default())
+                            on:input=move |ev| {
+                                let b = event_target_value(&ev).parse().ok();
+                                years.update(|v| if let Some(y) = v.get_mut(i) { y.baseline = b })
+                            } /></td>
                         <td><button type="button" data-testid=format!("settings-remove-{i}")
                             on:click=move |_| years.update(|v| { if i < v.len() { v.remove(i); } })>
                             {move || ui.t("删除", "Remove")}</button></td>
@@ -98,6 +104,7 @@ pub fn SettingsTab(ui: Ui) -> impl IntoView {
                     <th>{move || ui.t("监测线（元/人·年）", "Monitoring line (yuan a head a year)")}</th>
                     <th>{move || ui.t("低收入目标线（元）", "Low-income target (yuan)")}</th>
                     <th>{move || ui.t("刚性支出占比（%）", "Expense share (%)")}</th>
+                    <th>{move || ui.t("三个不减基期（不填为上年同月）", "三个不减 baseline (empty: a year earlier)")}</th>
                     <th></th>
                 </tr></thead>
                 <tbody>{rows}</tbody>

@@ -229,9 +229,10 @@ const MIGRATIONS: &[&str] = &[
         low_income_target     BIGINT,
         expense_share_percent BIGINT,
         updated_by            TEXT NOT NULL,
-        updated_at            BIGINT NOT NULL
+        updated_at            BIGINT NOT NULL,
+        baseline              TEXT
     );
-    INSERT INTO settings VALUES (2020, NULL, 10000, NULL, 'migration', 0);
+    INSERT INTO settings VALUES (2020, NULL, 10000, NULL, 'migration', 0, NULL);
     TRUNCATE area_totals, summaries;
     "#,
     // 7: the SQLite file's migration 12: each household's case status, 八必访.

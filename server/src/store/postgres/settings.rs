@@ -15,7 +15,8 @@ pub fn read(c: &PgConn<'_>) -> StoreResult<Settings> {
     let lock = if c.writable { " FOR SHARE" } else { "" };
     let rows = c.query(
         &format!(
-            "SELECT year, monitoring_line, low_income_target, expense_share_percent FROM settings ORDER BY year{lock}"
+            "SELECT year, monitoring_line, low_income_target, expense_share_percent, baseline FROM settings \
+             ORDER BY year{lock}"
         ),
         &[],
     )?;
@@ -27,6 +28,7 @@ pub fn read(c: &PgConn<'_>) -> StoreResult<Settings> {
             monitoring_line: r.get(1),
             low_income_target: r.get(2),
             expense_share_percent: r.get(3),
+            baseline: r.get::<_, Option<String>>(4).and_then(|b| b.parse().ok()),
         })
         .collect();
     Ok(Settings { years })
@@ -46,9 +48,17 @@ pub fn replace(c: &PgConn<'_>, settings: &Settings, by: &str, at: i64) -> StoreR
     for y in &settings.years {
         c.execute(
             "INSERT INTO settings (year, monitoring_line, low_income_target, expense_share_percent, updated_by,
-                                   updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6)",
-            &[&i64::from(y.year), &y.monitoring_line, &y.low_income_target, &y.expense_share_percent, &by, &at],
+                                   updated_at, baseline)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            &[
+                &i64::from(y.year),
+                &y.monitoring_line,
+                &y.low_income_target,
+                &y.expense_share_percent,
+                &by,
+                &at,
+                &y.baseline.map(|b| b.to_string()),
+            ],
         )?;
     }
     for year in changed {

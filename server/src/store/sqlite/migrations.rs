@@ -259,9 +259,10 @@ const MIGRATIONS: &[&str] = &[
         low_income_target     INTEGER,
         expense_share_percent INTEGER,
         updated_by            TEXT NOT NULL,
-        updated_at            INTEGER NOT NULL
+        updated_at            INTEGER NOT NULL,
+        baseline              TEXT
     ) STRICT;
-    INSERT INTO settings VALUES (2020, NULL, 10000, NULL, 'migration', 0);
+    INSERT INTO settings VALUES (2020, NULL, 10000, NULL, 'migration', 0, NULL);
     DELETE FROM area_totals;
     DELETE FROM summaries;
     "#,

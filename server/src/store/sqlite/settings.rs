@@ -9,7 +9,7 @@ use crate::store::StoreResult;
 /// Every year's settings, by year.
 pub fn read(conn: &Conn<'_>) -> StoreResult<Settings> {
     let mut stmt = conn.prepare_cached(
-        "SELECT year, monitoring_line, low_income_target, expense_share_percent FROM settings ORDER BY year",
+        "SELECT year, monitoring_line, low_income_target, expense_share_percent, baseline FROM settings ORDER BY year",
     )?;
     let years = stmt.query_map([], |r| {
         Ok(YearSettings {
@@ -17,6 +17,8 @@ pub fn read(conn: &Conn<'_>) -> StoreResult<Settings> {
             monitoring_line: r.get(1)?,
             low_income_target: r.get(2)?,
             expense_share_percent: r.get(3)?,
+            // Checked before it was stored.
+            baseline: r.get::<_, Option<String>>(4)?.and_then(|b| b.parse().ok()),
         })
     })?;
     Ok(Settings { years: years.collect::<Result<_, _>>()? })
@@ -34,11 +36,21 @@ pub fn replace(conn: &Conn<'_>, settings: &Settings, by: &str, at: i64) -> Store
     let changed = old.changed_years(settings);
     conn.execute("DELETE FROM settings", [])?;
     let mut insert = conn.prepare_cached(
-        "INSERT INTO settings (year, monitoring_line, low_income_target, expense_share_percent, updated_by, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        "INSERT INTO settings (year, monitoring_line, low_income_target, expense_share_percent, updated_by, updated_at,
+                               baseline)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
     )?;
     for y in &settings.years {
-        insert.execute(params![y.year, y.monitoring_line, y.low_income_target, y.expense_share_percent, by, at])?;
+        let baseline = y.baseline.map(|b| b.to_string());
+        insert.execute(params![
+            y.year,
+            y.monitoring_line,
+            y.low_income_target,
+            y.expense_share_percent,
+            by,
+            at,
+            baseline
+        ])?;
     }
     let mut drop = conn.prepare_cached("DELETE FROM summaries WHERE period >= ?1 AND period < ?2")?;
     for year in changed {
