@@ -32,6 +32,10 @@ impl AppError {
     pub fn new(status: StatusCode, code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Self {
         Self { status, code, zh: zh.into(), en: en.into(), retry_after: None }
     }
+    /// 409 with a code: the request cannot follow what is stored.
+    pub fn conflict(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, code, zh, en)
+    }
     /// 400 with a code.
     pub fn bad_request(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, zh, en)

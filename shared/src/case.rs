@@ -223,14 +223,7 @@ impl Case {
     /// Adds a step by `by` (`name`) at `at` (Unix seconds) and sets the status it
     /// leads to; returns the entry id. The caller checks [`Case::may`] first.
     pub fn record(&mut self, step: CaseStep, at: i64) -> String {
-        let base = crate::model::Review::entry_id(at, &step.by);
-        let mut id = base.clone();
-        for n in 2.. {
-            if !self.steps.contains_key(&id) {
-                break;
-            }
-            id = format!("{}.{n}", &base[..base.len().min(crate::fields::MAX_ID_LEN - 4)]);
-        }
+        let id = crate::model::Review::new_entry_id(at, &step.by, |id| self.steps.contains_key(id));
         self.status = step.act.map(|a| match a {
             CaseAct::Clue => CaseStatus::Clue,
             CaseAct::Verify => CaseStatus::Verified,

@@ -214,14 +214,7 @@ impl Visit {
 
     /// Appends one review step by `by` (`name`) at `at`; returns its entry id.
     pub fn add_review(&mut self, action: ReviewAction, by: &str, name: &str, at: i64, comment: &str) -> String {
-        let base = Review::entry_id(at, by);
-        let mut id = base.clone();
-        for n in 2.. {
-            if !self.reviews.contains_key(&id) {
-                break;
-            }
-            id = format!("{}.{n}", &base[..base.len().min(crate::fields::MAX_ID_LEN - 4)]);
-        }
+        let id = Review::new_entry_id(at, by, |id| self.reviews.contains_key(id));
         let review =
             Review { action: Some(action), by: by.to_owned(), name: name.to_owned(), at, comment: comment.to_owned() };
         self.reviews.insert(id.clone(), review);
@@ -263,6 +256,21 @@ impl Review {
     pub fn entry_id(at: i64, user: &str) -> String {
         let mut id = format!("{at}-{user}");
         id.truncate(crate::fields::MAX_ID_LEN);
+        id
+    }
+
+    /// [`Review::entry_id`], with a suffix (`.2`, `.3` …) while `taken` says the id is
+    /// used: the key of a new keyed entry (a review step, a case step, a help measure)
+    /// that never replaces another made in the same second.
+    pub fn new_entry_id(at: i64, user: &str, taken: impl Fn(&str) -> bool) -> String {
+        let base = Self::entry_id(at, user);
+        let mut id = base.clone();
+        for n in 2.. {
+            if !taken(&id) {
+                break;
+            }
+            id = format!("{}.{n}", &base[..base.len().min(crate::fields::MAX_ID_LEN - 4)]);
+        }
         id
     }
 }

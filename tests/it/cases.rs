@@ -6,13 +6,12 @@
 //! measures are refused with a reason and change nothing.
 
 use huhujian_tests::pg::PgDb;
-use huhujian_tests::{Phone, ROSTER, TestServer, seed_store};
+use huhujian_tests::{Phone, TestServer};
 use serde_json::{Value, json};
-use server::auth::Role;
 use shared::api::CaseQueue;
 use shared::{CaseAct, CaseStatus, CaseStep, ClueSource, MeasureKind, Monitoring, Stamp};
 
-use crate::roster_server;
+use crate::{roster_server, roster_server_on_postgres};
 
 async fn post(phone: &Phone, path: &str, body: Value) -> (u16, Value) {
     let resp = phone.post_json(path, &body).await;
@@ -223,19 +222,7 @@ async fn a_clue_from_the_phone_is_decided_in_the_console_and_helped() {
 #[tokio::test]
 async fn cases_work_the_same_on_postgres_too() {
     let pg = PgDb::create().await;
-    let store = server::store::Store::open(&pg.url).await.unwrap();
-    seed_store(
-        &store,
-        &[
-            ("admin", "管理员", Role::Admin, None),
-            ("s1", "赵主任", Role::Supervisor, Some("site:阳光社区")),
-            ("c1", "李明", Role::Cadre, None),
-            ("c2", "张华", Role::Cadre, None),
-        ],
-        ROSTER,
-    )
-    .await;
-    let server = TestServer::start_with(store, std::path::Path::new("postgres")).await;
+    let server = roster_server_on_postgres(&pg).await;
     scenario(&server).await;
 }
 

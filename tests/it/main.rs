@@ -38,20 +38,27 @@ use server::auth::Role;
 /// of 阳光社区 (s1) and an admin.
 pub fn roster_db(dir: &tempfile::TempDir) -> std::path::PathBuf {
     let path = dir.path().join("huhujian.sqlite3");
-    seed(
-        &path,
-        &[
-            ("admin", "管理员", Role::Admin, None),
-            ("s1", "赵主任", Role::Supervisor, Some("site:阳光社区")),
-            ("c1", "李明", Role::Cadre, None),
-            ("c2", "张华", Role::Cadre, None),
-        ],
-        ROSTER,
-    );
+    seed(&path, ROSTER_USERS, ROSTER);
     path
 }
 
 /// A server over [`roster_db`].
 pub async fn roster_server(dir: &tempfile::TempDir) -> TestServer {
     TestServer::start(&roster_db(dir)).await
+}
+
+/// The accounts of [`roster_db`].
+const ROSTER_USERS: &[(&str, &str, Role, Option<&str>)] = &[
+    ("admin", "管理员", Role::Admin, None),
+    ("s1", "赵主任", Role::Supervisor, Some("site:阳光社区")),
+    ("c1", "李明", Role::Cadre, None),
+    ("c2", "张华", Role::Cadre, None),
+];
+
+/// [`roster_server`] on a PostgreSQL database of its own (`pg`, kept by the caller so
+/// that it is dropped after the test).
+pub async fn roster_server_on_postgres(pg: &huhujian_tests::pg::PgDb) -> TestServer {
+    let store = server::store::Store::open(&pg.url).await.expect("open PostgreSQL");
+    huhujian_tests::seed_store(&store, ROSTER_USERS, ROSTER).await;
+    TestServer::start_with(store, std::path::Path::new("postgres")).await
 }

@@ -5,11 +5,10 @@
 //! a bad report is refused.
 
 use huhujian_tests::pg::PgDb;
-use huhujian_tests::{Phone, ROSTER, TestServer, seed_store};
+use huhujian_tests::{Phone, TestServer};
 use serde_json::{Value, json};
-use server::auth::Role;
 
-use crate::roster_server;
+use crate::{roster_server, roster_server_on_postgres};
 
 async fn report(phone: &Phone, body: Value) -> u16 {
     phone.post_json("/api/phone", &body).await.status().as_u16()
@@ -71,18 +70,6 @@ async fn phones_report_and_supervisors_see_those_needing_attention_first() {
 #[tokio::test]
 async fn phone_health_reads_the_same_on_postgres_too() {
     let pg = PgDb::create().await;
-    let store = server::store::Store::open(&pg.url).await.unwrap();
-    seed_store(
-        &store,
-        &[
-            ("admin", "管理员", Role::Admin, None),
-            ("s1", "赵主任", Role::Supervisor, Some("site:阳光社区")),
-            ("c1", "李明", Role::Cadre, None),
-            ("c2", "张华", Role::Cadre, None),
-        ],
-        ROSTER,
-    )
-    .await;
-    let server = TestServer::start_with(store, std::path::Path::new("postgres")).await;
+    let server = roster_server_on_postgres(&pg).await;
     scenario(&server).await;
 }

@@ -4,13 +4,12 @@
 //! changed years are computed again).
 
 use huhujian_tests::pg::PgDb;
-use huhujian_tests::{Phone, ROSTER, TestServer, seed_store};
+use huhujian_tests::{Phone, TestServer};
 use serde_json::{Value, json};
 use server::api::dashboard::IndicatorReport;
-use server::auth::Role;
 use shared::{Employment, EmploymentStatus, Settings, Stamp, Visit, VisitMode};
 
-use crate::roster_server;
+use crate::{roster_server, roster_server_on_postgres};
 
 /// H2's one member earns 700 a month in each of the 12 months before the current
 /// one: 8,400 a year, 8,400 per capita.
@@ -136,18 +135,6 @@ async fn settings_are_read_by_all_changed_by_admins_and_move_the_indicators() {
 #[tokio::test]
 async fn settings_work_the_same_on_postgres_too() {
     let pg = PgDb::create().await;
-    let store = server::store::Store::open(&pg.url).await.unwrap();
-    seed_store(
-        &store,
-        &[
-            ("admin", "管理员", Role::Admin, None),
-            ("s1", "赵主任", Role::Supervisor, Some("site:阳光社区")),
-            ("c1", "李明", Role::Cadre, None),
-            ("c2", "张华", Role::Cadre, None),
-        ],
-        ROSTER,
-    )
-    .await;
-    let server = TestServer::start_with(store, std::path::Path::new("postgres")).await;
+    let server = roster_server_on_postgres(&pg).await;
     scenario(&server).await;
 }

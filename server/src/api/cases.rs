@@ -20,10 +20,6 @@ use crate::auth::{Session, now};
 use crate::error::{AppError, AppResult};
 use crate::store::{Listing, StoreError};
 
-fn refused(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> AppError {
-    AppError::new(StatusCode::CONFLICT, code, zh, en)
-}
-
 /// `POST /api/households/{id}/case`: one step, checked against where the case stands;
 /// an inclusion sets the household's monitoring type (`f/monitoring`) to the one
 /// chosen, an elimination sets it back to 非监测户. Answers the household.
@@ -51,7 +47,7 @@ pub async fn step(
         .write(move |w| {
             let mut doc = open(w, &session, &id)?;
             let household = doc.household().map_err(AppError::internal)?;
-            household.case.may(req.act).map_err(|e| refused("case_step_not_allowed", e.zh, e.en))?;
+            household.case.may(req.act).map_err(|e| AppError::conflict("case_step_not_allowed", e.zh, e.en))?;
             let at = now();
             let today = Date::in_china(at);
             if req.act == CaseAct::Eliminate {
@@ -60,7 +56,7 @@ pub async fn step(
                 if !blockers.is_empty() {
                     let zh = blockers.iter().map(|b| b.zh.as_str()).collect::<Vec<_>>().join("；");
                     let en = blockers.iter().map(|b| b.en.as_str()).collect::<Vec<_>>().join("; ");
-                    return Err(refused(
+                    return Err(AppError::conflict(
                         "cannot_eliminate",
                         format!("暂不能消除风险：{zh}"),
                         format!("The risk cannot be eliminated yet: {en}"),
@@ -128,17 +124,7 @@ pub async fn measure(
                     return Err(AppError::not_found(&format!("{id}/p/{e}")));
                 }
                 None => {
-                    // Unique, like a case step's: a second measure in the same second
-                    // gets a suffix instead of replacing the first.
-                    let base = shared::model::Review::entry_id(at, &session.user.id);
-                    let mut id = base.clone();
-                    for n in 2.. {
-                        if !household.measures.contains_key(&id) {
-                            break;
-                        }
-                        id = format!("{}.{n}", &base[..base.len().min(shared::fields::MAX_ID_LEN - 4)]);
-                    }
-                    id
+                    shared::model::Review::new_entry_id(at, &session.user.id, |id| household.measures.contains_key(id))
                 }
             };
             measure.by = session.user.id.clone();
@@ -242,7 +228,7 @@ pub async fn import(
                 let household = doc.household().map_err(AppError::internal)?;
                 if let Err(e) = household.case.may(CaseAct::Clue) {
                     // Changed since the rows were checked: nothing is written.
-                    return Err(refused(
+                    return Err(AppError::conflict(
                         "clues_changed",
                         format!("户 {} 在核对名单后有了变化：{}；名单未导入，请重新导入", clue.household, e.zh),
                         format!("Household {} changed after the list was checked: {}; nothing was imported, import it again", clue.household, e.en),

@@ -5,7 +5,6 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use shared::{Household, HouseholdDoc, Lang, Scalar, Stamp};
 
 use super::households::{HouseholdDetail, detail};
@@ -93,8 +92,7 @@ pub async fn resolve(
             let mut doc = open(w, &session, &id)?;
             let conflicts = doc.conflicts().map_err(AppError::internal)?;
             let Some(c) = conflicts.iter().find(|c| c.key == req.key) else {
-                return Err(AppError::new(
-                    StatusCode::CONFLICT,
+                return Err(AppError::conflict(
                     "no_conflict",
                     format!("字段 {} 已没有冲突（可能已被他人处理）", req.key),
                     format!("Field {} is no longer in conflict (someone may have resolved it)", req.key),
@@ -121,8 +119,7 @@ fn chosen(c: &shared::Conflict, picked: &Scalar, full: bool) -> AppResult<Scalar
     let mut matches = c.values.iter().filter(|v| !full && masked_value(&c.key, &v.value) == *picked);
     match (matches.next(), matches.next()) {
         (Some(one), None) => Ok(one.value.clone()),
-        (Some(_), Some(_)) => Err(AppError::new(
-            StatusCode::CONFLICT,
+        (Some(_), Some(_)) => Err(AppError::conflict(
             "ambiguous_masked_value",
             "这几个身份证号遮盖后相同，无法区分；请由管理员处理",
             "These ID numbers look the same masked; an admin must settle this conflict",

@@ -6,7 +6,6 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
 use shared::{Coded, ReviewAction, ReviewStatus, Stamp};
 
 use super::households::{HouseholdDetail, detail};
@@ -16,10 +15,6 @@ use crate::auth::{Session, now};
 use crate::error::{AppError, AppResult};
 use crate::store::Listing;
 pub use shared::api::{ReviewQueue, ReviewRequest};
-
-fn conflict(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> AppError {
-    AppError::new(StatusCode::CONFLICT, code, zh, en)
-}
 
 /// `POST /api/households/{id}/review`: a supervisor approves a visit, or returns it to
 /// the cadre with a comment. Answers the household as [`HouseholdDetail`].
@@ -59,7 +54,7 @@ pub async fn act(
             let household = doc.household().map_err(AppError::internal)?;
             let status = household.visits.get(&key).and_then(|v| v.review_status());
             let Some(status) = status else {
-                return Err(conflict(
+                return Err(AppError::conflict(
                     "no_visit",
                     format!("户 {id} 在 {key} 没有走访记录，无可审核"),
                     format!("Household {id} has no visit recorded for {key}"),
@@ -68,14 +63,18 @@ pub async fn act(
             let open_conflicts = doc.conflicts().map_err(AppError::internal)?;
             if action == ReviewAction::Approve && open_conflicts.iter().any(|c| c.key.starts_with(&format!("v/{key}/")))
             {
-                return Err(conflict(
+                return Err(AppError::conflict(
                     "has_conflicts",
                     "该走访记录还有冲突未处理，请先处理冲突再审核通过",
                     "This visit has unresolved conflicts; resolve them before approving",
                 ));
             }
             if action == ReviewAction::Approve && status == ReviewStatus::Approved {
-                return Err(conflict("already_approved", "该走访记录已审核通过", "This visit is already approved"));
+                return Err(AppError::conflict(
+                    "already_approved",
+                    "该走访记录已审核通过",
+                    "This visit is already approved",
+                ));
             }
             let before = doc.heads();
             let at = now();
