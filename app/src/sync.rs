@@ -41,6 +41,17 @@ pub async fn run(ui: Ui) {
     {
         ui.touch();
     }
+    // The account as the server has it now (a name or phone number an admin changed,
+    // which 明白卡 prints), kept with the session.
+    if let Ok(user) = api::get_json::<session::User>(&session.token, "/api/me").await
+        && user.id == session.user.id
+        && user != session.user
+        && ui.session.get_untracked().is_some_and(|s| s.token == session.token)
+    {
+        let renewed = session::Session { user, ..session.clone() };
+        session::save(&renewed);
+        ui.session.set(Some(renewed));
+    }
     let result = session_rounds(&ui, &session).await;
     // Logged out meanwhile: this session's end (its error, a refused token) belongs to
     // a login that is gone; the bar and the session now are another's.

@@ -100,9 +100,29 @@ fn check_login_id(id: &str) -> DeniedResult<()> {
     }
 }
 
+/// Longest phone number.
+const MAX_PHONE_CHARS: usize = 20;
+
+/// 联系电话 as typed, trimmed: digits, spaces, `-`, `+` and brackets; `""` for none.
+pub fn check_phone(phone: &str) -> DeniedResult<String> {
+    let phone = phone.trim();
+    let allowed = |c: char| c.is_ascii_digit() || " -+()（）".contains(c);
+    if phone.chars().count() > MAX_PHONE_CHARS || !phone.chars().all(allowed) {
+        return Err(Denied::invalid(
+            "bad_phone",
+            format!("联系电话“{phone}”无效：只能有数字、空格、-、+ 和括号，最多 {MAX_PHONE_CHARS} 个字符"),
+            format!(
+                "The phone number \"{phone}\" is not valid: digits, spaces, -, + and brackets only, at most {MAX_PHONE_CHARS} characters"
+            ),
+        ));
+    }
+    Ok(phone.to_owned())
+}
+
 /// Checks a new account and hashes its password: what [`create_user`] writes.
 pub fn new_account(user: &User, password: &str) -> DeniedResult<String> {
     check_login_id(&user.id)?;
+    check_phone(&user.phone)?;
     check_password_rules(password)?;
     if user.role == Role::Supervisor && user.area.is_none() {
         return Err(Denied::invalid("area_required", "督导账号须指定区域", "A supervisor needs an area"));
@@ -337,7 +357,7 @@ mod tests {
     async fn failures_are_counted_and_forgotten_alike_for_accounts_and_made_up_logins() {
         let dir = tempfile::tempdir().unwrap();
         let store = Store::open_sqlite(&dir.path().join("t.sqlite3")).unwrap();
-        let user = User { id: "c1".into(), name: "李明".into(), role: Role::Cadre, area: None };
+        let user = User { id: "c1".into(), name: "李明".into(), role: Role::Cadre, area: None, phone: String::new() };
         store
             .write(move |w| create_user(w, &user, "$argon2id$v=19$m=8,t=1,p=1$c2FsdHNhbHQ$aGFzaGhhc2g"))
             .await

@@ -111,6 +111,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/settings", get(settings::get).put(settings::put))
         .route("/api/coverage", get(dashboard::coverage))
         .route("/api/indicators", get(dashboard::indicators))
+        .route("/api/indicators/sites", get(dashboard::indicators_by_site))
         .route("/api/flagged", get(flagged::list))
         .route("/api/conflicts", get(conflicts::list))
         .route("/api/export.csv", get(export::export_csv))

@@ -83,6 +83,9 @@ enum Command {
         /// Supervisor area: county:NAME, township:NAME or site:NAME.
         #[arg(long)]
         area: Option<String>,
+        /// Phone number (联系电话), printed on 明白卡 for a cadre.
+        #[arg(long, default_value = "")]
+        phone: String,
     },
     /// Rewrite a household's history as one change keeping its current values: the way
     /// out when it reached the size cap. The old document is kept; phones replace their
@@ -220,7 +223,7 @@ async fn main() -> anyhow::Result<()> {
             db.close().await.map_err(|e| anyhow::anyhow!("{e}"))?;
             tracing::info!("stopped cleanly");
         }
-        Command::CreateUser { login, name, role, area } => {
+        Command::CreateUser { login, name, role, area, phone } => {
             let role = match role.as_str() {
                 "admin" => Role::Admin,
                 "supervisor" => Role::Supervisor,
@@ -236,7 +239,8 @@ async fn main() -> anyhow::Result<()> {
             };
             let password = password_from_env_or_stdin()?;
             let db = open().await?;
-            let user = User { id: login.clone(), name, role, area };
+            let phone = server::auth::check_phone(&phone).map_err(fail)?;
+            let user = User { id: login.clone(), name, role, area, phone };
             let hash = server::auth::new_account(&user, &password).map_err(fail)?;
             db.write(move |w| server::auth::create_user(w, &user, &hash)).await.map_err(fail)?;
             println!("created {login}");

@@ -174,13 +174,22 @@ impl Case {
 
     /// The day the case's current round began: its first clue after the latest close
     /// or elimination (a second clue while a case is open does not restart the clock).
+    /// A case a person kept open over a concurrent close (a conflict on its status
+    /// settled so) still runs from the clue that close answered.
     pub fn clue_on(&self) -> Option<Date> {
         let thread = self.thread();
-        let round = thread
-            .iter()
-            .rposition(|(_, s)| matches!(s.act, Some(CaseAct::Close | CaseAct::Eliminate)))
-            .map_or(0, |i| i + 1);
-        thread[round..].iter().find(|(_, s)| s.act == Some(CaseAct::Clue)).and_then(|(_, s)| s.on)
+        let ends: Vec<usize> = (0..thread.len())
+            .filter(|&i| matches!(thread[i].1.act, Some(CaseAct::Close | CaseAct::Eliminate)))
+            .collect();
+        let first_clue = |steps: &[(&String, &CaseStep)]| {
+            steps.iter().find(|(_, s)| s.act == Some(CaseAct::Clue)).and_then(|(_, s)| s.on)
+        };
+        let start = ends.last().map_or(0, |i| i + 1);
+        first_clue(&thread[start..]).or_else(|| {
+            let &close = ends.last()?;
+            let from = ends.iter().rev().nth(1).map_or(0, |i| i + 1);
+            self.is_open().then(|| first_clue(&thread[from..close])).flatten()
+        })
     }
 
     /// Whether a case is open: a clue not yet decided, or a household monitored.

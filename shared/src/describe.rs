@@ -68,6 +68,7 @@ fn endpoints(g: &mut SchemaGenerator) -> Vec<Endpoint> {
         e("PUT", "/api/settings", Some(one::<crate::Settings>(g)), Some(one::<crate::Settings>(g)), "admin"),
         e("GET", "/api/coverage", None, Some(list::<api::CoverageRow>(g)), ""),
         e("GET", "/api/indicators", None, Some(one::<api::IndicatorReport>(g)), ""),
+        e("GET", "/api/indicators/sites", None, Some(list::<api::SiteIndicators>(g)), ""),
         e("GET", "/api/flagged", None, Some(list::<HouseholdRow>(g)), ""),
         e("GET", "/api/conflicts", None, Some(list::<api::ConflictItem>(g)), ""),
         e("GET", "/api/trend", None, Some(list::<api::TrendPoint>(g)), ""),

@@ -319,7 +319,7 @@ fn elimination_is_refused_at_five_months_and_accepted_at_six() {
 /// A clue raised on 2026-12-01 is to be verified within 7 days: on 12-08 it is not
 /// overdue (7 days), on 12-09 it is (8 days). Verified on 12-05, it is to be decided
 /// within 15 days of the clue: overdue on 12-17 (16 days), not on 12-16. Decided, it is
-/// never overdue.
+/// never overdue, unless a person settles a clash on its status as still open.
 #[test]
 fn a_case_is_overdue_on_the_eighth_day_after_its_clue() {
     let mut case = Case::default();
@@ -337,6 +337,12 @@ fn a_case_is_overdue_on_the_eighth_day_after_its_clue() {
     assert!(case.may(CaseAct::Clue).is_ok(), "a new clue after a closed case");
     let err = case.may(CaseAct::Include).unwrap_err();
     assert!(err.zh.contains("已排除") && err.en.contains("Closed"), "{err:?}");
+    // Had the close met a verification made at once elsewhere, and the conflict on the
+    // status been settled as 待研判, the case would still run from the clue of 12-01:
+    // undecided on 12-18, past its 15 days.
+    case.status = Some(CaseStatus::Verified);
+    assert_eq!(case.clue_on(), Some(day("2026-12-01")));
+    assert_eq!(case.overdue(day("2026-12-18")), Some(shared::case::Overdue::Decide));
 }
 
 /// 八必访, each reason from its own fact.

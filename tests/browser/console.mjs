@@ -172,7 +172,7 @@ try {
   await sup.page.click("[data-testid=approve]");
   await sup.page.waitForSelector("[data-testid=review-status][data-status=approved]");
   const history = await api(`/api/households/${id}/history`);
-  const steps = history.flatMap((h) => h.fields.filter(([k]) => k.endsWith("/act")).map(([, v]) => `${v}:${h.uploaded_by}`));
+  const steps = history.flatMap((h) => h.fields.filter(([k]) => k.includes("/rv/") && k.endsWith("/act")).map(([, v]) => `${v}:${h.uploaded_by}`));
   assert.deepEqual(steps, ["return:sup01", "resubmit:cadre01", "approve:sup01"]);
   step(`back in the queue with the corrected wage, approved; history: ${steps.join(" → ")}`);
 
@@ -193,7 +193,7 @@ try {
   const approved = (await api(`/api/reviews?period=${period}&status=approved`)).rows.map((r) => r.id);
   for (const done of two) {
     assert.ok(approved.includes(done), `${done} approved`);
-    const acts = (await api(`/api/households/${done}/history`)).flatMap((h) => h.fields.filter(([k]) => k.endsWith("/act")).map(([, v]) => v));
+    const acts = (await api(`/api/households/${done}/history`)).flatMap((h) => h.fields.filter(([k]) => k.includes("/rv/") && k.endsWith("/act")).map(([, v]) => v));
     assert.equal(acts.filter((a) => a === "approve").length, 1, `${done}: its own review step`);
   }
   step(`two visits approved at once (${two.join(", ")}), each with its own review step`);

@@ -4,11 +4,12 @@
 //! why the risk cannot be eliminated yet, adds a public-welfare post to the ledger; the
 //! cadre's phone receives the decision and the measure at its next sync. Bad steps and
 //! measures are refused with a reason and change nothing.
+//! The counts by site (`/api/indicators/sites`) add up to the whole.
 
 use huhujian_tests::pg::PgDb;
 use huhujian_tests::{Phone, TestServer};
 use serde_json::{Value, json};
-use shared::api::CaseQueue;
+use shared::api::{CaseQueue, IndicatorReport, SiteIndicators};
 use shared::{CaseAct, CaseStatus, CaseStep, ClueSource, MeasureKind, Monitoring, Stamp};
 
 use crate::{roster_server, roster_server_on_postgres};
@@ -206,6 +207,69 @@ async fn scenario(server: &TestServer) {
     let h1 = queue.rows.iter().find(|r| r.household.id == "H1").unwrap();
     assert_eq!((h1.status, h1.latest.as_str()), (CaseStatus::Clue, "县医保局：大病医疗支出超3万元"));
 
+    // The counts by site: the admin sees both sites, the site's supervisor hers; the
+    // sites add up to the whole; a cadre filter (counted household by household) agrees.
+    let admin = Phone::login(server, "admin", "desk").await;
+    let sites: Vec<SiteIndicators> = admin.get_json("/api/indicators/sites").await;
+    let names: Vec<&str> = sites.iter().map(|s| s.site.as_str()).collect();
+    assert_eq!(names, ["光禄新村", "阳光社区"]);
+    let sunny = &sites[1].indicators;
+    assert_eq!(sunny.households, 3);
+    assert_eq!(sunny.monitored.get(&Monitoring::Edge), Some(&1), "H2");
+    assert_eq!(sunny.monitored_with_measure, 1, "H2's post, ended today, was in force this period");
+    assert_eq!(sunny.cases.get(&CaseStatus::Clue), Some(&2), "H1 and H3 from the department's list");
+    assert_eq!(sunny.cases.get(&CaseStatus::Monitored), Some(&1));
+    assert_eq!((sites[0].indicators.households, sites[0].indicators.cases.len()), (1, 0));
+    let whole: IndicatorReport = admin.get_json("/api/indicators").await;
+    let mut added = shared::indicators::Indicators::default();
+    sites.iter().for_each(|s| added.absorb(s.indicators.clone()));
+    assert_eq!(added, whole.indicators);
+    let hers: Vec<SiteIndicators> = s1.get_json("/api/indicators/sites").await;
+    assert_eq!(hers, sites[1..]);
+    let of_c2: Vec<SiteIndicators> = admin.get_json("/api/indicators/sites?cadre=c2").await;
+    let counts: Vec<(&str, u32, Option<&u32>)> = of_c2
+        .iter()
+        .map(|s| (s.site.as_str(), s.indicators.households, s.indicators.cases.get(&CaseStatus::Clue)))
+        .collect();
+    assert_eq!(counts, [("光禄新村", 1, None), ("阳光社区", 1, Some(&1))], "c2 has H1 and H4");
+    assert_eq!(c1.get("/api/indicators/sites").await.status(), 403);
+
+    // 明白卡 names each cadre with the phone number the admin gave their account.
+    let (status, err) = post(&admin, "/api/admin/users/c1", json!({"phone": "138-0000<script>"})).await;
+    assert_eq!((status, err["error"].as_str()), (400, Some("bad_phone")), "{err}");
+    let (status, row) = post(&admin, "/api/admin/users/c1", json!({"phone": " 138 0887 1111 "})).await;
+    assert_eq!((status, row["phone"].as_str()), (200, Some("138 0887 1111")), "{row}");
+    let detail: Value = s1.get_json("/api/households/H2").await;
+    assert_eq!(detail["cadres"], json!([{"id": "c1", "name": "李明", "phone": "138 0887 1111"}]));
+    let me: Value = c1.get_json("/api/me").await;
+    assert_eq!(me["phone"], "138 0887 1111", "{me}");
+
+    // A list naming a member by 身份证号 finds the household from its row's ID numbers,
+    // kept when the household is written (here by the admin's sync).
+    let mut admin_phone = Phone::login(server, "admin", "admin-phone").await;
+    admin_phone.want(&["H4"]);
+    admin_phone.sync().await;
+    let at = server::auth::now();
+    admin_phone
+        .docs
+        .get_mut("H4")
+        .unwrap()
+        .edit(&Stamp::new("admin", "管理员", at), |h| {
+            h.members.get_mut("a").unwrap().id_number = "532325197007071233".into()
+        })
+        .unwrap();
+    assert!(admin_phone.sync().await.refused.is_empty());
+    let resp = reqwest::Client::new()
+        .post(server.url("/api/cases/import"))
+        .bearer_auth(&admin.token)
+        .body("身份证号,原因,部门\n532325197007071233,残疾等级提高,县残联\n".as_bytes().to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let done: Value = resp.json().await.unwrap();
+    assert_eq!(done["households"], json!(["H4"]), "{done}");
+
     // Cadres do not read the queue or decide.
     assert_eq!(c1.get("/api/cases").await.status(), 403);
     let (status, _) = post(&c1, "/api/households/H2/case", json!({"act": "close", "text": "x"})).await;
@@ -311,4 +375,41 @@ async fn a_risk_is_eliminated_once_every_condition_holds() {
     // A new clue may follow an eliminated risk.
     let again = json!({"act": "clue", "text": "家人重病"});
     assert_eq!(post(&admin_desk, "/api/households/H1/case", again).await.0, 200);
+}
+
+#[tokio::test]
+async fn a_member_is_found_by_id_number_even_in_a_row_written_before_they_were_kept() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = roster_server(&dir).await;
+    let mut admin = Phone::login(&server, "admin", "admin-phone").await;
+    admin.want(&["H3"]);
+    admin.sync().await;
+    let at = server::auth::now();
+    admin
+        .docs
+        .get_mut("H3")
+        .unwrap()
+        .edit(&Stamp::new("admin", "管理员", at), |h| {
+            h.members.get_mut("a").unwrap().id_number = "532325199006061227".into()
+        })
+        .unwrap();
+    assert!(admin.sync().await.refused.is_empty());
+    // The row keeps the ID number…
+    let conn = rusqlite::Connection::open(&server.db_path).unwrap();
+    let kept: Option<String> =
+        conn.query_row("SELECT id_numbers FROM households WHERE id = 'H3'", [], |r| r.get(0)).unwrap();
+    assert_eq!(kept.as_deref(), Some("532325199006061227"));
+    // …and a row from before migration 13 (NULL) is read from its document.
+    conn.execute("UPDATE households SET id_numbers = NULL", []).unwrap();
+    drop(conn);
+    let resp = reqwest::Client::new()
+        .post(server.url("/api/cases/import"))
+        .bearer_auth(&admin.token)
+        .body("身份证号,原因\n532325199006061227,大病\n".as_bytes().to_vec())
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    let done: Value = resp.json().await.unwrap();
+    assert_eq!((status.as_u16(), &done["households"]), (200, &json!(["H3"])), "{done}");
 }

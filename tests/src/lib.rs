@@ -120,6 +120,7 @@ fn accounts(users: &[(&str, &str, server::auth::Role, Option<&str>)]) -> Vec<(se
                 name: (*name).into(),
                 role: *role,
                 area: area.and_then(server::auth::Area::parse),
+                phone: String::new(),
             };
             let hash = server::auth::new_account(&user, PASSWORD).expect("a valid account");
             (user, hash)

@@ -5,6 +5,7 @@
 //! (`@media print` in style.css); the paper size is chosen here.
 
 use leptos::prelude::*;
+use shared::api::Person;
 use shared::idcard::mask_id_number;
 use shared::income::RollingIncome;
 use shared::{Coded, Household, Lang, Period, Settings};
@@ -42,13 +43,14 @@ pub fn buttons(ui: Ui) -> impl IntoView {
     }
 }
 
-/// The card of `h` in `period`; `cadres` are the names printed as its 帮扶干部.
+/// The card of `h` in `period`; `cadres` are printed as its 帮扶干部, each with their
+/// phone number (a blank line to write one in when an account has none).
 pub fn card(
     h: &Household,
     id: &str,
     period: Period,
     settings: &Settings,
-    cadres: &[String],
+    cadres: &[Person],
     lang: Lang,
 ) -> impl IntoView + use<> {
     let zh = lang == Lang::Zh;
@@ -171,10 +173,24 @@ pub fn card(
                 <thead><tr><th>{t("措施", "Measure")}</th><th>{t("开始", "From")}</th><th>{t("结束", "Until")}</th><th>{t("金额（元）", "Yuan")}</th><th>{t("提供单位", "By")}</th></tr></thead>
                 <tbody data-testid="card-measures">{measures}</tbody>
             </table>
-            <p>{format!("{}：{}　{}：________________", t("帮扶干部", "Cadres"), cadres.join("、"), t("联系电话", "Phone"))}</p>
+            <p data-testid="card-cadres">{format!("{}：{}", t("帮扶干部", "Cadres"), cadre_line(cadres, lang))}</p>
             <p class="signatures">{format!("{}：____________　{}：____________　{}：________", t("户主签字", "Head's signature"), t("帮扶干部签字", "Cadre's signature"), t("日期", "Date"))}</p>
         </article>
     }
+}
+
+/// Each cadre with their phone number, or a blank line to write one in.
+fn cadre_line(cadres: &[Person], lang: Lang) -> String {
+    let phone = if lang == Lang::Zh { "联系电话" } else { "phone" };
+    let blank = "________________";
+    if cadres.is_empty() {
+        return format!("____________（{phone}：{blank}）");
+    }
+    cadres
+        .iter()
+        .map(|c| format!("{}（{phone}：{}）", c.name, if c.phone.is_empty() { blank } else { &c.phone }))
+        .collect::<Vec<_>>()
+        .join("　")
 }
 
 /// 明白卡 as a page (`#/card/<id>`): on the phone from its own copy of the household,
@@ -199,16 +215,17 @@ pub fn CardPage(ui: Ui, id: String) -> impl IntoView {
     let body = move || -> AnyView {
         let lang = ui.lang.get();
         if let Some(h) = local.clone() {
-            let me = ui.session.get_untracked().map(|s| vec![s.user.name]).unwrap_or_default();
+            let me = ui
+                .session
+                .get_untracked()
+                .map(|s| vec![Person { id: s.user.id, name: s.user.name, phone: s.user.phone }])
+                .unwrap_or_default();
             return card(&h, &id.get_value(), period, &crate::session::settings(), &me, lang).into_any();
         }
         match remote.get() {
             None => view! { <p class="loading">{ui.t("加载中…", "Loading…")}</p> }.into_any(),
             Some(Err(e)) => view! { <p class="error">{e}</p> }.into_any(),
-            Some(Ok((d, settings))) => {
-                let cadres: Vec<String> = d.cadres.iter().map(|c| c.name.clone()).collect();
-                card(&d.household, &d.id, period, &settings, &cadres, lang).into_any()
-            }
+            Some(Ok((d, settings))) => card(&d.household, &d.id, period, &settings, &d.cadres, lang).into_any(),
         }
     };
     view! {

@@ -1,6 +1,6 @@
 //! Accounts as an admin manages them: the list (with assigned households and login
-//! throttling), creating, and changing name, role, area, password and whether the
-//! account is disabled.
+//! throttling), creating, and changing name, role, area, phone number, password and
+//! whether the account is disabled.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -57,7 +57,8 @@ pub async fn create_user(
     let role = role_param(&new.role)?;
     let area = area_param(new.area.as_deref())?;
     let name = name_param(&new.name)?;
-    let user = User { id: new.login.trim().to_owned(), name, role, area };
+    let phone = auth::check_phone(&new.phone)?;
+    let user = User { id: new.login.trim().to_owned(), name, role, area, phone };
     let password = new.password;
     let checked = user.clone();
     let hash = auth::off_thread(move || auth::new_account(&checked, &password)).await?;
@@ -85,6 +86,7 @@ pub fn update_user(
 ) -> DeniedResult<UserRow> {
     let current = w.user(login)?.ok_or_else(|| unknown_user(login))?;
     let name = update.name.as_deref().map(name_param).transpose()?;
+    let phone = update.phone.as_deref().map(auth::check_phone).transpose()?;
     let role = update.role.as_deref().map(role_param).transpose()?.unwrap_or(current.role);
     let area: Option<Area> = match &update.area {
         Some(a) => area_param(a.as_deref())?,
@@ -115,11 +117,17 @@ pub fn update_user(
         name: name.clone().unwrap_or_else(|| current.name.clone()),
         role,
         area: area.clone(),
+        phone: phone.clone().unwrap_or_else(|| current.phone.clone()),
     })?;
     if let Some(n) = &name
         && *n != current.name
     {
         done.push(format!("name {n}"));
+    }
+    if let Some(p) = &phone
+        && *p != current.phone
+    {
+        done.push(format!("phone {p}"));
     }
     if role != current.role {
         done.push(format!("role {}→{}", current.role.code(), role.code()));

@@ -1,5 +1,6 @@
 //! The dashboard's numbers: `GET /api/coverage` (户户见 by site, grid or cadre),
-//! `GET /api/indicators` (one period against its baseline) and `GET /api/trend`
+//! `GET /api/indicators` (one period against its baseline), `GET /api/indicators/sites`
+//! (the same per site) and `GET /api/trend`
 //! (the indicators of each of the last months). All read projections only.
 
 use axum::Json;
@@ -11,7 +12,7 @@ use crate::AppState;
 use crate::auth::Session;
 use crate::error::{AppError, AppResult};
 use crate::store::{Grouping, SUMMARY_PERIODS, kept_periods};
-pub use shared::api::{CoverageRow, IndicatorReport, TrendPoint};
+pub use shared::api::{CoverageRow, IndicatorReport, SiteIndicators, TrendPoint};
 
 /// `?by=` for coverage.
 #[derive(Debug, serde::Deserialize)]
@@ -112,6 +113,20 @@ pub async fn indicators(
         three_no_decrease: three,
         indicators: now_ind,
     }))
+}
+
+/// `GET /api/indicators/sites?period=&township=&site=&grid=&cadre=`: the indicators
+/// of each site in the caller's scope, by site name.
+pub async fn indicators_by_site(
+    State(state): State<AppState>,
+    session: Session,
+    Query(filter): Query<Filter>,
+) -> AppResult<Json<Vec<SiteIndicators>>> {
+    supervisor_or_admin(&session)?;
+    let period = filter.period()?;
+    let selection = filter.selection(&session);
+    let sites = state.store.read(move |r| r.indicators_by_site(&selection, period)).await?;
+    Ok(Json(sites.into_iter().map(|(site, indicators)| SiteIndicators { site, indicators }).collect()))
 }
 
 /// `?months=` of the trend.

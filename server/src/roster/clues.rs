@@ -13,6 +13,7 @@ use shared::idcard::parse_id_number;
 
 use super::RowError;
 use super::sheet::Sheet;
+use crate::store::projection::{joined_id_numbers, split_id_numbers};
 use crate::store::{Access, Reader, Selection, StoreResult};
 
 /// One clue to raise.
@@ -65,8 +66,8 @@ pub fn plan(r: &mut dyn Reader, user: &User, sheet: &Sheet) -> StoreResult<Resul
         i.and_then(|i| row.cells.get(i)).map(|c| c.trim().to_owned()).filter(|c| !c.is_empty())
     };
     let named = |i: Option<usize>| i.and_then(|i| sheet.header.cells.get(i)).map(|h| h.trim().to_owned());
-    // ID numbers are looked up in the documents of the importer's area, read once and
-    // only when some row names a member that way.
+    // ID numbers are looked up in the rows of the importer's area (`Reader::id_numbers`),
+    // read once and only when some row names a member that way.
     let mut by_id_number: Option<HashMap<String, String>> = None;
     let mut seen: BTreeMap<String, u64> = BTreeMap::new();
     let mut clues = Vec::new();
@@ -165,16 +166,21 @@ fn with_sheet(mut errors: Vec<RowError>, sheet: &Sheet) -> Vec<RowError> {
     errors
 }
 
-/// ID number → household, for the households `user` may see.
+/// ID number → household, for the households `user` may see: from the households'
+/// rows, reading the document only of a row written before they kept ID numbers.
 fn members_by_id_number(r: &mut dyn Reader, user: &User) -> StoreResult<HashMap<String, String>> {
     let mut out = HashMap::new();
-    for id in r.household_ids(&Selection::of(user))? {
-        let Ok(Some(doc)) = r.load_doc(&id) else { continue };
-        let Ok(h) = doc.household() else { continue };
-        for m in h.members.values().filter(|m| m.is_present()) {
-            if !m.id_number.is_empty() {
-                out.insert(m.id_number.to_uppercase(), id.clone());
+    for (id, joined) in r.id_numbers(&Selection::of(user))? {
+        let joined = match joined {
+            Some(joined) => joined,
+            None => {
+                let Ok(Some(doc)) = r.load_doc(&id) else { continue };
+                let Ok(h) = doc.household() else { continue };
+                joined_id_numbers(&h)
             }
+        };
+        for number in split_id_numbers(&joined) {
+            out.insert(number.to_owned(), id.clone());
         }
     }
     Ok(out)

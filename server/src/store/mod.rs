@@ -89,6 +89,17 @@ pub enum Grouping {
 /// Coverage rows by key: the label and the counts.
 pub type CoverageTable = BTreeMap<String, (String, Coverage)>;
 
+/// Indicators per site (安置点), by site name.
+pub type IndicatorsBySite = BTreeMap<String, Indicators>;
+
+/// The sites' indicators added up.
+pub fn total(sites: IndicatorsBySite) -> Indicators {
+    sites.into_values().fold(Indicators::default(), |mut all, site| {
+        all.absorb(site);
+        all
+    })
+}
+
 /// A per-period flag lists filter on (`/api/flagged?kind=`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Flag {
@@ -163,10 +174,15 @@ pub trait Reader {
     fn household_rows(&mut self, selection: &Selection, listing: &Listing) -> StoreResult<Vec<HouseholdRow>>;
     /// The ids of the households of `selection`, by site, grid and id.
     fn household_ids(&mut self, selection: &Selection) -> StoreResult<Vec<String>>;
+    /// Each household of `selection` with its present members' ID numbers as its row
+    /// keeps them (`projection::joined_id_numbers`), `None` where the row predates them.
+    fn id_numbers(&mut self, selection: &Selection) -> StoreResult<Vec<(String, Option<String>)>>;
     /// Coverage of `selection` in `period`, grouped.
     fn coverage(&mut self, selection: &Selection, period: Period, by: Grouping) -> StoreResult<CoverageTable>;
     /// The indicators of `selection` in `period`: the sum of their summaries.
     fn indicators(&mut self, selection: &Selection, period: Period) -> StoreResult<Indicators>;
+    /// The indicators of `selection` in `period` per site.
+    fn indicators_by_site(&mut self, selection: &Selection, period: Period) -> StoreResult<IndicatorsBySite>;
     /// Visits of `period` in `selection` per review status code.
     fn review_counts(&mut self, selection: &Selection, period: Period) -> StoreResult<BTreeMap<String, u32>>;
 
@@ -204,7 +220,8 @@ pub trait Reader {
 
     /// Whether household `id` is on the roster.
     fn household_exists(&mut self, id: &str) -> StoreResult<bool> {
-        let anyone = User { id: String::new(), name: String::new(), role: Role::Admin, area: None };
+        let anyone =
+            User { id: String::new(), name: String::new(), role: Role::Admin, area: None, phone: String::new() };
         Ok(self.access(&anyone, id)? != Access::Unknown)
     }
 

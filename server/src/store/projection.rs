@@ -54,6 +54,26 @@ pub struct StoredDoc {
     pub retired: std::collections::HashSet<ChangeHash>,
 }
 
+/// The 身份证号 of `household`'s present members as its row keeps them (`id_numbers`):
+/// upper case, sorted, joined by commas; a department's list is matched against them
+/// without loading a document ([`split_id_numbers`] reads them back).
+pub fn joined_id_numbers(household: &Household) -> String {
+    let mut ids: Vec<String> = household
+        .members
+        .values()
+        .filter(|m| m.is_present() && !m.id_number.is_empty())
+        .map(|m| m.id_number.to_uppercase())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    ids.join(",")
+}
+
+/// The ID numbers [`joined_id_numbers`] joined.
+pub fn split_id_numbers(joined: &str) -> impl Iterator<Item = &str> {
+    joined.split(',').filter(|s| !s.is_empty())
+}
+
 /// Heads as stored: 32 bytes each.
 pub fn encode_heads(heads: &[ChangeHash]) -> Vec<u8> {
     heads.iter().flat_map(|h| h.0).collect()

@@ -80,7 +80,7 @@ mod tests {
     use super::*;
 
     fn user(role: Role, area: Option<Area>) -> User {
-        User { id: "u1".into(), name: "某".into(), role, area }
+        User { id: "u1".into(), name: "某".into(), role, area, phone: String::new() }
     }
 
     #[test]

@@ -26,6 +26,10 @@ pub struct UserRow {
     pub disabled: bool,
     /// Unix seconds.
     pub created_at: i64,
+    /// 联系电话: a phone number others may call (明白卡 prints a cadre's); empty when
+    /// none was given.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub phone: String,
 }
 
 /// A household with its cadres.
@@ -76,6 +80,10 @@ pub struct NewUser {
     pub area: Option<String>,
     /// Initial password.
     pub password: String,
+    /// 联系电话: a phone number others may call (明白卡 prints a cadre's); empty when
+    /// none was given.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub phone: String,
 }
 
 /// `POST /api/admin/users/{login}`: what to change; absent fields stay as they are.
@@ -102,6 +110,9 @@ pub struct UserUpdate {
     /// `true` clears the lock of repeated wrong passwords.
     #[serde(default)]
     pub unlock: bool,
+    /// A new phone number (联系电话); `""` removes it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
 }
 
 /// Tells a field given as `null` (`Some(None)`) from an absent one (`None`).

@@ -20,7 +20,7 @@ pub use case::{CaseQueue, CaseRequest, CaseRow, ClueImport, MeasureRequest};
 pub use phone::{Concern, PhoneReport, PhoneRow};
 pub use read::{
     ConflictItem, CoverageRow, FieldConflict, HistoryItem, HouseholdDetail, IndicatorReport, Person, ResolveRequest,
-    ReviewQueue, ReviewRequest, TrendPoint,
+    ReviewQueue, ReviewRequest, SiteIndicators, TrendPoint,
 };
 
 /// `GET /api/health`.
@@ -159,6 +159,10 @@ pub struct User {
     pub role: Role,
     /// A supervisor's area.
     pub area: Option<Area>,
+    /// 联系电话: a phone number others may call (明白卡 prints a cadre's); empty when
+    /// none was given.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub phone: String,
 }
 
 /// A household as lists show it.

@@ -26,6 +26,18 @@ pub struct CoverageRow {
     pub rate: Option<f64>,
 }
 
+/// One row of `GET /api/indicators/sites`: a site's indicators in the period (the
+/// console's 监测对象按安置点统计: monitored households by type, cases by status, help
+/// measures, the monitoring line and 八必访, per site).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
+pub struct SiteIndicators {
+    /// 安置点
+    pub site: String,
+    /// Its indicators, as `GET /api/indicators` counts them.
+    pub indicators: crate::indicators::Indicators,
+}
+
 /// `GET /api/indicators`: the indicators of one period and area, with the derived rates.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[cfg_attr(not(target_arch = "wasm32"), derive(schemars::JsonSchema))]
@@ -127,6 +139,10 @@ pub struct Person {
     pub id: String,
     /// 姓名
     pub name: String,
+    /// 联系电话: a phone number others may call (明白卡 prints a cadre's); empty when
+    /// none was given.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub phone: String,
 }
 
 /// One item of `GET /api/households/{id}/history`.

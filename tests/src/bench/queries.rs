@@ -138,6 +138,9 @@ struct Template {
     members: i64,
     last_visit: Option<String>,
     last_mode: Option<String>,
+    /// The household's case status and its members' ID numbers, as its row has them.
+    case_status: Option<String>,
+    id_numbers: Option<String>,
     /// Oldest first: index 0 is `period - 12`, index 12 is `period`.
     rows: Vec<SummaryRow>,
 }
@@ -177,7 +180,9 @@ impl Templates {
         let conn = db.lock();
         let first = period.plus_months(-(PERIODS - 1));
         let mut households: Vec<(String, Template)> = conn
-            .prepare("SELECT id, doc, members, last_visit, last_mode FROM households ORDER BY id")
+            .prepare(
+                "SELECT id, doc, members, last_visit, last_mode, case_status, id_numbers FROM households ORDER BY id",
+            )
             .and_then(|mut stmt| {
                 stmt.query_map([], |r| {
                     Ok((
@@ -187,6 +192,8 @@ impl Templates {
                             members: r.get(2)?,
                             last_visit: r.get(3)?,
                             last_mode: r.get(4)?,
+                            case_status: r.get(5)?,
+                            id_numbers: r.get(6)?,
                             rows: Vec::new(),
                         },
                     ))
@@ -378,7 +385,7 @@ fn seed(path: &Path, n: usize, templates: &Templates, period: Period, docs: Docs
             ("admin", "管理员", Role::Admin, None),
             (SUPERVISOR, "县督导", Role::Supervisor, Some(Area::County(COUNTY.into()))),
         ] {
-            let user = User { id: id.into(), name: name.into(), role, area };
+            let user = User { id: id.into(), name: name.into(), role, area, phone: String::new() };
             let hash = server::auth::new_account(&user, crate::PASSWORD).map_err(|e| format!("{e:?}"))?;
             drop(conn);
             db.write_blocking(|w| server::auth::create_user(w, &user, &hash)).map_err(|e| format!("{e:?}"))?;
@@ -398,8 +405,9 @@ fn seed(path: &Path, n: usize, templates: &Templates, period: Period, docs: Docs
             let mut household = tx
                 .prepare(
                     "INSERT INTO households (id, doc, updated_at, county, township, site, grid, head_name, address,
-                                             last_visit, last_mode, members, conflicts, problems)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 0, 0)",
+                                             last_visit, last_mode, members, conflicts, problems, case_status,
+                                             id_numbers)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 0, 0, ?13, ?14)",
                 )
                 .map_err(sql_err)?;
             let mut assign =
@@ -424,6 +432,8 @@ fn seed(path: &Path, n: usize, templates: &Templates, period: Period, docs: Docs
                         &t.last_visit,
                         &t.last_mode,
                         t.members,
+                        &t.case_status,
+                        &t.id_numbers,
                     ))
                     .map_err(sql_err)?;
                 assign.execute((&s.id, format!("cadre{:05}", s.cadre))).map_err(sql_err)?;
@@ -661,6 +671,27 @@ fn check_sites(body: &[u8], seeded: &Seeded) -> Result<(), String> {
     Ok(())
 }
 
+/// One row per site, each with the site's seeded households and visits; added up, the
+/// seeded indicators.
+fn check_site_indicators(body: &[u8], seeded: &Seeded) -> Result<(), String> {
+    let rows: Vec<shared::api::SiteIndicators> = json(body)?;
+    if rows.len() != seeded.sites {
+        return Err(format!("{} sites, seeded {}", rows.len(), seeded.sites));
+    }
+    let mut all = Indicators::default();
+    for row in rows {
+        let i = &row.indicators;
+        if seeded.by_site.get(&row.site) != Some(&(i.households, i.visited_in_person)) {
+            return Err(format!("site {}: {} / {}", row.site, i.visited_in_person, i.households));
+        }
+        all.absorb(row.indicators);
+    }
+    if all != seeded.expected {
+        return Err("the sites do not add up to the seeded indicators".into());
+    }
+    Ok(())
+}
+
 fn check_indicators(body: &[u8], seeded: &Seeded) -> Result<(), String> {
     let report: IndicatorReport = json(body)?;
     if report.indicators != seeded.expected {
@@ -769,6 +800,14 @@ async fn measure(path: &Path, seeded: &Seeded, target_ms: f64) -> Result<Vec<Row
             Box::new(|b: &[Vec<u8>]| check_indicators(&b[0], seeded)),
             None,
             format!("GET {indicators}: the period and its baseline"),
+            false,
+        ),
+        (
+            format!("monitoring counts by site (indicators per site), {households}"),
+            vec![format!("/api/indicators/sites?period={p}")],
+            Box::new(|b: &[Vec<u8>]| check_site_indicators(&b[0], seeded)),
+            None,
+            format!("GET /api/indicators/sites: {} rows, the console's 监测对象按安置点统计", seeded.sites),
             false,
         ),
         (

@@ -1,6 +1,6 @@
-//! 用户: every account with its role, area, assigned households and whether it is
-//! locked or disabled; a form to create one; per account, a form to change the name,
-//! role and area, reset the password, unlock, disable or enable.
+//! 用户: every account with its phone, role, area, assigned households and whether it
+//! is locked or disabled; a form to create one; per account, a form to change the name,
+//! phone, role and area, reset the password, unlock, disable or enable.
 
 use leptos::prelude::*;
 use shared::api::{NewUser, Role, UserRow, UserUpdate};
@@ -93,6 +93,7 @@ pub fn Users(ui: Ui) -> impl IntoView {
                         <tr>
                             <th>{move || ui.t("账号", "Login")}</th>
                             <th>{move || ui.t("姓名", "Name")}</th>
+                            <th>{move || ui.t("联系电话", "Phone")}</th>
                             <th>{move || ui.t("角色", "Role")}</th>
                             <th>{move || ui.t("区域", "Area")}</th>
                             <th>{move || ui.t("分配户数", "Households")}</th>
@@ -168,6 +169,7 @@ fn user_row(
         <tr data-testid="user-row" data-login=u.login.clone() class:disabled=u.disabled>
             <td data-label=move || ui.t("账号", "Login")><strong>{u.login.clone()}</strong></td>
             <td data-label=move || ui.t("姓名", "Name")>{u.name.clone()}</td>
+            <td data-label=move || ui.t("联系电话", "Phone")>{if u.phone.is_empty() { "—".to_owned() } else { u.phone.clone() }}</td>
             <td data-label=move || ui.t("角色", "Role")>{move || role_label(ui, role)}</td>
             <td data-label=move || ui.t("区域", "Area")>
                 {move || area.as_deref().map(|a| area_label(ui, a)).unwrap_or_else(|| "—".into())}
@@ -182,7 +184,7 @@ fn user_row(
         </tr>
         <Show when=open>
             <tr class="admin-edit-row">
-                <td colspan="7">
+                <td colspan="8">
                     <EditUser ui=ui user=edit_user.clone() is_me=is_me said=said users=users />
                 </td>
             </tr>
@@ -204,6 +206,7 @@ fn EditUser(
         None => ("site".to_owned(), String::new()),
     };
     let name = RwSignal::new(user.name.clone());
+    let phone = RwSignal::new(user.phone.clone());
     let role = RwSignal::new(user.role);
     let kind = RwSignal::new(area_kind);
     let area = RwSignal::new(area_name);
@@ -241,6 +244,10 @@ fn EditUser(
             let new_name = name.get_untracked().trim().to_owned();
             if new_name != original.name {
                 body.name = Some(new_name);
+            }
+            let new_phone = phone.get_untracked().trim().to_owned();
+            if new_phone != original.phone {
+                body.phone = Some(new_phone);
             }
             let new_role = role.get_untracked();
             if new_role != original.role {
@@ -282,6 +289,7 @@ fn EditUser(
     view! {
         <form class="admin-form" data-testid="user-edit-form" on:submit=save>
             {text_input(ui, "姓名", "Name", "name", "text", name)}
+            {text_input(ui, "联系电话（印在明白卡上）", "Phone (printed on household cards)", "phone", "tel", phone)}
             <label>{move || ui.t("角色", "Role")} {role_select(ui, role, "user-edit-role")}</label>
             <Show when=supervisor>{area_inputs(ui, kind, area, "user-edit-area")}</Show>
             {text_input(ui, "重置密码（留空则不改，至少 8 位）", "Reset password (blank: unchanged; 8+ characters)", "password", "password", password)}
@@ -311,6 +319,7 @@ fn EditUser(
 fn CreateUser(ui: Ui, users: LocalResource<Result<Vec<UserRow>, Msg>>) -> impl IntoView {
     let login = RwSignal::new(String::new());
     let name = RwSignal::new(String::new());
+    let phone = RwSignal::new(String::new());
     let role = RwSignal::new(Role::Cadre);
     let kind = RwSignal::new("site".to_owned());
     let area = RwSignal::new(String::new());
@@ -326,6 +335,7 @@ fn CreateUser(ui: Ui, users: LocalResource<Result<Vec<UserRow>, Msg>>) -> impl I
             role: role.get_untracked().code().to_owned(),
             area: supervisor.then(|| format!("{}:{}", kind.get_untracked(), area.get_untracked().trim())),
             password: password.get_untracked(),
+            phone: phone.get_untracked().trim().to_owned(),
         };
         busy.set(true);
         leptos::task::spawn_local(async move {
@@ -335,7 +345,7 @@ fn CreateUser(ui: Ui, users: LocalResource<Result<Vec<UserRow>, Msg>>) -> impl I
                 Ok(_) => {
                     let l = login.get_untracked();
                     said.set(Some(Ok(Msg::new(format!("已创建账号 {l}"), format!("Created {l}")))));
-                    for s in [login, name, area, password] {
+                    for s in [login, name, phone, area, password] {
                         s.set(String::new());
                     }
                     users.refetch();
@@ -349,6 +359,7 @@ fn CreateUser(ui: Ui, users: LocalResource<Result<Vec<UserRow>, Msg>>) -> impl I
             <h3>{move || ui.t("新建账号", "New account")}</h3>
             {text_input(ui, "账号（字母、数字、_ . -）", "Login (letters, digits, _ . -)", "login", "text", login)}
             {text_input(ui, "姓名", "Name", "name", "text", name)}
+            {text_input(ui, "联系电话（可选）", "Phone (optional)", "phone", "tel", phone)}
             <label>{move || ui.t("角色", "Role")} {role_select(ui, role, "user-create-role")}</label>
             <Show when=move || role.get() == Role::Supervisor>{area_inputs(ui, kind, area, "user-create-area")}</Show>
             {text_input(ui, "初始密码（至少 8 位）", "Initial password (8+ characters)", "password", "password", password)}

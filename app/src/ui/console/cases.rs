@@ -22,6 +22,7 @@ pub fn Cases(ui: Ui) -> impl IntoView {
                 "线索须在7天内入户核实、15天内研判；超期的排在最前并标红。",
                 "A clue is verified within 7 days and decided within 15; overdue cases come first, in red.",
             )}</p>
+            <super::sites::BySite ui=ui />
             {department_list(ui, move || rows.refetch())}
             {loaded(ui, rows, move |q: CaseQueue| {
                 if q.rows.is_empty() {
@@ -122,7 +123,8 @@ fn row(ui: Ui, r: CaseRow) -> impl IntoView {
         if r.eligible { ui.t(" · 可消除风险", " · may be cleared") } else { "" }
     );
     view! {
-        <tr data-testid="case-row" data-id=id.clone() class:overdue=r.overdue.is_some()
+        <tr data-testid="case-row" data-id=id.clone() data-status=r.status.code() data-eligible=r.eligible.to_string()
+            class:overdue=r.overdue.is_some()
             on:click=move |_| ui.open(Page::Review(open.clone(), ui.period.get_untracked().to_string()))>
             <td class="link">{format!("{} · {}", r.household.head_name, id)}<br/><span class="hint">{r.latest.clone()}</span></td>
             <td data-testid="case-row-status">{status}{overdue.map(|o| view! { <br/><span class="overdue">{o}</span> })}</td>

@@ -65,6 +65,10 @@ fn body(
         .into_iter()
         .map(|field| ConflictItem { household_id: d.id.clone(), head_name: h.head_name().to_owned(), field })
         .collect();
+    // A clash over the case (two decisions taken at once, a measure edited twice, the
+    // monitoring type) is settled in the case box, where the decision is made.
+    let (case_conflicts, conflicts): (Vec<ConflictItem>, Vec<ConflictItem>) =
+        conflicts.into_iter().partition(|c| is_case_key(&c.field.key));
     let problems = d.problems;
     let cadres = if d.cadres.is_empty() {
         ui.t("未分配", "nobody").to_owned()
@@ -92,6 +96,15 @@ fn body(
     let case = view! {
         <button data-testid="open-card" on:click=move |_| ui.open(crate::state::Page::Card(card_id.clone()))>{ui.t("明白卡（打印）", "Household card (print)")}</button>
         {crate::ui::case::view(&h, today, lang)}
+        {(!case_conflicts.is_empty()).then(|| view! {
+            <div class="case-conflicts" data-testid="case-conflicts">
+                <p class="warning">{ui.t(
+                    "两人同时作出了不同的监测帮扶记录，系统没有取舍。请核实后选定：",
+                    "Two people recorded different monitoring steps at once; nothing was dropped. Check, then pick:",
+                )}</p>
+                <ul class="conflicts">{case_conflicts.into_iter().map(|c| choices(ui, c, reload)).collect_view()}</ul>
+            </div>
+        })}
         {super::cases::actions(ui, d.id.clone(), &h, reload)}
     };
     view! {
@@ -120,6 +133,12 @@ fn body(
         })}
         {visit.map(|v| review_view(ui, d.id.clone(), period.clone(), v, reload))}
     }
+}
+
+/// Whether a document key belongs to the monitoring case: its status and steps, the
+/// ledger of measures, and the monitoring type the case sets.
+fn is_case_key(key: &str) -> bool {
+    key.starts_with("k/") || key.starts_with("p/") || key == "f/monitoring"
 }
 
 /// The members as the period saw them: relation, age, labour capacity, status.

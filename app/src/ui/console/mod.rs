@@ -3,8 +3,8 @@
 //! on the device. Screens: `dashboard` (coverage, indicators, breakdowns, flagged
 //! lists, export), `reviews` (审核 queue), `conflicts` (冲突 queue), `household` (one
 //! household's visit, to approve, return or settle), `phones` (手机状态: whose phone
-//! holds unsynced work or may lose it); `flagged` and `export` are parts
-//! of the dashboard; `charts` draws the SVG.
+//! holds unsynced work or may lose it), `cases` (监测帮扶, with `sites`: the counts by
+//! site); `flagged` and `export` are parts of the dashboard; `charts` draws the SVG.
 
 pub mod cases;
 pub mod charts;
@@ -15,6 +15,7 @@ pub mod flagged;
 pub mod household;
 pub mod phones;
 pub mod reviews;
+pub mod sites;
 
 use leptos::prelude::*;
 pub use shared::api::{CoverageRow, HouseholdRow, IndicatorReport, TrendPoint};

@@ -19,6 +19,7 @@ fn user_from_row(r: &Row) -> User {
         name: r.get("name"),
         role: Role::parse(&role).unwrap_or(Role::Cadre),
         area: kind.zip(area).and_then(|(k, a)| Area::from_parts(&k, &a)),
+        phone: r.get("phone"),
     }
 }
 
@@ -30,13 +31,13 @@ fn area_columns(area: Option<&Area>) -> (Option<&'static str>, Option<&str>) {
 }
 
 pub fn user(c: &PgConn<'_>, login: &str) -> StoreResult<Option<User>> {
-    Ok(c.query_opt("SELECT id, name, role, area_kind, area FROM users WHERE id = $1", &[&login])?
+    Ok(c.query_opt("SELECT id, name, role, area_kind, area, phone FROM users WHERE id = $1", &[&login])?
         .map(|r| user_from_row(&r)))
 }
 
 pub fn session(c: &PgConn<'_>, token_hash: &[u8], at: i64) -> StoreResult<Option<(User, String)>> {
     Ok(c.query_opt(
-        "SELECT u.id, u.name, u.role, u.area_kind, u.area, s.device_id FROM sessions s
+        "SELECT u.id, u.name, u.role, u.area_kind, u.area, u.phone, s.device_id FROM sessions s
          JOIN users u ON u.id = s.user_id WHERE s.token_hash = $1 AND NOT u.disabled AND s.expires_at > $2",
         &[&token_hash, &at],
     )?
@@ -62,7 +63,7 @@ pub fn credentials(c: &PgConn<'_>, login: &str) -> StoreResult<Option<Credential
 pub fn user_rows(c: &PgConn<'_>, login: Option<&str>, at: i64) -> StoreResult<Vec<UserRow>> {
     let rows = c.query(
         "SELECT u.id, u.name, u.role, u.area_kind, u.area, u.failed_logins, u.locked_until, u.disabled, u.created_at,
-                (SELECT COUNT(*) FROM assignments a WHERE a.user_id = u.id)
+                (SELECT COUNT(*) FROM assignments a WHERE a.user_id = u.id), u.phone
          FROM users u WHERE $1::TEXT IS NULL OR u.id = $1
          ORDER BY CASE u.role WHEN 'admin' THEN 0 WHEN 'supervisor' THEN 1 ELSE 2 END, u.id COLLATE \"C\"",
         &[&login],
@@ -84,6 +85,7 @@ pub fn user_rows(c: &PgConn<'_>, login: Option<&str>, at: i64) -> StoreResult<Ve
                 disabled: r.get(7),
                 created_at: r.get(8),
                 assigned: r.get(9),
+                phone: r.get(10),
             }
         })
         .collect())
@@ -100,9 +102,18 @@ pub fn insert_user(c: &PgConn<'_>, account: &NewAccount<'_>) -> StoreResult<bool
     let user = account.user;
     let (kind, area) = area_columns(user.area.as_ref());
     let n = c.execute(
-        "INSERT INTO users (id, name, role, area_kind, area, password_hash, created_at)
-         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (id) DO NOTHING",
-        &[&user.id, &user.name, &user.role.code(), &kind, &area, &account.password_hash, &account.created_at],
+        "INSERT INTO users (id, name, role, area_kind, area, password_hash, created_at, phone)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (id) DO NOTHING",
+        &[
+            &user.id,
+            &user.name,
+            &user.role.code(),
+            &kind,
+            &area,
+            &account.password_hash,
+            &account.created_at,
+            &user.phone,
+        ],
     )?;
     Ok(n > 0)
 }
@@ -110,8 +121,8 @@ pub fn insert_user(c: &PgConn<'_>, account: &NewAccount<'_>) -> StoreResult<bool
 pub fn set_user(c: &PgConn<'_>, user: &User) -> StoreResult<()> {
     let (kind, area) = area_columns(user.area.as_ref());
     c.execute(
-        "UPDATE users SET name = $2, role = $3, area_kind = $4, area = $5 WHERE id = $1",
-        &[&user.id, &user.name, &user.role.code(), &kind, &area],
+        "UPDATE users SET name = $2, role = $3, area_kind = $4, area = $5, phone = $6 WHERE id = $1",
+        &[&user.id, &user.name, &user.role.code(), &kind, &area, &user.phone],
     )?;
     Ok(())
 }
@@ -225,12 +236,12 @@ pub fn grid_counts(c: &PgConn<'_>) -> StoreResult<Vec<AreaCount>> {
 
 pub fn cadres_of(c: &PgConn<'_>, id: &str) -> StoreResult<Vec<Person>> {
     Ok(c.query(
-        "SELECT u.id, u.name FROM assignments a JOIN users u ON u.id = a.user_id
+        "SELECT u.id, u.name, u.phone FROM assignments a JOIN users u ON u.id = a.user_id
          WHERE a.household_id = $1 ORDER BY u.id COLLATE \"C\"",
         &[&id],
     )?
     .iter()
-    .map(|r| Person { id: r.get(0), name: r.get(1) })
+    .map(|r| Person { id: r.get(0), name: r.get(1), phone: r.get(2) })
     .collect())
 }
 

@@ -12,7 +12,7 @@ use shared::{Date, Monitoring, Period};
 use tokio_postgres::types::ToSql;
 
 use super::PgConn;
-use crate::store::projection::{SummaryRow, decode_heads, encode_heads};
+use crate::store::projection::{SummaryRow, decode_heads, encode_heads, joined_id_numbers};
 use crate::store::sql::{clause, numbered};
 use crate::store::{
     Access, DocWrite, MergeInput, Scope, Selection, StoreError, StoreResult, StoredDoc, Upload, parse_doc,
@@ -225,7 +225,8 @@ pub fn write(c: &PgConn<'_>, doc: &DocWrite<'_>, at: i64) -> StoreResult<()> {
     let (county, township, site, grid, address) =
         (text(&f.county), text(&f.township), text(&f.site), text(&f.grid), text(&f.address));
     let case_status = household.case.status.map(shared::Coded::code);
-    let params: [&(dyn ToSql + Sync); 17] = [
+    let id_numbers = text(&joined_id_numbers(household));
+    let params: [&(dyn ToSql + Sync); 18] = [
         &doc.id,
         &doc.bytes,
         &doc.doc_changes,
@@ -243,6 +244,7 @@ pub fn write(c: &PgConn<'_>, doc: &DocWrite<'_>, at: i64) -> StoreResult<()> {
         &doc.projection.conflicts,
         &doc.projection.problems,
         &case_status,
+        &id_numbers,
     ];
     let tx = c.tx;
     // The row and the read of the stored summaries go together (one round trip).
@@ -265,15 +267,15 @@ const READ_SUMMARIES: &str = "SELECT period, summary, review FROM summaries WHER
 const UPSERT_HOUSEHOLD: &str =
     "INSERT INTO households (id, doc, doc_changes, heads, updated_at, county, township, site, grid,
                                  head_name, address, last_visit, last_mode, members, conflicts, problems,
-                                 case_status)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                                 case_status, id_numbers)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
          ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, doc_changes = EXCLUDED.doc_changes,
              heads = EXCLUDED.heads, updated_at = EXCLUDED.updated_at,
              county = EXCLUDED.county, township = EXCLUDED.township, site = EXCLUDED.site,
              grid = EXCLUDED.grid, head_name = EXCLUDED.head_name, address = EXCLUDED.address,
              last_visit = EXCLUDED.last_visit, last_mode = EXCLUDED.last_mode,
              members = EXCLUDED.members, conflicts = EXCLUDED.conflicts, problems = EXCLUDED.problems,
-             case_status = EXCLUDED.case_status";
+             case_status = EXCLUDED.case_status, id_numbers = EXCLUDED.id_numbers";
 
 /// Writes the summary rows that differ from the stored ones and deletes the stored
 /// rows of other periods.

@@ -242,6 +242,12 @@ const MIGRATIONS: &[&str] = &[
     TRUNCATE area_totals, summaries;
     ALTER TABLE summaries ADD COLUMN must_visit BOOLEAN NOT NULL DEFAULT FALSE;
     "#,
+    // 8: the SQLite file's migration 13: an account's phone number, the members' ID
+    // numbers of each household.
+    r#"
+    ALTER TABLE users ADD COLUMN phone TEXT NOT NULL DEFAULT '';
+    ALTER TABLE households ADD COLUMN id_numbers TEXT;
+    "#,
 ];
 
 /// The schema version this program writes.

@@ -11,7 +11,9 @@ use super::PgConn;
 use super::docs::{ensure_summaries, refs};
 use crate::store::projection::{decode_indicators, decode_summary, encode_indicators};
 use crate::store::sql::{clause, numbered};
-use crate::store::{CoverageTable, Flag, Grouping, Listing, Selection, StoreError, StoreResult};
+use crate::store::{
+    CoverageTable, Flag, Grouping, IndicatorsBySite, Listing, Selection, StoreError, StoreResult, total,
+};
 
 fn today() -> Date {
     Date::in_china(crate::auth::now())
@@ -78,6 +80,16 @@ pub fn household_ids(c: &PgConn<'_>, selection: &Selection) -> StoreResult<Vec<S
         "SELECT h.id FROM households h WHERE {sql} ORDER BY h.site COLLATE \"C\", h.grid COLLATE \"C\", h.id COLLATE \"C\""
     ));
     Ok(c.query(&sql, &refs(&params))?.iter().map(|r| r.get(0)).collect())
+}
+
+/// As the SQLite engine's.
+pub fn id_numbers(c: &PgConn<'_>, selection: &Selection) -> StoreResult<Vec<(String, Option<String>)>> {
+    let (sql, params) = clause(selection);
+    let sql = numbered(&format!(
+        "SELECT h.id, h.id_numbers FROM households h WHERE {sql}
+         ORDER BY h.site COLLATE \"C\", h.grid COLLATE \"C\", h.id COLLATE \"C\""
+    ));
+    Ok(c.query(&sql, &refs(&params))?.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
 pub fn coverage(c: &PgConn<'_>, selection: &Selection, period: Period, by: Grouping) -> StoreResult<CoverageTable> {
@@ -148,30 +160,45 @@ fn coverage_by_households(
     Ok(table)
 }
 
+/// The indicators of `selection` in `period`: its sites' added up.
 pub fn indicators(c: &PgConn<'_>, selection: &Selection, period: Period) -> StoreResult<Indicators> {
+    Ok(total(indicators_by_site(c, selection, period)?))
+}
+
+/// As the SQLite engine: kept per-grid totals for whole grids, else summaries one by one.
+pub fn indicators_by_site(c: &PgConn<'_>, selection: &Selection, period: Period) -> StoreResult<IndicatorsBySite> {
+    let mut out = IndicatorsBySite::new();
     if selection.by_area_only() {
-        let mut out = Indicators::default();
         for t in area_totals(c, selection, period)? {
-            out.absorb(t.indicators);
+            out.entry(t.site).or_default().absorb(t.indicators);
         }
+        // A site with no summary for the period (one not begun) is left out, as when
+        // the summaries are added one by one.
+        out.retain(|_, i| i.households > 0);
         return Ok(out);
     }
     ensure_summaries(c, period, today(), selection)?;
-    sum_summaries(c, selection, period)
+    summaries_by_site(c, selection, period)
 }
 
+/// Adds up the stored summaries of `selection`'s households one by one.
 fn sum_summaries(c: &PgConn<'_>, selection: &Selection, period: Period) -> StoreResult<Indicators> {
+    Ok(total(summaries_by_site(c, selection, period)?))
+}
+
+/// Adds up the stored summaries of `selection`'s households one by one, per site.
+fn summaries_by_site(c: &PgConn<'_>, selection: &Selection, period: Period) -> StoreResult<IndicatorsBySite> {
+    let mut out = IndicatorsBySite::new();
     let (where_sql, params) = clause(selection);
     let sql = numbered(&format!(
-        "SELECT s.summary FROM households h JOIN summaries s ON s.household_id = h.id AND s.period = ?
+        "SELECT h.site, s.summary FROM households h JOIN summaries s ON s.household_id = h.id AND s.period = ?
          WHERE {where_sql}"
     ));
     let mut all = vec![period.to_string()];
     all.extend(params);
-    let mut out = Indicators::default();
     for r in c.query(&sql, &refs(&all))? {
-        let blob: Vec<u8> = r.get(0);
-        out.add(&decode_summary(&blob)?);
+        let blob: Vec<u8> = r.get(1);
+        out.entry(r.get(0)).or_default().add(&decode_summary(&blob)?);
     }
     Ok(out)
 }

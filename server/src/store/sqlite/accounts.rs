@@ -19,6 +19,7 @@ fn user_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<User> {
         name: row.get("name")?,
         role: Role::parse(&role).unwrap_or(Role::Cadre),
         area: kind.zip(area).and_then(|(k, a)| Area::from_parts(&k, &a)),
+        phone: row.get("phone")?,
     })
 }
 
@@ -31,7 +32,7 @@ fn area_columns(area: Option<&Area>) -> (Option<&'static str>, Option<&str>) {
 
 pub fn user(conn: &Conn<'_>, login: &str) -> StoreResult<Option<User>> {
     Ok(conn
-        .prepare_cached("SELECT id, name, role, area_kind, area FROM users WHERE id = ?1")?
+        .prepare_cached("SELECT id, name, role, area_kind, area, phone FROM users WHERE id = ?1")?
         .query_row([login], user_from_row)
         .optional()?)
 }
@@ -39,7 +40,7 @@ pub fn user(conn: &Conn<'_>, login: &str) -> StoreResult<Option<User>> {
 pub fn session(conn: &Conn<'_>, token_hash: &[u8], at: i64) -> StoreResult<Option<(User, String)>> {
     Ok(conn
         .prepare_cached(
-            "SELECT u.id, u.name, u.role, u.area_kind, u.area, s.device_id FROM sessions s
+            "SELECT u.id, u.name, u.role, u.area_kind, u.area, u.phone, s.device_id FROM sessions s
              JOIN users u ON u.id = s.user_id WHERE s.token_hash = ?1 AND u.disabled = 0 AND s.expires_at > ?2",
         )?
         .query_row(params![token_hash, at], |r| Ok((user_from_row(r)?, r.get::<_, String>("device_id")?)))
@@ -63,7 +64,7 @@ pub fn credentials(conn: &Conn<'_>, login: &str) -> StoreResult<Option<Credentia
 pub fn user_rows(conn: &Conn<'_>, login: Option<&str>, at: i64) -> StoreResult<Vec<UserRow>> {
     let sql = format!(
         "SELECT u.id, u.name, u.role, u.area_kind, u.area, u.failed_logins, u.locked_until, u.disabled, u.created_at,
-                (SELECT COUNT(*) FROM assignments a WHERE a.user_id = u.id)
+                (SELECT COUNT(*) FROM assignments a WHERE a.user_id = u.id), u.phone
          FROM users u {}
          ORDER BY CASE u.role WHEN 'admin' THEN 0 WHEN 'supervisor' THEN 1 ELSE 2 END, u.id",
         if login.is_some() { "WHERE u.id = ?1" } else { "" }
@@ -84,6 +85,7 @@ pub fn user_rows(conn: &Conn<'_>, login: Option<&str>, at: i64) -> StoreResult<V
             disabled: r.get(7)?,
             created_at: r.get(8)?,
             assigned: r.get(9)?,
+            phone: r.get(10)?,
         })
     };
     let rows = match login {
@@ -104,9 +106,18 @@ pub fn insert_user(conn: &Conn<'_>, account: &NewAccount<'_>) -> StoreResult<boo
     let user = account.user;
     let (kind, area) = area_columns(user.area.as_ref());
     let inserted = conn.execute(
-        "INSERT INTO users (id, name, role, area_kind, area, password_hash, created_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) ON CONFLICT(id) DO NOTHING",
-        params![user.id, user.name, user.role.code(), kind, area, account.password_hash, account.created_at],
+        "INSERT INTO users (id, name, role, area_kind, area, password_hash, created_at, phone)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8) ON CONFLICT(id) DO NOTHING",
+        params![
+            user.id,
+            user.name,
+            user.role.code(),
+            kind,
+            area,
+            account.password_hash,
+            account.created_at,
+            user.phone
+        ],
     )?;
     Ok(inserted > 0)
 }
@@ -114,8 +125,8 @@ pub fn insert_user(conn: &Conn<'_>, account: &NewAccount<'_>) -> StoreResult<boo
 pub fn set_user(conn: &Conn<'_>, user: &User) -> StoreResult<()> {
     let (kind, area) = area_columns(user.area.as_ref());
     conn.execute(
-        "UPDATE users SET name = ?2, role = ?3, area_kind = ?4, area = ?5 WHERE id = ?1",
-        params![user.id, user.name, user.role.code(), kind, area],
+        "UPDATE users SET name = ?2, role = ?3, area_kind = ?4, area = ?5, phone = ?6 WHERE id = ?1",
+        params![user.id, user.name, user.role.code(), kind, area, user.phone],
     )?;
     Ok(())
 }
@@ -233,10 +244,10 @@ pub fn grid_counts(conn: &Conn<'_>) -> StoreResult<Vec<AreaCount>> {
 pub fn cadres_of(conn: &Conn<'_>, id: &str) -> StoreResult<Vec<Person>> {
     Ok(conn
         .prepare_cached(
-            "SELECT u.id, u.name FROM assignments a JOIN users u ON u.id = a.user_id
+            "SELECT u.id, u.name, u.phone FROM assignments a JOIN users u ON u.id = a.user_id
              WHERE a.household_id = ?1 ORDER BY u.id",
         )?
-        .query_map([id], |r| Ok(Person { id: r.get(0)?, name: r.get(1)? }))?
+        .query_map([id], |r| Ok(Person { id: r.get(0)?, name: r.get(1)?, phone: r.get(2)? }))?
         .collect::<Result<_, _>>()?)
 }
 

@@ -12,7 +12,7 @@ use shared::{Date, Monitoring, Period};
 
 use super::Conn;
 use super::reads::clause;
-use crate::store::projection::{SummaryRow, decode_heads, encode_heads};
+use crate::store::projection::{SummaryRow, decode_heads, encode_heads, joined_id_numbers};
 use crate::store::{Access, DocWrite, Scope, Selection, StoreError, StoreResult, StoredDoc, Upload, parse_doc};
 
 /// Whether `scope` may open household `id`.
@@ -128,8 +128,8 @@ pub fn write(conn: &Conn<'_>, doc: &DocWrite<'_>, at: i64) -> StoreResult<()> {
     conn.prepare_cached(
         "INSERT INTO households (id, doc, doc_changes, heads, updated_at, county, township, site, grid,
                                  head_name, address, last_visit, last_mode, members, conflicts, problems,
-                                 case_status)
-         VALUES (?1, ?2, ?15, ?16, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?17)
+                                 case_status, id_numbers)
+         VALUES (?1, ?2, ?15, ?16, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?17, ?18)
          ON CONFLICT(id) DO UPDATE SET doc = excluded.doc, doc_changes = excluded.doc_changes,
              heads = excluded.heads,
              updated_at = excluded.updated_at,
@@ -137,7 +137,7 @@ pub fn write(conn: &Conn<'_>, doc: &DocWrite<'_>, at: i64) -> StoreResult<()> {
              grid = excluded.grid, head_name = excluded.head_name, address = excluded.address,
              last_visit = excluded.last_visit, last_mode = excluded.last_mode,
              members = excluded.members, conflicts = excluded.conflicts, problems = excluded.problems,
-             case_status = excluded.case_status",
+             case_status = excluded.case_status, id_numbers = excluded.id_numbers",
     )?
     .execute(params![
         doc.id,
@@ -157,6 +157,7 @@ pub fn write(conn: &Conn<'_>, doc: &DocWrite<'_>, at: i64) -> StoreResult<()> {
         doc.doc_changes,
         encode_heads(doc.heads),
         household.case.status.map(shared::Coded::code),
+        joined_id_numbers(household),
     ])?;
     write_summaries(conn, doc.id, &doc.projection.summaries)
 }

@@ -276,6 +276,13 @@ const MIGRATIONS: &[&str] = &[
     DELETE FROM summaries;
     ALTER TABLE summaries ADD COLUMN must_visit INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 13: an account's phone number (联系电话), printed on 明白卡 for its cadre; each
+    // household's members' ID numbers, for department lists (NULL until the household
+    // is next written: such a row's document is read instead).
+    r#"
+    ALTER TABLE users ADD COLUMN phone TEXT NOT NULL DEFAULT '';
+    ALTER TABLE households ADD COLUMN id_numbers TEXT;
+    "#,
 ];
 
 /// The schema version this program writes.

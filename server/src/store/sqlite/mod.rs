@@ -32,8 +32,8 @@ use shared::automerge::ChangeHash;
 use shared::indicators::Indicators;
 
 use super::{
-    Access, CoverageTable, Credentials, DocWrite, Grouping, Listing, NewAccount, Reader, Scope, Selection, StoreError,
-    StoreResult, StoredDoc, Upload, Writer,
+    Access, CoverageTable, Credentials, DocWrite, Grouping, IndicatorsBySite, Listing, NewAccount, Reader, Scope,
+    Selection, StoreError, StoreResult, StoredDoc, Upload, Writer,
 };
 
 impl From<rusqlite::Error> for StoreError {
@@ -323,11 +323,17 @@ impl Reader for Conn<'_> {
     fn household_ids(&mut self, selection: &Selection) -> StoreResult<Vec<String>> {
         reads::household_ids(self, selection)
     }
+    fn id_numbers(&mut self, selection: &Selection) -> StoreResult<Vec<(String, Option<String>)>> {
+        reads::id_numbers(self, selection)
+    }
     fn coverage(&mut self, selection: &Selection, period: Period, by: Grouping) -> StoreResult<CoverageTable> {
         reads::coverage(self, selection, period, by)
     }
     fn indicators(&mut self, selection: &Selection, period: Period) -> StoreResult<Indicators> {
         reads::indicators(self, selection, period)
+    }
+    fn indicators_by_site(&mut self, selection: &Selection, period: Period) -> StoreResult<IndicatorsBySite> {
+        reads::indicators_by_site(self, selection, period)
     }
     fn review_counts(&mut self, selection: &Selection, period: Period) -> StoreResult<BTreeMap<String, u32>> {
         reads::review_counts(self, selection, period)

@@ -13,7 +13,9 @@ use shared::{Date, Period};
 use super::Conn;
 use super::docs::ensure_summaries;
 use crate::store::projection::{decode_indicators, decode_summary, encode_indicators};
-use crate::store::{CoverageTable, Flag, Grouping, Listing, Selection, StoreError, StoreResult};
+use crate::store::{
+    CoverageTable, Flag, Grouping, IndicatorsBySite, Listing, Selection, StoreError, StoreResult, total,
+};
 
 /// `WHERE` clause over `households h` (or `areas h`, when the selection is by area
 /// only) for `selection`, with its parameters (`store::sql::clause`).
@@ -98,6 +100,17 @@ pub fn household_ids(conn: &Conn<'_>, selection: &Selection) -> StoreResult<Vec<
         .collect::<Result<_, _>>()?)
 }
 
+/// Each household of `selection` with its members' ID numbers as its row keeps them
+/// (`projection::joined_id_numbers`; `None` for a row written before they were kept).
+pub fn id_numbers(conn: &Conn<'_>, selection: &Selection) -> StoreResult<Vec<(String, Option<String>)>> {
+    let (sql, params) = clause(selection);
+    let sql = format!("SELECT h.id, h.id_numbers FROM households h WHERE {sql} ORDER BY h.site, h.grid, h.id");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_map(rusqlite::params_from_iter(params), |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?)
+}
+
 /// Coverage of `selection` in `period`, grouped by site, grid or cadre.
 pub fn coverage(conn: &Conn<'_>, selection: &Selection, period: Period, by: Grouping) -> StoreResult<CoverageTable> {
     match by {
@@ -178,36 +191,49 @@ fn coverage_by_households(
     Ok(table)
 }
 
-/// The indicators of `selection` in `period`: the sum of their stored summaries. A
-/// selection of whole grids adds up kept per-grid totals ([`area_totals`]); any other
-/// adds the summaries one by one.
+/// The indicators of `selection` in `period`: the sum of their stored summaries (the
+/// sites of [`indicators_by_site`] added up).
 pub fn indicators(conn: &Conn<'_>, selection: &Selection, period: Period) -> StoreResult<Indicators> {
+    Ok(total(indicators_by_site(conn, selection, period)?))
+}
+
+/// The indicators of `selection` in `period` per site. A selection of whole grids adds
+/// up kept per-grid totals ([`area_totals`]); any other adds the summaries one by one.
+pub fn indicators_by_site(conn: &Conn<'_>, selection: &Selection, period: Period) -> StoreResult<IndicatorsBySite> {
+    let mut out = IndicatorsBySite::new();
     if selection.by_area_only() {
-        let mut out = Indicators::default();
         for t in area_totals(conn, selection, period)? {
-            out.absorb(t.indicators);
+            out.entry(t.site).or_default().absorb(t.indicators);
         }
+        // A site with no summary for the period (one not begun) is left out, as when
+        // the summaries are added one by one.
+        out.retain(|_, i| i.households > 0);
         return Ok(out);
     }
     ensure_summaries(conn, period, today(), selection)?;
-    sum_summaries(conn, selection, period)
+    summaries_by_site(conn, selection, period)
 }
 
-/// Adds up the stored summaries of `selection`'s households, one by one.
+/// Adds up the stored summaries of `selection`'s households one by one.
 fn sum_summaries(conn: &Conn<'_>, selection: &Selection, period: Period) -> StoreResult<Indicators> {
+    Ok(total(summaries_by_site(conn, selection, period)?))
+}
+
+/// Adds up the stored summaries of `selection`'s households one by one, per site.
+fn summaries_by_site(conn: &Conn<'_>, selection: &Selection, period: Period) -> StoreResult<IndicatorsBySite> {
+    let mut out = IndicatorsBySite::new();
     let (where_sql, params) = clause(selection);
     let sql = format!(
-        "SELECT s.summary FROM households h JOIN summaries s ON s.household_id = h.id AND s.period = ?
+        "SELECT h.site, s.summary FROM households h JOIN summaries s ON s.household_id = h.id AND s.period = ?
          WHERE {where_sql}"
     );
     let mut all = vec![Value::Text(period.to_string())];
     all.extend(params);
     let mut stmt = conn.prepare_cached(&sql)?;
     let mut rows = stmt.query(rusqlite::params_from_iter(&all))?;
-    let mut out = Indicators::default();
     while let Some(row) = rows.next()? {
-        let blob: Vec<u8> = row.get(0)?;
-        out.add(&decode_summary(&blob)?);
+        let blob: Vec<u8> = row.get(1)?;
+        out.entry(row.get(0)?).or_default().add(&decode_summary(&blob)?);
     }
     Ok(out)
 }
@@ -332,6 +358,9 @@ mod tests {
         ensure_summaries(w, period, today(), selection).unwrap();
         let slow = sum_summaries(w, selection, period).unwrap();
         assert_eq!(fast, slow, "{period} {selection:?}");
+        let (fast_sites, slow_sites) =
+            (indicators_by_site(w, selection, period).unwrap(), summaries_by_site(w, selection, period).unwrap());
+        assert_eq!(fast_sites, slow_sites, "by site, {period} {selection:?}");
         for by in [Grouping::Site, Grouping::Grid] {
             let fast = coverage_by_area(w, selection, period, by == Grouping::Grid).unwrap();
             let slow = coverage_by_households(w, selection, period, by).unwrap();

@@ -1,7 +1,10 @@
 //! `serve --demo`: a realistic demo county — three settlement sites in two townships,
 //! twelve grids, 360 households with members and two years of monthly visits, eight
-//! cadres, two supervisors and an admin — generated deterministically, so every demo
-//! shows the same county.
+//! cadres, two supervisors and an admin, and the monitoring cases of the households it
+//! monitors (`cases`) — generated deterministically, so every demo shows the same
+//! county.
+
+mod cases;
 
 use shared::automerge::ActorId;
 use shared::{
@@ -95,23 +98,33 @@ impl Rng {
 /// The demo accounts: (login, name, role, area).
 pub fn accounts() -> Vec<User> {
     let mut users = vec![
-        User { id: "admin".into(), name: "系统管理员".into(), role: Role::Admin, area: None },
+        User {
+            id: "admin".into(), name: "系统管理员".into(), role: Role::Admin, area: None, phone: String::new()
+        },
         User {
             id: "sup01".into(),
             name: "赵主任".into(),
             role: Role::Supervisor,
             area: Some(Area::County(COUNTY.into())),
+            phone: "0874-6211001".into(),
         },
         User {
             id: "sup02".into(),
             name: "钱站长".into(),
             role: Role::Supervisor,
             area: Some(Area::Site(SITES[0].1.into())),
+            phone: "0874-6211002".into(),
         },
     ];
     let names = ["李明", "张华", "杨丽", "罗刚", "普红", "起凤", "自强", "鲁燕"];
     for (i, name) in names.iter().enumerate() {
-        users.push(User { id: format!("cadre{:02}", i + 1), name: (*name).into(), role: Role::Cadre, area: None });
+        users.push(User {
+            id: format!("cadre{:02}", i + 1),
+            name: (*name).into(),
+            role: Role::Cadre,
+            area: None,
+            phone: format!("138 8745 {:04}", 2101 + i),
+        });
     }
     users
 }
@@ -287,7 +300,8 @@ pub fn seed(w: &mut dyn Writer) -> DeniedResult<usize> {
 /// [`seed`] with another number of households per grid, or before the current month's
 /// visits (benchmarks).
 pub fn seed_sized(w: &mut dyn Writer, size: DemoSize) -> DeniedResult<usize> {
-    let admin_view = User { id: "admin".into(), name: String::new(), role: Role::Admin, area: None };
+    let admin_view =
+        User { id: "admin".into(), name: String::new(), role: Role::Admin, area: None, phone: String::new() };
     if !w.household_ids(&Selection::of(&admin_view))?.is_empty() {
         return Ok(0);
     }
@@ -297,6 +311,7 @@ pub fn seed_sized(w: &mut dyn Writer, size: DemoSize) -> DeniedResult<usize> {
     }
     w.replace_settings(&demo_settings(), "admin", now())?;
     let cadres: Vec<&User> = users.iter().filter(|u| u.role == Role::Cadre).collect();
+    let decider = users.iter().find(|u| u.id == "sup01").expect("the county's supervisor");
     let mut rng = Rng(0x5EED_CAFE_F00D_BEEF);
     let today = Date::in_china(now());
     let current = Period::of(today);
@@ -306,6 +321,7 @@ pub fn seed_sized(w: &mut dyn Writer, size: DemoSize) -> DeniedResult<usize> {
         for (grid_index, grid) in grids.iter().enumerate() {
             let cadre = cadres[(site_index * 4 + grid_index) * cadres.len() / 12];
             let helper = cadres[((site_index * 4 + grid_index) * cadres.len() / 12 + 1) % cadres.len()];
+            let mut open_clue = cases::open_clue(grid_index);
             for k in 0..size.per_grid {
                 n += 1;
                 let id = format!("5323250{}{:02}{:03}", site_index + 1, grid_index + 1, k + 1);
@@ -329,6 +345,7 @@ pub fn seed_sized(w: &mut dyn Writer, size: DemoSize) -> DeniedResult<usize> {
                     ));
                 }
                 let (origin_township, origin_village) = *rng.pick(ORIGINS);
+                let mut monitoring = Monitoring::None;
                 let mut doc = HouseholdDoc::create(&id, ActorId::random(), &admin).map_err(Denied::internal)?;
                 doc.edit(&admin, |h| {
                     h.facts.address = format!("{grid}{}单元{}室", k / 10 + 1, 101 + k % 10 + 100 * (k % 6));
@@ -342,12 +359,14 @@ pub fn seed_sized(w: &mut dyn Writer, size: DemoSize) -> DeniedResult<usize> {
                     h.facts.placement = Some(Placement::Centralized);
                     h.facts.placement_area = Some(PlacementArea::Town);
                     h.facts.category = Some(if rng.chance(80) { Category::Lifted } else { Category::MovedAlong });
-                    h.facts.monitoring = Some(match rng.below(100) {
+                    monitoring = match rng.below(100) {
                         0..=3 => Monitoring::Unstable,
                         4..=7 => Monitoring::Edge,
                         8..=9 => Monitoring::Sudden,
                         _ => Monitoring::None,
-                    });
+                    };
+                    // Monitored later, by its case (`cases`).
+                    h.facts.monitoring = Some(Monitoring::None);
                     h.facts.dibao = rng.chance(12);
                     h.members = members.iter().cloned().collect();
                 })
@@ -398,6 +417,28 @@ pub fn seed_sized(w: &mut dyn Writer, size: DemoSize) -> DeniedResult<usize> {
                         .edit(&s2, |h| h.visits.entry(key.clone()).or_default().income.wage = Some(4800))
                         .map_err(Denied::internal)?;
                     cadre_doc.merge(&mut other).map_err(Denied::internal)?;
+                }
+                // A monitored household's case, about nine months old; a few open clues.
+                let stamp = |u: &User, at: i64| Stamp::new(u.id.clone(), u.name.clone(), at);
+                let mut edit = |u: &User, at: i64, f: &dyn Fn(&mut shared::Household)| {
+                    cadre_doc.edit(&stamp(u, at), f).map_err(Denied::internal)
+                };
+                if monitoring != Monitoring::None {
+                    let since = now() - (270 + k as i64) * cases::DAY;
+                    edit(cadre, since, &|h| cases::raise(h, cadre, since, "走访发现家庭收入明显下降、务工不稳定"))?;
+                    let seen = since + 3 * cases::DAY;
+                    edit(cadre, seen, &|h| cases::verify(h, cadre, seen))?;
+                    let at = since + 10 * cases::DAY;
+                    edit(decider, at, &|h| cases::include(h, monitoring, decider, at))?;
+                } else if k >= cases::OPEN_CLUE_FROM
+                    && let Some((days, verified, text)) = open_clue.take()
+                {
+                    let at = now() - days * cases::DAY;
+                    edit(cadre, at, &|h| cases::raise(h, cadre, at, text))?;
+                    if let Some(after) = verified {
+                        let seen = at + after * cases::DAY;
+                        edit(cadre, seen, &|h| cases::verify(h, cadre, seen))?;
+                    }
                 }
                 let household = cadre_doc.household().map_err(Denied::internal)?;
                 w.save_doc(&id, &cadre_doc, &household, today, now())?;
