@@ -69,7 +69,7 @@ pub fn BySite(ui: Ui) -> impl IntoView {
                 };
                 view! {
                     <div class="table-wrap">
-                        <table class="coverage" data-testid="monitoring-by-site">
+                        <table class="by-site" data-testid="monitoring-by-site">
                             <thead><tr>
                                 <th>{ui.t("安置点", "Site")}</th>
                                 {COLUMNS.iter().map(|(zh, en, _)| view! { <th>{ui.t(zh, en)}</th> }).collect_view()}
