@@ -234,6 +234,13 @@ async fn scenario(server: &TestServer) {
     assert_eq!(counts, [("光禄新村", 1, None), ("阳光社区", 1, Some(&1))], "c2 has H1 and H4");
     assert_eq!(c1.get("/api/indicators/sites").await.status(), 403);
 
+    // The console's 八必访 list says why each household is on it.
+    let must: Vec<Value> = admin.get_json("/api/flagged?kind=must_visit").await;
+    let h2 = must.iter().find(|r| r["id"] == "H2").expect("H2, monitored, must be visited");
+    assert!(h2["must_visit"].as_array().unwrap().contains(&json!("case")), "{h2}");
+    let all: Vec<Value> = admin.get_json("/api/flagged?kind=not_visited").await;
+    assert!(all.iter().all(|r| r.get("must_visit").is_none()), "only the 八必访 list carries reasons");
+
     // 明白卡 names each cadre with the phone number the admin gave their account.
     let (status, err) = post(&admin, "/api/admin/users/c1", json!({"phone": "138-0000<script>"})).await;
     assert_eq!((status, err["error"].as_str()), (400, Some("bad_phone")), "{err}");

@@ -3,6 +3,7 @@
 //! household's row and summary rows ([`Projection`]). The merge computes it on every
 //! core; each engine writes it in the transaction that stores the document.
 
+use shared::api::HouseholdRow;
 use shared::automerge::{ActorId, ChangeHash};
 use shared::indicators::{Indicators, Summary};
 use shared::wire::{self, NewChanges};
@@ -220,6 +221,18 @@ impl SummaryRow {
 /// Decodes a stored summary.
 pub fn decode_summary(blob: &[u8]) -> StoreResult<Summary> {
     postcard::from_bytes(blob).map_err(|e| StoreError::Projection(e.to_string()))
+}
+
+/// Each row with its 八必访 reasons, from the summary read beside it.
+pub fn with_reasons(rows: Vec<(HouseholdRow, Option<Vec<u8>>)>) -> StoreResult<Vec<HouseholdRow>> {
+    rows.into_iter()
+        .map(|(mut row, summary)| {
+            if let Some(blob) = summary {
+                row.must_visit = decode_summary(&blob)?.must_visit;
+            }
+            Ok(row)
+        })
+        .collect()
 }
 
 /// Encodes kept indicators (a grid's total).

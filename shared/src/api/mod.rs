@@ -191,6 +191,10 @@ pub struct HouseholdRow {
     pub conflicts: i64,
     /// Validation problems.
     pub problems: i64,
+    /// Why it must be visited in person this period (八必访): in
+    /// `GET /api/flagged?kind=must_visit` only, absent elsewhere.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub must_visit: Vec<crate::must_visit::MustVisit>,
 }
 
 #[cfg(test)]

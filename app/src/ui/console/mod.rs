@@ -18,6 +18,7 @@ pub mod reviews;
 pub mod sites;
 
 use leptos::prelude::*;
+use shared::Coded;
 pub use shared::api::{CoverageRow, HouseholdRow, IndicatorReport, TrendPoint};
 
 use crate::api::{self, ApiError};
@@ -96,6 +97,14 @@ pub fn household_rows(ui: Ui, rows: Vec<HouseholdRow>, testid: &'static str) -> 
                             <div class="main">
                                 <strong>{r.head_name.clone()}</strong>
                                 <small>{format!("{} {} {} · {}", r.site, r.grid, r.address, r.id)}</small>
+                                {(!r.must_visit.is_empty()).then(|| {
+                                    let why = r.must_visit.clone();
+                                    view! {
+                                        <small class="why" data-testid="must-visit-why">
+                                            {move || why.iter().map(|w| w.label(ui.lang.get())).collect::<Vec<_>>().join("、")}
+                                        </small>
+                                    }
+                                })}
                             </div>
                             <div class="badges">
                                 {(r.conflicts > 0).then(|| view! { <span class="badge conflict">{move || ui.t("冲突", "Conflict")}</span> })}

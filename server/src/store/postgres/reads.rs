@@ -9,7 +9,7 @@ use shared::{Date, Period};
 
 use super::PgConn;
 use super::docs::{ensure_summaries, refs};
-use crate::store::projection::{decode_indicators, decode_summary, encode_indicators};
+use crate::store::projection::{decode_indicators, decode_summary, encode_indicators, with_reasons};
 use crate::store::sql::{clause, numbered};
 use crate::store::{
     CoverageTable, Flag, Grouping, IndicatorsBySite, Listing, Selection, StoreError, StoreResult, total,
@@ -21,7 +21,14 @@ fn today() -> Date {
 
 pub fn household_rows(c: &PgConn<'_>, selection: &Selection, listing: &Listing) -> StoreResult<Vec<HouseholdRow>> {
     let (scope_sql, scope_params) = clause(selection);
-    let mut params = Vec::new();
+    // As the SQLite engine: 八必访 rows read their summary too.
+    let (why_sql, mut params) = match listing {
+        Listing::Flagged(period, Flag::MustVisit) => (
+            "(SELECT w.summary FROM summaries w WHERE w.household_id = h.id AND w.period = ?)",
+            vec![period.to_string()],
+        ),
+        _ => ("NULL::BYTEA", Vec::new()),
+    };
     let condition = match listing {
         Listing::All => "1 = 1".to_owned(),
         Listing::Conflicted => "h.conflicts > 0".to_owned(),
@@ -53,12 +60,12 @@ pub fn household_rows(c: &PgConn<'_>, selection: &Selection, listing: &Listing) 
     params.extend(scope_params);
     let sql = numbered(&format!(
         "SELECT h.id, h.head_name, h.township, h.site, h.grid, h.address, h.last_visit, h.last_mode, h.members,
-                h.conflicts, h.problems
+                h.conflicts, h.problems, {why_sql}
          FROM households h WHERE {condition} AND {scope_sql} ORDER BY h.site COLLATE \"C\", h.grid COLLATE \"C\", h.id COLLATE \"C\""
     ));
-    Ok(c.query(&sql, &refs(&params))?
-        .iter()
-        .map(|r| HouseholdRow {
+    let rows = c.query(&sql, &refs(&params))?;
+    let rows = rows.iter().map(|r| {
+        let row = HouseholdRow {
             id: r.get(0),
             head_name: r.get(1),
             township: r.get(2),
@@ -70,8 +77,11 @@ pub fn household_rows(c: &PgConn<'_>, selection: &Selection, listing: &Listing) 
             members: r.get(8),
             conflicts: r.get(9),
             problems: r.get(10),
-        })
-        .collect())
+            must_visit: Vec::new(),
+        };
+        (row, r.get(11))
+    });
+    with_reasons(rows.collect())
 }
 
 pub fn household_ids(c: &PgConn<'_>, selection: &Selection) -> StoreResult<Vec<String>> {

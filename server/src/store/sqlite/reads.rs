@@ -12,7 +12,7 @@ use shared::{Date, Period};
 
 use super::Conn;
 use super::docs::ensure_summaries;
-use crate::store::projection::{decode_indicators, decode_summary, encode_indicators};
+use crate::store::projection::{decode_indicators, decode_summary, encode_indicators, with_reasons};
 use crate::store::{
     CoverageTable, Flag, Grouping, IndicatorsBySite, Listing, Selection, StoreError, StoreResult, total,
 };
@@ -32,7 +32,14 @@ fn today() -> Date {
 /// The households of `selection` that `listing` shows.
 pub fn household_rows(conn: &Conn<'_>, selection: &Selection, listing: &Listing) -> StoreResult<Vec<HouseholdRow>> {
     let (scope_sql, scope_params) = clause(selection);
-    let mut params = Vec::new();
+    // 八必访 rows say why: their summary, read in the same query.
+    let (why_sql, mut params) = match listing {
+        Listing::Flagged(period, Flag::MustVisit) => (
+            "(SELECT w.summary FROM summaries w WHERE w.household_id = h.id AND w.period = ?)",
+            vec![Value::Text(period.to_string())],
+        ),
+        _ => ("NULL", Vec::new()),
+    };
     let condition = match listing {
         Listing::All => "1 = 1".to_owned(),
         Listing::Conflicted => "h.conflicts > 0".to_owned(),
@@ -66,13 +73,13 @@ pub fn household_rows(conn: &Conn<'_>, selection: &Selection, listing: &Listing)
     params.extend(scope_params);
     let sql = format!(
         "SELECT h.id, h.head_name, h.township, h.site, h.grid, h.address, h.last_visit, h.last_mode, h.members,
-                h.conflicts, h.problems
+                h.conflicts, h.problems, {why_sql}
          FROM households h WHERE {condition} AND {scope_sql} ORDER BY h.site, h.grid, h.id"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt
+    let rows: Vec<(HouseholdRow, Option<Vec<u8>>)> = stmt
         .query_map(rusqlite::params_from_iter(&params), |r| {
-            Ok(HouseholdRow {
+            let row = HouseholdRow {
                 id: r.get(0)?,
                 head_name: r.get(1)?,
                 township: r.get(2)?,
@@ -84,10 +91,12 @@ pub fn household_rows(conn: &Conn<'_>, selection: &Selection, listing: &Listing)
                 members: r.get(8)?,
                 conflicts: r.get(9)?,
                 problems: r.get(10)?,
-            })
+                must_visit: Vec::new(),
+            };
+            Ok((row, r.get(11)?))
         })?
         .collect::<Result<_, _>>()?;
-    Ok(rows)
+    with_reasons(rows)
 }
 
 /// The ids of the households of `selection`, by site, grid and id.
