@@ -137,6 +137,20 @@ try {
   await sup.locator("[data-testid=monitoring-by-site]").screenshot({ path: `${out}/cases-07-by-site.png` });
   step(`console: counts by site for ${sites.length} sites; the total row's ${monitored} monitored households equal the dashboard's`);
 
+  // 6b. The dashboard's 八必访 list says why each household is on it.
+  await sup.click("[data-testid=nav-dashboard]");
+  await sup.click("[data-testid=flag-must_visit]");
+  await sup.waitForSelector("[data-testid=must-visit-why]");
+  const firstWhy = await sup.textContent("[data-testid=must-visit-why]");
+  assert.match(firstWhy, /收入低或骤减|家有重病患者|特困或低保户|家有残疾人|多子女非义务教育阶段就学|务工收入不稳定|遭受灾害或突发变故|在监测帮扶中/);
+  const rowsShown = await sup.locator("[data-testid=console-row]").count();
+  assert.equal(await sup.locator("[data-testid=must-visit-why]").count(), rowsShown, "every row says why");
+  await sup.locator("[data-testid=must-visit-why]").first().scrollIntoViewIfNeeded();
+  await sup.screenshot({ path: `${out}/cases-07b-must-visit.png` });
+  step(`dashboard: the 八必访 list, ${rowsShown} households, each with its reasons (the first: ${firstWhy.trim()})`);
+  await sup.click("[data-testid=nav-cases]");
+  await sup.waitForSelector("[data-testid=case-row]");
+
   // 7. Nine months on: a household the demo included long ago, whose income and
   //    guarantees held and which had help, is eliminated from the console.
   const eligible = await sup.$eval("[data-testid=case-row][data-eligible=true]", (r) => r.dataset.id);
