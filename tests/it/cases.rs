@@ -20,6 +20,36 @@ async fn post(phone: &Phone, path: &str, body: Value) -> (u16, Value) {
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
+/// Sends a department's list as `token`'s user: the status and the answer.
+async fn import_list(server: &TestServer, token: &str, csv: &str) -> (u16, Value) {
+    let resp = reqwest::Client::new()
+        .post(server.url("/api/cases/import"))
+        .bearer_auth(token)
+        .body(csv.as_bytes().to_vec())
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json::<Value>().await.unwrap())
+}
+
+/// The admin's phone gives member `a` of `household` the ID number `number` and syncs
+/// it, so that the household's row is written again.
+async fn give_id_number(server: &TestServer, household: &str, number: &str) -> Phone {
+    let mut admin = Phone::login(server, "admin", "admin-phone").await;
+    admin.want(&[household]);
+    admin.sync().await;
+    let at = server::auth::now();
+    admin
+        .docs
+        .get_mut(household)
+        .unwrap()
+        .edit(&Stamp::new("admin", "管理员", at), |h| h.members.get_mut("a").unwrap().id_number = number.into())
+        .unwrap();
+    assert!(admin.sync().await.refused.is_empty());
+    admin
+}
+
 async fn scenario(server: &TestServer) {
     let mut c1 = Phone::login(server, "c1", "c1-phone").await;
     c1.want(&["H2"]);
@@ -176,21 +206,7 @@ async fn scenario(server: &TestServer) {
     assert!(measures_csv.contains("公益性岗位") && measures_csv.contains("镇人社所"), "{measures_csv}");
 
     // A department's list: refused whole for its bad rows, then imported.
-    let list = |csv: &str| {
-        let s1 = &s1;
-        let csv = csv.to_owned();
-        async move {
-            let resp = reqwest::Client::new()
-                .post(server.url("/api/cases/import"))
-                .bearer_auth(&s1.token)
-                .body(csv.into_bytes())
-                .send()
-                .await
-                .unwrap();
-            let status = resp.status().as_u16();
-            (status, resp.json::<Value>().await.unwrap())
-        }
-    };
+    let list = |csv: &'static str| import_list(server, &s1.token, csv);
     let bad = "户编码,身份证号,原因,部门\nH1,,大病医疗支出超3万元,县医保局\nH9,,低保边缘,县民政局\nH2,,失业,县人社局\n,532325198005011230,残疾,县残联\nH3,,,县民政局\n";
     let (status, err) = list(bad).await;
     assert_eq!((status, err["error"].as_str()), (422, Some("clues_rejected")), "{err}");
@@ -253,28 +269,10 @@ async fn scenario(server: &TestServer) {
 
     // A list naming a member by 身份证号 finds the household from its row's ID numbers,
     // kept when the household is written (here by the admin's sync).
-    let mut admin_phone = Phone::login(server, "admin", "admin-phone").await;
-    admin_phone.want(&["H4"]);
-    admin_phone.sync().await;
-    let at = server::auth::now();
-    admin_phone
-        .docs
-        .get_mut("H4")
-        .unwrap()
-        .edit(&Stamp::new("admin", "管理员", at), |h| {
-            h.members.get_mut("a").unwrap().id_number = "532325197007071233".into()
-        })
-        .unwrap();
-    assert!(admin_phone.sync().await.refused.is_empty());
-    let resp = reqwest::Client::new()
-        .post(server.url("/api/cases/import"))
-        .bearer_auth(&admin.token)
-        .body("身份证号,原因,部门\n532325197007071233,残疾等级提高,县残联\n".as_bytes().to_vec())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
-    let done: Value = resp.json().await.unwrap();
+    give_id_number(server, "H4", "532325197007071233").await;
+    let (status, done) =
+        import_list(server, &admin.token, "身份证号,原因,部门\n532325197007071233,残疾等级提高,县残联\n").await;
+    assert_eq!(status, 200);
     assert_eq!(done["households"], json!(["H4"]), "{done}");
 
     // Cadres do not read the queue or decide.
@@ -388,19 +386,7 @@ async fn a_risk_is_eliminated_once_every_condition_holds() {
 async fn a_member_is_found_by_id_number_even_in_a_row_written_before_they_were_kept() {
     let dir = tempfile::tempdir().unwrap();
     let server = roster_server(&dir).await;
-    let mut admin = Phone::login(&server, "admin", "admin-phone").await;
-    admin.want(&["H3"]);
-    admin.sync().await;
-    let at = server::auth::now();
-    admin
-        .docs
-        .get_mut("H3")
-        .unwrap()
-        .edit(&Stamp::new("admin", "管理员", at), |h| {
-            h.members.get_mut("a").unwrap().id_number = "532325199006061227".into()
-        })
-        .unwrap();
-    assert!(admin.sync().await.refused.is_empty());
+    let admin = give_id_number(&server, "H3", "532325199006061227").await;
     // The row keeps the ID number…
     let conn = rusqlite::Connection::open(&server.db_path).unwrap();
     let kept: Option<String> =
@@ -409,14 +395,6 @@ async fn a_member_is_found_by_id_number_even_in_a_row_written_before_they_were_k
     // …and a row from before migration 13 (NULL) is read from its document.
     conn.execute("UPDATE households SET id_numbers = NULL", []).unwrap();
     drop(conn);
-    let resp = reqwest::Client::new()
-        .post(server.url("/api/cases/import"))
-        .bearer_auth(&admin.token)
-        .body("身份证号,原因\n532325199006061227,大病\n".as_bytes().to_vec())
-        .send()
-        .await
-        .unwrap();
-    let status = resp.status();
-    let done: Value = resp.json().await.unwrap();
-    assert_eq!((status.as_u16(), &done["households"]), (200, &json!(["H3"])), "{done}");
+    let (status, done) = import_list(&server, &admin.token, "身份证号,原因\n532325199006061227,大病\n").await;
+    assert_eq!((status, &done["households"]), (200, &json!(["H3"])), "{done}");
 }
