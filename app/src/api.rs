@@ -120,6 +120,41 @@ pub async fn post_json(token: &str, path: &str, body: &impl serde::Serialize) ->
     resp.text().await.map_err(|_| ApiError::Offline)
 }
 
+/// `POST path` with a JSON body, the answer decoded from JSON.
+pub async fn post_json_as<T: serde::de::DeserializeOwned>(
+    token: &str,
+    path: &str,
+    body: &impl serde::Serialize,
+) -> Result<T, ApiError> {
+    let text = post_json(token, path, body).await?;
+    serde_json::from_str(&text).map_err(|e| ApiError::Refused(e.to_string()))
+}
+
+/// `PUT path` with `bytes` as they are (a piece of a photo): the answer decoded from
+/// JSON, or the server's refusal with its code.
+pub async fn put_bytes_as<T: serde::de::DeserializeOwned>(
+    token: &str,
+    path: &str,
+    bytes: &[u8],
+) -> Result<Result<T, ErrorBody>, ApiError> {
+    let resp = authorized(Request::put(path), token)
+        .header("Content-Type", "application/octet-stream")
+        .body(js_sys::Uint8Array::from(bytes))
+        .map_err(|e| ApiError::Refused(e.to_string()))?
+        .send()
+        .await
+        .map_err(|_| ApiError::Offline)?;
+    match resp.status() {
+        401 => Err(ApiError::Unauthorized),
+        200 => Ok(Ok(resp.json().await.map_err(|_| ApiError::Offline)?)),
+        status => Ok(Err(resp.json::<ErrorBody>().await.unwrap_or_else(|_| ErrorBody {
+            error: "http".into(),
+            zh: format!("服务器答复 HTTP {status}"),
+            en: format!("The server answered HTTP {status}"),
+        }))),
+    }
+}
+
 /// `POST path` with a raw body of `content_type`; returns (status, body text) for any
 /// answer the server gave, so callers can read structured refusals (roster rows).
 #[cfg(feature = "console")]

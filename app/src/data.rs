@@ -69,6 +69,7 @@ pub async fn open(ui: Ui, user: &str) {
         return;
     }
     crate::drafts::load(drafts);
+    crate::blobs::load(&db).await;
     state::with(|d| {
         for (id, bytes) in states {
             if let Ok(s) = State::decode(&bytes) {
@@ -79,7 +80,10 @@ pub async fn open(ui: Ui, user: &str) {
         d.loaded = true;
     });
     loading.end();
-    ui.sync.update(|s| s.unsynced = state::with(|d| state::unsynced(d)));
+    ui.sync.update(|s| {
+        s.unsynced = state::with(|d| state::unsynced(d));
+        s.photos_unsent = state::with(|d| crate::blobs::unsent_photos(d));
+    });
     ui.loaded.set(true);
     ui.touch();
 }
@@ -92,6 +96,8 @@ pub fn close(ui: Ui) {
         d.loaded = false;
         d.replica = Replica::default();
         d.drafts.clear();
+        d.blobs_held.clear();
+        d.blobs_sent.clear();
         d.db.take()
     });
     if let Some(db) = db {

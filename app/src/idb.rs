@@ -3,15 +3,16 @@
 //! by household id: `docs` (Automerge bytes), `sync` (encoded sync state) and `rows`
 //! (the household list's row, with the heads it was computed from: a cache, so that
 //! the list shows before the documents are read); and `drafts` (visits in progress,
-//! keyed by login, household and period: `drafts::key`). A write resolves only when
-//! its transaction has completed, so "saved" means on disk.
+//! keyed by login, household and period: `drafts::key`); `blobs` (the bytes of photos
+//! and signatures, keyed by SHA-256) and `sent` (the hashes the server holds whole).
+//! A write resolves only when its transaction has completed, so "saved" means on disk.
 
 use idb::{Database, DatabaseEvent, Factory, ObjectStoreParams, TransactionMode};
 use js_sys::Uint8Array;
 use wasm_bindgen::JsValue;
 
-/// 2 added `rows`, 3 `drafts`.
-const VERSION: u32 = 3;
+/// 2 added `rows`, 3 `drafts`, 4 `blobs` and `sent`.
+const VERSION: u32 = 4;
 /// Household documents.
 pub const DOCS: &str = "docs";
 /// Sync states.
@@ -20,8 +21,12 @@ pub const SYNC: &str = "sync";
 pub const ROWS: &str = "rows";
 /// Visits in progress (`drafts`).
 pub const DRAFTS: &str = "drafts";
+/// Photos' and signatures' bytes, by SHA-256 (`blobs`).
+pub const BLOBS: &str = "blobs";
+/// The hashes of those the server holds whole (the value is empty).
+pub const SENT: &str = "sent";
 /// Every store, in the scope of every write.
-const STORES: [&str; 4] = [DOCS, SYNC, ROWS, DRAFTS];
+const STORES: [&str; 6] = [DOCS, SYNC, ROWS, DRAFTS, BLOBS, SENT];
 
 fn err(e: impl std::fmt::Debug) -> String {
     format!("IndexedDB: {e:?}")
@@ -56,6 +61,24 @@ pub async fn all(db: &Database, store: &str) -> Result<Vec<(String, Vec<u8>)>, S
         .collect();
     tx.await.map_err(err)?;
     Ok(out)
+}
+
+/// Every key of `store`, without reading the values.
+pub async fn keys(db: &Database, store: &str) -> Result<Vec<String>, String> {
+    let tx = db.transaction(&[store], TransactionMode::ReadOnly).map_err(err)?;
+    let os = tx.object_store(store).map_err(err)?;
+    let keys = os.get_all_keys(None, None).map_err(err)?.await.map_err(err)?;
+    tx.await.map_err(err)?;
+    Ok(keys.into_iter().filter_map(|k| k.as_string()).collect())
+}
+
+/// The bytes under `key` in `store`, if any.
+pub async fn get(db: &Database, store: &str, key: &str) -> Result<Option<Vec<u8>>, String> {
+    let tx = db.transaction(&[store], TransactionMode::ReadOnly).map_err(err)?;
+    let os = tx.object_store(store).map_err(err)?;
+    let value = os.get(JsValue::from_str(key)).map_err(err)?.await.map_err(err)?;
+    tx.await.map_err(err)?;
+    Ok(value.filter(|v| !v.is_undefined()).map(|v| Uint8Array::new(&v).to_vec()))
 }
 
 /// Writes several (store, key, bytes) in one transaction; resolves when it is durable.

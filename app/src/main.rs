@@ -4,11 +4,13 @@
 //! `ui`. The service worker (public/sw.js) caches the app shell.
 
 mod api;
+mod blobs;
 mod data;
 mod drafts;
 mod health;
 mod idb;
 mod perf;
+mod photo;
 mod route;
 mod session;
 mod state;

@@ -27,6 +27,10 @@ pub struct Data {
     pub loaded: bool,
     /// Visits in progress (草稿), by `drafts::key`: every login's, each shown only to its own.
     pub drafts: BTreeMap<String, crate::drafts::Draft>,
+    /// The attachments whose bytes this phone holds, by SHA-256 (`blobs`).
+    pub blobs_held: std::collections::BTreeSet<String>,
+    /// Those the server holds whole.
+    pub blobs_sent: std::collections::BTreeSet<String>,
 }
 
 thread_local! {
@@ -37,6 +41,8 @@ thread_local! {
         actor: ActorId::random(),
         loaded: false,
         drafts: BTreeMap::new(),
+        blobs_held: Default::default(),
+        blobs_sent: Default::default(),
     });
 }
 
@@ -117,6 +123,10 @@ pub struct SyncStatus {
     pub downloaded: usize,
     /// Households this phone tracks.
     pub households: usize,
+    /// Photos and signatures the server does not hold yet.
+    pub photos_unsent: usize,
+    /// Attachments the server refused at the last sync, with its message.
+    pub photo_errors: Vec<String>,
 }
 
 /// The reactive handles every view uses. All `Copy`.

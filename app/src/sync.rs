@@ -1,5 +1,6 @@
 //! The app's driver of the sync engine (`shared::client`, PROTOCOL.md §4): posts its
-//! batches and persists what each answer changed. Runs when the network returns, every
+//! batches and persists what each answer changed, then sends the photos the documents
+//! reference (`blobs`). Runs when the network returns, every
 //! minute while online, after each save, and on request. Never blocks editing: replies
 //! are applied to the live documents between awaits, and every round's documents and
 //! states are written to IndexedDB before the next.
@@ -52,7 +53,14 @@ pub async fn run(ui: Ui) {
         session::save(&renewed);
         ui.session.set(Some(renewed));
     }
-    let result = session_rounds(&ui, &session).await;
+    let mut result = session_rounds(&ui, &session).await;
+    // Then the photos and signatures those documents reference (PROTOCOL.md §4.7).
+    if result.is_ok() && state::with(|d| d.owner.as_deref() == Some(session.user.id.as_str())) {
+        match crate::blobs::upload(ui, &session.token).await {
+            Ok(failed) => ui.sync.update(|s| s.photo_errors = failed),
+            Err(e) => result = Err(message(e)),
+        }
+    }
     // Logged out meanwhile: this session's end (its error, a refused token) belongs to
     // a login that is gone; the bar and the session now are another's.
     if state::with(|d| d.owner.as_deref() != Some(session.user.id.as_str())) {
@@ -69,6 +77,7 @@ pub async fn run(ui: Ui) {
             Err(e) => s.error = Some(e.clone()),
         }
         s.unsynced = state::with(|d| state::unsynced(d));
+        s.photos_unsent = state::with(|d| crate::blobs::unsent_photos(d));
     });
     if result.is_ok() || online() {
         crate::health::send(ui, &session.token, false, result.is_ok()).await;

@@ -13,7 +13,8 @@
 //! - `listen`: accepting connections within limits (no client can stall the rest);
 //! - `edge`: the client's address (trusted proxies), per-address rate limits, HTTPS;
 //! - `metrics`: counters and latencies for Prometheus, on a listener of their own;
-//! - `backup`: online backup and restore of the SQLite file (the CLI's `backup`, `restore`).
+//! - `backup`: online backup and restore of the SQLite file (the CLI's `backup`, `restore`);
+//! - `blobs`: the photos and signatures visits reference, kept by their SHA-256.
 //!
 //! `router(state)` builds the HTTP surface and `serve(listener, state, shutdown)` runs
 //! it, so tests bind port 0 and stop the server when done.
@@ -22,6 +23,7 @@ pub mod admin;
 pub mod api;
 pub mod auth;
 pub mod backup;
+pub mod blobs;
 pub mod demo;
 pub mod denied;
 pub mod edge;
@@ -46,7 +48,9 @@ use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
 
 pub use crate::api::account::{LoginRequest, PasswordChange};
-use crate::api::{account, cases, conflicts, dashboard, flagged, households, phones, reviews, settings};
+use crate::api::{
+    account, blobs as blob_api, cases, conflicts, dashboard, flagged, households, phones, reviews, settings,
+};
 use crate::error::AppError;
 
 /// The memory allocator the server's programs use (each declares it as its
@@ -64,13 +68,31 @@ pub struct AppState {
     pub app_dir: Option<PathBuf>,
     /// Trusted proxies, rate limits, HTTPS (`Edge::default()`: none of them).
     pub edge: std::sync::Arc<edge::Edge>,
+    /// Where photos and signatures are kept (`None`: nowhere, and the blob API says so).
+    pub blobs: Option<std::sync::Arc<blobs::Blobs>>,
 }
 
 impl AppState {
     /// The state for `store`, serving the app in `app_dir`, with no proxy trusted, no
     /// rate limit and plain http (tests, and embedding).
     pub fn new(store: store::Store, app_dir: Option<PathBuf>) -> Self {
-        Self { store, app_dir, edge: Default::default() }
+        let blobs = default_blobs(&store);
+        Self { store, app_dir, edge: Default::default(), blobs }
+    }
+}
+
+/// The blob store beside a SQLite file (`county.blobs` beside `county.sqlite3`); none
+/// for PostgreSQL, whose servers may be many machines: `--blobs` names a folder they
+/// share.
+pub fn default_blobs(store: &store::Store) -> Option<std::sync::Arc<blobs::Blobs>> {
+    let store::Store::Sqlite(s) = store else { return None };
+    let dir = blobs::Blobs::beside(s.path());
+    match blobs::Blobs::open(&dir) {
+        Ok(b) => Some(std::sync::Arc::new(b)),
+        Err(e) => {
+            tracing::error!(dir = %dir.display(), %e, "the blob folder cannot be opened: photos will be refused");
+            None
+        }
     }
 }
 
@@ -108,6 +130,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/trend", get(dashboard::trend))
         .route("/api/phone", post(phones::report))
         .route("/api/phones", get(phones::list))
+        .route("/api/blobs/missing", post(blob_api::missing))
+        .route("/api/blobs/{sha256}", get(blob_api::get).put(blob_api::put))
         .route("/api/settings", get(settings::get).put(settings::put))
         .route("/api/coverage", get(dashboard::coverage))
         .route("/api/indicators", get(dashboard::indicators))

@@ -68,6 +68,11 @@ enum Command {
         /// 127.0.0.1:9464); off when not given.
         #[arg(long, env = "HUHUJIAN_METRICS_BIND")]
         metrics_bind: Option<SocketAddr>,
+        /// The folder photos and signatures are kept in (default: `county.blobs` beside
+        /// a SQLite file `county.sqlite3`; none on PostgreSQL unless given, and then a
+        /// folder every server process shares).
+        #[arg(long, env = "HUHUJIAN_BLOBS")]
+        blobs: Option<PathBuf>,
     },
     /// Create a user. The password is read from HUHUJIAN_PASSWORD or the first line of stdin.
     CreateUser {
@@ -186,6 +191,7 @@ async fn main() -> anyhow::Result<()> {
             login_limit,
             request_limit,
             metrics_bind,
+            blobs,
         } => {
             // A damaged file is refused before anything opens it to write (migrations,
             // the journal mode): its bytes stay as they were.
@@ -216,6 +222,7 @@ async fn main() -> anyhow::Result<()> {
                 login_limit,
                 request_limit,
                 metrics_bind,
+                blobs,
             };
             server::start::run(db.clone(), options, stop_signal()).await?;
             // `systemctl stop` (SIGTERM) or Ctrl-C: requests under way were answered;

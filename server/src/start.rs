@@ -33,6 +33,8 @@ pub struct Options {
     pub request_limit: u32,
     /// Where `GET /metrics` is served (nowhere if `None`).
     pub metrics_bind: Option<SocketAddr>,
+    /// The blob folder (`None`: beside a SQLite file, none on PostgreSQL).
+    pub blobs: Option<PathBuf>,
 }
 
 /// Serves until `shutdown` completes. Prints `listening on <url>` once the listeners
@@ -95,7 +97,17 @@ pub async fn run(
     }
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("\nhuhujian is listening on {scheme}://{local}/");
-    let state = AppState { store, app_dir: options.app_dir, edge };
+    let blobs = match &options.blobs {
+        Some(dir) => {
+            Some(Arc::new(crate::blobs::Blobs::open(dir).with_context(|| format!("opening {}", dir.display()))?))
+        }
+        None => crate::default_blobs(&store),
+    };
+    match &blobs {
+        Some(b) => println!("photos and signatures are kept in {}", b.dir().display()),
+        None => println!("no blob folder (--blobs): photos and signatures cannot be uploaded"),
+    }
+    let state = AppState { store, app_dir: options.app_dir, edge, blobs };
     let main = crate::serve_with(listener, state, tls, stopped(stop_rx));
     tokio::spawn(async move {
         shutdown.await;

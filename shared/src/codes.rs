@@ -65,6 +65,8 @@ pub fn code_lists() -> Vec<CodeList> {
         list::<crate::case::ClueSource>(),
         list::<crate::case::MeasureKind>(),
         list::<crate::must_visit::MustVisit>(),
+        list::<crate::evidence::EvidenceKind>(),
+        list::<crate::evidence::MediaType>(),
     ]
 }
 

@@ -32,6 +32,7 @@ use std::fmt;
 pub use layout::{KeySpec, ValueKind, kind_of_key, layout, value_label};
 
 use crate::case::{CaseStep, Measure};
+use crate::evidence::{Attachment, MAX_ATTACHMENTS, MAX_BLOB_BYTES, entry_of, is_sha256};
 use crate::label::{Coded, Lang};
 use crate::model::{
     Employment, Expense, Facts, Guarantee, HelpKind, HelpState, Household, IncomeComponent, Member, RiskSignal, Visit,
@@ -117,8 +118,9 @@ pub enum SchemaError {
         /// Its length in characters.
         chars: usize,
     },
-    /// An amount beyond ±[`MAX_AMOUNT`].
-    #[error("field {key:?} holds {value}, beyond the limit of {MAX_AMOUNT}")]
+    /// An integer outside its key's range (an amount beyond ±[`MAX_AMOUNT`], a time
+    /// before 1970, a latitude beyond ±90°, …; `protocol/huhujian.json` gives each).
+    #[error("field {key:?} holds {value}, outside the range its layout allows")]
     OutOfRange {
         /// The key.
         key: String,
@@ -505,6 +507,16 @@ pub fn encode(household: &Household) -> Result<Fields, SchemaError> {
         for (h, state) in &visit.help {
             out.insert(format!("{p}h/{}", h.code()), Scalar::Str(state.code().to_owned()));
         }
+        for (entry, a) in &visit.attachments {
+            check_id(&p, entry)?;
+            write_attachment(a, &format!("{p}a/{entry}/"), &mut out);
+        }
+        let loc = &visit.location;
+        for (name, value) in [("lat", loc.lat), ("lon", loc.lon), ("acc", loc.accuracy), ("at", loc.at)] {
+            if let Some(v) = value {
+                out.insert(format!("{p}loc/{name}"), Scalar::Int(v));
+            }
+        }
         for (entry, review) in &visit.reviews {
             check_id(&p, entry)?;
             let r = format!("{p}rv/{entry}/");
@@ -697,6 +709,23 @@ fn read_visit(visit: &mut Visit, rest: &[&str], key: &str, value: Scalar) -> Res
             }
             Ok(())
         }
+        ["a", entry, name] => {
+            check_id(key, entry)?;
+            let count = visit.attachments.len() + usize::from(!visit.attachments.contains_key(*entry));
+            at_most("attachments in one visit", count, MAX_ATTACHMENTS)?;
+            read_attachment(self::entry(&mut visit.attachments, entry), entry, name, key, value)
+        }
+        ["loc", name] => {
+            let (slot, range) = match *name {
+                "lat" => (&mut visit.location.lat, -90_000_000..=90_000_000),
+                "lon" => (&mut visit.location.lon, -180_000_000..=180_000_000),
+                "acc" => (&mut visit.location.accuracy, 0..=1_000_000),
+                "at" => (&mut visit.location.at, 0..=MAX_UNIX_SECONDS),
+                _ => return Err(unknown()),
+            };
+            *slot = Some(int_in(key, value, range)?);
+            Ok(())
+        }
         ["h", code] => {
             let kind = HelpKind::from_code(code).ok_or_else(unknown)?;
             let state: Option<HelpState> = FieldValue::from_scalar(key, value)?;
@@ -707,6 +736,79 @@ fn read_visit(visit: &mut Visit, rest: &[&str], key: &str, value: Scalar) -> Res
         }
         _ => Err(unknown()),
     }
+}
+
+/// An integer within `range`.
+fn int_in(key: &str, value: Scalar, range: std::ops::RangeInclusive<i64>) -> Result<i64, SchemaError> {
+    match value {
+        Scalar::Int(v) if range.contains(&v) => Ok(v),
+        Scalar::Int(value) => Err(SchemaError::OutOfRange { key: key.to_owned(), value }),
+        _ => Err(wrong(key, "an integer")),
+    }
+}
+
+/// The keys of one attachment (`v/<P>/a/<entry>/`), with their labels.
+pub const ATTACHMENT_KEYS: [(&str, &str, &str); 9] = [
+    ("sha256", "SHA-256", "SHA-256"),
+    ("thumb", "缩略图", "Thumbnail"),
+    ("kind", "佐证类别", "Kind of evidence"),
+    ("media", "格式", "Format"),
+    ("size", "大小", "Size"),
+    ("caption", "说明", "Caption"),
+    ("by", "添加人", "Added by"),
+    ("at", "添加时间", "Added at"),
+    ("removed", "已删除", "Removed"),
+];
+
+/// The keys of a location fix (`v/<P>/loc/`), with their labels.
+pub const LOCATION_KEYS: [(&str, &str, &str); 4] = [
+    ("lat", "纬度", "Latitude"),
+    ("lon", "经度", "Longitude"),
+    ("acc", "精度（米）", "Accuracy (m)"),
+    ("at", "定位时间", "Taken at"),
+];
+
+fn write_attachment(a: &Attachment, prefix: &str, out: &mut Fields) {
+    let mut put = |name: &str, v: Option<Scalar>| {
+        if let Some(v) = v {
+            out.insert(format!("{prefix}{name}"), v);
+        }
+    };
+    put("sha256", a.sha256.to_scalar());
+    put("thumb", a.thumb.to_scalar());
+    put("kind", a.kind.to_scalar());
+    put("media", a.media.to_scalar());
+    put("size", a.size.to_scalar());
+    put("caption", a.caption.to_scalar());
+    put("by", a.by.to_scalar());
+    put("at", a.at.map(Scalar::Int));
+    put("removed", a.removed.to_scalar());
+}
+
+fn read_attachment(a: &mut Attachment, entry: &str, name: &str, key: &str, v: Scalar) -> Result<(), SchemaError> {
+    let hash = |v: Scalar| -> Result<String, SchemaError> {
+        let s = text(key, v)?;
+        if is_sha256(&s) { Ok(s) } else { Err(wrong(key, "a SHA-256 (64 lowercase hex digits)")) }
+    };
+    match name {
+        "sha256" => {
+            let s = hash(v)?;
+            if entry_of(&s) != entry {
+                return Err(wrong(key, "the SHA-256 whose first 32 digits are the entry"));
+            }
+            a.sha256 = s;
+        }
+        "thumb" => a.thumb = hash(v)?,
+        "kind" => a.kind = FieldValue::from_scalar(key, v)?,
+        "media" => a.media = FieldValue::from_scalar(key, v)?,
+        "size" => a.size = Some(int_in(key, v, 1..=MAX_BLOB_BYTES as i64)?),
+        "caption" => a.caption = text(key, v)?,
+        "by" => a.by = text(key, v)?,
+        "at" => a.at = Some(int_in(key, v, 0..=MAX_UNIX_SECONDS)?),
+        "removed" => a.removed = FieldValue::from_scalar(key, v)?,
+        _ => return Err(SchemaError::UnknownKey(key.to_owned())),
+    }
+    Ok(())
 }
 
 /// A person-readable name for the field under `key`, e.g. `2026-11 走访 · 王芳 · 月收入`.
@@ -729,6 +831,20 @@ pub fn describe(key: &str, household: &Household, lang: Lang) -> String {
         ["v", p, "g", c] => vec![visit(p), coded(Guarantee::from_code(c).map(|c| (c.zh(), c.en())))],
         ["v", p, "r", c] => vec![visit(p), coded(RiskSignal::from_code(c).map(|c| (c.zh(), c.en())))],
         ["v", p, "h", c] => vec![visit(p), coded(HelpKind::from_code(c).map(|c| (c.zh(), c.en())))],
+        ["v", p, "a", entry, name] => {
+            let kind = household
+                .visits
+                .get(*p)
+                .and_then(|v| v.attachments.get(*entry))
+                .and_then(|a| a.kind)
+                .map(|k| pick((k.zh(), k.en())).to_owned());
+            let field = ATTACHMENT_KEYS.iter().find(|k| k.0 == *name).map(|k| (k.1, k.2));
+            vec![visit(p), kind.unwrap_or_else(|| pick(("佐证", "Evidence")).to_owned()), coded(field)]
+        }
+        ["v", p, "loc", name] => {
+            let field = LOCATION_KEYS.iter().find(|k| k.0 == *name).map(|k| (k.1, k.2));
+            vec![visit(p), pick(("走访定位", "Location")).to_owned(), coded(field)]
+        }
         ["v", p, "rv", entry, _] => vec![visit(p), pick(("审核记录", "Review")).to_owned(), (*entry).to_owned()],
         ["k", "status"] => vec![pick(("监测状态", "Case status")).to_owned()],
         ["k", "s", entry, name] => {

@@ -25,6 +25,7 @@ pub mod conflict;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod describe;
 pub mod doc;
+pub mod evidence;
 pub mod fields;
 pub mod history;
 pub mod idcard;

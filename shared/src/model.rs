@@ -197,9 +197,33 @@ pub struct Visit {
     /// 审核记录: the review exchange between supervisor and cadre, keyed by entry id
     /// (`<unix seconds>-<user>`, unique per step, so concurrent steps never clash).
     pub reviews: BTreeMap<String, Review>,
+    /// 走访佐证: photos and the household's sign-off, keyed by entry (the first 32 hex
+    /// digits of the SHA-256); only references, the bytes are kept apart.
+    #[serde(default)]
+    pub attachments: BTreeMap<String, crate::evidence::Attachment>,
+    /// 走访定位: one fix, when the cadre took one.
+    #[serde(default)]
+    pub location: crate::evidence::Location,
 }
 
 impl Visit {
+    /// The attachments not removed, in the order they were added (time, then entry).
+    pub fn evidence(&self) -> Vec<(&String, &crate::evidence::Attachment)> {
+        let mut list: Vec<_> = self.attachments.iter().filter(|(_, a)| !a.removed).collect();
+        list.sort_by(|a, b| (a.1.at, a.0).cmp(&(b.1.at, b.0)));
+        list
+    }
+
+    /// 户主已签字确认: when the household confirmed the visit (the latest signature or
+    /// photographed signed form not removed), Unix seconds.
+    pub fn signed_at(&self) -> Option<i64> {
+        self.evidence()
+            .into_iter()
+            .filter(|(_, a)| a.kind.is_some_and(crate::evidence::EvidenceKind::is_sign_off))
+            .filter_map(|(_, a)| a.at)
+            .max()
+    }
+
     /// Counts for 户户见 coverage: only an in-person visit does (seed 001 item 1).
     pub fn is_in_person(&self) -> bool {
         self.mode == Some(VisitMode::InPerson)

@@ -44,6 +44,9 @@ pub struct YearSettings {
 pub struct Settings {
     /// By year, ascending, at most one per year.
     pub years: Vec<YearSettings>,
+    /// 佐证设置: which kinds of evidence the county offers (not by year).
+    #[serde(default)]
+    pub evidence: crate::evidence::EvidenceSettings,
 }
 
 /// A problem with settings an admin sent.
@@ -150,23 +153,24 @@ mod tests {
 
     #[test]
     fn a_year_uses_its_own_entry_or_the_latest_earlier_one() {
-        let s = Settings { years: vec![year(2024, Some(8_700)), year(2026, Some(9_000))] };
+        let s = Settings { years: vec![year(2024, Some(8_700)), year(2026, Some(9_000))], ..Default::default() };
         assert_eq!(s.for_year(2023).monitoring_line, None);
         assert_eq!(s.for_year(2024).monitoring_line, Some(8_700));
         assert_eq!(s.for_year(2025).monitoring_line, Some(8_700));
         assert_eq!(s.for_year(2025).year, 2025);
         assert_eq!(s.for_year(2027).monitoring_line, Some(9_000));
-        let changed = Settings { years: vec![year(2024, Some(8_700)), year(2026, Some(9_100))] };
+        let changed = Settings { years: vec![year(2024, Some(8_700)), year(2026, Some(9_100))], ..Default::default() };
         assert_eq!(s.changed_years(&changed), (2026..=2100).collect::<Vec<_>>());
     }
 
     #[test]
     fn bad_settings_are_named() {
-        let twice = Settings { years: vec![year(2025, None), year(2025, Some(1))] };
+        let twice = Settings { years: vec![year(2025, None), year(2025, Some(1))], ..Default::default() };
         assert!(twice.checked().unwrap_err().zh.contains("2025 年的设置出现了两次"));
-        let low = Settings { years: vec![year(2025, Some(0))] };
+        let low = Settings { years: vec![year(2025, Some(0))], ..Default::default() };
         assert!(low.checked().unwrap_err().en.contains("monitoring line of 2025"));
-        let sorted = Settings { years: vec![year(2026, None), year(2025, None)] }.checked().unwrap();
+        let sorted =
+            Settings { years: vec![year(2026, None), year(2025, None)], ..Default::default() }.checked().unwrap();
         assert_eq!(sorted.years[0].year, 2025);
     }
 }

@@ -111,7 +111,10 @@ fn nov() -> Period {
 
 /// Seed 000's county: its low-income target of 10,000 yuan, no monitoring line set.
 fn settings() -> Settings {
-    Settings { years: vec![YearSettings { year: 2020, low_income_target: Some(10_000), ..Default::default() }] }
+    Settings {
+        years: vec![YearSettings { year: 2020, low_income_target: Some(10_000), ..Default::default() }],
+        ..Default::default()
+    }
 }
 
 fn indicators<'a>(all: impl IntoIterator<Item = &'a Household>, period: Period) -> Indicators {

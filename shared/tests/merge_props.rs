@@ -392,7 +392,12 @@ fn visit_strategy() -> impl Strategy<Value = Visit> {
             text(),
             text(),
         ),
-        (opt::<ReviewStatus>(), prop::collection::btree_map("[0-9]{1,10}-[a-z0-9]{1,6}", review_strategy(), 0..3)),
+        (
+            opt::<ReviewStatus>(),
+            prop::collection::btree_map("[0-9]{1,10}-[a-z0-9]{1,6}", review_strategy(), 0..3),
+            prop::collection::vec(attachment_strategy(), 0..3),
+            location_strategy(),
+        ),
     )
         .prop_map(
             |(
@@ -401,7 +406,7 @@ fn visit_strategy() -> impl Strategy<Value = Visit> {
                 (inc, g),
                 (risks, risk_note, absent_reason, expenses),
                 (help, help_note, note),
-                (review, reviews),
+                (review, reviews, attachments, location),
             )| {
                 Visit {
                     date,
@@ -431,9 +436,45 @@ fn visit_strategy() -> impl Strategy<Value = Visit> {
                     note,
                     review,
                     reviews,
+                    attachments: attachments
+                        .into_iter()
+                        .map(|a| (shared::evidence::entry_of(&a.sha256).to_owned(), a))
+                        .collect(),
+                    location,
                 }
             },
         )
+}
+
+/// 走访佐证: a photo's or signature's reference, as the phone writes it.
+fn attachment_strategy() -> impl Strategy<Value = shared::evidence::Attachment> {
+    use shared::evidence::{Attachment, EvidenceKind, MediaType};
+    (
+        ("[0-9a-f]{64}", prop::option::of("[0-9a-f]{64}")),
+        (opt::<EvidenceKind>(), opt::<MediaType>(), prop::option::of(1i64..=524_288)),
+        (text(), "[a-z0-9]{0,6}", prop::option::of(0i64..4_000_000_000), any::<bool>()),
+    )
+        .prop_map(|((sha256, thumb), (kind, media, size), (caption, by, at, removed))| Attachment {
+            sha256,
+            thumb: thumb.unwrap_or_default(),
+            kind,
+            media,
+            size,
+            caption,
+            by,
+            at,
+            removed,
+        })
+}
+
+fn location_strategy() -> impl Strategy<Value = shared::evidence::Location> {
+    (
+        prop::option::of(-90_000_000i64..=90_000_000),
+        prop::option::of(-180_000_000i64..=180_000_000),
+        prop::option::of(0i64..=1_000_000),
+        prop::option::of(0i64..4_000_000_000),
+    )
+        .prop_map(|(lat, lon, accuracy, at)| shared::evidence::Location { lat, lon, accuracy, at })
 }
 
 fn review_strategy() -> impl Strategy<Value = Review> {

@@ -45,6 +45,7 @@ fn settings() -> Settings {
                 ..Default::default()
             },
         ],
+        ..Default::default()
     }
 }
 

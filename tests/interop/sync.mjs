@@ -389,6 +389,10 @@ function badValue(spec, v) {
       return Number.isInteger(v) && Math.abs(v) <= LIMITS.amount ? null : "not an integer within the amount limit";
     case "unix_seconds":
       return Number.isInteger(v) ? null : "not integer seconds";
+    case "microdegrees":
+      return Number.isInteger(v) && Math.abs(v) <= 180000000 ? null : "not integer millionths of a degree";
+    case "sha256":
+      return isText(v) && /^[0-9a-f]{64}$/.test(v.val) ? null : "not a SHA-256 in lowercase hex";
     case "schema_version":
       return v === DESCRIPTION.document.schema_version ? null : `not ${DESCRIPTION.document.schema_version}`;
     case "flag":

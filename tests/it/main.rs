@@ -15,6 +15,7 @@ mod damaged;
 mod demo;
 mod durability;
 mod edge;
+mod evidence;
 mod export;
 mod health;
 mod hostile;
@@ -48,7 +49,7 @@ pub async fn roster_server(dir: &tempfile::TempDir) -> TestServer {
 }
 
 /// The accounts of [`roster_db`].
-const ROSTER_USERS: &[(&str, &str, Role, Option<&str>)] = &[
+pub(crate) const ROSTER_USERS: &[(&str, &str, Role, Option<&str>)] = &[
     ("admin", "管理员", Role::Admin, None),
     ("s1", "赵主任", Role::Supervisor, Some("site:阳光社区")),
     ("c1", "李明", Role::Cadre, None),

@@ -60,6 +60,20 @@ impl TestServer {
         Self { addr, db_path: db_path.to_owned(), stop: Some(stop), task: Some(task) }
     }
 
+    /// [`TestServer::start_with`], keeping photos and signatures in `blobs` (what
+    /// `serve --blobs` does; a PostgreSQL server has no folder otherwise).
+    pub async fn start_with_blobs(store: server::store::Store, db_path: &Path, blobs: &Path) -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        let (stop, stopped) = oneshot::channel::<()>();
+        let blobs = std::sync::Arc::new(server::blobs::Blobs::open(blobs).expect("blob folder"));
+        let state = server::AppState { blobs: Some(blobs), ..server::AppState::new(store, None) };
+        let task = tokio::spawn(server::serve(listener, state, async {
+            let _ = stopped.await;
+        }));
+        Self { addr, db_path: db_path.to_owned(), stop: Some(stop), task: Some(task) }
+    }
+
     /// Stops the server and waits until it has let go of the database.
     pub async fn stop(mut self) {
         if let Some(stop) = self.stop.take() {
@@ -280,6 +294,11 @@ impl Phone {
     /// PUT a JSON body with the token.
     pub async fn put_json(&self, path: &str, body: &serde_json::Value) -> reqwest::Response {
         self.http.put(format!("{}{path}", self.base)).bearer_auth(&self.token).json(body).send().await.expect("request")
+    }
+
+    /// PUT raw bytes with the token.
+    pub async fn put_bytes(&self, path: &str, body: Vec<u8>) -> reqwest::Response {
+        self.http.put(format!("{}{path}", self.base)).bearer_auth(&self.token).body(body).send().await.expect("request")
     }
 
     /// GET with the token.

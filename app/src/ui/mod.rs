@@ -51,6 +51,9 @@ fn SyncBar(ui: Ui) -> impl IntoView {
             parts.push(format!("{}：{e}", t("同步未完成", "Sync incomplete")));
         }
         parts.push(format!("{} {}", t("待同步", "Unsynced"), s.unsynced));
+        if s.photos_unsent > 0 {
+            parts.push(format!("{} {}", t("待传照片", "Photos to send"), s.photos_unsent));
+        }
         parts.push(match s.last_ok {
             Some(at) => format!("{} {}", t("上次同步", "Last sync"), clock(at)),
             None => t("尚未同步", "Never synced").to_owned(),
@@ -75,12 +78,13 @@ fn SyncBar(ui: Ui) -> impl IntoView {
             </button>
         </div>
         {move || {
-            let refused = ui.sync.get().refused;
-            (!refused.is_empty())
+            let s = ui.sync.get();
+            (!s.refused.is_empty() || !s.photo_errors.is_empty())
                 .then(|| {
                     view! {
                         <ul class="errors" data-testid="sync-errors">
-                            {refused.into_iter().map(|(id, m)| view! { <li>{id}": "{m}</li> }).collect_view()}
+                            {s.refused.into_iter().map(|(id, m)| view! { <li>{id}": "{m}</li> }).collect_view()}
+                            {s.photo_errors.into_iter().map(|m| view! { <li data-testid="photo-error">{ui.t("照片", "Photo")}" "{m}</li> }).collect_view()}
                         </ul>
                     }
                 })
@@ -130,13 +134,15 @@ pub fn App(ui: Ui) -> impl IntoView {
     let unsent = RwSignal::new(None::<usize>);
     let logout = move |_| {
         let n = state::with(|d| d.replica.unsynced());
-        if n > 0 && ui.is_cadre() { unsent.set(Some(n)) } else { leave() }
+        let photos = state::with(|d| crate::blobs::unsent_photos(d));
+        if (n > 0 || photos > 0) && ui.is_cadre() { unsent.set(Some(n)) } else { leave() }
     };
     let sync_then_leave = move |_| {
         leptos::task::spawn_local(async move {
             sync::run(ui).await;
             let n = state::with(|d| d.replica.unsynced());
-            if n == 0 {
+            let photos = state::with(|d| crate::blobs::unsent_photos(d));
+            if n == 0 && photos == 0 {
                 unsent.set(None);
                 leave();
             } else {
@@ -168,6 +174,15 @@ pub fn App(ui: Ui) -> impl IntoView {
                     (Lang::En, true) => format!("{n} households on this phone are not synced yet. Sync before logging out?"),
                     (Lang::En, false) => format!("{n} households on this phone are not synced, and there is no network. They stay on this phone and sync only when you log in again."),
                 }}</p>
+                {move || {
+                    let photos = ui.sync.get().photos_unsent;
+                    (photos > 0).then(|| view! {
+                        <p data-testid="logout-photos">{move || match ui.lang.get() {
+                            Lang::Zh => format!("另有 {photos} 张照片或签字未上传，退出后留在本机。"),
+                            Lang::En => format!("{photos} photos or signatures are not uploaded yet; they stay on this phone."),
+                        }}</p>
+                    })
+                }}
                 <Show when=sync::online>
                     <button class="primary" data-testid="logout-sync" on:click=sync_then_leave>{move || ui.t("先同步，再退出", "Sync, then log out")}</button>
                 </Show>

@@ -10,6 +10,7 @@
 //! - `conflicts`: the conflict list and resolving one.
 
 pub mod account;
+pub mod blobs;
 pub mod cases;
 pub mod conflicts;
 pub mod dashboard;

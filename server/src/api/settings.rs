@@ -1,6 +1,7 @@
 //! 年度监测设置 (monitoring settings by year): `GET /api/settings`, which every logged-in
 //! user reads (the phone keeps them to compute its flags offline), and
-//! `PUT /api/settings`, an admin's replacement of every year's figures.
+//! `PUT /api/settings`, an admin's replacement of every year's figures and of the
+//! kinds of evidence offered.
 
 use axum::Json;
 use axum::body::Bytes;
@@ -26,15 +27,21 @@ pub async fn put(State(state): State<AppState>, session: Session, body: Bytes) -
         return Err(AppError::forbidden("仅管理员可修改监测设置", "Only an admin can change the monitoring settings"));
     }
     let new = json_body::<Settings>(&body)?.checked().map_err(|e| AppError::bad_request("bad_settings", e.zh, e.en))?;
+    // A client that knows only the years leaves the evidence offered as it was.
+    let keeps_evidence = json_body::<serde_json::Value>(&body)?.get("evidence").is_none();
     let login = session.user.id.clone();
-    let saved = new.clone();
-    state
+    let saved = state
         .store
-        .write(move |w| {
+        .write(move |w| -> Result<Settings, crate::store::StoreError> {
             let at = now();
-            let Some(old) = w.replace_settings(&new, &login, at)? else { return Ok(()) };
+            let mut new = new.clone();
+            if keeps_evidence {
+                new.evidence = w.settings()?.evidence;
+            }
+            let Some(old) = w.replace_settings(&new, &login, at)? else { return Ok(new) };
             let json = |s: &Settings| serde_json::to_string(s).unwrap_or_default();
-            w.audit(at, &login, "settings", &format!("{} -> {}", json(&old), json(&new)))
+            w.audit(at, &login, "settings", &format!("{} -> {}", json(&old), json(&new)))?;
+            Ok(new)
         })
         .await?;
     Ok(Json(saved))

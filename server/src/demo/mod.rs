@@ -280,7 +280,7 @@ fn visit(
 
 /// The demo county's settings: Yunnan's monitoring line of 2024 (8,700 yuan) and, for
 /// the demo, 9,000 from 2026; seed 000's low-income target of 10,000; expenses large
-/// at half a year's net income.
+/// at half a year's net income; every kind of evidence offered.
 pub fn demo_settings() -> shared::Settings {
     let year = |year, line| shared::YearSettings {
         year,
@@ -289,7 +289,9 @@ pub fn demo_settings() -> shared::Settings {
         expense_share_percent: Some(50),
         baseline: None,
     };
-    shared::Settings { years: vec![year(2024, 8_700), year(2026, 9_000)] }
+    // The demo offers every kind of evidence, to show them all.
+    let evidence = shared::evidence::EvidenceSettings { photos: true, signature: true, location: true };
+    shared::Settings { years: vec![year(2024, 8_700), year(2026, 9_000)], evidence }
 }
 
 /// Fills an empty database with the demo county. Returns the number of households.

@@ -181,6 +181,11 @@ pub const TABLES: &[Table] = &[
         order_by: "year",
     },
     Table {
+        name: "evidence_settings",
+        columns: &[("id", Int), ("photos", Bool), ("signature", Bool), ("location", Bool)],
+        order_by: "id",
+    },
+    Table {
         name: "audit_log",
         columns: &[("at", Int), ("user_id", Text), ("action", Text), ("detail", Text)],
         order_by: "id",

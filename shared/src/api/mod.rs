@@ -1,4 +1,4 @@
-//! The vocabulary of the HTTP API (PROTOCOL.md §1, §2, §5, §6): every request body and
+//! The vocabulary of the HTTP API (PROTOCOL.md §1, §2, §4.7, §5, §6): every request body and
 //! every JSON answer, used by the server's handlers and the app alike, so neither keeps
 //! a copy. Accounts (roles, areas), the household row of every list and the error body
 //! live here; `account`, `read` and `admin` hold the rest by section. Plain data, no IO.
@@ -7,6 +7,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod blob;
 pub mod case;
 pub mod phone;
 pub mod read;
@@ -16,6 +17,7 @@ pub use admin::{
     AreaCount, AssignedHousehold, Assignment, AssignmentsView, BulkReport, FieldChange, ImportErrors, ImportReport,
     NewUser, RewriteReport, RowError, UserRow, UserUpdate,
 };
+pub use blob::{BlobHeld, BlobMissing, BlobsAsked, BlobsMissing};
 pub use case::{CaseQueue, CaseRequest, CaseRow, ClueImport, MeasureRequest};
 pub use phone::{Concern, PhoneReport, PhoneRow};
 pub use read::{

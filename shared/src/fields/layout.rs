@@ -27,6 +27,11 @@ pub enum ValueKind {
     UnixSeconds,
     /// The layout version, an integer (`SCHEMA_VERSION`).
     SchemaVersion,
+    /// An integer, millionths of a degree (WGS-84): ±90,000,000 for a latitude,
+    /// ±180,000,000 for a longitude.
+    Microdegrees,
+    /// A string, a SHA-256 as 64 lowercase hex digits.
+    Sha256,
     /// A string, one of the codes of the named list (`Coded::NAME`).
     Code(&'static str),
 }
@@ -87,6 +92,27 @@ pub fn layout() -> Vec<KeySpec> {
     keys.extend(each::<RiskSignal>(&format!("{v}r/"), ValueKind::Flag));
     keys.extend(each::<HelpKind>(&format!("{v}h/"), ValueKind::Code(HelpState::NAME)));
     keys.extend(review.map(|(name, kind, zh, en)| spec(format!("{v}rv/<entry>/{name}"), kind, zh, en)));
+    let a = format!("{v}a/<entry>/");
+    for (name, zh, en) in super::ATTACHMENT_KEYS {
+        let kind = match name {
+            "sha256" | "thumb" => ValueKind::Sha256,
+            "kind" => ValueKind::Code(crate::evidence::EvidenceKind::NAME),
+            "media" => ValueKind::Code(crate::evidence::MediaType::NAME),
+            "size" => ValueKind::Int,
+            "at" => ValueKind::UnixSeconds,
+            "removed" => ValueKind::Flag,
+            _ => ValueKind::Text,
+        };
+        keys.push(spec(format!("{a}{name}"), kind, &format!("佐证 · {zh}"), &format!("Evidence · {en}")));
+    }
+    for (name, zh, en) in super::LOCATION_KEYS {
+        let kind = match name {
+            "lat" | "lon" => ValueKind::Microdegrees,
+            "at" => ValueKind::UnixSeconds,
+            _ => ValueKind::Int,
+        };
+        keys.push(spec(format!("{v}loc/{name}"), kind, &format!("走访定位 · {zh}"), &format!("Location · {en}")));
+    }
     keys.push(spec("k/status".into(), ValueKind::Code(crate::case::CaseStatus::NAME), "监测状态", "Case status"));
     keys.extend(table::<crate::case::CaseStep>("k/s/<entry>/", "监测步骤", "Case step"));
     keys.extend(table::<crate::case::Measure>("p/<measure>/", "帮扶措施", "Help measure"));
@@ -146,6 +172,8 @@ mod tests {
             ValueKind::Date => (Scalar::Str("2026-11-05".into()), Scalar::Str("2026-13-05".into())),
             ValueKind::UnixSeconds => (Scalar::Int(1_795_000_000), Scalar::Int(-1)),
             ValueKind::SchemaVersion => (Scalar::Int(1), Scalar::Str("1".into())),
+            ValueKind::Microdegrees => (Scalar::Int(26_583_012), Scalar::Int(181_000_000)),
+            ValueKind::Sha256 => (Scalar::Str("ab".repeat(32)), Scalar::Str("AB".repeat(32))),
             ValueKind::Code(list) => {
                 let lists = crate::codes::code_lists();
                 let code =
@@ -157,6 +185,7 @@ mod tests {
 
     fn concrete(pattern: &str) -> String {
         pattern
+            .replace("a/<entry>", &format!("a/{}", "ab".repeat(16)))
             .replace("<period>", "2026-11")
             .replace("<member>", "k1")
             .replace("<login>", "cadre01")
@@ -227,6 +256,24 @@ mod tests {
                 comment: "补".into(),
             },
         );
+        let photo = crate::evidence::Attachment {
+            sha256: "ab".repeat(32),
+            thumb: "cd".repeat(32),
+            kind: Some(crate::evidence::EvidenceKind::Household),
+            media: Some(crate::evidence::MediaType::Jpeg),
+            size: Some(140_000),
+            caption: "新居".into(),
+            by: "cadre01".into(),
+            at: Some(1_795_000_000),
+            removed: true,
+        };
+        v.attachments.insert("ab".repeat(16), photo);
+        v.location = crate::evidence::Location {
+            lat: Some(26_583_012),
+            lon: Some(104_832_110),
+            accuracy: Some(12),
+            at: Some(1_795_000_000),
+        };
         h.visits.insert("2026-11".into(), v);
         for key in super::super::encode(&h).expect("encodes").keys() {
             assert!(listed.contains(key), "{key} is stored but not listed by layout()");

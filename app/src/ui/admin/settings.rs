@@ -1,7 +1,9 @@
 //! 监测设置: every year's monitoring line, low-income target and expense share, edited
-//! as a table and saved whole (`PUT /api/settings`); the server names a bad row.
+//! as a table, and which kinds of evidence cadres are offered, saved whole
+//! (`PUT /api/settings`); the server names a bad row.
 
 use leptos::prelude::*;
+use shared::evidence::EvidenceSettings;
 use shared::{Settings, YearSettings};
 
 use super::{Msg, feedback, fetch, token};
@@ -26,14 +28,35 @@ fn number(
     }
 }
 
+/// A checkbox for one kind of evidence.
+fn toggle(
+    ui: Ui,
+    evidence: RwSignal<EvidenceSettings>,
+    testid: &'static str,
+    (zh, en): (&'static str, &'static str),
+    get: fn(&EvidenceSettings) -> bool,
+    set: fn(&mut EvidenceSettings, bool),
+) -> impl IntoView {
+    view! {
+        <label class="check"><input type="checkbox" data-testid=testid
+            prop:checked=move || evidence.with(get)
+            on:change=move |ev| evidence.update(|e| set(e, event_target_checked(&ev))) />
+            {move || ui.t(zh, en)}</label>
+    }
+}
+
 /// The settings tab.
 #[component]
 pub fn SettingsTab(ui: Ui) -> impl IntoView {
     let years = RwSignal::new(Vec::<YearSettings>::new());
+    let evidence = RwSignal::new(EvidenceSettings::default());
     let said = RwSignal::new(None::<Result<Msg, Msg>>);
     leptos::task::spawn_local(async move {
         match fetch::<Settings>(ui, "/api/settings").await {
-            Ok(s) => years.set(s.years),
+            Ok(s) => {
+                years.set(s.years);
+                evidence.set(s.evidence);
+            }
             Err(m) => said.set(Some(Err(m))),
         }
     });
@@ -45,13 +68,15 @@ pub fn SettingsTab(ui: Ui) -> impl IntoView {
         })
     };
     let save = move |_| {
-        let body = serde_json::to_string(&Settings { years: years.get_untracked() }).unwrap_or_default();
+        let settings = Settings { years: years.get_untracked(), evidence: evidence.get_untracked() };
+        let body = serde_json::to_string(&settings).unwrap_or_default();
         leptos::task::spawn_local(async move {
             let answer = api::put_json_raw(&token(ui), "/api/settings", &body).await;
             said.set(Some(match answer {
                 Ok((200, text)) => {
                     if let Ok(s) = serde_json::from_str::<Settings>(&text) {
                         years.set(s.years);
+                        evidence.set(s.evidence);
                     }
                     Ok(Msg::new(
                         "已保存；相关月份的指标已按新设置重新计算",
@@ -109,6 +134,12 @@ pub fn SettingsTab(ui: Ui) -> impl IntoView {
                 </tr></thead>
                 <tbody>{rows}</tbody>
             </table>
+            <fieldset class="evidence-settings" data-testid="evidence-settings">
+                <legend>{move || ui.t("走访佐证（均为自愿，不作为走访是否有效的条件）", "Evidence of a visit (always optional, never a condition for a visit to count)")}</legend>
+                {toggle(ui, evidence, "evidence-photos", ("走访照片", "Photos"), |e| e.photos, |e, on| e.photos = on)}
+                {toggle(ui, evidence, "evidence-signature", ("户主签字确认", "The household head's sign-off"), |e| e.signature, |e, on| e.signature = on)}
+                {toggle(ui, evidence, "evidence-location", ("走访定位（单次，干部点按时获取）", "Location (one fix, when the cadre taps)"), |e| e.location, |e, on| e.location = on)}
+            </fieldset>
             <button type="button" data-testid="settings-add" on:click=add>{move || ui.t("＋ 添加年份", "+ Add a year")}</button>
             <button type="button" class="primary" data-testid="settings-save" on:click=save>{move || ui.t("保存设置", "Save settings")}</button>
             {feedback(ui, said, "settings-said")}

@@ -1,7 +1,8 @@
 //! 走访记录: the visit of one period, one group per screen for a thumb on a 360-pixel
 //! screen, in the order a visit happens ([`Step`]): how and when → each labour-force
 //! member's work → income → 两不愁三保障 → risks and help → notes and review. Each step
-//! has its own address (`route`), so the back button goes back one step.
+//! has its own address (`route`), so the back button goes back one step. The last step
+//! also offers the evidence the county allows (`evidence`), none of it required.
 //!
 //! A new visit starts from the last one (`shared::prefill`): each group of answers is
 //! shown as it was, and written into this month's visit only when the cadre taps
@@ -11,6 +12,7 @@
 
 mod answers;
 mod carried;
+pub mod evidence;
 mod form;
 mod step;
 mod work;
@@ -278,7 +280,7 @@ fn steps(ui: Ui, id: String, period: String) -> impl IntoView {
     let income = answers::income(form, problems);
     let guarantees = answers::guarantees(form);
     let risks = answers::risks(form, problems);
-    let review = review_step(form, resubmit, names);
+    let review = review_step(form, resubmit, names, draft_base.get_value());
     let section = move |s: Step, heading: (&'static str, &'static str), body: AnyView| {
         view! {
             <div class="step-body" data-testid=format!("visit-step-{}", s.code()) class:hidden=move || step.get() != s>
@@ -467,7 +469,7 @@ fn absent_reasons(form: Form) -> impl IntoView {
 
 /// The last step: the note, what will be saved (each group: confirmed, changed, or
 /// last month's and not saved), and 保存走访 below.
-fn review_step(form: Form, resubmit: bool, names: BTreeMap<String, String>) -> impl IntoView {
+fn review_step(form: Form, resubmit: bool, names: BTreeMap<String, String>, base: shared::Visit) -> impl IntoView {
     let (ui, lang, visit) = (form.ui, form.ui.lang, form.visit);
     let groups = move || {
         let list = form.carried.with_value(|c| c.as_ref().map(|c| c.groups()).unwrap_or_default());
@@ -504,6 +506,7 @@ fn review_step(form: Form, resubmit: bool, names: BTreeMap<String, String>) -> i
     view! {
         <label>{move || ui.t("备注", "Notes")}{answers::note(form, |v| v.note.clone(), |v, s| v.note = s, "note", "note")}</label>
         <ul class="review-groups">{groups}</ul>
+        {evidence::section(form, base)}
         {errors}
         {resubmit.then(|| view! { <p class="hint">{move || ui.t("保存后将重新提交审核。", "Saving sends it back for review.")}</p> })}
     }

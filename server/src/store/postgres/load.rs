@@ -46,6 +46,7 @@ impl Postgres {
         }
         // The settings are the county's: its rows replace the new database's defaults.
         rt.block_on(tx.execute("DELETE FROM settings", &[]))?;
+        rt.block_on(tx.execute("DELETE FROM evidence_settings", &[]))?;
         let report = source.snapshot(|dump| {
             let mut tables = Vec::new();
             for table in TABLES {

@@ -248,6 +248,16 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE users ADD COLUMN phone TEXT NOT NULL DEFAULT '';
     ALTER TABLE households ADD COLUMN id_numbers TEXT;
     "#,
+    // 9: the SQLite file's migration 14: which kinds of evidence the county offers.
+    r#"
+    CREATE TABLE evidence_settings (
+        id        BIGINT PRIMARY KEY CHECK (id = 1),
+        photos    BOOLEAN NOT NULL,
+        signature BOOLEAN NOT NULL,
+        location  BOOLEAN NOT NULL
+    );
+    INSERT INTO evidence_settings VALUES (1, TRUE, TRUE, FALSE);
+    "#,
 ];
 
 /// The schema version this program writes.

@@ -5,6 +5,7 @@
 //! transaction reads them `FOR SHARE` (a lock on the table that the change's
 //! `EXCLUSIVE` lock waits for, and that waits for the change).
 
+use shared::evidence::EvidenceSettings;
 use shared::{Settings, YearSettings};
 
 use super::PgConn;
@@ -31,7 +32,14 @@ pub fn read(c: &PgConn<'_>) -> StoreResult<Settings> {
             baseline: r.get::<_, Option<String>>(4).and_then(|b| b.parse().ok()),
         })
         .collect();
-    Ok(Settings { years })
+    let rows =
+        c.query(&format!("SELECT photos, signature, location FROM evidence_settings WHERE id = 1{lock}"), &[])?;
+    let evidence = rows.first().map_or_else(EvidenceSettings::default, |e| EvidenceSettings {
+        photos: e.get(0),
+        signature: e.get(1),
+        location: e.get(2),
+    });
+    Ok(Settings { years, evidence })
 }
 
 /// Replaces every year's settings and drops the summaries of the years whose figures
@@ -43,6 +51,11 @@ pub fn replace(c: &PgConn<'_>, settings: &Settings, by: &str, at: i64) -> StoreR
     if old == *settings {
         return Ok(None);
     }
+    let e = settings.evidence;
+    c.execute(
+        "UPDATE evidence_settings SET photos = $1, signature = $2, location = $3 WHERE id = 1",
+        &[&e.photos, &e.signature, &e.location],
+    )?;
     let changed = old.changed_years(settings);
     c.execute("DELETE FROM settings", &[])?;
     for y in &settings.years {

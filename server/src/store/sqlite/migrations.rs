@@ -283,6 +283,17 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE users ADD COLUMN phone TEXT NOT NULL DEFAULT '';
     ALTER TABLE households ADD COLUMN id_numbers TEXT;
     "#,
+    // 14: which kinds of evidence (佐证: photos, the household's sign-off, a location
+    // fix) the county offers its cadres; one row.
+    r#"
+    CREATE TABLE evidence_settings (
+        id        INTEGER PRIMARY KEY CHECK (id = 1),
+        photos    INTEGER NOT NULL,
+        signature INTEGER NOT NULL,
+        location  INTEGER NOT NULL
+    ) STRICT;
+    INSERT INTO evidence_settings VALUES (1, 1, 1, 0);
+    "#,
 ];
 
 /// The schema version this program writes.

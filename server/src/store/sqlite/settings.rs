@@ -1,6 +1,8 @@
-//! Monitoring settings by year in SQLite (`shared::settings`).
+//! Monitoring settings by year (`shared::settings`) and the evidence offered
+//! (`shared::evidence`) in SQLite.
 
 use rusqlite::params;
+use shared::evidence::EvidenceSettings;
 use shared::{Settings, YearSettings};
 
 use super::Conn;
@@ -21,7 +23,11 @@ pub fn read(conn: &Conn<'_>) -> StoreResult<Settings> {
             baseline: r.get::<_, Option<String>>(4)?.and_then(|b| b.parse().ok()),
         })
     })?;
-    Ok(Settings { years: years.collect::<Result<_, _>>()? })
+    let years = years.collect::<Result<_, _>>()?;
+    let evidence = conn
+        .prepare_cached("SELECT photos, signature, location FROM evidence_settings WHERE id = 1")?
+        .query_row([], |r| Ok(EvidenceSettings { photos: r.get(0)?, signature: r.get(1)?, location: r.get(2)? }))?;
+    Ok(Settings { years, evidence })
 }
 
 /// Replaces every year's settings with `settings` (sorted by year) and drops the
@@ -33,6 +39,11 @@ pub fn replace(conn: &Conn<'_>, settings: &Settings, by: &str, at: i64) -> Store
     if old == *settings {
         return Ok(None);
     }
+    let e = settings.evidence;
+    conn.execute(
+        "UPDATE evidence_settings SET photos = ?1, signature = ?2, location = ?3 WHERE id = 1",
+        params![e.photos, e.signature, e.location],
+    )?;
     let changed = old.changed_years(settings);
     conn.execute("DELETE FROM settings", [])?;
     let mut insert = conn.prepare_cached(

@@ -1,0 +1,291 @@
+//! 走访佐证 (evidence): a cadre's photo referenced by a visit reaches the server in
+//! pieces (PROTOCOL.md §4.7), on both engines: what is missing is asked in one request,
+//! a piece sent twice changes nothing, one past what the server holds is refused, the
+//! whole is checked against its hash and its content; only a household the uploader
+//! may touch that references the hash lets a byte in, and only someone whose scope
+//! covers such a household reads it back. The SIGKILL test: a server killed while
+//! pieces arrive never serves a partial blob, and the upload resumes.
+
+use std::path::Path;
+
+use huhujian_tests::pg::PgDb;
+use huhujian_tests::{Phone, TestServer, seed};
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+use shared::Stamp;
+use shared::api::blob::PIECE_BYTES;
+use shared::api::{BlobHeld, BlobsMissing};
+use shared::evidence::{Attachment, EvidenceKind, MediaType, entry_of};
+
+use crate::crash::{ServerProcess, server_binary};
+use crate::{ROSTER_USERS, roster_db};
+
+fn sha(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `n` bytes that start like a JPEG (the server tells formats by their first bytes).
+fn jpeg(n: usize, salt: u8) -> Vec<u8> {
+    let mut b = vec![0xFF, 0xD8, 0xFF, 0xE0];
+    b.extend((0..n.saturating_sub(4)).map(|i| (i as u8).wrapping_mul(31).wrapping_add(salt)));
+    b
+}
+
+/// Adds `bytes` (and `thumb`) to household `id`'s visit of this month on `phone`, as
+/// the phone's photo screen does, and syncs.
+async fn attach(phone: &mut Phone, id: &str, bytes: &[u8], thumb: Option<&[u8]>, media: MediaType) -> String {
+    let at = server::auth::now();
+    let period = shared::Period::of(shared::Date::in_china(at)).to_string();
+    let hash = sha(bytes);
+    let a = Attachment {
+        sha256: hash.clone(),
+        thumb: thumb.map(sha).unwrap_or_default(),
+        kind: Some(EvidenceKind::Household),
+        media: Some(media),
+        size: Some(bytes.len() as i64),
+        caption: "新居门口".into(),
+        by: "c1".into(),
+        at: Some(at),
+        removed: false,
+    };
+    phone
+        .docs
+        .get_mut(id)
+        .expect("the household is on the phone")
+        .edit(&Stamp::new("c1", "李明", at), |h| {
+            h.visits.entry(period.clone()).or_default().attachments.insert(entry_of(&hash).to_owned(), a);
+        })
+        .expect("edit");
+    let report = phone.sync().await;
+    assert!(report.refused.is_empty(), "{:?}", report.refused);
+    hash
+}
+
+async fn put(phone: &Phone, hash: &str, household: &str, offset: usize, total: usize, piece: &[u8]) -> (u16, Value) {
+    let path = format!("/api/blobs/{hash}?household={household}&offset={offset}&total={total}");
+    let resp = phone.put_bytes(&path, piece.to_vec()).await;
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+/// Sends `bytes` from `from` on in pieces; the last answer.
+async fn send_from(phone: &Phone, hash: &str, household: &str, bytes: &[u8], from: usize) -> (u16, Value) {
+    let mut last = (0, Value::Null);
+    let mut offset = from;
+    while offset < bytes.len() {
+        let end = (offset + PIECE_BYTES).min(bytes.len());
+        last = put(phone, hash, household, offset, bytes.len(), &bytes[offset..end]).await;
+        if last.0 != 200 {
+            return last;
+        }
+        offset = end;
+    }
+    last
+}
+
+async fn missing(phone: &Phone, hashes: &[&str]) -> Vec<(String, u64)> {
+    let resp = phone.post_json("/api/blobs/missing", &json!({"hashes": hashes})).await;
+    assert_eq!(resp.status(), 200);
+    let m: BlobsMissing = resp.json().await.expect("json");
+    m.missing.into_iter().map(|b| (b.sha256, b.have)).collect()
+}
+
+/// 佐证设置: photos and the sign-off offered in a new database, the location not; an
+/// admin's change reaches every user; a client that sends only the years keeps them.
+async fn settings(server: &TestServer) {
+    let admin = Phone::login(server, "admin", "desk").await;
+    let c1 = Phone::login(server, "c1", "c1-phone").await;
+    let evidence = |s: &Value| s["evidence"].clone();
+    let first: Value = c1.get_json("/api/settings").await;
+    assert_eq!(evidence(&first), json!({"photos": true, "signature": true, "location": false}));
+    let mut changed = first.clone();
+    changed["evidence"] = json!({"photos": false, "signature": true, "location": true});
+    assert_eq!(admin.put_json("/api/settings", &changed).await.status(), 200);
+    let years_only = json!({"years": first["years"]});
+    let resp = admin.put_json("/api/settings", &years_only).await;
+    assert_eq!(resp.status(), 200);
+    let answered: Value = resp.json().await.unwrap();
+    assert_eq!(evidence(&answered), json!({"photos": false, "signature": true, "location": true}));
+    let read: Value = c1.get_json("/api/settings").await;
+    assert_eq!(evidence(&read), json!({"photos": false, "signature": true, "location": true}));
+    assert_eq!(c1.put_json("/api/settings", &first).await.status(), 403);
+    assert_eq!(admin.put_json("/api/settings", &first).await.status(), 200);
+}
+
+async fn scenario(server: &TestServer) {
+    settings(server).await;
+    let mut c1 = Phone::login(server, "c1", "c1-phone").await;
+    c1.want(&["H2"]);
+    c1.sync().await;
+    let photo = jpeg(100_000, 7);
+    let thumb = jpeg(6_000, 9);
+    let hash = attach(&mut c1, "H2", &photo, Some(&thumb), MediaType::Jpeg).await;
+    let thumb_hash = sha(&thumb);
+    let stranger = sha(b"never referenced");
+
+    // One request asks about them all.
+    let asked = missing(&c1, &[&hash, &thumb_hash, &stranger]).await;
+    assert_eq!(asked, [(hash.clone(), 0), (thumb_hash.clone(), 0), (stranger.clone(), 0)]);
+
+    // Refusals, each before a byte is kept.
+    let c2 = Phone::login(server, "c2", "c2-phone").await;
+    let (s, body) = put(&c2, &hash, "H2", 0, photo.len(), &photo[..PIECE_BYTES]).await;
+    assert_eq!((s, body["error"].as_str()), (403, Some("blob_not_referenced")), "outside c2's scope: {body}");
+    let (s, _) = put(&c2, &hash, "H1", 0, photo.len(), &photo[..PIECE_BYTES]).await;
+    assert_eq!(s, 403, "c2's own household does not reference it");
+    let (s, body) = put(&c1, &stranger, "H2", 0, 10, &photo[..10]).await;
+    assert_eq!((s, body["error"].as_str()), (403, Some("blob_not_referenced")));
+    let (s, body) = put(&c1, &hash, "H2", 0, 600 << 10, &photo[..PIECE_BYTES]).await;
+    assert_eq!((s, body["error"].as_str()), (413, Some("blob_too_large")));
+    let (s, body) = put(&c1, &hash, "H2", 0, photo.len() - 1, &photo[..PIECE_BYTES]).await;
+    assert_eq!((s, body["error"].as_str()), (400, Some("blob_size")), "{body}");
+    let (s, body) = put(&c1, "ABC", "H2", 0, 3, b"abc").await;
+    assert_eq!((s, body["error"].as_str()), (400, Some("bad_hash")));
+    assert_eq!(missing(&c1, &[&hash]).await[..], [(hash.clone(), 0)], "nothing kept");
+
+    // A format by its content: a GIF referenced as a photo is refused.
+    let gif = b"GIF89a\x01\x00\x01\x00".to_vec();
+    let gif_hash = attach(&mut c1, "H2", &gif, None, MediaType::Jpeg).await;
+    let (s, body) = put(&c1, &gif_hash, "H2", 0, gif.len(), &gif).await;
+    assert_eq!((s, body["error"].as_str()), (415, Some("blob_not_image")), "{body}");
+
+    // Pieces: the first, the same again (its answer lost), one past a gap, the rest.
+    let (s, held) = put(&c1, &hash, "H2", 0, photo.len(), &photo[..PIECE_BYTES]).await;
+    assert_eq!(s, 200);
+    assert_eq!(
+        serde_json::from_value::<BlobHeld>(held).unwrap(),
+        BlobHeld { have: PIECE_BYTES as u64, complete: false }
+    );
+    let (s, held) = put(&c1, &hash, "H2", 0, photo.len(), &photo[..PIECE_BYTES]).await;
+    assert_eq!((s, held["have"].as_u64()), (200, Some(PIECE_BYTES as u64)));
+    let (s, body) = put(&c1, &hash, "H2", 2 * PIECE_BYTES, photo.len(), &photo[2 * PIECE_BYTES..3 * PIECE_BYTES]).await;
+    assert_eq!((s, body["error"].as_str()), (409, Some("blob_gap")));
+    // Half sent: nothing readable yet; the server says where to go on.
+    let resp = c1.get(&format!("/api/blobs/{hash}?household=H2")).await;
+    assert_eq!(resp.status(), 404);
+    assert_eq!(missing(&c1, &[&hash]).await[..], [(hash.clone(), PIECE_BYTES as u64)]);
+    let (s, held) = send_from(&c1, &hash, "H2", &photo, PIECE_BYTES).await;
+    assert_eq!((s, held["complete"].as_bool()), (200, Some(true)), "{held}");
+    // A duplicate upload is taken without effect.
+    let (s, held) = put(&c1, &hash, "H2", 0, photo.len(), &photo[..PIECE_BYTES]).await;
+    assert_eq!((s, held["complete"].as_bool(), held["have"].as_u64()), (200, Some(true), Some(photo.len() as u64)));
+
+    // A corrupted upload (one byte changed on the way) is refused whole, then sent again.
+    let mut bad = thumb.clone();
+    bad[5000] ^= 0xFF;
+    let (s, body) = put(&c1, &thumb_hash, "H2", 0, bad.len(), &bad).await;
+    assert_eq!((s, body["error"].as_str()), (422, Some("hash_mismatch")), "{body}");
+    assert_eq!(missing(&c1, &[&thumb_hash]).await[..], [(thumb_hash.clone(), 0)], "dropped whole");
+    let (s, held) = put(&c1, &thumb_hash, "H2", 0, thumb.len(), &thumb).await;
+    assert_eq!((s, held["complete"].as_bool()), (200, Some(true)));
+    assert_eq!(missing(&c1, &[&hash, &thumb_hash, &stranger]).await[..], [(stranger.clone(), 0)]);
+
+    // Read back: by the cadre and by the site's supervisor; nobody else, hash or not.
+    let resp = c1.get(&format!("/api/blobs/{hash}?household=H2")).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "image/jpeg");
+    let cache = resp.headers()["cache-control"].to_str().unwrap().to_owned();
+    assert_eq!(cache, "no-store", "no cache, shared or private, keeps a household's photo");
+    assert_eq!(resp.bytes().await.unwrap().to_vec(), photo);
+    let s1 = Phone::login(server, "s1", "desk").await;
+    let resp = s1.get(&format!("/api/blobs/{thumb_hash}?household=H2")).await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.bytes().await.unwrap().to_vec(), thumb);
+    for household in ["H2", "H1", "H4", "H9"] {
+        let resp = c2.get(&format!("/api/blobs/{hash}?household={household}")).await;
+        assert_eq!(resp.status(), 403, "c2 reads the photo through {household}");
+    }
+    // The console shows it with the visit: the reference is in the household's detail.
+    let detail: Value = s1.get_json("/api/households/H2").await;
+    let visits = detail["household"]["visits"].as_object().unwrap();
+    let refs: Vec<&Value> = visits.values().flat_map(|v| v["attachments"].as_object().unwrap().values()).collect();
+    assert!(refs.iter().any(|a| a["sha256"] == hash.as_str() && a["caption"] == "新居门口"), "{refs:?}");
+}
+
+#[tokio::test]
+async fn photos_reach_the_server_in_pieces_and_only_those_in_scope_read_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&roster_db(&dir)).await;
+    scenario(&server).await;
+    // Kept beside the file, whole, by hash.
+    let kept = walk(&dir.path().join("huhujian.blobs"));
+    assert_eq!(kept.len(), 2, "{kept:?}");
+}
+
+#[tokio::test]
+async fn photos_work_alike_on_postgres() {
+    let pg = PgDb::create().await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = server::store::Store::open(&pg.url).await.expect("open PostgreSQL");
+    huhujian_tests::seed_store(&store, ROSTER_USERS, huhujian_tests::ROSTER).await;
+    let server = TestServer::start_with_blobs(store, Path::new("postgres"), &dir.path().join("blobs")).await;
+    scenario(&server).await;
+}
+
+/// Every complete blob under `dir` (not `partial/`), each checked against its name.
+fn walk(dir: &Path) -> Vec<String> {
+    let mut found = Vec::new();
+    for shard in std::fs::read_dir(dir).unwrap().flatten() {
+        if shard.file_name() == "partial" {
+            continue;
+        }
+        for sub in std::fs::read_dir(shard.path()).unwrap().flatten() {
+            for file in std::fs::read_dir(sub.path()).unwrap().flatten() {
+                let name = file.file_name().to_string_lossy().into_owned();
+                assert_eq!(sha(&std::fs::read(file.path()).unwrap()), name, "a kept blob is whole");
+                found.push(name);
+            }
+        }
+    }
+    found
+}
+
+#[tokio::test]
+async fn a_server_killed_while_pieces_arrive_never_serves_a_partial_photo() {
+    let bin = server_binary();
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("county.sqlite3");
+    seed(&db, ROSTER_USERS, huhujian_tests::ROSTER);
+    let log = dir.path().join("server.log");
+    let photo = jpeg(300_000, 3);
+    let mut hash = String::new();
+    let mut rng = crate::crash::Rng(0x5048_4f54_4f53);
+    for cycle in 0..4 {
+        let process = ServerProcess::start(&bin, &db, &log);
+        let mut c1 = Phone::login_at(&process.base, "c1", "c1-phone").await.expect("login");
+        if cycle == 0 {
+            c1.want(&["H2"]);
+            c1.sync().await;
+            hash = attach(&mut c1, "H2", &photo, None, MediaType::Jpeg).await;
+        }
+        // Pieces go out one after another until the kill, a few milliseconds in.
+        let from = missing(&c1, &[&hash]).await.first().map_or(photo.len(), |m| m.1 as usize);
+        let (h, p) = (hash.clone(), photo.clone());
+        let sender = tokio::spawn(async move { send_from(&c1, &h, "H2", &p, from).await });
+        tokio::time::sleep(std::time::Duration::from_millis(5 + rng.next() % 40)).await;
+        process.kill();
+        let _ = sender.await;
+        // Restarted: the photo is whole or absent, never part of it.
+        let process = ServerProcess::start(&bin, &db, &log);
+        let c1 = Phone::login_at(&process.base, "c1", "c1-phone").await.expect("login");
+        let resp = c1.get(&format!("/api/blobs/{hash}?household=H2")).await;
+        match resp.status().as_u16() {
+            404 => {}
+            200 => assert_eq!(resp.bytes().await.unwrap().to_vec(), photo, "cycle {cycle}"),
+            other => panic!("cycle {cycle}: {other}"),
+        }
+        walk(&dir.path().join("county.blobs"));
+        process.kill();
+    }
+    // Then it finishes where it stopped.
+    let process = ServerProcess::start(&bin, &db, &log);
+    let c1 = Phone::login_at(&process.base, "c1", "c1-phone").await.expect("login");
+    if let Some((_, have)) = missing(&c1, &[&hash]).await.first() {
+        assert!(*have < photo.len() as u64);
+        let (s, held) = send_from(&c1, &hash, "H2", &photo, *have as usize).await;
+        assert_eq!((s, held["complete"].as_bool()), (200, Some(true)), "{held}");
+    }
+    let resp = c1.get(&format!("/api/blobs/{hash}?household=H2")).await;
+    assert_eq!(resp.bytes().await.unwrap().to_vec(), photo);
+    assert_eq!(walk(&dir.path().join("county.blobs")), [hash]);
+}
