@@ -96,8 +96,7 @@ pub async fn get_json<T: serde::de::DeserializeOwned>(token: &str, path: &str) -
     resp.json().await.map_err(|e| ApiError::Refused(e.to_string()))
 }
 
-/// `GET path` with the session's token, as bytes (exports).
-#[cfg(feature = "console")]
+/// `GET path` with the session's token, as bytes (exports, photos).
 pub async fn get_bytes(token: &str, path: &str) -> Result<Vec<u8>, ApiError> {
     let resp = authorized(Request::get(path), token).send().await.map_err(|_| ApiError::Offline)?;
     if !resp.ok() {

@@ -96,6 +96,7 @@ pub fn Household(ui: Ui, id: String) -> impl IntoView {
                     <li>
                         <strong>{p.clone()}</strong>" "{v.mode.map(|m| m.label(lang.get()))}" "
                         {v.date.map(|d| d.to_string())}" "{v.visitors.values().cloned().collect::<Vec<_>>().join("、")}
+                        {crate::ui::evidence::of_visit(ui, crate::ui::evidence::Source::Phone, &v)}
                     </li>
                 }
             })

@@ -9,6 +9,7 @@ mod case;
 #[cfg(feature = "console")]
 mod console;
 mod device;
+pub mod evidence;
 mod fields;
 mod household;
 mod income;

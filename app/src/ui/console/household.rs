@@ -80,7 +80,7 @@ fn body(
     let before = before.map(|(p, v)| {
         view! {
             <h3>{format!("{} {p}", ui.t("上次走访", "Last visit"))}</h3>
-            {visit_view(ui, &h, v)}
+            {visit_view(ui, &d.id, &h, v)}
         }
     });
     let income = period.parse().ok().map(|p| {
@@ -116,7 +116,7 @@ fn body(
         <h3>{format!("{period} {}", ui.t("走访", "visit"))}</h3>
         {match visit.clone() {
             None => view! { <p data-testid="no-visit">{ui.t("本期尚无走访记录。", "No visit recorded this period.")}</p> }.into_any(),
-            Some(v) => visit_view(ui, &h, &v).into_any(),
+            Some(v) => visit_view(ui, &d.id, &h, &v).into_any(),
         }}
         {before}
         <h3>{ui.t("家庭成员", "Members")}</h3>
@@ -163,8 +163,10 @@ fn members(ui: Ui, h: &Household, period: &str) -> impl IntoView + use<> {
         .collect_view()
 }
 
-fn visit_view(ui: Ui, h: &Household, v: &Visit) -> impl IntoView {
+fn visit_view(ui: Ui, id: &str, h: &Household, v: &Visit) -> impl IntoView {
     let lang = ui.lang.get_untracked();
+    let token = ui.session.get_untracked().map(|s| s.token).unwrap_or_default();
+    let evidence = crate::ui::evidence::Source::Server { household: id.to_owned(), token };
     let who = v.visitors.values().cloned().collect::<Vec<_>>().join("、");
     let head = format!(
         "{}{} · {} · {}",
@@ -213,6 +215,7 @@ fn visit_view(ui: Ui, h: &Household, v: &Visit) -> impl IntoView {
             {(!failed.is_empty()).then(|| view! { <p class="warning">{ui.t("两不愁三保障问题：", "Guarantees failed: ")}{failed.join("、")}</p> })}
             {(!risks.is_empty()).then(|| view! { <p class="warning">{ui.t("风险：", "Risks: ")}{risks.join("、")}" "{v.risk_note.clone()}</p> })}
             {(!v.note.is_empty()).then(|| view! { <p>{ui.t("备注：", "Notes: ")}{v.note.clone()}</p> })}
+            {crate::ui::evidence::of_visit(ui, evidence, v)}
         </div>
     }
 }

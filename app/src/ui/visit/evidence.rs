@@ -5,9 +5,6 @@
 //! the phone (`blobs::keep`) the moment it is made; the visit holds its reference and
 //! is saved with it.
 
-use std::cell::RefCell;
-use std::collections::HashMap;
-
 use leptos::prelude::*;
 use shared::evidence::{Attachment, EvidenceKind, EvidenceSettings, Location, MediaType, entry_of};
 use shared::{Coded, Lang, Visit};
@@ -21,38 +18,9 @@ use crate::state::{self, Ui};
 /// Free space under which the cadre is warned before adding photos (bytes).
 const LOW_SPACE: f64 = 50.0 * 1024.0 * 1024.0;
 
-thread_local! {
-    /// Object URLs of pictures shown on this page load, by hash.
-    static URLS: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
-}
-
-/// An `<img>` address for the picture `sha256` held on this phone (`None` if not).
-pub async fn local_url(sha256: &str, media: Option<MediaType>) -> Option<String> {
-    if let Some(url) = URLS.with_borrow(|u| u.get(sha256).cloned()) {
-        return Some(url);
-    }
-    let bytes = crate::blobs::read(sha256).await?;
-    let url = object_url(&bytes, media.unwrap_or(MediaType::Jpeg))?;
-    URLS.with_borrow_mut(|u| u.insert(sha256.to_owned(), url.clone()));
-    Some(url)
-}
-
-/// An object URL of `bytes`.
-pub fn object_url(bytes: &[u8], media: MediaType) -> Option<String> {
-    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes));
-    let options = web_sys::BlobPropertyBag::new();
-    options.set_type(media.mime());
-    let blob = web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options).ok()?;
-    web_sys::Url::create_object_url_with_blob(&blob).ok()
-}
-
 /// A thumbnail of `sha256`, read from the phone when shown.
 fn thumb_img(sha256: String, media: Option<MediaType>, testid: &'static str) -> impl IntoView {
-    let src = LocalResource::new(move || {
-        let sha = sha256.clone();
-        async move { local_url(&sha, media).await.unwrap_or_default() }
-    });
-    view! { <img class="thumb" data-testid=testid alt="" src=move || src.get().unwrap_or_default() /> }
+    crate::ui::evidence::picture(crate::ui::evidence::Source::Phone, sha256, media, testid)
 }
 
 /// The attachment for `picture` (and its thumbnail), added by the logged-in user now.
