@@ -24,8 +24,9 @@ pub struct SecurityHeaders {
     csp: HeaderValue,
 }
 
-/// `Permissions-Policy`: the app uses none of these.
-pub const PERMISSIONS_POLICY: &str = "camera=(), microphone=(), geolocation=()";
+/// `Permissions-Policy`: the app's own pages may take a photo and one location fix (走访佐证,
+/// on the cadre's tap); nothing embedded may, and nobody the microphone.
+pub const PERMISSIONS_POLICY: &str = "camera=(self), microphone=(), geolocation=(self)";
 
 /// The policy for a page whose inline scripts have the hashes `script_hashes`
 /// (`'sha256-…'` sources).

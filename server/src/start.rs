@@ -103,9 +103,10 @@ pub async fn run(
         }
         None => crate::default_blobs(&store),
     };
+    // Logged (stderr), not printed: scripts stop reading stdout at "listening on".
     match &blobs {
-        Some(b) => println!("photos and signatures are kept in {}", b.dir().display()),
-        None => println!("no blob folder (--blobs): photos and signatures cannot be uploaded"),
+        Some(b) => tracing::info!("photos and signatures are kept in {}", b.dir().display()),
+        None => tracing::warn!("no blob folder (--blobs): photos and signatures cannot be uploaded"),
     }
     let state = AppState { store, app_dir: options.app_dir, edge, blobs };
     let main = crate::serve_with(listener, state, tls, stopped(stop_rx));

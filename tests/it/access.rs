@@ -450,7 +450,11 @@ async fn every_answer_carries_the_security_headers() {
         assert_eq!(get("x-content-type-options").as_deref(), Some("nosniff"), "{path}");
         assert_eq!(get("referrer-policy").as_deref(), Some("no-referrer"), "{path}");
         assert_eq!(get("cross-origin-opener-policy").as_deref(), Some("same-origin"), "{path}");
-        assert_eq!(get("permissions-policy").as_deref(), Some("camera=(), microphone=(), geolocation=()"), "{path}");
+        assert_eq!(
+            get("permissions-policy").as_deref(),
+            Some("camera=(self), microphone=(), geolocation=(self)"),
+            "{path}"
+        );
         let api = path.starts_with("/api/");
         assert_eq!(get("cache-control").as_deref(), api.then_some("no-store"), "{path}");
         if path == "/app.js" {

@@ -195,6 +195,13 @@ async fn scenario(server: &TestServer) {
         let resp = c2.get(&format!("/api/blobs/{hash}?household={household}")).await;
         assert_eq!(resp.status(), 403, "c2 reads the photo through {household}");
     }
+    // The export says it per visit: photos, signed or not, the location.
+    let csv = s1.get("/api/export/households.csv").await.text().await.unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().trim_start_matches('\u{feff}').split(',').collect();
+    let row: Vec<&str> = lines.find(|l| l.starts_with("H2,")).expect("H2's row").split(',').collect();
+    let cell = |name: &str| row[header.iter().position(|h| *h == name).unwrap_or_else(|| panic!("{name}: {header:?}"))];
+    assert_eq!((cell("佐证照片数"), cell("户主签字确认"), cell("走访定位")), ("2", "否", ""), "{csv}");
     // The console shows it with the visit: the reference is in the household's detail.
     let detail: Value = s1.get_json("/api/households/H2").await;
     let visits = detail["household"]["visits"].as_object().unwrap();

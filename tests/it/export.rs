@@ -221,6 +221,9 @@ async fn a_site_supervisor_gets_four_sheets_of_their_site_with_masked_ids() {
             "年人均纯收入",
             "两不愁三保障预警",
             "风险信号",
+            "佐证照片数",
+            "户主签字确认",
+            "走访定位",
         ])
     );
     assert_eq!(column(households, "户编码"), ["H1", "H2", "H3"], "one row per household of 阳光社区, no H4");
@@ -247,6 +250,9 @@ async fn a_site_supervisor_gets_four_sheets_of_their_site_with_masked_ids() {
             "22000", // (5200 + 300) × 12 ÷ 3 present members
             "是",
             "因病、收入大幅缩减",
+            "0",
+            "否",
+            "",
         ])
     );
     assert_eq!(column(households, "本月走访方式"), ["入户", "电话", ""]);

@@ -162,7 +162,7 @@ fn test() -> Result {
     build_app()?;
     let postgres = ensure_postgres()?;
     let (mut passed, mut failed, ok, on_postgres) = cargo_test(&postgres)?;
-    let checks: [(&str, Check); 14] = [
+    let checks: [(&str, Check); 15] = [
         ("interop", interop),
         ("browser offline", || browser("offline.mjs")),
         ("browser visit", || browser("visit.mjs")),
@@ -176,6 +176,7 @@ fn test() -> Result {
         ("browser phone health", || browser("phones.mjs")),
         ("browser monitoring", || browser("monitoring.mjs")),
         ("browser cases", || browser("cases.mjs")),
+        ("browser evidence", || browser("evidence.mjs")),
         ("browser https", browser_https),
     ];
     for (name, check) in checks {

@@ -3,6 +3,7 @@
 
 use std::collections::BTreeMap;
 
+use shared::evidence::EvidenceKind;
 use shared::idcard::mask_id_number;
 use shared::indicators::{Indicators, Summary};
 use shared::{Coded, Household, Member, Period, Settings};
@@ -86,6 +87,9 @@ pub const HOUSEHOLD_HEADER: &[&str] = &[
     "年人均纯收入",
     "两不愁三保障预警",
     "风险信号",
+    "佐证照片数",
+    "户主签字确认",
+    "走访定位",
 ];
 
 /// 成员 header.
@@ -169,6 +173,16 @@ fn household_table(households: &[Loaded], period: Period, settings: &Settings) -
             s.per_capita_income.into(),
             Cell::yes_no(s.guarantee_alert),
             risks.join("、").into(),
+            visit
+                .map(|v| v.evidence().iter().filter(|(_, a)| a.kind != Some(EvidenceKind::Signature)).count() as i64)
+                .into(),
+            visit.map(|v| Cell::yes_no(v.signed_at().is_some())).unwrap_or(Cell::Empty),
+            visit
+                .and_then(|v| {
+                    let acc = v.location.accuracy.map(|a| format!(" ±{a}m")).unwrap_or_default();
+                    v.location.degrees().map(|(lat, lon)| format!("{lat:.6}, {lon:.6}{acc}"))
+                })
+                .into(),
         ]);
     }
     t

@@ -160,7 +160,7 @@ fn photos(form: Form, base: Visit) -> impl IntoView {
             <div class="chips">{kinds}</div>
             {low_space}
             <label class="button" data-testid="photo-add" class:busy=move || busy.get()>
-                {move || if busy.get() { ui.t("正在处理照片…", "Preparing the photo…") } else { ui.t("📷 拍照或选择照片", "📷 Take or choose a photo") }}
+                {move || if busy.get() { ui.t("正在处理照片…", "Preparing the photo…") } else { ui.t("拍照或选择照片", "Take or choose a photo") }}
                 <input type="file" accept="image/*" capture="environment" multiple=true class="hidden-input"
                     data-testid="photo-input" on:change=on_file disabled=move || busy.get() />
             </label>
@@ -287,7 +287,7 @@ fn signature(form: Form) -> impl IntoView {
                 </div>
             }>
                 <button type="button" data-testid="sign-open" on:click=move |_| open.set(true)>
-                    {move || if signed().is_some() { ui.t("重新签字", "Sign again") } else { ui.t("✍ 户主签字确认", "✍ Household head signs") }}
+                    {move || if signed().is_some() { ui.t("重新签字", "Sign again") } else { ui.t("户主签字确认", "The household head signs") }}
                 </button>
             </Show>
             {move || visit.get().evidence().into_iter().rev().find(|(_, a)| a.kind == Some(EvidenceKind::Signature)).map(|(_, a)| {
@@ -344,7 +344,7 @@ fn location(form: Form) -> impl IntoView {
     let shown = move || {
         visit.with(|v| v.location).degrees().map(|(lat, lon)| {
             let acc = visit.with(|v| v.location.accuracy).unwrap_or(0);
-            view! { <p data-testid="location">{format!("📍 {lat:.6}, {lon:.6} (±{acc} m)")}</p> }
+            view! { <p data-testid="location">{format!("{}{lat:.6}, {lon:.6} (±{acc} m)", ui.t("位置：", "Location: "))}</p> }
         })
     };
     view! {
@@ -352,7 +352,7 @@ fn location(form: Form) -> impl IntoView {
             {shown}
             <div class="row">
                 <button type="button" data-testid="location-take" disabled=move || busy.get() on:click=take>
-                    {move || if busy.get() { ui.t("正在定位…", "Locating…") } else { ui.t("📍 记录走访位置", "📍 Record where the visit is") }}
+                    {move || if busy.get() { ui.t("正在定位…", "Locating…") } else { ui.t("记录走访位置", "Record where the visit is") }}
                 </button>
                 <Show when=move || visit.with(|v| v.location.is_set())>
                     <button type="button" class="small" data-testid="location-clear" on:click=move |_| visit.update(|v| v.location = Location::default())>
