@@ -139,7 +139,7 @@ pub async fn put_bytes_as<T: serde::de::DeserializeOwned>(
     let resp = authorized(Request::put(path), token)
         .header("Content-Type", "application/octet-stream")
         .body(js_sys::Uint8Array::from(bytes))
-        .map_err(|e| ApiError::Refused(e.to_string()))?
+        .map_err(|e| ApiError::Refused(format!("请求无法发出 / The request could not be made: {e}")))?
         .send()
         .await
         .map_err(|_| ApiError::Offline)?;

@@ -47,7 +47,8 @@ pub fn unsent(d: &state::Data) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for (id, doc) in &d.replica.docs {
         let Ok(h) = doc.household() else { continue };
-        for a in h.visits.values().flat_map(|v| v.attachments.values()) {
+        // A photo removed before it was sent is not sent (the server would refuse it).
+        for a in h.visits.values().flat_map(|v| v.attachments.values()).filter(|a| !a.removed) {
             for hash in [&a.sha256, &a.thumb] {
                 if !hash.is_empty() && d.blobs_held.contains(hash) && !d.blobs_sent.contains(hash) {
                     out.entry(hash.clone()).or_insert_with(|| id.clone());
@@ -58,16 +59,16 @@ pub fn unsent(d: &state::Data) -> BTreeMap<String, String> {
     out
 }
 
-/// How many photos (not thumbnails) wait to be sent.
+/// How many photos and signatures (not thumbnails) wait to be sent.
 pub fn unsent_photos(d: &state::Data) -> usize {
-    let thumbs: BTreeSet<String> = d
-        .replica
-        .docs
-        .values()
-        .filter_map(|doc| doc.household().ok())
-        .flat_map(|h| h.visits.into_values().flat_map(|v| v.attachments.into_values().map(|a| a.thumb)))
-        .collect();
-    unsent(d).keys().filter(|h| !thumbs.contains(*h)).count()
+    let mut count = 0;
+    for doc in d.replica.docs.values() {
+        let Ok(h) = doc.household() else { continue };
+        for a in h.visits.values().flat_map(|v| v.attachments.values()).filter(|a| !a.removed) {
+            count += usize::from(d.blobs_held.contains(&a.sha256) && !d.blobs_sent.contains(&a.sha256));
+        }
+    }
+    count
 }
 
 async fn mark_sent(hashes: &[String]) -> Result<(), String> {
@@ -125,7 +126,12 @@ async fn send_one(token: &str, sha256: &str, household: &str, mut have: u64) -> 
         match api::put_bytes_as::<BlobHeld>(token, &path, &bytes[from..end]).await? {
             Ok(held) if held.complete => return Ok(()),
             Ok(held) if held.have > have => have = held.have,
-            Ok(held) => return Err(ApiError::Refused(format!("the server stays at {} bytes", held.have))),
+            Ok(held) => {
+                return Err(ApiError::Refused(format!(
+                    "服务器停在第 {} 字节 / The server stays at byte {}",
+                    held.have, held.have
+                )));
+            }
             // Dropped by the server (changed on the way): once more, from the start.
             Err(refusal) if refusal.error == "hash_mismatch" && restarts == 0 => {
                 restarts += 1;

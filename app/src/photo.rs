@@ -45,7 +45,7 @@ pub async fn bytes_of(blob: &web_sys::Blob) -> Result<Vec<u8>, String> {
 
 /// SHA-256 of `bytes`, by the browser's crypto.
 pub async fn sha256(bytes: &[u8]) -> Result<String, String> {
-    let subtle = web_sys::window().ok_or("no window")?.crypto().map_err(js)?.subtle();
+    let subtle = web_sys::window().ok_or("浏览器不可用 / No browser window")?.crypto().map_err(js)?.subtle();
     let promise = subtle.digest_with_str_and_u8_array("SHA-256", bytes).map_err(js)?;
     let digest = Uint8Array::new(&JsFuture::from(promise).await.map_err(js)?).to_vec();
     Ok(digest.iter().map(|b| format!("{b:02x}")).collect())
@@ -55,7 +55,7 @@ pub async fn sha256(bytes: &[u8]) -> Result<String, String> {
 pub async fn from_file(file: &web_sys::File) -> Result<Photo, String> {
     // The header holds the size (and a JPEG's orientation) in its first kilobytes.
     let head = bytes_of(&file.slice_with_i32_and_i32(0, 256 << 10).map_err(js)?).await?;
-    let window = web_sys::window().ok_or("no window")?;
+    let window = web_sys::window().ok_or("浏览器不可用 / No browser window")?;
     let options = web_sys::ImageBitmapOptions::new();
     options.set_image_orientation(web_sys::ImageOrientation::FromImage);
     options.set_resize_quality(web_sys::ResizeQuality::High);
@@ -83,9 +83,12 @@ pub async fn from_file(file: &web_sys::File) -> Result<Photo, String> {
 
 /// A canvas of `w` × `h`.
 pub fn canvas(w: u32, h: u32) -> Result<web_sys::HtmlCanvasElement, String> {
-    let doc = web_sys::window().and_then(|w| w.document()).ok_or("no document")?;
-    let canvas: web_sys::HtmlCanvasElement =
-        doc.create_element("canvas").map_err(js)?.dyn_into().map_err(|_| "no canvas")?;
+    let doc = web_sys::window().and_then(|w| w.document()).ok_or("浏览器不可用 / No browser document")?;
+    let canvas: web_sys::HtmlCanvasElement = doc
+        .create_element("canvas")
+        .map_err(js)?
+        .dyn_into()
+        .map_err(|_| "浏览器不支持画布 / The browser has no canvas")?;
     canvas.set_width(w);
     canvas.set_height(h);
     Ok(canvas)
@@ -93,7 +96,12 @@ pub fn canvas(w: u32, h: u32) -> Result<web_sys::HtmlCanvasElement, String> {
 
 /// The 2D context of `canvas`.
 pub fn context(canvas: &web_sys::HtmlCanvasElement) -> Result<web_sys::CanvasRenderingContext2d, String> {
-    canvas.get_context("2d").map_err(js)?.ok_or("no 2D canvas")?.dyn_into().map_err(|_| "no 2D canvas".into())
+    canvas
+        .get_context("2d")
+        .map_err(js)?
+        .ok_or("浏览器不支持画布 / The browser has no 2D canvas")?
+        .dyn_into()
+        .map_err(|_| "浏览器不支持画布 / The browser has no 2D canvas".into())
 }
 
 /// What `canvas` holds, encoded as `mime` (at `quality` for JPEG), checked by content.
@@ -106,11 +114,13 @@ pub async fn blob_of(canvas: &web_sys::HtmlCanvasElement, mime: &str, quality: f
         }
     });
     let blob = JsFuture::from(promise).await.map_err(|e| failed.clone().unwrap_or_else(|| js(e)))?;
-    let blob: web_sys::Blob = blob.dyn_into().map_err(|_| "the browser made no picture".to_owned())?;
+    let blob: web_sys::Blob =
+        blob.dyn_into().map_err(|_| "浏览器未能生成图片 / The browser made no picture".to_owned())?;
     let bytes = bytes_of(&blob).await?;
     // Asked for JPEG, some browsers give PNG (or WebP): what came is what counts.
-    let media =
-        MediaType::sniff(&bytes).ok_or_else(|| format!("the browser made {} instead of {mime}", blob.type_()))?;
+    let media = MediaType::sniff(&bytes).ok_or_else(|| {
+        format!("浏览器生成了 {0}，不是 {mime} / The browser made {0} instead of {mime}", blob.type_())
+    })?;
     let sha256 = sha256(&bytes).await?;
     Ok(Encoded { bytes, media, sha256 })
 }

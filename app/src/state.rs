@@ -125,6 +125,8 @@ pub struct SyncStatus {
     pub households: usize,
     /// Photos and signatures the server does not hold yet.
     pub photos_unsent: usize,
+    /// Photos are being sent (after a sync's documents).
+    pub uploading: bool,
     /// Attachments the server refused at the last sync, with its message.
     pub photo_errors: Vec<String>,
 }

@@ -53,14 +53,7 @@ pub async fn run(ui: Ui) {
         session::save(&renewed);
         ui.session.set(Some(renewed));
     }
-    let mut result = session_rounds(&ui, &session).await;
-    // Then the photos and signatures those documents reference (PROTOCOL.md §4.7).
-    if result.is_ok() && state::with(|d| d.owner.as_deref() == Some(session.user.id.as_str())) {
-        match crate::blobs::upload(ui, &session.token).await {
-            Ok(failed) => ui.sync.update(|s| s.photo_errors = failed),
-            Err(e) => result = Err(message(e)),
-        }
-    }
+    let result = session_rounds(&ui, &session).await;
     // Logged out meanwhile: this session's end (its error, a refused token) belongs to
     // a login that is gone; the bar and the session now are another's.
     if state::with(|d| d.owner.as_deref() != Some(session.user.id.as_str())) {
@@ -89,6 +82,26 @@ pub async fn run(ui: Ui) {
         crate::route::replace(ui, state::Page::Login);
     }
     ui.touch();
+    // Then the photos and signatures those documents reference (PROTOCOL.md §4.7), on
+    // their own: the sync is over (a visit saved meanwhile syncs at once), and what
+    // happens to a photo is said apart from the households.
+    if result.is_ok() && !ui.sync.get_untracked().uploading {
+        ui.sync.update(|s| s.uploading = true);
+        let sent = crate::blobs::upload(ui, &session.token).await;
+        if state::with(|d| d.owner.as_deref() != Some(session.user.id.as_str())) {
+            return;
+        }
+        ui.sync.update(|s| {
+            s.uploading = false;
+            match sent {
+                Ok(failed) => s.photo_errors = failed,
+                Err(ApiError::Refused(why)) => s.photo_errors = vec![why],
+                // Offline or logged out: the next sync goes on where this stopped.
+                Err(_) => {}
+            }
+            s.photos_unsent = state::with(|d| crate::blobs::unsent_photos(d));
+        });
+    }
 }
 
 const UNAUTHORIZED: &str = "登录已过期，请重新登录 / The session expired; log in again";

@@ -129,6 +129,20 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Delete the photos and signatures that only visits older than YEARS reference
+    /// (and uploads left unfinished for a week); audited. The documents keep their
+    /// references. With --dry-run, only says what it would delete.
+    PruneBlobs {
+        /// Keep what a visit of the last YEARS years references.
+        #[arg(long, value_name = "YEARS")]
+        older_than: u16,
+        /// Where the blobs are (default: beside the SQLite file, as `serve` keeps them).
+        #[arg(long, env = "HUHUJIAN_BLOBS")]
+        blobs: Option<PathBuf>,
+        /// Count, delete nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Replace the database with a backup, then migrate it. Stop the server first:
     /// a database in use is refused.
     Restore {
@@ -311,6 +325,30 @@ async fn main() -> anyhow::Result<()> {
             let db = open().await?;
             db.write(move |w| server::admin::assign(w, &a)).await.map_err(fail)?;
             println!("done");
+        }
+        Command::PruneBlobs { older_than, blobs, dry_run } => {
+            let db = open().await?;
+            let dir = match blobs {
+                Some(dir) => dir,
+                None if !on_postgres => server::blobs::Blobs::beside(&cli.db),
+                None => anyhow::bail!("on PostgreSQL, say where the blobs are: --blobs DIR (as given to `serve`)"),
+            };
+            if !dir.is_dir() {
+                anyhow::bail!("{} is not a folder: nothing to prune", dir.display());
+            }
+            let store = server::blobs::Blobs::open(&dir)?;
+            let now = shared::Period::of(shared::Date::in_china(server::auth::now()));
+            let cutoff = now.plus_months(-12 * i32::from(older_than));
+            let p = server::blobs::retention::prune(&db, &store, cutoff, dry_run, "cli").await.map_err(fail)?;
+            println!(
+                "{} before {cutoff}: {} photos and signatures ({:.1} MiB){}, {} kept, {} unfinished uploads",
+                if dry_run { "would delete" } else { "deleted" },
+                p.deleted,
+                p.bytes as f64 / 1_048_576.0,
+                if dry_run { "" } else { " (audited)" },
+                p.kept,
+                p.partial
+            );
         }
         Command::Backup { dest, force } => {
             if on_postgres {

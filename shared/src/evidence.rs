@@ -9,6 +9,8 @@ use crate::label::coded_enum;
 /// The most bytes one attachment may have (a photo is encoded to at most 150 KB; a
 /// phone that cannot get there keeps the smallest it made, up to this).
 pub const MAX_BLOB_BYTES: usize = 512 << 10;
+/// The most bytes a thumbnail may have (the phone aims at about 8 KB).
+pub const MAX_THUMB_BYTES: usize = 64 << 10;
 /// The most attachments (removed ones included) one visit may reference.
 pub const MAX_ATTACHMENTS: usize = 30;
 /// The longest edge of a photo as the phone keeps it, in pixels.

@@ -158,6 +158,9 @@ impl SchemaError {
                     "members" => "家庭成员",
                     "visits" => "走访记录",
                     VISITORS => "一次走访的走访人",
+                    ATTACHMENTS => "一次走访的佐证",
+                    CASE_STEPS => "监测步骤",
+                    MEASURES => "帮扶措施",
                     _ => "一次走访的审核记录",
                 };
                 format!("{what}数 {count} 超过上限 {limit}")
@@ -632,13 +635,13 @@ fn read_into(h: &mut Household, key: &str, value: Scalar) -> Result<(), SchemaEr
         ["k", "s", step, name] => {
             check_id(key, step)?;
             let steps = h.case.steps.len() + usize::from(!h.case.steps.contains_key(*step));
-            at_most("steps in a monitoring case", steps, MAX_CASE_STEPS)?;
+            at_most(CASE_STEPS, steps, MAX_CASE_STEPS)?;
             entry(&mut h.case.steps, step).read(name, key, value)
         }
         ["p", id, name] => {
             check_id(key, id)?;
             let measures = h.measures.len() + usize::from(!h.measures.contains_key(*id));
-            at_most("help measures", measures, MAX_MEASURES)?;
+            at_most(MEASURES, measures, MAX_MEASURES)?;
             entry(&mut h.measures, id).read(name, key, value)
         }
         _ => Err(unknown()),
@@ -647,6 +650,9 @@ fn read_into(h: &mut Household, key: &str, value: Scalar) -> Result<(), SchemaEr
 
 const VISITORS: &str = "visitors in one visit";
 const REVIEW_STEPS: &str = "review steps in one visit";
+const ATTACHMENTS: &str = "attachments in one visit";
+const CASE_STEPS: &str = "steps in a monitoring case";
+const MEASURES: &str = "help measures";
 
 fn at_most(what: &'static str, count: usize, limit: usize) -> Result<(), SchemaError> {
     if count > limit { Err(SchemaError::TooMany { what, count, limit }) } else { Ok(()) }
@@ -712,7 +718,7 @@ fn read_visit(visit: &mut Visit, rest: &[&str], key: &str, value: Scalar) -> Res
         ["a", entry, name] => {
             check_id(key, entry)?;
             let count = visit.attachments.len() + usize::from(!visit.attachments.contains_key(*entry));
-            at_most("attachments in one visit", count, MAX_ATTACHMENTS)?;
+            at_most(ATTACHMENTS, count, MAX_ATTACHMENTS)?;
             read_attachment(self::entry(&mut visit.attachments, entry), entry, name, key, value)
         }
         ["loc", name] => {

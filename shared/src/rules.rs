@@ -40,6 +40,8 @@ pub enum FieldGroup {
     CaseStatus,
     /// `k/s/<entry>/<field>` (监测步骤).
     CaseStep,
+    /// `v/<P>/a/<entry>/<field>` (走访佐证).
+    Attachment,
     /// Everything else: the facts a cadre may correct (address, origin, category …),
     /// members, and visits.
     Record,
@@ -65,6 +67,9 @@ pub enum CadreMay {
     /// Add their own steps that raise a clue or verify one, and change nothing of any
     /// other step.
     OwnClueSteps,
+    /// Add attachments as themselves (`by` their own login); of one already there,
+    /// change only `removed` and `caption`; delete nothing else.
+    OwnAttachments,
 }
 
 /// One row of the table.
@@ -83,7 +88,7 @@ pub struct WriteRule {
 }
 
 /// The write rules, by group.
-pub const RULES: [WriteRule; 10] = [
+pub const RULES: [WriteRule; 11] = [
     WriteRule {
         group: FieldGroup::Identity,
         keys: "schema, f/registry_no",
@@ -148,6 +153,13 @@ pub const RULES: [WriteRule; 10] = [
         en: "A cadre may only add their own clue and verification steps, and may change or delete no case step",
     },
     WriteRule {
+        group: FieldGroup::Attachment,
+        keys: "v/<P>/a/<entry>/<field>",
+        cadre: CadreMay::OwnAttachments,
+        zh: "帮扶干部以本人名义添加走访佐证；已有的佐证只能修改说明或标记删除，不能改写或抹去",
+        en: "A cadre adds evidence as themselves; of evidence already there, only the caption and the removed mark may change, and nothing is erased",
+    },
+    WriteRule {
         group: FieldGroup::Record,
         keys: "f/<other facts>, m/…, v/<P>/<other fields>",
         cadre: CadreMay::Write,
@@ -169,6 +181,7 @@ pub fn group(key: &str) -> FieldGroup {
         (Some("p"), Some(_), Some(_), None) => FieldGroup::Measure,
         (Some("k"), Some("status"), None, _) => FieldGroup::CaseStatus,
         (Some("k"), Some("s"), Some(_), Some(_)) => FieldGroup::CaseStep,
+        (Some("v"), Some(_), Some("a"), Some(_)) => FieldGroup::Attachment,
         _ => FieldGroup::Record,
     }
 }
@@ -222,6 +235,11 @@ pub fn may_write(role: Role, user: &str, key: &str, value: Option<&Scalar>) -> b
             // with the status it was made on (`check_upload`).
             CadreMay::PutClueOrVerified => false,
             CadreMay::OwnClueSteps => value.is_some(),
+            CadreMay::OwnAttachments => match (key.rsplit('/').next(), value) {
+                (Some("by"), Some(Scalar::Str(by))) => by == user,
+                (Some("removed" | "caption"), _) => true,
+                (_, v) => v.is_some(),
+            },
         },
     }
 }
@@ -342,6 +360,14 @@ pub fn check_upload(role: Role, user: &str, writes: &[Write], merged: &Household
             if w.overwrites || !by_me || !acts_ok {
                 return Err(breach(&w.key));
             }
+        }
+        if group(&w.key) == FieldGroup::Attachment
+            && w.overwrites
+            && !matches!(w.key.rsplit('/').next(), Some("removed" | "caption"))
+        {
+            // What an attachment is (its hash, kind, size, who added it) is written
+            // once: a cadre's upload never rewrites or erases it.
+            return Err(breach(&w.key));
         }
         if group(&w.key) == FieldGroup::ReviewStep {
             // Only new steps of one's own, only as resubmissions: nothing someone

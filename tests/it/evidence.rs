@@ -34,8 +34,20 @@ fn jpeg(n: usize, salt: u8) -> Vec<u8> {
 /// Adds `bytes` (and `thumb`) to household `id`'s visit of this month on `phone`, as
 /// the phone's photo screen does, and syncs.
 async fn attach(phone: &mut Phone, id: &str, bytes: &[u8], thumb: Option<&[u8]>, media: MediaType) -> String {
+    let period = shared::Period::of(shared::Date::in_china(server::auth::now())).to_string();
+    attach_to(phone, id, &period, bytes, thumb, media).await
+}
+
+/// [`attach`], to the visit of `period`.
+async fn attach_to(
+    phone: &mut Phone,
+    id: &str,
+    period: &str,
+    bytes: &[u8],
+    thumb: Option<&[u8]>,
+    media: MediaType,
+) -> String {
     let at = server::auth::now();
-    let period = shared::Period::of(shared::Date::in_china(at)).to_string();
     let hash = sha(bytes);
     let a = Attachment {
         sha256: hash.clone(),
@@ -53,7 +65,7 @@ async fn attach(phone: &mut Phone, id: &str, bytes: &[u8], thumb: Option<&[u8]>,
         .get_mut(id)
         .expect("the household is on the phone")
         .edit(&Stamp::new("c1", "李明", at), |h| {
-            h.visits.entry(period.clone()).or_default().attachments.insert(entry_of(&hash).to_owned(), a);
+            h.visits.entry(period.to_owned()).or_default().attachments.insert(entry_of(&hash).to_owned(), a);
         })
         .expect("edit");
     let report = phone.sync().await;
@@ -295,4 +307,111 @@ async fn a_server_killed_while_pieces_arrive_never_serves_a_partial_photo() {
     let resp = c1.get(&format!("/api/blobs/{hash}?household=H2")).await;
     assert_eq!(resp.bytes().await.unwrap().to_vec(), photo);
     assert_eq!(walk(&dir.path().join("county.blobs")), [hash]);
+}
+
+/// 保留期限: `prune-blobs` deletes what only visits older than the period reference,
+/// keeps the rest, says what it would do on a dry run, and is audited.
+#[tokio::test]
+async fn the_retention_command_deletes_only_what_old_visits_alone_reference() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = roster_db(&dir);
+    let server = TestServer::start(&db).await;
+    let mut c1 = Phone::login(&server, "c1", "c1-phone").await;
+    c1.want(&["H2"]);
+    c1.sync().await;
+    let (old, new, both) = (jpeg(40_000, 1), jpeg(40_000, 2), jpeg(40_000, 3));
+    let old_hash = attach_to(&mut c1, "H2", "2019-03", &old, None, MediaType::Jpeg).await;
+    let both_hash = attach_to(&mut c1, "H2", "2019-04", &both, None, MediaType::Jpeg).await;
+    attach(&mut c1, "H2", &both, None, MediaType::Jpeg).await;
+    let new_hash = attach(&mut c1, "H2", &new, None, MediaType::Jpeg).await;
+    for (hash, bytes) in [(&old_hash, &old), (&new_hash, &new), (&both_hash, &both)] {
+        let (s, held) = send_from(&c1, hash, "H2", bytes, 0).await;
+        assert_eq!((s, held["complete"].as_bool()), (200, Some(true)));
+    }
+    server.stop().await;
+
+    let store = server::store::Store::open_sqlite(&db).unwrap();
+    let blobs = server::blobs::Blobs::open(&server::blobs::Blobs::beside(&db)).unwrap();
+    let now = shared::Period::of(shared::Date::in_china(server::auth::now()));
+    let cutoff = now.plus_months(-5 * 12);
+    let dry = server::blobs::retention::prune(&store, &blobs, cutoff, true, "admin").await.unwrap();
+    assert_eq!((dry.deleted, dry.kept), (1, 2), "{dry:?}");
+    assert_eq!(walk(&dir.path().join("huhujian.blobs")).len(), 3, "a dry run deletes nothing");
+    let done = server::blobs::retention::prune(&store, &blobs, cutoff, false, "admin").await.unwrap();
+    assert_eq!((done.deleted, done.bytes, done.kept), (1, old.len() as u64, 2));
+    let mut left = walk(&dir.path().join("huhujian.blobs"));
+    left.sort();
+    let mut want = vec![new_hash.clone(), both_hash.clone()];
+    want.sort();
+    assert_eq!(left, want, "kept: the recent photo and the one a recent visit references too");
+    store.close().await.unwrap();
+    let audited = huhujian_tests::Peek(db.clone()).count("SELECT COUNT(*) FROM audit_log WHERE action = 'prune_blobs'");
+    assert_eq!(audited, 1);
+
+    // The pages then say the photo is gone; the document keeps its reference.
+    let server = TestServer::start(&db).await;
+    let c1 = Phone::login(&server, "c1", "c1-phone").await;
+    assert_eq!(c1.get(&format!("/api/blobs/{old_hash}?household=H2")).await.status(), 404);
+    assert_eq!(c1.get(&format!("/api/blobs/{new_hash}?household=H2")).await.status(), 200);
+}
+
+/// 写入规则 for evidence: what an attachment is stays as its cadre wrote it; another
+/// cadre may only caption it or mark it removed, and adds their own under their name.
+#[tokio::test]
+async fn another_cadre_may_remove_an_attachment_but_not_rewrite_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(&roster_db(&dir)).await;
+    let mut c1 = Phone::login(&server, "c1", "c1-phone").await;
+    c1.want(&["H1"]);
+    c1.sync().await;
+    let hash = attach(&mut c1, "H1", &jpeg(20_000, 5), None, MediaType::Jpeg).await;
+    let period = shared::Period::of(shared::Date::in_china(server::auth::now())).to_string();
+    let entry = entry_of(&hash).to_owned();
+    let edit = |phone: &mut Phone, f: &dyn Fn(&mut Attachment)| {
+        let at = server::auth::now();
+        phone
+            .docs
+            .get_mut("H1")
+            .unwrap()
+            .edit(&Stamp::new("c2", "张华", at), |h| {
+                f(h.visits.get_mut(&period).unwrap().attachments.get_mut(&entry).unwrap())
+            })
+            .expect("edit");
+    };
+    // c2 changes what the photo is: refused, the household only.
+    let mut rogue = Phone::login(&server, "c2", "c2-rogue").await;
+    rogue.want(&["H1"]);
+    rogue.sync().await;
+    edit(&mut rogue, &|a| a.kind = Some(EvidenceKind::Work));
+    let report = rogue.sync().await;
+    assert!(report.refused.get("H1").is_some_and(|r| r.code == "not_allowed"), "{:?}", report.refused);
+    // c2 (a fresh phone) marks it removed and captions it: allowed.
+    let mut c2 = Phone::login(&server, "c2", "c2-phone").await;
+    c2.want(&["H1"]);
+    c2.sync().await;
+    edit(&mut c2, &|a| {
+        a.removed = true;
+        a.caption = "拍错了".into();
+    });
+    let report = c2.sync().await;
+    assert!(report.refused.is_empty(), "{:?}", report.refused);
+    // An attachment added in someone else's name: refused.
+    let mut forger = Phone::login(&server, "c2", "c2-forger").await;
+    forger.want(&["H1"]);
+    forger.sync().await;
+    let forged = jpeg(9_000, 6);
+    let a = Attachment { sha256: sha(&forged), by: "c1".into(), at: Some(1), ..Default::default() };
+    forger
+        .docs
+        .get_mut("H1")
+        .unwrap()
+        .edit(&Stamp::new("c2", "张华", server::auth::now()), |h| {
+            h.visits.get_mut(&period).unwrap().attachments.insert(entry_of(&a.sha256).to_owned(), a.clone());
+        })
+        .unwrap();
+    let report = forger.sync().await;
+    assert!(report.refused.get("H1").is_some_and(|r| r.code == "not_allowed"), "{:?}", report.refused);
+    // The removed photo is neither taken nor served any more.
+    let (s, body) = put(&c1, &hash, "H1", 0, 20_000, &jpeg(20_000, 5)).await;
+    assert_eq!((s, body["error"].as_str()), (403, Some("blob_not_referenced")));
 }

@@ -106,8 +106,18 @@ fn bench() -> Result {
     let _ = std::fs::remove_dir_all(&out);
     let bench_bin = format!("{target}/release/bench");
     status(
-        "bench sync merge concurrent hostile queries storage",
-        Command::new(&bench_bin).args(["sync", "merge", "concurrent", "hostile", "queries", "storage", "--out", &out]),
+        "bench sync merge concurrent hostile queries storage photos",
+        Command::new(&bench_bin).args([
+            "sync",
+            "merge",
+            "concurrent",
+            "hostile",
+            "queries",
+            "storage",
+            "photos",
+            "--out",
+            &out,
+        ]),
     )?;
     node_tools()?;
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());

@@ -53,7 +53,12 @@ fn SyncBar(ui: Ui) -> impl IntoView {
         }
         parts.push(format!("{} {}", t("待同步", "Unsynced"), s.unsynced));
         if s.photos_unsent > 0 {
-            parts.push(format!("{} {}", t("待传照片", "Photos to send"), s.photos_unsent));
+            let what = if s.uploading {
+                t("正在上传照片", "Sending photos")
+            } else {
+                t("待传照片", "Photos to send")
+            };
+            parts.push(format!("{what} {}", s.photos_unsent));
         }
         parts.push(match s.last_ok {
             Some(at) => format!("{} {}", t("上次同步", "Last sync"), clock(at)),
@@ -170,6 +175,7 @@ pub fn App(ui: Ui) -> impl IntoView {
         {move || unsent.get().map(|n| view! {
             <div class="leave-warning" role="alertdialog" data-testid="logout-warning">
                 <p>{move || match (ui.lang.get(), sync::online()) {
+                    _ if n == 0 => String::new(),
                     (Lang::Zh, true) => format!("本机还有 {n} 户的记录未同步。先同步再退出吗？"),
                     (Lang::Zh, false) => format!("本机还有 {n} 户的记录未同步，现在没有网络。退出后它们留在本机，只有你本人再次登录后才会同步。"),
                     (Lang::En, true) => format!("{n} households on this phone are not synced yet. Sync before logging out?"),

@@ -3,7 +3,9 @@
 //! one, kept only when a household the caller may touch references it) and
 //! `GET /api/blobs/{sha256}` (the bytes, to someone whose scope covers a household
 //! that references them). Every refusal of access is the same 403, so a hash or a
-//! household number tells nobody what exists outside their scope.
+//! household number tells nobody what exists outside their scope. (`missing` answers
+//! any logged-in user about any hash: whether the server holds a picture, which only
+//! someone who already holds that very picture can ask about.)
 
 use std::sync::Arc;
 
@@ -14,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 use axum::{Json, body::Body};
 use shared::api::blob::MAX_ASKED;
 use shared::api::{BlobHeld, BlobMissing, BlobsAsked, BlobsMissing};
-use shared::evidence::{MAX_BLOB_BYTES, is_sha256};
+use shared::evidence::{MAX_BLOB_BYTES, MAX_THUMB_BYTES, is_sha256};
 
 use super::json_body;
 use crate::AppState;
@@ -80,7 +82,8 @@ fn reference(r: &mut dyn Reader, session: &Session, household: &str, sha256: &st
     }
     let Some(doc) = r.load_doc(household)? else { return Ok(None) };
     let h = doc.household().map_err(AppError::internal)?;
-    let found = h.visits.values().flat_map(|v| v.attachments.values()).find_map(|a| {
+    // A photo a cadre removed is neither taken nor served any more.
+    let found = h.visits.values().flat_map(|v| v.attachments.values()).filter(|a| !a.removed).find_map(|a| {
         if a.sha256 == sha256 {
             Some(a.size)
         } else if a.thumb == sha256 {
@@ -139,6 +142,14 @@ pub async fn put(
         return Err(too_large());
     }
     let size = referenced(&state, session, piece.household.clone(), sha256.clone()).await?;
+    if size.is_none() && piece.total > MAX_THUMB_BYTES as u64 {
+        return Err(AppError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "blob_too_large",
+            format!("缩略图超过 {} KB 上限", MAX_THUMB_BYTES / 1024),
+            format!("A thumbnail is at most {} KB", MAX_THUMB_BYTES / 1024),
+        ));
+    }
     if let Some(size) = size
         && u64::try_from(size).ok() != Some(piece.total)
     {

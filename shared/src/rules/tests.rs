@@ -152,6 +152,11 @@ fn every_group_has_one_rule_and_keys_fall_in_the_right_group() {
     assert_eq!(group("m/a/name"), FieldGroup::Record);
     assert!(may_write(Role::Cadre, "c1", "v/2026-11/by/c1", s("李明").as_ref()));
     assert!(!may_write(Role::Cadre, "c1", "v/2026-11/by/c10", s("李明").as_ref()));
+    assert_eq!(group("v/2026-11/a/abc/sha256"), FieldGroup::Attachment);
+    assert!(may_write(Role::Cadre, "c1", "v/2026-11/a/abc/by", s("c1").as_ref()));
+    assert!(!may_write(Role::Cadre, "c1", "v/2026-11/a/abc/by", s("c2").as_ref()));
+    assert!(may_write(Role::Cadre, "c1", "v/2026-11/a/abc/removed", None));
+    assert!(!may_write(Role::Cadre, "c1", "v/2026-11/a/abc/sha256", None));
 }
 
 /// Keys a forger aims at, and values to put there.

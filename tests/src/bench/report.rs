@@ -7,7 +7,7 @@ use std::path::Path;
 use super::Part;
 
 /// The order of the parts in the table.
-const ORDER: [&str; 7] = ["sync", "merge", "concurrent", "hostile", "queries", "browser", "storage"];
+const ORDER: [&str; 8] = ["sync", "merge", "concurrent", "hostile", "queries", "browser", "storage", "photos"];
 const BEGIN: &str = "<!-- cargo xtask bench: generated from here -->";
 const END: &str = "<!-- cargo xtask bench: generated to here -->";
 

@@ -1,5 +1,5 @@
 //! `cargo xtask bench` runs this (release): `bench <part>… [--out DIR]` measures each
-//! part named (`sync`, `merge`, `concurrent`, `hostile`, `queries`, `storage`) and writes `DIR/<part>.json`
+//! part named (`sync`, `merge`, `concurrent`, `hostile`, `queries`, `storage`, `photos`) and writes `DIR/<part>.json`
 //! (default `target/bench`); `bench report [--out DIR]` rewrites the generated part of
 //! BENCHMARKS.md from them.
 #![allow(clippy::unwrap_used)]
@@ -48,6 +48,7 @@ fn main() {
             "merge" => runtime.block_on(bench::merge::run(work.path(), &bench::sync::county(work.path()).0)),
             "concurrent" => runtime.block_on(bench::concurrent::run(work.path(), &bench::sync::county(work.path()).0)),
             "hostile" => runtime.block_on(bench::hostile::run(work.path(), &bench::sync::county(work.path()).0)),
+            "photos" => runtime.block_on(bench::photos::run(work.path())),
             _ => usage(),
         };
         result.write(&out).unwrap();
@@ -59,6 +60,8 @@ fn main() {
 }
 
 fn usage() -> ! {
-    eprintln!("usage: bench sync|merge|concurrent|hostile|queries|storage… [--out DIR] | bench report [--out DIR]");
+    eprintln!(
+        "usage: bench sync|merge|concurrent|hostile|queries|storage|photos… [--out DIR] | bench report [--out DIR]"
+    );
     std::process::exit(2)
 }

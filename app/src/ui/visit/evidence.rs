@@ -6,7 +6,7 @@
 //! is saved with it.
 
 use leptos::prelude::*;
-use shared::evidence::{Attachment, EvidenceKind, EvidenceSettings, Location, MediaType, entry_of};
+use shared::evidence::{Attachment, EvidenceKind, EvidenceSettings, Location, MAX_ATTACHMENTS, MediaType, entry_of};
 use shared::{Coded, Lang, Visit};
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::Closure;
@@ -72,16 +72,21 @@ fn remove(form: Form, base: &Visit, entry: &str) {
 fn photos(form: Form, base: Visit) -> impl IntoView {
     let (ui, visit) = (form.ui, form.visit);
     let kind = RwSignal::new(EvidenceKind::Household);
-    let busy = RwSignal::new(false);
+    let busy = form.preparing;
+    let full = move || visit.with(|v| v.attachments.len() >= MAX_ATTACHMENTS);
     let base = StoredValue::new(base);
     let on_file = move |ev: leptos::ev::Event| {
         let Some(input) = ev.target().and_then(|t| t.dyn_into::<web_sys::HtmlInputElement>().ok()) else { return };
         let files: Vec<web_sys::File> =
             input.files().map(|l| (0..l.length()).filter_map(|i| l.get(i)).collect()).unwrap_or_default();
         input.set_value("");
+        let chosen = kind.get_untracked();
         busy.set(true);
         leptos::task::spawn_local(async move {
             for file in files {
+                if visit.try_with_untracked(|v| v.attachments.len() >= MAX_ATTACHMENTS) != Some(false) {
+                    break;
+                }
                 let made = match photo::from_file(&file).await {
                     Ok(p) => p,
                     Err(e) => {
@@ -93,12 +98,14 @@ fn photos(form: Form, base: Visit) -> impl IntoView {
                     ui.say(format!("{}：{e}", ui.t("照片未保存", "The photo was not kept")));
                     continue;
                 }
-                let a = attachment(ui, &made.full, Some(&made.thumb), kind.get_untracked(), String::new());
-                visit.update(|v| {
+                let a = attachment(ui, &made.full, Some(&made.thumb), chosen, String::new());
+                // The form may have closed meanwhile (it waits for this, but a back
+                // tap does not): the photo then stays on the phone, unreferenced.
+                let _ = visit.try_update(|v| {
                     v.attachments.insert(entry_of(&a.sha256).to_owned(), a);
                 });
             }
-            busy.set(false);
+            let _ = busy.try_set(false);
         });
     };
     let kinds = EvidenceKind::PHOTO_KINDS
@@ -112,38 +119,41 @@ fn photos(form: Form, base: Visit) -> impl IntoView {
             }
         })
         .collect_view();
-    let list = move || {
-        visit
-            .get()
-            .evidence()
-            .into_iter()
-            .filter(|(_, a)| a.kind != Some(EvidenceKind::Signature))
-            .map(|(entry, a)| {
-                let entry = entry.clone();
-                let shown = if a.thumb.is_empty() { a.sha256.clone() } else { a.thumb.clone() };
-                let media = if a.thumb.is_empty() { a.media } else { Some(MediaType::Jpeg) };
-                let label = a.kind.map(|k| k.label(ui.lang.get()).to_owned()).unwrap_or_default();
-                let caption_entry = entry.clone();
-                view! {
-                    <li class="photo" data-testid="photo-item">
-                        {thumb_img(shown, media, "photo-thumb")}
-                        <div>
-                            <span class="hint">{label}" · "{format!("{} KB", a.size.unwrap_or(0) / 1024)}</span>
-                            <input type="text" data-testid="photo-caption" placeholder=move || ui.t("说明（可选）", "Caption (optional)")
-                                prop:value=a.caption.clone()
-                                on:change=move |ev| {
-                                    let text = event_target_value(&ev);
-                                    visit.update(|v| if let Some(a) = v.attachments.get_mut(&caption_entry) { a.caption = text.trim().to_owned() })
-                                } />
-                        </div>
-                        <button type="button" class="small" data-testid="photo-remove"
-                            on:click=move |_| base.with_value(|b| remove(form, b, &entry))>
-                            {move || ui.t("删除", "Remove")}
-                        </button>
-                    </li>
-                }
-            })
-            .collect_view()
+    // Keyed by entry: a row stays as it is (a caption being typed, its thumbnail) while
+    // others come and go.
+    let entries = move || {
+        visit.with(|v| {
+            v.evidence()
+                .into_iter()
+                .filter(|(_, a)| a.kind != Some(EvidenceKind::Signature))
+                .map(|(e, a)| (e.clone(), a.clone()))
+                .collect::<Vec<_>>()
+        })
+    };
+    let row = move |(entry, a): (String, Attachment)| {
+        let shown = if a.thumb.is_empty() { a.sha256.clone() } else { a.thumb.clone() };
+        let media = if a.thumb.is_empty() { a.media } else { Some(MediaType::Jpeg) };
+        let kind = a.kind;
+        let label = move || kind.map(|k| k.label(ui.lang.get()).to_owned()).unwrap_or_default();
+        let caption_entry = entry.clone();
+        view! {
+            <li class="photo" data-testid="photo-item">
+                {thumb_img(shown, media, "photo-thumb")}
+                <div>
+                    <span class="hint">{label}" · "{format!("{} KB", a.size.unwrap_or(0) / 1024)}</span>
+                    <input type="text" data-testid="photo-caption" placeholder=move || ui.t("说明（可选）", "Caption (optional)")
+                        prop:value=a.caption.clone()
+                        on:change=move |ev| {
+                            let text = event_target_value(&ev);
+                            visit.update(|v| if let Some(a) = v.attachments.get_mut(&caption_entry) { a.caption = text.trim().to_owned() })
+                        } />
+                </div>
+                <button type="button" class="small" data-testid="photo-remove"
+                    on:click=move |_| base.with_value(|b| remove(form, b, &entry))>
+                    {move || ui.t("删除", "Remove")}
+                </button>
+            </li>
+        }
     };
     let low_space = move || {
         ui.storage.get().is_some_and(|(_, used, quota)| quota > 0.0 && quota - used < LOW_SPACE).then(|| {
@@ -159,12 +169,20 @@ fn photos(form: Form, base: Visit) -> impl IntoView {
             <p class="required-note">{move || ui.t("照片类别", "Kind of photo")}</p>
             <div class="chips">{kinds}</div>
             {low_space}
-            <label class="button" data-testid="photo-add" class:busy=move || busy.get()>
+            <Show when=full>
+                <p class="hint" data-testid="photo-limit">{move || match ui.lang.get() {
+                    Lang::Zh => format!("一次走访最多 {MAX_ATTACHMENTS} 项佐证"),
+                    Lang::En => format!("At most {MAX_ATTACHMENTS} pieces of evidence a visit"),
+                }}</p>
+            </Show>
+            <label class="button" data-testid="photo-add" class:busy=move || busy.get() class:hidden=full>
                 {move || if busy.get() { ui.t("正在处理照片…", "Preparing the photo…") } else { ui.t("拍照或选择照片", "Take or choose a photo") }}
                 <input type="file" accept="image/*" capture="environment" multiple=true class="hidden-input"
                     data-testid="photo-input" on:change=on_file disabled=move || busy.get() />
             </label>
-            <ul class="photo-list">{list}</ul>
+            <ul class="photo-list">
+                <For each=entries key=|(entry, _)| entry.clone() children=row />
+            </ul>
         </div>
     }
 }

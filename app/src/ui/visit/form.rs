@@ -39,6 +39,8 @@ pub struct Form {
     pub raise_clue: RwSignal<bool>,
     /// The household has no open case, so a clue may be raised.
     pub may_raise: bool,
+    /// A photo or signature is being made: saving waits for it.
+    pub preparing: RwSignal<bool>,
 }
 
 impl Form {

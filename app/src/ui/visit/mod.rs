@@ -98,6 +98,7 @@ fn steps(ui: Ui, id: String, period: String) -> impl IntoView {
         all,
         raise_clue: RwSignal::new(false),
         may_raise: stored.case.may(shared::CaseAct::Clue).is_ok(),
+        preparing: RwSignal::new(false),
     };
     let problems = Memo::new(move |_| form.shown());
     let lang = ui.lang;
@@ -181,6 +182,10 @@ fn steps(ui: Ui, id: String, period: String) -> impl IntoView {
     };
     let saving = RwSignal::new(false);
     let submit = move |_| {
+        if form.preparing.get_untracked() {
+            ui.say(ui.t("照片正在处理，请稍候再保存", "A photo is being prepared; save when it is done"));
+            return;
+        }
         form.tried.set(Step::ALL.into_iter().collect());
         let errors = form.errors(None);
         if !errors.is_empty() {

@@ -4,10 +4,15 @@
 //! `partial/<sha256>`; once all its bytes are there they are hashed, their format told
 //! by their content, flushed to disk and only then renamed into place, so a blob that
 //! can be read is whole and verified, and a crash leaves at most a partial file that
-//! the next piece continues (or whose hash fails and is dropped). No HTTP here.
+//! the next piece continues (or whose hash fails and is dropped). Pieces are written
+//! at their offsets, so the same piece taken twice (a retry handled by two processes
+//! sharing the folder) writes the same bytes. No HTTP here.
+
+pub mod retention;
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -76,7 +81,8 @@ impl Blobs {
         &self.dir
     }
 
-    fn path(&self, sha256: &str) -> PathBuf {
+    /// Where the complete blob `sha256` is (or would be) kept.
+    pub(crate) fn path(&self, sha256: &str) -> PathBuf {
         self.dir.join(&sha256[..2]).join(&sha256[2..4]).join(sha256)
     }
 
@@ -125,7 +131,8 @@ impl Blobs {
     /// [`BlobError::Gap`]. When the last byte arrives the whole is checked and kept.
     pub fn put(&self, sha256: &str, offset: u64, total: u64, bytes: &[u8]) -> Result<Held, BlobError> {
         debug_assert!(is_sha256(sha256));
-        if total > MAX_BLOB_BYTES as u64 || offset + bytes.len() as u64 > total {
+        let end = offset.checked_add(bytes.len() as u64).ok_or(BlobError::TooLarge)?;
+        if total == 0 || total > MAX_BLOB_BYTES as u64 || end > total {
             return Err(BlobError::TooLarge);
         }
         if offset == 0 && !bytes.is_empty() && MediaType::sniff(bytes).is_none() {
@@ -140,21 +147,26 @@ impl Blobs {
             return Err(BlobError::Gap { have });
         }
         let partial = self.partial(sha256);
-        let new = &bytes[usize::try_from(have - offset).unwrap_or(usize::MAX).min(bytes.len())..];
-        if !new.is_empty() {
-            let mut f = OpenOptions::new().create(true).append(true).open(&partial)?;
-            f.write_all(new)?;
+        let skip = usize::try_from(have - offset).unwrap_or(usize::MAX).min(bytes.len());
+        if skip < bytes.len() {
+            // Written at its place, not appended: the same piece handled twice (two
+            // processes on one shared folder) lands on the same bytes.
+            let f = OpenOptions::new().create(true).write(true).truncate(false).open(&partial)?;
+            f.write_all_at(&bytes[skip..], have)?;
         }
-        let have = have.max(offset + bytes.len() as u64);
+        let have = have.max(end);
         if have < total {
             return Ok(Held::Partial(have));
         }
-        self.complete(sha256, &partial)
+        self.complete(sha256, &partial, total)
     }
 
-    /// Checks the whole of an upload and moves it into place.
-    fn complete(&self, sha256: &str, partial: &Path) -> Result<Held, BlobError> {
-        let bytes = fs::read(partial)?;
+    /// Checks the whole of an upload (its first `total` bytes) and puts exactly the
+    /// bytes checked into place: written to a name of this call's own, flushed, then
+    /// renamed, so nothing another process appends meanwhile can reach the blob.
+    fn complete(&self, sha256: &str, partial: &Path, total: u64) -> Result<Held, BlobError> {
+        let mut bytes = fs::read(partial)?;
+        bytes.truncate(usize::try_from(total).unwrap_or(usize::MAX));
         let found = hex(&Sha256::digest(&bytes));
         if found != sha256 {
             fs::remove_file(partial)?;
@@ -164,13 +176,26 @@ impl Blobs {
             fs::remove_file(partial)?;
             return Err(BlobError::NotAnImage);
         };
-        File::open(partial)?.sync_all()?;
         let path = self.path(sha256);
         let shard = path.parent().unwrap_or(&self.dir);
-        fs::create_dir_all(shard)?;
-        fs::rename(partial, &path)?;
+        for dir in [shard.parent().unwrap_or(&self.dir), shard] {
+            if !dir.exists() {
+                fs::create_dir_all(dir)?;
+                // A new folder is durable once its parent is.
+                File::open(dir.parent().unwrap_or(&self.dir))?.sync_all()?;
+            }
+        }
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+        let temp = self.dir.join("partial").join(format!("{sha256}.{}.{nanos}.tmp", std::process::id()));
+        {
+            let mut f = File::create(&temp)?;
+            f.write_all(&bytes)?;
+            f.sync_all()?;
+        }
+        fs::rename(&temp, &path)?;
         // The rename is durable once the folder is.
         File::open(shard)?.sync_all()?;
+        let _ = fs::remove_file(partial);
         Ok(Held::Complete(media))
     }
 }
