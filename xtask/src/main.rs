@@ -94,7 +94,7 @@ fn build_release_with(bin: &str, what: &str) -> Result<String> {
 }
 
 /// Every benchmark, release builds: the app bundle, then sync, merge, concurrent,
-/// queries and storage (`tests/src/bin/bench.rs`), then the browser figures
+/// hostile, queries, storage and photos (`tests/src/bin/bench.rs`), then the browser figures
 /// (`tests/browser/bench.mjs`) against a release demo server; writes BENCHMARKS.md.
 /// Benchmarks report; they fail only when something breaks, never for being slow.
 fn bench() -> Result {
