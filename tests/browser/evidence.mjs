@@ -13,7 +13,7 @@
 //      location; another cadre, without the household in scope, gets 403 for the photo
 //      even with its hash.
 // Usage: node evidence.mjs BASE_URL ARTIFACTS_DIR (server started with --demo).
-import { desk, launch, period as thisMonth, toStep } from "./lib.mjs";
+import { desk, launch, period as thisMonth, phone, toStep } from "./lib.mjs";
 import assert from "node:assert/strict";
 import { mkdirSync } from "node:fs";
 
@@ -74,17 +74,10 @@ try {
   step(`made a ${(camera.length / 1024).toFixed(0)} KB camera JPEG (4000×3000, Exif orientation 6) and a ${(documentPng.length / 1024).toFixed(0)} KB PNG`);
 
   // The cadre's phone: 360 px, touch, location allowed.
-  const context = await browser.newContext({ viewport: { width: 360, height: 760 }, deviceScaleFactor: 2, hasTouch: true, isMobile: true, locale: "zh-CN" });
-  await context.grantPermissions(["geolocation"], { origin: base });
-  await context.setGeolocation({ latitude: 26.583012, longitude: 104.83211, accuracy: 12 });
-  const page = await context.newPage();
-  page.on("pageerror", (e) => console.log("cadre01 page error:", e.message));
-  await page.goto(base);
-  await page.fill("input[name=login]", "cadre01");
-  await page.fill("input[name=password]", "huhujian2026");
-  await page.click("button[type=submit]");
-  await page.waitForFunction(() => document.querySelector("[data-testid=sync-status]")?.textContent.includes("上次同步"), null, { timeout: 60_000 });
-  await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout: 30_000 });
+  const { context, page } = await phone(browser, base, "cadre01", { hasTouch: true, isMobile: true }, async (c) => {
+    await c.grantPermissions(["geolocation"], { origin: base });
+    await c.setGeolocation({ latitude: 26.583012, longitude: 104.83211, accuracy: 12 });
+  });
   const shot = (name) => page.screenshot({ path: `${out}/evidence-${name}.png`, fullPage: true });
 
   // 1. Offline: a visit with two photos, a signature and a location.

@@ -12,9 +12,12 @@ export function launch() {
 }
 
 /// A new phone (browser context) logged in as `login`, after its first sync, with the
-/// service worker in control (so that it can reload offline).
-export async function phone(browser, base, login) {
-  const context = await browser.newContext({ viewport: { width: 360, height: 760 }, deviceScaleFactor: 2, locale: "zh-CN" });
+/// service worker in control (so that it can reload offline). `options` add to the
+/// context's (`hasTouch`, …); `prepare(context)` runs before the first page opens
+/// (permissions, a location).
+export async function phone(browser, base, login, options = {}, prepare = async () => {}) {
+  const context = await browser.newContext({ viewport: { width: 360, height: 760 }, deviceScaleFactor: 2, locale: "zh-CN", ...options });
+  await prepare(context);
   const page = await context.newPage();
   page.on("pageerror", (e) => console.log(`${login} page error:`, e.message));
   await page.goto(base);

@@ -21,7 +21,7 @@ use crate::crash::{ServerProcess, server_binary};
 use crate::{ROSTER_USERS, roster_db};
 
 fn sha(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    server::blobs::hex(&Sha256::digest(bytes))
 }
 
 /// `n` bytes that start like a JPEG (the server tells formats by their first bytes).

@@ -50,24 +50,23 @@ impl TestServer {
 
     /// [`TestServer::start_with`], with these trusted proxies and rate limits.
     pub async fn start_with_edge(store: server::store::Store, db_path: &Path, edge: server::edge::Edge) -> Self {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let (stop, stopped) = oneshot::channel::<()>();
         let state = server::AppState { edge: std::sync::Arc::new(edge), ..server::AppState::new(store, None) };
-        let task = tokio::spawn(server::serve(listener, state, async {
-            let _ = stopped.await;
-        }));
-        Self { addr, db_path: db_path.to_owned(), stop: Some(stop), task: Some(task) }
+        Self::serve(state, db_path).await
     }
 
     /// [`TestServer::start_with`], keeping photos and signatures in `blobs` (what
     /// `serve --blobs` does; a PostgreSQL server has no folder otherwise).
     pub async fn start_with_blobs(store: server::store::Store, db_path: &Path, blobs: &Path) -> Self {
+        let blobs = std::sync::Arc::new(server::blobs::Blobs::open(blobs).expect("blob folder"));
+        let state = server::AppState { blobs: Some(blobs), ..server::AppState::new(store, None) };
+        Self::serve(state, db_path).await
+    }
+
+    /// Serves `state` on 127.0.0.1:0 until stopped.
+    async fn serve(state: server::AppState, db_path: &Path) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, stopped) = oneshot::channel::<()>();
-        let blobs = std::sync::Arc::new(server::blobs::Blobs::open(blobs).expect("blob folder"));
-        let state = server::AppState { blobs: Some(blobs), ..server::AppState::new(store, None) };
         let task = tokio::spawn(server::serve(listener, state, async {
             let _ = stopped.await;
         }));

@@ -30,7 +30,7 @@ const PHOTO_BYTES: usize = 140 * 1024;
 const THUMB_BYTES: usize = 8 * 1024;
 
 fn hex(bytes: &[u8]) -> String {
-    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+    server::blobs::hex(&Sha256::digest(bytes))
 }
 
 /// `n` incompressible bytes that start like a JPEG.
