@@ -71,6 +71,47 @@ pub fn unsent_photos(d: &state::Data) -> usize {
     count
 }
 
+/// The full-size photos and signatures the phone may let go of: the server holds them
+/// whole, and no visit of this month or the last references them. Their thumbnails
+/// stay, so the household page still shows every visit's pictures offline; the full
+/// photo is then fetched from the server when asked for.
+pub fn spare(d: &state::Data, current: shared::Period) -> Vec<String> {
+    let recent = current.plus_months(-1).to_string();
+    let mut newest: BTreeMap<String, String> = BTreeMap::new();
+    for doc in d.replica.docs.values() {
+        let Ok(h) = doc.household() else { continue };
+        for (period, v) in &h.visits {
+            // A signature has no thumbnail: it stays (a few KB) to be shown offline.
+            for a in v.attachments.values().filter(|a| !a.thumb.is_empty()) {
+                let slot = newest.entry(a.sha256.clone()).or_insert_with(|| period.clone());
+                if *period > *slot {
+                    *slot = period.clone();
+                }
+            }
+        }
+    }
+    // Only what a visit references: a picture no document names yet may belong to a
+    // visit being written.
+    newest
+        .into_iter()
+        .filter(|(hash, period)| *period < recent && d.blobs_sent.contains(hash) && d.blobs_held.contains(hash))
+        .map(|(hash, _)| hash)
+        .collect()
+}
+
+/// Drops [`spare`] photos from the phone's store (after an upload round).
+pub async fn tidy(current: shared::Period) -> Result<usize, String> {
+    let (db, spare) = state::with(|d| (d.db.clone(), spare(d, current)));
+    let db = db.ok_or("本机存储不可用 / Storage is unavailable")?;
+    if spare.is_empty() {
+        return Ok(0);
+    }
+    let deletes: Vec<(&str, String)> = spare.iter().map(|h| (idb::BLOBS, h.clone())).collect();
+    idb::write(&db, &[], &deletes).await?;
+    state::with(|d| spare.iter().for_each(|h| _ = d.blobs_held.remove(h)));
+    Ok(spare.len())
+}
+
 async fn mark_sent(hashes: &[String]) -> Result<(), String> {
     let db = state::with(|d| d.db.clone()).ok_or("本机存储不可用 / Storage is unavailable")?;
     let puts: Vec<(&str, String, Vec<u8>)> = hashes.iter().map(|h| (idb::SENT, h.clone(), Vec::new())).collect();

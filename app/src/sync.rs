@@ -101,6 +101,8 @@ pub async fn run(ui: Ui) {
             }
             s.photos_unsent = state::with(|d| crate::blobs::unsent_photos(d));
         });
+        // What the server now holds and no recent visit needs leaves the phone.
+        let _ = crate::blobs::tidy(state::current_period()).await;
     }
 }
 

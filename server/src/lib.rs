@@ -69,7 +69,7 @@ pub struct AppState {
     /// Trusted proxies, rate limits, HTTPS (`Edge::default()`: none of them).
     pub edge: std::sync::Arc<edge::Edge>,
     /// Where photos and signatures are kept (`None`: nowhere, and the blob API says so).
-    pub blobs: Option<std::sync::Arc<blobs::Blobs>>,
+    pub blobs: Option<blobs::Blobs>,
 }
 
 impl AppState {
@@ -83,12 +83,12 @@ impl AppState {
 
 /// The blob store beside a SQLite file (`county.blobs` beside `county.sqlite3`); none
 /// for PostgreSQL, whose servers may be many machines: `--blobs` names a folder they
-/// share.
-pub fn default_blobs(store: &store::Store) -> Option<std::sync::Arc<blobs::Blobs>> {
+/// share or a bucket.
+pub fn default_blobs(store: &store::Store) -> Option<blobs::Blobs> {
     let store::Store::Sqlite(s) = store else { return None };
     let dir = blobs::Blobs::beside(s.path());
     match blobs::Blobs::open(&dir) {
-        Ok(b) => Some(std::sync::Arc::new(b)),
+        Ok(b) => Some(b),
         Err(e) => {
             tracing::error!(dir = %dir.display(), %e, "the blob folder cannot be opened: photos will be refused");
             None

@@ -68,11 +68,13 @@ enum Command {
         /// 127.0.0.1:9464); off when not given.
         #[arg(long, env = "HUHUJIAN_METRICS_BIND")]
         metrics_bind: Option<SocketAddr>,
-        /// The folder photos and signatures are kept in (default: `county.blobs` beside
-        /// a SQLite file `county.sqlite3`; none on PostgreSQL unless given, and then a
-        /// folder every server process shares).
+        /// Where photos and signatures are kept: a folder, or `s3://bucket/prefix` in an
+        /// S3-compatible object store (endpoint and keys from AWS_ENDPOINT, AWS_REGION,
+        /// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY; AWS_ALLOW_HTTP=true for plain
+        /// http). Default: `county.blobs` beside a SQLite file `county.sqlite3`; none on
+        /// PostgreSQL unless given, and then a folder or bucket every server shares.
         #[arg(long, env = "HUHUJIAN_BLOBS")]
-        blobs: Option<PathBuf>,
+        blobs: Option<String>,
     },
     /// Create a user. The password is read from HUHUJIAN_PASSWORD or the first line of stdin.
     CreateUser {
@@ -136,9 +138,10 @@ enum Command {
         /// Keep what a visit of the last YEARS years references.
         #[arg(long, value_name = "YEARS")]
         older_than: u16,
-        /// Where the blobs are (default: beside the SQLite file, as `serve` keeps them).
+        /// Where the blobs are, a folder or `s3://bucket/prefix` (default: beside the
+        /// SQLite file, as `serve` keeps them).
         #[arg(long, env = "HUHUJIAN_BLOBS")]
-        blobs: Option<PathBuf>,
+        blobs: Option<String>,
         /// Count, delete nothing.
         #[arg(long)]
         dry_run: bool,
@@ -328,15 +331,17 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::PruneBlobs { older_than, blobs, dry_run } => {
             let db = open().await?;
-            let dir = match blobs {
-                Some(dir) => dir,
-                None if !on_postgres => server::blobs::Blobs::beside(&cli.db),
-                None => anyhow::bail!("on PostgreSQL, say where the blobs are: --blobs DIR (as given to `serve`)"),
+            let at = match blobs {
+                Some(at) => at,
+                None if !on_postgres => server::blobs::Blobs::beside(&cli.db).display().to_string(),
+                None => {
+                    anyhow::bail!("on PostgreSQL, say where the blobs are: --blobs DIR or s3://… (as given to `serve`)")
+                }
             };
-            if !dir.is_dir() {
-                anyhow::bail!("{} is not a folder: nothing to prune", dir.display());
+            if !at.starts_with("s3://") && !std::path::Path::new(&at).is_dir() {
+                anyhow::bail!("{at} is not a folder: nothing to prune");
             }
-            let store = server::blobs::Blobs::open(&dir)?;
+            let store = server::blobs::Blobs::at(&at).await?;
             let now = shared::Period::of(shared::Date::in_china(server::auth::now()));
             let cutoff = now.plus_months(-12 * i32::from(older_than));
             let p = server::blobs::retention::prune(&db, &store, cutoff, dry_run, "cli").await.map_err(fail)?;

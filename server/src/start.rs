@@ -33,8 +33,9 @@ pub struct Options {
     pub request_limit: u32,
     /// Where `GET /metrics` is served (nowhere if `None`).
     pub metrics_bind: Option<SocketAddr>,
-    /// The blob folder (`None`: beside a SQLite file, none on PostgreSQL).
-    pub blobs: Option<PathBuf>,
+    /// The blob folder or `s3://bucket/prefix` (`None`: beside a SQLite file, none on
+    /// PostgreSQL).
+    pub blobs: Option<String>,
 }
 
 /// Serves until `shutdown` completes. Prints `listening on <url>` once the listeners
@@ -67,6 +68,16 @@ pub async fn run(
         requests: Limiter::per_minute(options.request_limit),
         https: tls.is_some(),
     });
+    // Before anything listens: a bucket that cannot be reached stops the start.
+    let blobs = match &options.blobs {
+        Some(at) => Some(crate::blobs::Blobs::at(at).await.with_context(|| format!("opening the blob store {at}"))?),
+        None => crate::default_blobs(&store),
+    };
+    // Logged (stderr), not printed: scripts stop reading stdout at "listening on".
+    match &blobs {
+        Some(b) => tracing::info!("photos and signatures are kept in {}", b.describe()),
+        None => tracing::warn!("no blob store (--blobs): photos and signatures cannot be uploaded"),
+    }
     let listener = TcpListener::bind(options.bind).await.with_context(|| format!("binding {}", options.bind))?;
     let local = listener.local_addr()?;
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
@@ -97,17 +108,6 @@ pub async fn run(
     }
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("\nhuhujian is listening on {scheme}://{local}/");
-    let blobs = match &options.blobs {
-        Some(dir) => {
-            Some(Arc::new(crate::blobs::Blobs::open(dir).with_context(|| format!("opening {}", dir.display()))?))
-        }
-        None => crate::default_blobs(&store),
-    };
-    // Logged (stderr), not printed: scripts stop reading stdout at "listening on".
-    match &blobs {
-        Some(b) => tracing::info!("photos and signatures are kept in {}", b.dir().display()),
-        None => tracing::warn!("no blob folder (--blobs): photos and signatures cannot be uploaded"),
-    }
     let state = AppState { store, app_dir: options.app_dir, edge, blobs };
     let main = crate::serve_with(listener, state, tls, stopped(stop_rx));
     tokio::spawn(async move {

@@ -44,6 +44,9 @@ pub struct Summary {
     pub visited_in_person: bool,
     /// The period has a visit with data (any mode but "not met").
     pub recorded: bool,
+    /// 户主签字确认: the period's visit carries the household head's sign-off (a
+    /// signature or a photo of the signed form).
+    pub signed: bool,
     /// 劳动力 as of the period's last day.
     pub labour_force: u32,
     /// Labour-force members employed this period.
@@ -173,6 +176,7 @@ impl Summary {
             last_visit: visits_until(h, period).next().map(|(p, _)| p.to_string()),
             visited_in_person: visit.is_some_and(Visit::is_in_person),
             recorded: visit.is_some_and(recorded),
+            signed: visit.is_some_and(|v| v.signed_at().is_some()),
             monitoring: h.facts.monitoring.unwrap_or(Monitoring::None),
             // Members living in the household at the period's end.
             present_members: h.members.values().filter(|m| m.is_present_on(as_of)).count() as u32,
@@ -255,6 +259,8 @@ pub struct Indicators {
     pub visited_in_person: u32,
     /// With a recorded visit this period.
     pub recorded: u32,
+    /// Visited in person with the household head's sign-off (户主签字确认).
+    pub signed: u32,
     /// Labour-force members of recorded households.
     pub labour_force: u32,
     /// …of whom employed.
@@ -333,6 +339,7 @@ impl Indicators {
     pub fn add(&mut self, s: &Summary) {
         self.households += 1;
         self.visited_in_person += u32::from(s.visited_in_person);
+        self.signed += u32::from(s.visited_in_person && s.signed);
         if s.recorded {
             self.recorded += 1;
             self.labour_force += s.labour_force;
@@ -402,6 +409,7 @@ impl Indicators {
             households,
             visited_in_person,
             recorded,
+            signed,
             labour_force,
             employed_labour,
             employed_people,
@@ -439,6 +447,7 @@ impl Indicators {
         self.households += households;
         self.visited_in_person += visited_in_person;
         self.recorded += recorded;
+        self.signed += signed;
         self.labour_force += labour_force;
         self.employed_labour += employed_labour;
         self.employed_people += employed_people;
@@ -595,6 +604,8 @@ pub struct Coverage {
     pub assigned: u32,
     /// …visited in person this period.
     pub visited: u32,
+    /// …of whom with the household head's sign-off (户主签字确认).
+    pub signed: u32,
 }
 
 impl Coverage {
@@ -605,13 +616,15 @@ impl Coverage {
 }
 
 /// Coverage grouped by any key (site, grid, cadre): `rows` yields each household's
-/// key and whether it was visited in person.
-pub fn coverage_by<K: Ord>(rows: impl IntoIterator<Item = (K, bool)>) -> BTreeMap<K, Coverage> {
+/// key and its summary for the period (`None`: none, not visited).
+pub fn coverage_by<'a, K: Ord>(rows: impl IntoIterator<Item = (K, Option<&'a Summary>)>) -> BTreeMap<K, Coverage> {
     let mut out: BTreeMap<K, Coverage> = BTreeMap::new();
-    for (k, visited) in rows {
+    for (k, s) in rows {
         let c = out.entry(k).or_default();
+        let visited = s.is_some_and(|s| s.visited_in_person);
         c.assigned += 1;
         c.visited += u32::from(visited);
+        c.signed += u32::from(visited && s.is_some_and(|s| s.signed));
     }
     out
 }

@@ -229,12 +229,17 @@ fn not_met_visits_and_missing_visits_stay_out_of_employment_denominators() {
 fn coverage_groups_by_any_key() {
     let all = [household_a(), household_b(), household_c(), household_d()];
     // By site: S1 holds A (in person) and B (phone) → 1/2; S2 holds C (in person) and D → 1/2.
-    let by_site = coverage_by(all.iter().map(|h| (h.facts.site.clone(), summary(h, nov()).visited_in_person)));
-    assert_eq!(by_site["S1"], Coverage { assigned: 2, visited: 1 });
-    assert_eq!(by_site["S2"], Coverage { assigned: 2, visited: 1 });
+    let mut summaries: Vec<Summary> = all.iter().map(|h| summary(h, nov())).collect();
+    // A's visit carries the household head's sign-off; B's too, but B was visited by
+    // phone, which coverage does not count.
+    summaries[0].signed = true;
+    summaries[1].signed = true;
+    let by_site = coverage_by(all.iter().zip(&summaries).map(|(h, s)| (h.facts.site.clone(), Some(s))));
+    assert_eq!(by_site["S1"], Coverage { assigned: 2, visited: 1, signed: 1 });
+    assert_eq!(by_site["S2"], Coverage { assigned: 2, visited: 1, signed: 0 });
     // By cadre, with an assignment the server keeps: cadre01 has A and C, cadre02 has B and D.
     let cadre = |h: &Household| if matches!(h.facts.registry_no.as_str(), "A" | "C") { "cadre01" } else { "cadre02" };
-    let by_cadre = coverage_by(all.iter().map(|h| (cadre(h), summary(h, nov()).visited_in_person)));
+    let by_cadre = coverage_by(all.iter().zip(&summaries).map(|(h, s)| (cadre(h), Some(s))));
     assert_eq!(by_cadre["cadre01"].rate(), Some(1.0));
     assert_eq!(by_cadre["cadre02"].rate(), Some(0.0));
 }
@@ -290,4 +295,30 @@ fn a_period_counts_the_members_present_at_its_end() {
     let a2 = h.members.get_mut("a2").unwrap();
     (a2.status, a2.change, a2.changed_on) = (None, None, None);
     assert!(h.members["a2"].is_labour_force(dec.last_day()));
+}
+
+#[test]
+fn a_visit_is_signed_by_a_sign_off_not_by_a_photo() {
+    use shared::evidence::{Attachment, EvidenceKind, MediaType};
+    let mut a = household_a();
+    let attach = |kind, removed| Attachment {
+        sha256: "ab".repeat(32),
+        kind: Some(kind),
+        media: Some(MediaType::Png),
+        size: Some(3000),
+        by: "cadre01".into(),
+        at: Some(1_764_000_000),
+        removed,
+        ..Attachment::default()
+    };
+    fn nov_visit(h: &mut Household) -> &mut shared::Visit {
+        h.visits.get_mut("2026-11").expect("A's November visit")
+    }
+    nov_visit(&mut a).attachments.insert("a1".into(), attach(EvidenceKind::Household, false));
+    assert!(!summary(&a, nov()).signed, "a photo of the household is not a sign-off");
+    nov_visit(&mut a).attachments.insert("a2".into(), attach(EvidenceKind::Signature, true));
+    assert!(!summary(&a, nov()).signed, "a removed signature does not count");
+    nov_visit(&mut a).attachments.insert("a3".into(), attach(EvidenceKind::SignedForm, false));
+    assert!(summary(&a, nov()).signed);
+    assert_eq!(indicators([&a], nov()).signed, 1);
 }

@@ -10,8 +10,9 @@
 //   3. what the server keeps: JPEG, at most 150 KB, long edge 1,280 px, portrait (the
 //      orientation applied), no Exif left; the signature a PNG;
 //   4. the console shows the thumbnails (a tap: the full photo), 户主已签字确认 and the
-//      location; another cadre, without the household in scope, gets 403 for the photo
-//      even with its hash.
+//      location; its coverage counts the signed visit, and the list of households
+//      visited but not signed leaves it out; another cadre, without the household in
+//      scope, gets 403 for the photo even with its hash.
 // Usage: node evidence.mjs BASE_URL ARTIFACTS_DIR (server started with --demo).
 import { desk, launch, period as thisMonth, phone, toStep } from "./lib.mjs";
 import assert from "node:assert/strict";
@@ -221,6 +222,22 @@ try {
   await console_.waitForFunction(() => document.querySelector("[data-testid=photo-full-img]")?.naturalWidth > 900);
   await console_.screenshot({ path: `${out}/evidence-06-full.png` });
   step("console: 2 photos and the signature as thumbnails, the full photo on a tap, 户主已签字确认, the location");
+
+  // Coverage counts the signed visit; the list of visits not signed leaves it out.
+  await console_.goto(`${base}/console/#/dashboard`);
+  await console_.waitForSelector("[data-testid=coverage-signed]");
+  const signedCells = await console_.locator("[data-testid=coverage-signed]").allTextContents();
+  const signedSum = signedCells.map((t) => Number(t.split("/")[0])).reduce((a, b) => a + b, 0);
+  assert.equal(signedSum, 1, `signed per site: ${signedCells}`);
+  const supToken = (await fetch(`${base}/api/login`, { method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ login: "sup01", password: "huhujian2026", device_id: "evidence-sup" }) }).then((r) => r.json())).token;
+  const unsigned = await fetch(`${base}/api/flagged?kind=unsigned&period=${period}`,
+    { headers: { Authorization: `Bearer ${supToken}` } }).then((r) => r.json());
+  assert.ok(!unsigned.some((r) => r.id === id), `${id} is signed`);
+  await console_.click("[data-testid=flag-unsigned]");
+  await console_.waitForFunction((n) => document.querySelector("[data-testid=flagged-count]")?.textContent.startsWith(`${n} `), unsigned.length);
+  await console_.screenshot({ path: `${out}/evidence-07-coverage.png`, fullPage: true });
+  step(`console coverage: 签字确认 ${signedSum} of the visits; 已入户未签字确认 lists ${unsigned.length} households, not ${id}`);
   for (const other of ["cadre02", "cadre03", "cadre04", "cadre05", "cadre06"]) {
     const t = (await fetch(`${base}/api/login`, { method: "POST", headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ login: other, password: "huhujian2026", device_id: "evidence-other" }) }).then((r) => r.json())).token;

@@ -256,7 +256,7 @@ async fn ensure_conflict(http: &reqwest::Client, server: &TestServer, admin: &st
 async fn every_route_answers_every_caller_as_it_should() {
     let dir = tempfile::tempdir().unwrap();
     let server = roster_server(&dir).await;
-    let http = reqwest::Client::new();
+    let http = huhujian_tests::http();
     let me = |token: &str| http.get(server.url("/api/me")).bearer_auth(token.to_owned()).send();
 
     let admin = Phone::login(&server, "admin", "dev-admin").await;
@@ -432,7 +432,7 @@ async fn every_answer_carries_the_security_headers() {
                'sha256-BoYdILVZAmAQfhxvCgsBo5rtKe9f5WOaIkiGVKr7Y94='; style-src 'self'; \
                img-src 'self' data: blob:; connect-src 'self'; worker-src 'self'; manifest-src 'self'; \
                frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'";
-    let http = reqwest::Client::builder().no_gzip().build().unwrap();
+    let http = huhujian_tests::http_builder().no_gzip().build().unwrap();
     for (path, status) in [
         ("/", 200),
         ("/app.js", 200),

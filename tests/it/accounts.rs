@@ -6,7 +6,7 @@ use crate::roster_server;
 
 async fn login(server: &huhujian_tests::TestServer, login: &str, password: &str) -> reqwest::Response {
     let body = serde_json::json!({"login": login, "password": password, "device_id": "d1"});
-    reqwest::Client::new().post(server.url("/api/login")).json(&body).send().await.unwrap()
+    huhujian_tests::http().post(server.url("/api/login")).json(&body).send().await.unwrap()
 }
 
 #[tokio::test]
@@ -38,7 +38,7 @@ async fn logout_ends_the_session_and_a_password_change_ends_the_others() {
     let me: serde_json::Value = phone.get_json("/api/me").await;
     assert_eq!(me["role"], "cadre");
 
-    let http = reqwest::Client::new();
+    let http = huhujian_tests::http();
     let weak = serde_json::json!({"old": PASSWORD, "new": "short"});
     let resp = http.post(server.url("/api/password")).bearer_auth(&desk.token).json(&weak).send().await.unwrap();
     assert_eq!(resp.status(), 400);

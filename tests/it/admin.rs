@@ -11,7 +11,7 @@ use crate::roster_server;
 /// POSTs `body` as JSON with `token` (none: no header); status and JSON answer
 /// (`null` when empty).
 async fn post(server: &TestServer, token: Option<&str>, path: &str, body: &Value) -> (StatusCode, Value) {
-    let mut req = reqwest::Client::new().post(server.url(path)).json(body);
+    let mut req = huhujian_tests::http().post(server.url(path)).json(body);
     if let Some(t) = token {
         req = req.bearer_auth(t);
     }
@@ -86,7 +86,7 @@ async fn the_user_list_shows_roles_areas_assignments_and_locks() {
     assert_eq!(c1.get("/api/admin/assignments").await.status(), 403);
     let s1 = Phone::login(&server, "s1", "desk").await;
     assert_eq!(s1.get("/api/admin/users").await.status(), 403);
-    let anonymous = reqwest::Client::new().get(server.url("/api/admin/users")).send().await.unwrap();
+    let anonymous = huhujian_tests::http().get(server.url("/api/admin/users")).send().await.unwrap();
     assert_eq!(anonymous.status(), 401);
 
     // Creating a user answers with its row; a bad role is named.
@@ -138,7 +138,7 @@ async fn an_admin_changes_name_area_role_and_password_with_clear_errors() {
     }
     let (_, answer) = post(&server, token, "/api/admin/users/s1", &json!({"role": "boss"})).await;
     assert!(answer["en"].as_str().unwrap().contains("admin, supervisor or cadre"), "{answer}");
-    let malformed = reqwest::Client::new()
+    let malformed = huhujian_tests::http()
         .post(server.url("/api/admin/users/s1"))
         .bearer_auth(&admin.token)
         .body("{name:")
@@ -172,7 +172,7 @@ async fn an_admin_changes_name_area_role_and_password_with_clear_errors() {
     assert_eq!(login(&server, "c1", PASSWORD).await, 200);
 
     // A cadre who becomes a supervisor loses their assignments; PATCH works too.
-    let resp = reqwest::Client::new()
+    let resp = huhujian_tests::http()
         .patch(server.url("/api/admin/users/c2"))
         .bearer_auth(&admin.token)
         .json(&json!({"role": "supervisor", "area": "site:光禄新村"}))

@@ -102,7 +102,7 @@ async fn a_change_that_breaks_the_layout_is_refused_per_document() {
 async fn malformed_json_logins_get_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     let server = roster_server(&dir).await;
-    let http = reqwest::Client::new();
+    let http = huhujian_tests::http();
     let resp = http.post(server.url("/api/login")).body("{\"login\": ").send().await.unwrap();
     assert_eq!(resp.status(), 400);
     let err: serde_json::Value = resp.json().await.unwrap();

@@ -22,7 +22,7 @@ async fn post(phone: &Phone, path: &str, body: Value) -> (u16, Value) {
 
 /// Sends a department's list as `token`'s user: the status and the answer.
 async fn import_list(server: &TestServer, token: &str, csv: &str) -> (u16, Value) {
-    let resp = reqwest::Client::new()
+    let resp = huhujian_tests::http()
         .post(server.url("/api/cases/import"))
         .bearer_auth(token)
         .body(csv.as_bytes().to_vec())

@@ -128,8 +128,14 @@ impl ServerProcess {
 
     /// [`ServerProcess::start`] with more `serve` flags.
     pub(crate) fn start_with(bin: &Path, db: &Path, log: &Path, flags: &[&str]) -> Self {
+        Self::start_env(bin, db, log, flags, &[])
+    }
+
+    /// [`ServerProcess::start_with`] with more environment variables.
+    pub(crate) fn start_env(bin: &Path, db: &Path, log: &Path, flags: &[&str], env: &[(String, String)]) -> Self {
         let log_file = std::fs::OpenOptions::new().create(true).append(true).open(log).expect("server log");
         let mut child = Command::new(bin)
+            .envs(env.iter().map(|(k, v)| (k, v)))
             .arg("--db")
             .arg(db)
             .args(["serve", "--bind", "127.0.0.1:0"])
@@ -226,7 +232,7 @@ pub(crate) struct Client {
 
 impl Client {
     pub(crate) async fn login(base: &str, login: &str, households: &[String]) -> Self {
-        let http = reqwest::Client::builder()
+        let http = huhujian_tests::http_builder()
             .connect_timeout(Duration::from_secs(2))
             .timeout(Duration::from_secs(20))
             .build()

@@ -21,7 +21,7 @@ async fn the_demo_county_is_seeded_and_answers() {
         }
     }
     let server = TestServer::start(&path).await;
-    let http = reqwest::Client::new();
+    let http = huhujian_tests::http();
     let body = serde_json::json!({"login": "sup01", "password": server::demo::DEMO_PASSWORD, "device_id": "desk"});
     let ok: serde_json::Value =
         http.post(server.url("/api/login")).json(&body).send().await.unwrap().json().await.unwrap();

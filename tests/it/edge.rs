@@ -23,7 +23,7 @@ async fn server_with(dir: &tempfile::TempDir, edge: server::edge::Edge) -> TestS
 
 /// A login attempt for `login` with a wrong password, as from `forwarded` if given.
 async fn try_login(server: &TestServer, login: &str, forwarded: Option<&str>) -> reqwest::Response {
-    let mut req = reqwest::Client::new()
+    let mut req = huhujian_tests::http()
         .post(server.url("/api/login"))
         .json(&serde_json::json!({"login": login, "password": "wrong", "device_id": "d"}));
     if let Some(ip) = forwarded {
@@ -50,7 +50,7 @@ async fn one_address_trying_passwords_on_every_account_is_stopped_with_429() {
     assert_eq!(body["error"], "rate_limited");
     assert!(body["zh"].as_str().unwrap().contains("每分钟最多 3 次"), "{body}");
     // Health is never limited; the account's own throttling was not touched by the 429.
-    let health = reqwest::get(server.url("/api/health")).await.unwrap();
+    let health = huhujian_tests::get(server.url("/api/health")).await.unwrap();
     assert_eq!(health.status(), 200);
 }
 
@@ -65,7 +65,7 @@ async fn the_forwarded_address_counts_only_behind_a_trusted_proxy() {
     let server = server_with(&dir, edge).await;
     let get = |ip: &'static str| {
         let url = server.url("/api/households");
-        async move { reqwest::Client::new().get(url).header("x-forwarded-for", ip).send().await.unwrap().status() }
+        async move { huhujian_tests::http().get(url).header("x-forwarded-for", ip).send().await.unwrap().status() }
     };
     // Unauthenticated reads still count (401): each forwarded address has its own 4.
     for _ in 0..4 {
@@ -81,7 +81,7 @@ async fn the_forwarded_address_counts_only_behind_a_trusted_proxy() {
     let statuses: Vec<u16> = {
         let mut out = Vec::new();
         for n in 0..5 {
-            let resp = reqwest::Client::new()
+            let resp = huhujian_tests::http()
                 .get(direct.url("/api/households"))
                 .header("x-forwarded-for", format!("203.0.113.{n}"))
                 .send()
@@ -162,7 +162,7 @@ async fn https_with_a_county_ca_renews_on_sighup_and_redirects_plain_http() {
 
     // Plain http on the redirect listener: 308 to the same path over HTTPS.
     let plain = server.redirect.clone().expect("a redirect listener");
-    let resp = reqwest::Client::builder()
+    let resp = huhujian_tests::http_builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap()
@@ -251,13 +251,13 @@ async fn metrics_count_requests_syncs_and_refusals_on_their_own_listener_with_no
     let mut c1 = huhujian_tests::Phone::login_at(&server.base, "c1", "phone").await.unwrap();
     c1.want(&["H1", "H2"]);
     c1.sync().await;
-    let refused = reqwest::get(format!("{}/api/households", server.base)).await.unwrap();
+    let refused = huhujian_tests::get(format!("{}/api/households", server.base)).await.unwrap();
     assert_eq!(refused.status(), 401);
-    let on_main = reqwest::get(format!("{}/metrics", server.base)).await.unwrap();
+    let on_main = huhujian_tests::get(format!("{}/metrics", server.base)).await.unwrap();
     assert_eq!(on_main.status(), 404, "metrics are not on the public address");
 
     let url = server.metrics.clone().expect("the metrics listener");
-    let text = reqwest::get(&url).await.unwrap().text().await.unwrap();
+    let text = huhujian_tests::get(&url).await.unwrap().text().await.unwrap();
     let value = |prefix: &str| -> f64 {
         text.lines()
             .find(|l| l.starts_with(prefix))

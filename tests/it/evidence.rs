@@ -17,6 +17,9 @@ use shared::api::blob::PIECE_BYTES;
 use shared::api::{BlobHeld, BlobsMissing};
 use shared::evidence::{Attachment, EvidenceKind, MediaType, entry_of};
 
+use huhujian_tests::s3::S3Server;
+use server::blobs::Blobs;
+
 use crate::crash::{ServerProcess, server_binary};
 use crate::{ROSTER_USERS, roster_db};
 
@@ -80,19 +83,19 @@ async fn put(phone: &Phone, hash: &str, household: &str, offset: usize, total: u
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
-/// Sends `bytes` from `from` on in pieces; the last answer.
+/// Sends `bytes` from `from` on in pieces (at least one: from the end, an empty one,
+/// which completes an upload whose every byte the server holds unchecked); the last
+/// answer.
 async fn send_from(phone: &Phone, hash: &str, household: &str, bytes: &[u8], from: usize) -> (u16, Value) {
-    let mut last = (0, Value::Null);
     let mut offset = from;
-    while offset < bytes.len() {
+    loop {
         let end = (offset + PIECE_BYTES).min(bytes.len());
-        last = put(phone, hash, household, offset, bytes.len(), &bytes[offset..end]).await;
-        if last.0 != 200 {
+        let last = put(phone, hash, household, offset, bytes.len(), &bytes[offset..end]).await;
+        offset = end;
+        if last.0 != 200 || offset >= bytes.len() {
             return last;
         }
-        offset = end;
     }
-    last
 }
 
 async fn missing(phone: &Phone, hashes: &[&str]) -> Vec<(String, u64)> {
@@ -231,14 +234,84 @@ async fn photos_reach_the_server_in_pieces_and_only_those_in_scope_read_them() {
     assert_eq!(kept.len(), 2, "{kept:?}");
 }
 
+/// A province's shape: PostgreSQL, and the photos in an S3-compatible bucket (a real
+/// one, `s3s-fs`, checking each request's signature).
 #[tokio::test]
-async fn photos_work_alike_on_postgres() {
+async fn photos_work_alike_on_postgres_with_an_s3_bucket() {
     let pg = PgDb::create().await;
-    let dir = tempfile::tempdir().unwrap();
+    let s3 = S3Server::start();
     let store = server::store::Store::open(&pg.url).await.expect("open PostgreSQL");
     huhujian_tests::seed_store(&store, ROSTER_USERS, huhujian_tests::ROSTER).await;
-    let server = TestServer::start_with_blobs(store, Path::new("postgres"), &dir.path().join("blobs")).await;
+    let server = TestServer::start_with_blobs(store, Path::new("postgres"), s3.blobs("county").await).await;
     scenario(&server).await;
+    // Kept as objects under the prefix, whole, by hash; no piece left behind.
+    let kept = walk(&s3.bucket_dir().join("county"));
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert_eq!(files(&s3.bucket_dir().join("county/partial")), 0, "the pieces are deleted once the whole is kept");
+}
+
+/// The files under `dir`, at any depth.
+fn files(dir: &Path) -> usize {
+    std::fs::read_dir(dir)
+        .map_or(0, |entries| entries.flatten().map(|e| if e.path().is_dir() { files(&e.path()) } else { 1 }).sum())
+}
+
+/// An object store that stops answering: the documents still sync, a piece is refused
+/// at once with 503 (nothing half kept), and once it is back the upload goes on.
+#[tokio::test]
+async fn an_object_store_that_is_down_holds_up_only_the_photos() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = roster_db(&dir);
+    let mut s3 = S3Server::start();
+    let store = server::store::Store::open_sqlite(&db).unwrap();
+    let server = TestServer::start_with_blobs(store, &db, s3.blobs("").await).await;
+    let mut c1 = Phone::login(&server, "c1", "c1-phone").await;
+    c1.want(&["H2"]);
+    c1.sync().await;
+    let photo = jpeg(80_000, 5);
+    let hash = attach(&mut c1, "H2", &photo, None, MediaType::Jpeg).await;
+    let (s, _) = put(&c1, &hash, "H2", 0, photo.len(), &photo[..PIECE_BYTES]).await;
+    assert_eq!(s, 200);
+
+    s3.stop();
+    let started = std::time::Instant::now();
+    let (s, body) = put(&c1, &hash, "H2", PIECE_BYTES, photo.len(), &photo[PIECE_BYTES..2 * PIECE_BYTES]).await;
+    assert_eq!((s, body["error"].as_str()), (503, Some("blob_store_unavailable")), "{body}");
+    assert!(body["zh"].as_str().unwrap().contains("附件存储暂时无法访问"), "{body}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(60), "refused within the retry budget");
+    let resp = c1.post_json("/api/blobs/missing", &json!({ "hashes": [hash] })).await;
+    assert_eq!(resp.status(), 503);
+    // A visit edited meanwhile (another photo referenced) syncs as ever.
+    attach(&mut c1, "H2", &jpeg(30_000, 6), None, MediaType::Jpeg).await;
+
+    s3.restart();
+    assert_eq!(missing(&c1, &[&hash]).await[..], [(hash.clone(), PIECE_BYTES as u64)], "the first piece was kept");
+    let (s, held) = send_from(&c1, &hash, "H2", &photo, PIECE_BYTES).await;
+    assert_eq!((s, held["complete"].as_bool()), (200, Some(true)), "{held}");
+    assert_eq!(c1.get(&format!("/api/blobs/{hash}?household=H2")).await.bytes().await.unwrap().to_vec(), photo);
+}
+
+/// A bucket the server cannot use (a wrong key) stops `serve` before it listens, with
+/// a message naming the bucket.
+#[tokio::test]
+async fn serve_refuses_a_bucket_it_cannot_use() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = roster_db(&dir);
+    let s3 = S3Server::start();
+    let mut vars = s3.vars();
+    vars.retain(|(k, _)| k != "AWS_SECRET_ACCESS_KEY");
+    vars.push(("AWS_SECRET_ACCESS_KEY".into(), "wrong".into()));
+    let out = std::process::Command::new(server_binary())
+        .arg("--db")
+        .arg(&db)
+        .args(["serve", "--bind", "127.0.0.1:0", "--blobs", &s3.url("county")])
+        .envs(vars)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("s3://photos/county") && said.contains("cannot be listed"), "{said}");
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("listening on"));
 }
 
 /// Every complete blob under `dir` (not `partial/`), each checked against its name.
@@ -261,8 +334,29 @@ fn walk(dir: &Path) -> Vec<String> {
 
 #[tokio::test]
 async fn a_server_killed_while_pieces_arrive_never_serves_a_partial_photo() {
-    let bin = server_binary();
     let dir = tempfile::tempdir().unwrap();
+    let kept = dir.path().join("county.blobs");
+    killed_while_pieces_arrive(&dir, &[], &[], || walk(&kept)).await;
+}
+
+/// The same with the photos in a bucket: no object but a whole one, ever.
+#[tokio::test]
+async fn a_server_killed_while_pieces_arrive_in_a_bucket_never_serves_a_partial_photo() {
+    let dir = tempfile::tempdir().unwrap();
+    let s3 = S3Server::start();
+    let (url, kept) = (s3.url("county"), s3.bucket_dir().join("county"));
+    killed_while_pieces_arrive(&dir, &["--blobs", &url], &s3.vars(), || walk(&kept)).await;
+}
+
+/// Four SIGKILLs of `serve` (with `flags`, `env`) while pieces arrive; `kept` lists the
+/// complete blobs, each checked against its name.
+async fn killed_while_pieces_arrive(
+    dir: &tempfile::TempDir,
+    flags: &[&str],
+    env: &[(String, String)],
+    kept: impl Fn() -> Vec<String>,
+) {
+    let bin = server_binary();
     let db = dir.path().join("county.sqlite3");
     seed(&db, ROSTER_USERS, huhujian_tests::ROSTER);
     let log = dir.path().join("server.log");
@@ -270,7 +364,7 @@ async fn a_server_killed_while_pieces_arrive_never_serves_a_partial_photo() {
     let mut hash = String::new();
     let mut rng = crate::crash::Rng(0x5048_4f54_4f53);
     for cycle in 0..4 {
-        let process = ServerProcess::start(&bin, &db, &log);
+        let process = ServerProcess::start_env(&bin, &db, &log, flags, env);
         let mut c1 = Phone::login_at(&process.base, "c1", "c1-phone").await.expect("login");
         if cycle == 0 {
             c1.want(&["H2"]);
@@ -285,7 +379,7 @@ async fn a_server_killed_while_pieces_arrive_never_serves_a_partial_photo() {
         process.kill();
         let _ = sender.await;
         // Restarted: the photo is whole or absent, never part of it.
-        let process = ServerProcess::start(&bin, &db, &log);
+        let process = ServerProcess::start_env(&bin, &db, &log, flags, env);
         let c1 = Phone::login_at(&process.base, "c1", "c1-phone").await.expect("login");
         let resp = c1.get(&format!("/api/blobs/{hash}?household=H2")).await;
         match resp.status().as_u16() {
@@ -293,20 +387,22 @@ async fn a_server_killed_while_pieces_arrive_never_serves_a_partial_photo() {
             200 => assert_eq!(resp.bytes().await.unwrap().to_vec(), photo, "cycle {cycle}"),
             other => panic!("cycle {cycle}: {other}"),
         }
-        walk(&dir.path().join("county.blobs"));
+        kept();
         process.kill();
     }
     // Then it finishes where it stopped.
-    let process = ServerProcess::start(&bin, &db, &log);
+    let process = ServerProcess::start_env(&bin, &db, &log, flags, env);
     let c1 = Phone::login_at(&process.base, "c1", "c1-phone").await.expect("login");
     if let Some((_, have)) = missing(&c1, &[&hash]).await.first() {
-        assert!(*have < photo.len() as u64);
+        // Killed after the last piece but before the whole was checked, every byte is
+        // held: a piece from there (empty) completes it.
+        assert!(*have <= photo.len() as u64);
         let (s, held) = send_from(&c1, &hash, "H2", &photo, *have as usize).await;
         assert_eq!((s, held["complete"].as_bool()), (200, Some(true)), "{held}");
     }
     let resp = c1.get(&format!("/api/blobs/{hash}?household=H2")).await;
     assert_eq!(resp.bytes().await.unwrap().to_vec(), photo);
-    assert_eq!(walk(&dir.path().join("county.blobs")), [hash]);
+    assert_eq!(kept(), [hash]);
 }
 
 /// 保留期限: `prune-blobs` deletes what only visits older than the period reference,
@@ -315,7 +411,25 @@ async fn a_server_killed_while_pieces_arrive_never_serves_a_partial_photo() {
 async fn the_retention_command_deletes_only_what_old_visits_alone_reference() {
     let dir = tempfile::tempdir().unwrap();
     let db = roster_db(&dir);
-    let server = TestServer::start(&db).await;
+    let kept = dir.path().join("huhujian.blobs");
+    retention(&db, Blobs::open(&Blobs::beside(&db)).unwrap(), || walk(&kept)).await;
+}
+
+/// The same with the photos in a bucket.
+#[tokio::test]
+async fn the_retention_command_works_alike_on_a_bucket() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = roster_db(&dir);
+    let s3 = S3Server::start();
+    let kept = s3.bucket_dir().join("county");
+    retention(&db, s3.blobs("county").await, || walk(&kept)).await;
+}
+
+/// Three photos, one referenced only by a visit in 2019; `kept` lists what the store
+/// holds.
+async fn retention(db: &Path, blobs: Blobs, kept: impl Fn() -> Vec<String>) {
+    let open = || server::store::Store::open_sqlite(db).unwrap();
+    let server = TestServer::start_with_blobs(open(), db, blobs.clone()).await;
     let mut c1 = Phone::login(&server, "c1", "c1-phone").await;
     c1.want(&["H2"]);
     c1.sync().await;
@@ -330,26 +444,37 @@ async fn the_retention_command_deletes_only_what_old_visits_alone_reference() {
     }
     server.stop().await;
 
-    let store = server::store::Store::open_sqlite(&db).unwrap();
-    let blobs = server::blobs::Blobs::open(&server::blobs::Blobs::beside(&db)).unwrap();
+    // An upload begun and never finished: dropped once it is older than the limit.
+    let (unfinished, piece) = (sha(b"never finished"), jpeg(1000, 4));
+    assert_eq!(blobs.put(&unfinished, 0, 5000, piece).await.unwrap(), server::blobs::Held::Partial(1000));
+    assert_eq!(blobs.drop_stale(std::time::Duration::from_secs(3600), false).await.unwrap(), 0, "not old yet");
+    // An object store's times are in whole seconds.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(blobs.drop_stale(std::time::Duration::ZERO, true).await.unwrap(), 1);
+    assert_eq!(blobs.held(&unfinished).await.unwrap(), server::blobs::Held::Partial(1000), "a dry run drops nothing");
+    assert_eq!(blobs.drop_stale(std::time::Duration::ZERO, false).await.unwrap(), 1);
+    assert_eq!(blobs.held(&unfinished).await.unwrap(), server::blobs::Held::Partial(0));
+
+    let store = open();
     let now = shared::Period::of(shared::Date::in_china(server::auth::now()));
     let cutoff = now.plus_months(-5 * 12);
     let dry = server::blobs::retention::prune(&store, &blobs, cutoff, true, "admin").await.unwrap();
     assert_eq!((dry.deleted, dry.kept), (1, 2), "{dry:?}");
-    assert_eq!(walk(&dir.path().join("huhujian.blobs")).len(), 3, "a dry run deletes nothing");
+    assert_eq!(kept().len(), 3, "a dry run deletes nothing");
     let done = server::blobs::retention::prune(&store, &blobs, cutoff, false, "admin").await.unwrap();
     assert_eq!((done.deleted, done.bytes, done.kept), (1, old.len() as u64, 2));
-    let mut left = walk(&dir.path().join("huhujian.blobs"));
+    let mut left = kept();
     left.sort();
     let mut want = vec![new_hash.clone(), both_hash.clone()];
     want.sort();
     assert_eq!(left, want, "kept: the recent photo and the one a recent visit references too");
     store.close().await.unwrap();
-    let audited = huhujian_tests::Peek(db.clone()).count("SELECT COUNT(*) FROM audit_log WHERE action = 'prune_blobs'");
+    let audited =
+        huhujian_tests::Peek(db.to_owned()).count("SELECT COUNT(*) FROM audit_log WHERE action = 'prune_blobs'");
     assert_eq!(audited, 1);
 
     // The pages then say the photo is gone; the document keeps its reference.
-    let server = TestServer::start(&db).await;
+    let server = TestServer::start_with_blobs(open(), db, blobs).await;
     let c1 = Phone::login(&server, "c1", "c1-phone").await;
     assert_eq!(c1.get(&format!("/api/blobs/{old_hash}?household=H2")).await.status(), 404);
     assert_eq!(c1.get(&format!("/api/blobs/{new_hash}?household=H2")).await.status(), 200);
@@ -414,4 +539,80 @@ async fn another_cadre_may_remove_an_attachment_but_not_rewrite_it() {
     // The removed photo is neither taken nor served any more.
     let (s, body) = put(&c1, &hash, "H1", 0, 20_000, &jpeg(20_000, 5)).await;
     assert_eq!((s, body["error"].as_str()), (403, Some("blob_not_referenced")));
+}
+
+/// 户主签字确认 in coverage: of the households visited in person, those whose visit
+/// carries the household head's sign-off are counted by site, grid and cadre (through
+/// the kept per-grid totals and household by household alike), and the rest are listed.
+async fn signed_coverage(server: &TestServer) {
+    let mut c1 = Phone::login(server, "c1", "c1-phone").await;
+    c1.want(&["H2", "H3"]);
+    c1.sync().await;
+    let period = shared::Period::of(shared::Date::in_china(server::auth::now())).to_string();
+    let at = server::auth::now();
+    let signature = jpeg(3000, 11);
+    for id in ["H2", "H3"] {
+        let doc = c1.docs.get_mut(id).expect("on the phone");
+        doc.edit(&Stamp::new("c1", "李明", at), |h| {
+            let v = h.visits.entry(period.clone()).or_default();
+            v.mode = Some(shared::VisitMode::InPerson);
+            if id == "H2" {
+                let a = Attachment {
+                    sha256: sha(&signature),
+                    kind: Some(EvidenceKind::Signature),
+                    media: Some(MediaType::Png),
+                    size: Some(signature.len() as i64),
+                    by: "c1".into(),
+                    at: Some(at),
+                    ..Attachment::default()
+                };
+                v.attachments.insert(entry_of(&a.sha256).to_owned(), a);
+            }
+        })
+        .expect("edit");
+    }
+    let report = c1.sync().await;
+    assert!(report.refused.is_empty(), "{:?}", report.refused);
+
+    let s1 = Phone::login(server, "s1", "desk").await;
+    let cell = |rows: &Vec<Value>, key: &str| -> (u64, u64) {
+        let row = rows.iter().find(|r| r["key"] == key).unwrap_or_else(|| panic!("{key}: {rows:?}"));
+        (row["visited"].as_u64().unwrap(), row["signed"].as_u64().unwrap())
+    };
+    let rows: Vec<Value> = s1.get_json(&format!("/api/coverage?period={period}&by=site")).await;
+    assert_eq!(cell(&rows, "阳光社区"), (2, 1), "from the kept totals");
+    let rows: Vec<Value> = s1.get_json(&format!("/api/coverage?period={period}&by=grid&site=阳光社区")).await;
+    assert_eq!((cell(&rows, "阳光社区 / 1栋"), cell(&rows, "阳光社区 / 2栋")), ((1, 1), (1, 0)));
+    let rows: Vec<Value> = s1.get_json(&format!("/api/coverage?period={period}&by=cadre")).await;
+    assert_eq!(cell(&rows, "c1"), (2, 1), "household by household");
+    let report: Value = s1.get_json(&format!("/api/indicators?period={period}")).await;
+    assert_eq!(report["indicators"]["signed"], 1);
+    let unsigned: Vec<Value> = s1.get_json(&format!("/api/flagged?kind=unsigned&period={period}")).await;
+    let ids: Vec<&str> = unsigned.iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, ["H3"], "visited in person, not signed");
+
+    // The sign-off removed: no longer counted.
+    let doc = c1.docs.get_mut("H2").expect("on the phone");
+    doc.edit(&Stamp::new("c1", "李明", server::auth::now()), |h| {
+        let v = h.visits.get_mut(&period).expect("the visit");
+        v.attachments.values_mut().for_each(|a| a.removed = true);
+    })
+    .expect("edit");
+    c1.sync().await;
+    let rows: Vec<Value> = s1.get_json(&format!("/api/coverage?period={period}&by=site")).await;
+    assert_eq!(cell(&rows, "阳光社区"), (2, 0));
+    let unsigned: Vec<Value> = s1.get_json(&format!("/api/flagged?kind=unsigned&period={period}")).await;
+    assert_eq!(unsigned.len(), 2);
+}
+
+#[tokio::test]
+async fn coverage_counts_the_visits_the_household_signed() {
+    let dir = tempfile::tempdir().unwrap();
+    signed_coverage(&TestServer::start(&roster_db(&dir)).await).await;
+}
+
+#[tokio::test]
+async fn coverage_counts_the_visits_the_household_signed_on_postgres() {
+    let pg = PgDb::create().await;
+    signed_coverage(&crate::roster_server_on_postgres(&pg).await).await;
 }

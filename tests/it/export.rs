@@ -313,6 +313,7 @@ async fn a_site_supervisor_gets_four_sheets_of_their_site_with_masked_ids() {
             "户数",
             "走访户数",
             "户户见覆盖率",
+            "户主签字确认户数",
             "劳动力",
             "就业劳动力",
             "劳动力就业率",
@@ -325,7 +326,7 @@ async fn a_site_supervisor_gets_four_sheets_of_their_site_with_masked_ids() {
         ])
     );
     assert_eq!(indicators.len(), 3, "阳光社区 and 合计: {indicators:?}");
-    let expected = ["3", "1", "0.3333", "3", "1", "0.3333", "1", "0.5", "0", "1", "", ""];
+    let expected = ["3", "1", "0.3333", "0", "3", "1", "0.3333", "1", "0.5", "0", "1", "", ""];
     assert_eq!(indicators[1][0], "阳光社区");
     assert_eq!(indicators[1][1..], strs(&expected));
     assert_eq!(indicators[2][0], "合计");
@@ -381,15 +382,17 @@ async fn an_admin_sees_every_site_and_may_unmask_which_is_audited() {
     assert_eq!(indicators[1][1..4], strs(&["1", "1", "1"]), "光禄新村: visited in person, 100 %");
     let total = &indicators[3];
     // H4 lives on 800 yuan a month: 9,600 a year, a low-income labour household.
-    assert_eq!(total[1..10], strs(&["4", "2", "0.5", "4", "2", "0.5", "1", "0.6667", "1"]));
+    assert_eq!(total[1..11], strs(&["4", "2", "0.5", "0", "4", "2", "0.5", "1", "0.6667", "1"]));
     // The same numbers as the dashboard's.
     let report: serde_json::Value = admin.get_json("/api/indicators?period=2026-11").await;
     let i = &report["indicators"];
-    for (col, value) in [(1, &i["households"]), (2, &i["visited_in_person"]), (4, &i["labour_force"])] {
+    for (col, value) in
+        [(1, &i["households"]), (2, &i["visited_in_person"]), (4, &i["signed"]), (5, &i["labour_force"])]
+    {
         assert_eq!(total[col], value.to_string(), "{}", indicators[0][col]);
     }
-    assert_eq!(total[5], i["employed_labour"].to_string());
-    assert_eq!(total[7], i["zero_employment"].to_string());
+    assert_eq!(total[6], i["employed_labour"].to_string());
+    assert_eq!(total[8], i["zero_employment"].to_string());
     assert_eq!(total[3], report["coverage"].to_string());
 
     let csv = csv_sheet(&admin, "members", "period=2026-11&unmask=1").await;

@@ -150,7 +150,7 @@ fn runtime() -> tokio::runtime::Runtime {
 }
 
 fn client() -> reqwest::Client {
-    reqwest::Client::builder().timeout(TIMEOUT).build().unwrap()
+    huhujian_tests::http_builder().timeout(TIMEOUT).build().unwrap()
 }
 
 // --- byte strategies ------------------------------------------------------------------

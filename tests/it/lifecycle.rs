@@ -23,7 +23,7 @@ async fn sigterm_leaves_the_whole_database_in_the_file() {
     seed(&db, &[("c1", "李明", Role::Cadre, None), ("c2", "王芳", Role::Cadre, None)], huhujian_tests::ROSTER);
     let server = ServerProcess::start(&bin, &db, &dir.path().join("server.log"));
     // A login writes its session: something in the write-ahead log.
-    let login = reqwest::Client::new()
+    let login = huhujian_tests::http()
         .post(format!("{}/api/login", server.base))
         .json(&serde_json::json!({"login": "c1", "password": huhujian_tests::PASSWORD, "device_id": "phone-1"}))
         .send()

@@ -79,7 +79,7 @@ async fn no_password_token_or_id_number_reaches_the_log() {
     let runtime =
         tokio::runtime::Builder::new_multi_thread().worker_threads(1).thread_name(THREAD).enable_all().build().unwrap();
     let server = runtime.spawn(async move { TestServer::start(&path).await }).await.unwrap();
-    let http = reqwest::Client::new();
+    let http = huhujian_tests::http();
     let login = |login: &str, password: &str| {
         let body = json!({"login": login, "password": password, "device_id": "logs"});
         http.post(server.url("/api/login")).json(&body).send()

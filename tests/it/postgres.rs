@@ -271,7 +271,7 @@ async fn login_throttling_and_sessions_are_shared_by_every_server() {
     let mut on_b = Phone::login(&b, "c1", "phone-c1b").await;
     on_b.token.clone_from(&phone.token);
     assert!(on_b.get("/api/me").await.status().is_success());
-    let http = reqwest::Client::new();
+    let http = huhujian_tests::http();
     let wrong = serde_json::json!({"login": "c1", "password": "not the password", "device_id": "x"});
     // A burst of wrong passwords through both servers at once: however they
     // interleave, only the free ones are checked (401); every later one finds the

@@ -17,7 +17,7 @@ async fn a_roster_with_bad_rows_imports_nothing_and_names_every_line() {
                H10,光禄新村,东片,罗二,1980-13-01,,c1,full\n\
                H11,光禄新村,东片,罗三,1980-01-01,11010519491231002X,nobody,full\n\
                H12,光禄新村,东片,,1980-01-01,,c1,superhuman\n";
-    let resp = reqwest::Client::new()
+    let resp = huhujian_tests::http()
         .post(server.url("/api/admin/roster"))
         .bearer_auth(&admin.token)
         .body(csv)
@@ -40,7 +40,7 @@ async fn a_roster_with_bad_rows_imports_nothing_and_names_every_line() {
     assert!(c1.list().await.contains(&"H9".to_owned()));
 
     // Only admins import.
-    let resp = reqwest::Client::new()
+    let resp = huhujian_tests::http()
         .post(server.url("/api/admin/roster"))
         .bearer_auth(&c1.token)
         .body(good)
@@ -94,7 +94,7 @@ async fn a_reimport_matches_members_and_clears_nothing() {
     assert!(c1.sync().await.refused.is_empty());
 
     // The preview of the second sheet: nothing it gives differs from what is stored.
-    let preview = reqwest::Client::new()
+    let preview = huhujian_tests::http()
         .post(server.url("/api/admin/roster"))
         .bearer_auth(&admin.token)
         .body(SECOND)
@@ -127,7 +127,7 @@ async fn a_reimport_matches_members_and_clears_nothing() {
     // A change is shown before it is made, and a preview that went stale is refused.
     // (A new name is matched by 成员编号: by name, it would be a new member.)
     let renamed = format!("户编码,安置点,网格,成员编号,姓名\nH7,阳光社区,3栋,{zhang},张叁\n");
-    let plan: serde_json::Value = reqwest::Client::new()
+    let plan: serde_json::Value = huhujian_tests::http()
         .post(server.url("/api/admin/roster"))
         .bearer_auth(&admin.token)
         .body(renamed.clone())
@@ -150,7 +150,7 @@ async fn a_reimport_matches_members_and_clears_nothing() {
     c1.sync().await;
     let confirm = |body: String, digest: String| {
         let (url, token) = (server.url(&format!("/api/admin/roster?confirm={digest}")), admin.token.clone());
-        async move { reqwest::Client::new().post(url).bearer_auth(token).body(body).send().await.unwrap() }
+        async move { huhujian_tests::http().post(url).bearer_auth(token).body(body).send().await.unwrap() }
     };
     let done = confirm(renamed.clone(), plan["confirm"].as_str().unwrap().to_owned()).await;
     assert_eq!(done.status(), 200);
@@ -159,7 +159,7 @@ async fn a_reimport_matches_members_and_clears_nothing() {
     assert_eq!((h7.members[&zhang].name.as_str(), h7.facts.address.as_str()), ("张叁", "3栋302"));
     // A value the sheet changes, changed by a phone after the preview: refused.
     let back = format!("户编码,安置点,网格,成员编号,姓名\nH7,阳光社区,3栋,{zhang},张三\n");
-    let plan: serde_json::Value = reqwest::Client::new()
+    let plan: serde_json::Value = huhujian_tests::http()
         .post(server.url("/api/admin/roster"))
         .bearer_auth(&admin.token)
         .body(back.clone())
@@ -207,7 +207,7 @@ async fn values_over_a_limit_are_row_errors_with_line_column_and_limit() {
 
 /// POSTs `bytes` as a roster preview: the status and the JSON answer.
 async fn preview(server: &huhujian_tests::TestServer, token: &str, bytes: Vec<u8>) -> (u16, serde_json::Value) {
-    let resp = reqwest::Client::new()
+    let resp = huhujian_tests::http()
         .post(server.url("/api/admin/roster"))
         .bearer_auth(token)
         .header("content-type", "application/octet-stream")

@@ -75,7 +75,7 @@ async fn a_supervisor_sees_only_their_area() {
 async fn requests_without_a_valid_token_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let server = roster_server(&dir).await;
-    let http = reqwest::Client::new();
+    let http = huhujian_tests::http();
     for path in ["/api/households", "/api/me", "/api/conflicts"] {
         let resp = http.get(server.url(path)).send().await.unwrap();
         assert_eq!(resp.status(), 401, "{path} without a token");

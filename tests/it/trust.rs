@@ -334,7 +334,7 @@ async fn half_sent_requests_are_cut_off_and_cannot_crowd_out_others() {
     assert!(started.elapsed() < std::time::Duration::from_secs(5), "{:?}", started.elapsed());
     // A login body over the JSON limit is refused before it is read, not buffered.
     let big = serde_json::json!({"login": "c1", "password": "x".repeat(100_000), "device_id": "d"});
-    let resp = reqwest::Client::new().post(server.url("/api/login")).json(&big).send().await.unwrap();
+    let resp = huhujian_tests::http().post(server.url("/api/login")).json(&big).send().await.unwrap();
     assert_eq!(resp.status(), 413);
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["error"], "too_large", "{body}");
@@ -365,7 +365,7 @@ async fn passwords_are_throttled_everywhere_and_locks_do_not_reveal_logins() {
     let dir = tempfile::tempdir().unwrap();
     let server = roster_server(&dir).await;
     let c1 = Phone::login(&server, "c1", "phone-c1").await;
-    let http = reqwest::Client::new();
+    let http = huhujian_tests::http();
     // Wrong old passwords in a password change count like wrong logins.
     let mut statuses = Vec::new();
     for _ in 0..server::auth::FREE_FAILURES + 1 {

@@ -6,7 +6,26 @@
 pub mod bench;
 pub mod load;
 pub mod pg;
+pub mod s3;
 pub mod tls;
+
+/// An HTTP client for the tests. Every client is made here: the server crate compiles
+/// reqwest's rustls without a default provider (its object-store client names ring),
+/// so the process's provider is set first.
+pub fn http() -> reqwest::Client {
+    http_builder().build().expect("an HTTP client")
+}
+
+/// [`http`]'s builder, for a client with its own settings.
+pub fn http_builder() -> reqwest::ClientBuilder {
+    server::edge::tls::use_ring();
+    reqwest::Client::builder()
+}
+
+/// `GET url` with [`http`].
+pub async fn get(url: impl reqwest::IntoUrl) -> reqwest::Result<reqwest::Response> {
+    http().get(url).send().await
+}
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -56,8 +75,7 @@ impl TestServer {
 
     /// [`TestServer::start_with`], keeping photos and signatures in `blobs` (what
     /// `serve --blobs` does; a PostgreSQL server has no folder otherwise).
-    pub async fn start_with_blobs(store: server::store::Store, db_path: &Path, blobs: &Path) -> Self {
-        let blobs = std::sync::Arc::new(server::blobs::Blobs::open(blobs).expect("blob folder"));
+    pub async fn start_with_blobs(store: server::store::Store, db_path: &Path, blobs: server::blobs::Blobs) -> Self {
         let state = server::AppState { blobs: Some(blobs), ..server::AppState::new(store, None) };
         Self::serve(state, db_path).await
     }
@@ -233,7 +251,7 @@ impl Phone {
 
     /// [`Phone::login_at`] with another password (the demo's, say).
     pub async fn login_with(base: &str, login: &str, password: &str, device: &str) -> Result<Self, String> {
-        let http = reqwest::Client::new();
+        let http = http();
         let body = serde_json::json!({"login": login, "password": password, "device_id": device});
         let resp = http.post(format!("{base}/api/login")).json(&body).send().await.map_err(|e| e.to_string())?;
         if resp.status() != StatusCode::OK {

@@ -171,6 +171,7 @@ fn test() -> Result {
     )?;
     build_app()?;
     let postgres = ensure_postgres()?;
+    ensure_s3_server()?;
     let (mut passed, mut failed, ok, on_postgres) = cargo_test(&postgres)?;
     let checks: [(&str, Check); 15] = [
         ("interop", interop),
@@ -386,6 +387,18 @@ fn quick_install() -> Command {
     cmd
 }
 
+/// `s3s-fs`, a real S3-compatible server the tests keep photos in (`tests/src/s3.rs`).
+fn ensure_s3_server() -> Result {
+    if !version_of("s3s-fs").is_some_and(|v| v.contains(S3S_FS)) {
+        status(
+            "install s3s-fs (an S3-compatible server for the tests)",
+            quick_install().args(["install", "s3s-fs", "--version", S3S_FS, "--locked", "--features", "binary"]),
+        )?;
+    }
+    Ok(())
+}
+
+const S3S_FS: &str = "0.14.1";
 const TRUNK: &str = "0.21.14";
 const WASM_BINDGEN: &str = "0.2.130";
 

@@ -6,7 +6,7 @@
 //! shows an object URL of the bytes fetched).
 
 use std::cell::RefCell;
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use leptos::prelude::*;
 use shared::evidence::{EvidenceKind, MediaType};
@@ -17,8 +17,13 @@ use crate::state::Ui;
 /// Where a picture's bytes are.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Source {
-    /// This phone's store.
-    Phone,
+    /// This phone's store; a full photo the phone let go of (`blobs::spare`) comes
+    /// from the server, through `household`, when the phone is online.
+    Phone {
+        /// The household whose visit references it (`None`: a visit being written,
+        /// whose pictures are all on the phone).
+        household: Option<String>,
+    },
     /// The server, through a household that references it (the console).
     #[cfg_attr(not(feature = "console"), allow(dead_code))]
     Server {
@@ -29,9 +34,33 @@ pub enum Source {
     },
 }
 
+/// Object URLs kept at most: each holds its picture's bytes (a full photo is up to
+/// 150 KB) until revoked, and a supervisor may open hundreds of households in a day.
+const KEPT_URLS: usize = 60;
+
 thread_local! {
-    /// Object URLs of pictures shown on this page load, by hash.
-    static URLS: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
+    /// Object URLs of the pictures shown last, by hash, oldest first.
+    static URLS: RefCell<(HashMap<String, String>, VecDeque<String>)> = RefCell::default();
+}
+
+/// Keeps `url` for `sha256`, revoking the oldest kept beyond [`KEPT_URLS`] (an image
+/// already drawn keeps its pixels; one drawn again fetches anew). The URL to use: the
+/// one kept already when the same picture was fetched twice at once.
+fn keep(sha256: &str, url: String) -> String {
+    URLS.with_borrow_mut(|(urls, order)| {
+        if let Some(kept) = urls.get(sha256) {
+            let _ = web_sys::Url::revoke_object_url(&url);
+            return kept.clone();
+        }
+        urls.insert(sha256.to_owned(), url.clone());
+        order.push_back(sha256.to_owned());
+        while order.len() > KEPT_URLS {
+            if let Some(old) = order.pop_front().and_then(|sha| urls.remove(&sha)) {
+                let _ = web_sys::Url::revoke_object_url(&old);
+            }
+        }
+        url
+    })
 }
 
 /// An object URL of `bytes`.
@@ -45,27 +74,37 @@ pub fn object_url(bytes: &[u8], media: MediaType) -> Option<String> {
 
 /// An `<img>` address for the picture `sha256` (`None` when it cannot be had: not on
 /// this phone, or not on the server yet).
-pub async fn url_of(source: &Source, sha256: &str, media: Option<MediaType>) -> Option<String> {
-    if let Some(url) = URLS.with_borrow(|u| u.get(sha256).cloned()) {
+pub async fn url_of(ui: Ui, source: &Source, sha256: &str, media: Option<MediaType>) -> Option<String> {
+    if let Some(url) = URLS.with_borrow(|(urls, _)| urls.get(sha256).cloned()) {
         return Some(url);
     }
     let bytes = match source {
-        Source::Phone => crate::blobs::read(sha256).await?,
+        Source::Phone { household } => match crate::blobs::read(sha256).await {
+            Some(bytes) => bytes,
+            None => {
+                let (household, token) = (household.as_ref()?, ui.session.get_untracked()?.token);
+                crate::api::get_bytes(&token, &format!("/api/blobs/{sha256}?household={household}")).await.ok()?
+            }
+        },
         Source::Server { household, token } => {
             crate::api::get_bytes(token, &format!("/api/blobs/{sha256}?household={household}")).await.ok()?
         }
     };
     let media = MediaType::sniff(&bytes).or(media)?;
-    let url = object_url(&bytes, media)?;
-    URLS.with_borrow_mut(|u| u.insert(sha256.to_owned(), url.clone()));
-    Some(url)
+    Some(keep(sha256, object_url(&bytes, media)?))
 }
 
 /// The picture `sha256` as an `<img>`, fetched when shown.
-pub fn picture(source: Source, sha256: String, media: Option<MediaType>, testid: &'static str) -> impl IntoView {
+pub fn picture(
+    ui: Ui,
+    source: Source,
+    sha256: String,
+    media: Option<MediaType>,
+    testid: &'static str,
+) -> impl IntoView {
     let src = LocalResource::new(move || {
         let (source, sha) = (source.clone(), sha256.clone());
-        async move { url_of(&source, &sha, media).await }
+        async move { url_of(ui, &source, &sha, media).await }
     });
     view! {
         {move || match src.get().flatten() {
@@ -95,7 +134,7 @@ pub fn of_visit(ui: Ui, source: Source, v: &Visit) -> impl IntoView + use<> {
                 view! {
                     <li data-testid=testid>
                         <button type="button" class="thumb-button" on:click=move |_| full.set(Some((sha.clone(), media)))>
-                            {picture(source.clone(), shown, shown_media, "evidence-thumb")}
+                            {picture(ui, source.clone(), shown, shown_media, "evidence-thumb")}
                         </button>
                         <span class="hint">{kind}{(!caption.is_empty()).then(|| format!(" · {caption}"))}</span>
                     </li>
@@ -121,7 +160,7 @@ pub fn of_visit(ui: Ui, source: Source, v: &Visit) -> impl IntoView + use<> {
                 })}
                 {move || full.get().map(|(sha, media)| view! {
                     <div class="photo-full" data-testid="photo-full" on:click=move |_| full.set(None)>
-                        {picture(overlay_source.clone(), sha, media, "photo-full-img")}
+                        {picture(ui, overlay_source.clone(), sha, media, "photo-full-img")}
                         <p class="hint">{ui.t("点击关闭", "Tap to close")}</p>
                     </div>
                 })}

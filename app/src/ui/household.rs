@@ -38,6 +38,7 @@ pub fn Household(ui: Ui, id: String) -> impl IntoView {
         ui.page.set(Page::Visit(visit_id.clone(), period.to_string(), step));
     };
     let draft_id = id.clone();
+    let evidence_id = id.clone();
     let drafts = Memo::new(move |_| {
         ui.rev.track();
         crate::drafts::of_household(ui, &draft_id)
@@ -96,7 +97,7 @@ pub fn Household(ui: Ui, id: String) -> impl IntoView {
                     <li>
                         <strong>{p.clone()}</strong>" "{v.mode.map(|m| m.label(lang.get()))}" "
                         {v.date.map(|d| d.to_string())}" "{v.visitors.values().cloned().collect::<Vec<_>>().join("、")}
-                        {crate::ui::evidence::of_visit(ui, crate::ui::evidence::Source::Phone, &v)}
+                        {crate::ui::evidence::of_visit(ui, crate::ui::evidence::Source::Phone { household: Some(evidence_id.clone()) }, &v)}
                     </li>
                 }
             })

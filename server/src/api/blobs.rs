@@ -7,13 +7,12 @@
 //! any logged-in user about any hash: whether the server holds a picture, which only
 //! someone who already holds that very picture can ask about.)
 
-use std::sync::Arc;
-
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, body::Body};
+use futures_util::StreamExt;
 use shared::api::blob::MAX_ASKED;
 use shared::api::{BlobHeld, BlobMissing, BlobsAsked, BlobsMissing};
 use shared::evidence::{MAX_BLOB_BYTES, MAX_THUMB_BYTES, is_sha256};
@@ -43,7 +42,7 @@ pub struct Of {
     pub household: String,
 }
 
-fn store(state: &AppState) -> AppResult<Arc<Blobs>> {
+fn store(state: &AppState) -> AppResult<Blobs> {
     state.blobs.clone().ok_or_else(|| {
         AppError::new(
             StatusCode::SERVICE_UNAVAILABLE,
@@ -113,19 +112,22 @@ pub async fn missing(State(state): State<AppState>, _session: Session, body: Byt
     for h in &asked.hashes {
         checked(h)?;
     }
-    let held = tokio::task::spawn_blocking(move || {
-        let mut missing = Vec::new();
-        for sha256 in asked.hashes {
-            if let Held::Partial(have) = blobs.held(&sha256)? {
-                missing.push(BlobMissing { sha256, have });
-            }
+    // Several at once: an object store answers each over the network.
+    let held: Vec<_> = futures_util::stream::iter(asked.hashes)
+        .map(|sha256| {
+            let blobs = blobs.clone();
+            async move { blobs.held(&sha256).await.map(|held| (sha256, held)) }
+        })
+        .buffered(16)
+        .collect()
+        .await;
+    let mut missing = Vec::new();
+    for held in held {
+        if let (sha256, Held::Partial(have)) = held.map_err(failed)? {
+            missing.push(BlobMissing { sha256, have });
         }
-        Ok::<_, std::io::Error>(BlobsMissing { missing })
-    })
-    .await
-    .map_err(AppError::internal)?
-    .map_err(AppError::internal)?;
-    Ok(Json(held))
+    }
+    Ok(Json(BlobsMissing { missing }))
 }
 
 /// `PUT /api/blobs/{sha256}?household=…&offset=…&total=…`: one piece.
@@ -160,32 +162,48 @@ pub async fn put(
         ));
     }
     let total = piece.total;
-    let held = tokio::task::spawn_blocking(move || blobs.put(&sha256, piece.offset, total, &body))
-        .await
-        .map_err(AppError::internal)?;
-    match held {
-        Ok(Held::Complete(_)) => Ok(Json(BlobHeld { have: total, complete: true })),
+    match blobs.put(&sha256, piece.offset, total, body).await {
+        Ok(Held::Complete) => Ok(Json(BlobHeld { have: total, complete: true })),
         Ok(Held::Partial(have)) => Ok(Json(BlobHeld { have, complete: false })),
-        Err(BlobError::TooLarge) => Err(too_large()),
-        Err(BlobError::NotAnImage) => Err(AppError::new(
+        Err(e) => Err(failed(e)),
+    }
+}
+
+/// What a store's refusal or failure says to the caller.
+fn failed(e: BlobError) -> AppError {
+    match e {
+        BlobError::TooLarge => too_large(),
+        BlobError::NotAnImage => AppError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             "blob_not_image",
             "只接受 JPEG 或 PNG 图片",
             "Only JPEG and PNG images are taken",
-        )),
-        Err(BlobError::Gap { have }) => Err(AppError::conflict(
+        ),
+        BlobError::Gap { have } => AppError::conflict(
             "blob_gap",
             format!("服务器只收到前 {have} 字节，请从第 {have} 字节续传"),
             format!("The server holds the first {have} bytes; continue from byte {have}"),
-        )),
-        Err(BlobError::HashMismatch { found }) => Err(AppError::new(
+        ),
+        BlobError::HashMismatch { found } => AppError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "hash_mismatch",
             format!("收到的内容与其 SHA-256 不符（实为 {found}），已丢弃，请重新上传"),
             format!("The bytes received do not match their SHA-256 (they hash to {found}); dropped, send them again"),
-        )),
-        Err(BlobError::Io(e)) => Err(AppError::internal(e)),
+        ),
+        BlobError::Bucket(e) => unavailable(&e, "照片稍后会自动重传", "the photos will be sent again later"),
+        e @ (BlobError::Io(_) | BlobError::Config(_)) => AppError::internal(e),
     }
+}
+
+/// The object store did not answer: `then` says what happens next.
+fn unavailable(e: &object_store::Error, then_zh: &str, then_en: &str) -> AppError {
+    tracing::error!(%e, "the object store failed");
+    AppError::new(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "blob_store_unavailable",
+        format!("附件存储暂时无法访问，{then_zh}"),
+        format!("The blob store cannot be reached just now; {then_en}"),
+    )
 }
 
 fn too_large() -> AppError {
@@ -207,11 +225,11 @@ pub async fn get(
     let blobs = store(&state)?;
     checked(&sha256)?;
     referenced(&state, session, of.household, sha256.clone()).await?;
-    let read = tokio::task::spawn_blocking(move || blobs.read(&sha256))
-        .await
-        .map_err(AppError::internal)?
-        .map_err(AppError::internal)?;
-    let Some((media, bytes)) = read else {
+    let read = blobs.read(&sha256).await.map_err(|e| match e {
+        BlobError::Bucket(e) => unavailable(&e, "请稍后再看", "try again later"),
+        e => failed(e),
+    });
+    let Some((media, bytes)) = read? else {
         return Err(AppError::new(
             StatusCode::NOT_FOUND,
             "blob_missing",

@@ -53,6 +53,7 @@ pub async fn coverage(
                 label,
                 assigned: c.assigned,
                 visited: c.visited,
+                signed: c.signed,
                 rate: c.rate(),
             })
             .collect(),

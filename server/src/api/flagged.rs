@@ -31,12 +31,13 @@ fn flag(kind: &str) -> AppResult<Flag> {
         "monitored" => Flag::Monitored,
         "not_visited" => Flag::NotVisited,
         "must_visit" => Flag::MustVisit,
+        "unsigned" => Flag::Unsigned,
         other => {
             return Err(AppError::bad_request(
                 "bad_kind",
                 format!("未知名单类型“{other}”"),
                 format!(
-                    "Unknown list \"{other}\"; use zero_employment, low_income, guarantee, new_risk, monitored, not_visited or must_visit"
+                    "Unknown list \"{other}\"; use zero_employment, low_income, guarantee, new_risk, monitored, not_visited, must_visit or unsigned"
                 ),
             ));
         }

@@ -5,7 +5,7 @@
 //! deleted is written to the audit log. No HTTP here.
 
 use std::collections::BTreeMap;
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use shared::Period;
 
@@ -23,7 +23,8 @@ pub struct Pruned {
     pub deleted: u64,
     /// Their bytes.
     pub bytes: u64,
-    /// Blobs kept (referenced by a visit within the period).
+    /// Blobs a visit within the period references (kept, whether the store holds them
+    /// yet or not).
     pub kept: u64,
     /// Unfinished uploads older than [`PARTIAL_DAYS`] dropped.
     pub partial: u64,
@@ -81,44 +82,49 @@ pub async fn prune(store: &Store, blobs: &Blobs, cutoff: Period, dry_run: bool, 
     }
     let mut pruned = Pruned::default();
     let cutoff = cutoff.to_string();
-    for (hash, period) in &newest {
-        if !shared::evidence::is_sha256(hash) {
-            continue;
-        }
-        let path = blobs.path(hash);
-        let Ok(meta) = std::fs::metadata(&path) else { continue };
-        if *period >= cutoff {
-            pruned.kept += 1;
-            continue;
-        }
-        pruned.deleted += 1;
-        pruned.bytes += meta.len();
-        if !dry_run {
-            std::fs::remove_file(&path).map_err(|e| Denied::Internal(format!("{}: {e}", path.display())))?;
-        }
-    }
-    let week = Duration::from_secs(PARTIAL_DAYS * 86_400);
-    if let Ok(dir) = std::fs::read_dir(blobs.dir().join("partial")) {
-        for file in dir.flatten() {
-            let old = file
-                .metadata()
-                .and_then(|m| m.modified())
-                .is_ok_and(|t| SystemTime::now().duration_since(t).is_ok_and(|age| age > week));
-            if old {
-                pruned.partial += 1;
-                if !dry_run {
-                    let _ = std::fs::remove_file(file.path());
-                }
-            }
-        }
-    }
+    // What was deleted is audited even when the store fails part way.
+    let swept = sweep(blobs, &newest, &cutoff, dry_run, &mut pruned).await;
     if !dry_run {
         let detail = format!(
-            "before {cutoff}: {} deleted ({} bytes), {} kept, {} unfinished uploads dropped",
-            pruned.deleted, pruned.bytes, pruned.kept, pruned.partial
+            "before {cutoff}: {} deleted ({} bytes), {} kept, {} unfinished uploads dropped{}",
+            pruned.deleted,
+            pruned.bytes,
+            pruned.kept,
+            pruned.partial,
+            if swept.is_err() { "; stopped by a store error" } else { "" }
         );
         let by = by.to_owned();
         store.write(move |w| -> StoreResult<()> { w.audit(crate::auth::now(), &by, "prune_blobs", &detail) }).await?;
     }
+    swept.map_err(|e| Denied::Internal(format!("{}: {e}", blobs.describe())))?;
     Ok(pruned)
+}
+
+/// Deletes (or counts) into `pruned`: what only visits before `cutoff` reference, then
+/// unfinished uploads older than [`PARTIAL_DAYS`].
+async fn sweep(
+    blobs: &Blobs,
+    newest: &BTreeMap<String, String>,
+    cutoff: &str,
+    dry_run: bool,
+    pruned: &mut Pruned,
+) -> Result<(), super::BlobError> {
+    for (hash, period) in newest {
+        if !shared::evidence::is_sha256(hash) {
+            continue;
+        }
+        if period.as_str() >= cutoff {
+            // Kept whether held or not: no need to ask the store.
+            pruned.kept += 1;
+            continue;
+        }
+        let Some(size) = blobs.size(hash).await? else { continue };
+        if !dry_run {
+            blobs.delete(hash).await?;
+        }
+        pruned.deleted += 1;
+        pruned.bytes += size;
+    }
+    pruned.partial = blobs.drop_stale(Duration::from_secs(PARTIAL_DAYS * 86_400), dry_run).await?;
+    Ok(())
 }

@@ -77,6 +77,15 @@ impl ResolvesServerCert for Certificate {
     }
 }
 
+/// Makes ring the process's rustls provider, for the HTTPS clients this process
+/// builds (the object store's; tests' and benches' own): with two providers compiled in
+/// or none chosen, a client would not know which to use. Idempotent.
+pub fn use_ring() {
+    // ring, not aws-lc-rs: see `Certificate::open`.
+    #[allow(deprecated)]
+    let _ = ring::default_provider().install_default();
+}
+
 impl Certificate {
     /// Loads `files` (an error says which file and why) and builds the acceptor that
     /// always presents the latest good pair.

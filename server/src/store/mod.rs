@@ -117,6 +117,8 @@ pub enum Flag {
     NotVisited,
     /// 八必访: must be visited in person this period.
     MustVisit,
+    /// Visited in person without the household head's sign-off (未签字确认).
+    Unsigned,
 }
 
 /// Which households of a selection a list shows.

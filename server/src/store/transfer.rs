@@ -116,6 +116,7 @@ pub const TABLES: &[Table] = &[
             ("summary", Blob),
             ("review", Text),
             ("must_visit", Bool),
+            ("signed", Bool),
         ],
         order_by: "household_id, period",
     },

@@ -22,6 +22,9 @@ pub struct CoverageRow {
     pub assigned: u32,
     /// Visited in person.
     pub visited: u32,
+    /// …with the household head's sign-off (户主签字确认).
+    #[serde(default)]
+    pub signed: u32,
     /// visited ÷ assigned (`null` with no households).
     pub rate: Option<f64>,
 }

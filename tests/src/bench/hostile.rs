@@ -86,7 +86,7 @@ fn attack(addr: std::net::SocketAddr, stop: Arc<AtomicBool>, done: Arc<Attack>) 
     for n in 0..LOGIN_LOOPS {
         let (stop, done) = (stop.clone(), done.clone());
         tasks.push(tokio::spawn(async move {
-            let http = reqwest::Client::new();
+            let http = crate::http();
             let mut i = 0u64;
             while !stop.load(Ordering::Relaxed) {
                 let body = serde_json::json!({"login": format!("x{n}-{}", i / 4), "password": "guess guess", "device_id": "d"});

@@ -731,7 +731,7 @@ fn ms(v: f64) -> String {
 async fn measure(path: &Path, seeded: &Seeded, target_ms: f64) -> Result<Vec<Row>, String> {
     let server = crate::TestServer::start(path).await;
     let phone = crate::Phone::login_at(&server.url(""), SUPERVISOR, "bench").await?;
-    let client = Client { http: reqwest::Client::new(), base: server.url(""), token: phone.token.clone() };
+    let client = Client { http: crate::http(), base: server.url(""), token: phone.token.clone() };
     let n = seeded.households;
     let p = seeded.period;
     let size = format!("{:.0} MB", seeded.bytes as f64 / 1e6);

@@ -226,6 +226,9 @@ fn coverage_table(
     rows: Vec<CoverageRow>,
 ) -> impl IntoView {
     let sort = RwSignal::new(if level == Drill::Cadres { Column::Rate } else { Column::Area });
+    // 户主签字确认: a column once any visit of the period carries a sign-off (a county
+    // that does not offer it sees none).
+    let signed = rows.iter().any(|r| r.signed > 0);
     let header = move |column: Column, zh: &'static str, en: &'static str| {
         view! {
             <th>
@@ -250,6 +253,7 @@ fn coverage_table(
                         <td class="link">{r.label.clone()}</td>
                         <td class="num">{format!("{}/{}", r.visited, r.assigned)}</td>
                         <td class="rate">{percent(share)}{bar(share, share.is_some_and(|s| s < 1.0))}</td>
+                        {signed.then(|| view! { <td class="num" data-testid="coverage-signed">{format!("{}/{}", r.signed, r.visited)}</td> })}
                     </tr>
                 }
             })
@@ -261,6 +265,7 @@ fn coverage_table(
                 {header(Column::Area, "范围", "Area")}
                 {header(Column::NotVisited, "已入户/户数", "Visited / households")}
                 {header(Column::Rate, "覆盖率", "Rate")}
+                {signed.then(|| view! { <th>{move || ui.t("签字确认/已入户", "Signed / visited")}</th> })}
             </tr></thead>
             <tbody>{rows}</tbody>
         </table>

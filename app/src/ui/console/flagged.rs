@@ -1,19 +1,21 @@
 //! 重点关注名单: the households behind the indicators — zero employment, low income
-//! with labour, 两不愁三保障 failures, new risk signals, monitored households — each
-//! opening the household.
+//! with labour, 两不愁三保障 failures, new risk signals, monitored households, 八必访,
+//! and those visited without the household head's sign-off — each opening the
+//! household.
 
 use leptos::prelude::*;
 
 use super::{HouseholdRow, fetch, household_rows, loaded};
 use crate::state::Ui;
 
-const KINDS: [(&str, &str, &str); 6] = [
+const KINDS: [(&str, &str, &str); 7] = [
     ("zero_employment", "零就业家庭", "Zero employment"),
     ("low_income", "低收入有劳动力", "Low income with labour"),
     ("guarantee", "两不愁三保障", "Guarantee failures"),
     ("new_risk", "新增风险", "New risk signals"),
     ("monitored", "监测对象", "Monitored"),
     ("must_visit", "八必访", "Must visit"),
+    ("unsigned", "已入户未签字确认", "Visited, not signed"),
 ];
 
 /// The flagged lists, one kind at a time.

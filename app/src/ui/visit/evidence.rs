@@ -19,8 +19,8 @@ use crate::state::{self, Ui};
 const LOW_SPACE: f64 = 50.0 * 1024.0 * 1024.0;
 
 /// A thumbnail of `sha256`, read from the phone when shown.
-fn thumb_img(sha256: String, media: Option<MediaType>, testid: &'static str) -> impl IntoView {
-    crate::ui::evidence::picture(crate::ui::evidence::Source::Phone, sha256, media, testid)
+fn thumb_img(ui: Ui, sha256: String, media: Option<MediaType>, testid: &'static str) -> impl IntoView {
+    crate::ui::evidence::picture(ui, crate::ui::evidence::Source::Phone { household: None }, sha256, media, testid)
 }
 
 /// The attachment for `picture` (and its thumbnail), added by the logged-in user now.
@@ -138,7 +138,7 @@ fn photos(form: Form, base: Visit) -> impl IntoView {
         let caption_entry = entry.clone();
         view! {
             <li class="photo" data-testid="photo-item">
-                {thumb_img(shown, media, "photo-thumb")}
+                {thumb_img(ui, shown, media, "photo-thumb")}
                 <div>
                     <span class="hint">{label}" · "{format!("{} KB", a.size.unwrap_or(0) / 1024)}</span>
                     <input type="text" data-testid="photo-caption" placeholder=move || ui.t("说明（可选）", "Caption (optional)")
@@ -309,7 +309,7 @@ fn signature(form: Form) -> impl IntoView {
                 </button>
             </Show>
             {move || visit.get().evidence().into_iter().rev().find(|(_, a)| a.kind == Some(EvidenceKind::Signature)).map(|(_, a)| {
-                thumb_img(a.sha256.clone(), a.media, "signature-img")
+                thumb_img(form.ui, a.sha256.clone(), a.media, "signature-img")
             })}
         </div>
     }

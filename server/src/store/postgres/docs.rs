@@ -295,7 +295,7 @@ fn write_summaries(
         return Ok(());
     }
     let values: Vec<SummaryValues<'_>> = changed.iter().map(|(p, row)| SummaryValues::of(id, p, row)).collect();
-    let upserts: Vec<[&(dyn ToSql + Sync); 11]> = values.iter().map(SummaryValues::params).collect();
+    let upserts: Vec<[&(dyn ToSql + Sync); 12]> = values.iter().map(SummaryValues::params).collect();
     let deletes: Vec<[&(dyn ToSql + Sync); 2]> = stored.keys().map(|p| [&id as &(dyn ToSql + Sync), p]).collect();
     let tx = c.tx;
     c.run(async {
@@ -312,13 +312,13 @@ fn write_summaries(
 const DELETE_SUMMARY: &str = "DELETE FROM summaries WHERE household_id = $1 AND period = $2";
 
 const UPSERT_SUMMARY: &str = "INSERT INTO summaries (household_id, period, visited_in_person, zero_employment,
-         low_income_labour, guarantee_alert, new_risk, monitored, summary, review, must_visit)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+         low_income_labour, guarantee_alert, new_risk, monitored, summary, review, must_visit, signed)
+     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
      ON CONFLICT (period, household_id) DO UPDATE SET visited_in_person = EXCLUDED.visited_in_person,
          zero_employment = EXCLUDED.zero_employment, low_income_labour = EXCLUDED.low_income_labour,
          guarantee_alert = EXCLUDED.guarantee_alert, new_risk = EXCLUDED.new_risk,
          monitored = EXCLUDED.monitored, summary = EXCLUDED.summary, review = EXCLUDED.review,
-         must_visit = EXCLUDED.must_visit";
+         must_visit = EXCLUDED.must_visit, signed = EXCLUDED.signed";
 
 /// A summary row's values, owned where they are computed.
 struct SummaryValues<'a> {
@@ -334,7 +334,7 @@ impl<'a> SummaryValues<'a> {
         let s = &row.summary;
         Self { id, period, row, monitored: s.monitoring != Monitoring::None, must_visit: !s.must_visit.is_empty() }
     }
-    fn params(&self) -> [&(dyn ToSql + Sync); 11] {
+    fn params(&self) -> [&(dyn ToSql + Sync); 12] {
         let s = &self.row.summary;
         [
             &self.id,
@@ -348,6 +348,7 @@ impl<'a> SummaryValues<'a> {
             &self.row.blob,
             &self.row.review,
             &self.must_visit,
+            &s.signed,
         ]
     }
 }
@@ -359,8 +360,8 @@ fn put_missing_summary(c: &PgConn<'_>, id: &str, period: Period, row: &SummaryRo
     let values = SummaryValues::of(id, &period, row);
     c.execute(
         "INSERT INTO summaries (household_id, period, visited_in_person, zero_employment, low_income_labour,
-             guarantee_alert, new_risk, monitored, summary, review, must_visit)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (period, household_id) DO NOTHING",
+             guarantee_alert, new_risk, monitored, summary, review, must_visit, signed)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (period, household_id) DO NOTHING",
         &values.params(),
     )?;
     Ok(())

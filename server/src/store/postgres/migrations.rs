@@ -258,6 +258,11 @@ const MIGRATIONS: &[&str] = &[
     );
     INSERT INTO evidence_settings VALUES (1, TRUE, TRUE, FALSE);
     "#,
+    // 10: the SQLite file's migration 15: 户主签字确认 in the summaries (recomputed).
+    r#"
+    TRUNCATE area_totals, summaries;
+    ALTER TABLE summaries ADD COLUMN signed BOOLEAN NOT NULL DEFAULT FALSE;
+    "#,
 ];
 
 /// The schema version this program writes.

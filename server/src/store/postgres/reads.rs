@@ -42,6 +42,7 @@ pub fn household_rows(c: &PgConn<'_>, selection: &Selection, listing: &Listing) 
                 Flag::NewRisk => "s.new_risk",
                 Flag::Monitored => "s.monitored",
                 Flag::NotVisited => "NOT COALESCE(s.visited_in_person, FALSE)",
+                Flag::Unsigned => "s.visited_in_person AND NOT s.signed",
                 Flag::MustVisit => "s.must_visit",
             };
             params.push(period.to_string());
@@ -115,6 +116,7 @@ pub fn coverage(c: &PgConn<'_>, selection: &Selection, period: Period, by: Group
                 let (_, cov) = table.entry(key).or_insert_with(|| (label, Coverage::default()));
                 cov.assigned += t.households;
                 cov.visited += t.indicators.visited_in_person;
+                cov.signed += t.indicators.signed;
             }
             Ok(table)
         }
@@ -141,10 +143,11 @@ fn coverage_by_households(
         ),
     };
     let sql = numbered(&format!(
-        "SELECT g.key, {label_sql}, g.assigned, g.visited, g.missing FROM (
+        "SELECT g.key, {label_sql}, g.assigned, g.visited, g.missing, g.signed FROM (
              SELECT {key_sql} AS key, MIN({label}) AS label, COUNT(*) AS assigned,
                     COUNT(*) FILTER (WHERE s.visited_in_person) AS visited,
-                    COUNT(*) FILTER (WHERE s.household_id IS NULL) AS missing
+                    COUNT(*) FILTER (WHERE s.household_id IS NULL) AS missing,
+                    COUNT(*) FILTER (WHERE s.visited_in_person AND s.signed) AS signed
              FROM households h {join}
              LEFT JOIN summaries s ON s.household_id = h.id AND s.period = ?
              WHERE {where_sql} GROUP BY 1
@@ -156,9 +159,10 @@ fn coverage_by_households(
         let mut table = CoverageTable::new();
         let mut missing = 0;
         for r in c.query(&sql, &refs(&all))? {
-            let (assigned, visited, lacking): (i64, i64, i64) = (r.get(2), r.get(3), r.get(4));
+            let (assigned, visited, lacking, signed): (i64, i64, i64, i64) = (r.get(2), r.get(3), r.get(4), r.get(5));
             missing += lacking;
-            table.insert(r.get(0), (r.get(1), Coverage { assigned: assigned as u32, visited: visited as u32 }));
+            let cov = Coverage { assigned: assigned as u32, visited: visited as u32, signed: signed as u32 };
+            table.insert(r.get(0), (r.get(1), cov));
         }
         Ok((table, missing))
     };

@@ -187,8 +187,8 @@ fn put_summary(conn: &Conn<'_>, id: &str, period: Period, row: &SummaryRow) -> S
     let s = &row.summary;
     conn.prepare_cached(
         "INSERT OR REPLACE INTO summaries (household_id, period, visited_in_person, zero_employment,
-             low_income_labour, guarantee_alert, new_risk, monitored, summary, review, must_visit)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+             low_income_labour, guarantee_alert, new_risk, monitored, summary, review, must_visit, signed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )?
     .execute(params![
         id,
@@ -202,6 +202,7 @@ fn put_summary(conn: &Conn<'_>, id: &str, period: Period, row: &SummaryRow) -> S
         row.blob,
         row.review,
         !s.must_visit.is_empty(),
+        s.signed,
     ])?;
     Ok(())
 }

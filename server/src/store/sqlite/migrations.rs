@@ -294,6 +294,13 @@ const MIGRATIONS: &[&str] = &[
     ) STRICT;
     INSERT INTO evidence_settings VALUES (1, 1, 1, 0);
     "#,
+    // 15: 户主签字确认 in the summaries (recomputed), for coverage's signed count and
+    // the list of households visited but not signed.
+    r#"
+    DELETE FROM area_totals;
+    DELETE FROM summaries;
+    ALTER TABLE summaries ADD COLUMN signed INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];
 
 /// The schema version this program writes.

@@ -55,6 +55,7 @@ pub fn household_rows(conn: &Conn<'_>, selection: &Selection, listing: &Listing)
                 Flag::NewRisk => "s.new_risk = 1",
                 Flag::Monitored => "s.monitored = 1",
                 Flag::NotVisited => "COALESCE(s.visited_in_person, 0) = 0",
+                Flag::Unsigned => "s.visited_in_person = 1 AND s.signed = 0",
                 Flag::MustVisit => "s.must_visit = 1",
             };
             params.push(Value::Text(period.to_string()));
@@ -145,6 +146,7 @@ fn coverage_by_area(
         let (_, c) = table.entry(key).or_insert_with(|| (label, Coverage::default()));
         c.assigned += t.households;
         c.visited += t.indicators.visited_in_person;
+        c.signed += t.indicators.signed;
     }
     Ok(table)
 }
@@ -170,9 +172,10 @@ fn coverage_by_households(
         ),
     };
     let sql = format!(
-        "SELECT g.key, {label_sql}, g.assigned, g.visited, g.missing FROM (
+        "SELECT g.key, {label_sql}, g.assigned, g.visited, g.missing, g.signed FROM (
              SELECT {key_sql} AS key, {label} AS label, COUNT(*) AS assigned,
-                    SUM(COALESCE(s.visited_in_person, 0)) AS visited, SUM(s.household_id IS NULL) AS missing
+                    SUM(COALESCE(s.visited_in_person, 0)) AS visited, SUM(s.household_id IS NULL) AS missing,
+                    SUM(COALESCE(s.visited_in_person AND s.signed, 0)) AS signed
              FROM households h {join}
              LEFT JOIN summaries s ON s.household_id = h.id AND s.period = ?
              WHERE {where_sql} GROUP BY 1
@@ -187,7 +190,8 @@ fn coverage_by_households(
         let mut rows = stmt.query(rusqlite::params_from_iter(&all))?;
         while let Some(r) = rows.next()? {
             missing += r.get::<_, i64>(4)?;
-            table.insert(r.get(0)?, (r.get(1)?, Coverage { assigned: r.get(2)?, visited: r.get(3)? }));
+            let c = Coverage { assigned: r.get(2)?, visited: r.get(3)?, signed: r.get(5)? };
+            table.insert(r.get(0)?, (r.get(1)?, c));
         }
         Ok((table, missing))
     };
@@ -388,17 +392,21 @@ mod tests {
             }
         };
         let sql = format!(
-            "SELECT {key}, {label}, COALESCE(s.visited_in_person, 0) FROM households h {join}
+            "SELECT {key}, {label}, s.summary FROM households h {join}
              LEFT JOIN summaries s ON s.household_id = h.id AND s.period = ?1"
         );
         let mut stmt = conn.prepare(&sql).unwrap();
-        let rows: Vec<(String, String, bool)> = stmt
+        let rows: Vec<(String, String, Option<Vec<u8>>)> = stmt
             .query_map([period.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
             .unwrap()
             .collect::<Result<_, _>>()
             .unwrap();
         let labels: BTreeMap<String, String> = rows.iter().map(|(k, l, _)| (k.clone(), l.clone())).collect();
-        shared::indicators::coverage_by(rows.into_iter().map(|(k, _, v)| (k, v)))
+        let summaries: Vec<(String, Option<shared::indicators::Summary>)> = rows
+            .into_iter()
+            .map(|(k, _, blob)| (k, blob.map(|b| crate::store::projection::decode_summary(&b).unwrap())))
+            .collect();
+        shared::indicators::coverage_by(summaries.iter().map(|(k, s)| (k.clone(), s.as_ref())))
             .into_iter()
             .map(|(k, c)| (k.clone(), (labels[&k].clone(), c)))
             .collect()
