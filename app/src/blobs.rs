@@ -71,32 +71,12 @@ pub fn unsent_photos(d: &state::Data) -> usize {
     count
 }
 
-/// The full-size photos and signatures the phone may let go of: the server holds them
-/// whole, and no visit of this month or the last references them. Their thumbnails
-/// stay, so the household page still shows every visit's pictures offline; the full
-/// photo is then fetched from the server when asked for.
+/// The full-size photos the phone may let go of (`shared::evidence::spare`): the
+/// server holds them whole, and no visit of this month or the last references them;
+/// the full photo is then fetched from the server when asked for.
 pub fn spare(d: &state::Data, current: shared::Period) -> Vec<String> {
-    let recent = current.plus_months(-1).to_string();
-    let mut newest: BTreeMap<String, String> = BTreeMap::new();
-    for doc in d.replica.docs.values() {
-        let Ok(h) = doc.household() else { continue };
-        for (period, v) in &h.visits {
-            // A signature has no thumbnail: it stays (a few KB) to be shown offline.
-            for a in v.attachments.values().filter(|a| !a.thumb.is_empty()) {
-                let slot = newest.entry(a.sha256.clone()).or_insert_with(|| period.clone());
-                if *period > *slot {
-                    *slot = period.clone();
-                }
-            }
-        }
-    }
-    // Only what a visit references: a picture no document names yet may belong to a
-    // visit being written.
-    newest
-        .into_iter()
-        .filter(|(hash, period)| *period < recent && d.blobs_sent.contains(hash) && d.blobs_held.contains(hash))
-        .map(|(hash, _)| hash)
-        .collect()
+    let households: Vec<shared::Household> = d.replica.docs.values().filter_map(|doc| doc.household().ok()).collect();
+    shared::evidence::spare(&households, current, |hash| d.blobs_sent.contains(hash) && d.blobs_held.contains(hash))
 }
 
 /// Drops [`spare`] photos from the phone's store (after an upload round).

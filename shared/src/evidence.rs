@@ -243,6 +243,29 @@ pub fn fit((w, h): (u32, u32), edge: u32) -> (u32, u32) {
     (scale(w), scale(h))
 }
 
+/// The full-size photos a phone may let go of, of those it holds that the server holds
+/// whole (`spared`): the ones no visit of `current` or the month before references.
+/// Their thumbnails stay, so every visit still shows offline; signatures, which have no
+/// thumbnail (and are a few KB), stay too. Only what a visit references is counted: a
+/// picture no document names yet may belong to a visit being written.
+pub fn spare<'a>(
+    households: impl IntoIterator<Item = &'a crate::Household>,
+    current: crate::Period,
+    spared: impl Fn(&str) -> bool,
+) -> Vec<String> {
+    let recent = current.plus_months(-1).to_string();
+    let mut newest: std::collections::BTreeMap<&str, &str> = std::collections::BTreeMap::new();
+    for h in households {
+        for (period, v) in &h.visits {
+            for a in v.attachments.values().filter(|a| !a.thumb.is_empty()) {
+                let slot = newest.entry(a.sha256.as_str()).or_insert(period.as_str());
+                *slot = (*slot).max(period.as_str());
+            }
+        }
+    }
+    newest.into_iter().filter(|(hash, period)| *period < recent.as_str() && spared(hash)).map(|(h, _)| h.to_owned()).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -315,5 +338,29 @@ mod tests {
         assert!(!is_sha256(&"A".repeat(64)));
         assert!(!is_sha256(&"a".repeat(63)));
         assert!(!is_sha256(&"g".repeat(64)));
+    }
+
+    #[test]
+    fn a_phone_spares_full_photos_of_older_visits_the_server_holds() {
+        let photo = |n: u8, thumb: bool| Attachment {
+            sha256: format!("{n:02x}").repeat(32),
+            thumb: if thumb { "ee".repeat(32) } else { String::new() },
+            kind: Some(if thumb { EvidenceKind::Household } else { EvidenceKind::Signature }),
+            ..Attachment::default()
+        };
+        let mut h = crate::Household::default();
+        let mut visit = |period: &str, a: Attachment| {
+            h.visits.entry(period.into()).or_default().attachments.insert(entry_of(&a.sha256).to_owned(), a);
+        };
+        visit("2026-09", photo(1, true)); // old: spared
+        visit("2026-09", photo(2, true)); // old, but the server lacks it
+        visit("2026-09", photo(3, false)); // an old signature: no thumbnail, kept
+        visit("2026-10", photo(4, true)); // last month: kept
+        visit("2026-09", photo(5, true)); // old, and this month's visit shows it again
+        visit("2026-11", photo(5, true));
+        let current: crate::Period = "2026-11".parse().unwrap();
+        let lacking = "02".repeat(32);
+        let spared = spare([&h], current, |hash| hash != lacking);
+        assert_eq!(spared, ["01".repeat(32)]);
     }
 }

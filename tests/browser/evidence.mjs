@@ -229,10 +229,8 @@ try {
   const signedCells = await console_.locator("[data-testid=coverage-signed]").allTextContents();
   const signedSum = signedCells.map((t) => Number(t.split("/")[0])).reduce((a, b) => a + b, 0);
   assert.equal(signedSum, 1, `signed per site: ${signedCells}`);
-  const supToken = (await fetch(`${base}/api/login`, { method: "POST", headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ login: "sup01", password: "huhujian2026", device_id: "evidence-sup" }) }).then((r) => r.json())).token;
   const unsigned = await fetch(`${base}/api/flagged?kind=unsigned&period=${period}`,
-    { headers: { Authorization: `Bearer ${supToken}` } }).then((r) => r.json());
+    { headers: { Authorization: `Bearer ${await supToken()}` } }).then((r) => r.json());
   assert.ok(!unsigned.some((r) => r.id === id), `${id} is signed`);
   await console_.click("[data-testid=flag-unsigned]");
   await console_.waitForFunction((n) => document.querySelector("[data-testid=flagged-count]")?.textContent.startsWith(`${n} `), unsigned.length);
@@ -250,6 +248,33 @@ try {
     step(`${other}, without ${id} in scope: 403 with the hash, through any household`);
     break;
   }
+
+  // 5. Every kind of evidence off (the county's choice; 国办函〔2026〕12号): the visit
+  //    flow is as it was, six steps, with no evidence on the last.
+  const adminToken = (await fetch(`${base}/api/login`, { method: "POST", headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ login: "admin", password: "huhujian2026", device_id: "evidence-admin" }) }).then((r) => r.json())).token;
+  const asAdmin = { Authorization: `Bearer ${adminToken}`, "Content-Type": "application/json" };
+  const settings = await fetch(`${base}/api/settings`, { headers: asAdmin }).then((r) => r.json());
+  settings.evidence = { photos: false, signature: false, location: false };
+  const put = await fetch(`${base}/api/settings`, { method: "PUT", headers: asAdmin, body: JSON.stringify(settings) });
+  assert.equal(put.status, 200, await put.text());
+  await page.goto(`${base}/`);
+  await page.waitForSelector("[data-testid=household-row]");
+  await page.click("[data-testid=sync-now]", { timeout: 2000 }).catch(() => {});
+  // The phone takes the county's settings at each sync.
+  await page.waitForFunction(() => JSON.parse(localStorage.getItem("hhj.settings") ?? "{}")?.evidence?.photos === false,
+    null, { timeout: 30_000 });
+  await page.click("button.chip:has-text('本月未走访')");
+  await page.locator("[data-testid=household-row]").first().click();
+  await page.click("[data-testid=record-visit]");
+  await page.click("[data-testid=mode-in_person]");
+  assert.equal(await page.locator("button.step[data-testid^=step-]").count(), 6, "six steps, as before");
+  await toStep(page, "review");
+  await page.waitForSelector("[data-testid=save-visit]");
+  assert.equal(await page.locator("[data-testid=evidence]").count(), 0, "no evidence section");
+  assert.equal(await page.locator("[data-testid=photo-input], [data-testid=sign-open], [data-testid=location-take]").count(), 0);
+  await shot("08-evidence-off");
+  step("every kind of evidence off: six steps as before, no photo, signature or location on 核对");
   console.log("evidence: passed");
 } finally {
   await browser.close();
