@@ -263,7 +263,11 @@ pub fn spare<'a>(
             }
         }
     }
-    newest.into_iter().filter(|(hash, period)| *period < recent.as_str() && spared(hash)).map(|(h, _)| h.to_owned()).collect()
+    newest
+        .into_iter()
+        .filter(|(hash, period)| *period < recent.as_str() && spared(hash))
+        .map(|(h, _)| h.to_owned())
+        .collect()
 }
 
 #[cfg(test)]
