@@ -416,3 +416,75 @@ async fn a_rewritten_household_is_replaced_on_phones_served_by_another_process()
     assert_eq!(report.rebased, ["H1"]);
     assert_eq!(c2.docs["H1"].heads(), c1.docs["H1"].heads());
 }
+
+/// TLS to PostgreSQL, as libpq's `sslmode` says: `require` encrypts every pooled
+/// connection; `verify-ca` with the server's own certificate as the CA connects (the
+/// chain checked, not the name); `verify-full` with it against 127.0.0.1 is refused (the
+/// certificate names `localhost`) and through `localhost` connects; `verify-ca` with
+/// another CA is refused; `verify-full`
+/// without a CA file is a configuration error said plainly; `disable` is plain.
+#[tokio::test]
+async fn the_connection_to_postgres_is_encrypted_and_checked_as_sslmode_says() {
+    let pg = PgDb::create().await;
+    let admin = PgDb::admin().await;
+    let ssl: String = admin.query_one("SHOW ssl", &[]).await.unwrap().get(0);
+    assert_eq!(ssl, "on", "the tests' PostgreSQL has no TLS (ssl = off): Debian's package turns it on");
+    let cert: String = admin.query_one("SHOW ssl_cert_file", &[]).await.unwrap().get(0);
+    let with = |q: &str| format!("{}{}{q}", pg.url, if pg.url.contains('?') { "&" } else { "?" });
+    let encrypted = |on: bool| {
+        let admin = &admin;
+        let name = pg.name().to_owned();
+        async move {
+            let n: i64 = admin
+                .query_one(
+                    "SELECT COUNT(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)
+                     WHERE a.datname = $1 AND s.ssl = $2",
+                    &[&name, &on],
+                )
+                .await
+                .unwrap()
+                .get(0);
+            n
+        }
+    };
+    let used = |store: Store| async move {
+        let everything = server::store::Selection {
+            scope: server::store::Scope::All,
+            filter: server::store::HouseholdFilter::default(),
+        };
+        store.read(move |r| r.household_ids(&everything)).await.expect("a read");
+        store
+    };
+
+    let store = used(Store::open(&with("sslmode=require")).await.expect("sslmode=require")).await;
+    assert!(encrypted(true).await >= 1);
+    assert_eq!(encrypted(false).await, 0, "no plain connection to the database");
+    store.close().await.unwrap();
+
+    let store = Store::open(&with(&format!("sslmode=verify-ca&sslrootcert={cert}"))).await.expect("verify-ca");
+    used(store).await.close().await.unwrap();
+
+    let refused = |url: String| async move {
+        match Store::open(&url).await {
+            Ok(_) => panic!("{url} connected"),
+            Err(e) => e.to_string(),
+        }
+    };
+    let said = refused(with(&format!("sslmode=verify-full&sslrootcert={cert}"))).await;
+    assert!(said.contains("not valid for name"), "{said}");
+    // The name it does hold (Debian's certificate names `localhost`) connects.
+    if pg.url.contains("@127.0.0.1:") {
+        let by_name = with(&format!("sslmode=verify-full&sslrootcert={cert}")).replace("@127.0.0.1:", "@localhost:");
+        used(Store::open(&by_name).await.expect("verify-full by the certificate's name")).await.close().await.unwrap();
+    }
+    let other_ca = tempfile::tempdir().unwrap();
+    let ca = huhujian_tests::tls::TestCa::new(other_ca.path());
+    let said = refused(with(&format!("sslmode=verify-ca&sslrootcert={}", ca.cert.display()))).await;
+    assert!(said.to_lowercase().contains("certificate"), "{said}");
+    let said = refused(with("sslmode=verify-full")).await;
+    assert!(said.contains("sslrootcert"), "{said}");
+
+    let store = used(Store::open(&with("sslmode=disable")).await.expect("sslmode=disable")).await;
+    assert!(encrypted(false).await >= 1);
+    store.close().await.unwrap();
+}

@@ -30,6 +30,16 @@ async fn admin() -> Result<tokio_postgres::Client, String> {
 }
 
 impl PgDb {
+    /// The database's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// A connection to the server's maintenance database (no TLS), for checks.
+    pub async fn admin() -> tokio_postgres::Client {
+        admin().await.unwrap_or_else(|e| panic!("{e}"))
+    }
+
     /// A new, empty database.
     pub async fn create() -> Self {
         match Self::try_create().await {

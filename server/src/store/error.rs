@@ -45,6 +45,9 @@ pub enum StoreError {
     /// the caller went on as if it had not: nothing of it was stored.
     #[error("a statement of the transaction failed; nothing of it was stored")]
     Aborted,
+    /// The database named cannot be reached as configured (its URL's TLS settings).
+    #[error("{0}")]
+    Config(String),
     /// Moving a database between engines could not be done, or its check failed.
     #[error("{0}")]
     Transfer(String),

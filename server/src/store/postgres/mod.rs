@@ -13,7 +13,8 @@
 //! - Sessions, login throttling and sync states are rows like any other: a process
 //!   keeps nothing of its own.
 //!
-//! `accounts`, `docs` and `reads` hold the SQL, as in the SQLite engine.
+//! `accounts`, `docs` and `reads` hold the SQL, as in the SQLite engine; `tls` the
+//! connection's TLS (libpq's `sslmode`, `sslrootcert`).
 
 mod accounts;
 mod docs;
@@ -22,6 +23,7 @@ mod migrations;
 mod phones;
 mod reads;
 mod settings;
+pub mod tls;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -32,9 +34,9 @@ use shared::api::{AreaCount, AssignedHousehold, HouseholdRow, Role, User, UserRo
 use shared::automerge::ChangeHash;
 use shared::indicators::Indicators;
 use tokio::runtime::Handle;
+use tokio_postgres::Row;
 use tokio_postgres::error::SqlState;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{NoTls, Row};
 
 pub use migrations::SCHEMA_VERSION;
 
@@ -164,10 +166,20 @@ fn retryable(e: &StoreError) -> bool {
 impl Postgres {
     /// Connects to `url`, migrating the database if needed.
     pub async fn open(url: &str) -> StoreResult<Self> {
-        let config: tokio_postgres::Config = url.parse().map_err(StoreError::engine)?;
-        let manager = Manager::from_config(config, NoTls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
+        let (config, tls) = tls::connector(url)?;
+        let manager = Manager::from_config(config, tls, ManagerConfig { recycling_method: RecyclingMethod::Fast });
         let pool = Pool::builder(manager).max_size(POOL_SIZE).build().map_err(StoreError::engine)?;
-        let mut client = pool.get().await.map_err(StoreError::engine)?;
+        let mut client = pool.get().await.map_err(|e| {
+            // Said whole: "TLS handshake" alone does not tell a wrong certificate from
+            // a wrong host.
+            let mut said = e.to_string();
+            let mut cause = std::error::Error::source(&e);
+            while let Some(c) = cause {
+                said.push_str(&format!(": {c}"));
+                cause = c.source();
+            }
+            StoreError::Config(format!("无法连接 PostgreSQL / cannot connect to {}: {said}", shown(url)))
+        })?;
         migrations::migrate(&mut client).await?;
         drop(client);
         Ok(Self(Arc::new(Inner { pool, long_permits: tokio::sync::Semaphore::new(LONG_READERS), shown: shown(url) })))

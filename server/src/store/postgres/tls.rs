@@ -1,0 +1,176 @@
+//! TLS to PostgreSQL (rustls on ring, as the server's own HTTPS), with libpq's
+//! `sslmode` meanings: `disable` (plain), `prefer` (the default: TLS when the server
+//! offers it), `require` (TLS or no connection), and, with `sslrootcert=FILE` (a PEM
+//! CA), `verify-ca` (the server's certificate must chain to it) and `verify-full` (and
+//! name the host connected to). Without a CA file, as libpq, the connection is
+//! encrypted but the server's certificate is not checked. tokio-postgres knows the
+//! first three modes only: the URL it is given says `require` for the other two, and
+//! the checking is done here.
+
+use std::sync::Arc;
+
+use tokio_postgres_rustls::MakeRustlsConnect;
+use tokio_rustls::rustls::client::WebPkiServerVerifier;
+use tokio_rustls::rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use tokio_rustls::rustls::crypto::{self, CryptoProvider};
+use tokio_rustls::rustls::pki_types::pem::PemObject;
+use tokio_rustls::rustls::pki_types::{CertificateDer, ServerName, UnixTime};
+use tokio_rustls::rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, Error, RootCertStore, SignatureScheme,
+};
+
+use crate::store::{StoreError, StoreResult};
+
+/// How the server's certificate is checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Check {
+    /// Not at all (encryption only).
+    Nothing,
+    /// It chains to the CA file.
+    Ca,
+    /// …and names the host.
+    Full,
+}
+
+/// The configuration tokio-postgres parses (`url` with `sslrootcert` taken out and the
+/// `verify-*` modes said as `require`) and the TLS connector for it.
+pub fn connector(url: &str) -> StoreResult<(tokio_postgres::Config, MakeRustlsConnect)> {
+    let (base, query) = url.split_once('?').unwrap_or((url, ""));
+    let (mut check, mut ca, mut kept) = (Check::Nothing, None, Vec::new());
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("sslrootcert", file)) => ca = Some(file.to_owned()),
+            Some(("sslmode", "verify-ca")) => {
+                check = Check::Ca;
+                kept.push("sslmode=require".to_owned());
+            }
+            Some(("sslmode", "verify-full")) => {
+                check = Check::Full;
+                kept.push("sslmode=require".to_owned());
+            }
+            _ => kept.push(pair.to_owned()),
+        }
+    }
+    let plain = if kept.is_empty() { base.to_owned() } else { format!("{base}?{}", kept.join("&")) };
+    let config: tokio_postgres::Config = plain.parse().map_err(StoreError::engine)?;
+    let provider = ring();
+    let verifier: Arc<dyn ServerCertVerifier> = match (check, ca) {
+        (Check::Nothing, _) => Arc::new(Unchecked(provider.clone())),
+        (_, None) => {
+            return Err(StoreError::Config(
+                "sslmode=verify-ca 或 verify-full 需要 sslrootcert=CA 文件 / sslmode=verify-ca and verify-full need \
+                 sslrootcert=FILE (the CA's certificate, PEM)"
+                    .into(),
+            ));
+        }
+        (check, Some(file)) => {
+            let mut roots = RootCertStore::empty();
+            let certs = CertificateDer::pem_file_iter(&file)
+                .and_then(|certs| certs.collect::<Result<Vec<_>, _>>())
+                .map_err(|e| StoreError::Config(format!("sslrootcert {file}: {e}")))?;
+            let (added, _) = roots.add_parsable_certificates(certs);
+            if added == 0 {
+                return Err(StoreError::Config(format!("sslrootcert {file}: 没有可用的证书 / no certificate in it")));
+            }
+            let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+                .build()
+                .map_err(|e| StoreError::Config(format!("sslrootcert {file}: {e}")))?;
+            Arc::new(Checked { inner, names: check == Check::Full })
+        }
+    };
+    let tls = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| StoreError::Config(e.to_string()))?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    Ok((config, MakeRustlsConnect::new(tls)))
+}
+
+fn ring() -> Arc<CryptoProvider> {
+    // ring, not aws-lc-rs: see `edge::tls`.
+    #[allow(deprecated)]
+    Arc::new(crypto::ring::default_provider())
+}
+
+/// `prefer`/`require` without a CA: any certificate, but the handshake's signatures
+/// are still checked (the session is encrypted to whoever holds the key presented).
+#[derive(Debug)]
+struct Unchecked(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for Unchecked {
+    fn verify_server_cert(
+        &self,
+        _: &CertificateDer<'_>,
+        _: &[CertificateDer<'_>],
+        _: &ServerName<'_>,
+        _: &[u8],
+        _: UnixTime,
+    ) -> Result<ServerCertVerified, Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+/// `verify-ca` and `verify-full`: the chain checked by webpki against the CA file; the
+/// host name too unless `verify-ca`.
+#[derive(Debug)]
+struct Checked {
+    inner: Arc<WebPkiServerVerifier>,
+    names: bool,
+}
+
+impl ServerCertVerifier for Checked {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, Error> {
+        match self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+            Err(Error::InvalidCertificate(
+                CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
+            )) if !self.names => Ok(ServerCertVerified::assertion()),
+            other => other,
+        }
+    }
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        self.inner.verify_tls12_signature(message, cert, dss)
+    }
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, Error> {
+        self.inner.verify_tls13_signature(message, cert, dss)
+    }
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.inner.supported_verify_schemes()
+    }
+}
