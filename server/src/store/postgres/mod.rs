@@ -175,7 +175,10 @@ impl Postgres {
             let mut said = e.to_string();
             let mut cause = std::error::Error::source(&e);
             while let Some(c) = cause {
-                said.push_str(&format!(": {c}"));
+                let c_said = c.to_string();
+                if !said.contains(&c_said) {
+                    said.push_str(&format!(": {c_said}"));
+                }
                 cause = c.source();
             }
             StoreError::Config(format!("无法连接 PostgreSQL / cannot connect to {}: {said}", shown(url)))

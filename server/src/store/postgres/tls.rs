@@ -2,10 +2,11 @@
 //! `sslmode` meanings: `disable` (plain), `prefer` (the default: TLS when the server
 //! offers it), `require` (TLS or no connection), and, with `sslrootcert=FILE` (a PEM
 //! CA), `verify-ca` (the server's certificate must chain to it) and `verify-full` (and
-//! name the host connected to). Without a CA file, as libpq, the connection is
-//! encrypted but the server's certificate is not checked. tokio-postgres knows the
-//! first three modes only: the URL it is given says `require` for the other two, and
-//! the checking is done here.
+//! name the host connected to, by a subject alternative name). Without a CA file, as
+//! libpq, the connection is encrypted but the server's certificate is not checked; with
+//! one, `require` checks the chain as `verify-ca` does (libpq too). tokio-postgres knows
+//! the first three modes only: the URL it is given says `require` for the other two,
+//! and the checking is done here.
 
 use std::sync::Arc;
 
@@ -30,6 +31,29 @@ enum Check {
     Ca,
     /// …and names the host.
     Full,
+    /// `require`: [`Check::Ca`] when there is a CA file, else [`Check::Nothing`].
+    RequireCa,
+}
+
+/// `%XX` escapes decoded, as tokio-postgres decodes the URL's other values.
+fn percent_decoded(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes.get(i + 1..i + 3).and_then(|h| std::str::from_utf8(h).ok());
+        match (bytes[i], hex.and_then(|h| u8::from_str_radix(h, 16).ok())) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The configuration tokio-postgres parses (`url` with `sslrootcert` taken out and the
@@ -39,7 +63,7 @@ pub fn connector(url: &str) -> StoreResult<(tokio_postgres::Config, MakeRustlsCo
     let (mut check, mut ca, mut kept) = (Check::Nothing, None, Vec::new());
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         match pair.split_once('=') {
-            Some(("sslrootcert", file)) => ca = Some(file.to_owned()),
+            Some(("sslrootcert", file)) => ca = Some(percent_decoded(file)),
             Some(("sslmode", "verify-ca")) => {
                 check = Check::Ca;
                 kept.push("sslmode=require".to_owned());
@@ -48,14 +72,26 @@ pub fn connector(url: &str) -> StoreResult<(tokio_postgres::Config, MakeRustlsCo
                 check = Check::Full;
                 kept.push("sslmode=require".to_owned());
             }
+            Some(("sslmode", "require")) => {
+                // With a CA file, libpq's `require` checks the chain.
+                check = Check::RequireCa;
+                kept.push(pair.to_owned());
+            }
+            Some(("sslmode", _)) => {
+                check = Check::Nothing;
+                kept.push(pair.to_owned());
+            }
             _ => kept.push(pair.to_owned()),
         }
+    }
+    if check == Check::RequireCa {
+        check = if ca.is_some() { Check::Ca } else { Check::Nothing };
     }
     let plain = if kept.is_empty() { base.to_owned() } else { format!("{base}?{}", kept.join("&")) };
     let config: tokio_postgres::Config = plain.parse().map_err(StoreError::engine)?;
     let provider = ring();
     let verifier: Arc<dyn ServerCertVerifier> = match (check, ca) {
-        (Check::Nothing, _) => Arc::new(Unchecked(provider.clone())),
+        (Check::Nothing | Check::RequireCa, _) => Arc::new(Unchecked(provider.clone())),
         (_, None) => {
             return Err(StoreError::Config(
                 "sslmode=verify-ca 或 verify-full 需要 sslrootcert=CA 文件 / sslmode=verify-ca and verify-full need \
@@ -172,5 +208,23 @@ impl ServerCertVerifier for Checked {
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
         self.inner.supported_verify_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_url_tokio_postgres_parses_and_the_check() {
+        let parsed = |url: &str| connector(url).map(|(c, _)| format!("{:?}", c.get_ssl_mode()));
+        assert_eq!(parsed("postgres://u@h/db").unwrap(), "Prefer");
+        let missing = parsed("postgres://u@h/db?sslmode=verify-ca&sslrootcert=%2Fnonexistent").unwrap_err();
+        assert!(missing.to_string().starts_with("sslrootcert /nonexistent:"), "{missing}");
+        assert!(parsed("postgres://u@h/db?sslmode=verify-full").unwrap_err().to_string().contains("sslrootcert=FILE"));
+        assert_eq!(parsed("postgres://u@h/db?sslmode=require").unwrap(), "Require");
+        assert_eq!(parsed("postgres://u@h/db?sslmode=disable&application_name=x").unwrap(), "Disable");
+        assert_eq!(percent_decoded("%2Fetc%2Fca.pem"), "/etc/ca.pem");
+        assert_eq!(percent_decoded("a%zzb%"), "a%zzb%");
     }
 }
