@@ -90,8 +90,8 @@ pub fn connector(url: &str) -> StoreResult<(tokio_postgres::Config, MakeRustlsCo
     let plain = if kept.is_empty() { base.to_owned() } else { format!("{base}?{}", kept.join("&")) };
     let config: tokio_postgres::Config = plain.parse().map_err(StoreError::engine)?;
     let provider = ring();
-    let verifier: Arc<dyn ServerCertVerifier> = match (check, ca) {
-        (Check::Nothing | Check::RequireCa, _) => Arc::new(Unchecked(provider.clone())),
+    let chain = match (check, ca) {
+        (Check::Nothing | Check::RequireCa, _) => None,
         (_, None) => {
             return Err(StoreError::Config(
                 "sslmode=verify-ca 或 verify-full 需要 sslrootcert=CA 文件 / sslmode=verify-ca and verify-full need \
@@ -108,12 +108,13 @@ pub fn connector(url: &str) -> StoreResult<(tokio_postgres::Config, MakeRustlsCo
             if added == 0 {
                 return Err(StoreError::Config(format!("sslrootcert {file}: 没有可用的证书 / no certificate in it")));
             }
-            let inner = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+            let webpki = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
                 .build()
                 .map_err(|e| StoreError::Config(format!("sslrootcert {file}: {e}")))?;
-            Arc::new(Checked { inner, names: check == Check::Full })
+            Some((webpki, check == Check::Full))
         }
     };
+    let verifier = Arc::new(Verifier { provider: provider.clone(), chain });
     let tls = ClientConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
         .map_err(|e| StoreError::Config(e.to_string()))?
@@ -129,52 +130,18 @@ fn ring() -> Arc<CryptoProvider> {
     Arc::new(crypto::ring::default_provider())
 }
 
-/// `prefer`/`require` without a CA: any certificate, but the handshake's signatures
-/// are still checked (the session is encrypted to whoever holds the key presented).
+/// How the server's certificate is taken. Without a CA (`chain: None`: `prefer`,
+/// `require`) any certificate, the link encrypted to whoever holds the key presented;
+/// with one, the chain checked by webpki, and the host name unless `verify-ca`. The
+/// handshake's signatures are checked either way.
 #[derive(Debug)]
-struct Unchecked(Arc<CryptoProvider>);
-
-impl ServerCertVerifier for Unchecked {
-    fn verify_server_cert(
-        &self,
-        _: &CertificateDer<'_>,
-        _: &[CertificateDer<'_>],
-        _: &ServerName<'_>,
-        _: &[u8],
-        _: UnixTime,
-    ) -> Result<ServerCertVerified, Error> {
-        Ok(ServerCertVerified::assertion())
-    }
-    fn verify_tls12_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-    fn verify_tls13_signature(
-        &self,
-        message: &[u8],
-        cert: &CertificateDer<'_>,
-        dss: &DigitallySignedStruct,
-    ) -> Result<HandshakeSignatureValid, Error> {
-        crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
-    }
-    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.0.signature_verification_algorithms.supported_schemes()
-    }
+struct Verifier {
+    provider: Arc<CryptoProvider>,
+    /// The CA's verifier, and whether names are checked.
+    chain: Option<(Arc<WebPkiServerVerifier>, bool)>,
 }
 
-/// `verify-ca` and `verify-full`: the chain checked by webpki against the CA file; the
-/// host name too unless `verify-ca`.
-#[derive(Debug)]
-struct Checked {
-    inner: Arc<WebPkiServerVerifier>,
-    names: bool,
-}
-
-impl ServerCertVerifier for Checked {
+impl ServerCertVerifier for Verifier {
     fn verify_server_cert(
         &self,
         end_entity: &CertificateDer<'_>,
@@ -183,10 +150,12 @@ impl ServerCertVerifier for Checked {
         ocsp: &[u8],
         now: UnixTime,
     ) -> Result<ServerCertVerified, Error> {
-        match self.inner.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
+        let Some((webpki, names)) = &self.chain else { return Ok(ServerCertVerified::assertion()) };
+        // rustls checks the chain before the name: a name mismatch has a good chain.
+        match webpki.verify_server_cert(end_entity, intermediates, server_name, ocsp, now) {
             Err(Error::InvalidCertificate(
                 CertificateError::NotValidForName | CertificateError::NotValidForNameContext { .. },
-            )) if !self.names => Ok(ServerCertVerified::assertion()),
+            )) if !names => Ok(ServerCertVerified::assertion()),
             other => other,
         }
     }
@@ -196,7 +165,7 @@ impl ServerCertVerifier for Checked {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-        self.inner.verify_tls12_signature(message, cert, dss)
+        crypto::verify_tls12_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
     }
     fn verify_tls13_signature(
         &self,
@@ -204,10 +173,10 @@ impl ServerCertVerifier for Checked {
         cert: &CertificateDer<'_>,
         dss: &DigitallySignedStruct,
     ) -> Result<HandshakeSignatureValid, Error> {
-        self.inner.verify_tls13_signature(message, cert, dss)
+        crypto::verify_tls13_signature(message, cert, dss, &self.provider.signature_verification_algorithms)
     }
     fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
-        self.inner.supported_verify_schemes()
+        self.provider.signature_verification_algorithms.supported_schemes()
     }
 }
 
