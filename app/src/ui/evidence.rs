@@ -78,16 +78,18 @@ pub async fn url_of(ui: Ui, source: &Source, sha256: &str, media: Option<MediaTy
     if let Some(url) = URLS.with_borrow(|(urls, _)| urls.get(sha256).cloned()) {
         return Some(url);
     }
-    let bytes = match source {
-        Source::Phone { household } => match crate::blobs::read(sha256).await {
-            Some(bytes) => bytes,
-            None => {
-                let (household, token) = (household.as_ref()?, ui.session.get_untracked()?.token);
-                crate::api::get_bytes(&token, &format!("/api/blobs/{sha256}?household={household}")).await.ok()?
-            }
-        },
-        Source::Server { household, token } => {
-            crate::api::get_bytes(token, &format!("/api/blobs/{sha256}?household={household}")).await.ok()?
+    let on_phone = match source {
+        Source::Phone { .. } => crate::blobs::read(sha256).await,
+        Source::Server { .. } => None,
+    };
+    let bytes = match on_phone {
+        Some(bytes) => bytes,
+        None => {
+            let (household, token) = match source {
+                Source::Phone { household } => (household.clone()?, ui.session.get_untracked()?.token),
+                Source::Server { household, token } => (household.clone(), token.clone()),
+            };
+            crate::api::get_bytes(&token, &format!("/api/blobs/{sha256}?household={household}")).await.ok()?
         }
     };
     let media = MediaType::sniff(&bytes).or(media)?;

@@ -30,8 +30,20 @@ struct Piece {
     key: Key,
     offset: u64,
     end: u64,
-    /// Seconds since 1970 it was written.
-    at: i64,
+}
+
+/// By first byte, the longest first: the order the run and the join read them in.
+fn in_order(pieces: &mut [Piece]) {
+    pieces.sort_by_key(|p| (p.offset, std::cmp::Reverse(p.end)));
+}
+
+/// `Ok(None)` for what is not there: for these calls, an answer like any other.
+fn found<T>(result: object_store::Result<T>) -> Result<Option<T>, BlobError> {
+    match result {
+        Ok(t) => Ok(Some(t)),
+        Err(object_store::Error::NotFound { .. }) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
 }
 
 impl Bucket {
@@ -101,10 +113,10 @@ impl Bucket {
             .filter_map(|meta| {
                 let (offset, end) = meta.location.filename()?.split_once('-')?;
                 let (offset, end) = (offset.parse().ok()?, end.parse().ok()?);
-                Some(Piece { key: meta.location, offset, end, at: meta.last_modified.timestamp() })
+                Some(Piece { key: meta.location, offset, end })
             })
             .collect();
-        pieces.sort_by_key(|p| (p.offset, std::cmp::Reverse(p.end)));
+        in_order(&mut pieces);
         Ok(pieces)
     }
 
@@ -114,11 +126,7 @@ impl Bucket {
     }
 
     async fn exists(&self, key: &Key) -> Result<bool, BlobError> {
-        match self.s3.head(key).await {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::NotFound { .. }) => Ok(false),
-            Err(e) => Err(e.into()),
-        }
+        Ok(found(self.s3.head(key).await)?.is_some())
     }
 
     /// What is held of `sha256` (a checked hash).
@@ -131,14 +139,9 @@ impl Bucket {
 
     /// The bytes of the complete blob `sha256` with their format, or `None`.
     pub async fn read(&self, sha256: &str) -> Result<Option<(MediaType, Vec<u8>)>, BlobError> {
-        match self.s3.get(&self.blob(sha256)).await {
-            Ok(got) => {
-                let bytes = got.bytes().await?.to_vec();
-                Ok(MediaType::sniff(&bytes).map(|m| (m, bytes)))
-            }
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        let Some(got) = found(self.s3.get(&self.blob(sha256)).await)? else { return Ok(None) };
+        let bytes = got.bytes().await?.to_vec();
+        Ok(MediaType::sniff(&bytes).map(|m| (m, bytes)))
     }
 
     /// Takes one piece, as [`super::Blobs::put`] says.
@@ -153,10 +156,10 @@ impl Bucket {
             return Err(BlobError::Gap { have });
         }
         if end > have {
-            let key = self.key(&format!("partial/{sha256}/{offset:07}-{end:07}"));
+            let key = self.partial(sha256).join(format!("{offset:07}-{end:07}"));
             self.s3.put(&key, PutPayload::from(bytes.to_vec())).await?;
-            pieces.push(Piece { key, offset, end, at: 0 });
-            pieces.sort_by_key(|p| (p.offset, std::cmp::Reverse(p.end)));
+            pieces.push(Piece { key, offset, end });
+            in_order(&mut pieces);
         }
         let have = have.max(end);
         if have < total {
@@ -174,12 +177,9 @@ impl Bucket {
             if p.offset > len || p.end <= len {
                 continue;
             }
-            let got = match self.s3.get(&p.key).await {
-                Ok(got) => got.bytes().await?,
-                // Another process finished (or dropped) this upload meanwhile.
-                Err(object_store::Error::NotFound { .. }) => break,
-                Err(e) => return Err(e.into()),
-            };
+            // Gone: another process finished (or dropped) this upload meanwhile.
+            let Some(got) = found(self.s3.get(&p.key).await)? else { break };
+            let got = got.bytes().await?;
             let from = usize::try_from(len - p.offset).unwrap_or(usize::MAX);
             bytes.extend_from_slice(got.get(from..).unwrap_or_default());
         }
@@ -192,68 +192,56 @@ impl Bucket {
             return Ok(Held::Partial(bytes.len() as u64));
         }
         if let Err(e) = verify(sha256, &bytes) {
-            self.drop_pieces(pieces).await?;
+            self.drop_pieces(&pieces.iter().map(|p| &p.key).collect::<Vec<_>>()).await?;
             return Err(e);
         }
         self.s3.put(&self.blob(sha256), PutPayload::from(bytes)).await?;
         // Kept whole: pieces left behind (the store failed just now) are only litter,
         // which the retention command sweeps.
-        if let Err(e) = self.drop_pieces(pieces).await {
+        if let Err(e) = self.drop_pieces(&pieces.iter().map(|p| &p.key).collect::<Vec<_>>()).await {
             tracing::warn!(%e, sha256, "the pieces of a finished upload were not all deleted");
         }
         Ok(Held::Complete)
     }
 
-    async fn drop_pieces(&self, pieces: &[Piece]) -> Result<(), BlobError> {
-        for p in pieces {
-            match self.s3.delete(&p.key).await {
-                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
-                Err(e) => return Err(e.into()),
-            }
+    async fn drop_pieces(&self, keys: &[&Key]) -> Result<(), BlobError> {
+        for key in keys {
+            found(self.s3.delete(key).await)?;
         }
         Ok(())
     }
 
     /// The size of the complete blob `sha256`, or `None`.
     pub async fn size(&self, sha256: &str) -> Result<Option<u64>, BlobError> {
-        match self.s3.head(&self.blob(sha256)).await {
-            Ok(meta) => Ok(Some(meta.size)),
-            Err(object_store::Error::NotFound { .. }) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
+        Ok(found(self.s3.head(&self.blob(sha256)).await)?.map(|meta| meta.size))
     }
 
     /// Deletes the complete blob `sha256`.
     pub async fn delete(&self, sha256: &str) -> Result<(), BlobError> {
-        match self.s3.delete(&self.blob(sha256)).await {
-            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
-            Err(e) => Err(e.into()),
-        }
+        found(self.s3.delete(&self.blob(sha256)).await)?;
+        Ok(())
     }
 
     /// Drops (or with `dry_run` counts) the uploads whose newest piece is older than
     /// `age_secs`.
     pub async fn drop_stale(&self, age_secs: i64, dry_run: bool) -> Result<u64, BlobError> {
         let listed: Vec<_> = self.s3.list(Some(&self.key("partial"))).try_collect().await?;
-        let mut uploads: std::collections::BTreeMap<String, Vec<Piece>> = Default::default();
+        // Each upload's pieces, and when the newest was written.
+        let mut uploads: std::collections::BTreeMap<String, (Vec<Key>, i64)> = Default::default();
         for meta in listed {
             let parts: Vec<_> = meta.location.parts().collect();
             let Some(sha) = parts.len().checked_sub(2).and_then(|i| parts.get(i)) else { continue };
-            let at = meta.last_modified.timestamp();
-            uploads.entry(sha.as_ref().to_owned()).or_default().push(Piece {
-                key: meta.location,
-                offset: 0,
-                end: 0,
-                at,
-            });
+            let (keys, newest) = uploads.entry(sha.as_ref().to_owned()).or_insert((Vec::new(), i64::MIN));
+            *newest = (*newest).max(meta.last_modified.timestamp());
+            keys.push(meta.location);
         }
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs() as i64);
         let mut dropped = 0;
-        for pieces in uploads.values() {
-            if pieces.iter().all(|p| now - p.at > age_secs) {
+        for (keys, newest) in uploads.values() {
+            if now - newest > age_secs {
                 dropped += 1;
                 if !dry_run {
-                    self.drop_pieces(pieces).await?;
+                    self.drop_pieces(&keys.iter().collect::<Vec<_>>()).await?;
                 }
             }
         }
