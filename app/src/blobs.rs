@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use leptos::prelude::*;
 use shared::api::blob::PIECE_BYTES;
-use shared::api::{BlobHeld, BlobsAsked, BlobsMissing};
+use shared::api::{BlobHeld, BlobsAsked, BlobsMissing, ErrorCode};
 
 use crate::api::{self, ApiError};
 use crate::idb;
@@ -154,12 +154,12 @@ async fn send_one(token: &str, sha256: &str, household: &str, mut have: u64) -> 
                 )));
             }
             // Dropped by the server (changed on the way): once more, from the start.
-            Err(refusal) if refusal.error == "hash_mismatch" && restarts == 0 => {
+            Err(refusal) if refusal.kind() == Some(ErrorCode::HashMismatch) && restarts == 0 => {
                 restarts += 1;
                 have = 0;
             }
             // Somebody else's piece got there first: go on from where the server is.
-            Err(refusal) if refusal.error == "blob_gap" && restarts < 3 => {
+            Err(refusal) if refusal.kind() == Some(ErrorCode::BlobGap) && restarts < 3 => {
                 restarts += 1;
                 let asked = BlobsAsked { hashes: vec![sha256.to_owned()] };
                 let missing: BlobsMissing = api::post_json_as(token, "/api/blobs/missing", &asked).await?;

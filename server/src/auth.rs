@@ -10,6 +10,7 @@ use axum::extract::FromRequestParts;
 use axum::http::header;
 use axum::http::request::Parts;
 use sha2::{Digest, Sha256};
+use shared::api::ErrorCode;
 pub use shared::api::{Area, Role, User};
 
 use crate::AppState;
@@ -80,7 +81,7 @@ pub fn check_password_rules(password: &str) -> DeniedResult<()> {
     // Spaces around a password do not count: eight spaces are no password.
     if password.trim().chars().count() < MIN_PASSWORD_CHARS {
         return Err(Denied::invalid(
-            "weak_password",
+            ErrorCode::WeakPassword,
             format!("密码至少 {MIN_PASSWORD_CHARS} 位"),
             format!("The password needs at least {MIN_PASSWORD_CHARS} characters"),
         ));
@@ -93,7 +94,7 @@ fn check_login_id(id: &str) -> DeniedResult<()> {
         Ok(())
     } else {
         Err(Denied::invalid(
-            "bad_login",
+            ErrorCode::BadLogin,
             "账号只能包含字母、数字、下划线、点和连字符（1–32 位）",
             "A login is 1–32 letters, digits, '_', '.' or '-'",
         ))
@@ -109,7 +110,7 @@ pub fn check_phone(phone: &str) -> DeniedResult<String> {
     let allowed = |c: char| c.is_ascii_digit() || " -+()（）".contains(c);
     if phone.chars().count() > MAX_PHONE_CHARS || !phone.chars().all(allowed) {
         return Err(Denied::invalid(
-            "bad_phone",
+            ErrorCode::BadPhone,
             format!("联系电话“{phone}”无效：只能有数字、空格、-、+ 和括号，最多 {MAX_PHONE_CHARS} 个字符"),
             format!(
                 "The phone number \"{phone}\" is not valid: digits, spaces, -, + and brackets only, at most {MAX_PHONE_CHARS} characters"
@@ -125,7 +126,7 @@ pub fn new_account(user: &User, password: &str) -> DeniedResult<String> {
     check_phone(&user.phone)?;
     check_password_rules(password)?;
     if user.role == Role::Supervisor && user.area.is_none() {
-        return Err(Denied::invalid("area_required", "督导账号须指定区域", "A supervisor needs an area"));
+        return Err(Denied::invalid(ErrorCode::AreaRequired, "督导账号须指定区域", "A supervisor needs an area"));
     }
     hash_password(password)
 }
@@ -136,7 +137,7 @@ pub fn create_user(w: &mut dyn Writer, user: &User, password_hash: &str) -> Deni
     if !w.insert_user(&NewAccount { user, password_hash, created_at: now() })? {
         return Err(Denied::new(
             Kind::Conflict,
-            "user_exists",
+            ErrorCode::UserExists,
             format!("账号 {} 已存在", user.id),
             format!("User {} already exists", user.id),
         ));
@@ -145,14 +146,14 @@ pub fn create_user(w: &mut dyn Writer, user: &User, password_hash: &str) -> Deni
 }
 
 fn wrong_credentials() -> Denied {
-    Denied::new(Kind::WrongCredentials, "wrong_credentials", "账号或密码错误", "Wrong login or password")
+    Denied::new(Kind::WrongCredentials, ErrorCode::WrongCredentials, "账号或密码错误", "Wrong login or password")
 }
 
 fn locked(wait: i64) -> Denied {
     let wait = wait as u64;
     Denied::Refused {
         kind: Kind::Locked,
-        code: "locked",
+        code: ErrorCode::Locked,
         zh: format!("密码错误次数过多，请 {wait} 秒后再试"),
         en: format!("Too many wrong passwords; try again in {wait} seconds"),
         retry_after: Some(wait),
@@ -202,7 +203,7 @@ async fn claim_attempt(store: &Store, login: &str, at: i64) -> DeniedResult<Opti
 pub async fn login(store: &Store, id: &str, password: &str, device_id: &str, at: i64) -> DeniedResult<LoginOk> {
     if !shared::fields::is_valid_id(device_id) {
         return Err(Denied::invalid(
-            "bad_device",
+            ErrorCode::BadDevice,
             "设备编号格式错误",
             "The device id is malformed (1–32 letters, digits, '_', '.', '-')",
         ));
@@ -253,7 +254,7 @@ pub async fn login(store: &Store, id: &str, password: &str, device_id: &str, at:
         // Said only to someone who knows the password.
         return Err(Denied::new(
             Kind::Forbidden,
-            "account_disabled",
+            ErrorCode::AccountDisabled,
             "该账号已停用，请联系管理员",
             "This account is disabled; ask an admin",
         ));
@@ -324,7 +325,7 @@ pub fn require_touch(r: &mut dyn Reader, user: &User, id: &str) -> DeniedResult<
 pub fn not_yours(id: &str) -> Denied {
     Denied::new(
         Kind::NotFound,
-        "not_found",
+        ErrorCode::NotFound,
         format!("户 {id} 不存在或不在您的负责范围内"),
         format!("Household {id} does not exist or is outside your scope"),
     )

@@ -5,6 +5,7 @@
 //! there, once; the CLI prints the messages.
 
 use crate::store::StoreError;
+use shared::api::ErrorCode;
 
 /// What kind of refusal: the edge maps each to one HTTP status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +35,7 @@ pub enum Denied {
         /// What kind of refusal.
         kind: Kind,
         /// Stable machine-readable code.
-        code: &'static str,
+        code: ErrorCode,
         /// 中文说明.
         zh: String,
         /// English message.
@@ -52,20 +53,20 @@ pub enum Denied {
 
 impl Denied {
     /// A refusal of `kind`.
-    pub fn new(kind: Kind, code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Self {
+    pub fn new(kind: Kind, code: ErrorCode, zh: impl Into<String>, en: impl Into<String>) -> Self {
         Denied::Refused { kind, code, zh: zh.into(), en: en.into(), retry_after: None }
     }
     /// The input breaks a rule.
-    pub fn invalid(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Self {
+    pub fn invalid(code: ErrorCode, zh: impl Into<String>, en: impl Into<String>) -> Self {
         Self::new(Kind::Invalid, code, zh, en)
     }
     /// The caller may not do this.
     pub fn forbidden(zh: impl Into<String>, en: impl Into<String>) -> Self {
-        Self::new(Kind::Forbidden, "forbidden", zh, en)
+        Self::new(Kind::Forbidden, ErrorCode::Forbidden, zh, en)
     }
     /// `what` does not exist (or is outside the caller's scope).
     pub fn not_found(what: &str) -> Self {
-        Self::new(Kind::NotFound, "not_found", format!("未找到 {what}"), format!("{what} not found"))
+        Self::new(Kind::NotFound, ErrorCode::NotFound, format!("未找到 {what}"), format!("{what} not found"))
     }
     /// A failure that is not the caller's doing.
     pub fn internal(cause: impl std::fmt::Display) -> Self {

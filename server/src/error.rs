@@ -5,6 +5,7 @@
 use axum::Json;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use shared::api::ErrorCode;
 
 use crate::denied::{Denied, Kind};
 use crate::store::StoreError;
@@ -15,7 +16,7 @@ pub struct AppError {
     /// HTTP status.
     pub status: StatusCode,
     /// Stable machine-readable code.
-    pub code: &'static str,
+    pub code: ErrorCode,
     /// 中文说明.
     pub zh: String,
     /// English message.
@@ -29,39 +30,39 @@ pub use shared::api::ErrorBody;
 
 impl AppError {
     /// An error with a status, a code and both messages.
-    pub fn new(status: StatusCode, code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Self {
+    pub fn new(status: StatusCode, code: ErrorCode, zh: impl Into<String>, en: impl Into<String>) -> Self {
         Self { status, code, zh: zh.into(), en: en.into(), retry_after: None }
     }
     /// 409 with a code: the request cannot follow what is stored.
-    pub fn conflict(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Self {
+    pub fn conflict(code: ErrorCode, zh: impl Into<String>, en: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, code, zh, en)
     }
     /// 400 with a code.
-    pub fn bad_request(code: &'static str, zh: impl Into<String>, en: impl Into<String>) -> Self {
+    pub fn bad_request(code: ErrorCode, zh: impl Into<String>, en: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, zh, en)
     }
     /// 401: no, expired or unknown token.
     pub fn unauthorized() -> Self {
         Self::new(
             StatusCode::UNAUTHORIZED,
-            "unauthorized",
+            ErrorCode::Unauthorized,
             "请先登录（登录已过期或无效）",
             "Log in first (the session is missing, expired or invalid)",
         )
     }
     /// 403: authenticated, but not allowed.
     pub fn forbidden(zh: impl Into<String>, en: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, "forbidden", zh, en)
+        Self::new(StatusCode::FORBIDDEN, ErrorCode::Forbidden, zh, en)
     }
     /// 404.
     pub fn not_found(what: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "not_found", format!("未找到 {what}"), format!("{what} not found"))
+        Self::new(StatusCode::NOT_FOUND, ErrorCode::NotFound, format!("未找到 {what}"), format!("{what} not found"))
     }
     /// 413.
     pub fn too_large(limit: usize) -> Self {
         Self::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "too_large",
+            ErrorCode::TooLarge,
             format!("请求太大（上限 {} KB），请分批同步", limit / 1024),
             format!("The request is too large (limit {} KB); sync in smaller batches", limit / 1024),
         )
@@ -71,7 +72,7 @@ impl AppError {
         tracing::error!(%cause, "internal error");
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
+            ErrorCode::Internal,
             "服务器出错，请稍后重试",
             "Something went wrong on the server; try again later",
         )
@@ -107,8 +108,8 @@ impl From<Denied> for AppError {
 
 impl IntoResponse for AppError {
     fn into_response(self) -> Response {
-        crate::metrics::refused(self.code);
-        let body = ErrorBody { error: self.code.to_owned(), zh: self.zh, en: self.en };
+        crate::metrics::refused(self.code.code());
+        let body = ErrorBody { error: self.code.code().to_owned(), zh: self.zh, en: self.en };
         let mut response = (self.status, Json(body)).into_response();
         if let Some(secs) = self.retry_after
             && let Ok(v) = secs.to_string().parse()
@@ -138,10 +139,10 @@ pub async fn json_rejections(response: Response) -> Response {
     let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap_or_default();
     let detail = String::from_utf8_lossy(&body).trim().to_owned();
     let (code, zh) = match status {
-        StatusCode::PAYLOAD_TOO_LARGE => ("too_large", "请求内容过大".to_owned()),
-        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "不支持该请求方法".to_owned()),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "不支持该内容类型".to_owned()),
-        _ => ("bad_request", format!("请求无效：{detail}")),
+        StatusCode::PAYLOAD_TOO_LARGE => (ErrorCode::TooLarge, "请求内容过大".to_owned()),
+        StatusCode::METHOD_NOT_ALLOWED => (ErrorCode::MethodNotAllowed, "不支持该请求方法".to_owned()),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => (ErrorCode::UnsupportedMediaType, "不支持该内容类型".to_owned()),
+        _ => (ErrorCode::BadRequest, format!("请求无效：{detail}")),
     };
     let en = if detail.is_empty() { status.canonical_reason().unwrap_or("Bad request").to_owned() } else { detail };
     AppError::new(status, code, zh, en).into_response()

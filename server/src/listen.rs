@@ -169,7 +169,7 @@ pub async fn limit_body(
     }
     crate::error::AppError::new(
         axum::http::StatusCode::PAYLOAD_TOO_LARGE,
-        "too_large",
+        shared::api::ErrorCode::TooLarge,
         format!("请求内容太大（上限 {} KB）", limit >> 10),
         format!("The request body is too large (limit {} KB)", limit >> 10),
     )

@@ -5,6 +5,7 @@
 //! sent. A refused document
 //! gets its own refusal and the rest of the batch still goes through.
 
+use shared::api::ErrorCode;
 use std::io::Read;
 
 use axum::body::Body;
@@ -40,7 +41,7 @@ pub async fn read_body(headers: &HeaderMap, body: Body) -> AppResult<Vec<u8>> {
             source = s.source();
         }
         AppError::bad_request(
-            "unreadable_body",
+            ErrorCode::UnreadableBody,
             format!("请求体无法读取：{e}"),
             format!("The request body could not be read: {e}"),
         )
@@ -53,7 +54,7 @@ pub async fn read_body(headers: &HeaderMap, body: Body) -> AppResult<Vec<u8>> {
             let mut decoder = flate2::read::GzDecoder::new(&raw[..]).take(MAX_BODY as u64 + 1);
             decoder.read_to_end(&mut out).map_err(|e| {
                 AppError::bad_request(
-                    "unreadable_body",
+                    ErrorCode::UnreadableBody,
                     format!("gzip 数据损坏或不完整：{e}"),
                     format!("The gzip body is corrupt or incomplete: {e}"),
                 )
@@ -65,7 +66,7 @@ pub async fn read_body(headers: &HeaderMap, body: Body) -> AppResult<Vec<u8>> {
         }
         other => Err(AppError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_encoding",
+            ErrorCode::UnsupportedEncoding,
             format!("不支持的压缩方式“{other}”，请使用 gzip"),
             format!("Content-Encoding \"{other}\" is not supported; use gzip"),
         )),
@@ -79,7 +80,7 @@ fn may_sync(session: &Session) -> AppResult<()> {
     if session.user.role == Role::Supervisor {
         return Err(AppError::new(
             StatusCode::FORBIDDEN,
-            "sync_not_for_supervisors",
+            ErrorCode::SyncNotForSupervisors,
             "督导不通过同步下载整户记录（记录中有完整身份证号）；请在督导工作台查看、审核和处理冲突",
             "Supervisors do not download whole household records (they hold full ID numbers); use the console to read, review and settle conflicts",
         ));
@@ -124,7 +125,11 @@ pub async fn sync(
     may_sync(&session)?;
     let bytes = read_body(&headers, body).await?;
     let entries = wire::decode_request(&bytes).map_err(|e| {
-        AppError::bad_request("bad_batch", format!("同步请求格式错误：{e}"), format!("Malformed sync request: {e}"))
+        AppError::bad_request(
+            ErrorCode::BadBatch,
+            format!("同步请求格式错误：{e}"),
+            format!("Malformed sync request: {e}"),
+        )
     })?;
     let response = state
         .store
@@ -158,7 +163,7 @@ pub async fn sync_single(
 ) -> AppResult<Response> {
     if !shared::fields::is_valid_id(&id) {
         return Err(AppError::bad_request(
-            "bad_id",
+            ErrorCode::BadId,
             format!("户编码“{id}”格式错误"),
             format!("Household id \"{id}\" is malformed"),
         ));
@@ -190,7 +195,7 @@ pub async fn sync_single(
                 Some(RefusalCode::Damaged) => StatusCode::INTERNAL_SERVER_ERROR,
                 Some(RefusalCode::Schema | RefusalCode::Invalid) | None => StatusCode::UNPROCESSABLE_ENTITY,
             };
-            let code = r.kind().unwrap_or(RefusalCode::Invalid).code();
+            let code = ErrorCode::Refused(r.kind().unwrap_or(RefusalCode::Invalid));
             Err(AppError::new(status, code, r.zh, r.en))
         }
     }

@@ -188,7 +188,11 @@ pub fn protocol() -> Value {
         },
         "codes": crate::codes::code_lists(),
         "sync_refusals": {"schema": refusal, "codes": refusals},
-        "errors": {"schema": error, "roster_rejected": import_errors},
+        "errors": {
+            "schema": error,
+            "codes": api::ErrorCode::all().map(api::ErrorCode::code).collect::<Vec<_>>(),
+            "roster_rejected": import_errors,
+        },
         "endpoints": endpoints,
         "$defs": g.take_definitions(true),
     })

@@ -6,6 +6,7 @@ use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
+use shared::api::ErrorCode;
 
 use super::{admin_only, audit, json_body};
 use crate::AppState;
@@ -30,7 +31,7 @@ fn apply(w: &mut dyn Writer, a: &Assignment) -> DeniedResult<Outcome> {
     let role = w.user(&a.user_id)?.map(|u| u.role);
     if role != Some(Role::Cadre) {
         return Err(Denied::invalid(
-            "not_a_cadre",
+            ErrorCode::NotACadre,
             format!("{} 不是帮扶干部账号", a.user_id),
             format!("{} is not a cadre", a.user_id),
         ));
@@ -38,7 +39,7 @@ fn apply(w: &mut dyn Writer, a: &Assignment) -> DeniedResult<Outcome> {
     if !w.household_exists(&a.household_id)? {
         return Err(Denied::new(
             Kind::NotFound,
-            "not_found",
+            ErrorCode::NotFound,
             format!("户 {} 不存在", a.household_id),
             format!("Household {} does not exist", a.household_id),
         ));
@@ -99,7 +100,7 @@ pub async fn assign_handler(State(state): State<AppState>, session: Session, bod
         serde_json::Value::Array(values) => {
             if values.len() > MAX_ITEMS {
                 return Err(AppError::bad_request(
-                    "too_many_items",
+                    ErrorCode::TooManyItems,
                     format!("一次最多 {MAX_ITEMS} 项，请分批提交"),
                     format!("At most {MAX_ITEMS} items at a time; send them in batches"),
                 ));
@@ -131,7 +132,7 @@ pub async fn assign_handler(State(state): State<AppState>, session: Session, bod
 
 fn bad_item(e: &serde_json::Error) -> Denied {
     Denied::invalid(
-        "bad_json",
+        ErrorCode::BadJson,
         format!("应为 {{\"household_id\", \"user_id\", \"remove\"}}：{e}"),
         format!("Expected {{\"household_id\", \"user_id\", \"remove\"}}: {e}"),
     )

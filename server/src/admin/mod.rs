@@ -10,6 +10,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
+use shared::api::ErrorCode;
 
 pub use assignments::{
     Assignment, AssignmentFilter, AssignmentsView, BulkReport, MAX_ITEMS, assign, assign_handler, assign_many,
@@ -38,7 +39,7 @@ fn admin_only(session: &Session) -> DeniedResult<()> {
 fn role_param(role: &str) -> DeniedResult<Role> {
     Role::parse(role.trim()).ok_or_else(|| {
         Denied::invalid(
-            "bad_role",
+            ErrorCode::BadRole,
             format!("角色“{role}”应为 admin（管理员）、supervisor（督导）或 cadre（帮扶干部）"),
             format!("Role \"{role}\" must be admin, supervisor or cadre"),
         )
@@ -51,7 +52,7 @@ fn area_param(area: Option<&str>) -> DeniedResult<Option<Area>> {
         None | Some("") => Ok(None),
         Some(a) => Area::parse(a).map(Some).ok_or_else(|| {
             Denied::invalid(
-                "bad_area",
+                ErrorCode::BadArea,
                 format!("区域“{a}”应为 county:名称、township:名称 或 site:名称"),
                 format!("Area \"{a}\" must be county:NAME, township:NAME or site:NAME"),
             )
@@ -99,14 +100,14 @@ pub async fn import_roster(
         Err(roster::Refused::Rows(rows)) => Ok(Err(rejected(rows))),
         Err(roster::Refused::Stale) => Err(Denied::new(
             Kind::Conflict,
-            "roster_changed",
+            ErrorCode::RosterChanged,
             "预览之后花名册或相关户的记录有变化，请重新预览后再确认导入",
             "The sheet or its households changed since the preview; preview again, then confirm",
         )
         .into()),
         Err(roster::Refused::Interrupted { imported, total }) => Err(Denied::new(
             Kind::Conflict,
-            "roster_interrupted",
+            ErrorCode::RosterInterrupted,
             format!(
                 "已导入 {imported}/{total} 户；下一户花名册涉及的内容在预览之后被同步修改，其余 {} 户未导入，请重新预览并确认",
                 total - imported

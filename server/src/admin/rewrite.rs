@@ -6,6 +6,8 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use shared::api::ErrorCode;
+use shared::wire::RefusalCode;
 use shared::{Date, HouseholdDoc, Stamp};
 
 use super::admin_only;
@@ -93,20 +95,20 @@ impl From<RewriteRefused> for Denied {
             RewriteRefused::Unknown(id) => Denied::not_found(&id),
             RewriteRefused::Conflicts { household, count } => Denied::new(
                 Kind::Conflict,
-                "conflicts_first",
+                ErrorCode::ConflictsFirst,
                 format!("户 {household} 有 {count} 项冲突未处理，请先处理冲突再整理记录"),
                 format!("Household {household} has {count} unsettled conflicts; settle them before rewriting"),
             ),
             RewriteRefused::NothingToRewrite(id) => Denied::new(
                 Kind::Conflict,
-                "nothing_to_rewrite",
+                ErrorCode::NothingToRewrite,
                 format!("户 {id} 的记录只有一次修改，无需整理"),
                 format!("Household {id}'s history is a single change already; there is nothing to rewrite"),
             ),
             RewriteRefused::Store(e) => Denied::Store(e),
             RewriteRefused::Invalid { household, detail } => Denied::new(
                 Kind::Unprocessable,
-                "schema",
+                ErrorCode::Refused(RefusalCode::Schema),
                 format!("户 {household} 的当前记录不符合格式：{detail}"),
                 format!("Household {household}'s current record breaks the layout: {detail}"),
             ),

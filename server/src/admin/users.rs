@@ -6,6 +6,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use shared::api::ErrorCode;
 
 use shared::api::UserRow;
 
@@ -25,14 +26,19 @@ fn one_row(r: &mut dyn Reader, login: &str) -> DeniedResult<UserRow> {
 }
 
 fn unknown_user(login: &str) -> Denied {
-    Denied::new(Kind::NotFound, "unknown_user", format!("账号“{login}”不存在"), format!("There is no user \"{login}\""))
+    Denied::new(
+        Kind::NotFound,
+        ErrorCode::UnknownUser,
+        format!("账号“{login}”不存在"),
+        format!("There is no user \"{login}\""),
+    )
 }
 
 fn name_param(name: &str) -> DeniedResult<String> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control) {
         return Err(Denied::invalid(
-            "bad_name",
+            ErrorCode::BadName,
             format!("姓名须为 1–{MAX_NAME_CHARS} 个字，不含控制字符"),
             format!("A name is 1–{MAX_NAME_CHARS} characters, none of them control characters"),
         ));
@@ -94,18 +100,18 @@ pub fn update_user(
     };
     let area = if role == Role::Supervisor { area } else { None };
     if role == Role::Supervisor && area.is_none() {
-        return Err(Denied::invalid("area_required", "督导账号须指定区域", "A supervisor needs an area"));
+        return Err(Denied::invalid(ErrorCode::AreaRequired, "督导账号须指定区域", "A supervisor needs an area"));
     }
     if login == by && update.disabled == Some(true) {
         return Err(Denied::invalid(
-            "cannot_disable_self",
+            ErrorCode::CannotDisableSelf,
             "不能停用自己的账号",
             "You cannot disable your own account",
         ));
     }
     if login == by && role != Role::Admin {
         return Err(Denied::invalid(
-            "cannot_demote_self",
+            ErrorCode::CannotDemoteSelf,
             "不能取消自己的管理员角色",
             "You cannot take the admin role away from yourself",
         ));

@@ -13,6 +13,7 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::{Json, body::Body};
 use futures_util::StreamExt;
+use shared::api::ErrorCode;
 use shared::api::blob::MAX_ASKED;
 use shared::api::{BlobHeld, BlobMissing, BlobsAsked, BlobsMissing};
 use shared::evidence::{MAX_BLOB_BYTES, MAX_THUMB_BYTES, is_sha256};
@@ -46,7 +47,7 @@ fn store(state: &AppState) -> AppResult<Blobs> {
     state.blobs.clone().ok_or_else(|| {
         AppError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            "no_blob_store",
+            ErrorCode::NoBlobStore,
             "本服务器未配置附件存储（启动时加 --blobs 目录），照片暂不能上传",
             "This server has no blob store (start it with --blobs DIR); photos cannot be uploaded yet",
         )
@@ -58,7 +59,7 @@ fn checked(sha256: &str) -> AppResult<()> {
         return Ok(());
     }
     Err(AppError::bad_request(
-        "bad_hash",
+        ErrorCode::BadHash,
         format!("不是有效的 SHA-256（64 位小写十六进制）：{}", sha256.chars().take(80).collect::<String>()),
         format!("Not a SHA-256 in 64 lowercase hex digits: {}", sha256.chars().take(80).collect::<String>()),
     ))
@@ -67,7 +68,7 @@ fn checked(sha256: &str) -> AppResult<()> {
 fn not_referenced() -> AppError {
     AppError::new(
         StatusCode::FORBIDDEN,
-        "blob_not_referenced",
+        ErrorCode::BlobNotReferenced,
         "该照片不属于您负责的户的走访记录",
         "This photo is not referenced by a visit of a household in your scope",
     )
@@ -104,7 +105,7 @@ pub async fn missing(State(state): State<AppState>, _session: Session, body: Byt
     let asked: BlobsAsked = json_body(&body)?;
     if asked.hashes.len() > MAX_ASKED {
         return Err(AppError::bad_request(
-            "too_many_hashes",
+            ErrorCode::TooManyHashes,
             format!("一次最多询问 {MAX_ASKED} 个附件"),
             format!("Ask about at most {MAX_ASKED} blobs at once"),
         ));
@@ -147,7 +148,7 @@ pub async fn put(
     if size.is_none() && piece.total > MAX_THUMB_BYTES as u64 {
         return Err(AppError::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            "blob_too_large",
+            ErrorCode::BlobTooLarge,
             format!("缩略图超过 {} KB 上限", MAX_THUMB_BYTES / 1024),
             format!("A thumbnail is at most {} KB", MAX_THUMB_BYTES / 1024),
         ));
@@ -156,7 +157,7 @@ pub async fn put(
         && u64::try_from(size).ok() != Some(piece.total)
     {
         return Err(AppError::bad_request(
-            "blob_size",
+            ErrorCode::BlobSize,
             format!("照片大小 {} 字节与走访记录中的 {size} 字节不符", piece.total),
             format!("The photo's size, {} bytes, is not the {size} bytes its visit records", piece.total),
         ));
@@ -175,18 +176,18 @@ fn failed(e: BlobError) -> AppError {
         BlobError::TooLarge => too_large(),
         BlobError::NotAnImage => AppError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "blob_not_image",
+            ErrorCode::BlobNotImage,
             "只接受 JPEG 或 PNG 图片",
             "Only JPEG and PNG images are taken",
         ),
         BlobError::Gap { have } => AppError::conflict(
-            "blob_gap",
+            ErrorCode::BlobGap,
             format!("服务器只收到前 {have} 字节，请从第 {have} 字节续传"),
             format!("The server holds the first {have} bytes; continue from byte {have}"),
         ),
         BlobError::HashMismatch { found } => AppError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
-            "hash_mismatch",
+            ErrorCode::HashMismatch,
             format!("收到的内容与其 SHA-256 不符（实为 {found}），已丢弃，请重新上传"),
             format!("The bytes received do not match their SHA-256 (they hash to {found}); dropped, send them again"),
         ),
@@ -200,7 +201,7 @@ fn unavailable(e: &object_store::Error, then_zh: &str, then_en: &str) -> AppErro
     tracing::error!(%e, "the object store failed");
     AppError::new(
         StatusCode::SERVICE_UNAVAILABLE,
-        "blob_store_unavailable",
+        ErrorCode::BlobStoreUnavailable,
         format!("附件存储暂时无法访问，{then_zh}"),
         format!("The blob store cannot be reached just now; {then_en}"),
     )
@@ -209,7 +210,7 @@ fn unavailable(e: &object_store::Error, then_zh: &str, then_en: &str) -> AppErro
 fn too_large() -> AppError {
     AppError::new(
         StatusCode::PAYLOAD_TOO_LARGE,
-        "blob_too_large",
+        ErrorCode::BlobTooLarge,
         format!("附件超过 {} KB 上限", MAX_BLOB_BYTES / 1024),
         format!("The attachment is over the {} KB limit", MAX_BLOB_BYTES / 1024),
     )
@@ -232,7 +233,7 @@ pub async fn get(
     let Some((media, bytes)) = read? else {
         return Err(AppError::new(
             StatusCode::NOT_FOUND,
-            "blob_missing",
+            ErrorCode::BlobMissing,
             "照片尚未从手机上传到服务器",
             "The photo has not reached the server from the phone yet",
         ));

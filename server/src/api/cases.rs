@@ -9,6 +9,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use shared::api::ErrorCode;
 use shared::api::{CaseQueue, CaseRequest, CaseRow, MeasureRequest};
 use shared::case::{CaseAct, CaseStep, ClueSource, elimination_blockers};
 use shared::{Coded, Date, Monitoring, Stamp};
@@ -32,7 +33,7 @@ pub async fn step(
     supervisor_or_admin(&session)?;
     let req: CaseRequest = json_body(&body)?;
     let text = req.text.trim().to_owned();
-    let bad = |zh: &str, en: &str| AppError::bad_request("bad_case_step", zh.to_owned(), en.to_owned());
+    let bad = |zh: &str, en: &str| AppError::bad_request(ErrorCode::BadCaseStep, zh.to_owned(), en.to_owned());
     if req.act == CaseAct::Include && req.kind.is_none_or(|k| k == Monitoring::None) {
         return Err(bad(
             "纳入监测须选择类型：脱贫不稳定户、边缘易致贫户或突发严重困难户",
@@ -47,7 +48,7 @@ pub async fn step(
         .write(move |w| {
             let mut doc = open(w, &session, &id)?;
             let household = doc.household().map_err(AppError::internal)?;
-            household.case.may(req.act).map_err(|e| AppError::conflict("case_step_not_allowed", e.zh, e.en))?;
+            household.case.may(req.act).map_err(|e| AppError::conflict(ErrorCode::CaseStepNotAllowed, e.zh, e.en))?;
             let at = now();
             let today = Date::in_china(at);
             if req.act == CaseAct::Eliminate {
@@ -57,7 +58,7 @@ pub async fn step(
                     let zh = blockers.iter().map(|b| b.zh.as_str()).collect::<Vec<_>>().join("；");
                     let en = blockers.iter().map(|b| b.en.as_str()).collect::<Vec<_>>().join("; ");
                     return Err(AppError::conflict(
-                        "cannot_eliminate",
+                        ErrorCode::CannotEliminate,
                         format!("暂不能消除风险：{zh}"),
                         format!("The risk cannot be eliminated yet: {en}"),
                     ));
@@ -100,7 +101,7 @@ pub async fn measure(
 ) -> AppResult<Json<HouseholdDetail>> {
     supervisor_or_admin(&session)?;
     let MeasureRequest { id: entry, mut measure } = json_body(&body)?;
-    let bad = |zh: String, en: String| AppError::bad_request("bad_measure", zh, en);
+    let bad = |zh: String, en: String| AppError::bad_request(ErrorCode::BadMeasure, zh, en);
     if measure.kind.is_none() || measure.start.is_none() {
         return Err(bad("帮扶措施须有类别和开始日期".into(), "A help measure needs its kind and start date".into()));
     }
@@ -229,7 +230,7 @@ pub async fn import(
                 if let Err(e) = household.case.may(CaseAct::Clue) {
                     // Changed since the rows were checked: nothing is written.
                     return Err(AppError::conflict(
-                        "clues_changed",
+                        ErrorCode::CluesChanged,
                         format!("户 {} 在核对名单后有了变化：{}；名单未导入，请重新导入", clue.household, e.zh),
                         format!("Household {} changed after the list was checked: {}; nothing was imported, import it again", clue.household, e.en),
                     ));

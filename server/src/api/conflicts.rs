@@ -5,6 +5,7 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
+use shared::api::ErrorCode;
 use shared::{Household, HouseholdDoc, Lang, Scalar, Stamp};
 
 use super::households::{HouseholdDetail, detail};
@@ -93,7 +94,7 @@ pub async fn resolve(
             let conflicts = doc.conflicts().map_err(AppError::internal)?;
             let Some(c) = conflicts.iter().find(|c| c.key == req.key) else {
                 return Err(AppError::conflict(
-                    "no_conflict",
+                    ErrorCode::NoConflict,
                     format!("字段 {} 已没有冲突（可能已被他人处理）", req.key),
                     format!("Field {} is no longer in conflict (someone may have resolved it)", req.key),
                 ));
@@ -120,12 +121,12 @@ fn chosen(c: &shared::Conflict, picked: &Scalar, full: bool) -> AppResult<Scalar
     match (matches.next(), matches.next()) {
         (Some(one), None) => Ok(one.value.clone()),
         (Some(_), Some(_)) => Err(AppError::conflict(
-            "ambiguous_masked_value",
+            ErrorCode::AmbiguousMaskedValue,
             "这几个身份证号遮盖后相同，无法区分；请由管理员处理",
             "These ID numbers look the same masked; an admin must settle this conflict",
         )),
         (None, _) => Err(AppError::bad_request(
-            "not_a_candidate",
+            ErrorCode::NotACandidate,
             format!("“{picked}”不是该字段的冲突值之一"),
             format!("\"{picked}\" is not one of the field's conflicting values"),
         )),

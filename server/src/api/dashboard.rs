@@ -5,6 +5,7 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
+use shared::api::ErrorCode;
 use shared::indicators::ThreeNoDecrease;
 
 use super::{Filter, current_period, kept_period, period_param, supervisor_or_admin};
@@ -37,7 +38,7 @@ pub async fn coverage(
         "cadre" => Grouping::Cadre,
         other => {
             return Err(AppError::bad_request(
-                "bad_grouping",
+                ErrorCode::BadGrouping,
                 format!("不支持按“{other}”统计，可选 site、grid、cadre"),
                 format!("Cannot group by \"{other}\"; use site, grid or cadre"),
             ));
@@ -150,7 +151,7 @@ pub async fn trend(
     let months = q.months.unwrap_or(12);
     if !(1..=SUMMARY_PERIODS as u32).contains(&months) {
         return Err(AppError::bad_request(
-            "bad_months",
+            ErrorCode::BadMonths,
             format!("months 应在 1 到 {SUMMARY_PERIODS} 之间"),
             format!("months must be between 1 and {SUMMARY_PERIODS}"),
         ));

@@ -2,6 +2,7 @@
 
 use axum::Json;
 use axum::extract::{Query, State};
+use shared::api::ErrorCode;
 use shared::api::HouseholdRow;
 
 use super::{Filter, supervisor_or_admin};
@@ -34,7 +35,7 @@ fn flag(kind: &str) -> AppResult<Flag> {
         "unsigned" => Flag::Unsigned,
         other => {
             return Err(AppError::bad_request(
-                "bad_kind",
+                ErrorCode::BadKind,
                 format!("未知名单类型“{other}”"),
                 format!(
                     "Unknown list \"{other}\"; use zero_employment, low_income, guarantee, new_risk, monitored, not_visited, must_visit or unsigned"

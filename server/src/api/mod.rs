@@ -21,6 +21,8 @@ pub mod reviews;
 pub mod settings;
 
 use serde::de::DeserializeOwned;
+use shared::api::ErrorCode;
+use shared::wire::RefusalCode;
 use shared::{Date, HouseholdDoc, Period};
 
 use crate::auth::{Role, Session, now, require_touch};
@@ -31,7 +33,7 @@ use crate::store::{HouseholdFilter, Reader, Selection, Writer};
 pub fn json_body<T: DeserializeOwned>(bytes: &[u8]) -> AppResult<T> {
     serde_json::from_slice(bytes).map_err(|e| {
         AppError::bad_request(
-            "bad_json",
+            ErrorCode::BadJson,
             format!("请求内容不是有效的 JSON：{e}"),
             format!("The request body is not the expected JSON: {e}"),
         )
@@ -44,7 +46,7 @@ pub fn period_param(value: Option<&str>, default: Period, zh: &str, en: &str) ->
         None => Ok(default),
         Some(p) => p.parse().map_err(|_| {
             AppError::bad_request(
-                "bad_period",
+                ErrorCode::BadPeriod,
                 format!("{zh}“{p}”应为 YYYY-MM"),
                 format!("{en} \"{p}\" must be YYYY-MM"),
             )
@@ -65,7 +67,7 @@ pub fn kept_period(period: Period, zh: &str, en: &str) -> AppResult<Period> {
         return Ok(period);
     }
     Err(AppError::bad_request(
-        "period_out_of_range",
+        ErrorCode::PeriodOutOfRange,
         format!("{zh} {period} 超出可查范围（{from} 至 {to}）"),
         format!("{en} {period} is outside the periods the dashboards cover ({from} to {to})"),
     ))
@@ -164,7 +166,7 @@ pub fn commit(
 ) -> AppResult<()> {
     let household = doc.check().map_err(|e| {
         AppError::bad_request(
-            "schema",
+            ErrorCode::Refused(RefusalCode::Schema),
             format!("记录不符合格式：{}", e.zh()),
             format!("The record breaks the layout: {e}"),
         )

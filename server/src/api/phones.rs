@@ -2,6 +2,7 @@
 //! sync and when the sync has finished; `GET /api/phones`, the cadres' phones in the
 //! caller's scope, those needing attention first (`shared::api::phone::order`).
 
+use shared::api::ErrorCode;
 use std::collections::BTreeMap;
 
 use axum::Json;
@@ -26,7 +27,7 @@ pub async fn report(
 ) -> AppResult<StatusCode> {
     if report.app_version.chars().count() > MAX_VERSION {
         return Err(AppError::bad_request(
-            "bad_report",
+            ErrorCode::BadReport,
             format!("应用版本号过长（最多 {MAX_VERSION} 字）"),
             format!("The app version is too long (at most {MAX_VERSION} characters)"),
         ));

@@ -6,6 +6,7 @@
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
+use shared::api::ErrorCode;
 use shared::{Coded, ReviewAction, ReviewStatus, Stamp};
 
 use super::households::{HouseholdDetail, detail};
@@ -32,7 +33,7 @@ pub async fn act(
         "return" => ReviewAction::Return,
         other => {
             return Err(AppError::bad_request(
-                "bad_action",
+                ErrorCode::BadAction,
                 format!("审核动作“{other}”无效，可选 approve（通过）或 return（退回）"),
                 format!("Review action \"{other}\" is not approve or return"),
             ));
@@ -41,7 +42,7 @@ pub async fn act(
     let comment = req.comment.trim().to_owned();
     if action == ReviewAction::Return && comment.is_empty() {
         return Err(AppError::bad_request(
-            "comment_required",
+            ErrorCode::CommentRequired,
             "退回时请写明需要修改的内容",
             "Say what needs correcting when returning a visit",
         ));
@@ -55,7 +56,7 @@ pub async fn act(
             let status = household.visits.get(&key).and_then(|v| v.review_status());
             let Some(status) = status else {
                 return Err(AppError::conflict(
-                    "no_visit",
+                    ErrorCode::NoVisit,
                     format!("户 {id} 在 {key} 没有走访记录，无可审核"),
                     format!("Household {id} has no visit recorded for {key}"),
                 ));
@@ -64,14 +65,14 @@ pub async fn act(
             if action == ReviewAction::Approve && open_conflicts.iter().any(|c| c.key.starts_with(&format!("v/{key}/")))
             {
                 return Err(AppError::conflict(
-                    "has_conflicts",
+                    ErrorCode::HasConflicts,
                     "该走访记录还有冲突未处理，请先处理冲突再审核通过",
                     "This visit has unresolved conflicts; resolve them before approving",
                 ));
             }
             if action == ReviewAction::Approve && status == ReviewStatus::Approved {
                 return Err(AppError::conflict(
-                    "already_approved",
+                    ErrorCode::AlreadyApproved,
                     "该走访记录已审核通过",
                     "This visit is already approved",
                 ));
@@ -113,7 +114,7 @@ pub async fn queue(
     let status = q.status.clone().unwrap_or_else(|| "pending".into());
     if ReviewStatus::from_code(&status).is_none() {
         return Err(AppError::bad_request(
-            "bad_status",
+            ErrorCode::BadStatus,
             format!("审核状态“{status}”无效，可选 pending、returned、approved"),
             format!("Review status \"{status}\" is not pending, returned or approved"),
         ));

@@ -7,6 +7,7 @@ use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
 use shared::Settings;
+use shared::api::ErrorCode;
 use shared::api::Role;
 
 use super::json_body;
@@ -26,7 +27,9 @@ pub async fn put(State(state): State<AppState>, session: Session, body: Bytes) -
     if session.user.role != Role::Admin {
         return Err(AppError::forbidden("仅管理员可修改监测设置", "Only an admin can change the monitoring settings"));
     }
-    let new = json_body::<Settings>(&body)?.checked().map_err(|e| AppError::bad_request("bad_settings", e.zh, e.en))?;
+    let new = json_body::<Settings>(&body)?
+        .checked()
+        .map_err(|e| AppError::bad_request(ErrorCode::BadSettings, e.zh, e.en))?;
     // A client that knows only the years leaves the evidence offered as it was.
     let keeps_evidence = json_body::<serde_json::Value>(&body)?.get("evidence").is_none();
     let login = session.user.id.clone();

@@ -4,6 +4,7 @@
 //! picture as gone). Uploads never finished within a week are dropped too. What was
 //! deleted is written to the audit log. No HTTP here.
 
+use shared::api::ErrorCode;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -75,7 +76,7 @@ pub async fn prune(store: &Store, blobs: &Blobs, cutoff: Period, dry_run: bool, 
         // Its references are unknown: nothing is deleted on a guess.
         return Err(Denied::new(
             Kind::Conflict,
-            "unreadable_documents",
+            ErrorCode::UnreadableDocuments,
             format!("{} 户的记录无法读取（如 {id}），为免误删，未删除任何照片", unread.len()),
             format!("{} households' documents do not read (e.g. {id}); no photo was deleted", unread.len()),
         ));

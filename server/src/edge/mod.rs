@@ -7,6 +7,7 @@ pub mod client;
 pub mod limit;
 pub mod tls;
 
+use shared::api::ErrorCode;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
@@ -105,7 +106,7 @@ fn rate_limited(per_minute: u32, login: bool, wait: u64) -> AppError {
             format!("Too many requests from this address (at most {per_minute} a minute); try again in {wait} s"),
         )
     };
-    let mut e = AppError::new(StatusCode::TOO_MANY_REQUESTS, "rate_limited", zh, en);
+    let mut e = AppError::new(StatusCode::TOO_MANY_REQUESTS, ErrorCode::RateLimited, zh, en);
     e.retry_after = Some(wait);
     e
 }

@@ -16,6 +16,7 @@ mod xlsx;
 use axum::extract::{Path, Query, State};
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
+use shared::api::ErrorCode;
 use shared::{Period, Settings};
 
 use self::rows::{Loaded, Sheet};
@@ -165,7 +166,7 @@ pub async fn export_sheet_csv(
     let sheet = file.strip_suffix(".csv").and_then(Sheet::from_slug).ok_or_else(|| {
         AppError::new(
             StatusCode::NOT_FOUND,
-            "not_found",
+            ErrorCode::NotFound,
             format!("没有导出表“{file}”，可选 households、members、employment、indicators、cases、measures（.csv）"),
             format!("No export \"{file}\"; use households, members, employment, indicators, cases or measures (.csv)"),
         )

@@ -10,6 +10,7 @@
 //! 0x81–0xFE are followed by bytes that UTF-8 forbids there), and bytes that decode as
 //! GB18030 without a single malformed sequence are GB18030. Anything else is refused.
 
+use shared::api::ErrorCode;
 use std::io::Cursor;
 
 use calamine::{Data, Reader as _, Xlsx};
@@ -75,7 +76,7 @@ impl Sheet {
         }
         if bytes.starts_with(&[0xD0, 0xCF, 0x11, 0xE0]) {
             return Err(Denied::invalid(
-                "old_excel",
+                ErrorCode::OldExcel,
                 "这是旧版 Excel 文件（.xls），请在 Excel 中另存为“Excel 工作簿 (.xlsx)”或“CSV UTF-8”后再导入",
                 "This is an old Excel file (.xls): save it as \"Excel Workbook (.xlsx)\" or \"CSV UTF-8\" and import that",
             ));
@@ -176,7 +177,7 @@ impl Sheet {
     fn from_xlsx(bytes: &[u8]) -> Result<Sheet, Denied> {
         let unreadable = |e: &dyn std::fmt::Display| {
             Denied::invalid(
-                "bad_workbook",
+                ErrorCode::BadWorkbook,
                 format!("无法读取这个 Excel 文件（{e}）；请确认它是 .xlsx 工作簿，或另存为“CSV UTF-8”后再导入"),
                 format!(
                     "This Excel file cannot be read ({e}); check that it is an .xlsx workbook, or save it as \"CSV UTF-8\""
@@ -194,7 +195,7 @@ impl Sheet {
             let size = book.worksheet_cells_reader(&name).map_err(|e| unreadable(&e))?.dimensions().len();
             if size > MAX_CELLS {
                 return Err(Denied::invalid(
-                    "sheet_too_large",
+                    ErrorCode::SheetTooLarge,
                     format!(
                         "工作表“{name}”的范围有 {size} 个单元格（上限 {MAX_CELLS}）：请删除表格右侧或下方多余的内容，或另存为 CSV"
                     ),
@@ -283,7 +284,7 @@ fn decode(bytes: &[u8]) -> Result<(String, Format), Denied> {
         return Ok((text.into_owned(), Format::Gb18030));
     }
     Err(Denied::invalid(
-        "bad_encoding",
+        ErrorCode::BadEncoding,
         "花名册既不是 UTF-8 也不是 GBK 编码的 CSV，也不是 Excel 工作簿：请在 Excel 中另存为“CSV UTF-8”或“Excel 工作簿 (.xlsx)”",
         "The roster is neither a CSV in UTF-8 or GBK nor an Excel workbook: save it from Excel as \"CSV UTF-8\" or \"Excel Workbook (.xlsx)\"",
     ))

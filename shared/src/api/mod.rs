@@ -9,6 +9,7 @@ pub mod account;
 pub mod admin;
 pub mod blob;
 pub mod case;
+pub mod error_code;
 pub mod phone;
 pub mod read;
 
@@ -19,6 +20,7 @@ pub use admin::{
 };
 pub use blob::{BlobHeld, BlobMissing, BlobsAsked, BlobsMissing};
 pub use case::{CaseQueue, CaseRequest, CaseRow, ClueImport, MeasureRequest};
+pub use error_code::ErrorCode;
 pub use phone::{Concern, PhoneReport, PhoneRow};
 pub use read::{
     ConflictItem, CoverageRow, FieldConflict, HistoryItem, HouseholdDetail, IndicatorReport, Person, ResolveRequest,
@@ -47,6 +49,13 @@ pub struct ErrorBody {
     pub zh: String,
     /// English message.
     pub en: String,
+}
+
+impl ErrorBody {
+    /// Its code, if this build knows it (a newer server may send one it does not).
+    pub fn kind(&self) -> Option<ErrorCode> {
+        ErrorCode::parse(&self.error)
+    }
 }
 
 /// 角色: what an account may do.
