@@ -608,6 +608,14 @@ pub struct Coverage {
     pub signed: u32,
 }
 
+impl std::ops::AddAssign for Coverage {
+    fn add_assign(&mut self, other: Coverage) {
+        self.assigned += other.assigned;
+        self.visited += other.visited;
+        self.signed += other.signed;
+    }
+}
+
 impl Coverage {
     /// visited ÷ assigned.
     pub fn rate(&self) -> Option<f64> {

@@ -80,6 +80,7 @@ async fn answers(sup: &Phone) -> BTreeMap<String, Value> {
         paths.push(format!("/api/indicators?period={p}"));
         paths.push(format!("/api/indicators?period={p}&cadre=cadre03"));
         paths.push(format!("/api/coverage?period={p}&by=site&cadre=cadre03"));
+        paths.push(format!("/api/coverage?period={p}&by=cadre&cadre=cadre03"));
         for kind in ["zero_employment", "low_income", "guarantee", "new_risk", "monitored", "not_visited"] {
             paths.push(format!("/api/flagged?period={p}&kind={kind}"));
         }
@@ -93,6 +94,15 @@ async fn answers(sup: &Phone) -> BTreeMap<String, Value> {
         out.insert(path, answer);
     }
     out
+}
+
+/// Households assigned to each cadre, by login, from coverage by cadre.
+async fn assigned_by_cadre(sup: &Phone, period: &str) -> BTreeMap<String, u64> {
+    sup.get_json::<Vec<Value>>(&format!("/api/coverage?period={period}&by=cadre"))
+        .await
+        .into_iter()
+        .map(|r| (r["key"].as_str().unwrap().to_owned(), r["assigned"].as_u64().unwrap()))
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -164,8 +174,26 @@ async fn the_demo_county_reads_the_same_on_both_engines() {
     }
     let (after_a, after_b) = (answers(&sa).await, answers(&sb).await);
     same(&after_a, &after_b, "after a visit");
+
+    // A household moves from cadre01 to cadre02: the kept totals of its grid (with
+    // their coverage per cadre) go, on both engines, and are kept again.
+    let before = assigned_by_cadre(&sb, &current).await;
+    for server in [&a, &b] {
+        let admin = login(server, "admin").await;
+        let id = login(server, "cadre01").await.list().await.into_iter().find(|id| id.ends_with("001")).unwrap();
+        let moves = serde_json::json!([
+            {"household_id": id, "user_id": "cadre02"},
+            {"household_id": id, "user_id": "cadre01", "remove": true},
+        ]);
+        let resp = admin.post_json("/api/admin/assignments", &moves).await;
+        assert_eq!(resp.status(), 200, "{}", resp.text().await.unwrap());
+    }
+    let moved = assigned_by_cadre(&sb, &current).await;
+    assert_eq!((moved["cadre01"] + 1, moved["cadre02"]), (before["cadre01"], before["cadre02"] + 1));
+    same(&answers(&sa).await, &answers(&sb).await, "after a household changed cadre");
+
     // Kept totals are right on PostgreSQL too: adding up every household's summary
-    // (the cadre path) and the grid totals (the area path) agree.
+    // (a cadre's own households) and the grid totals (the area path) agree.
     let total: Value = sb.get_json(&format!("/api/indicators?period={current}")).await;
     let visited: u64 = sb
         .get_json::<Vec<Value>>(&format!("/api/coverage?period={current}&by=cadre"))

@@ -19,6 +19,7 @@ pub mod projection;
 mod scope;
 mod sql;
 pub mod sqlite;
+pub mod totals;
 pub mod transfer;
 
 use std::collections::BTreeMap;

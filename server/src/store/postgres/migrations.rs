@@ -4,7 +4,8 @@
 //!
 //! The projections and the per-grid totals are the SQLite engine's, and kept the same
 //! way: triggers drop a grid's kept totals in the transaction of any write to one of
-//! its summaries or to its set of households. A summary's trigger first takes its
+//! its summaries, to its set of households or to their assignments. A summary's (and
+//! an assignment's) trigger first takes its
 //! grid's `areas` row `FOR SHARE` (merges do not wait for each other), and keeping a
 //! total takes that row `FOR UPDATE` before adding up the grid's summaries (it waits
 //! for the merges under way in the grid, and they for it): a total is never kept from
@@ -262,6 +263,40 @@ const MIGRATIONS: &[&str] = &[
     r#"
     TRUNCATE area_totals, summaries;
     ALTER TABLE summaries ADD COLUMN signed BOOLEAN NOT NULL DEFAULT FALSE;
+    "#,
+    // 11: the SQLite file's migration 16: each kept grid total also keeps the grid's
+    // coverage per cadre, and a change of a household's assignments drops its grid's
+    // kept totals (every period), its `areas` row shared first as a summary's trigger
+    // does.
+    r#"
+    TRUNCATE area_totals;
+    ALTER TABLE area_totals ADD COLUMN cadres BYTEA;
+
+    CREATE FUNCTION hhj_assignment_changed(household TEXT) RETURNS VOID AS $$
+    DECLARE
+        a RECORD;
+    BEGIN
+        SELECT county, township, site, grid INTO a FROM households WHERE id = household;
+        IF FOUND THEN
+            PERFORM 1 FROM areas WHERE county = a.county AND township = a.township
+                AND site = a.site AND grid = a.grid FOR SHARE;
+            DELETE FROM area_totals WHERE county = a.county AND township = a.township
+                AND site = a.site AND grid = a.grid;
+        END IF;
+    END $$ LANGUAGE plpgsql;
+
+    CREATE FUNCTION hhj_assignments_totals() RETURNS TRIGGER AS $$
+    BEGIN
+        IF TG_OP IN ('UPDATE', 'DELETE') THEN
+            PERFORM hhj_assignment_changed(OLD.household_id);
+        END IF;
+        IF TG_OP IN ('INSERT', 'UPDATE') THEN
+            PERFORM hhj_assignment_changed(NEW.household_id);
+        END IF;
+        RETURN NULL;
+    END $$ LANGUAGE plpgsql;
+    CREATE TRIGGER assignments_totals AFTER INSERT OR UPDATE OR DELETE ON assignments
+        FOR EACH ROW EXECUTE FUNCTION hhj_assignments_totals();
     "#,
 ];
 

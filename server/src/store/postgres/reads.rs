@@ -11,6 +11,7 @@ use super::PgConn;
 use super::docs::{ensure_summaries, refs};
 use crate::store::projection::{decode_indicators, decode_summary, encode_indicators, with_reasons};
 use crate::store::sql::{clause, numbered};
+use crate::store::totals::{self, AreaTotal, cadre_counts, decode_cadres, encode_cadres};
 use crate::store::{
     CoverageTable, Flag, Grouping, IndicatorsBySite, Listing, Selection, StoreError, StoreResult, total,
 };
@@ -103,25 +104,19 @@ pub fn id_numbers(c: &PgConn<'_>, selection: &Selection) -> StoreResult<Vec<(Str
     Ok(c.query(&sql, &refs(&params))?.iter().map(|r| (r.get(0), r.get(1))).collect())
 }
 
+/// Coverage of `selection` in `period`: from the kept grid totals for whole grids (as
+/// the SQLite engine), else household by household.
 pub fn coverage(c: &PgConn<'_>, selection: &Selection, period: Period, by: Grouping) -> StoreResult<CoverageTable> {
-    match by {
-        Grouping::Site | Grouping::Grid if selection.by_area_only() => {
-            let mut table = CoverageTable::new();
-            for t in area_totals(c, selection, period)? {
-                let (key, label) = if by == Grouping::Grid {
-                    (format!("{} / {}", t.site, t.grid), t.grid)
-                } else {
-                    (t.site.clone(), t.site)
-                };
-                let (_, cov) = table.entry(key).or_insert_with(|| (label, Coverage::default()));
-                cov.assigned += t.households;
-                cov.visited += t.indicators.visited_in_person;
-                cov.signed += t.indicators.signed;
-            }
-            Ok(table)
-        }
-        _ => coverage_by_households(c, selection, period, by),
+    if !selection.by_area_only() {
+        return coverage_by_households(c, selection, period, by);
     }
+    let totals = area_totals(c, selection, period)?;
+    let names = if by == Grouping::Cadre {
+        c.query("SELECT id, name FROM users", &[])?.iter().map(|r| (r.get(0), r.get(1))).collect()
+    } else {
+        BTreeMap::new()
+    };
+    Ok(totals::coverage(&totals, by, &names))
 }
 
 fn coverage_by_households(
@@ -217,21 +212,14 @@ fn summaries_by_site(c: &PgConn<'_>, selection: &Selection, period: Period) -> S
     Ok(out)
 }
 
-struct AreaTotal {
-    site: String,
-    grid: String,
-    households: u32,
-    indicators: Indicators,
-}
-
-/// The grids of the area-only `selection`, each with its households and the sum of
-/// their summaries for `period`, from kept totals or added up (and then kept, on the
+/// The grids of the area-only `selection`, each with its households, the sum of their
+/// summaries for `period` and its coverage per cadre, from kept totals or added up (and then kept, on the
 /// writer, the grid's `areas` row locked first: see `migrations`).
 fn area_totals(c: &PgConn<'_>, selection: &Selection, period: Period) -> StoreResult<Vec<AreaTotal>> {
     let today = today();
     let (where_sql, params) = clause(selection);
     let sql = numbered(&format!(
-        "SELECT h.county, h.township, h.site, h.grid, h.households, t.indicators FROM areas h
+        "SELECT h.county, h.township, h.site, h.grid, h.households, t.indicators, t.cadres FROM areas h
          LEFT JOIN area_totals t ON t.county = h.county AND t.township = h.township AND t.site = h.site
               AND t.grid = h.grid AND t.period = ?
          WHERE h.households > 0 AND {where_sql}"
@@ -244,17 +232,18 @@ fn area_totals(c: &PgConn<'_>, selection: &Selection, period: Period) -> StoreRe
     for r in c.query(&sql, &refs(&all))? {
         let area: [String; 4] = [r.get(0), r.get(1), r.get(2), r.get(3)];
         let households: i64 = r.get(4);
-        match r.get::<_, Option<Vec<u8>>>(5) {
-            Some(blob) => {
+        match (r.get::<_, Option<Vec<u8>>>(5), r.get::<_, Option<Vec<u8>>>(6)) {
+            (Some(indicators), Some(cadres)) => {
                 let [_, _, site, grid] = area;
                 out.push(AreaTotal {
                     site,
                     grid,
                     households: households as u32,
-                    indicators: decode_indicators(&blob)?,
+                    indicators: decode_indicators(&indicators)?,
+                    cadres: decode_cadres(&cadres)?,
                 });
             }
-            None => missing.push((area, households as u32)),
+            _ => missing.push((area, households as u32)),
         }
     }
     if missing.is_empty() {
@@ -290,17 +279,19 @@ fn area_totals(c: &PgConn<'_>, selection: &Selection, period: Period) -> StoreRe
     for (area, households) in missing {
         let grid = Selection::grid(&area);
         let indicators = sum_summaries(c, &grid, period)?;
+        let cadres = cadre_counts(coverage_by_households(c, &grid, period, Grouping::Cadre)?);
         if keep {
-            let blob = encode_indicators(&indicators)?;
+            let (blob, cadre_blob) = (encode_indicators(&indicators)?, encode_cadres(&cadres)?);
             c.execute(
-                "INSERT INTO area_totals (county, township, site, grid, period, indicators)
-                 VALUES ($1, $2, $3, $4, $5, $6)
-                 ON CONFLICT (county, township, site, grid, period) DO UPDATE SET indicators = EXCLUDED.indicators",
-                &[&area[0], &area[1], &area[2], &area[3], &period.to_string(), &blob],
+                "INSERT INTO area_totals (county, township, site, grid, period, indicators, cadres)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
+                 ON CONFLICT (county, township, site, grid, period)
+                 DO UPDATE SET indicators = EXCLUDED.indicators, cadres = EXCLUDED.cadres",
+                &[&area[0], &area[1], &area[2], &area[3], &period.to_string(), &blob, &cadre_blob],
             )?;
         }
         let [_, _, site, grid] = area;
-        out.push(AreaTotal { site, grid, households, indicators });
+        out.push(AreaTotal { site, grid, households, indicators, cadres });
     }
     Ok(out)
 }

@@ -301,6 +301,29 @@ const MIGRATIONS: &[&str] = &[
     DELETE FROM summaries;
     ALTER TABLE summaries ADD COLUMN signed INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 16: coverage by cadre from the kept grid totals: each grid's row also keeps its
+    // coverage per cadre (`store::totals::CadreCount`s, postcard), so a county's
+    // coverage by cadre adds up its grids instead of every household. A change of a
+    // household's assignments deletes its grid's kept totals, as a change of its
+    // summaries does (assignments deleted with a household or a user fire these too).
+    r#"
+    DELETE FROM area_totals;
+    ALTER TABLE area_totals ADD COLUMN cadres BLOB;
+    CREATE TRIGGER assignments_totals_insert AFTER INSERT ON assignments BEGIN
+        DELETE FROM area_totals WHERE (county, township, site, grid) IN
+            (SELECT county, township, site, grid FROM households WHERE id = NEW.household_id);
+    END;
+    CREATE TRIGGER assignments_totals_delete AFTER DELETE ON assignments BEGIN
+        DELETE FROM area_totals WHERE (county, township, site, grid) IN
+            (SELECT county, township, site, grid FROM households WHERE id = OLD.household_id);
+    END;
+    CREATE TRIGGER assignments_totals_update AFTER UPDATE ON assignments BEGIN
+        DELETE FROM area_totals WHERE (county, township, site, grid) IN
+            (SELECT county, township, site, grid FROM households WHERE id = OLD.household_id);
+        DELETE FROM area_totals WHERE (county, township, site, grid) IN
+            (SELECT county, township, site, grid FROM households WHERE id = NEW.household_id);
+    END;
+    "#,
 ];
 
 /// The schema version this program writes.

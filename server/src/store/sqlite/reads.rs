@@ -13,6 +13,7 @@ use shared::{Date, Period};
 use super::Conn;
 use super::docs::ensure_summaries;
 use crate::store::projection::{decode_indicators, decode_summary, encode_indicators, with_reasons};
+use crate::store::totals::{self, AreaTotal, cadre_counts, decode_cadres, encode_cadres};
 use crate::store::{
     CoverageTable, Flag, Grouping, IndicatorsBySite, Listing, Selection, StoreError, StoreResult, total,
 };
@@ -121,34 +122,23 @@ pub fn id_numbers(conn: &Conn<'_>, selection: &Selection) -> StoreResult<Vec<(St
         .collect::<Result<_, _>>()?)
 }
 
-/// Coverage of `selection` in `period`, grouped by site, grid or cadre.
+/// Coverage of `selection` in `period`, grouped by site, grid or cadre: added up from
+/// the kept per-grid totals ([`area_totals`]) when the selection is of whole grids.
 pub fn coverage(conn: &Conn<'_>, selection: &Selection, period: Period, by: Grouping) -> StoreResult<CoverageTable> {
-    match by {
-        Grouping::Site | Grouping::Grid if selection.by_area_only() => {
-            coverage_by_area(conn, selection, period, by == Grouping::Grid)
-        }
-        _ => coverage_by_households(conn, selection, period, by),
+    if !selection.by_area_only() {
+        return coverage_by_households(conn, selection, period, by);
     }
+    let totals = area_totals(conn, selection, period)?;
+    let names = if by == Grouping::Cadre { user_names(conn)? } else { BTreeMap::new() };
+    Ok(totals::coverage(&totals, by, &names))
 }
 
-/// Coverage by site or grid from the per-grid totals ([`area_totals`]): assigned is the
-/// grid's households, visited the households its summaries count as visited in person.
-fn coverage_by_area(
-    conn: &Conn<'_>,
-    selection: &Selection,
-    period: Period,
-    by_grid: bool,
-) -> StoreResult<CoverageTable> {
-    let mut table = CoverageTable::new();
-    for t in area_totals(conn, selection, period)? {
-        let (key, label) =
-            if by_grid { (format!("{} / {}", t.site, t.grid), t.grid) } else { (t.site.clone(), t.site) };
-        let (_, c) = table.entry(key).or_insert_with(|| (label, Coverage::default()));
-        c.assigned += t.households;
-        c.visited += t.indicators.visited_in_person;
-        c.signed += t.indicators.signed;
-    }
-    Ok(table)
+/// Every account's name by login.
+fn user_names(conn: &Conn<'_>) -> StoreResult<BTreeMap<String, String>> {
+    Ok(conn
+        .prepare_cached("SELECT id, name FROM users")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?)
 }
 
 /// Coverage counted household by household (any selection).
@@ -251,41 +241,36 @@ fn summaries_by_site(conn: &Conn<'_>, selection: &Selection, period: Period) -> 
     Ok(out)
 }
 
-/// One grid's households and the indicators of their summaries for a period.
-#[derive(Debug)]
-struct AreaTotal {
-    site: String,
-    grid: String,
-    households: u32,
-    indicators: Indicators,
-}
-
-/// The grids of the area-only `selection` (over `areas h`), each with its households
-/// and the sum of their summaries for `period`.
+/// The grids of the area-only `selection` (over `areas h`), each with its households,
+/// the sum of their summaries for `period` and its coverage per cadre.
 ///
 /// A grid's sum comes from `area_totals` when it is there; otherwise its missing
 /// summaries are filled in, its summaries are added up and, for a period that has
 /// begun, the sum is kept: on a reader, that is [`StoreError::NeedsWriter`]. The
-/// triggers of migration 4 delete a grid's kept sums whenever one of its summaries or
-/// its set of households changes, so a kept sum always equals adding up the summaries
-/// now. Periods that have not begun are never kept: their missing summaries are
+/// triggers of migrations 4 and 16 delete a grid's kept sums whenever one of its
+/// summaries, its set of households or their assignments change, so a kept sum always
+/// equals adding up the summaries now. Periods that have not begun are never kept: their missing summaries are
 /// filled in once the period begins, which must not find a sum made before.
 fn area_totals(conn: &Conn<'_>, selection: &Selection, period: Period) -> StoreResult<Vec<AreaTotal>> {
     let today = today();
     let (where_sql, params) = clause(selection);
     let sql = format!(
-        "SELECT h.county, h.township, h.site, h.grid, h.households, t.indicators FROM areas h
+        "SELECT h.county, h.township, h.site, h.grid, h.households, t.indicators, t.cadres FROM areas h
          LEFT JOIN area_totals t ON t.county = h.county AND t.township = h.township AND t.site = h.site
               AND t.grid = h.grid AND t.period = ?
          WHERE h.households > 0 AND {where_sql}"
     );
     let mut all = vec![Value::Text(period.to_string())];
     all.extend(params);
-    type Found = ([String; 4], u32, Option<Vec<u8>>);
+    type Found = ([String; 4], u32, Option<(Vec<u8>, Vec<u8>)>);
     let found: Vec<Found> = conn
         .prepare_cached(&sql)?
         .query_map(rusqlite::params_from_iter(&all), |r| {
-            Ok(([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?], r.get(4)?, r.get(5)?))
+            let kept = match (r.get(5)?, r.get(6)?) {
+                (Some(indicators), Some(cadres)) => Some((indicators, cadres)),
+                _ => None,
+            };
+            Ok(([r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?], r.get(4)?, kept))
         })?
         .collect::<Result<_, _>>()?;
     let keep = period <= Period::of(today);
@@ -293,9 +278,10 @@ fn area_totals(conn: &Conn<'_>, selection: &Selection, period: Period) -> StoreR
     let mut missing = Vec::new();
     for (area, households, blob) in found {
         match blob {
-            Some(blob) => {
+            Some((indicators, cadres)) => {
                 let [_, _, site, grid] = area;
-                out.push(AreaTotal { site, grid, households, indicators: decode_indicators(&blob)? });
+                let (indicators, cadres) = (decode_indicators(&indicators)?, decode_cadres(&cadres)?);
+                out.push(AreaTotal { site, grid, households, indicators, cadres });
             }
             None => missing.push((area, households)),
         }
@@ -310,10 +296,11 @@ fn area_totals(conn: &Conn<'_>, selection: &Selection, period: Period) -> StoreR
         let grid = Selection::grid(&area);
         ensure_summaries(conn, period, today, &grid)?;
         let indicators = sum_summaries(conn, &grid, period)?;
+        let cadres = cadre_counts(coverage_by_households(conn, &grid, period, Grouping::Cadre)?);
         if keep {
             conn.prepare_cached(
-                "INSERT OR REPLACE INTO area_totals (county, township, site, grid, period, indicators)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                "INSERT OR REPLACE INTO area_totals (county, township, site, grid, period, indicators, cadres)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
             )?
             .execute(rusqlite::params![
                 area[0],
@@ -321,11 +308,12 @@ fn area_totals(conn: &Conn<'_>, selection: &Selection, period: Period) -> StoreR
                 area[2],
                 area[3],
                 period.to_string(),
-                encode_indicators(&indicators)?
+                encode_indicators(&indicators)?,
+                encode_cadres(&cadres)?
             ])?;
         }
         let [_, _, site, grid] = area;
-        out.push(AreaTotal { site, grid, households, indicators });
+        out.push(AreaTotal { site, grid, households, indicators, cadres });
     }
     Ok(out)
 }
@@ -364,7 +352,7 @@ mod tests {
         Selection { scope, filter }
     }
 
-    /// Indicators and coverage (by site and by grid) both ways, which must agree.
+    /// Indicators and coverage (by site, grid and cadre) both ways, which must agree.
     fn agree(w: &Conn<'_>, period: Period, selection: &Selection) -> Indicators {
         assert!(selection.by_area_only());
         let fast = indicators(w, selection, period).unwrap();
@@ -374,8 +362,8 @@ mod tests {
         let (fast_sites, slow_sites) =
             (indicators_by_site(w, selection, period).unwrap(), summaries_by_site(w, selection, period).unwrap());
         assert_eq!(fast_sites, slow_sites, "by site, {period} {selection:?}");
-        for by in [Grouping::Site, Grouping::Grid] {
-            let fast = coverage_by_area(w, selection, period, by == Grouping::Grid).unwrap();
+        for by in [Grouping::Site, Grouping::Grid, Grouping::Cadre] {
+            let fast = coverage(w, selection, period, by).unwrap();
             let slow = coverage_by_households(w, selection, period, by).unwrap();
             assert_eq!(fast, slow, "coverage by {by:?}, {period} {selection:?}");
         }
@@ -487,6 +475,32 @@ mod tests {
             h.facts.site = other_site.clone();
             h.facts.grid = other_grid.clone();
         });
+        check(w);
+
+        // Assignments change: a household goes to another cadre, one loses its
+        // cadre, one gains a second.
+        let (moved, cadre): (String, String) = w
+            .query_row("SELECT household_id, user_id FROM assignments ORDER BY household_id LIMIT 1", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        let other: String = w
+            .query_row(
+                "SELECT DISTINCT user_id FROM assignments
+                 WHERE user_id NOT IN (SELECT user_id FROM assignments WHERE household_id = ?1)",
+                [&moved],
+                |r| r.get(0),
+            )
+            .unwrap();
+        w.execute(
+            "UPDATE assignments SET user_id = ?1 WHERE household_id = ?2 AND user_id = ?3",
+            [&other, &moved, &cadre],
+        )
+        .unwrap();
+        check(w);
+        w.execute("DELETE FROM assignments WHERE household_id = ?1", [&visited]).unwrap();
+        check(w);
+        w.execute("INSERT INTO assignments (household_id, user_id) VALUES (?1, ?2)", [&moved, &cadre]).unwrap();
         check(w);
 
         // A summary goes missing (a month began and nobody synced): filled in on
