@@ -14,7 +14,7 @@ use crate::roster_server;
 
 /// Each household's heads as stored in the database at `path`.
 fn stored_heads(path: &Path) -> Vec<(String, Vec<ChangeHash>)> {
-    Peek(path.to_owned())
+    Peek::File(path.to_owned())
         .documents()
         .into_iter()
         .map(|(id, bytes)| (id, HouseholdDoc::load(&bytes, ActorId::random()).unwrap().heads()))

@@ -389,7 +389,7 @@ impl Client {
 
 /// The database's documents by id (opening it replays the WAL the killed server left).
 fn stored(db: &Path) -> BTreeMap<String, HouseholdDoc> {
-    Peek(db.to_owned())
+    Peek::File(db.to_owned())
         .documents()
         .into_iter()
         .map(|(id, bytes)| (id, HouseholdDoc::load(&bytes, ActorId::random()).expect("stored document loads")))

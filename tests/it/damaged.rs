@@ -4,7 +4,7 @@
 //! and a 未导出的户 sheet in the workbook); a phone's sync batch merges the other
 //! households and refuses that one alone (`damaged`), keeping the phone's edits.
 
-use huhujian_tests::Phone;
+use huhujian_tests::{Engine, Phone};
 use shared::{Stamp, VisitMode};
 
 use crate::roster_server;
@@ -17,11 +17,14 @@ async fn a_damaged_household_is_named_and_left_out_and_the_rest_is_served() {
     c1.want(&["H1", "H2", "H3"]);
     assert!(c1.sync().await.refused.is_empty());
     // H2's stored bytes are garbage from now on, and it is listed as conflicted.
-    {
-        let conn = rusqlite::Connection::open(&server.db_path).unwrap();
-        conn.execute("UPDATE households SET doc = zeroblob(300), doc_changes = 0, conflicts = 1 WHERE id = 'H2'", [])
-            .unwrap();
-    }
+    let peek = server.peek();
+    let garbage = match peek.engine() {
+        Engine::Sqlite => "zeroblob(300)",
+        Engine::Postgres => "decode(repeat('00', 300), 'hex')",
+    };
+    let n =
+        peek.execute(&format!("UPDATE households SET doc = {garbage}, doc_changes = 0, conflicts = 1 WHERE id = 'H2'"));
+    assert_eq!(n, 1);
     let admin = Phone::login(&server, "admin", "desk").await;
     let skipped =
         |resp: &reqwest::Response| resp.headers().get("x-skipped-households").map(|v| v.to_str().unwrap().to_owned());

@@ -14,7 +14,7 @@ async fn the_demo_county_is_seeded_and_answers() {
     }
     // No visit is dated after today: the form would refuse to save it.
     let today = shared::Date::in_china(server::auth::now());
-    for (id, bytes) in Peek(path.clone()).documents() {
+    for (id, bytes) in Peek::File(path.clone()).documents() {
         let h = shared::HouseholdDoc::load(&bytes, shared::automerge::ActorId::random()).unwrap().household().unwrap();
         for (period, visit) in &h.visits {
             assert!(visit.date.is_none_or(|d| d <= today), "{id}: the {period} visit is dated {:?}", visit.date);

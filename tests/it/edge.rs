@@ -2,7 +2,8 @@
 //! after N, the forwarded address believed only from a trusted proxy), HTTPS from the
 //! server itself with a certificate from a CA the client trusts (HSTS, the plain-http
 //! redirect, a renewed certificate taken on SIGHUP, a bad one refused and the old one
-//! kept), the start-up warning on an empty database, and the metrics listener.
+//! kept), the security headers on every answer, the start-up warning on an empty
+//! database, and the metrics listener.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -278,4 +279,63 @@ async fn metrics_count_requests_syncs_and_refusals_on_their_own_listener_with_no
     for personal in ["c1", "H1", "李明", "127.0.0.1"] {
         assert!(!text.contains(personal), "{personal} appears in the metrics:\n{text}");
     }
+}
+
+/// Security headers on every answer (app files, the app's routes, the API, refusals),
+/// the policy naming the hash of the app's inline script (`echo -n 'boot();' | openssl
+/// dgst -sha256 -binary | base64`), `no-store` on the API only, and gzip still on.
+#[tokio::test]
+async fn every_answer_carries_the_security_headers() {
+    let dir = tempfile::tempdir().unwrap();
+    let app = dir.path().join("dist");
+    std::fs::create_dir(&app).unwrap();
+    std::fs::write(
+        app.join("index.html"),
+        "<!doctype html><head><script type=\"module\">boot();</script><script src=\"/app.js\"></script></head>",
+    )
+    .unwrap();
+    std::fs::write(app.join("app.js"), "export function boot() {}\n".repeat(100)).unwrap();
+    let store = server::store::Store::open_sqlite(&dir.path().join("h.sqlite3")).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(server::serve(listener, server::AppState::new(store, Some(app)), async {
+        let _ = stopped.await;
+    }));
+
+    let csp = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval' \
+               'sha256-BoYdILVZAmAQfhxvCgsBo5rtKe9f5WOaIkiGVKr7Y94='; style-src 'self'; \
+               img-src 'self' data: blob:; connect-src 'self'; worker-src 'self'; manifest-src 'self'; \
+               frame-ancestors 'none'; base-uri 'none'; form-action 'self'; object-src 'none'";
+    let http = huhujian_tests::http_builder().no_gzip().build().unwrap();
+    for (path, status) in [
+        ("/", 200),
+        ("/app.js", 200),
+        ("/households/H1", 200),
+        ("/api/health", 200),
+        ("/api/me", 401),
+        ("/api/no-such-route", 404),
+    ] {
+        let resp = http.get(format!("{base}{path}")).header("accept-encoding", "gzip").send().await.unwrap();
+        assert_eq!(resp.status(), status, "{path}");
+        let h = resp.headers();
+        let get = |name: &str| h.get(name).map(|v| v.to_str().unwrap().to_owned());
+        assert_eq!(get("content-security-policy").as_deref(), Some(csp), "{path}");
+        assert_eq!(get("x-frame-options").as_deref(), Some("DENY"), "{path}");
+        assert_eq!(get("x-content-type-options").as_deref(), Some("nosniff"), "{path}");
+        assert_eq!(get("referrer-policy").as_deref(), Some("no-referrer"), "{path}");
+        assert_eq!(get("cross-origin-opener-policy").as_deref(), Some("same-origin"), "{path}");
+        assert_eq!(
+            get("permissions-policy").as_deref(),
+            Some("camera=(self), microphone=(), geolocation=(self)"),
+            "{path}"
+        );
+        let api = path.starts_with("/api/");
+        assert_eq!(get("cache-control").as_deref(), api.then_some("no-store"), "{path}");
+        if path == "/app.js" {
+            assert_eq!(get("content-encoding").as_deref(), Some("gzip"), "compression still works");
+        }
+    }
+    let _ = stop.send(());
+    task.await.unwrap().unwrap();
 }

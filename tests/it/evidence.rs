@@ -470,7 +470,7 @@ async fn retention(db: &Path, blobs: Blobs, kept: impl Fn() -> Vec<String>) {
     assert_eq!(left, want, "kept: the recent photo and the one a recent visit references too");
     store.close().await.unwrap();
     let audited =
-        huhujian_tests::Peek(db.to_owned()).count("SELECT COUNT(*) FROM audit_log WHERE action = 'prune_blobs'");
+        huhujian_tests::Peek::File(db.to_owned()).count("SELECT COUNT(*) FROM audit_log WHERE action = 'prune_blobs'");
     assert_eq!(audited, 1);
 
     // The pages then say the photo is gone; the document keeps its reference.

@@ -361,15 +361,8 @@ async fn an_admin_sees_every_site_and_may_unmask_which_is_audited() {
 
     let book = workbook(&admin, "period=2026-11&unmask=1").await;
     assert_eq!(audited(), 1);
-    let detail: String = {
-        let db = server::store::sqlite::Sqlite::open(&server.db_path).unwrap();
-        let conn = db.lock();
-        conn.query_row("SELECT user_id || ' ' || detail FROM audit_log WHERE action = 'export_unmasked'", [], |r| {
-            r.get(0)
-        })
-        .unwrap()
-    };
-    assert_eq!(detail, "admin export.xlsx, period 2026-11, 4 households");
+    let detail = server.peek().texts("SELECT user_id || ' ' || detail FROM audit_log WHERE action = 'export_unmasked'");
+    assert_eq!(detail, ["admin export.xlsx, period 2026-11, 4 households"]);
     let members = book.sheet("成员");
     let mut listed: Vec<String> = column(members, "身份证号").into_iter().filter(|s| !s.is_empty()).collect();
     listed.sort();

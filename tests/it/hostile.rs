@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use huhujian_tests::{PASSWORD, Phone, TestServer, gzip_bytes};
+use huhujian_tests::{Engine, PASSWORD, Phone, TestServer, gzip_bytes};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngSeed, TestCaseError, TestRunner};
@@ -128,20 +128,16 @@ fn stored(server: &TestServer) -> Stored {
         .iter()
         .map(|t| peek.count(&format!("SELECT COUNT(*) FROM {t}")))
         .collect();
-    let db = server::store::sqlite::Sqlite::open(&server.db_path).unwrap();
-    let conn = db.lock();
-    let ok: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
-    assert_eq!(ok, "ok", "PRAGMA integrity_check");
-    let users = conn
-        .query_row(
-            "SELECT group_concat(id || '|' || name || '|' || role || '|' || ifnull(area, '') || '|' ||
-                                 password_hash || '|' || disabled || '|' || created_at, ';')
-             FROM (SELECT * FROM users ORDER BY id)",
-            [],
-            |r| r.get(0),
+    if peek.engine() == Engine::Sqlite {
+        assert_eq!(peek.texts("PRAGMA integrity_check"), ["ok"], "PRAGMA integrity_check");
+    }
+    let users = peek
+        .texts(
+            "SELECT id || '|' || name || '|' || role || '|' || COALESCE(area, '') || '|' ||
+                    password_hash || '|' || disabled || '|' || created_at
+             FROM users ORDER BY id",
         )
-        .unwrap();
-    drop(conn);
+        .join(";");
     Stored { documents: peek.documents(), users, counts }
 }
 

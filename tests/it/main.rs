@@ -1,5 +1,8 @@
 //! End-to-end tests, one binary (see ripgrep's layout): a real server on port 0 over a
-//! real SQLite file; each module one area.
+//! real SQLite file; each module one area. The modules that apply to both engines run a
+//! second time on PostgreSQL (`HUHUJIAN_TEST_ENGINE=postgres`, `cargo xtask test`'s
+//! `BOTH_ENGINES`): their servers come from [`roster_server`], their direct looks at
+//! the database from `TestServer::peek`.
 #![allow(clippy::unwrap_used)] // a failed unwrap is a failed test
 
 mod access;
@@ -32,7 +35,7 @@ mod settings;
 mod sync;
 mod trust;
 
-use huhujian_tests::{ROSTER, TestServer, seed};
+use huhujian_tests::{Engine, ROSTER, TestServer, seed};
 use server::auth::Role;
 
 /// A fresh database in `dir` with the test roster, two cadres (c1, c2), a supervisor
@@ -43,9 +46,16 @@ pub fn roster_db(dir: &tempfile::TempDir) -> std::path::PathBuf {
     path
 }
 
-/// A server over [`roster_db`].
+/// A server over [`roster_db`], or over the same accounts and roster on a PostgreSQL
+/// database of its own when the suite runs on PostgreSQL ([`Engine::current`]).
 pub async fn roster_server(dir: &tempfile::TempDir) -> TestServer {
-    TestServer::start(&roster_db(dir)).await
+    match Engine::current() {
+        Engine::Sqlite => TestServer::start(&roster_db(dir)).await,
+        Engine::Postgres => {
+            let pg = huhujian_tests::pg::PgDb::create().await;
+            roster_server_on_postgres(&pg).await.owning(pg)
+        }
+    }
 }
 
 /// The accounts of [`roster_db`].

@@ -44,15 +44,39 @@ use tokio::task::JoinHandle;
 /// The demo password, for accounts the fixtures create.
 pub const PASSWORD: &str = "correct horse";
 
-/// A running server over a database file; dropping it shuts the server down.
+/// The engine the `tests/it` modules that apply to both run on: SQLite, unless
+/// `HUHUJIAN_TEST_ENGINE=postgres` (`cargo xtask test` runs those modules a second time
+/// so, each test on a PostgreSQL database of its own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Engine {
+    /// An embedded SQLite file in the test's folder.
+    Sqlite,
+    /// A database of its own on the tests' PostgreSQL ([`pg::PgDb`]).
+    Postgres,
+}
+
+impl Engine {
+    /// The engine this run of the suite is on.
+    pub fn current() -> Self {
+        match std::env::var("HUHUJIAN_TEST_ENGINE").as_deref() {
+            Ok("postgres") => Engine::Postgres,
+            _ => Engine::Sqlite,
+        }
+    }
+}
+
+/// A running server over a database; dropping it shuts the server down (and drops
+/// its PostgreSQL database, if it owns one).
 #[derive(Debug)]
 pub struct TestServer {
     /// Where it listens.
     pub addr: SocketAddr,
-    /// The SQLite file.
+    /// The SQLite file (on PostgreSQL, a name for failures only).
     pub db_path: PathBuf,
     stop: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
+    /// The PostgreSQL database it serves, when it owns it; dropped after the server.
+    pg: Option<pg::PgDb>,
 }
 
 impl TestServer {
@@ -88,7 +112,7 @@ impl TestServer {
         let task = tokio::spawn(server::serve(listener, state, async {
             let _ = stopped.await;
         }));
-        Self { addr, db_path: db_path.to_owned(), stop: Some(stop), task: Some(task) }
+        Self { addr, db_path: db_path.to_owned(), stop: Some(stop), task: Some(task), pg: None }
     }
 
     /// Stops the server and waits until it has let go of the database.
@@ -106,9 +130,19 @@ impl TestServer {
         format!("http://{}{path}", self.addr)
     }
 
-    /// A second, direct look at the server's database file.
+    /// Makes the server own `pg`, the database it serves: [`TestServer::peek`] reads it,
+    /// and it is dropped with the server.
+    pub fn owning(mut self, pg: pg::PgDb) -> Self {
+        self.pg = Some(pg);
+        self
+    }
+
+    /// A second, direct look at the server's database.
     pub fn peek(&self) -> Peek {
-        Peek(self.db_path.clone())
+        match &self.pg {
+            Some(pg) => Peek::Postgres(pg.url.clone()),
+            None => Peek::File(self.db_path.clone()),
+        }
     }
 }
 
@@ -120,24 +154,100 @@ impl Drop for TestServer {
     }
 }
 
-/// Reads the database file directly, through the server crate's own handle.
-#[derive(Debug)]
-pub struct Peek(pub PathBuf);
+/// Reads the server's database directly, beside the server: the SQLite file through
+/// the server crate's own handle, or the PostgreSQL database over a connection of its
+/// own. The SQL is the caller's: write what both engines read alike (`COALESCE`,
+/// `TRUE`/`FALSE`, `||`), or ask [`Peek::engine`].
+#[derive(Debug, Clone)]
+pub enum Peek {
+    /// A SQLite file.
+    File(PathBuf),
+    /// A PostgreSQL database, by URL.
+    Postgres(String),
+}
 
 impl Peek {
+    /// Which engine it reads.
+    pub fn engine(&self) -> Engine {
+        match self {
+            Peek::File(_) => Engine::Sqlite,
+            Peek::Postgres(_) => Engine::Postgres,
+        }
+    }
     /// Every household's id and saved document bytes, in id order.
     pub fn documents(&self) -> Vec<(String, Vec<u8>)> {
-        let db = server::store::sqlite::Sqlite::open(&self.0).expect("open");
-        let conn = db.lock();
-        let mut stmt = conn.prepare("SELECT id, doc FROM households ORDER BY id").expect("prepare");
-        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).expect("query").map(|r| r.expect("row")).collect()
+        match self {
+            Peek::File(path) => {
+                let db = server::store::sqlite::Sqlite::open(path).expect("open");
+                let conn = db.lock();
+                let mut stmt = conn.prepare("SELECT id, doc FROM households ORDER BY id").expect("prepare");
+                stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).expect("query").map(|r| r.expect("row")).collect()
+            }
+            Peek::Postgres(url) => on_postgres(url, "SELECT id, doc FROM households ORDER BY id COLLATE \"C\"")
+                .iter()
+                .map(|r| (r.get(0), r.get(1)))
+                .collect(),
+        }
     }
-    /// Runs a scalar query.
+    /// Runs a scalar query (an integer).
     pub fn count(&self, sql: &str) -> i64 {
-        let db = server::store::sqlite::Sqlite::open(&self.0).expect("open");
-        let conn = db.lock();
-        conn.query_row(sql, [], |r| r.get(0)).expect("count")
+        match self {
+            Peek::File(path) => {
+                let db = server::store::sqlite::Sqlite::open(path).expect("open");
+                let conn = db.lock();
+                conn.query_row(sql, [], |r| r.get(0)).expect("count")
+            }
+            Peek::Postgres(url) => on_postgres(url, sql).first().map(|r| r.get(0)).expect("a row"),
+        }
     }
+    /// Runs a query of one text column: its values in order.
+    pub fn texts(&self, sql: &str) -> Vec<String> {
+        match self {
+            Peek::File(path) => {
+                let db = server::store::sqlite::Sqlite::open(path).expect("open");
+                let conn = db.lock();
+                let mut stmt = conn.prepare(sql).expect("prepare");
+                stmt.query_map([], |r| r.get(0)).expect("query").map(|r| r.expect("row")).collect()
+            }
+            Peek::Postgres(url) => on_postgres(url, sql).iter().map(|r| r.get(0)).collect(),
+        }
+    }
+    /// Runs a statement that changes rows behind the server's back (a test's way to
+    /// make a state no request can); returns how many rows it changed.
+    pub fn execute(&self, sql: &str) -> u64 {
+        match self {
+            Peek::File(path) => {
+                let db = server::store::sqlite::Sqlite::open(path).expect("open");
+                db.lock().execute(sql, []).expect("execute") as u64
+            }
+            Peek::Postgres(url) => {
+                let (url, sql) = (url.clone(), sql.to_owned());
+                on_own_runtime(async move { pg_client(&url).await.execute(&sql, &[]).await.expect("execute") })
+            }
+        }
+    }
+}
+
+/// Runs `sql` on the database at `url` (from sync code or inside a runtime alike).
+fn on_postgres(url: &str, sql: &str) -> Vec<tokio_postgres::Row> {
+    let (url, sql) = (url.to_owned(), sql.to_owned());
+    on_own_runtime(async move { pg_client(&url).await.query(&sql, &[]).await.expect("query") })
+}
+
+/// A plain connection to `url`.
+async fn pg_client(url: &str) -> tokio_postgres::Client {
+    let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await.expect("connect");
+    tokio::spawn(connection);
+    client
+}
+
+/// Runs `work` to its end on a thread and runtime of its own.
+fn on_own_runtime<T: Send + 'static>(work: impl std::future::Future<Output = T> + Send + 'static) -> T {
+    std::thread::spawn(move || {
+        tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime").block_on(work)
+    })
+    .join()
+    .expect("the query's thread")
 }
 
 /// The accounts of `users` (login, name, role, area), each with its password hash

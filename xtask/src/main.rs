@@ -471,16 +471,58 @@ fn ensure_postgres() -> Result<String> {
     Ok("postgres://postgres:huhujian-tests@127.0.0.1:5432/postgres".into())
 }
 
-/// The test modules (of `tests/it`) that run on PostgreSQL.
+/// The test modules (of `tests/it`) that run on PostgreSQL only.
 const POSTGRES_MODULES: [&str; 2] = ["postgres", "scale_out"];
 
-/// Runs `cargo test` with the tests' PostgreSQL at `postgres`, echoing its output, and
-/// adds up its `test result:` lines; also counts the passed tests that ran on
-/// PostgreSQL ([`POSTGRES_MODULES`], and tests elsewhere named `…on_postgres…`).
+/// The test modules (of `tests/it`) that run on both engines: once on SQLite with the
+/// rest, then again on PostgreSQL (`HUHUJIAN_TEST_ENGINE=postgres`), each test on a
+/// database of its own. The others test a SQLite file as such (backup, crash,
+/// durability, the demo file, lifecycle, concurrency of its readers) or no storage
+/// (edge, health, logs, load); `postgres` and `scale_out` cover PostgreSQL's side of
+/// those, and evidence, phones, settings and cases have `…on_postgres…` twins.
+const BOTH_ENGINES: [&str; 15] = [
+    "access",
+    "accounts",
+    "admin",
+    "bad_input",
+    "cases",
+    "console",
+    "damaged",
+    "export",
+    "hostile",
+    "rewrite",
+    "roster",
+    "scope",
+    "settings",
+    "sync",
+    "trust",
+];
+
+/// Runs `cargo test` with the tests' PostgreSQL at `postgres`, echoing its output, then
+/// the modules of [`BOTH_ENGINES`] again on PostgreSQL; adds up their `test result:`
+/// lines, and counts the passed tests that ran on PostgreSQL ([`POSTGRES_MODULES`],
+/// tests elsewhere named `…on_postgres…`, and the second run).
 fn cargo_test(postgres: &str) -> Result<(u64, u64, bool, u64)> {
     eprintln!("\n==> tests");
-    let mut child = cargo()
-        .args(["test", "--no-fail-fast", "--color", "never"])
+    let mut all = cargo();
+    all.args(["test", "--no-fail-fast", "--color", "never"]);
+    let (mut passed, mut failed, ok, mut on_postgres) = run_tests(all, postgres, false)?;
+    eprintln!("\n==> tests on PostgreSQL: the modules {}", BOTH_ENGINES.join(", "));
+    let mut again = cargo();
+    again
+        .args(["test", "-p", "huhujian-tests", "--test", "it", "--no-fail-fast", "--color", "never", "--"])
+        .args(BOTH_ENGINES.iter().map(|m| format!("{m}::")))
+        .args(["--skip", "on_postgres"])
+        .env("HUHUJIAN_TEST_ENGINE", "postgres");
+    let (p, f, ok_again, on_pg) = run_tests(again, postgres, true)?;
+    (passed, failed, on_postgres) = (passed + p, failed + f, on_postgres + on_pg);
+    Ok((passed, failed, ok && ok_again, on_postgres))
+}
+
+/// Runs one `cargo test`, echoing its output; returns (passed, failed, success, passed
+/// on PostgreSQL), every passed test counting as on PostgreSQL when `all_on_postgres`.
+fn run_tests(mut cmd: Command, postgres: &str, all_on_postgres: bool) -> Result<(u64, u64, bool, u64)> {
+    let mut child = cmd
         .env("HUHUJIAN_TEST_PG", postgres)
         .stdout(Stdio::piped())
         .spawn()
@@ -489,9 +531,10 @@ fn cargo_test(postgres: &str) -> Result<(u64, u64, bool, u64)> {
     if let Some(out) = child.stdout.take() {
         for line in BufReader::new(out).lines().map_while(std::io::Result::ok) {
             println!("{line}");
-            let on_pg = POSTGRES_MODULES.iter().any(|m| line.starts_with(&format!("test {m}::")))
+            let on_pg = all_on_postgres
+                || POSTGRES_MODULES.iter().any(|m| line.starts_with(&format!("test {m}::")))
                 || (line.starts_with("test ") && line.contains("on_postgres"));
-            if on_pg && line.ends_with(" ok") {
+            if on_pg && line.starts_with("test ") && line.ends_with(" ok") {
                 on_postgres += 1;
             }
             if let Some(rest) = line.strip_prefix("test result: ") {

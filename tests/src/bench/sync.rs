@@ -95,7 +95,7 @@ pub fn record_visits(phone: &mut Phone, period: Period, login: &str) {
 
 /// Households of `period` the server has stored as visited in person.
 pub fn visited_on_server(server: &TestServer, period: Period) -> i64 {
-    Peek(server.db_path.clone())
+    Peek::File(server.db_path.clone())
         .count(&format!("SELECT COUNT(*) FROM summaries WHERE period = '{period}' AND visited_in_person = 1"))
 }
 
