@@ -59,8 +59,9 @@ impl Engine {
     /// The engine this run of the suite is on.
     pub fn current() -> Self {
         match std::env::var("HUHUJIAN_TEST_ENGINE").as_deref() {
+            Err(_) | Ok("" | "sqlite") => Engine::Sqlite,
             Ok("postgres") => Engine::Postgres,
-            _ => Engine::Sqlite,
+            Ok(other) => panic!("HUHUJIAN_TEST_ENGINE={other}: say sqlite or postgres"),
         }
     }
 }

@@ -125,6 +125,22 @@ fn coverage_by_households(
     period: Period,
     by: Grouping,
 ) -> StoreResult<CoverageTable> {
+    // As the SQLite engine: missing summaries counted in the same pass, filled, read again.
+    let (table, missing) = count_coverage(c, selection, period, by)?;
+    if missing > 0 && ensure_summaries(c, period, today(), selection)? > 0 {
+        return Ok(count_coverage(c, selection, period, by)?.0);
+    }
+    Ok(table)
+}
+
+/// Coverage counted household by household as the summaries are now, and how many of
+/// the households have no summary for `period` (none is filled in here).
+fn count_coverage(
+    c: &PgConn<'_>,
+    selection: &Selection,
+    period: Period,
+    by: Grouping,
+) -> StoreResult<(CoverageTable, i64)> {
     let (where_sql, params) = clause(selection);
     let (key_sql, label, join, label_sql, label_join) = match by {
         Grouping::Site => ("h.site", "h.site", "", "g.label", ""),
@@ -150,23 +166,15 @@ fn coverage_by_households(
     ));
     let mut all = vec![period.to_string()];
     all.extend(params);
-    let read = || -> StoreResult<(CoverageTable, i64)> {
-        let mut table = CoverageTable::new();
-        let mut missing = 0;
-        for r in c.query(&sql, &refs(&all))? {
-            let (assigned, visited, lacking, signed): (i64, i64, i64, i64) = (r.get(2), r.get(3), r.get(4), r.get(5));
-            missing += lacking;
-            let cov = Coverage { assigned: assigned as u32, visited: visited as u32, signed: signed as u32 };
-            table.insert(r.get(0), (r.get(1), cov));
-        }
-        Ok((table, missing))
-    };
-    // As the SQLite engine: missing summaries counted in the same pass, filled, read again.
-    let (table, missing) = read()?;
-    if missing > 0 && ensure_summaries(c, period, today(), selection)? > 0 {
-        return Ok(read()?.0);
+    let mut table = CoverageTable::new();
+    let mut missing = 0;
+    for r in c.query(&sql, &refs(&all))? {
+        let (assigned, visited, lacking, signed): (i64, i64, i64, i64) = (r.get(2), r.get(3), r.get(4), r.get(5));
+        missing += lacking;
+        let cov = Coverage { assigned: assigned as u32, visited: visited as u32, signed: signed as u32 };
+        table.insert(r.get(0), (r.get(1), cov));
     }
-    Ok(table)
+    Ok((table, missing))
 }
 
 /// The indicators of `selection` in `period`: its sites' added up.
@@ -232,18 +240,17 @@ fn area_totals(c: &PgConn<'_>, selection: &Selection, period: Period) -> StoreRe
     for r in c.query(&sql, &refs(&all))? {
         let area: [String; 4] = [r.get(0), r.get(1), r.get(2), r.get(3)];
         let households: i64 = r.get(4);
-        match (r.get::<_, Option<Vec<u8>>>(5), r.get::<_, Option<Vec<u8>>>(6)) {
-            (Some(indicators), Some(cadres)) => {
+        let kept = match (r.get::<_, Option<Vec<u8>>>(5), r.get::<_, Option<Vec<u8>>>(6)) {
+            // A row this build cannot read (kept by another version) is made again.
+            (Some(i), Some(c)) => decode_indicators(&i).ok().zip(decode_cadres(&c).ok()),
+            _ => None,
+        };
+        match kept {
+            Some((indicators, cadres)) => {
                 let [_, _, site, grid] = area;
-                out.push(AreaTotal {
-                    site,
-                    grid,
-                    households: households as u32,
-                    indicators: decode_indicators(&indicators)?,
-                    cadres: decode_cadres(&cadres)?,
-                });
+                out.push(AreaTotal { site, grid, households: households as u32, indicators, cadres });
             }
-            _ => missing.push((area, households as u32)),
+            None => missing.push((area, households as u32)),
         }
     }
     if missing.is_empty() {
@@ -279,7 +286,9 @@ fn area_totals(c: &PgConn<'_>, selection: &Selection, period: Period) -> StoreRe
     for (area, households) in missing {
         let grid = Selection::grid(&area);
         let indicators = sum_summaries(c, &grid, period)?;
-        let cadres = cadre_counts(coverage_by_households(c, &grid, period, Grouping::Cadre)?);
+        // Counted as the summaries are now, as the indicators were: nothing is filled in
+        // here (on PostgreSQL, under the grids' locks).
+        let cadres = cadre_counts(count_coverage(c, &grid, period, Grouping::Cadre)?.0);
         if keep {
             let (blob, cadre_blob) = (encode_indicators(&indicators)?, encode_cadres(&cadres)?);
             c.execute(

@@ -148,6 +148,23 @@ fn coverage_by_households(
     period: Period,
     by: Grouping,
 ) -> StoreResult<CoverageTable> {
+    // Missing summaries are counted in the same pass (no scan of their own), then
+    // filled in (nothing for a period that has not begun) and the table read again.
+    let (table, missing) = count_coverage(conn, selection, period, by)?;
+    if missing > 0 && ensure_summaries(conn, period, today(), selection)? > 0 {
+        return Ok(count_coverage(conn, selection, period, by)?.0);
+    }
+    Ok(table)
+}
+
+/// Coverage counted household by household as the summaries are now, and how many of
+/// the households have no summary for `period` (none is filled in here).
+fn count_coverage(
+    conn: &Conn<'_>,
+    selection: &Selection,
+    period: Period,
+    by: Grouping,
+) -> StoreResult<(CoverageTable, i64)> {
     let (where_sql, params) = clause(selection);
     // Grouped first, named after: one user lookup per cadre, not per household.
     let (key_sql, label, join, label_sql, label_join) = match by {
@@ -173,25 +190,16 @@ fn coverage_by_households(
     );
     let mut all = vec![Value::Text(period.to_string())];
     all.extend(params);
-    let read = || -> StoreResult<(CoverageTable, i64)> {
-        let mut stmt = conn.prepare_cached(&sql)?;
-        let mut table = CoverageTable::new();
-        let mut missing = 0;
-        let mut rows = stmt.query(rusqlite::params_from_iter(&all))?;
-        while let Some(r) = rows.next()? {
-            missing += r.get::<_, i64>(4)?;
-            let c = Coverage { assigned: r.get(2)?, visited: r.get(3)?, signed: r.get(5)? };
-            table.insert(r.get(0)?, (r.get(1)?, c));
-        }
-        Ok((table, missing))
-    };
-    // Missing summaries are counted in the same pass (no scan of their own), then
-    // filled in (nothing for a period that has not begun) and the table read again.
-    let (table, missing) = read()?;
-    if missing > 0 && ensure_summaries(conn, period, today(), selection)? > 0 {
-        return Ok(read()?.0);
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut table = CoverageTable::new();
+    let mut missing = 0;
+    let mut rows = stmt.query(rusqlite::params_from_iter(&all))?;
+    while let Some(r) = rows.next()? {
+        missing += r.get::<_, i64>(4)?;
+        let c = Coverage { assigned: r.get(2)?, visited: r.get(3)?, signed: r.get(5)? };
+        table.insert(r.get(0)?, (r.get(1)?, c));
     }
-    Ok(table)
+    Ok((table, missing))
 }
 
 /// The indicators of `selection` in `period`: the sum of their stored summaries (the
@@ -278,12 +286,12 @@ fn area_totals(conn: &Conn<'_>, selection: &Selection, period: Period) -> StoreR
     let mut missing = Vec::new();
     for (area, households, blob) in found {
         match blob {
-            Some((indicators, cadres)) => {
+            // A row this build cannot read (kept by another version) is made again.
+            Some((i, c)) if let (Ok(indicators), Ok(cadres)) = (decode_indicators(&i), decode_cadres(&c)) => {
                 let [_, _, site, grid] = area;
-                let (indicators, cadres) = (decode_indicators(&indicators)?, decode_cadres(&cadres)?);
                 out.push(AreaTotal { site, grid, households, indicators, cadres });
             }
-            None => missing.push((area, households)),
+            _ => missing.push((area, households)),
         }
     }
     if missing.is_empty() {
@@ -296,7 +304,9 @@ fn area_totals(conn: &Conn<'_>, selection: &Selection, period: Period) -> StoreR
         let grid = Selection::grid(&area);
         ensure_summaries(conn, period, today, &grid)?;
         let indicators = sum_summaries(conn, &grid, period)?;
-        let cadres = cadre_counts(coverage_by_households(conn, &grid, period, Grouping::Cadre)?);
+        // Counted as the summaries are now, as the indicators were: nothing is filled in
+        // here (on PostgreSQL, under the grids' locks).
+        let cadres = cadre_counts(count_coverage(conn, &grid, period, Grouping::Cadre)?.0);
         if keep {
             conn.prepare_cached(
                 "INSERT OR REPLACE INTO area_totals (county, township, site, grid, period, indicators, cadres)
