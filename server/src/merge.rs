@@ -23,7 +23,7 @@ use shared::{Date, Household, Lang, Settings, fields, rules};
 
 use crate::auth::Session;
 use crate::denied::DeniedResult;
-use crate::store::{self, Access, DocWrite, MERGE_CHUNK, MergeInput, Projection, Writer};
+use crate::store::{self, Access, DocWrite, MERGE_CHUNK, MergeInput, MergedWrite, Projection, Writer};
 
 /// What a merge measures households on: the day, and every year's settings.
 struct Today {
@@ -395,18 +395,24 @@ fn write(w: &mut dyn Writer, session: &Session, id: &str, outcome: Outcome, at: 
         Outcome::Refused(reply) => return Ok(reply),
         Outcome::Merged { reply, state, change } => (reply, state, change),
     };
-    if let Some(c) = change {
-        w.log_changes(id, &c.hashes, &session.user.id, &session.device_id, at)?;
-        let doc = DocWrite {
-            id,
-            bytes: &c.bytes,
-            doc_changes: c.doc_changes,
-            heads: &c.heads,
-            household: &c.household,
-            projection: &c.projection,
-        };
-        w.write_doc(&doc, at)?;
-    }
-    w.put_sync_state(&session.device_id, id, &state.encode())?;
+    let state = state.encode();
+    w.write_merged(&MergedWrite {
+        id,
+        login: &session.user.id,
+        device: &session.device_id,
+        at,
+        change: change.as_ref().map(|c| {
+            let doc = DocWrite {
+                id,
+                bytes: &c.bytes,
+                doc_changes: c.doc_changes,
+                heads: &c.heads,
+                household: &c.household,
+                projection: &c.projection,
+            };
+            (&c.hashes[..], doc)
+        }),
+        state: &state,
+    })?;
     Ok(reply)
 }

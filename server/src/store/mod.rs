@@ -33,8 +33,8 @@ use shared::{Household, Period};
 
 pub use error::{StoreError, StoreResult};
 pub use projection::{
-    COMPACT_AFTER, DocWrite, MAX_DOC_BYTES, Projection, SUMMARY_PERIODS, StoredDoc, decode_summary, kept_periods,
-    merged_bytes, parse_doc, server_actor,
+    COMPACT_AFTER, DocWrite, MAX_DOC_BYTES, MergedWrite, Projection, SUMMARY_PERIODS, StoredDoc, decode_summary,
+    kept_periods, merged_bytes, parse_doc, server_actor,
 };
 pub use scope::{HouseholdFilter, Scope, Selection};
 
@@ -315,6 +315,17 @@ pub trait Writer: Reader {
     fn write_doc(&mut self, doc: &DocWrite<'_>, at: i64) -> StoreResult<()>;
     /// Persists this device's sync state for household `id`.
     fn put_sync_state(&mut self, device: &str, id: &str, state: &[u8]) -> StoreResult<()>;
+    /// A merge's writes for one household: [`Writer::log_changes`] and
+    /// [`Writer::write_doc`] when the merge changed the document, then
+    /// [`Writer::put_sync_state`]. An engine whose statements each cost a round trip
+    /// sends them together.
+    fn write_merged(&mut self, merged: &MergedWrite<'_>) -> StoreResult<()> {
+        if let Some((hashes, doc)) = &merged.change {
+            self.log_changes(merged.id, hashes, merged.login, merged.device, merged.at)?;
+            self.write_doc(doc, merged.at)?;
+        }
+        self.put_sync_state(merged.device, merged.id, merged.state)
+    }
     /// Keeps household `id`'s document `bytes`, whose changes are `hashes`, as retired
     /// (an admin, `by`, rewrote its history at `at`), marks the household rewritten, and
     /// drops every device's sync state with it. The caller writes the new document.

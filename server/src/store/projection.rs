@@ -129,6 +129,25 @@ pub struct DocWrite<'a> {
     pub projection: &'a Projection,
 }
 
+/// What a merge writes for one household: who uploaded each new change and the
+/// document with its projections (when the merge changed it), and the device's new
+/// sync state ([`crate::store::Writer::write_merged`]).
+#[derive(Debug)]
+pub struct MergedWrite<'a> {
+    /// 户编码
+    pub id: &'a str,
+    /// The uploader's login.
+    pub login: &'a str,
+    /// The uploading device.
+    pub device: &'a str,
+    /// When the server received it (Unix seconds).
+    pub at: i64,
+    /// The new changes' hashes and the document to store, when the merge changed it.
+    pub change: Option<(&'a [ChangeHash], DocWrite<'a>)>,
+    /// The device's sync state for the household after the merge.
+    pub state: &'a [u8],
+}
+
 /// The counts of a household's row and its summary rows, computed from the document.
 #[derive(Debug)]
 pub struct Projection {

@@ -1054,7 +1054,7 @@ async fn measure(target: &Target, seeded: &Seeded, target_ms: f64) -> Result<Vec
             format!("coverage by cadre, {households}"),
             vec![format!("/api/coverage?by=cadre&period={p}")],
             Box::new(|b: &[Vec<u8>]| check_coverage(&b[0], seeded, seeded.cadres)),
-            None,
+            Some(100.0),
             format!("GET /api/coverage?by=cadre: {} rows", seeded.cadres),
             false,
         ),

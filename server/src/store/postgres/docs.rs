@@ -15,7 +15,7 @@ use super::PgConn;
 use crate::store::projection::{SummaryRow, decode_heads, encode_heads, joined_id_numbers};
 use crate::store::sql::{clause, numbered};
 use crate::store::{
-    Access, DocWrite, MergeInput, Scope, Selection, StoreError, StoreResult, StoredDoc, Upload, parse_doc,
+    Access, DocWrite, MergeInput, MergedWrite, Scope, Selection, StoreError, StoreResult, StoredDoc, Upload, parse_doc,
 };
 
 /// Text parameters as the driver takes them.
@@ -157,11 +157,18 @@ pub fn sync_state(c: &PgConn<'_>, device: &str, id: &str) -> StoreResult<Option<
 }
 
 pub fn put_sync_state(c: &PgConn<'_>, device: &str, id: &str, state: &[u8]) -> StoreResult<()> {
-    c.execute(
-        "INSERT INTO sync_states (device_id, household_id, state) VALUES ($1, $2, $3)
-         ON CONFLICT (device_id, household_id) DO UPDATE SET state = EXCLUDED.state",
-        &[&device, &id, &state],
-    )?;
+    c.run(stored_state(c, device, id, state))
+}
+
+/// Stores a device's sync state.
+async fn stored_state(c: &PgConn<'_>, device: &str, id: &str, state: &[u8]) -> Result<(), tokio_postgres::Error> {
+    let upsert =
+        c.tx.prepare_cached(
+            "INSERT INTO sync_states (device_id, household_id, state) VALUES ($1, $2, $3)
+             ON CONFLICT (device_id, household_id) DO UPDATE SET state = EXCLUDED.state",
+        )
+        .await?;
+    c.tx.execute(&upsert, &[&device, &id, &state]).await?;
     Ok(())
 }
 
@@ -196,24 +203,57 @@ pub fn log_changes(
     device: &str,
     at: i64,
 ) -> StoreResult<()> {
-    let tx = c.tx;
-    c.run(async {
-        let insert = tx
-            .prepare_cached(
-                "INSERT INTO change_log (hash, household_id, uploaded_by, device_id, received_at)
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (hash) DO NOTHING",
-            )
-            .await?;
-        let keys: Vec<&[u8]> = hashes.iter().map(|h| &h.0[..]).collect();
-        let rows: Vec<[&(dyn ToSql + Sync); 5]> =
-            keys.iter().map(|k| [k as &(dyn ToSql + Sync), &id, &user, &device, &at]).collect();
-        // Sent together: one round trip for every hash.
-        try_join_all(rows.iter().map(|params| tx.execute(&insert, params))).await
-    })?;
+    c.run(logged(c, id, hashes, user, device, at))?;
     Ok(())
 }
 
+/// The change log's rows for `hashes`, each an insert, sent together.
+async fn logged(
+    c: &PgConn<'_>,
+    id: &str,
+    hashes: &[ChangeHash],
+    user: &str,
+    device: &str,
+    at: i64,
+) -> Result<(), tokio_postgres::Error> {
+    let tx = c.tx;
+    let insert = tx
+        .prepare_cached(
+            "INSERT INTO change_log (hash, household_id, uploaded_by, device_id, received_at)
+             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (hash) DO NOTHING",
+        )
+        .await?;
+    let keys: Vec<&[u8]> = hashes.iter().map(|h| &h.0[..]).collect();
+    let rows: Vec<[&(dyn ToSql + Sync); 5]> =
+        keys.iter().map(|k| [k as &(dyn ToSql + Sync), &id, &user, &device, &at]).collect();
+    try_join_all(rows.iter().map(|params| tx.execute(&insert, params))).await?;
+    Ok(())
+}
+
+/// A merge's writes for one household in two round trips: the change log, the
+/// household's row, the read of its stored summaries and the sync state together; then
+/// the summaries that changed.
+pub fn write_merged(c: &PgConn<'_>, m: &MergedWrite<'_>) -> StoreResult<()> {
+    let Some((hashes, doc)) = &m.change else { return put_sync_state(c, m.device, m.id, m.state) };
+    let also = async {
+        try_join(logged(c, m.id, hashes, m.login, m.device, m.at), stored_state(c, m.device, m.id, m.state)).await?;
+        Ok(())
+    };
+    write_with(c, doc, m.at, also)
+}
+
 pub fn write(c: &PgConn<'_>, doc: &DocWrite<'_>, at: i64) -> StoreResult<()> {
+    write_with(c, doc, at, async { Ok(()) })
+}
+
+/// [`write`], with `also` (other statements of the same transaction) sent in its first
+/// round trip.
+fn write_with(
+    c: &PgConn<'_>,
+    doc: &DocWrite<'_>,
+    at: i64,
+    also: impl std::future::Future<Output = Result<(), tokio_postgres::Error>>,
+) -> StoreResult<()> {
     let household = doc.household;
     let f = &household.facts;
     let last = household.visits.iter().next_back();
@@ -248,9 +288,9 @@ pub fn write(c: &PgConn<'_>, doc: &DocWrite<'_>, at: i64) -> StoreResult<()> {
     ];
     let tx = c.tx;
     // The row and the read of the stored summaries go together (one round trip).
-    let (_, stored) = c.run(async {
+    let (_, stored, ()) = c.run(async {
         let (upsert, read) = try_join(tx.prepare_cached(UPSERT_HOUSEHOLD), tx.prepare_cached(READ_SUMMARIES)).await?;
-        try_join(tx.execute(&upsert, &params), tx.query(&read, &[&doc.id])).await
+        try_join3(tx.execute(&upsert, &params), tx.query(&read, &[&doc.id]), also).await
     })?;
     let stored = stored.iter().map(|r| (r.get(0), (r.get(1), r.get(2)))).collect();
     write_summaries(c, doc.id, stored, &doc.projection.summaries)

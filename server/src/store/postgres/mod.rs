@@ -41,8 +41,8 @@ use tokio_postgres::types::ToSql;
 pub use migrations::SCHEMA_VERSION;
 
 use super::{
-    Access, CoverageTable, Credentials, DocWrite, Grouping, IndicatorsBySite, Listing, MergeInput, NewAccount, Reader,
-    Scope, Selection, StoreError, StoreResult, StoredDoc, Upload, Writer,
+    Access, CoverageTable, Credentials, DocWrite, Grouping, IndicatorsBySite, Listing, MergeInput, MergedWrite,
+    NewAccount, Reader, Scope, Selection, StoreError, StoreResult, StoredDoc, Upload, Writer,
 };
 
 impl From<tokio_postgres::Error> for StoreError {
@@ -461,6 +461,9 @@ impl Writer for PgConn<'_> {
     }
     fn put_sync_state(&mut self, device: &str, id: &str, state: &[u8]) -> StoreResult<()> {
         docs::put_sync_state(self, device, id, state)
+    }
+    fn write_merged(&mut self, merged: &MergedWrite<'_>) -> StoreResult<()> {
+        docs::write_merged(self, merged)
     }
     fn retire_doc(&mut self, id: &str, bytes: &[u8], hashes: &[ChangeHash], by: &str, at: i64) -> StoreResult<()> {
         docs::retire(self, id, bytes, hashes, by, at)
