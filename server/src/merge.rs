@@ -65,14 +65,13 @@ fn merge_entries(
     let workers = std::thread::available_parallelism().map_or(1, |n| n.get()).min(entries.len());
     if workers <= 1 {
         for (index, (entry, input)) in read_all(w, session, entries).into_iter().enumerate() {
-            let reply = match decide(entry, input?) {
+            match decide(entry, input?) {
                 Ok(stored) => {
                     let outcome = merge(Job { index, entry, stored }, &session.user, today)?;
-                    write(w, session, &entry.doc_id, outcome, at)?
+                    write(w, session, entries, vec![(index, outcome)], at, &mut replies)?;
                 }
-                Err(refusal) => refusal,
-            };
-            replies[index] = Some(reply);
+                Err(refusal) => replies[index] = Some(refusal),
+            }
         }
     } else {
         pipeline(w, session, entries, today, at, workers, &mut replies)?;
@@ -130,9 +129,16 @@ fn pipeline(
             }
         }
         drop(to_merge);
-        for done in merged {
-            let (index, outcome) = done.map_err(stop)?;
-            replies[index] = Some(write(w, session, &entries[index].doc_id, outcome, at).map_err(stop)?);
+        let mut ready = Vec::with_capacity(MERGE_CHUNK);
+        while let Ok(done) = merged.recv() {
+            ready.push(done.map_err(stop)?);
+            // What else the workers have finished is written with it, in one go.
+            while ready.len() < MERGE_CHUNK
+                && let Ok(more) = merged.try_recv()
+            {
+                ready.push(more.map_err(stop)?);
+            }
+            write(w, session, entries, std::mem::take(&mut ready), at, replies).map_err(stop)?;
         }
         Ok(())
     })
@@ -390,29 +396,49 @@ fn breaks_a_rule(
 
 /// Stage 3 for one merged entry: the change log, the document and its projections,
 /// and the sync state.
-fn write(w: &mut dyn Writer, session: &Session, id: &str, outcome: Outcome, at: i64) -> DeniedResult<Reply> {
-    let (reply, state, change) = match outcome {
-        Outcome::Refused(reply) => return Ok(reply),
-        Outcome::Merged { reply, state, change } => (reply, state, change),
-    };
-    let state = state.encode();
-    w.write_merged(&MergedWrite {
-        id,
-        login: &session.user.id,
-        device: &session.device_id,
-        at,
-        change: change.as_ref().map(|c| {
-            let doc = DocWrite {
+fn write(
+    w: &mut dyn Writer,
+    session: &Session,
+    entries: &[Outgoing],
+    done: Vec<(usize, Outcome)>,
+    at: i64,
+    replies: &mut [Option<Reply>],
+) -> DeniedResult<()> {
+    let mut merged = Vec::with_capacity(done.len());
+    for (index, outcome) in done {
+        match outcome {
+            Outcome::Refused(reply) => replies[index] = Some(reply),
+            Outcome::Merged { reply, state, change } => merged.push((index, reply, state.encode(), change)),
+        }
+    }
+    let writes: Vec<MergedWrite<'_>> = merged
+        .iter()
+        .map(|(index, _, state, change)| {
+            let id = entries[*index].doc_id.as_str();
+            MergedWrite {
                 id,
-                bytes: &c.bytes,
-                doc_changes: c.doc_changes,
-                heads: &c.heads,
-                household: &c.household,
-                projection: &c.projection,
-            };
-            (&c.hashes[..], doc)
-        }),
-        state: &state,
-    })?;
-    Ok(reply)
+                login: &session.user.id,
+                device: &session.device_id,
+                at,
+                change: change.as_ref().map(|c| {
+                    let doc = DocWrite {
+                        id,
+                        bytes: &c.bytes,
+                        doc_changes: c.doc_changes,
+                        heads: &c.heads,
+                        household: &c.household,
+                        projection: &c.projection,
+                    };
+                    (&c.hashes[..], doc)
+                }),
+                state,
+            }
+        })
+        .collect();
+    w.write_merged(&writes)?;
+    drop(writes);
+    for (index, reply, _, _) in merged {
+        replies[index] = Some(reply);
+    }
+    Ok(())
 }

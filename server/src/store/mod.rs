@@ -315,16 +315,19 @@ pub trait Writer: Reader {
     fn write_doc(&mut self, doc: &DocWrite<'_>, at: i64) -> StoreResult<()>;
     /// Persists this device's sync state for household `id`.
     fn put_sync_state(&mut self, device: &str, id: &str, state: &[u8]) -> StoreResult<()>;
-    /// A merge's writes for one household: [`Writer::log_changes`] and
+    /// Merges' writes for households, in order: for each, [`Writer::log_changes`] and
     /// [`Writer::write_doc`] when the merge changed the document, then
     /// [`Writer::put_sync_state`]. An engine whose statements each cost a round trip
     /// sends them together.
-    fn write_merged(&mut self, merged: &MergedWrite<'_>) -> StoreResult<()> {
-        if let Some((hashes, doc)) = &merged.change {
-            self.log_changes(merged.id, hashes, merged.login, merged.device, merged.at)?;
-            self.write_doc(doc, merged.at)?;
+    fn write_merged(&mut self, merged: &[MergedWrite<'_>]) -> StoreResult<()> {
+        for m in merged {
+            if let Some((hashes, doc)) = &m.change {
+                self.log_changes(m.id, hashes, m.login, m.device, m.at)?;
+                self.write_doc(doc, m.at)?;
+            }
+            self.put_sync_state(m.device, m.id, m.state)?;
         }
-        self.put_sync_state(merged.device, merged.id, merged.state)
+        Ok(())
     }
     /// Keeps household `id`'s document `bytes`, whose changes are `hashes`, as retired
     /// (an admin, `by`, rewrote its history at `at`), marks the household rewritten, and

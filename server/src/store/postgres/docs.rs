@@ -157,18 +157,7 @@ pub fn sync_state(c: &PgConn<'_>, device: &str, id: &str) -> StoreResult<Option<
 }
 
 pub fn put_sync_state(c: &PgConn<'_>, device: &str, id: &str, state: &[u8]) -> StoreResult<()> {
-    c.run(stored_state(c, device, id, state))
-}
-
-/// Stores a device's sync state.
-async fn stored_state(c: &PgConn<'_>, device: &str, id: &str, state: &[u8]) -> Result<(), tokio_postgres::Error> {
-    let upsert =
-        c.tx.prepare_cached(
-            "INSERT INTO sync_states (device_id, household_id, state) VALUES ($1, $2, $3)
-             ON CONFLICT (device_id, household_id) DO UPDATE SET state = EXCLUDED.state",
-        )
-        .await?;
-    c.tx.execute(&upsert, &[&device, &id, &state]).await?;
+    c.execute(PUT_SYNC_STATES, &[&vec![device], &vec![id], &vec![state]])?;
     Ok(())
 }
 
@@ -203,97 +192,137 @@ pub fn log_changes(
     device: &str,
     at: i64,
 ) -> StoreResult<()> {
-    c.run(logged(c, id, hashes, user, device, at))?;
-    Ok(())
-}
-
-/// The change log's rows for `hashes`, each an insert, sent together.
-async fn logged(
-    c: &PgConn<'_>,
-    id: &str,
-    hashes: &[ChangeHash],
-    user: &str,
-    device: &str,
-    at: i64,
-) -> Result<(), tokio_postgres::Error> {
-    let tx = c.tx;
-    let insert = tx
-        .prepare_cached(
-            "INSERT INTO change_log (hash, household_id, uploaded_by, device_id, received_at)
-             VALUES ($1, $2, $3, $4, $5) ON CONFLICT (hash) DO NOTHING",
-        )
-        .await?;
     let keys: Vec<&[u8]> = hashes.iter().map(|h| &h.0[..]).collect();
-    let rows: Vec<[&(dyn ToSql + Sync); 5]> =
-        keys.iter().map(|k| [k as &(dyn ToSql + Sync), &id, &user, &device, &at]).collect();
-    try_join_all(rows.iter().map(|params| tx.execute(&insert, params))).await?;
+    let n = keys.len();
+    c.execute(LOG_CHANGES, &[&keys, &vec![id; n], &vec![user; n], &vec![device; n], &vec![at; n]])?;
     Ok(())
 }
 
-/// A merge's writes for one household in two round trips: the change log, the
-/// household's row, the read of its stored summaries and the sync state together; then
-/// the summaries that changed.
-pub fn write_merged(c: &PgConn<'_>, m: &MergedWrite<'_>) -> StoreResult<()> {
-    let Some((hashes, doc)) = &m.change else { return put_sync_state(c, m.device, m.id, m.state) };
+/// Merges' writes for households in two round trips, whatever their number: every
+/// household's change log, row, sync state and the read of its stored summaries
+/// together; then every summary that changed.
+pub fn write_merged(c: &PgConn<'_>, merged: &[MergedWrite<'_>]) -> StoreResult<()> {
+    let docs: Vec<(&DocWrite<'_>, i64)> =
+        merged.iter().filter_map(|m| m.change.as_ref().map(|(_, doc)| (doc, m.at))).collect();
+    // The change log's rows and the sync states as columns, one statement each.
+    let (mut hashes, mut of, mut by, mut on, mut at) = (vec![], vec![], vec![], vec![], vec![]);
+    for m in merged {
+        for h in m.change.as_ref().map_or(&[][..], |(hashes, _)| *hashes) {
+            hashes.push(&h.0[..]);
+            of.push(m.id);
+            by.push(m.login);
+            on.push(m.device);
+            at.push(m.at);
+        }
+    }
+    let ids: Vec<&str> = merged.iter().map(|m| m.id).collect();
+    let devices: Vec<&str> = merged.iter().map(|m| m.device).collect();
+    let states: Vec<&[u8]> = merged.iter().map(|m| m.state).collect();
+    let tx = c.tx;
     let also = async {
-        try_join(logged(c, m.id, hashes, m.login, m.device, m.at), stored_state(c, m.device, m.id, m.state)).await?;
+        let (log, put) = try_join(tx.prepare_cached(LOG_CHANGES), tx.prepare_cached(PUT_SYNC_STATES)).await?;
+        try_join(tx.execute(&log, &[&hashes, &of, &by, &on, &at]), tx.execute(&put, &[&devices, &ids, &states]))
+            .await?;
         Ok(())
     };
-    write_with(c, doc, m.at, also)
+    write_many(c, &docs, also)
 }
+
+const LOG_CHANGES: &str = "INSERT INTO change_log (hash, household_id, uploaded_by, device_id, received_at)
+     SELECT * FROM unnest($1::BYTEA[], $2::TEXT[], $3::TEXT[], $4::TEXT[], $5::BIGINT[])
+     ON CONFLICT (hash) DO NOTHING";
+
+const PUT_SYNC_STATES: &str = "INSERT INTO sync_states (device_id, household_id, state)
+     SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::BYTEA[])
+     ON CONFLICT (device_id, household_id) DO UPDATE SET state = EXCLUDED.state";
 
 pub fn write(c: &PgConn<'_>, doc: &DocWrite<'_>, at: i64) -> StoreResult<()> {
-    write_with(c, doc, at, async { Ok(()) })
+    write_many(c, &[(doc, at)], async { Ok(()) })
 }
 
-/// [`write`], with `also` (other statements of the same transaction) sent in its first
-/// round trip.
-fn write_with(
+/// Stores documents with their projections (each with the time it was received), and
+/// `also` (other statements of the same transaction) in the first round trip.
+fn write_many(
     c: &PgConn<'_>,
-    doc: &DocWrite<'_>,
-    at: i64,
+    docs: &[(&DocWrite<'_>, i64)],
     also: impl std::future::Future<Output = Result<(), tokio_postgres::Error>>,
 ) -> StoreResult<()> {
-    let household = doc.household;
-    let f = &household.facts;
-    let last = household.visits.iter().next_back();
-    let last_visit = last.map(|(p, _)| p.clone());
-    let last_mode = last.and_then(|(_, v)| v.mode).map(|m| shared::Coded::code(m));
-    let members = household.members.values().filter(|m| m.is_present()).count() as i64;
-    let head = text(household.head_name());
-    let heads = encode_heads(doc.heads);
-    let (county, township, site, grid, address) =
-        (text(&f.county), text(&f.township), text(&f.site), text(&f.grid), text(&f.address));
-    let case_status = household.case.status.map(shared::Coded::code);
-    let id_numbers = text(&joined_id_numbers(household));
-    let params: [&(dyn ToSql + Sync); 18] = [
-        &doc.id,
-        &doc.bytes,
-        &doc.doc_changes,
-        &heads,
-        &at,
-        &county,
-        &township,
-        &site,
-        &grid,
-        &head,
-        &address,
-        &last_visit,
-        &last_mode,
-        &members,
-        &doc.projection.conflicts,
-        &doc.projection.problems,
-        &case_status,
-        &id_numbers,
-    ];
+    let rows: Vec<RowValues<'_>> = docs.iter().map(|(doc, at)| RowValues::of(doc, *at)).collect();
+    let params: Vec<[&(dyn ToSql + Sync); 18]> = rows.iter().map(RowValues::params).collect();
+    let ids: Vec<&str> = docs.iter().map(|(doc, _)| doc.id).collect();
     let tx = c.tx;
-    // The row and the read of the stored summaries go together (one round trip).
+    // The rows and the read of their stored summaries go together (one round trip).
     let (_, stored, ()) = c.run(async {
         let (upsert, read) = try_join(tx.prepare_cached(UPSERT_HOUSEHOLD), tx.prepare_cached(READ_SUMMARIES)).await?;
-        try_join3(tx.execute(&upsert, &params), tx.query(&read, &[&doc.id]), also).await
+        try_join3(try_join_all(params.iter().map(|p| tx.execute(&upsert, p))), tx.query(&read, &[&ids]), also).await
     })?;
-    let stored = stored.iter().map(|r| (r.get(0), (r.get(1), r.get(2)))).collect();
-    write_summaries(c, doc.id, stored, &doc.projection.summaries)
+    let mut by_household: HashMap<String, StoredSummaries> = HashMap::new();
+    for r in stored {
+        by_household.entry(r.get(0)).or_default().insert(r.get(1), (r.get(2), r.get(3)));
+    }
+    let each = docs
+        .iter()
+        .map(|(doc, _)| (doc.id, by_household.remove(doc.id).unwrap_or_default(), &doc.projection.summaries[..]))
+        .collect();
+    write_summaries(c, each)
+}
+
+/// A household row's values, owned where they are computed.
+struct RowValues<'a> {
+    doc: &'a DocWrite<'a>,
+    at: i64,
+    last_visit: Option<String>,
+    last_mode: Option<&'static str>,
+    members: i64,
+    head: String,
+    heads: Vec<u8>,
+    area: [String; 5],
+    case_status: Option<&'static str>,
+    id_numbers: String,
+}
+
+impl<'a> RowValues<'a> {
+    fn of(doc: &'a DocWrite<'a>, at: i64) -> Self {
+        let household = doc.household;
+        let f = &household.facts;
+        let last = household.visits.iter().next_back();
+        RowValues {
+            doc,
+            at,
+            last_visit: last.map(|(p, _)| p.clone()),
+            last_mode: last.and_then(|(_, v)| v.mode).map(|m| shared::Coded::code(m)),
+            members: household.members.values().filter(|m| m.is_present()).count() as i64,
+            head: text(household.head_name()),
+            heads: encode_heads(doc.heads),
+            area: [text(&f.county), text(&f.township), text(&f.site), text(&f.grid), text(&f.address)],
+            case_status: household.case.status.map(shared::Coded::code),
+            id_numbers: text(&joined_id_numbers(household)),
+        }
+    }
+
+    fn params(&self) -> [&(dyn ToSql + Sync); 18] {
+        let [county, township, site, grid, address] = &self.area;
+        [
+            &self.doc.id,
+            &self.doc.bytes,
+            &self.doc.doc_changes,
+            &self.heads,
+            &self.at,
+            county,
+            township,
+            site,
+            grid,
+            &self.head,
+            address,
+            &self.last_visit,
+            &self.last_mode,
+            &self.members,
+            &self.doc.projection.conflicts,
+            &self.doc.projection.problems,
+            &self.case_status,
+            &self.id_numbers,
+        ]
+    }
 }
 
 /// Text as a PostgreSQL `TEXT` column takes it: without NUL characters, which it
@@ -302,7 +331,7 @@ pub fn text(s: &str) -> String {
     s.replace('\0', "")
 }
 
-const READ_SUMMARIES: &str = "SELECT period, summary, review FROM summaries WHERE household_id = $1";
+const READ_SUMMARIES: &str = "SELECT household_id, period, summary, review FROM summaries WHERE household_id = ANY($1)";
 
 const UPSERT_HOUSEHOLD: &str =
     "INSERT INTO households (id, doc, doc_changes, heads, updated_at, county, township, site, grid,
@@ -317,26 +346,33 @@ const UPSERT_HOUSEHOLD: &str =
              members = EXCLUDED.members, conflicts = EXCLUDED.conflicts, problems = EXCLUDED.problems,
              case_status = EXCLUDED.case_status, id_numbers = EXCLUDED.id_numbers";
 
-/// Writes the summary rows that differ from the stored ones and deletes the stored
-/// rows of other periods.
-/// (`stored`: the rows there are, by period.) All sent together: one round trip.
-fn write_summaries(
-    c: &PgConn<'_>,
-    id: &str,
-    mut stored: HashMap<String, (Vec<u8>, Option<String>)>,
-    rows: &[(Period, SummaryRow)],
-) -> StoreResult<()> {
-    let changed: Vec<(String, &SummaryRow)> = rows
-        .iter()
-        .map(|(p, row)| (p.to_string(), row))
-        .filter(|(p, row)| stored.remove(p).is_none_or(|(blob, review)| blob != row.blob || review != row.review))
-        .collect();
-    if changed.is_empty() && stored.is_empty() {
+/// A household's stored summary rows by period: the summary and the review status.
+type StoredSummaries = HashMap<String, (Vec<u8>, Option<String>)>;
+
+/// One household's stored summary rows and the rows its document gives now.
+type SummaryChange<'a> = (&'a str, StoredSummaries, &'a [(Period, SummaryRow)]);
+
+/// Writes, for each household, the summary rows that differ from its stored ones and
+/// deletes its stored rows of other periods; all sent together: one round trip.
+fn write_summaries(c: &PgConn<'_>, each: Vec<SummaryChange<'_>>) -> StoreResult<()> {
+    let mut changed: Vec<(&str, String, &SummaryRow)> = Vec::new();
+    let mut gone: Vec<(&str, String)> = Vec::new();
+    for (id, mut stored, rows) in each {
+        for (p, row) in rows {
+            let p = p.to_string();
+            if stored.remove(&p).is_none_or(|(blob, review)| blob != row.blob || review != row.review) {
+                changed.push((id, p, row));
+            }
+        }
+        gone.extend(stored.into_keys().map(|p| (id, p)));
+    }
+    if changed.is_empty() && gone.is_empty() {
         return Ok(());
     }
-    let values: Vec<SummaryValues<'_>> = changed.iter().map(|(p, row)| SummaryValues::of(id, p, row)).collect();
+    let values: Vec<SummaryValues<'_>> = changed.iter().map(|(id, p, row)| SummaryValues::of(id, p, row)).collect();
     let upserts: Vec<[&(dyn ToSql + Sync); 12]> = values.iter().map(SummaryValues::params).collect();
-    let deletes: Vec<[&(dyn ToSql + Sync); 2]> = stored.keys().map(|p| [&id as &(dyn ToSql + Sync), p]).collect();
+    let deletes: Vec<[&(dyn ToSql + Sync); 2]> =
+        gone.iter().map(|(id, p)| [id as &(dyn ToSql + Sync), p as &(dyn ToSql + Sync)]).collect();
     let tx = c.tx;
     c.run(async {
         let (upsert, delete) = try_join(tx.prepare_cached(UPSERT_SUMMARY), tx.prepare_cached(DELETE_SUMMARY)).await?;

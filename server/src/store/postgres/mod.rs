@@ -462,7 +462,7 @@ impl Writer for PgConn<'_> {
     fn put_sync_state(&mut self, device: &str, id: &str, state: &[u8]) -> StoreResult<()> {
         docs::put_sync_state(self, device, id, state)
     }
-    fn write_merged(&mut self, merged: &MergedWrite<'_>) -> StoreResult<()> {
+    fn write_merged(&mut self, merged: &[MergedWrite<'_>]) -> StoreResult<()> {
         docs::write_merged(self, merged)
     }
     fn retire_doc(&mut self, id: &str, bytes: &[u8], hashes: &[ChangeHash], by: &str, at: i64) -> StoreResult<()> {
