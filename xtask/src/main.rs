@@ -510,7 +510,8 @@ fn cargo_test(postgres: &str) -> Result<(u64, u64, bool, u64)> {
     eprintln!("\n==> tests on PostgreSQL: the modules {}", BOTH_ENGINES.join(", "));
     let mut again = cargo();
     again
-        .args(["test", "-p", "huhujian-tests", "--test", "it", "--no-fail-fast", "--color", "never", "--"])
+        // The whole workspace, as the first run, so that its build is reused as it is.
+        .args(["test", "--workspace", "--test", "it", "--no-fail-fast", "--color", "never", "--"])
         .args(BOTH_ENGINES.iter().map(|m| format!("{m}::")))
         .args(["--skip", "on_postgres"])
         .env("HUHUJIAN_TEST_ENGINE", "postgres");

@@ -272,7 +272,10 @@ const MIGRATIONS: &[&str] = &[
     TRUNCATE area_totals;
     ALTER TABLE area_totals ADD COLUMN cadres BYTEA;
 
-    CREATE FUNCTION hhj_assignment_changed(household TEXT) RETURNS VOID AS $$
+    -- A household's summaries (of period p, or of every period when p is NULL) or its
+    -- assignments change: share its grid's row, drop the grid's kept totals. One body
+    -- for both; migration 1's function now hands its work here.
+    CREATE FUNCTION hhj_household_changed(household TEXT, p TEXT) RETURNS VOID AS $$
     DECLARE
         a RECORD;
     BEGIN
@@ -281,17 +284,21 @@ const MIGRATIONS: &[&str] = &[
             PERFORM 1 FROM areas WHERE county = a.county AND township = a.township
                 AND site = a.site AND grid = a.grid FOR SHARE;
             DELETE FROM area_totals WHERE county = a.county AND township = a.township
-                AND site = a.site AND grid = a.grid;
+                AND site = a.site AND grid = a.grid AND (p IS NULL OR period = p);
         END IF;
+    END $$ LANGUAGE plpgsql;
+    CREATE OR REPLACE FUNCTION hhj_summary_changed(household TEXT, p TEXT) RETURNS VOID AS $$
+    BEGIN
+        PERFORM hhj_household_changed(household, p);
     END $$ LANGUAGE plpgsql;
 
     CREATE FUNCTION hhj_assignments_totals() RETURNS TRIGGER AS $$
     BEGIN
         IF TG_OP IN ('UPDATE', 'DELETE') THEN
-            PERFORM hhj_assignment_changed(OLD.household_id);
+            PERFORM hhj_household_changed(OLD.household_id, NULL);
         END IF;
         IF TG_OP IN ('INSERT', 'UPDATE') THEN
-            PERFORM hhj_assignment_changed(NEW.household_id);
+            PERFORM hhj_household_changed(NEW.household_id, NULL);
         END IF;
         RETURN NULL;
     END $$ LANGUAGE plpgsql;
