@@ -510,7 +510,8 @@ fn cargo_test(postgres: &str) -> Result<(u64, u64, bool, u64)> {
     eprintln!("\n==> tests on PostgreSQL: the modules {}", BOTH_ENGINES.join(", "));
     let mut again = cargo();
     again
-        // The whole workspace, as the first run, so that its build is reused as it is.
+        // Selecting only `it` still builds part of the graph again with other features (about
+        // 50 s); running the first run's test binary itself would not.
         .args(["test", "--workspace", "--test", "it", "--no-fail-fast", "--color", "never", "--"])
         .args(BOTH_ENGINES.iter().map(|m| format!("{m}::")))
         .args(["--skip", "on_postgres"])
