@@ -14,7 +14,8 @@
 //! - `edge`: the client's address (trusted proxies), per-address rate limits, HTTPS;
 //! - `metrics`: counters and latencies for Prometheus, on a listener of their own;
 //! - `backup`: online backup and restore of the SQLite file (the CLI's `backup`, `restore`);
-//! - `blobs`: the photos and signatures visits reference, kept by their SHA-256.
+//! - `blobs`: the photos and signatures visits reference, kept by their SHA-256;
+//! - `bulk`: exports and long reads on a thread of lower CPU priority.
 //!
 //! `router(state)` builds the HTTP surface and `serve(listener, state, shutdown)` runs
 //! it, so tests bind port 0 and stop the server when done.
@@ -24,6 +25,7 @@ pub mod api;
 pub mod auth;
 pub mod backup;
 pub mod blobs;
+pub mod bulk;
 pub mod demo;
 pub mod denied;
 pub mod edge;
@@ -46,6 +48,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use tokio::net::TcpListener;
 use tower_http::compression::CompressionLayer;
+use tower_http::compression::predicate::{DefaultPredicate, NotForContentType, Predicate};
 
 pub use crate::api::account::{LoginRequest, PasswordChange};
 use crate::api::{
@@ -173,7 +176,12 @@ pub fn router(state: AppState) -> Router {
     };
     let security = std::sync::Arc::new(headers::SecurityHeaders::for_app_dir(state.app_dir.as_deref()));
     app.layer(axum::middleware::from_fn_with_state(security, headers::add))
-        .layer(CompressionLayer::new())
+        // An XLSX workbook is a zip already: gzipping it again would take a core from
+        // the syncs and save nothing.
+        .layer(
+            CompressionLayer::new()
+                .compress_when(DefaultPredicate::new().and(NotForContentType::const_new(export::XLSX_TYPE))),
+        )
         .layer(axum::middleware::from_fn(metrics::track))
         .layer(axum::middleware::from_fn_with_state(state.edge.clone(), edge::guard))
 }

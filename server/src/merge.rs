@@ -129,18 +129,16 @@ fn pipeline(
             }
         }
         drop(to_merge);
+        // Written a chunk at a time: a write's cost is mostly per statement, and this
+        // thread is not what the batch waits for until the workers are done.
         let mut ready = Vec::with_capacity(MERGE_CHUNK);
         while let Ok(done) = merged.recv() {
             ready.push(done.map_err(stop)?);
-            // What else the workers have finished is written with it, in one go.
-            while ready.len() < MERGE_CHUNK
-                && let Ok(more) = merged.try_recv()
-            {
-                ready.push(more.map_err(stop)?);
+            if ready.len() == MERGE_CHUNK {
+                write(w, session, entries, std::mem::take(&mut ready), at, replies).map_err(stop)?;
             }
-            write(w, session, entries, std::mem::take(&mut ready), at, replies).map_err(stop)?;
         }
-        Ok(())
+        write(w, session, entries, ready, at, replies).map_err(stop)
     })
 }
 
@@ -435,7 +433,9 @@ fn write(
             }
         })
         .collect();
-    w.write_merged(&writes)?;
+    if !writes.is_empty() {
+        w.write_merged(&writes)?;
+    }
     drop(writes);
     for (index, reply, _, _) in merged {
         replies[index] = Some(reply);

@@ -435,3 +435,22 @@ async fn who_may_export_what() {
     assert_eq!(resp.headers()["content-disposition"], "attachment; filename=\"huhujian-2026-11-indicators.csv\"");
     assert_eq!(server.peek().count("SELECT COUNT(*) FROM audit_log WHERE action = 'export_unmasked'"), 0);
 }
+
+#[tokio::test]
+async fn a_workbook_is_sent_as_it_is_and_a_csv_compressed() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = roster_server(&dir).await;
+    let s1 = Phone::login(&server, "s1", "desk").await;
+    let http = huhujian_tests::http_builder().no_gzip().build().unwrap();
+    let encoding = |path: &'static str| {
+        let request = http.get(server.url(path)).bearer_auth(&s1.token).header("accept-encoding", "gzip").send();
+        async move {
+            let resp = request.await.unwrap();
+            assert_eq!(resp.status(), 200, "{path}");
+            resp.headers().get("content-encoding").map(|v| v.to_str().unwrap().to_owned())
+        }
+    };
+    // An XLSX is a zip: gzipping it again would cost the server a core for nothing.
+    assert_eq!(encoding("/api/export.xlsx?period=2026-11").await, None);
+    assert_eq!(encoding("/api/export/members.csv?period=2026-11").await.as_deref(), Some("gzip"));
+}

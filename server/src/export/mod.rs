@@ -81,17 +81,18 @@ fn skipped_sheet(skipped: &[String]) -> Option<Table> {
     Some(t)
 }
 
-/// Checks who may export what, reads the scope and builds the tables; `what` names the
-/// export in the audit log. Also the households left out as damaged.
-async fn tables<F>(
+/// Checks who may export what, reads the scope and makes the file with `make`, all of it
+/// as bulk work (`crate::bulk`: a whole county's export yields the cores to syncs);
+/// `what` names the export in the audit log. Also the households left out as damaged.
+async fn exported<F>(
     state: &AppState,
     session: &Session,
     q: &ExportQuery,
     what: impl Into<String>,
-    build: F,
-) -> AppResult<(Period, Vec<Table>, Vec<String>)>
+    make: F,
+) -> AppResult<(Period, Vec<u8>, Vec<String>)>
 where
-    F: FnOnce(&[Loaded], Period, bool, &Settings) -> Vec<Table> + Send + 'static,
+    F: FnOnce(&[Loaded], Period, bool, &Settings, &[String]) -> AppResult<Vec<u8>> + Send + 'static,
 {
     if session.user.role == Role::Cadre {
         return Err(AppError::forbidden("仅督导和管理员可导出", "Only supervisors and admins can export"));
@@ -112,10 +113,13 @@ where
         state.store.write(move |w| w.audit(now(), &login, "export_unmasked", &detail)).await?;
         tracing::warn!(user = %user.id, period = %period, export = %what, "unmasked export");
     }
-    let tables = tokio::task::spawn_blocking(move || build(&households, period, unmask, &settings))
-        .await
-        .map_err(AppError::internal)?;
-    Ok((period, tables, skipped))
+    let (body, skipped) = crate::bulk::run(move || {
+        let body = make(&households, period, unmask, &settings, &skipped);
+        (body, skipped)
+    })
+    .await
+    .map_err(AppError::internal)?;
+    Ok((period, body?, skipped))
 }
 
 /// A download, naming the households left out (`X-Skipped-Households`).
@@ -135,9 +139,10 @@ pub async fn export_csv(
     session: Session,
     Query(q): Query<ExportQuery>,
 ) -> AppResult<impl IntoResponse> {
-    let (period, tables, skipped) =
-        tables(&state, &session, &q, "export.csv", |hs, p, unmask, _| vec![flat::table(hs, p, unmask)]).await?;
-    let body = tables.first().map(csv::render).transpose()?.unwrap_or_default();
+    let (period, body, skipped) = exported(&state, &session, &q, "export.csv", |hs, p, unmask, _, _| {
+        Ok(csv::render(&flat::table(hs, p, unmask))?)
+    })
+    .await?;
     Ok(attachment(CSV_TYPE, format!("huhujian-{period}.csv"), body, &skipped))
 }
 
@@ -147,12 +152,13 @@ pub async fn export_xlsx(
     session: Session,
     Query(q): Query<ExportQuery>,
 ) -> AppResult<impl IntoResponse> {
-    let (period, mut tables, skipped) = tables(&state, &session, &q, "export.xlsx", |hs, p, unmask, settings| {
-        Sheet::ALL.iter().map(|s| s.build(hs, p, unmask, settings)).collect()
+    let (period, body, skipped) = exported(&state, &session, &q, "export.xlsx", |hs, p, unmask, settings, skipped| {
+        let mut tables: Vec<Table> = Sheet::ALL.iter().map(|s| s.build(hs, p, unmask, settings)).collect();
+        tables.extend(skipped_sheet(skipped));
+        xlsx::render(&tables)
     })
     .await?;
-    tables.extend(skipped_sheet(&skipped));
-    Ok(attachment(XLSX_TYPE, format!("huhujian-{period}.xlsx"), xlsx::render(&tables)?, &skipped))
+    Ok(attachment(XLSX_TYPE, format!("huhujian-{period}.xlsx"), body, &skipped))
 }
 
 /// `GET /api/export/{sheet}.csv?period=&unmask=`: one sheet of the workbook as CSV;
@@ -172,9 +178,9 @@ pub async fn export_sheet_csv(
         )
     })?;
     let what = format!("export/{}.csv", sheet.slug());
-    let (period, tables, skipped) =
-        tables(&state, &session, &q, what, move |hs, p, unmask, settings| vec![sheet.build(hs, p, unmask, settings)])
-            .await?;
-    let body = tables.first().map(csv::render).transpose()?.unwrap_or_default();
+    let (period, body, skipped) = exported(&state, &session, &q, what, move |hs, p, unmask, settings, _| {
+        Ok(csv::render(&sheet.build(hs, p, unmask, settings))?)
+    })
+    .await?;
     Ok(attachment(CSV_TYPE, format!("huhujian-{period}-{}.csv", sheet.slug()), body, &skipped))
 }

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
-use futures_util::future::{try_join, try_join_all, try_join3};
+use futures_util::future::{try_join, try_join3};
 use shared::api::User;
 use shared::automerge::ChangeHash;
 use shared::{Date, Monitoring, Period};
@@ -241,20 +241,19 @@ pub fn write(c: &PgConn<'_>, doc: &DocWrite<'_>, at: i64) -> StoreResult<()> {
 }
 
 /// Stores documents with their projections (each with the time it was received), and
-/// `also` (other statements of the same transaction) in the first round trip.
+/// `also` (other statements of the same transaction) in the first round trip. The
+/// documents' ids are unique: their rows are written by one statement.
 fn write_many(
     c: &PgConn<'_>,
     docs: &[(&DocWrite<'_>, i64)],
     also: impl std::future::Future<Output = Result<(), tokio_postgres::Error>>,
 ) -> StoreResult<()> {
-    let rows: Vec<RowValues<'_>> = docs.iter().map(|(doc, at)| RowValues::of(doc, *at)).collect();
-    let params: Vec<[&(dyn ToSql + Sync); 18]> = rows.iter().map(RowValues::params).collect();
-    let ids: Vec<&str> = docs.iter().map(|(doc, _)| doc.id).collect();
+    let rows = Rows::of(docs);
     let tx = c.tx;
     // The rows and the read of their stored summaries go together (one round trip).
     let (_, stored, ()) = c.run(async {
-        let (upsert, read) = try_join(tx.prepare_cached(UPSERT_HOUSEHOLD), tx.prepare_cached(READ_SUMMARIES)).await?;
-        try_join3(try_join_all(params.iter().map(|p| tx.execute(&upsert, p))), tx.query(&read, &[&ids]), also).await
+        let (upsert, read) = try_join(tx.prepare_cached(UPSERT_HOUSEHOLDS), tx.prepare_cached(READ_SUMMARIES)).await?;
+        try_join3(tx.execute(&upsert, &rows.params()), tx.query(&read, &[&rows.id]), also).await
     })?;
     let mut by_household: HashMap<String, StoredSummaries> = HashMap::new();
     for r in stored {
@@ -267,58 +266,76 @@ fn write_many(
     write_summaries(c, each)
 }
 
-/// A household row's values, owned where they are computed.
-struct RowValues<'a> {
-    doc: &'a DocWrite<'a>,
-    at: i64,
-    last_visit: Option<String>,
-    last_mode: Option<&'static str>,
-    members: i64,
-    head: String,
-    heads: Vec<u8>,
-    area: [String; 5],
-    case_status: Option<&'static str>,
-    id_numbers: String,
+/// Household rows as columns, one array each, as [`UPSERT_HOUSEHOLDS`] takes them.
+#[derive(Default)]
+struct Rows<'a> {
+    id: Vec<&'a str>,
+    doc: Vec<&'a [u8]>,
+    doc_changes: Vec<i64>,
+    heads: Vec<Vec<u8>>,
+    updated_at: Vec<i64>,
+    county: Vec<String>,
+    township: Vec<String>,
+    site: Vec<String>,
+    grid: Vec<String>,
+    head_name: Vec<String>,
+    address: Vec<String>,
+    last_visit: Vec<Option<&'a str>>,
+    last_mode: Vec<Option<&'static str>>,
+    members: Vec<i64>,
+    conflicts: Vec<i64>,
+    problems: Vec<i64>,
+    case_status: Vec<Option<&'static str>>,
+    id_numbers: Vec<String>,
 }
 
-impl<'a> RowValues<'a> {
-    fn of(doc: &'a DocWrite<'a>, at: i64) -> Self {
-        let household = doc.household;
-        let f = &household.facts;
-        let last = household.visits.iter().next_back();
-        RowValues {
-            doc,
-            at,
-            last_visit: last.map(|(p, _)| p.clone()),
-            last_mode: last.and_then(|(_, v)| v.mode).map(|m| shared::Coded::code(m)),
-            members: household.members.values().filter(|m| m.is_present()).count() as i64,
-            head: text(household.head_name()),
-            heads: encode_heads(doc.heads),
-            area: [text(&f.county), text(&f.township), text(&f.site), text(&f.grid), text(&f.address)],
-            case_status: household.case.status.map(shared::Coded::code),
-            id_numbers: text(&joined_id_numbers(household)),
+impl<'a> Rows<'a> {
+    fn of(docs: &[(&'a DocWrite<'a>, i64)]) -> Self {
+        let mut rows = Rows::default();
+        for (doc, at) in docs {
+            let household = doc.household;
+            let f = &household.facts;
+            let last = household.visits.iter().next_back();
+            rows.id.push(doc.id);
+            rows.doc.push(doc.bytes);
+            rows.doc_changes.push(doc.doc_changes);
+            rows.heads.push(encode_heads(doc.heads));
+            rows.updated_at.push(*at);
+            rows.county.push(text(&f.county));
+            rows.township.push(text(&f.township));
+            rows.site.push(text(&f.site));
+            rows.grid.push(text(&f.grid));
+            rows.head_name.push(text(household.head_name()));
+            rows.address.push(text(&f.address));
+            rows.last_visit.push(last.map(|(p, _)| p.as_str()));
+            rows.last_mode.push(last.and_then(|(_, v)| v.mode).map(|m| shared::Coded::code(m)));
+            rows.members.push(household.members.values().filter(|m| m.is_present()).count() as i64);
+            rows.conflicts.push(doc.projection.conflicts);
+            rows.problems.push(doc.projection.problems);
+            rows.case_status.push(household.case.status.map(shared::Coded::code));
+            rows.id_numbers.push(text(&joined_id_numbers(household)));
         }
+        rows
     }
 
     fn params(&self) -> [&(dyn ToSql + Sync); 18] {
-        let [county, township, site, grid, address] = &self.area;
         [
-            &self.doc.id,
-            &self.doc.bytes,
-            &self.doc.doc_changes,
+            &self.id,
+            &self.doc,
+            &self.doc_changes,
             &self.heads,
-            &self.at,
-            county,
-            township,
-            site,
-            grid,
-            &self.head,
-            address,
+            &self.updated_at,
+            &self.county,
+            &self.township,
+            &self.site,
+            &self.grid,
+            &self.head_name,
+            &self.address,
             &self.last_visit,
             &self.last_mode,
             &self.members,
-            &self.doc.projection.conflicts,
-            &self.doc.projection.problems,
+            &self.conflicts,
+            &self.problems,
             &self.case_status,
             &self.id_numbers,
         ]
@@ -333,18 +350,19 @@ pub fn text(s: &str) -> String {
 
 const READ_SUMMARIES: &str = "SELECT household_id, period, summary, review FROM summaries WHERE household_id = ANY($1)";
 
-const UPSERT_HOUSEHOLD: &str =
+const UPSERT_HOUSEHOLDS: &str =
     "INSERT INTO households (id, doc, doc_changes, heads, updated_at, county, township, site, grid,
-                                 head_name, address, last_visit, last_mode, members, conflicts, problems,
-                                 case_status, id_numbers)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
-         ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, doc_changes = EXCLUDED.doc_changes,
-             heads = EXCLUDED.heads, updated_at = EXCLUDED.updated_at,
-             county = EXCLUDED.county, township = EXCLUDED.township, site = EXCLUDED.site,
-             grid = EXCLUDED.grid, head_name = EXCLUDED.head_name, address = EXCLUDED.address,
-             last_visit = EXCLUDED.last_visit, last_mode = EXCLUDED.last_mode,
-             members = EXCLUDED.members, conflicts = EXCLUDED.conflicts, problems = EXCLUDED.problems,
-             case_status = EXCLUDED.case_status, id_numbers = EXCLUDED.id_numbers";
+             head_name, address, last_visit, last_mode, members, conflicts, problems, case_status, id_numbers)
+     SELECT * FROM unnest($1::TEXT[], $2::BYTEA[], $3::BIGINT[], $4::BYTEA[], $5::BIGINT[], $6::TEXT[],
+             $7::TEXT[], $8::TEXT[], $9::TEXT[], $10::TEXT[], $11::TEXT[], $12::TEXT[], $13::TEXT[],
+             $14::BIGINT[], $15::BIGINT[], $16::BIGINT[], $17::TEXT[], $18::TEXT[])
+     ON CONFLICT (id) DO UPDATE SET doc = EXCLUDED.doc, doc_changes = EXCLUDED.doc_changes,
+         heads = EXCLUDED.heads, updated_at = EXCLUDED.updated_at,
+         county = EXCLUDED.county, township = EXCLUDED.township, site = EXCLUDED.site,
+         grid = EXCLUDED.grid, head_name = EXCLUDED.head_name, address = EXCLUDED.address,
+         last_visit = EXCLUDED.last_visit, last_mode = EXCLUDED.last_mode,
+         members = EXCLUDED.members, conflicts = EXCLUDED.conflicts, problems = EXCLUDED.problems,
+         case_status = EXCLUDED.case_status, id_numbers = EXCLUDED.id_numbers";
 
 /// A household's stored summary rows by period: the summary and the review status.
 type StoredSummaries = HashMap<String, (Vec<u8>, Option<String>)>;
@@ -353,94 +371,127 @@ type StoredSummaries = HashMap<String, (Vec<u8>, Option<String>)>;
 type SummaryChange<'a> = (&'a str, StoredSummaries, &'a [(Period, SummaryRow)]);
 
 /// Writes, for each household, the summary rows that differ from its stored ones and
-/// deletes its stored rows of other periods; all sent together: one round trip.
+/// deletes its stored rows of other periods: one statement each, sent together (one
+/// round trip).
 fn write_summaries(c: &PgConn<'_>, each: Vec<SummaryChange<'_>>) -> StoreResult<()> {
-    let mut changed: Vec<(&str, String, &SummaryRow)> = Vec::new();
-    let mut gone: Vec<(&str, String)> = Vec::new();
+    let mut changed = Summaries::default();
+    let (mut gone_of, mut gone_period): (Vec<&str>, Vec<String>) = (Vec::new(), Vec::new());
     for (id, mut stored, rows) in each {
         for (p, row) in rows {
             let p = p.to_string();
             if stored.remove(&p).is_none_or(|(blob, review)| blob != row.blob || review != row.review) {
-                changed.push((id, p, row));
+                changed.push(id, p, row);
             }
         }
-        gone.extend(stored.into_keys().map(|p| (id, p)));
+        for p in stored.into_keys() {
+            gone_of.push(id);
+            gone_period.push(p);
+        }
     }
-    if changed.is_empty() && gone.is_empty() {
+    if changed.household_id.is_empty() && gone_of.is_empty() {
         return Ok(());
     }
-    let values: Vec<SummaryValues<'_>> = changed.iter().map(|(id, p, row)| SummaryValues::of(id, p, row)).collect();
-    let upserts: Vec<[&(dyn ToSql + Sync); 12]> = values.iter().map(SummaryValues::params).collect();
-    let deletes: Vec<[&(dyn ToSql + Sync); 2]> =
-        gone.iter().map(|(id, p)| [id as &(dyn ToSql + Sync), p as &(dyn ToSql + Sync)]).collect();
     let tx = c.tx;
     c.run(async {
-        let (upsert, delete) = try_join(tx.prepare_cached(UPSERT_SUMMARY), tx.prepare_cached(DELETE_SUMMARY)).await?;
-        try_join(
-            try_join_all(upserts.iter().map(|p| tx.execute(&upsert, p))),
-            try_join_all(deletes.iter().map(|p| tx.execute(&delete, p))),
-        )
-        .await
+        let (upsert, delete) =
+            try_join(tx.prepare_cached(UPSERT_SUMMARIES), tx.prepare_cached(DELETE_SUMMARIES)).await?;
+        try_join(tx.execute(&upsert, &changed.params()), tx.execute(&delete, &[&gone_of, &gone_period])).await
     })?;
     Ok(())
 }
 
-const DELETE_SUMMARY: &str = "DELETE FROM summaries WHERE household_id = $1 AND period = $2";
+const DELETE_SUMMARIES: &str =
+    "DELETE FROM summaries s USING unnest($1::TEXT[], $2::TEXT[]) AS gone (household_id, period)
+     WHERE s.household_id = gone.household_id AND s.period = gone.period";
 
-const UPSERT_SUMMARY: &str = "INSERT INTO summaries (household_id, period, visited_in_person, zero_employment,
-         low_income_labour, guarantee_alert, new_risk, monitored, summary, review, must_visit, signed)
-     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-     ON CONFLICT (period, household_id) DO UPDATE SET visited_in_person = EXCLUDED.visited_in_person,
+/// The summaries' columns, in the order [`Summaries::params`] gives them.
+macro_rules! summary_columns {
+    () => {
+        "household_id, period, visited_in_person, zero_employment, low_income_labour, guarantee_alert, new_risk,
+         monitored, summary, review, must_visit, signed"
+    };
+}
+
+/// Summary rows from the arrays of [`Summaries::params`].
+macro_rules! summary_rows {
+    () => {
+        "SELECT * FROM unnest($1::TEXT[], $2::TEXT[], $3::BOOLEAN[], $4::BOOLEAN[], $5::BOOLEAN[], $6::BOOLEAN[],
+             $7::BOOLEAN[], $8::BOOLEAN[], $9::BYTEA[], $10::TEXT[], $11::BOOLEAN[], $12::BOOLEAN[])"
+    };
+}
+
+const UPSERT_SUMMARIES: &str = concat!(
+    "INSERT INTO summaries (",
+    summary_columns!(),
+    ") ",
+    summary_rows!(),
+    " ON CONFLICT (period, household_id) DO UPDATE SET visited_in_person = EXCLUDED.visited_in_person,
          zero_employment = EXCLUDED.zero_employment, low_income_labour = EXCLUDED.low_income_labour,
          guarantee_alert = EXCLUDED.guarantee_alert, new_risk = EXCLUDED.new_risk,
          monitored = EXCLUDED.monitored, summary = EXCLUDED.summary, review = EXCLUDED.review,
-         must_visit = EXCLUDED.must_visit, signed = EXCLUDED.signed";
+         must_visit = EXCLUDED.must_visit, signed = EXCLUDED.signed"
+);
 
-/// A summary row's values, owned where they are computed.
-struct SummaryValues<'a> {
-    id: &'a str,
-    period: &'a str,
-    row: &'a SummaryRow,
-    monitored: bool,
-    must_visit: bool,
+/// Summary rows only where there are none: a read filling in missing ones must not
+/// replace a merge's.
+const PUT_MISSING_SUMMARIES: &str = concat!(
+    "INSERT INTO summaries (",
+    summary_columns!(),
+    ") ",
+    summary_rows!(),
+    " ON CONFLICT (period, household_id) DO NOTHING"
+);
+
+/// Summary rows as columns, one array each (each (household, period) once).
+#[derive(Default)]
+struct Summaries<'a> {
+    household_id: Vec<&'a str>,
+    period: Vec<String>,
+    visited_in_person: Vec<bool>,
+    zero_employment: Vec<bool>,
+    low_income_labour: Vec<bool>,
+    guarantee_alert: Vec<bool>,
+    new_risk: Vec<bool>,
+    monitored: Vec<bool>,
+    summary: Vec<&'a [u8]>,
+    review: Vec<Option<&'a str>>,
+    must_visit: Vec<bool>,
+    signed: Vec<bool>,
 }
 
-impl<'a> SummaryValues<'a> {
-    fn of(id: &'a str, period: &'a str, row: &'a SummaryRow) -> Self {
+impl<'a> Summaries<'a> {
+    fn push(&mut self, id: &'a str, period: String, row: &'a SummaryRow) {
         let s = &row.summary;
-        Self { id, period, row, monitored: s.monitoring != Monitoring::None, must_visit: !s.must_visit.is_empty() }
+        self.household_id.push(id);
+        self.period.push(period);
+        self.visited_in_person.push(s.visited_in_person);
+        self.zero_employment.push(s.zero_employment);
+        self.low_income_labour.push(s.low_income_labour);
+        self.guarantee_alert.push(s.guarantee_alert);
+        self.new_risk.push(s.new_risk);
+        self.monitored.push(s.monitoring != Monitoring::None);
+        self.summary.push(&row.blob);
+        self.review.push(row.review.as_deref());
+        self.must_visit.push(!s.must_visit.is_empty());
+        self.signed.push(s.signed);
     }
+
     fn params(&self) -> [&(dyn ToSql + Sync); 12] {
-        let s = &self.row.summary;
         [
-            &self.id,
+            &self.household_id,
             &self.period,
-            &s.visited_in_person,
-            &s.zero_employment,
-            &s.low_income_labour,
-            &s.guarantee_alert,
-            &s.new_risk,
+            &self.visited_in_person,
+            &self.zero_employment,
+            &self.low_income_labour,
+            &self.guarantee_alert,
+            &self.new_risk,
             &self.monitored,
-            &self.row.blob,
-            &self.row.review,
+            &self.summary,
+            &self.review,
             &self.must_visit,
-            &s.signed,
+            &self.signed,
         ]
     }
-}
-
-/// Writes one summary row only if there is none: a read filling in a missing one
-/// must not replace a merge's.
-fn put_missing_summary(c: &PgConn<'_>, id: &str, period: Period, row: &SummaryRow) -> StoreResult<()> {
-    let period = period.to_string();
-    let values = SummaryValues::of(id, &period, row);
-    c.execute(
-        "INSERT INTO summaries (household_id, period, visited_in_person, zero_employment, low_income_labour,
-             guarantee_alert, new_risk, monitored, summary, review, must_visit, signed)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (period, household_id) DO NOTHING",
-        &values.params(),
-    )?;
-    Ok(())
 }
 
 /// Fills in summaries for `period` for the households of `selection` that have none
@@ -468,12 +519,19 @@ pub fn ensure_summaries(c: &PgConn<'_>, period: Period, today: Date, selection: 
     let settings = super::settings::read(c)?;
     // Locked in one statement, by id (see [`lock`]).
     let rows = c.query("SELECT id, doc FROM households WHERE id = ANY($1) ORDER BY id FOR SHARE", &[&missing])?;
+    let mut made: Vec<(String, SummaryRow)> = Vec::with_capacity(rows.len());
     for row in rows {
         let (id, bytes): (String, Vec<u8>) = (row.get(0), row.get(1));
         let h = parse_doc(&id, &bytes)?
             .household()
             .map_err(|e| StoreError::Corrupt { household: id.clone(), detail: e.to_string() })?;
-        put_missing_summary(c, &id, period, &SummaryRow::of(&h, period, &settings)?)?;
+        let summary = SummaryRow::of(&h, period, &settings)?;
+        made.push((id, summary));
     }
+    let mut put = Summaries::default();
+    for (id, row) in &made {
+        put.push(id, period.to_string(), row);
+    }
+    c.execute(PUT_MISSING_SUMMARIES, &put.params())?;
     Ok(missing.len())
 }

@@ -305,6 +305,17 @@ const MIGRATIONS: &[&str] = &[
     CREATE TRIGGER assignments_totals AFTER INSERT OR UPDATE OR DELETE ON assignments
         FOR EACH ROW EXECUTE FUNCTION hhj_assignments_totals();
     "#,
+    // 12: a household row's area is looked at only when it changed: the trigger's WHEN
+    // decides without calling the function, where a merge updates every row it writes.
+    r#"
+    DROP TRIGGER households_area ON households;
+    CREATE TRIGGER households_area AFTER INSERT OR DELETE ON households
+        FOR EACH ROW EXECUTE FUNCTION hhj_households_area();
+    CREATE TRIGGER households_moved AFTER UPDATE ON households FOR EACH ROW
+        WHEN ((OLD.county, OLD.township, OLD.site, OLD.grid) IS DISTINCT FROM
+              (NEW.county, NEW.township, NEW.site, NEW.grid))
+        EXECUTE FUNCTION hhj_households_area();
+    "#,
 ];
 
 /// The schema version this program writes.

@@ -200,15 +200,11 @@ impl Postgres {
         T: Send + 'static,
         F: Fn(&mut dyn Reader) -> StoreResult<T> + Send + 'static,
     {
-        let this = self.clone();
-        let (result, read) = blocking(move || (this.read_blocking(&read), read)).await;
-        match result {
-            Err(StoreError::NeedsWriter) => self.write(move |w| read(w)).await,
-            other => other,
-        }
+        self.read_on(false, read).await
     }
 
-    /// [`Postgres::read`] for a read that may take seconds.
+    /// [`Postgres::read`] for a read that may take seconds, among at most
+    /// [`LONG_READERS`], as bulk work (`crate::bulk`: it yields the cores to syncs).
     pub async fn read_long<T, F>(&self, read: F) -> StoreResult<T>
     where
         T: Send + 'static,
@@ -217,7 +213,22 @@ impl Postgres {
         let waiting = std::time::Instant::now();
         let _permit = self.0.long_permits.acquire().await.map_err(StoreError::engine)?;
         crate::metrics::store_wait("long_read", waiting.elapsed());
-        self.read(read).await
+        self.read_on(true, read).await
+    }
+
+    async fn read_on<T, F>(&self, bulk: bool, read: F) -> StoreResult<T>
+    where
+        T: Send + 'static,
+        F: Fn(&mut dyn Reader) -> StoreResult<T> + Send + 'static,
+    {
+        let this = self.clone();
+        let job = move || (this.read_blocking(&read), read);
+        let (result, read) =
+            if bulk { crate::bulk::run(job).await.map_err(StoreError::engine)? } else { blocking(job).await };
+        match result {
+            Err(StoreError::NeedsWriter) => self.write(move |w| read(w)).await,
+            other => other,
+        }
     }
 
     fn read_blocking<T>(&self, read: &dyn Fn(&mut dyn Reader) -> StoreResult<T>) -> StoreResult<T> {

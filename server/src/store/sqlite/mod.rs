@@ -231,11 +231,13 @@ impl Sqlite {
         let long = std::ptr::eq(permits, &self.0.long_permits);
         crate::metrics::store_wait(if long { "long_read" } else { "read" }, waiting.elapsed());
         let this = self.clone();
-        let (result, read) = blocking(move || {
+        let job = move || {
             let result = this.read_blocking(&read);
             (result, read)
-        })
-        .await;
+        };
+        // A long read is bulk work: it yields the cores to syncs (`crate::bulk`).
+        let (result, read) =
+            if long { crate::bulk::run(job).await.map_err(StoreError::engine)? } else { blocking(job).await };
         drop(permit);
         match result {
             Err(StoreError::NeedsWriter) => self.write(move |w| read(w)).await,
