@@ -307,7 +307,11 @@ const MIGRATIONS: &[&str] = &[
     "#,
     // 12: a household row's area is looked at only when it changed: the trigger's WHEN
     // decides without calling the function, where a merge updates every row it writes.
+    // A document is stored out of line without PostgreSQL trying to compress it:
+    // Automerge has compressed it already (BENCHMARKS.md).
     r#"
+    ALTER TABLE households ALTER COLUMN doc SET STORAGE EXTERNAL;
+    ALTER TABLE retired_docs ALTER COLUMN doc SET STORAGE EXTERNAL;
     DROP TRIGGER households_area ON households;
     CREATE TRIGGER households_area AFTER INSERT OR DELETE ON households
         FOR EACH ROW EXECUTE FUNCTION hhj_households_area();
