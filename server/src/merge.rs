@@ -129,8 +129,8 @@ fn pipeline(
             }
         }
         drop(to_merge);
-        // Written a chunk at a time: a write's cost is mostly per statement, and this
-        // thread is not what the batch waits for until the workers are done.
+        // Written a chunk at a time: fewer round trips and statements for the same rows,
+        // and this thread is not what the batch waits for until the workers are done.
         let mut ready = Vec::with_capacity(MERGE_CHUNK);
         while let Ok(done) = merged.recv() {
             ready.push(done.map_err(stop)?);
