@@ -36,15 +36,14 @@ fn lower_priority() {
     #[cfg(target_os = "linux")]
     {
         let thread = rustix::thread::gettid();
-        let now = rustix::process::getpriority_process(Some(thread)).unwrap_or(0);
-        if let Err(e) = rustix::process::setpriority_process(Some(thread), now + NICENESS) {
+        if let Err(e) = rustix::process::setpriority_process(Some(thread), niceness() + NICENESS) {
             tracing::debug!(error = %e, "bulk work runs at the server's priority");
         }
     }
 }
 
-/// This thread's nice value (Linux; elsewhere 0): what [`run`] lowered.
-pub fn niceness() -> i32 {
+/// This thread's nice value (Linux; elsewhere 0): what [`run`] lowers.
+fn niceness() -> i32 {
     #[cfg(target_os = "linux")]
     {
         rustix::process::getpriority_process(Some(rustix::thread::gettid())).unwrap_or(0)

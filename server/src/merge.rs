@@ -392,8 +392,9 @@ fn breaks_a_rule(
     ))
 }
 
-/// Stage 3 for one merged entry: the change log, the document and its projections,
-/// and the sync state.
+/// Stage 3 for a run of finished entries: the refused ones answered, the merged ones'
+/// change logs, documents with their projections, and sync states written in one
+/// [`Writer::write_merged`] call, then answered.
 fn write(
     w: &mut dyn Writer,
     session: &Session,

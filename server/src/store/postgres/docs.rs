@@ -220,9 +220,15 @@ pub fn write_merged(c: &PgConn<'_>, merged: &[MergedWrite<'_>]) -> StoreResult<(
     let states: Vec<&[u8]> = merged.iter().map(|m| m.state).collect();
     let tx = c.tx;
     let also = async {
-        let (log, put) = try_join(tx.prepare_cached(LOG_CHANGES), tx.prepare_cached(PUT_SYNC_STATES)).await?;
-        try_join(tx.execute(&log, &[&hashes, &of, &by, &on, &at]), tx.execute(&put, &[&devices, &ids, &states]))
-            .await?;
+        let (statement, params): (_, [&(dyn ToSql + Sync); 3]) =
+            (tx.prepare_cached(PUT_SYNC_STATES).await?, [&devices, &ids, &states]);
+        let put = tx.execute(&statement, &params);
+        if hashes.is_empty() {
+            put.await?;
+        } else {
+            let log = tx.prepare_cached(LOG_CHANGES).await?;
+            try_join(tx.execute(&log, &[&hashes, &of, &by, &on, &at]), put).await?;
+        }
         Ok(())
     };
     write_many(c, &docs, also)
@@ -248,6 +254,10 @@ fn write_many(
     docs: &[(&DocWrite<'_>, i64)],
     also: impl std::future::Future<Output = Result<(), tokio_postgres::Error>>,
 ) -> StoreResult<()> {
+    // Idle syncs change no document: only `also` goes.
+    if docs.is_empty() {
+        return c.run(also);
+    }
     let rows = Rows::of(docs);
     let tx = c.tx;
     // The rows and the read of their stored summaries go together (one round trip).
@@ -392,11 +402,19 @@ fn write_summaries(c: &PgConn<'_>, each: Vec<SummaryChange<'_>>) -> StoreResult<
         return Ok(());
     }
     let tx = c.tx;
-    c.run(async {
-        let (upsert, delete) =
-            try_join(tx.prepare_cached(UPSERT_SUMMARIES), tx.prepare_cached(DELETE_SUMMARIES)).await?;
-        try_join(tx.execute(&upsert, &changed.params()), tx.execute(&delete, &[&gone_of, &gone_period])).await
-    })?;
+    let upsert = async {
+        if changed.household_id.is_empty() {
+            return Ok(0);
+        }
+        tx.execute(&tx.prepare_cached(UPSERT_SUMMARIES).await?, &changed.params()).await
+    };
+    let delete = async {
+        if gone_of.is_empty() {
+            return Ok(0);
+        }
+        tx.execute(&tx.prepare_cached(DELETE_SUMMARIES).await?, &[&gone_of, &gone_period]).await
+    };
+    c.run(try_join(upsert, delete))?;
     Ok(())
 }
 
