@@ -28,6 +28,7 @@ pub mod blobs;
 pub mod bulk;
 pub mod demo;
 pub mod denied;
+pub mod doc_cache;
 pub mod edge;
 pub mod error;
 pub mod export;
@@ -73,6 +74,8 @@ pub struct AppState {
     pub edge: std::sync::Arc<edge::Edge>,
     /// Where photos and signatures are kept (`None`: nowhere, and the blob API says so).
     pub blobs: Option<blobs::Blobs>,
+    /// Documents loaded by merges, kept for the next ([`doc_cache`]).
+    pub docs: std::sync::Arc<doc_cache::DocCache>,
 }
 
 impl AppState {
@@ -80,7 +83,7 @@ impl AppState {
     /// rate limit and plain http (tests, and embedding).
     pub fn new(store: store::Store, app_dir: Option<PathBuf>) -> Self {
         let blobs = default_blobs(&store);
-        Self { store, app_dir, edge: Default::default(), blobs }
+        Self { store, app_dir, edge: Default::default(), blobs, docs: Default::default() }
     }
 }
 

@@ -75,6 +75,11 @@ enum Command {
         /// PostgreSQL unless given, and then a folder or bucket every server shares.
         #[arg(long, env = "HUHUJIAN_BLOBS")]
         blobs: Option<String>,
+        /// Memory, in MiB, for household documents kept loaded between a phone's
+        /// download and its upload, so that the merge need not load them again (0:
+        /// none kept). Each server process has its own.
+        #[arg(long, env = "HUHUJIAN_DOC_CACHE_MB", default_value_t = server::doc_cache::DEFAULT_MB)]
+        doc_cache_mb: usize,
     },
     /// Create a user. The password is read from HUHUJIAN_PASSWORD or the first line of stdin.
     CreateUser {
@@ -209,6 +214,7 @@ async fn main() -> anyhow::Result<()> {
             request_limit,
             metrics_bind,
             blobs,
+            doc_cache_mb,
         } => {
             // A damaged file is refused before anything opens it to write (migrations,
             // the journal mode): its bytes stay as they were.
@@ -240,6 +246,7 @@ async fn main() -> anyhow::Result<()> {
                 request_limit,
                 metrics_bind,
                 blobs,
+                doc_cache_mb,
             };
             server::start::run(db.clone(), options, stop_signal()).await?;
             // `systemctl stop` (SIGTERM) or Ctrl-C: requests under way were answered;

@@ -10,6 +10,9 @@
 //! The store's transaction stays on this thread; while it reads and writes, the workers
 //! keep the other cores busy. A batch naming one household twice is merged one entry
 //! at a time, so the second entry sees the first.
+//!
+//! A document already loaded at the stored heads ([`DocCache`]) is merged without
+//! loading the stored bytes again; every merged document is kept there for the next.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -23,24 +26,29 @@ use shared::{Date, Household, Lang, Settings, fields, rules};
 
 use crate::auth::Session;
 use crate::denied::DeniedResult;
+use crate::doc_cache::DocCache;
 use crate::store::{self, Access, DocWrite, MERGE_CHUNK, MergeInput, MergedWrite, Projection, Writer};
 
-/// What a merge measures households on: the day, and every year's settings.
-struct Today {
+/// What a merge measures households on (the day, and every year's settings), and
+/// where it finds and keeps loaded documents.
+struct Today<'a> {
     date: Date,
     settings: Settings,
+    docs: &'a DocCache,
 }
 
-/// Merges `entries` for `session`'s device; one reply per entry, in order.
+/// Merges `entries` for `session`'s device; one reply per entry, in order. Loaded
+/// documents are taken from and kept in `docs`.
 pub fn merge_batch(
     w: &mut dyn Writer,
+    docs: &DocCache,
     session: &Session,
     entries: &[Outgoing],
     today: Date,
     at: i64,
 ) -> DeniedResult<Vec<Reply>> {
     // Read before any household is locked (`Reader::settings`).
-    let today = Today { date: today, settings: w.settings()? };
+    let today = Today { date: today, settings: w.settings()?, docs };
     merge_entries(w, session, entries, &today, at)
 }
 
@@ -48,7 +56,7 @@ fn merge_entries(
     w: &mut dyn Writer,
     session: &Session,
     entries: &[Outgoing],
-    today: &Today,
+    today: &Today<'_>,
     at: i64,
 ) -> DeniedResult<Vec<Reply>> {
     let ids: Vec<&str> = entries.iter().map(|e| e.doc_id.as_str()).collect();
@@ -86,7 +94,7 @@ fn pipeline(
     w: &mut dyn Writer,
     session: &Session,
     entries: &[Outgoing],
-    today: &Today,
+    today: &Today<'_>,
     at: i64,
     workers: usize,
     replies: &mut [Option<Reply>],
@@ -238,7 +246,7 @@ fn decide(entry: &Outgoing, input: MergeInput) -> Result<Stored, Reply> {
 
 /// Stage 2 for one job: the message applied to the stored document, and when it
 /// brought changes, the result checked against the layout and validated.
-fn merge(job: Job<'_>, uploader: &User, today: &Today) -> DeniedResult<Outcome> {
+fn merge(job: Job<'_>, uploader: &User, today: &Today<'_>) -> DeniedResult<Outcome> {
     let id = &job.entry.doc_id;
     let Stored { doc, mut state } = job.stored;
     // A phone's idle sync: it holds what is stored and brings nothing. The full path
@@ -260,19 +268,27 @@ fn merge(job: Job<'_>, uploader: &User, today: &Today) -> DeniedResult<Outcome> 
             ),
         )));
     }
-    // A message with changes: loaded with the stored bytes in one apply when it can be;
-    // otherwise (or when that declines) the document is loaded, then the message applied.
-    let fast = doc
-        .heads
-        .as_ref()
-        .filter(|_| !message.is_empty())
-        .and_then(|heads| wire::load_and_receive(&doc.bytes, heads, store::server_actor(), &mut state, message));
-    let (merged, new) = match fast {
-        Some((merged, new)) => (merged, Some(new)),
-        None => {
+    // The document loaded already at the stored heads, when it is (the message applied
+    // to it); else a message with changes is loaded with the stored bytes in one apply
+    // when it can be; otherwise (or when that declines) the document is loaded, then
+    // the message applied.
+    let loaded = doc.heads.as_ref().and_then(|heads| today.docs.take(id, heads, &doc.bytes));
+    let fast = match (&loaded, &doc.heads) {
+        (None, Some(heads)) if !message.is_empty() => {
+            wire::load_and_receive(&doc.bytes, heads, store::server_actor(), &mut state, message)
+        }
+        _ => None,
+    };
+    let (merged, new) = match (loaded, fast) {
+        (Some(loaded), _) => match receive(loaded, &mut state, message) {
+            Ok(received) => received,
+            Err(refusal) => return Ok(Outcome::Refused(refusal)),
+        },
+        (None, Some((merged, new))) => (merged, Some(new)),
+        (None, None) => {
             // A damaged stored copy refuses this household alone: the rest of the
             // batch merges, and the phone keeps its edits until it is restored.
-            let mut merged = match store::parse_doc(id, &doc.bytes) {
+            let merged = match store::parse_doc(id, &doc.bytes) {
                 Ok(merged) => merged,
                 Err(e) => {
                     tracing::error!(household = %id, error = %e, "sync: the stored document is damaged; refused");
@@ -285,19 +301,9 @@ fn merge(job: Job<'_>, uploader: &User, today: &Today) -> DeniedResult<Outcome> 
                     )));
                 }
             };
-            if message.is_empty() {
-                (merged, None)
-            } else {
-                match wire::receive_untrusted(&mut merged, &mut state, message) {
-                    Ok(new) => (merged, new),
-                    Err(e) => {
-                        return Ok(Outcome::Refused(refused(
-                            RefusalCode::BadMessage,
-                            format!("同步消息无法解析：{e}"),
-                            format!("The sync message could not be read: {e}"),
-                        )));
-                    }
-                }
+            match receive(merged, &mut state, message) {
+                Ok(received) => received,
+                Err(refusal) => return Ok(Outcome::Refused(refusal)),
             }
         }
     };
@@ -337,6 +343,7 @@ fn merge(job: Job<'_>, uploader: &User, today: &Today) -> DeniedResult<Outcome> 
         // their dependencies tell which history it holds.
         reply = wire::without_changes(reply);
     }
+    let heads = merged.heads();
     let change = match new.zip(checked) {
         None => None,
         Some((new, (household, conflicts, problems))) => {
@@ -352,11 +359,34 @@ fn merge(job: Job<'_>, uploader: &User, today: &Today) -> DeniedResult<Outcome> 
                 )));
             }
             let projection = Projection::counted(&household, conflicts, problems, today.date, &today.settings)?;
-            let heads = merged.heads();
+            let heads = heads.clone();
             Some(Box::new(Change { hashes: new.hashes, bytes, doc_changes, heads, household, projection }))
         }
     };
+    let stored = change.as_ref().map_or(&doc.bytes[..], |c| &c.bytes[..]);
+    today.docs.put(id, heads, merged, stored);
     Ok(Outcome::Merged { reply, state, change })
+}
+
+/// `message` applied to `doc`, loaded already: the document and the changes the
+/// message brought (none for an empty message), or the refusal of a message that
+/// cannot be read.
+fn receive(
+    mut doc: shared::HouseholdDoc,
+    state: &mut SyncState,
+    message: &[u8],
+) -> Result<(shared::HouseholdDoc, Option<wire::NewChanges>), Reply> {
+    if message.is_empty() {
+        return Ok((doc, None));
+    }
+    match wire::receive_untrusted(&mut doc, state, message) {
+        Ok(new) => Ok((doc, new)),
+        Err(e) => Err(refused(
+            RefusalCode::BadMessage,
+            format!("同步消息无法解析：{e}"),
+            format!("The sync message could not be read: {e}"),
+        )),
+    }
 }
 
 /// The refusal of an upload by `uploader` whose changes (`hashes`, merged into

@@ -41,6 +41,11 @@ struct KindLabels {
     kind: &'static str,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabels {
+    outcome: &'static str,
+}
+
 type Seconds = Family<RouteLabels, Histogram, fn() -> Histogram>;
 type Waits = Family<KindLabels, Histogram, fn() -> Histogram>;
 
@@ -53,6 +58,7 @@ struct Metrics {
     documents_merged: Counter,
     refusals: Family<CodeLabels, Counter>,
     store_waits: Waits,
+    doc_cache: Family<OutcomeLabels, Counter>,
 }
 
 fn latency_buckets() -> Histogram {
@@ -91,7 +97,13 @@ static METRICS: LazyLock<Metrics> = LazyLock::new(|| {
         "Time waiting for a database connection (read, long_read) or the writer (write)",
         store_waits.clone(),
     );
-    Metrics { registry, requests, latency, sync_batches, documents_merged, refusals, store_waits }
+    let doc_cache = Family::<OutcomeLabels, Counter>::default();
+    registry.register(
+        "doc_cache_takes",
+        "Merges that found the household's document loaded in memory (hit) or loaded it (miss)",
+        doc_cache.clone(),
+    );
+    Metrics { registry, requests, latency, sync_batches, documents_merged, refusals, store_waits, doc_cache }
 });
 
 /// Middleware counting each answer by route, method and status, with its latency.
@@ -130,6 +142,11 @@ pub fn sync_batch(merged: usize) {
 /// Waited `waited` for a connection of `kind` (`read`, `long_read`, `write`).
 pub fn store_wait(kind: &'static str, waited: Duration) {
     METRICS.store_waits.get_or_create(&KindLabels { kind }).observe(waited.as_secs_f64());
+}
+
+/// A merge found its document loaded in memory (`hit`) or not.
+pub fn doc_cache(hit: bool) {
+    METRICS.doc_cache.get_or_create(&OutcomeLabels { outcome: if hit { "hit" } else { "miss" } }).inc();
 }
 
 /// The text exposition of every metric.

@@ -36,6 +36,8 @@ pub struct Options {
     /// The blob folder or `s3://bucket/prefix` (`None`: beside a SQLite file, none on
     /// PostgreSQL).
     pub blobs: Option<String>,
+    /// Memory for loaded documents, in MiB ([`crate::doc_cache`]; 0: none kept).
+    pub doc_cache_mb: usize,
 }
 
 /// Serves until `shutdown` completes. Prints `listening on <url>` once the listeners
@@ -108,7 +110,8 @@ pub async fn run(
     }
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("\nhuhujian is listening on {scheme}://{local}/");
-    let state = AppState { store, app_dir: options.app_dir, edge, blobs };
+    let docs = Arc::new(crate::doc_cache::DocCache::with_mb(options.doc_cache_mb));
+    let state = AppState { store, app_dir: options.app_dir, edge, blobs, docs };
     let main = crate::serve_with(listener, state, tls, stopped(stop_rx));
     tokio::spawn(async move {
         shutdown.await;

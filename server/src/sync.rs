@@ -131,13 +131,14 @@ pub async fn sync(
             format!("Malformed sync request: {e}"),
         )
     })?;
+    let docs = state.docs.clone();
     let response = state
         .store
         .write(move |w| {
             let at = now();
             let today = Date::in_china(at);
             audit_admin(w, &session, &entries, at)?;
-            let replies = merge_batch(w, &session, &entries, today, at)?;
+            let replies = merge_batch(w, &docs, &session, &entries, today, at)?;
             count(&replies);
             let replies: Vec<Incoming> = entries
                 .iter()
@@ -170,12 +171,14 @@ pub async fn sync_single(
     }
     may_sync(&session)?;
     let entry = Outgoing { doc_id: id, message: read_body(&headers, body).await? };
+    let docs = state.docs.clone();
     let reply = state
         .store
         .write(move |w| {
             let at = now();
             audit_admin(w, &session, std::slice::from_ref(&entry), at)?;
-            let reply = merge_batch(w, &session, std::slice::from_ref(&entry), Date::in_china(at), at)?.remove(0);
+            let reply =
+                merge_batch(w, &docs, &session, std::slice::from_ref(&entry), Date::in_china(at), at)?.remove(0);
             if !matches!(reply, Reply::Refused(_)) {
                 crate::metrics::sync_batch(1);
             }

@@ -58,6 +58,26 @@ pub async fn roster_server(dir: &tempfile::TempDir) -> TestServer {
     }
 }
 
+/// The store of [`roster_server`] without a server: the caller starts as many as it
+/// likes over clones of it. With the path they serve and, on PostgreSQL, the database
+/// to keep until they stop.
+pub async fn roster_store(
+    dir: &tempfile::TempDir,
+) -> (server::store::Store, std::path::PathBuf, Option<huhujian_tests::pg::PgDb>) {
+    match Engine::current() {
+        Engine::Sqlite => {
+            let path = roster_db(dir);
+            (server::store::Store::open_sqlite(&path).expect("open"), path, None)
+        }
+        Engine::Postgres => {
+            let pg = huhujian_tests::pg::PgDb::create().await;
+            let store = server::store::Store::open(&pg.url).await.expect("open PostgreSQL");
+            huhujian_tests::seed_store(&store, ROSTER_USERS, ROSTER).await;
+            (store, "postgres".into(), Some(pg))
+        }
+    }
+}
+
 /// The accounts of [`roster_db`].
 pub(crate) const ROSTER_USERS: &[(&str, &str, Role, Option<&str>)] = &[
     ("admin", "管理员", Role::Admin, None),

@@ -5,7 +5,12 @@
 use huhujian_tests::Phone;
 use shared::{EmploymentStatus, LabourCapacity, Member, Stamp, VisitMode};
 
-use crate::roster_server;
+use std::sync::Arc;
+
+use huhujian_tests::TestServer;
+use server::doc_cache::DocCache;
+
+use crate::{roster_server, roster_store};
 
 async fn offline_edits_then_sync(c1_first: bool) {
     let dir = tempfile::tempdir().unwrap();
@@ -119,4 +124,79 @@ async fn a_batch_syncs_in_few_round_trips_and_resyncing_is_cheap() {
     let rows: Vec<serde_json::Value> = s.get_json("/api/coverage?period=2026-11&by=site").await;
     assert_eq!(rows[0]["assigned"], 3);
     assert_eq!(rows[0]["visited"], 0);
+}
+
+/// A server keeps the documents its merges loaded, and merges the next upload into
+/// them without loading the stored bytes again; but only while the database still
+/// holds exactly them. Here a second server on the same database (another process
+/// behind the load balancer, keeping nothing) merges an edit in between: the first
+/// server's kept document is then behind, it loads the stored one, and nothing is lost.
+#[tokio::test]
+async fn a_kept_document_is_used_only_while_the_database_holds_exactly_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (store, path, pg) = roster_store(&dir).await;
+    let kept = Arc::new(DocCache::default());
+    let warm = TestServer::start_with_docs(store.clone(), &path, kept.clone()).await;
+    // Dropped with it, after the other: the PostgreSQL database they share.
+    let warm = match pg {
+        Some(pg) => warm.owning(pg),
+        None => warm,
+    };
+    let cold = TestServer::start_with_docs(store.clone(), &path, Arc::new(DocCache::with_mb(0))).await;
+    let mut c1 = Phone::login(&warm, "c1", "phone-c1").await;
+    let mut c2 = Phone::login(&cold, "c2", "phone-c2").await;
+    c1.want(&["H1", "H2"]);
+    c2.want(&["H1"]);
+    c1.sync().await;
+    c2.sync().await;
+    assert_eq!(kept.stats().documents, 2, "the download's documents are kept");
+
+    // c1's upload through the warm server merges into the documents it kept.
+    let visit = |wage: i64| {
+        move |h: &mut shared::Household| {
+            let v = h.visits.entry("2026-11".into()).or_default();
+            v.mode = Some(VisitMode::InPerson);
+            v.income.wage = Some(wage);
+        }
+    };
+    let s1 = Stamp::new("c1", "李明", 1_795_000_000);
+    for id in ["H1", "H2"] {
+        c1.docs.get_mut(id).unwrap().edit(&s1, visit(5200)).unwrap();
+    }
+    let before = kept.stats();
+    assert!(c1.sync().await.refused.is_empty());
+    let after = kept.stats();
+    assert!(after.hits - before.hits >= 2 && after.misses == before.misses, "merged without loading: {after:?}");
+
+    // c2, through the other server, corrects H1's address: the database moves on.
+    c2.sync().await;
+    let s2 = Stamp::new("c2", "张华", 1_795_000_500);
+    c2.docs.get_mut("H1").unwrap().edit(&s2, |h| h.facts.address = "1栋101室（已核实）".into()).unwrap();
+    assert!(c2.sync().await.refused.is_empty());
+
+    // c1's next visit to H1 goes through the warm server again: what it kept is behind.
+    let s3 = Stamp::new("c1", "李明", 1_795_001_000);
+    c1.docs
+        .get_mut("H1")
+        .unwrap()
+        .edit(&s3, |h| {
+            h.members.insert("n1".into(), Member { name: "李小龙".into(), ..Default::default() });
+        })
+        .unwrap();
+    let before = kept.stats();
+    assert!(c1.sync().await.refused.is_empty());
+    let after = kept.stats();
+    assert_eq!(after.misses - before.misses, 1, "H1 loaded again: {after:?}");
+    c2.sync().await;
+
+    let on_server = warm.peek().documents().into_iter().find(|(id, _)| id == "H1").unwrap().1;
+    let stored = shared::HouseholdDoc::load(&on_server, shared::automerge::ActorId::random()).unwrap();
+    assert_eq!(stored.heads(), c1.docs["H1"].heads(), "c1 and the database agree");
+    assert_eq!(stored.heads(), c2.docs["H1"].heads(), "c2 and the database agree");
+    let h = stored.household().unwrap();
+    assert_eq!(h.facts.address, "1栋101室（已核实）", "c2's edit through the other server kept");
+    assert_eq!(h.visits["2026-11"].income.wage, Some(5200), "c1's visit kept");
+    assert!(h.members.contains_key("n1"), "c1's later edit kept");
+    cold.stop().await;
+    warm.stop().await;
 }

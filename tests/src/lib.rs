@@ -105,6 +105,18 @@ impl TestServer {
         Self::serve(state, db_path).await
     }
 
+    /// [`TestServer::start_with`], keeping loaded documents between merges in `docs`
+    /// (`serve --doc-cache-mb`; a cache of 0 MiB keeps none: every merge loads the
+    /// stored bytes).
+    pub async fn start_with_docs(
+        store: server::store::Store,
+        db_path: &Path,
+        docs: std::sync::Arc<server::doc_cache::DocCache>,
+    ) -> Self {
+        let state = server::AppState { docs, ..server::AppState::new(store, None) };
+        Self::serve(state, db_path).await
+    }
+
     /// Serves `state` on 127.0.0.1:0 until stopped.
     async fn serve(state: server::AppState, db_path: &Path) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");

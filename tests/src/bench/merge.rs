@@ -13,7 +13,7 @@ use shared::automerge::sync::State;
 use shared::automerge::{Automerge, ChangeHash};
 use shared::{Date, wire};
 
-use super::sync::{CADRE, copy_of, current_period, phone_with_households, record_visits, visited_on_server};
+use super::sync::{CADRE, copy_of, current_period, phone_with_households, record_visits};
 use super::{Part, Row};
 use crate::TestServer;
 use crate::pg::PgDb;
@@ -54,39 +54,60 @@ fn aged_copy(seeded: &Path, to: &Path) -> PathBuf {
     path
 }
 
+/// Where a series of uploads runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Engine {
+    Sqlite,
+    Postgres,
+}
+
+/// Whether the server still holds the documents the phone's download loaded
+/// (`serve --doc-cache-mb`'s default), or holds none and loads every one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Memory {
+    Warm,
+    Cold,
+}
+
+/// One series: documents/s of each upload as the server served it, and with the
+/// phone's own work, both sorted.
+struct Series {
+    served: Vec<f64>,
+    whole: Vec<f64>,
+}
+
+impl Series {
+    fn median(v: &[f64]) -> f64 {
+        v[v.len() / 2]
+    }
+}
+
 /// Runs the merge benchmark on copies of the seeded county `seeded`.
 pub async fn run(work: &Path, seeded: &Path) -> Part {
-    let period = current_period();
-    let mut rates = Vec::new();
-    let mut whole = Vec::new();
+    let mut rows = Vec::new();
     let mut households = 0;
-    for run in 0..RUNS {
-        let server = TestServer::start(&aged_copy(seeded, &work.join(format!("merge-{run}.sqlite3")))).await;
-        let mut phone = phone_with_households(&server, CADRE, &format!("bench-merge-{run}")).await;
-        households = phone.docs.len();
-        record_visits(&mut phone, period, CADRE);
-        let started = Instant::now();
-        let report = phone.try_sync().await.expect("upload");
-        let took = started.elapsed();
-        assert!(report.refused.is_empty(), "refused: {:?}", report.refused);
-        assert_eq!(visited_on_server(&server, period) as usize, households, "every visit stored");
-        assert_eq!(report.round_trips, 1, "one request");
-        // The server's time: from the request leaving the phone to its answer arriving.
-        // The phone's own work (its messages before, applying the answers after) is not
-        // the server's throughput; it is reported beside it.
-        let served: Duration = report.latencies.iter().sum();
-        rates.push(households as f64 / served.as_secs_f64());
-        whole.push(households as f64 / took.as_secs_f64());
-        server.stop().await;
+    for engine in [Engine::Sqlite, Engine::Postgres] {
+        for memory in [Memory::Warm, Memory::Cold] {
+            match uploads(work, seeded, engine, memory).await {
+                Ok((series, n)) => {
+                    households = n;
+                    rows.push(row(engine, memory, &series, n));
+                }
+                Err(e) => rows.push(Row {
+                    figure: format!("{} merge throughput", describe(engine, memory)),
+                    value: format!("not measured: {e}"),
+                    target: "≥ 1,500".into(),
+                    met: None,
+                    floor: None,
+                    detail: "set HUHUJIAN_TEST_PG, or run a PostgreSQL on 127.0.0.1:5432".into(),
+                }),
+            }
+        }
     }
-    rates.sort_by(f64::total_cmp);
-    let median = rates[rates.len() / 2];
-    whole.sort_by(f64::total_cmp);
-    let whole_median = whole[whole.len() / 2];
-    let postgres = on_postgres(work, seeded).await;
+    rows.push(loaded_memory(seeded));
     let profile = profile(work, seeded).await;
     let total: Duration = profile.iter().map(|s| s.1).sum();
-    let per_doc = |d: Duration| d.as_secs_f64() * 1e3 / households as f64;
+    let per_doc = |d: Duration| d.as_secs_f64() * 1e3 / households.max(1) as f64;
     let breakdown = profile
         .iter()
         .map(|(step, d)| {
@@ -94,53 +115,11 @@ pub async fn run(work: &Path, seeded: &Path) -> Part {
         })
         .collect::<Vec<_>>()
         .join("; ");
-    let mut rows = vec![Row {
-        figure: "server merge throughput, durable (WAL, synchronous=FULL), one new visit per document".into(),
-        value: format!(
-            "{median:.0} documents/s (median of {RUNS} uploads of {households}: {})",
-            rates.iter().map(|r| format!("{r:.0}")).collect::<Vec<_>>().join(", ")
-        ),
-        target: "≥ 1,500".into(),
-        met: Some(median >= 1500.0),
-        floor: None,
-        detail: format!(
-            "one phone uploads {households} households in one POST /api/sync on loopback (one transaction, \
-             committed before the answer); time from sending the request to receiving the answer (with the \
-             phone's own work, its {households} messages before and applying the answers after: \
-             {whole_median:.0} documents/s). The stored documents carry 0 to 7 \
-             appended change chunks (household i has i mod 8), as merges leave them. Per document, in \
-             process on one thread (the server runs the steps from parse to answer on every core): {breakdown}"
-        ),
-    }];
-    match postgres {
-        Ok(pg_rates) => {
-            let pg_median = pg_rates[pg_rates.len() / 2];
-            rows.push(Row {
-                figure:
-                    "server merge throughput on PostgreSQL, durable (synchronous_commit on), one new visit per document"
-                        .into(),
-                value: format!(
-                    "{pg_median:.0} documents/s (median of {RUNS} uploads of {households}: {})",
-                    pg_rates.iter().map(|r| format!("{r:.0}")).collect::<Vec<_>>().join(", ")
-                ),
-                target: "≥ 1,500".into(),
-                met: Some(pg_median >= 1500.0),
-                floor: None,
-                detail: "the same uploads as above, each on the same aged county moved into a fresh PostgreSQL \
-                         database (`server migrate`'s code) on this machine (PostgreSQL 15, default settings, \
-                         loopback): one transaction per request, the households' rows locked FOR UPDATE first, \
-                         committed before the answer"
-                    .into(),
-            });
-        }
-        Err(e) => rows.push(Row {
-            figure: "server merge throughput on PostgreSQL".into(),
-            value: format!("not measured: {e}"),
-            target: "≥ 1,500".into(),
-            met: None,
-            floor: None,
-            detail: "set HUHUJIAN_TEST_PG, or run a PostgreSQL on 127.0.0.1:5432".into(),
-        }),
+    if let Some(first) = rows.first_mut() {
+        first.detail.push_str(&format!(
+            " Per document, in process on one thread, loading the stored bytes (the server runs the steps \
+             from parse to answer on every core): {breakdown}"
+        ));
     }
     let notes = vec![format!(
         "merge: profile of the server's steps per document, the same work in process on a copy: {:.2} ms in all",
@@ -149,20 +128,143 @@ pub async fn run(work: &Path, seeded: &Path) -> Part {
     Part { part: "merge".into(), rows, notes }
 }
 
-/// The uploads of [`run`] on PostgreSQL: documents/s of each, sorted.
-async fn on_postgres(work: &Path, seeded: &Path) -> Result<Vec<f64>, String> {
+/// What a loaded household document takes in memory against its stored size: the
+/// estimate `--doc-cache-mb` budgets with (`doc_cache::MEMORY_PER_STORED_BYTE`).
+/// Measured as the growth of this process's resident memory while every stored
+/// document of the county is loaded and held.
+fn loaded_memory(seeded: &Path) -> Row {
+    let resident = || -> Option<usize> {
+        let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+        Some(statm.split_whitespace().nth(1)?.parse::<usize>().ok()? * 4096)
+    };
+    let db = server::store::sqlite::Sqlite::open(seeded).expect("open");
+    let stored: Vec<Vec<u8>> = {
+        let conn = db.lock();
+        conn.prepare("SELECT doc FROM households")
+            .and_then(|mut s| s.query_map([], |r| r.get(0))?.collect())
+            .expect("documents")
+    };
+    let stored_bytes: usize = stored.iter().map(Vec::len).sum();
+    let before = resident();
+    let loaded: Vec<Automerge> = stored.iter().map(|b| Automerge::load(b).expect("loads")).collect();
+    let after = resident();
+    let n = loaded.len();
+    drop(loaded);
+    let limit = server::doc_cache::MEMORY_PER_STORED_BYTE;
+    let (value, met) = match before.zip(after) {
+        Some((before, after)) => {
+            let grew = after.saturating_sub(before);
+            let ratio = grew as f64 / stored_bytes as f64;
+            (
+                format!(
+                    "{:.1} KB a household ({ratio:.1}× its {:.1} KB stored)",
+                    grew as f64 / n as f64 / 1e3,
+                    stored_bytes as f64 / n as f64 / 1e3
+                ),
+                Some(ratio <= limit as f64),
+            )
+        }
+        None => ("not measured: no /proc/self/statm".into(), None),
+    };
+    Row {
+        figure: "memory of a loaded household document (what `serve --doc-cache-mb` holds)".into(),
+        value,
+        target: format!("≤ {limit}× its stored size (the estimate the budget uses)"),
+        met,
+        floor: None,
+        detail: format!(
+            "the growth of the benchmark process's resident memory while all {n} documents of the county \
+             are loaded and held at once (mimalloc, as the server)"
+        ),
+    }
+}
+
+/// The words for a series' engine and memory.
+fn describe(engine: Engine, memory: Memory) -> String {
+    let engine = match engine {
+        Engine::Sqlite => "server merge throughput, durable (WAL, synchronous=FULL)",
+        Engine::Postgres => "server merge throughput on PostgreSQL, durable (synchronous_commit on)",
+    };
+    let memory = match memory {
+        Memory::Warm => "documents still loaded from the phone's download",
+        Memory::Cold => "no document in memory (every one loaded from its stored bytes)",
+    };
+    format!("{engine}, one new visit per document, {memory}")
+}
+
+fn row(engine: Engine, memory: Memory, series: &Series, households: usize) -> Row {
+    let median = Series::median(&series.served);
+    let detail = match (engine, memory) {
+        (Engine::Sqlite, _) => format!(
+            "one phone downloads its {households} households, records a visit in each, and uploads them in one \
+             POST /api/sync on loopback (one transaction, committed before the answer); time from sending the \
+             request to receiving the answer (with the phone's own work, its {households} messages before and \
+             applying the answers after: {:.0} documents/s). The stored documents carry 0 to 7 appended change \
+             chunks (household i has i mod 8), as merges leave them.{}",
+            Series::median(&series.whole),
+            match memory {
+                Memory::Warm =>
+                    " The server keeps the documents its answers to the download loaded \
+                                 (`serve --doc-cache-mb`, default 256), as when a cadre uploads the day's visits \
+                                 soon after the morning's download.",
+                Memory::Cold =>
+                    " The server keeps no loaded document (`--doc-cache-mb 0`), as when the \
+                                 documents went from memory between download and upload.",
+            }
+        ),
+        (Engine::Postgres, _) => "the same uploads as above, each on the same aged county moved into a fresh \
+                                  PostgreSQL database (`server migrate`'s code) on this machine (PostgreSQL 15, \
+                                  default settings, loopback): one transaction per request, the households' rows \
+                                  locked FOR UPDATE first, committed before the answer"
+            .into(),
+    };
+    Row {
+        figure: describe(engine, memory),
+        value: format!(
+            "{median:.0} documents/s (median of {RUNS} uploads of {households}: {})",
+            series.served.iter().map(|r| format!("{r:.0}")).collect::<Vec<_>>().join(", ")
+        ),
+        target: "≥ 1,500".into(),
+        met: Some(median >= 1500.0),
+        floor: None,
+        detail,
+    }
+}
+
+/// [`RUNS`] uploads on `engine`, each on a fresh aged copy of `seeded`, with the
+/// documents of the phone's download kept in memory or not; and how many households
+/// each uploaded.
+async fn uploads(work: &Path, seeded: &Path, engine: Engine, memory: Memory) -> Result<(Series, usize), String> {
     let period = current_period();
-    let mut rates = Vec::new();
+    let mb = match memory {
+        Memory::Warm => server::doc_cache::DEFAULT_MB,
+        Memory::Cold => 0,
+    };
+    let (mut served, mut whole) = (Vec::new(), Vec::new());
+    let mut households = 0;
     for run in 0..RUNS {
-        let aged = aged_copy(seeded, &work.join(format!("merge-pg-{run}.sqlite3")));
-        let pg = PgDb::try_create().await?;
-        server::store::transfer::sqlite_to_postgres(&aged, &pg.url).await.map_err(|e| e.to_string())?;
-        let store = server::store::Store::open(&pg.url).await.map_err(|e| e.to_string())?;
-        let server = TestServer::start_with(store.clone(), Path::new("postgres")).await;
-        let mut phone = phone_with_households(&server, CADRE, &format!("bench-merge-pg-{run}")).await;
-        let households = phone.docs.len();
+        let name = format!("merge-{engine:?}-{memory:?}-{run}");
+        let aged = aged_copy(seeded, &work.join(format!("{name}.sqlite3")));
+        let mut pg = None;
+        let store = match engine {
+            Engine::Sqlite => server::store::Store::open_sqlite(&aged).map_err(|e| e.to_string())?,
+            Engine::Postgres => {
+                let db = PgDb::try_create().await?;
+                server::store::transfer::sqlite_to_postgres(&aged, &db.url).await.map_err(|e| e.to_string())?;
+                let store = server::store::Store::open(&db.url).await.map_err(|e| e.to_string())?;
+                pg = Some(db);
+                store
+            }
+        };
+        let served_from = if pg.is_some() { PathBuf::from("postgres") } else { aged.clone() };
+        let docs = std::sync::Arc::new(server::doc_cache::DocCache::with_mb(mb));
+        let server = TestServer::start_with_docs(store.clone(), &served_from, docs).await;
+        let mut phone = phone_with_households(&server, CADRE, &name).await;
+        households = phone.docs.len();
         record_visits(&mut phone, period, CADRE);
+        let started = Instant::now();
         let report = phone.try_sync().await?;
+        let took = started.elapsed();
         assert!(report.refused.is_empty(), "refused: {:?}", report.refused);
         assert_eq!(report.round_trips, 1, "one request");
         let all = server::store::Selection {
@@ -171,12 +273,19 @@ async fn on_postgres(work: &Path, seeded: &Path) -> Result<Vec<f64>, String> {
         };
         let visited = store.read(move |r| r.indicators(&all, period)).await.map_err(|e| e.to_string())?;
         assert_eq!(visited.visited_in_person as usize, households, "every visit stored");
-        let served: Duration = report.latencies.iter().sum();
-        rates.push(households as f64 / served.as_secs_f64());
+        // The server's time: from the request leaving the phone to its answer arriving.
+        // The phone's own work (its messages before, applying the answers after) is not
+        // the server's throughput; it is reported beside it.
+        let latency: Duration = report.latencies.iter().sum();
+        served.push(households as f64 / latency.as_secs_f64());
+        whole.push(households as f64 / took.as_secs_f64());
         server.stop().await;
+        store.close().await.map_err(|e| e.to_string())?;
+        drop(pg);
     }
-    rates.sort_by(f64::total_cmp);
-    Ok(rates)
+    served.sort_by(f64::total_cmp);
+    whole.sort_by(f64::total_cmp);
+    Ok((Series { served, whole }, households))
 }
 
 /// The server's steps for one upload (see `server::sync::sync_one`), timed one by one
