@@ -28,7 +28,7 @@ use shared::automerge::ChangeHash;
 
 /// A loaded document takes about this many times its stored (compressed) size in
 /// memory (measured on the benchmark county, `BENCHMARKS.md`).
-pub const MEMORY_PER_STORED_BYTE: usize = 13;
+pub const MEMORY_PER_STORED_BYTE: usize = 16;
 
 /// The default budget, in MiB (`serve --doc-cache-mb`).
 pub const DEFAULT_MB: usize = 256;

@@ -1,7 +1,8 @@
 //! `cargo xtask bench` runs this (release): `bench <part>… [--out DIR]` measures each
 //! part named (`sync`, `merge`, `concurrent`, `hostile`, `queries`, `storage`, `photos`) and writes `DIR/<part>.json`
 //! (default `target/bench`); `bench report [--out DIR]` rewrites the generated part of
-//! BENCHMARKS.md from them.
+//! BENCHMARKS.md from them. `bench loaded-memory FILE` is the merge part's memory
+//! probe, which it runs as a process of its own.
 #![allow(clippy::unwrap_used)]
 
 use std::path::PathBuf;
@@ -24,6 +25,12 @@ fn main() {
     };
     if args.is_empty() {
         usage();
+    }
+    if let [probe, file] = &args[..]
+        && probe == "loaded-memory"
+    {
+        println!("{}", bench::merge::probe_loaded_memory(std::path::Path::new(file)));
+        return;
     }
     if args == ["report"] {
         let markdown = std::path::Path::new("BENCHMARKS.md");
