@@ -2,11 +2,11 @@
 //! load the stored bytes again: loading is half of a merge's work (`BENCHMARKS.md`),
 //! and a phone's upload usually follows its download of the same households.
 //!
-//! An entry is the document as Automerge holds it, under its heads and the digest of
-//! the stored bytes it stands for (bytes it was loaded from, or that the merge which
-//! made it stored). A merge takes the entry only when both are what it just read from
-//! the database under the household's lock, in its own transaction: the stored bytes
-//! are then exactly bytes known to load as this document, so appending the merge's
+//! An entry is the document as Automerge holds it, under the digest of the stored
+//! bytes it stands for (bytes it was loaded from, or that the merge which made it
+//! stored). A merge takes the entry only when that is the digest of the bytes it just
+//! read from the database under the household's lock, in its own transaction: the
+//! stored bytes are then exactly bytes known to load as this document (heads and all), so appending the merge's
 //! new changes to them loads as the merged one (ARCHITECTURE.md, invariant 10).
 //! Anything else (a merge through another server process, a transaction that rolled
 //! back, a restore, an administrator's rewrite, bytes damaged on disk) leaves the entry
@@ -24,7 +24,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use sha2::{Digest, Sha256};
 use shared::HouseholdDoc;
-use shared::automerge::ChangeHash;
 
 /// A loaded document takes about this many times its stored (compressed) size in
 /// memory (measured on the benchmark county, `BENCHMARKS.md`).
@@ -53,7 +52,6 @@ struct Inner {
 
 #[derive(Debug)]
 struct Entry {
-    heads: Vec<ChangeHash>,
     /// SHA-256 of the stored bytes the document stands for.
     stored: [u8; 32],
     doc: HouseholdDoc,
@@ -68,7 +66,7 @@ pub struct Stats {
     pub documents: usize,
     /// Their estimated memory, in bytes.
     pub bytes: usize,
-    /// Takes that found the document at the stored heads.
+    /// Takes that found the document of the stored bytes.
     pub hits: u64,
     /// Takes that did not.
     pub misses: u64,
@@ -85,15 +83,15 @@ impl DocCache {
         Self { budget, inner: Mutex::default(), hits: AtomicU64::new(0), misses: AtomicU64::new(0) }
     }
 
-    /// Takes out household `id`'s document if it is held at exactly `heads` for
-    /// exactly the bytes `stored` (both as the database holds them now); an entry for
-    /// anything else is dropped.
-    pub fn take(&self, id: &str, heads: &[ChangeHash], stored: &[u8]) -> Option<HouseholdDoc> {
+    /// Takes out household `id`'s document if it is held for exactly the bytes
+    /// `stored` (as the database holds them now); an entry for anything else is
+    /// dropped.
+    pub fn take(&self, id: &str, stored: &[u8]) -> Option<HouseholdDoc> {
         if self.budget == 0 {
             return None;
         }
         let entry = self.lock().remove(id);
-        let found = entry.filter(|e| e.heads == heads && e.stored == digest(stored));
+        let found = entry.filter(|e| e.stored == digest(stored));
         let counter = if found.is_some() { &self.hits } else { &self.misses };
         counter.fetch_add(1, Ordering::Relaxed);
         crate::metrics::doc_cache(found.is_some());
@@ -101,10 +99,10 @@ impl DocCache {
         found.map(|e| e.doc)
     }
 
-    /// Keeps `doc`, household `id`'s document at `heads`, whose stored bytes are
-    /// (or are about to be) `stored`; the entries used longest ago go to make room. A
+    /// Keeps `doc`, household `id`'s document, whose stored bytes are (or are about
+    /// to be) `stored`; the entries used longest ago go to make room. A
     /// document larger than the whole budget is not kept.
-    pub fn put(&self, id: &str, heads: Vec<ChangeHash>, doc: HouseholdDoc, stored: &[u8]) {
+    pub fn put(&self, id: &str, doc: HouseholdDoc, stored: &[u8]) {
         let cost = stored.len().saturating_mul(MEMORY_PER_STORED_BYTE);
         if cost > self.budget {
             return;
@@ -124,7 +122,7 @@ impl DocCache {
             let tick = inner.tick;
             inner.order.insert(tick, id.to_owned());
             inner.held += cost;
-            inner.entries.insert(id.to_owned(), Entry { heads, stored, doc, cost, tick });
+            inner.entries.insert(id.to_owned(), Entry { stored, doc, cost, tick });
         }
         drop(dropped);
     }
@@ -183,20 +181,17 @@ mod tests {
     }
 
     #[test]
-    fn a_document_comes_back_only_at_the_stored_heads_and_only_once() {
+    fn a_document_comes_back_only_for_its_stored_bytes_and_only_once() {
         let cache = DocCache::with_mb(1);
+        cache.put("5323250101001", doc("5323250101001"), &[1; 100]);
+        assert!(cache.take("5323250101001", &[2; 100]).is_none(), "other bytes");
+        assert_eq!(cache.stats().documents, 0, "the entry for other bytes is gone");
         let d = doc("5323250101001");
         let heads = d.heads();
-        cache.put("5323250101001", heads.clone(), d, &[1; 100]);
-        assert!(cache.take("5323250101001", &[], &[1; 100]).is_none(), "other heads");
-        assert_eq!(cache.stats().documents, 0, "the entry at other heads is gone");
-        let d = doc("5323250101001");
-        let heads2 = d.heads();
-        cache.put("5323250101001", heads2.clone(), d, &[1; 100]);
-        let back = cache.take("5323250101001", &heads2, &[1; 100]).expect("held at these heads for these bytes");
-        assert_eq!(back.heads(), heads2);
-        assert!(cache.take("5323250101001", &heads2, &[1; 100]).is_none(), "taken out while a merge works on it");
-        assert_ne!(heads, heads2);
+        cache.put("5323250101001", d, &[1; 100]);
+        let back = cache.take("5323250101001", &[1; 100]).expect("held for these bytes");
+        assert_eq!(back.heads(), heads);
+        assert!(cache.take("5323250101001", &[1; 100]).is_none(), "taken out while a merge works on it");
         let stats = cache.stats();
         assert_eq!((stats.hits, stats.misses, stats.documents, stats.bytes), (1, 2, 0, 0));
     }
@@ -206,11 +201,10 @@ mod tests {
         // A byte damaged on disk, or the same changes stored whole by another process.
         let cache = DocCache::with_mb(1);
         let d = doc("5323250101001");
-        let heads = d.heads();
         let mut stored = d.save();
-        cache.put("5323250101001", heads.clone(), d, &stored);
+        cache.put("5323250101001", d, &stored);
         stored[20] ^= 1;
-        assert!(cache.take("5323250101001", &heads, &stored).is_none());
+        assert!(cache.take("5323250101001", &stored).is_none());
         assert_eq!(cache.stats().documents, 0, "and it is dropped");
     }
 
@@ -219,36 +213,26 @@ mod tests {
         // Room for two documents of 1,000 stored bytes.
         let cache = DocCache::with_budget(2 * 1_000 * MEMORY_PER_STORED_BYTE);
         let ids = ["5323250101001", "5323250101002", "5323250101003"];
-        let heads: Vec<Vec<ChangeHash>> = ids
-            .iter()
-            .map(|id| {
-                let d = doc(id);
-                let h = d.heads();
-                cache.put(id, h.clone(), d, &[0; 1_000]);
-                h
-            })
-            .collect();
-        assert!(cache.take(ids[0], &heads[0], &[0; 1_000]).is_none(), "the first went for the third");
-        let second = cache.take(ids[1], &heads[1], &[0; 1_000]).expect("the second stays");
+        for id in ids {
+            cache.put(id, doc(id), &[0; 1_000]);
+        }
+        assert!(cache.take(ids[0], &[0; 1_000]).is_none(), "the first went for the third");
+        let second = cache.take(ids[1], &[0; 1_000]).expect("the second stays");
         // Put back, the second is now the newest: a fourth pushes out the third.
-        cache.put(ids[1], heads[1].clone(), second, &[0; 1_000]);
-        let d = doc("5323250101004");
-        cache.put("5323250101004", d.heads(), d, &[0; 1_000]);
-        assert!(cache.take(ids[2], &heads[2], &[0; 1_000]).is_none());
-        assert!(cache.take(ids[1], &heads[1], &[0; 1_000]).is_some());
+        cache.put(ids[1], second, &[0; 1_000]);
+        cache.put("5323250101004", doc("5323250101004"), &[0; 1_000]);
+        assert!(cache.take(ids[2], &[0; 1_000]).is_none());
+        assert!(cache.take(ids[1], &[0; 1_000]).is_some());
         assert_eq!(cache.stats().bytes, 1_000 * MEMORY_PER_STORED_BYTE, "the fourth alone");
     }
 
     #[test]
     fn a_cache_of_no_memory_or_a_document_over_the_budget_holds_nothing() {
         let none = DocCache::with_mb(0);
-        let d = doc("5323250101001");
-        let h = d.heads();
-        none.put("5323250101001", h.clone(), d, &[0; 10]);
-        assert!(none.take("5323250101001", &h, &[0; 10]).is_none());
+        none.put("5323250101001", doc("5323250101001"), &[0; 10]);
+        assert!(none.take("5323250101001", &[0; 10]).is_none());
         let small = DocCache::with_budget(100 * MEMORY_PER_STORED_BYTE);
-        let d = doc("5323250101001");
-        small.put("5323250101001", h.clone(), d, &[0; 101]);
+        small.put("5323250101001", doc("5323250101001"), &[0; 101]);
         assert_eq!(small.stats().documents, 0);
     }
 }

@@ -11,7 +11,7 @@
 //! keep the other cores busy. A batch naming one household twice is merged one entry
 //! at a time, so the second entry sees the first.
 //!
-//! A document already loaded at the stored heads ([`DocCache`]) is merged without
+//! A document already loaded from the stored bytes ([`DocCache`]) is merged without
 //! loading the stored bytes again; every merged document is kept there for the next.
 
 use std::collections::HashSet;
@@ -268,11 +268,11 @@ fn merge(job: Job<'_>, uploader: &User, today: &Today<'_>) -> DeniedResult<Outco
             ),
         )));
     }
-    // The document loaded already at the stored heads, when it is (the message applied
+    // The document loaded already from the stored bytes, when it is (the message applied
     // to it); else a message with changes is loaded with the stored bytes in one apply
     // when it can be; otherwise (or when that declines) the document is loaded, then
     // the message applied.
-    let loaded = doc.heads.as_ref().and_then(|heads| today.docs.take(id, heads, &doc.bytes));
+    let loaded = today.docs.take(id, &doc.bytes);
     let fast = match (&loaded, &doc.heads) {
         (None, Some(heads)) if !message.is_empty() => {
             wire::load_and_receive(&doc.bytes, heads, store::server_actor(), &mut state, message)
@@ -343,7 +343,6 @@ fn merge(job: Job<'_>, uploader: &User, today: &Today<'_>) -> DeniedResult<Outco
         // their dependencies tell which history it holds.
         reply = wire::without_changes(reply);
     }
-    let heads = merged.heads();
     let change = match new.zip(checked) {
         None => None,
         Some((new, (household, conflicts, problems))) => {
@@ -359,12 +358,12 @@ fn merge(job: Job<'_>, uploader: &User, today: &Today<'_>) -> DeniedResult<Outco
                 )));
             }
             let projection = Projection::counted(&household, conflicts, problems, today.date, &today.settings)?;
-            let heads = heads.clone();
+            let heads = merged.heads();
             Some(Box::new(Change { hashes: new.hashes, bytes, doc_changes, heads, household, projection }))
         }
     };
     let stored = change.as_ref().map_or(&doc.bytes[..], |c| &c.bytes[..]);
-    today.docs.put(id, heads, merged, stored);
+    today.docs.put(id, merged, stored);
     Ok(Outcome::Merged { reply, state, change })
 }
 
