@@ -36,6 +36,7 @@ pub mod headers;
 pub mod listen;
 pub mod merge;
 pub mod metrics;
+pub mod month;
 pub mod roster;
 pub mod start;
 pub mod store;

@@ -1,6 +1,6 @@
 //! `server serve` once the database is open: the listeners (HTTPS or http, the
-//! plain-http redirect, the metrics listener), the edge's settings, and the warnings
-//! an operator needs at start.
+//! plain-http redirect, the metrics listener), the edge's settings, the month's
+//! projections made ahead (`crate::month`), and the warnings an operator needs at start.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -110,6 +110,8 @@ pub async fn run(
     }
     let scheme = if tls.is_some() { "https" } else { "http" };
     println!("\nhuhujian is listening on {scheme}://{local}/");
+    // The current month's summaries and kept totals, made ahead of the first dashboard.
+    tokio::spawn(crate::month::keep_filled(store.clone(), stop_rx.clone()));
     let docs = Arc::new(crate::doc_cache::DocCache::with_mb(options.doc_cache_mb));
     let state = AppState { store, app_dir: options.app_dir, edge, blobs, docs };
     let main = crate::serve_with(listener, state, tls, stopped(stop_rx));

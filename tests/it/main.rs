@@ -25,6 +25,7 @@ mod hostile;
 mod lifecycle;
 mod load;
 mod logs;
+mod month;
 mod phones;
 mod postgres;
 mod rewrite;

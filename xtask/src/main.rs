@@ -480,7 +480,7 @@ const POSTGRES_MODULES: [&str; 2] = ["postgres", "scale_out"];
 /// durability, the demo file, lifecycle, concurrency of its readers) or no storage
 /// (edge, health, logs, load); `postgres` and `scale_out` cover PostgreSQL's side of
 /// those, and evidence, phones, settings and cases have `…on_postgres…` twins.
-const BOTH_ENGINES: [&str; 15] = [
+const BOTH_ENGINES: [&str; 16] = [
     "access",
     "accounts",
     "admin",
@@ -490,6 +490,7 @@ const BOTH_ENGINES: [&str; 15] = [
     "damaged",
     "export",
     "hostile",
+    "month",
     "rewrite",
     "roster",
     "scope",

@@ -52,9 +52,11 @@ pub enum StoreError {
     #[error("{0}")]
     Transfer(String),
     /// The read found projections missing and ran on a read-only connection: the store
-    /// runs it again on the writer, which fills them in. Never leaves the store.
+    /// fills in the summaries it names on the writer, a step at a time
+    /// ([`crate::store::fill_in_steps`]), then runs the read again on the writer, which
+    /// fills in anything else (kept grid totals). Never leaves the store.
     #[error("projections must be filled in first")]
-    NeedsWriter,
+    NeedsWriter(Box<crate::store::Missing>),
 }
 
 impl StoreError {

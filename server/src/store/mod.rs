@@ -14,6 +14,7 @@
 //! the per-engine code meets the rest of the server only through the two traits.
 
 mod error;
+mod fill;
 pub mod postgres;
 pub mod projection;
 mod scope;
@@ -32,6 +33,7 @@ use shared::indicators::{Coverage, Indicators};
 use shared::{Household, Period};
 
 pub use error::{StoreError, StoreResult};
+pub use fill::{FILL_STEP, Missing, fill_in_steps};
 pub use projection::{
     COMPACT_AFTER, DocWrite, MAX_DOC_BYTES, MergedWrite, Projection, SUMMARY_PERIODS, StoredDoc, decode_summary,
     kept_periods, merged_bytes, parse_doc, server_actor,
@@ -311,6 +313,9 @@ pub trait Writer: Reader {
         let _ = (scope, ids);
         Ok(())
     }
+    /// Fills in the summaries of `period` for at most `at_most` of the households of
+    /// `selection` that have none (nothing for a period that has not begun); how many.
+    fn fill_summaries(&mut self, selection: &Selection, period: shared::Period, at_most: usize) -> StoreResult<usize>;
     /// Stores a household's document and its projections.
     fn write_doc(&mut self, doc: &DocWrite<'_>, at: i64) -> StoreResult<()>;
     /// Persists this device's sync state for household `id`.

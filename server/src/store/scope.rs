@@ -60,6 +60,10 @@ impl Selection {
     pub fn filtered(user: &User, filter: HouseholdFilter) -> Self {
         Self { scope: Scope::of(user), filter }
     }
+    /// Every household, for the server's own work (`crate::month`).
+    pub fn everything() -> Self {
+        Self { scope: Scope::All, filter: HouseholdFilter::default() }
+    }
     /// One grid (of a county, township and site), for any caller.
     pub fn grid(area: &[String; 4]) -> Self {
         let [county, township, site, grid] = area.clone();

@@ -15,7 +15,8 @@ use super::PgConn;
 use crate::store::projection::{SummaryRow, decode_heads, encode_heads, joined_id_numbers};
 use crate::store::sql::{clause, numbered};
 use crate::store::{
-    Access, DocWrite, MergeInput, MergedWrite, Scope, Selection, StoreError, StoreResult, StoredDoc, Upload, parse_doc,
+    Access, DocWrite, MergeInput, MergedWrite, Missing, Scope, Selection, StoreError, StoreResult, StoredDoc, Upload,
+    parse_doc,
 };
 
 /// Text parameters as the driver takes them.
@@ -516,13 +517,25 @@ impl<'a> Summaries<'a> {
 /// (see the SQLite engine's `ensure_summaries`). Each document is read `FOR SHARE`,
 /// so a merge under way finishes first; a summary a merge wrote meanwhile is kept.
 pub fn ensure_summaries(c: &PgConn<'_>, period: Period, today: Date, selection: &Selection) -> StoreResult<usize> {
+    fill_summaries(c, period, today, selection, None)
+}
+
+/// [`ensure_summaries`] for at most `at_most` households (all, for `None`).
+pub fn fill_summaries(
+    c: &PgConn<'_>,
+    period: Period,
+    today: Date,
+    selection: &Selection,
+    at_most: Option<usize>,
+) -> StoreResult<usize> {
     if period > Period::of(today) {
         return Ok(0);
     }
     let (where_sql, params) = clause(selection);
+    let limit = at_most.map_or(String::new(), |n| format!(" LIMIT {n}"));
     let sql = numbered(&format!(
         "SELECT h.id FROM households h
-         WHERE NOT EXISTS (SELECT 1 FROM summaries s WHERE s.period = ? AND s.household_id = h.id) AND {where_sql}"
+         WHERE NOT EXISTS (SELECT 1 FROM summaries s WHERE s.period = ? AND s.household_id = h.id) AND {where_sql}{limit}"
     ));
     let mut all = vec![period.to_string()];
     all.extend(params);
@@ -531,7 +544,7 @@ pub fn ensure_summaries(c: &PgConn<'_>, period: Period, today: Date, selection: 
         return Ok(0);
     }
     if !c.writable {
-        return Err(StoreError::NeedsWriter);
+        return Err(StoreError::NeedsWriter(Box::new(Missing { period, selection: selection.clone() })));
     }
     // Read before any document is locked (see `settings`).
     let settings = super::settings::read(c)?;

@@ -13,7 +13,7 @@ use crate::store::projection::{decode_indicators, decode_summary, encode_indicat
 use crate::store::sql::{clause, numbered};
 use crate::store::totals::{self, AreaTotal, cadre_counts, decode_cadres, encode_cadres};
 use crate::store::{
-    CoverageTable, Flag, Grouping, IndicatorsBySite, Listing, Selection, StoreError, StoreResult, total,
+    CoverageTable, Flag, Grouping, IndicatorsBySite, Listing, Missing, Selection, StoreError, StoreResult, total,
 };
 
 fn today() -> Date {
@@ -257,7 +257,7 @@ fn area_totals(c: &PgConn<'_>, selection: &Selection, period: Period) -> StoreRe
         return Ok(out);
     }
     if keep && !c.writable {
-        return Err(StoreError::NeedsWriter);
+        return Err(StoreError::NeedsWriter(Box::new(Missing { period, selection: selection.clone() })));
     }
     missing.sort();
     // Households first, then grids, each in order (see `docs::lock`): every missing

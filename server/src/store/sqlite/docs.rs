@@ -13,7 +13,9 @@ use shared::{Date, Monitoring, Period};
 use super::Conn;
 use super::reads::clause;
 use crate::store::projection::{SummaryRow, decode_heads, encode_heads, joined_id_numbers};
-use crate::store::{Access, DocWrite, Scope, Selection, StoreError, StoreResult, StoredDoc, Upload, parse_doc};
+use crate::store::{
+    Access, DocWrite, Missing, Scope, Selection, StoreError, StoreResult, StoredDoc, Upload, parse_doc,
+};
 
 /// Whether `scope` may open household `id`.
 pub fn access(conn: &Conn<'_>, scope: &Scope, id: &str) -> StoreResult<Access> {
@@ -211,18 +213,32 @@ fn put_summary(conn: &Conn<'_>, id: &str, period: Period, row: &SummaryRow) -> S
 /// month began and nobody has synced them since. Loads only those documents, and only
 /// the selection's: a read of a site does not visit every other household of the
 /// county. Nothing for a period that has not begun. On a reader, finding any to fill
-/// is [`StoreError::NeedsWriter`]. Returns how many were filled.
+/// is [`StoreError::NeedsWriter`] (the store then fills them in steps,
+/// [`fill_summaries`]). Returns how many were filled.
 pub fn ensure_summaries(conn: &Conn<'_>, period: Period, today: Date, selection: &Selection) -> StoreResult<usize> {
+    fill_summaries(conn, period, today, selection, None)
+}
+
+/// [`ensure_summaries`] for at most `at_most` households (all, for `None`).
+pub fn fill_summaries(
+    conn: &Conn<'_>,
+    period: Period,
+    today: Date,
+    selection: &Selection,
+    at_most: Option<usize>,
+) -> StoreResult<usize> {
     if period > Period::of(today) {
         return Ok(0);
     }
     let (where_sql, params) = clause(selection);
     let sql = format!(
         "SELECT h.id FROM households h
-         WHERE NOT EXISTS (SELECT 1 FROM summaries s WHERE s.period = ? AND s.household_id = h.id) AND {where_sql}"
+         WHERE NOT EXISTS (SELECT 1 FROM summaries s WHERE s.period = ? AND s.household_id = h.id) AND {where_sql}
+         LIMIT ?"
     );
     let mut all = vec![Value::Text(period.to_string())];
     all.extend(params);
+    all.push(Value::Integer(at_most.map_or(-1, |n| n as i64)));
     let missing: Vec<String> = conn
         .prepare_cached(&sql)?
         .query_map(rusqlite::params_from_iter(&all), |r| r.get(0))?
@@ -231,7 +247,7 @@ pub fn ensure_summaries(conn: &Conn<'_>, period: Period, today: Date, selection:
         return Ok(0);
     }
     if !conn.writable {
-        return Err(StoreError::NeedsWriter);
+        return Err(StoreError::NeedsWriter(Box::new(Missing { period, selection: selection.clone() })));
     }
     let settings = super::settings::read(conn)?;
     for id in &missing {

@@ -240,7 +240,15 @@ impl Sqlite {
             if long { crate::bulk::run(job).await.map_err(StoreError::engine)? } else { blocking(job).await };
         drop(permit);
         match result {
-            Err(StoreError::NeedsWriter) => self.write(move |w| read(w)).await,
+            Err(StoreError::NeedsWriter(missing)) => {
+                // The missing summaries a step at a time, syncs taking the writer between
+                // steps; then the read on the writer, which fills in what else it finds.
+                super::fill_in_steps(&missing, |m| {
+                    self.write(move |w| w.fill_summaries(&m.selection, m.period, super::FILL_STEP))
+                })
+                .await?;
+                self.write(move |w| read(w)).await
+            }
             other => other,
         }
     }
@@ -426,6 +434,10 @@ impl Writer for Conn<'_> {
     }
     fn log_changes(&mut self, id: &str, hashes: &[ChangeHash], login: &str, device: &str, at: i64) -> StoreResult<()> {
         docs::log_changes(self, id, hashes, login, device, at)
+    }
+    fn fill_summaries(&mut self, selection: &Selection, period: Period, at_most: usize) -> StoreResult<usize> {
+        let today = shared::Date::in_china(crate::auth::now());
+        docs::fill_summaries(self, period, today, selection, Some(at_most))
     }
     fn write_doc(&mut self, doc: &DocWrite<'_>, at: i64) -> StoreResult<()> {
         docs::write(self, doc, at)

@@ -15,7 +15,7 @@ use super::docs::ensure_summaries;
 use crate::store::projection::{decode_indicators, decode_summary, encode_indicators, with_reasons};
 use crate::store::totals::{self, AreaTotal, cadre_counts, decode_cadres, encode_cadres};
 use crate::store::{
-    CoverageTable, Flag, Grouping, IndicatorsBySite, Listing, Selection, StoreError, StoreResult, total,
+    CoverageTable, Flag, Grouping, IndicatorsBySite, Listing, Missing, Selection, StoreError, StoreResult, total,
 };
 
 /// `WHERE` clause over `households h` (or `areas h`, when the selection is by area
@@ -298,7 +298,7 @@ fn area_totals(conn: &Conn<'_>, selection: &Selection, period: Period) -> StoreR
         return Ok(out);
     }
     if keep && !conn.writable {
-        return Err(StoreError::NeedsWriter);
+        return Err(StoreError::NeedsWriter(Box::new(Missing { period, selection: selection.clone() })));
     }
     for (area, households) in missing {
         let grid = Selection::grid(&area);
@@ -584,7 +584,7 @@ mod tests {
         let reader = db.take_reader().unwrap();
         let tx = reader.unchecked_transaction().unwrap();
         let on_reader = indicators(&Conn { conn: &tx, writable: false }, &all, last_month);
-        assert!(matches!(on_reader, Err(StoreError::NeedsWriter)), "{on_reader:?}");
+        assert!(matches!(on_reader, Err(StoreError::NeedsWriter(_))), "{on_reader:?}");
         // …and cannot write by accident: reader connections are query-only.
         assert!(tx.execute("DELETE FROM area_totals", []).is_err());
         drop(tx);
