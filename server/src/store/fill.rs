@@ -7,6 +7,7 @@
 //! them.
 
 use std::future::Future;
+use std::time::Instant;
 
 use shared::Period;
 
@@ -34,11 +35,17 @@ where
     S: FnMut(Missing) -> F,
     F: Future<Output = StoreResult<usize>>,
 {
+    let started = Instant::now();
     let mut filled = 0;
     loop {
         match step(missing.clone()).await? {
-            0 => return Ok(filled),
+            0 => break,
             n => filled += n,
         }
     }
+    if filled > 0 {
+        let seconds = started.elapsed().as_secs_f64();
+        tracing::info!(period = %missing.period, households = filled, seconds, "summaries filled in");
+    }
+    Ok(filled)
 }

@@ -532,7 +532,7 @@ pub fn fill_summaries(
         return Ok(0);
     }
     let (where_sql, params) = clause(selection);
-    let limit = at_most.map_or(String::new(), |n| format!(" LIMIT {n}"));
+    let limit = at_most.map_or(String::new(), |n| format!(" LIMIT {}", i64::try_from(n).unwrap_or(i64::MAX)));
     let sql = numbered(&format!(
         "SELECT h.id FROM households h
          WHERE NOT EXISTS (SELECT 1 FROM summaries s WHERE s.period = ? AND s.household_id = h.id) AND {where_sql}{limit}"

@@ -238,7 +238,8 @@ pub fn fill_summaries(
     );
     let mut all = vec![Value::Text(period.to_string())];
     all.extend(params);
-    all.push(Value::Integer(at_most.map_or(-1, |n| n as i64)));
+    // A negative limit is none.
+    all.push(Value::Integer(at_most.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX))));
     let missing: Vec<String> = conn
         .prepare_cached(&sql)?
         .query_map(rusqlite::params_from_iter(&all), |r| r.get(0))?
