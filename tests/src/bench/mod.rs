@@ -8,6 +8,7 @@ pub mod fleet;
 pub mod hostile;
 pub mod link;
 pub mod merge;
+pub mod month;
 pub mod photos;
 pub mod queries;
 pub mod report;
