@@ -33,7 +33,7 @@ use shared::indicators::{Coverage, Indicators};
 use shared::{Household, Period};
 
 pub use error::{StoreError, StoreResult};
-pub use fill::{FILL_STEP, Missing, fill_in_steps};
+pub use fill::{FILL_STEP, Missing, Step, TOTALS_STEP, fill_in_steps};
 pub use projection::{
     COMPACT_AFTER, DocWrite, MAX_DOC_BYTES, MergedWrite, Projection, SUMMARY_PERIODS, StoredDoc, decode_summary,
     kept_periods, merged_bytes, parse_doc, server_actor,

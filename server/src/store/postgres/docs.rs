@@ -544,7 +544,11 @@ pub fn fill_summaries(
         return Ok(0);
     }
     if !c.writable {
-        return Err(StoreError::NeedsWriter(Box::new(Missing { period, selection: selection.clone() })));
+        return Err(StoreError::NeedsWriter(Box::new(Missing {
+            period,
+            selections: vec![selection.clone()],
+            grids: false,
+        })));
     }
     // Read before any document is locked (see `settings`).
     let settings = super::settings::read(c)?;

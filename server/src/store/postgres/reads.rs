@@ -257,7 +257,9 @@ fn area_totals(c: &PgConn<'_>, selection: &Selection, period: Period) -> StoreRe
         return Ok(out);
     }
     if keep && !c.writable {
-        return Err(StoreError::NeedsWriter(Box::new(Missing { period, selection: selection.clone() })));
+        // The grids without kept totals: their summaries, then (on the writer) their sums.
+        let selections = missing.iter().map(|(area, _)| Selection::grid(area)).collect();
+        return Err(StoreError::NeedsWriter(Box::new(Missing { period, selections, grids: true })));
     }
     missing.sort();
     // Households first, then grids, each in order (see `docs::lock`): every missing

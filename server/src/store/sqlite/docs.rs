@@ -248,7 +248,11 @@ pub fn fill_summaries(
         return Ok(0);
     }
     if !conn.writable {
-        return Err(StoreError::NeedsWriter(Box::new(Missing { period, selection: selection.clone() })));
+        return Err(StoreError::NeedsWriter(Box::new(Missing {
+            period,
+            selections: vec![selection.clone()],
+            grids: false,
+        })));
     }
     let settings = super::settings::read(conn)?;
     for id in &missing {

@@ -243,10 +243,7 @@ impl Sqlite {
             Err(StoreError::NeedsWriter(missing)) => {
                 // The missing summaries a step at a time, syncs taking the writer between
                 // steps; then the read on the writer, which fills in what else it finds.
-                super::fill_in_steps(&missing, |m| {
-                    self.write(move |w| w.fill_summaries(&m.selection, m.period, super::FILL_STEP))
-                })
-                .await?;
+                super::fill_in_steps(&missing, |step, period| self.write(move |w| step.run(w, period))).await?;
                 self.write(move |w| read(w)).await
             }
             other => other,

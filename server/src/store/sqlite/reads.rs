@@ -298,7 +298,9 @@ fn area_totals(conn: &Conn<'_>, selection: &Selection, period: Period) -> StoreR
         return Ok(out);
     }
     if keep && !conn.writable {
-        return Err(StoreError::NeedsWriter(Box::new(Missing { period, selection: selection.clone() })));
+        // The grids without kept totals: their summaries, then (on the writer) their sums.
+        let selections = missing.iter().map(|(area, _)| Selection::grid(area)).collect();
+        return Err(StoreError::NeedsWriter(Box::new(Missing { period, selections, grids: true })));
     }
     for (area, households) in missing {
         let grid = Selection::grid(&area);
@@ -584,7 +586,17 @@ mod tests {
         let reader = db.take_reader().unwrap();
         let tx = reader.unchecked_transaction().unwrap();
         let on_reader = indicators(&Conn { conn: &tx, writable: false }, &all, last_month);
-        assert!(matches!(on_reader, Err(StoreError::NeedsWriter(_))), "{on_reader:?}");
+        // It names what is missing: each grid without its kept total, not the county
+        // (whose every household would then be looked at for a missing summary).
+        let grids: i64 = tx.query_row("SELECT COUNT(*) FROM areas WHERE households > 0", [], |r| r.get(0)).unwrap();
+        match on_reader {
+            Err(StoreError::NeedsWriter(missing)) => {
+                assert_eq!((missing.period, missing.grids), (last_month, true));
+                assert_eq!(missing.selections.len() as i64, grids);
+                assert!(missing.selections.iter().all(|s| s.filter.grid.is_some()), "{:?}", missing.selections);
+            }
+            other => panic!("{other:?}"),
+        }
         // …and cannot write by accident: reader connections are query-only.
         assert!(tx.execute("DELETE FROM area_totals", []).is_err());
         drop(tx);
