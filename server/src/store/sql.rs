@@ -2,6 +2,8 @@
 //! (or `areas h`), with `?` placeholders and its text parameters, in the order they
 //! appear. PostgreSQL numbers the placeholders ([`numbered`]).
 
+use shared::Period;
+
 use super::{Scope, Selection};
 
 /// `WHERE` clause over `households h` (or `areas h`, when the selection is by area
@@ -33,6 +35,21 @@ pub fn clause(selection: &Selection) -> (String, Vec<String>) {
         params.push(cadre.clone());
     }
     (sql, params)
+}
+
+/// The query for the ids of `selection`'s households without a summary for `period`,
+/// at most `at_most` of them (all, for `None`), with its parameters (the period, then
+/// the clause's).
+pub fn missing_summaries(selection: &Selection, period: Period, at_most: Option<usize>) -> (String, Vec<String>) {
+    let (where_sql, params) = clause(selection);
+    let limit = at_most.map_or(String::new(), |n| format!(" LIMIT {}", i64::try_from(n).unwrap_or(i64::MAX)));
+    let sql = format!(
+        "SELECT h.id FROM households h
+         WHERE NOT EXISTS (SELECT 1 FROM summaries s WHERE s.period = ? AND s.household_id = h.id) AND {where_sql}{limit}"
+    );
+    let mut all = vec![period.to_string()];
+    all.extend(params);
+    (sql, all)
 }
 
 /// `sql` with its `?` placeholders numbered `$1`, `$2` … (PostgreSQL). The statements

@@ -13,7 +13,7 @@ use tokio_postgres::types::ToSql;
 
 use super::PgConn;
 use crate::store::projection::{SummaryRow, decode_heads, encode_heads, joined_id_numbers};
-use crate::store::sql::{clause, numbered};
+use crate::store::sql::{clause, missing_summaries, numbered};
 use crate::store::{
     Access, DocWrite, MergeInput, MergedWrite, Missing, Scope, Selection, StoreError, StoreResult, StoredDoc, Upload,
     parse_doc,
@@ -531,15 +531,8 @@ pub fn fill_summaries(
     if period > Period::of(today) {
         return Ok(0);
     }
-    let (where_sql, params) = clause(selection);
-    let limit = at_most.map_or(String::new(), |n| format!(" LIMIT {}", i64::try_from(n).unwrap_or(i64::MAX)));
-    let sql = numbered(&format!(
-        "SELECT h.id FROM households h
-         WHERE NOT EXISTS (SELECT 1 FROM summaries s WHERE s.period = ? AND s.household_id = h.id) AND {where_sql}{limit}"
-    ));
-    let mut all = vec![period.to_string()];
-    all.extend(params);
-    let missing: Vec<String> = c.query(&sql, &refs(&all))?.iter().map(|r| r.get(0)).collect();
+    let (sql, params) = missing_summaries(selection, period, at_most);
+    let missing: Vec<String> = c.query(&numbered(&sql), &refs(&params))?.iter().map(|r| r.get(0)).collect();
     if missing.is_empty() {
         return Ok(0);
     }

@@ -230,19 +230,10 @@ pub fn fill_summaries(
     if period > Period::of(today) {
         return Ok(0);
     }
-    let (where_sql, params) = clause(selection);
-    let sql = format!(
-        "SELECT h.id FROM households h
-         WHERE NOT EXISTS (SELECT 1 FROM summaries s WHERE s.period = ? AND s.household_id = h.id) AND {where_sql}
-         LIMIT ?"
-    );
-    let mut all = vec![Value::Text(period.to_string())];
-    all.extend(params);
-    // A negative limit is none.
-    all.push(Value::Integer(at_most.map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX))));
+    let (sql, params) = crate::store::sql::missing_summaries(selection, period, at_most);
     let missing: Vec<String> = conn
         .prepare_cached(&sql)?
-        .query_map(rusqlite::params_from_iter(&all), |r| r.get(0))?
+        .query_map(rusqlite::params_from_iter(&params), |r| r.get(0))?
         .collect::<Result<_, _>>()?;
     if missing.is_empty() {
         return Ok(0);
